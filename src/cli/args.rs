@@ -1,0 +1,110 @@
+//! clap definitions: commands, flags and their environment variables (werf's names where
+//! werf had them).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::size::parse_size;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "werf-push",
+    version,
+    about = "Publish images and werf stages from an OCI layout to registries, without a Docker daemon"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug)]
+pub struct GlobalArgs {
+    /// More detail on stderr: -v requests and retries, -vv headers (secrets redacted).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Format of diagnostics on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Push an image of an OCI layout to one or more registry references.
+    #[command(
+        after_help = "Examples:\n  werf-push push oci:./layout registry.example.com/app:1.0\n  werf-push push oci:./layout:v2 localhost:5000/a:v2 localhost:5000/b:v2\n  werf-push push --json oci:./layout@sha256:<hex> ghcr.io/org/app:main"
+    )]
+    Push(PushArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// Source: oci:DIR, oci:DIR:REF (org.opencontainers.image.ref.name) or oci:DIR@DIGEST.
+    pub src: String,
+    /// Destination references (REGISTRY/REPOSITORY[:TAG]); one image, many tags or repositories.
+    #[arg(required = true)]
+    pub dest: Vec<String>,
+    /// Print a machine-readable summary (JSON) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Show what would be pushed, using read requests only.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
+}
+
+/// How registries are reached.
+#[derive(Args, Debug, Clone)]
+pub struct RegistryArgs {
+    /// Allow plain HTTP (HTTPS is tried first). Registries on localhost/127.0.0.0/8/::1 get
+    /// this fallback anyway, as with Docker.
+    #[arg(long, env = "WERF_INSECURE_REGISTRY")]
+    pub insecure_registry: bool,
+    /// Do not verify registry TLS certificates.
+    #[arg(long, env = "WERF_SKIP_TLS_VERIFY_REGISTRY")]
+    pub skip_tls_verify_registry: bool,
+    /// Trust the CA certificates (PEM) in this file too.
+    #[arg(long, env = "SSL_CERT_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Retries of any one request or upload (connection errors, 408, 429, 5xx).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: u32,
+}
+
+/// How blobs are uploaded.
+#[derive(Args, Debug, Clone)]
+pub struct UploadArgs {
+    /// Concurrent blob transfers.
+    #[arg(short = 'j', long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// auto: one PUT up to --monolithic-max, PATCH chunks above; or force one of them.
+    #[arg(long, value_enum, default_value_t = Strategy::Auto)]
+    pub upload_strategy: Strategy,
+    /// Largest blob sent in one PUT under --upload-strategy auto.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub monolithic_max: u64,
+    /// PATCH chunk size of chunked uploads (raised to the registry's OCI-Chunk-Min-Length).
+    #[arg(long, default_value = "32MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub chunk_size: u64,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    Auto,
+    Monolithic,
+    Chunked,
+}

@@ -1,0 +1,112 @@
+//! What people see on stderr: logging setup and a plain line-per-event reporter. stdout
+//! carries only data (`--json`).
+
+use std::io::Write;
+
+use werf_push::push::{BlobStatus, Event, Reporter, Summary, TagStatus};
+
+use super::args::{GlobalArgs, LogFormat};
+
+pub fn init_logging(g: &GlobalArgs) {
+    let level = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info,werf_push=debug",
+        (false, _) => "debug,werf_push=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WERF_PUSH_LOG")
+        .unwrap_or_else(|_| level.into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none());
+    let _ = match g.log_format {
+        LogFormat::Text => builder.without_time().try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// One line per finished blob and tag, on stderr.
+pub struct LineReporter {
+    pub quiet: bool,
+}
+
+impl Reporter for LineReporter {
+    fn event(&self, event: Event<'_>) {
+        if self.quiet {
+            return;
+        }
+        let line = match event {
+            Event::BlobDone { record } => {
+                let what = match record.status {
+                    BlobStatus::Pushed => "pushed",
+                    BlobStatus::Mounted => "mounted",
+                    BlobStatus::Skipped => "exists",
+                    BlobStatus::WouldPush => "would push",
+                };
+                let from = record
+                    .mounted_from
+                    .as_deref()
+                    .map(|f| format!(" from {f}"))
+                    .unwrap_or_default();
+                format!(
+                    "blob {} {:>10} {what}{from} ({})",
+                    record.digest.short(),
+                    human(record.size),
+                    record.repository
+                )
+            }
+            Event::TagDone { record } => {
+                let what = match record.status {
+                    TagStatus::Pushed => "pushed",
+                    TagStatus::UpToDate => "up-to-date",
+                    TagStatus::WouldPush => "would push",
+                };
+                format!("tag  {} {what} {}", record.reference, record.digest)
+            }
+            Event::Retrying { what, reason, wait } => {
+                format!("retry {what} in {:.1}s: {reason}", wait.as_secs_f32())
+            }
+            Event::BlobStarted { .. } | Event::BlobProgress { .. } => return,
+        };
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+}
+
+pub fn print_summary(s: &Summary, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let up = s
+        .tags
+        .iter()
+        .filter(|t| t.status == TagStatus::UpToDate)
+        .count();
+    eprintln!(
+        "done: {} tags ({} up-to-date), blobs: {} pushed, {} mounted, {} present; {} sent in {:.2}s ({}/s)",
+        s.tags.len(),
+        up,
+        s.blobs_pushed,
+        s.blobs_mounted,
+        s.blobs_skipped,
+        human(s.bytes_sent),
+        s.seconds,
+        human((s.bytes_sent as f64 / s.seconds.max(1e-3)) as u64)
+    );
+}
+
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

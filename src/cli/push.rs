@@ -1,0 +1,114 @@
+//! `werf-push push SRC DEST...`: one image of an OCI layout to one or more references.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use werf_push::layout::Layout;
+use werf_push::push::{PushImage, Pusher, Target};
+use werf_push::spec::Reference;
+
+use super::args::{GlobalArgs, PushArgs};
+use super::output::{print_summary, LineReporter};
+use super::{exit, settings};
+
+/// `oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OciSource {
+    pub dir: PathBuf,
+    pub selector: Option<String>,
+}
+
+pub fn parse_source(src: &str) -> Result<OciSource> {
+    let Some(rest) = src.strip_prefix("oci:") else {
+        bail!("source '{src}' is not supported: use oci:DIR, oci:DIR:REF or oci:DIR@DIGEST");
+    };
+    if let Some((dir, digest)) = rest.split_once('@') {
+        return Ok(OciSource {
+            dir: dir.into(),
+            selector: Some(digest.to_string()),
+        });
+    }
+    // A ':' after the last '/' separates the reference name.
+    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+    Ok(match rest[last_slash..].find(':') {
+        Some(i) => OciSource {
+            dir: rest[..last_slash + i].into(),
+            selector: Some(rest[last_slash + i + 1..].to_string()).filter(|s| !s.is_empty()),
+        },
+        None => OciSource {
+            dir: rest.into(),
+            selector: None,
+        },
+    })
+}
+
+pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
+    let src = parse_source(&a.src)?;
+    if src.dir.as_os_str().is_empty() {
+        bail!("source '{}' names no directory", a.src);
+    }
+    let dests = a
+        .dest
+        .iter()
+        .map(|d| Reference::parse(d).with_context(|| format!("destination '{d}'")))
+        .collect::<Result<Vec<_>>>()?;
+    let layout = Layout::open(&src.dir)?;
+    let entry = layout.select(src.selector.as_deref())?.clone();
+    let image = layout.image(&entry)?;
+    let image = Arc::new(PushImage::from_layout(&layout, &image)?);
+    let targets = dests
+        .into_iter()
+        .map(|dest| Target {
+            image: image.clone(),
+            dest,
+        })
+        .collect();
+    let pusher = Pusher::new(
+        settings::push_options(&a.upload, a.dry_run),
+        settings::transport_options(&a.registry),
+        settings::retry_budget(&a.registry),
+        Arc::new(LineReporter { quiet: g.quiet }),
+    );
+    let (summary, errors) = pusher.push(targets).await;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
+    if let Some(first) = errors.into_iter().next() {
+        return Err(first.into());
+    }
+    print_summary(&summary, g.quiet);
+    Ok(exit::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_table() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        let cases: Vec<(String, Option<(&str, Option<String>)>)> = vec![
+            ("oci:dir".into(), Some(("dir", None))),
+            ("oci:./a/b:v1".into(), Some(("./a/b", Some("v1".into())))),
+            (
+                "oci:/tmp/x:latest".into(),
+                Some(("/tmp/x", Some("latest".into()))),
+            ),
+            (format!("oci:/tmp/x@{d}"), Some(("/tmp/x", Some(d.clone())))),
+            ("oci:dir:".into(), Some(("dir", None))),
+            ("docker://nginx".into(), None),
+            ("dir".into(), None),
+        ];
+        for (input, want) in cases {
+            match (parse_source(&input), want) {
+                (Ok(s), Some((dir, sel))) => {
+                    assert_eq!(s.dir, PathBuf::from(dir), "{input}");
+                    assert_eq!(s.selector, sel, "{input}");
+                }
+                (Err(_), None) => {}
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Push failures, each naming the reference, digest or path involved.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::layout::LayoutError;
+use crate::registry::RegistryError;
+use crate::spec::Digest;
+use crate::transport::TransportError;
+
+#[derive(Debug, Error)]
+pub enum PushError {
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("{registry}: {source}")]
+    Connect {
+        registry: String,
+        #[source]
+        source: TransportError,
+    },
+    #[error("blob {digest} to {repository}: {source}")]
+    Blob {
+        repository: String,
+        digest: Digest,
+        #[source]
+        source: RegistryError,
+    },
+    #[error("blob {digest} ({path}) does not match its digest (the registry answered DIGEST_INVALID): the layout is corrupted; rebuild or re-import the image")]
+    Corrupt { digest: Digest, path: PathBuf },
+    #[error("manifest {digest} for {reference}: {source}")]
+    Manifest {
+        reference: String,
+        digest: Digest,
+        #[source]
+        source: RegistryError,
+    },
+    #[error("{reference}: not written because blob {digest} failed")]
+    Skipped { reference: String, digest: Digest },
+}
+
+impl PushError {
+    /// The registry error underneath, if any.
+    pub fn registry_error(&self) -> Option<&RegistryError> {
+        match self {
+            PushError::Blob { source, .. } | PushError::Manifest { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! What is pushed: manifests (children first, root last) and the blobs they reference, each
+//! from a file of a layout or from memory (configs written by `werf`).
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+
+use crate::layout::{Image, Layout, LayoutError};
+use crate::spec::{Descriptor, Manifest};
+use crate::transport::Body;
+
+#[derive(Debug, Clone)]
+pub enum BlobSource {
+    File(PathBuf),
+    Bytes(Bytes),
+}
+
+impl BlobSource {
+    /// A request body for `len` bytes from `offset`.
+    pub fn body(&self, offset: u64, len: u64) -> Body {
+        match self {
+            BlobSource::File(path) => Body::File {
+                path: path.clone(),
+                offset,
+                len,
+            },
+            BlobSource::Bytes(b) => Body::Bytes(b.slice(offset as usize..(offset + len) as usize)),
+        }
+    }
+
+    pub fn path(&self) -> Option<&PathBuf> {
+        match self {
+            BlobSource::File(p) => Some(p),
+            BlobSource::Bytes(_) => None,
+        }
+    }
+}
+
+/// One image ready to push.
+#[derive(Debug, Clone)]
+pub struct PushImage {
+    /// Children before parents; the last one is tagged.
+    pub manifests: Vec<Manifest>,
+    /// Unique blobs, largest first.
+    pub blobs: Vec<(Descriptor, BlobSource)>,
+}
+
+impl PushImage {
+    pub fn root(&self) -> &Manifest {
+        self.manifests
+            .last()
+            .expect("a PushImage has at least one manifest")
+    }
+
+    /// From an image of a layout whose blobs were already checked.
+    pub fn from_layout(layout: &Layout, image: &Image) -> Result<PushImage, LayoutError> {
+        let blobs = image
+            .blobs
+            .iter()
+            .map(|d| Ok((d.clone(), BlobSource::File(layout.check_blob(d)?))))
+            .collect::<Result<Vec<_>, LayoutError>>()?;
+        Ok(PushImage {
+            manifests: image.manifests.clone(),
+            blobs,
+        })
+    }
+}

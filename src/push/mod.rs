@@ -1,0 +1,53 @@
+//! The push algorithm: plan (dedup, children before parents, largest blobs first), per blob
+//! HEAD -> mount -> upload with single-flight per (registry, repository, digest), manifests
+//! only after all their blobs are confirmed, tags by manifest PUT, events to a `Reporter`.
+//! Knows nothing of werf, of the CLI, or of how HTTP is spoken.
+
+mod blob;
+mod engine;
+mod error;
+mod flight;
+mod image;
+mod reporter;
+mod summary;
+
+pub use engine::{Pusher, Target};
+pub use error::PushError;
+pub use image::{BlobSource, PushImage};
+pub use reporter::{Event, NoopReporter, Reporter};
+pub use summary::{BlobRecord, BlobStatus, Summary, TagRecord, TagStatus};
+
+/// How blobs are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UploadStrategy {
+    /// Monolithic up to `monolithic_max`, chunked above.
+    #[default]
+    Auto,
+    Monolithic,
+    Chunked,
+}
+
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Concurrent blob transfers.
+    pub jobs: usize,
+    pub strategy: UploadStrategy,
+    /// Blobs up to this size go in one PUT under `Auto`.
+    pub monolithic_max: u64,
+    /// PATCH body size of chunked uploads (raised to the registry's `OCI-Chunk-Min-Length`).
+    pub chunk_size: u64,
+    /// Read-only: plan and report what would happen, write nothing.
+    pub dry_run: bool,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        PushOptions {
+            jobs: 4,
+            strategy: UploadStrategy::Auto,
+            monolithic_max: 256 << 20,
+            chunk_size: 32 << 20,
+            dry_run: false,
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Blob existence: `HEAD /v2/<name>/blobs/<digest>`.
+
+use reqwest::Method;
+
+use super::error::from_response;
+use super::{Registry, RegistryError};
+use crate::spec::Digest;
+use crate::transport::Request;
+
+impl Registry {
+    /// `Some(size)` when the repository holds the blob, `None` when it does not.
+    pub async fn blob_exists(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<u64>, RegistryError> {
+        let url = self.transport.url(&format!("/v2/{repo}/blobs/{digest}"));
+        let resp = self
+            .transport
+            .send(&Request::new(Method::HEAD, url))
+            .await?;
+        match resp.status().as_u16() {
+            200 => {
+                // Older registries omit these headers; check them only when present.
+                let h = resp.headers();
+                if let Some(got) = h.get("docker-content-digest").and_then(|v| v.to_str().ok()) {
+                    if got != digest.to_string() {
+                        return Err(RegistryError::DigestMismatch {
+                            op: format!("HEAD blob {digest} in {repo}"),
+                            want: digest.clone(),
+                            got: got.to_string(),
+                        });
+                    }
+                }
+                Ok(Some(resp.content_length().unwrap_or(0)))
+            }
+            404 => Ok(None),
+            _ => Err(from_response(format!("HEAD blob {digest} in {repo}"), resp).await),
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Registry answers that are failures: status, the OCI error code and message when the body
+//! is JSON, or the start of a plain-text or HTML body otherwise.
+
+use thiserror::Error;
+
+use crate::spec::Digest;
+use crate::transport::TransportError;
+
+#[derive(Debug, Error)]
+pub enum RegistryError {
+    #[error("{op}: registry answered {status}{body}")]
+    Status {
+        op: String,
+        status: u16,
+        body: ErrorBody,
+    },
+    #[error("{op}: {detail}")]
+    Protocol { op: String, detail: String },
+    #[error("{op}: registry computed digest {got}, expected {want}")]
+    DigestMismatch {
+        op: String,
+        want: Digest,
+        got: String,
+    },
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+}
+
+impl RegistryError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RegistryError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The first OCI error code of the answer, e.g. `BLOB_UNKNOWN`, `DIGEST_INVALID`.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            RegistryError::Status { body, .. } => body.code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the operation again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RegistryError::Status { status, .. } => {
+                matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+            }
+            RegistryError::Transport(e) => e.is_retryable(),
+            RegistryError::Protocol { .. } | RegistryError::DigestMismatch { .. } => false,
+        }
+    }
+}
+
+/// The useful part of an error body.
+#[derive(Debug, Default, Clone)]
+pub struct ErrorBody {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+impl ErrorBody {
+    /// Parses `{"errors":[{"code","message"}]}`; falls back to the first line of text.
+    pub fn parse(body: &[u8]) -> ErrorBody {
+        #[derive(serde::Deserialize)]
+        struct Errors {
+            errors: Vec<Item>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Item {
+            code: Option<String>,
+            message: Option<String>,
+        }
+        if let Ok(Errors { errors }) = serde_json::from_slice::<Errors>(body) {
+            if let Some(first) = errors.into_iter().next() {
+                return ErrorBody {
+                    code: first.code,
+                    message: first.message,
+                };
+            }
+        }
+        let text = String::from_utf8_lossy(body);
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
+        let line: String = line.chars().take(200).collect();
+        ErrorBody {
+            code: None,
+            message: (!line.is_empty()).then_some(line),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.code, &self.message) {
+            (Some(c), Some(m)) => write!(f, ": {c}: {m}"),
+            (Some(c), None) => write!(f, ": {c}"),
+            (None, Some(m)) => write!(f, ": {m}"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// Reads a failed answer into an error.
+pub(crate) async fn from_response(op: String, resp: reqwest::Response) -> RegistryError {
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap_or_default();
+    RegistryError::Status {
+        op,
+        status,
+        body: ErrorBody::parse(&body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_table() {
+        let cases: [(&str, Option<&str>, Option<&str>); 6] = [
+            (
+                r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry","detail":"x"}]}"#,
+                Some("BLOB_UNKNOWN"),
+                Some("blob unknown to registry"),
+            ),
+            (r#"{"errors":[{"code":"DENIED"}]}"#, Some("DENIED"), None),
+            ("Too Many Requests\n", None, Some("Too Many Requests")),
+            (
+                "<html>\n<head><title>413 Request Entity Too Large</title></head>",
+                None,
+                Some("<html>"),
+            ),
+            ("", None, None),
+            (r#"{"errors":[]}"#, None, Some(r#"{"errors":[]}"#)),
+        ];
+        for (body, code, message) in cases {
+            let e = ErrorBody::parse(body.as_bytes());
+            assert_eq!(e.code.as_deref(), code, "{body}");
+            assert_eq!(e.message.as_deref(), message, "{body}");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The OCI distribution API, one file per area: blobs (HEAD), uploads (POST, PATCH, PUT,
+//! mount, status, cancel), manifests (HEAD, PUT), error bodies, Location handling.
+//! Never retries (the transport and push layers do); knows nothing of layouts or werf.
+
+mod blob;
+mod error;
+pub mod location;
+mod manifest;
+mod upload;
+
+pub use error::{ErrorBody, RegistryError};
+pub use upload::{MountOutcome, UploadSession};
+
+use crate::transport::Transport;
+
+/// The API of one registry over a connected transport.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    transport: Transport,
+}
+
+impl Registry {
+    pub fn new(transport: Transport) -> Registry {
+        Registry { transport }
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+}

@@ -1,0 +1,190 @@
+//! Blob uploads: start (POST, `Content-Length: 0`), cross-repository mount, monolithic PUT,
+//! chunked PATCH with `Content-Range` always to the newest `Location`, closing PUT, status
+//! (GET) and cancel (DELETE). Data requests are sent once: the push layer decides retries.
+
+use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, Response};
+use url::Url;
+
+use super::error::from_response;
+use super::location::{resolve, with_query};
+use super::manifest::check_digest;
+use super::{Registry, RegistryError};
+use crate::spec::Digest;
+use crate::transport::{Body, Request};
+
+const OCTET: &str = "application/octet-stream";
+
+/// An open upload: where to send the next request and how many bytes the registry holds.
+#[derive(Debug, Clone)]
+pub struct UploadSession {
+    pub repo: String,
+    pub location: Url,
+    pub offset: u64,
+    /// `OCI-Chunk-Min-Length` advertised by the registry.
+    pub chunk_min: Option<u64>,
+}
+
+#[derive(Debug)]
+pub enum MountOutcome {
+    Mounted,
+    /// The registry did not mount (202): a normal upload session to use instead.
+    Session(UploadSession),
+}
+
+impl Registry {
+    /// `POST /v2/<repo>/blobs/uploads/`.
+    pub async fn start_upload(&self, repo: &str) -> Result<UploadSession, RegistryError> {
+        let url = self.transport.url(&format!("/v2/{repo}/blobs/uploads/"));
+        let resp = self
+            .transport
+            .send(&Request::new(Method::POST, url))
+            .await?;
+        if resp.status().as_u16() != 202 {
+            return Err(from_response(format!("start upload to {repo}"), resp).await);
+        }
+        session_from(repo, &resp, 0, "start upload")
+    }
+
+    /// `POST /v2/<repo>/blobs/uploads/?mount=<digest>&from=<source>`.
+    pub async fn mount_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        from: &str,
+    ) -> Result<MountOutcome, RegistryError> {
+        let mut url = self.transport.url(&format!("/v2/{repo}/blobs/uploads/"));
+        url.query_pairs_mut()
+            .append_pair("mount", &digest.to_string())
+            .append_pair("from", from);
+        let resp = self
+            .transport
+            .send(&Request::new(Method::POST, url))
+            .await?;
+        match resp.status().as_u16() {
+            201 => Ok(MountOutcome::Mounted),
+            202 => Ok(MountOutcome::Session(session_from(
+                repo, &resp, 0, "mount",
+            )?)),
+            _ => Err(from_response(format!("mount {digest} from {from} into {repo}"), resp).await),
+        }
+    }
+
+    /// `PUT <location>&digest=<d>` with the whole blob (or, closing a chunked upload, the
+    /// rest of it, possibly nothing).
+    pub async fn finish_upload(
+        &self,
+        s: &UploadSession,
+        digest: &Digest,
+        body: Body,
+    ) -> Result<(), RegistryError> {
+        let op = format!("PUT blob {digest} to {}", s.repo);
+        let url = with_query(&s.location, "digest", &digest.to_string());
+        let req = Request::new(Method::PUT, url)
+            .header(CONTENT_TYPE, OCTET)
+            .body(body)
+            .no_retry();
+        let resp = self.transport.send(&req).await?;
+        if resp.status().as_u16() != 201 {
+            return Err(from_response(op, resp).await);
+        }
+        check_digest(&op, digest, resp.headers().get("docker-content-digest"))
+    }
+
+    /// `PATCH <location>` with `Content-Range: <start>-<end>`; returns the session at the
+    /// newest `Location` (distribution signs the offset into it: a stale one fails).
+    pub async fn upload_chunk(
+        &self,
+        s: &UploadSession,
+        body: Body,
+    ) -> Result<UploadSession, RegistryError> {
+        let len = body.len();
+        let end = s.offset + len - 1;
+        let op = format!("PATCH bytes {}-{end} to {}", s.offset, s.repo);
+        let req = Request::new(Method::PATCH, s.location.clone())
+            .header(CONTENT_TYPE, OCTET)
+            .header(
+                reqwest::header::CONTENT_RANGE,
+                &format!("{}-{end}", s.offset),
+            )
+            .body(body)
+            .no_retry();
+        let resp = self.transport.send(&req).await?;
+        // ECR answers 201 instead of 202 to PATCH.
+        if !matches!(resp.status().as_u16(), 202 | 201 | 204) {
+            return Err(from_response(op, resp).await);
+        }
+        let mut next = session_from(&s.repo, &resp, s.offset + len, &op).or_else(|_| {
+            // No Location: keep the current one.
+            Ok::<_, RegistryError>(UploadSession {
+                offset: s.offset + len,
+                ..s.clone()
+            })
+        })?;
+        next.chunk_min = next.chunk_min.or(s.chunk_min);
+        Ok(next)
+    }
+
+    /// `GET <location>`: how many bytes the registry holds for this upload.
+    pub async fn upload_status(&self, s: &UploadSession) -> Result<UploadSession, RegistryError> {
+        let resp = self
+            .transport
+            .send(&Request::new(Method::GET, s.location.clone()))
+            .await?;
+        if resp.status().as_u16() != 204 {
+            return Err(from_response(format!("upload status in {}", s.repo), resp).await);
+        }
+        let offset = range_end(resp.headers()).map(|e| e + 1).unwrap_or(0);
+        let mut next =
+            session_from(&s.repo, &resp, offset, "upload status").unwrap_or_else(|_| s.clone());
+        next.offset = offset;
+        next.chunk_min = next.chunk_min.or(s.chunk_min);
+        Ok(next)
+    }
+
+    /// `DELETE <location>`; failures are ignored (Quay has no delete scope).
+    pub async fn cancel_upload(&self, s: &UploadSession) {
+        let _ = self
+            .transport
+            .send(&Request::new(Method::DELETE, s.location.clone()).no_retry())
+            .await;
+    }
+}
+
+fn session_from(
+    repo: &str,
+    resp: &Response,
+    offset: u64,
+    op: &str,
+) -> Result<UploadSession, RegistryError> {
+    let loc = resp
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| RegistryError::Protocol {
+            op: op.to_string(),
+            detail: "answer has no Location header".into(),
+        })?;
+    let location = resolve(resp.url(), loc).map_err(|e| RegistryError::Protocol {
+        op: op.to_string(),
+        detail: format!("bad Location '{loc}': {e}"),
+    })?;
+    let chunk_min = resp
+        .headers()
+        .get("oci-chunk-min-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    Ok(UploadSession {
+        repo: repo.to_string(),
+        location,
+        offset,
+        chunk_min,
+    })
+}
+
+/// The `<end>` of a `Range: 0-<end>` header.
+fn range_end(h: &HeaderMap) -> Option<u64> {
+    let v = h.get("range")?.to_str().ok()?;
+    let v = v.trim().trim_start_matches("bytes=");
+    v.split_once('-')?.1.trim().parse().ok()
+}

@@ -1,0 +1,141 @@
+//! Content digests (`sha256:<hex>`): parsing, validation, computing. Knows nothing of where
+//! content lives.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha2::{Digest as _, Sha256};
+
+use super::SpecError;
+
+/// A validated content digest. Only sha256 and sha512 are accepted, hex in lower case.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest {
+    algorithm: &'static str,
+    hex: String,
+}
+
+impl Digest {
+    pub fn parse(input: &str) -> Result<Digest, SpecError> {
+        let err = |reason| SpecError::Digest {
+            input: input.chars().take(200).collect(),
+            reason,
+        };
+        let (alg, hex) = input.split_once(':').ok_or_else(|| err("missing ':'"))?;
+        let (algorithm, len) = match alg {
+            "sha256" => ("sha256", 64),
+            "sha512" => ("sha512", 128),
+            _ => return Err(err("unsupported algorithm")),
+        };
+        if hex.len() != len {
+            return Err(err("wrong length"));
+        }
+        if !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(err("not lower-case hex"));
+        }
+        Ok(Digest {
+            algorithm,
+            hex: hex.to_string(),
+        })
+    }
+
+    /// The sha256 digest of `bytes`.
+    pub fn sha256_of(bytes: &[u8]) -> Digest {
+        Digest::from_sha256(Sha256::digest(bytes).as_slice())
+    }
+
+    /// A sha256 digest from raw hash output.
+    pub fn from_sha256(raw: &[u8]) -> Digest {
+        Digest {
+            algorithm: "sha256",
+            hex: hex::encode(raw),
+        }
+    }
+
+    pub fn algorithm(&self) -> &'static str {
+        self.algorithm
+    }
+
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// First 12 hex characters, for people.
+    pub fn short(&self) -> &str {
+        &self.hex[..12]
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm, self.hex)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Digest {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Digest::parse(s)
+    }
+}
+
+impl serde::Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_table() {
+        let h64 = "a".repeat(64);
+        let cases: Vec<(String, Result<&str, &str>)> = vec![
+            (format!("sha256:{h64}"), Ok("sha256")),
+            (format!("sha512:{}", "0".repeat(128)), Ok("sha512")),
+            (h64.clone(), Err("missing ':'")),
+            (format!("md5:{h64}"), Err("unsupported algorithm")),
+            (format!("sha256:{}", "a".repeat(63)), Err("wrong length")),
+            (
+                format!("sha256:{}", "A".repeat(64)),
+                Err("not lower-case hex"),
+            ),
+            (
+                format!("sha256:{}g", "a".repeat(63)),
+                Err("not lower-case hex"),
+            ),
+            ("".to_string(), Err("missing ':'")),
+        ];
+        for (input, want) in cases {
+            match (Digest::parse(&input), want) {
+                (Ok(d), Ok(alg)) => {
+                    assert_eq!(d.algorithm(), alg, "{input}");
+                    assert_eq!(d.to_string(), input);
+                }
+                (Err(SpecError::Digest { reason, .. }), Err(want)) => {
+                    assert_eq!(reason, want, "{input}")
+                }
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn sha256_of_empty() {
+        assert_eq!(
+            Digest::sha256_of(b"").to_string(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

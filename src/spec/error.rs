@@ -1,0 +1,17 @@
+//! Errors of the pure data layer; each carries the input it rejects.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum SpecError {
+    #[error("invalid digest '{input}': {reason} (expected sha256:<64 lower-case hex> or sha512:<128 lower-case hex>)")]
+    Digest { input: String, reason: &'static str },
+    #[error("invalid reference '{input}': {part} {reason}")]
+    Reference {
+        input: String,
+        part: &'static str,
+        reason: String,
+    },
+    #[error("invalid manifest {digest}: {reason}")]
+    Manifest { digest: String, reason: String },
+}

@@ -1,0 +1,209 @@
+//! Manifests and indexes kept as their exact bytes, with the parsed view needed to walk
+//! them (config, layers, children). Parsing uses `oci-spec`; the bytes are never
+//! re-serialised, so the digest a registry computes is the digest we read.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use oci_spec::image::{ImageIndex, ImageManifest};
+
+use super::media_type as mt;
+use super::{Digest, SpecError};
+
+/// What a manifest points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+    pub platform: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ManifestKind {
+    Image {
+        config: Descriptor,
+        layers: Vec<Descriptor>,
+    },
+    Index {
+        manifests: Vec<Descriptor>,
+    },
+}
+
+/// A manifest: exact bytes, their digest, media type and parsed content.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub bytes: Bytes,
+    pub digest: Digest,
+    pub media_type: String,
+    pub kind: ManifestKind,
+}
+
+impl Manifest {
+    /// Parses `bytes`. `hint` is the media type of the descriptor that pointed here, used
+    /// when the manifest itself has no `mediaType` field.
+    pub fn parse(bytes: Bytes, hint: Option<&str>) -> Result<Manifest, SpecError> {
+        let digest = Digest::sha256_of(&bytes);
+        let err = |reason: String| SpecError::Manifest {
+            digest: digest.to_string(),
+            reason,
+        };
+        let probe: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| err(format!("not JSON: {e}")))?;
+        let obj = probe
+            .as_object()
+            .ok_or_else(|| err("not a JSON object".into()))?;
+        let declared = obj.get("mediaType").and_then(|v| v.as_str());
+        let media_type =
+            match (declared, hint) {
+                (Some(m), _) => m.to_string(),
+                (None, Some(h)) if mt::is_manifest(h) => h.to_string(),
+                (None, _) if obj.contains_key("manifests") => mt::OCI_INDEX.to_string(),
+                (None, _) if obj.contains_key("config") => mt::OCI_MANIFEST.to_string(),
+                (None, _) => return Err(err(
+                    "neither an image manifest nor an index (no mediaType, config or manifests)"
+                        .into(),
+                )),
+            };
+        if obj.get("schemaVersion").and_then(|v| v.as_u64()) != Some(2) {
+            return Err(err(
+                "schemaVersion is not 2 (schema 1 manifests are not supported)".into(),
+            ));
+        }
+        let kind = if mt::is_index(&media_type) {
+            let index: ImageIndex =
+                serde_json::from_slice(&bytes).map_err(|e| err(format!("bad index: {e}")))?;
+            let manifests = index
+                .manifests()
+                .iter()
+                .map(|d| convert(d).map_err(&err))
+                .collect::<Result<Vec<_>, _>>()?;
+            ManifestKind::Index { manifests }
+        } else if mt::is_image_manifest(&media_type) {
+            let m: ImageManifest = serde_json::from_slice(&bytes)
+                .map_err(|e| err(format!("bad image manifest: {e}")))?;
+            ManifestKind::Image {
+                config: convert(m.config()).map_err(&err)?,
+                layers: m
+                    .layers()
+                    .iter()
+                    .map(|d| convert(d).map_err(&err))
+                    .collect::<Result<_, _>>()?,
+            }
+        } else {
+            return Err(err(format!("unsupported media type '{media_type}'")));
+        };
+        Ok(Manifest {
+            bytes,
+            digest,
+            media_type,
+            kind,
+        })
+    }
+
+    /// Blobs this manifest references directly (config first, then layers); none for an index.
+    pub fn blobs(&self) -> Vec<&Descriptor> {
+        match &self.kind {
+            ManifestKind::Image { config, layers } => {
+                std::iter::once(config).chain(layers).collect()
+            }
+            ManifestKind::Index { .. } => Vec::new(),
+        }
+    }
+}
+
+fn convert(d: &oci_spec::image::Descriptor) -> Result<Descriptor, String> {
+    let digest = Digest::parse(d.digest().as_ref()).map_err(|e| e.to_string())?;
+    let platform = d.platform().as_ref().map(|p| {
+        let mut s = format!("{}/{}", p.os(), p.architecture());
+        if let Some(v) = p.variant() {
+            s.push('/');
+            s.push_str(v);
+        }
+        s
+    });
+    Ok(Descriptor {
+        media_type: d.media_type().to_string(),
+        digest,
+        size: d.size(),
+        platform,
+        annotations: d
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desc(mt: &str, c: char, size: u64) -> String {
+        format!(
+            r#"{{"mediaType":"{mt}","digest":"sha256:{}","size":{size}}}"#,
+            c.to_string().repeat(64)
+        )
+    }
+
+    #[test]
+    fn parse_table() {
+        let oci = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{},"layers":[{},{}]}}"#,
+            mt::OCI_MANIFEST,
+            desc(mt::OCI_CONFIG, 'a', 10),
+            desc(mt::OCI_LAYER_GZIP, 'b', 20),
+            desc(mt::OCI_LAYER_GZIP, 'c', 30)
+        );
+        let no_mt = format!(
+            r#"{{"schemaVersion":2,"config":{},"layers":[]}}"#,
+            desc(mt::OCI_CONFIG, 'a', 1)
+        );
+        let docker = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{},"layers":[{}]}}"#,
+            mt::DOCKER_MANIFEST,
+            desc(mt::DOCKER_CONFIG, 'a', 1),
+            desc(mt::DOCKER_LAYER_GZIP, 'b', 2)
+        );
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{}]}}"#,
+            mt::OCI_INDEX,
+            desc(mt::OCI_MANIFEST, 'd', 5)
+        );
+        // (bytes, Ok((media type, blob count, child count)) or Err(substring))
+        let cases: Vec<(String, Result<(&str, usize, usize), &str>)> = vec![
+            (oci, Ok((mt::OCI_MANIFEST, 3, 0))),
+            (no_mt, Ok((mt::OCI_MANIFEST, 1, 0))),
+            (docker, Ok((mt::DOCKER_MANIFEST, 2, 0))),
+            (index, Ok((mt::OCI_INDEX, 0, 1))),
+            ("not json".into(), Err("not JSON")),
+            ("[1]".into(), Err("not a JSON object")),
+            (r#"{"schemaVersion":1,"config":{}}"#.into(), Err("schemaVersion")),
+            (r#"{"schemaVersion":2}"#.into(), Err("neither")),
+            (r#"{"schemaVersion":2,"mediaType":"text/plain"}"#.into(), Err("unsupported media type")),
+            (
+                r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"x","digest":"sha256:zz","size":1}]}"#.into(),
+                Err("bad index"),
+            ),
+        ];
+        for (text, want) in cases {
+            let got = Manifest::parse(Bytes::from(text.clone()), None);
+            match (got, want) {
+                (Ok(m), Ok((media_type, blobs, children))) => {
+                    assert_eq!(m.media_type, media_type, "{text}");
+                    assert_eq!(m.blobs().len(), blobs, "{text}");
+                    let n = match &m.kind {
+                        ManifestKind::Index { manifests } => manifests.len(),
+                        _ => 0,
+                    };
+                    assert_eq!(n, children, "{text}");
+                    assert_eq!(m.bytes, text.as_bytes(), "bytes kept exactly");
+                }
+                (Err(e), Err(sub)) => assert!(e.to_string().contains(sub), "{text}: {e}"),
+                (got, want) => panic!("{text}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure data of the OCI world: digests, media types, references and manifests kept as
+//! their exact bytes. Knows nothing of disks, HTTP or registries' behaviour.
+
+pub mod digest;
+pub mod error;
+pub mod manifest;
+pub mod media_type;
+pub mod reference;
+
+pub use digest::Digest;
+pub use error::SpecError;
+pub use manifest::{Descriptor, Manifest, ManifestKind};
+pub use reference::Reference;

@@ -1,0 +1,399 @@
+//! Docker-style image references: parsing, normalisation (`nginx` ->
+//! `docker.io/library/nginx:latest`), Docker Hub's API host, validation errors that name the
+//! bad part. Knows nothing of how a registry is reached.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{Digest, SpecError};
+
+pub const DOCKER_HUB: &str = "docker.io";
+/// The host Docker Hub's registry API actually answers on.
+pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
+const MAX_NAME: usize = 255;
+const MAX_TAG: usize = 128;
+
+/// `registry/repository[:tag][@digest]`, normalised.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Reference {
+    pub registry: String,
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<Digest>,
+}
+
+impl Reference {
+    pub fn parse(input: &str) -> Result<Reference, SpecError> {
+        let err = |part: &'static str, reason: String| SpecError::Reference {
+            input: input.chars().take(300).collect(),
+            part,
+            reason,
+        };
+        if input.is_empty() {
+            return Err(err("reference", "is empty".into()));
+        }
+        if let Some(bad) = input.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(err("reference", format!("contains the character {bad:?}")));
+        }
+        let (rest, digest) = match input.split_once('@') {
+            Some((rest, d)) => (
+                rest,
+                Some(Digest::parse(d).map_err(|e| err("digest", e.to_string()))?),
+            ),
+            None => (input, None),
+        };
+        // A ':' after the last '/' starts the tag (an earlier one is a port).
+        let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+        let (name, tag) = match rest[last_slash..].find(':') {
+            Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+            None => (rest, None),
+        };
+        if let Some(tag) = tag {
+            validate_tag(tag).map_err(|reason| err("tag", reason))?;
+        }
+        let (registry, path) = split_registry(name);
+        let registry = match registry {
+            Some(host) => {
+                validate_host(host).map_err(|reason| err("registry host", reason))?;
+                normalise_host(host)
+            }
+            None => DOCKER_HUB.to_string(),
+        };
+        if path.is_empty() {
+            return Err(err("repository", "is empty".into()));
+        }
+        for component in path.split('/') {
+            validate_component(component)
+                .map_err(|reason| err("repository", format!("component '{component}' {reason}")))?;
+        }
+        let repository = if registry == DOCKER_HUB && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path.to_string()
+        };
+        if registry.len() + 1 + repository.len() > MAX_NAME {
+            return Err(err("name", format!("is longer than {MAX_NAME} characters")));
+        }
+        Ok(Reference {
+            registry,
+            repository,
+            tag: tag.map(str::to_string),
+            digest,
+        })
+    }
+
+    /// The host (and port) to send API requests to.
+    pub fn api_host(&self) -> &str {
+        if self.registry == DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            &self.registry
+        }
+    }
+
+    /// What to put after `/manifests/`: the digest if any, else the tag, else `latest`.
+    pub fn manifest_reference(&self) -> String {
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => "latest".into(),
+        }
+    }
+
+    /// The same repository with another tag and no digest.
+    pub fn with_tag(&self, tag: &str) -> Reference {
+        Reference {
+            tag: Some(tag.to_string()),
+            digest: None,
+            ..self.clone()
+        }
+    }
+
+    /// `registry/repository`, without tag or digest.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+}
+
+/// Whether a registry host is on this machine: Docker talks plain HTTP to these when HTTPS
+/// fails, and so do we.
+pub fn is_local_host(registry: &str) -> bool {
+    let host = host_without_port(registry);
+    host == "localhost" || host == "::1" || host.starts_with("127.") && host.split('.').count() == 4
+}
+
+fn host_without_port(registry: &str) -> &str {
+    if let Some(rest) = registry.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    registry
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(registry)
+}
+
+fn split_registry(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('/') {
+        Some((first, rest))
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
+                || first.starts_with('[') =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, name),
+    }
+}
+
+fn normalise_host(host: &str) -> String {
+    match host {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => DOCKER_HUB.into(),
+        _ => host.to_string(),
+    }
+}
+
+fn validate_host(host: &str) -> Result<(), String> {
+    let (name, port) = if host.starts_with('[') {
+        let end = host.find(']').ok_or("has an unclosed '['")?;
+        (&host[1..end], host[end + 1..].strip_prefix(':'))
+    } else {
+        match host.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host, None),
+        }
+    };
+    if let Some(port) = port {
+        if port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!("has an invalid port '{port}'"));
+        }
+    }
+    let ok = !name.is_empty()
+        && name.chars().all(|c| {
+            c.is_ascii_alphanumeric() || c == '.' || c == '-' || (host.starts_with('[') && c == ':')
+        });
+    if !ok {
+        return Err(format!("'{host}' is not a valid host[:port]"));
+    }
+    Ok(())
+}
+
+fn validate_component(c: &str) -> Result<(), String> {
+    if c.is_empty() {
+        return Err("is empty (double or trailing '/')".into());
+    }
+    if let Some(bad) = c
+        .chars()
+        .find(|ch| !matches!(ch, 'a'..='z' | '0'..='9' | '.' | '_' | '-'))
+    {
+        return Err(format!(
+            "has '{bad}': only lower-case letters, digits and separators '.', '_', '__', '-' are allowed"
+        ));
+    }
+    let b = c.as_bytes();
+    if !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {
+        return Err("must start and end with a letter or digit".into());
+    }
+    // Separators: one '.', one or two '_', or any number of '-'.
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            let start = i;
+            while i < b.len() && !b[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            let sep = &c[start..i];
+            if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-')) {
+                return Err(format!("has the separator '{sep}'"));
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Docker tag rule: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn validate_tag(tag: &str) -> Result<(), String> {
+    let mut chars = tag.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !first_ok || !rest_ok || tag.len() > MAX_TAG {
+        return Err(format!(
+            "'{tag}' must match [A-Za-z0-9_][A-Za-z0-9_.-]* and be at most {MAX_TAG} characters"
+        ));
+    }
+    Ok(())
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.registry, self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Reference {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Reference::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_table() {
+        let d = format!("sha256:{}", "b".repeat(64));
+        // (input, Ok((registry, repository, tag, has_digest, api_host)) or Err(part))
+        type Want = Result<
+            (
+                &'static str,
+                &'static str,
+                Option<&'static str>,
+                bool,
+                &'static str,
+            ),
+            &'static str,
+        >;
+        let cases: Vec<(String, Want)> = vec![
+            (
+                "nginx".into(),
+                Ok((
+                    "docker.io",
+                    "library/nginx",
+                    None,
+                    false,
+                    "registry-1.docker.io",
+                )),
+            ),
+            (
+                "nginx:1.25".into(),
+                Ok((
+                    "docker.io",
+                    "library/nginx",
+                    Some("1.25"),
+                    false,
+                    "registry-1.docker.io",
+                )),
+            ),
+            (
+                "user/app".into(),
+                Ok(("docker.io", "user/app", None, false, "registry-1.docker.io")),
+            ),
+            (
+                "index.docker.io/user/app:v1".into(),
+                Ok((
+                    "docker.io",
+                    "user/app",
+                    Some("v1"),
+                    false,
+                    "registry-1.docker.io",
+                )),
+            ),
+            (
+                "registry-1.docker.io/nginx".into(),
+                Ok((
+                    "docker.io",
+                    "library/nginx",
+                    None,
+                    false,
+                    "registry-1.docker.io",
+                )),
+            ),
+            (
+                "localhost:5000/a/b:t".into(),
+                Ok(("localhost:5000", "a/b", Some("t"), false, "localhost:5000")),
+            ),
+            (
+                "localhost/app".into(),
+                Ok(("localhost", "app", None, false, "localhost")),
+            ),
+            (
+                "127.0.0.1:5000/app".into(),
+                Ok(("127.0.0.1:5000", "app", None, false, "127.0.0.1:5000")),
+            ),
+            (
+                "[::1]:5000/app:x".into(),
+                Ok(("[::1]:5000", "app", Some("x"), false, "[::1]:5000")),
+            ),
+            (
+                "ghcr.io/org/team/app:main".into(),
+                Ok(("ghcr.io", "org/team/app", Some("main"), false, "ghcr.io")),
+            ),
+            (
+                format!("ghcr.io/org/app@{d}"),
+                Ok(("ghcr.io", "org/app", None, true, "ghcr.io")),
+            ),
+            (
+                format!("ghcr.io/org/app:v1@{d}"),
+                Ok(("ghcr.io", "org/app", Some("v1"), true, "ghcr.io")),
+            ),
+            (
+                "reg.io/a__b/c-d--e/f.g".into(),
+                Ok(("reg.io", "a__b/c-d--e/f.g", None, false, "reg.io")),
+            ),
+            ("".into(), Err("reference")),
+            ("UPPER/app".into(), Err("repository")),
+            ("reg.io/App".into(), Err("repository")),
+            ("reg.io/a//b".into(), Err("repository")),
+            ("reg.io/a/".into(), Err("repository")),
+            ("reg.io/-a".into(), Err("repository")),
+            ("reg.io/a...b".into(), Err("repository")),
+            ("reg.io/".into(), Err("repository")),
+            ("reg.io:99999/a".into(), Err("registry host")),
+            ("reg.io/a:-bad".into(), Err("tag")),
+            (format!("reg.io/a:{}", "t".repeat(129)), Err("tag")),
+            ("reg.io/a@sha256:abc".into(), Err("digest")),
+            ("reg io/a".into(), Err("reference")),
+            (format!("reg.io/{}", "a".repeat(260)), Err("name")),
+        ];
+        for (input, want) in cases {
+            match (Reference::parse(&input), want) {
+                (Ok(r), Ok((reg, repo, tag, has_digest, api))) => {
+                    assert_eq!(r.registry, reg, "{input}");
+                    assert_eq!(r.repository, repo, "{input}");
+                    assert_eq!(r.tag.as_deref(), tag, "{input}");
+                    assert_eq!(r.digest.is_some(), has_digest, "{input}");
+                    assert_eq!(r.api_host(), api, "{input}");
+                }
+                (Err(SpecError::Reference { part, .. }), Err(want)) => {
+                    assert_eq!(part, want, "{input}")
+                }
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn local_hosts() {
+        let cases = [
+            ("localhost:5000", true),
+            ("localhost", true),
+            ("127.0.0.1:5000", true),
+            ("127.1.2.3", true),
+            ("[::1]:5000", true),
+            ("example.com:5000", false),
+            ("127.example.com", false),
+            ("docker.io", false),
+        ];
+        for (host, want) in cases {
+            assert_eq!(is_local_host(host), want, "{host}");
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The transport stack, assembled in `Transport::connect`: reqwest with rustls (system
+//! roots, `--ca-file`, optional skip-verify), HTTP/2 by ALPN, scheme by ping, request retry.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, RETRY_AFTER};
+use reqwest::{Method, Response};
+use url::Url;
+
+use super::error::chain;
+use super::retry::{is_retryable_status, parse_retry_after};
+use super::{ping, Body, RetryBudget, TransportError};
+
+#[derive(Debug, Clone)]
+pub struct TransportOptions {
+    /// Allow plain HTTP for this registry (HTTPS is tried first).
+    pub insecure: bool,
+    /// Accept any certificate.
+    pub skip_tls_verify: bool,
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Fall back to plain HTTP for registries on this machine, as Docker does.
+    pub local_http_fallback: bool,
+    pub user_agent: String,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        TransportOptions {
+            insecure: false,
+            skip_tls_verify: false,
+            ca_file: None,
+            local_http_fallback: true,
+            user_agent: format!("werf-push/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// One request; its body can be replayed, so the transport may retry it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Body,
+    /// Whether the transport may send it again after a failure. Upload data requests are
+    /// not: the push layer resumes them from what the registry confirmed.
+    pub retry: bool,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Request {
+        Request {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: Body::Empty,
+            retry: true,
+        }
+    }
+
+    pub fn header(mut self, name: HeaderName, value: &str) -> Request {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.insert(name, v);
+        }
+        self
+    }
+
+    pub fn body(mut self, body: Body) -> Request {
+        self.body = body;
+        self
+    }
+
+    pub fn no_retry(mut self) -> Request {
+        self.retry = false;
+        self
+    }
+}
+
+/// A connected registry endpoint: client, base URL and the run's retry budget.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    base: Url,
+    host: String,
+    budget: Arc<RetryBudget>,
+}
+
+impl Transport {
+    /// Builds the client and finds the scheme the registry at `host` speaks.
+    pub async fn connect(
+        host: &str,
+        opts: &TransportOptions,
+        budget: Arc<RetryBudget>,
+    ) -> Result<Transport, TransportError> {
+        let client = build_client(opts)?;
+        let base = ping::detect_scheme(&client, host, opts).await?;
+        Ok(Transport {
+            client,
+            base,
+            host: host.to_string(),
+            budget,
+        })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn budget(&self) -> &Arc<RetryBudget> {
+        &self.budget
+    }
+
+    /// `path` (starting with `/v2/`) on the registry.
+    pub fn url(&self, path_and_query: &str) -> Url {
+        self.base
+            .join(path_and_query)
+            .unwrap_or_else(|_| self.base.clone())
+    }
+
+    /// Sends `req`, retrying connection failures and 408/429/5xx answers (honouring
+    /// `Retry-After`) while the budget allows. Returns the last answer, whatever its status.
+    pub async fn send(&self, req: &Request) -> Result<Response, TransportError> {
+        let mut attempt = 0;
+        loop {
+            let result = self.send_once(req).await;
+            let retry_after = match &result {
+                Ok(resp) if is_retryable_status(resp.status().as_u16()) => Some(
+                    resp.headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now())),
+                ),
+                Ok(_) => return result,
+                Err(e) if e.is_retryable() => Some(None),
+                Err(_) => return result,
+            };
+            if !req.retry || !self.budget.take(attempt) {
+                return result;
+            }
+            let wait = self.budget.delay(attempt, retry_after.flatten());
+            match &result {
+                Ok(resp) => tracing::info!(
+                    "{} {}: {} - retrying in {:.1}s",
+                    req.method,
+                    req.url.path(),
+                    resp.status(),
+                    wait.as_secs_f32()
+                ),
+                Err(e) => tracing::info!("{e} - retrying in {:.1}s", wait.as_secs_f32()),
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once(&self, req: &Request) -> Result<Response, TransportError> {
+        let mut headers = req.headers.clone();
+        if !matches!(req.method, Method::GET | Method::HEAD) || !req.body.is_empty() {
+            // Always explicit: Google Artifact Registry answers 411 to a POST without
+            // Content-Length, and ACR rejects Transfer-Encoding: chunked.
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(req.body.len()));
+        }
+        let body = req.body.open().await?;
+        tracing::debug!("--> {} {}", req.method, redact_query(&req.url));
+        let resp = self
+            .client
+            .request(req.method.clone(), req.url.clone())
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| TransportError::Request {
+                method: req.method.to_string(),
+                url: redact_query(&req.url),
+                detail: chain(&e),
+            })?;
+        tracing::debug!(
+            "<-- {} {} {}",
+            resp.status().as_u16(),
+            req.method,
+            req.url.path()
+        );
+        Ok(resp)
+    }
+}
+
+/// A URL for logs and errors: the query (which may carry signed upload state) dropped.
+pub fn redact_query(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+/// The one place the HTTP client is configured.
+fn build_client(opts: &TransportOptions) -> Result<reqwest::Client, TransportError> {
+    let mut b = reqwest::Client::builder()
+        // TLS: rustls with the system's roots; HTTP/2 when the server offers it by ALPN.
+        .use_rustls_tls()
+        .user_agent(&opts.user_agent)
+        // Connections: fail fast when nobody listens; keep idle ones for reuse.
+        .connect_timeout(Duration::from_secs(15))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        // A stalled server is a failure, not a hang (no total timeout: layers can be huge).
+        .read_timeout(Duration::from_secs(300))
+        // Redirects (to blob storage) are followed; reqwest drops Authorization when the
+        // host changes.
+        .redirect(reqwest::redirect::Policy::limited(10));
+    if opts.skip_tls_verify {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    if let Some(path) = &opts.ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            TransportError::Config(format!("cannot read --ca-file {}: {e}", path.display()))
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            TransportError::Config(format!(
+                "--ca-file {}: not PEM certificates: {e}",
+                path.display()
+            ))
+        })?;
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    b.build().map_err(|e| TransportError::Config(chain(&e)))
+}

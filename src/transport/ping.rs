@@ -1,0 +1,86 @@
+//! Scheme detection: `GET /v2/` over HTTPS; plain HTTP only for registries on this machine
+//! or with `--insecure-registry`, as Docker does. Failures are classified for people.
+
+use reqwest::Client;
+use url::Url;
+
+use super::error::chain;
+use super::{TransportError, TransportOptions};
+use crate::spec::reference::is_local_host;
+
+pub(crate) async fn detect_scheme(
+    client: &Client,
+    host: &str,
+    opts: &TransportOptions,
+) -> Result<Url, TransportError> {
+    let https = base_url("https", host)?;
+    let https_err = match probe(client, &https, host).await {
+        Ok(()) => return Ok(https),
+        Err(e) => e,
+    };
+    let may_http = opts.insecure || (opts.local_http_fallback && is_local_host(host));
+    if !may_http {
+        return Err(https_err);
+    }
+    let http = base_url("http", host)?;
+    match probe(client, &http, host).await {
+        Ok(()) => Ok(http),
+        // The HTTPS failure says more (a certificate problem, say) unless nobody listens.
+        Err(http_err) => Err(match (&https_err, opts.insecure) {
+            (TransportError::Unreachable { .. }, _) => http_err,
+            (TransportError::Tls { .. }, true) => TransportError::NotHttp { host: host.into() },
+            _ => https_err,
+        }),
+    }
+}
+
+fn base_url(scheme: &str, host: &str) -> Result<Url, TransportError> {
+    Url::parse(&format!("{scheme}://{host}/")).map_err(|e| TransportError::Unreachable {
+        host: host.into(),
+        detail: format!("not a valid host: {e}"),
+    })
+}
+
+async fn probe(client: &Client, base: &Url, host: &str) -> Result<(), TransportError> {
+    let url = base.join("v2/").expect("static path");
+    match client.get(url).send().await {
+        Ok(resp) => match resp.status().as_u16() {
+            200 | 401 | 403 => Ok(()),
+            // nginx's answer to plain HTTP sent to its HTTPS port.
+            400 if base.scheme() == "http" => Err(TransportError::NotHttp { host: host.into() }),
+            status => Err(TransportError::NotRegistry {
+                host: host.into(),
+                status,
+            }),
+        },
+        Err(e) => Err(classify(&e, base.scheme(), host)),
+    }
+}
+
+fn classify(e: &reqwest::Error, scheme: &str, host: &str) -> TransportError {
+    let detail = chain(e);
+    let lower = detail.to_lowercase();
+    if scheme == "https" {
+        if lower.contains("invalidcontenttype")
+            || lower.contains("corrupt message")
+            || lower.contains("wrong version")
+        {
+            return TransportError::PlainHttp { host: host.into() };
+        }
+        if lower.contains("certificate") || lower.contains("unknownissuer") || lower.contains("tls")
+        {
+            return TransportError::Tls {
+                host: host.into(),
+                detail,
+            };
+        }
+    } else if lower.contains("invalid http version")
+        || lower.contains("connection closed before message")
+    {
+        return TransportError::NotHttp { host: host.into() };
+    }
+    TransportError::Unreachable {
+        host: host.into(),
+        detail,
+    }
+}
