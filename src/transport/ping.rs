@@ -18,6 +18,7 @@ pub(crate) async fn detect_scheme(
         Ok(()) => return Ok(https),
         Err(e) => e,
     };
+    tracing::debug!("HTTPS to {host} failed: {https_err}");
     let may_http = opts.insecure || (opts.local_http_fallback && is_local_host(host));
     if !may_http {
         return Err(https_err);
@@ -26,9 +27,10 @@ pub(crate) async fn detect_scheme(
     match probe(client, &http, host).await {
         Ok(()) => Ok(http),
         // The HTTPS failure says more (a certificate problem, say) unless nobody listens.
-        Err(http_err) => Err(match (&https_err, opts.insecure) {
-            (TransportError::Unreachable { .. }, _) => http_err,
-            (TransportError::Tls { .. }, true) => TransportError::NotHttp { host: host.into() },
+        // The HTTPS failure says more (an untrusted certificate, say) unless nobody
+        // listens there.
+        Err(http_err) => Err(match https_err {
+            TransportError::Unreachable { .. } => http_err,
             _ => https_err,
         }),
     }

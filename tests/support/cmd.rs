@@ -1,0 +1,166 @@
+//! Running the `werf-push` binary (and other programs) from integration tests: build the
+//! command with [`werf_push`] or [`bin`], run it with [`run`] (captures both streams, stdin
+//! closed, killed after [`DEFAULT_TIMEOUT`]) and check it with [`assert_success`] /
+//! [`assert_failure`], which print the command and both streams when they fail.
+//!
+//! [`werf_push`] uses `env!("CARGO_BIN_EXE_werf-push")`, which Cargo defines only for the
+//! integration tests of a package that has a binary target named `werf-push`.
+//! [`sha256_hex`] / [`sha256_digest`] use the `sha2` crate (a normal dependency of werf-push,
+//! so integration tests can use it).
+
+use std::ffi::OsStr;
+use std::io::{self, Read};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+/// How long [`run`] lets a command run before killing it and panicking.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A command for the `werf-push` binary built by Cargo for these tests.
+pub fn werf_push() -> Command {
+    bin(env!("CARGO_BIN_EXE_werf-push"))
+}
+
+/// A command for any program (a path, or a name looked up in `PATH`).
+pub fn bin(path: impl AsRef<OsStr>) -> Command {
+    Command::new(path)
+}
+
+/// What a finished command left behind.
+#[derive(Debug)]
+pub struct Output {
+    /// The command as run (program and arguments), for messages.
+    pub command: String,
+    pub status: ExitStatus,
+    /// stdout, lossily decoded as UTF-8 (see `stdout_bytes` for the exact bytes).
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_bytes: Vec<u8>,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    /// The exit code (None when killed by a signal).
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// A readable report of the command, its status and both streams.
+    pub fn describe(&self) -> String {
+        format!(
+            "command: {}\nstatus: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command, self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `cmd` to completion with stdin closed, capturing stdout and stderr; kills it and
+/// panics after [`DEFAULT_TIMEOUT`]. Panics if it cannot be started.
+pub fn run(cmd: &mut Command) -> Output {
+    run_timeout(cmd, DEFAULT_TIMEOUT)
+}
+
+/// [`run`] with a chosen timeout.
+pub fn run_timeout(cmd: &mut Command, timeout: Duration) -> Output {
+    match try_run_timeout(cmd, timeout) {
+        Ok(out) => out,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            panic!("{} not found: {e}", describe_command(cmd))
+        }
+        Err(e) => panic!("{}: {e}", describe_command(cmd)),
+    }
+}
+
+/// Like [`run_timeout`], but returns the spawn error (e.g. `NotFound`) instead of panicking.
+/// Still panics when the timeout is exceeded (after killing the process).
+pub fn try_run_timeout(cmd: &mut Command, timeout: Duration) -> io::Result<Output> {
+    let command = describe_command(cmd);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut out_pipe = child.stdout.take().expect("stdout pipe");
+    let mut err_pipe = child.stderr.take().expect("stderr pipe");
+    let out_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stdout = out_reader.join().unwrap_or_default();
+            let stderr = err_reader.join().unwrap_or_default();
+            panic!(
+                "command timed out after {timeout:?} and was killed: {command}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let stdout_bytes = out_reader.join().expect("stdout reader thread");
+    let stderr = err_reader.join().expect("stderr reader thread");
+    Ok(Output {
+        command,
+        status,
+        stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        stdout_bytes,
+    })
+}
+
+fn describe_command(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// Panics, printing the command and both streams, unless it exited with 0.
+#[track_caller]
+pub fn assert_success(out: &Output) {
+    if !out.status.success() {
+        panic!("expected success\n{}", out.describe());
+    }
+}
+
+/// Panics, printing the command and both streams, if it exited with 0.
+#[track_caller]
+pub fn assert_failure(out: &Output) {
+    if out.status.success() {
+        panic!("expected failure\n{}", out.describe());
+    }
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    Sha256::digest(bytes.as_ref())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `sha256:<hex>`, an OCI digest.
+pub fn sha256_digest(bytes: impl AsRef<[u8]>) -> String {
+    format!("sha256:{}", sha256_hex(bytes))
+}

@@ -1,0 +1,11 @@
+//! Integration-test support for werf-push: a real `docker-registry` per test
+//! ([`registry`]), `skopeo` as an independent second client ([`skopeo`]), and running the
+//! `werf-push` binary ([`cmd`]). Use it from a test file with `mod support;`.
+//!
+//! External tools (`docker-registry`, `skopeo`) are required: a missing one is a panic that
+//! says how to install it, never a silent skip.
+#![allow(dead_code)]
+
+pub mod cmd;
+pub mod registry;
+pub mod skopeo;

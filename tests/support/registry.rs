@@ -1,0 +1,713 @@
+//! A real `docker-registry` (CNCF distribution 2.8, Debian package `docker-registry`) for
+//! integration tests, plus a tiny blocking HTTP/1.1 client over `std::net::TcpStream`.
+//!
+//! Each [`Registry`] runs its own registry process on a free loopback port, with its own
+//! temporary directory holding `config.yml`, `registry.log` and `storage/`; dropping it kills
+//! the process and removes the directory, so tests running in parallel never share state.
+//!
+//! ```ignore
+//! let reg = Registry::start(); // plain HTTP, anonymous
+//! // ... push to reg.host ("127.0.0.1:PORT") ...
+//! assert!(reg.tag_exists("app", "v1"));
+//! let puts = reg.requests().iter().filter(|(m, _)| m == "PUT").count();
+//!
+//! let reg = RegistryOptions::new().htpasswd().start(); // Basic auth, TEST_USER/TEST_PASSWORD
+//! ```
+//!
+//! Logging: the registry's own log (logrus text, stderr) and its access log (Apache combined
+//! format, one line per request, stdout) both go to `registry.log`. The access log line of a
+//! request is written before the response is completed, so [`Registry::requests`] sees a
+//! request as soon as the client has its full response.
+//!
+//! Environment: every `REGISTRY_*` variable of the caller is removed from the registry's
+//! environment, since distribution reads them as config overrides (a podman user's
+//! `REGISTRY_AUTH_FILE` makes it refuse to start). Overrides wanted on purpose go through
+//! [`RegistryOptions::env`].
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// The registry binary, looked up in `PATH`.
+pub const REGISTRY_BIN: &str = "docker-registry";
+
+/// Time allowed for a registry to start answering `GET /v2/`.
+pub const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How many free ports are tried when the registry loses the race for one.
+const BIND_ATTEMPTS: usize = 5;
+
+/// Timeout for connecting to and reading from a server in the HTTP helpers.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The fixed `http.secret` (signs upload `_state`; fixed so runs are reproducible).
+pub const HTTP_SECRET: &str = "werf-push-test-secret";
+
+/// User name set up by [`RegistryOptions::htpasswd`].
+pub const TEST_USER: &str = "werf";
+/// Password of [`TEST_USER`].
+pub const TEST_PASSWORD: &str = "werf-push-test";
+/// A bcrypt (cost 5) htpasswd line for [`TEST_USER`] / [`TEST_PASSWORD`]; distribution's
+/// htpasswd auth accepts bcrypt only.
+pub const TEST_HTPASSWD: &str =
+    "werf:$2b$05$agrkotY3Z.buU7FUyTBwAue0hX516UabQMZ4tNs6b21WUli2Qvdea\n";
+
+/// `Accept` value covering every manifest type a push may produce.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
+     application/vnd.oci.image.index.v1+json, \
+     application/vnd.docker.distribution.manifest.v2+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// `User-Agent` of the HTTP helpers and the readiness probe, so that tests can tell their
+/// requests apart from the client's in [`Registry::access_log`].
+pub const USER_AGENT: &str = "werf-push-test-support";
+
+/// Status, headers (in the order received, names as sent), body.
+pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// Case-insensitive lookup of the first header named `name`.
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// How a [`Registry`] is configured. Blocks of YAML are given unindented; they are indented
+/// into place. The text `$DIR` anywhere in them is replaced by the registry's temporary
+/// directory, where [`RegistryOptions::file`] puts files (htpasswd, token certificates...).
+#[derive(Clone, Debug, Default)]
+pub struct RegistryOptions {
+    auth: Option<String>,
+    http_extra: String,
+    storage_extra: String,
+    extra: String,
+    files: Vec<(String, Vec<u8>)>,
+    env: Vec<(String, String)>,
+    credentials: Option<(String, String)>,
+}
+
+impl RegistryOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Body of the `auth:` section, e.g.
+    /// `"htpasswd:\n  realm: test\n  path: $DIR/htpasswd\n"` or
+    /// `"token:\n  realm: http://...\n  service: ...\n  issuer: ...\n  rootcertbundle: $DIR/ca.pem\n"`.
+    pub fn auth(mut self, yaml: &str) -> Self {
+        self.auth = Some(yaml.to_string());
+        self
+    }
+
+    /// Lines added under `http:`, e.g. `"relativeurls: true"` or
+    /// `"host: https://127.0.0.1:8443"` (for a TLS proxy in front).
+    pub fn http_extra(mut self, yaml: &str) -> Self {
+        self.http_extra.push_str(yaml);
+        self.http_extra.push('\n');
+        self
+    }
+
+    /// Lines added under `storage:` (next to `filesystem`, `delete`, `maintenance`).
+    pub fn storage_extra(mut self, yaml: &str) -> Self {
+        self.storage_extra.push_str(yaml);
+        self.storage_extra.push('\n');
+        self
+    }
+
+    /// Extra top-level sections (`validation:`, `compatibility:`, `notifications:`, ...).
+    /// Must not repeat a section the harness writes (version, log, storage, http, health, auth).
+    pub fn extra(mut self, yaml: &str) -> Self {
+        self.extra.push_str(yaml);
+        self.extra.push('\n');
+        self
+    }
+
+    /// A file written into the registry's temporary directory before it starts
+    /// (refer to it as `$DIR/<name>` in the YAML). `name` may contain `/`.
+    pub fn file(mut self, name: &str, contents: impl AsRef<[u8]>) -> Self {
+        self.files
+            .push((name.to_string(), contents.as_ref().to_vec()));
+        self
+    }
+
+    /// An environment variable for the registry process (distribution reads
+    /// `REGISTRY_<SECTION>_<KEY>` as config overrides, e.g. `REGISTRY_LOG_LEVEL=debug`).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Basic credentials that the [`Registry`] helper methods (`tags`, `tag_exists`, `get`...)
+    /// send. They do not configure the registry itself.
+    pub fn credentials(mut self, user: &str, password: &str) -> Self {
+        self.credentials = Some((user.to_string(), password.to_string()));
+        self
+    }
+
+    /// htpasswd Basic auth with one user, [`TEST_USER`] / [`TEST_PASSWORD`], which the
+    /// helper methods then use too.
+    pub fn htpasswd(self) -> Self {
+        self.file("htpasswd", TEST_HTPASSWD)
+            .auth("htpasswd:\n  realm: werf-push-test\n  path: $DIR/htpasswd\n")
+            .credentials(TEST_USER, TEST_PASSWORD)
+    }
+
+    pub fn start(self) -> Registry {
+        Registry::start_with(self)
+    }
+
+    fn config_yaml(&self, dir: &Path, port: u16) -> String {
+        let mut y = String::new();
+        y.push_str("version: 0.1\n");
+        y.push_str("log:\n  level: info\n  formatter: text\n");
+        y.push_str("storage:\n");
+        y.push_str("  filesystem:\n    rootdirectory: $DIR/storage\n");
+        y.push_str("  delete:\n    enabled: true\n");
+        y.push_str("  maintenance:\n    uploadpurging:\n      enabled: false\n");
+        y.push_str(&indent(&self.storage_extra, 2));
+        y.push_str("http:\n");
+        y.push_str(&format!("  addr: 127.0.0.1:{port}\n"));
+        y.push_str(&format!("  secret: {HTTP_SECRET}\n"));
+        y.push_str(&indent(&self.http_extra, 2));
+        y.push_str("health:\n  storagedriver:\n    enabled: false\n");
+        if let Some(auth) = &self.auth {
+            y.push_str("auth:\n");
+            y.push_str(&indent(auth, 2));
+        }
+        y.push_str(&self.extra);
+        y.replace("$DIR", &dir.to_string_lossy())
+    }
+}
+
+fn indent(block: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    block
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("{pad}{l}\n"))
+        .collect()
+}
+
+/// One line of the registry's access log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// Request target as sent, query string included.
+    pub uri: String,
+    pub status: u16,
+    /// `User-Agent` as sent (the HTTP helpers here send [`USER_AGENT`]).
+    pub user_agent: String,
+}
+
+impl Request {
+    /// The request target without its query string.
+    pub fn path(&self) -> &str {
+        self.uri.split('?').next().unwrap_or("")
+    }
+}
+
+/// A running `docker-registry`; killed (and its directory removed) on drop.
+pub struct Registry {
+    pub port: u16,
+    /// `127.0.0.1:PORT`, the registry part of image references.
+    pub host: String,
+    dir: TempDir,
+    child: Child,
+    credentials: Option<(String, String)>,
+}
+
+enum StartFailure {
+    PortTaken,
+    Other(String),
+}
+
+impl Registry {
+    /// Plain HTTP, anonymous push and pull.
+    pub fn start() -> Registry {
+        Self::start_with(RegistryOptions::new())
+    }
+
+    pub fn start_with(opts: RegistryOptions) -> Registry {
+        let dir = tempfile::Builder::new()
+            .prefix("werf-push-registry-")
+            .tempdir()
+            .expect("create registry temp dir");
+        fs::create_dir_all(dir.path().join("storage")).expect("create storage dir");
+        for (name, contents) in &opts.files {
+            let path = dir.path().join(name);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).expect("create dir for registry file");
+            }
+            fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        }
+        let log_path = dir.path().join("registry.log");
+        let mut last = String::new();
+        for _ in 0..BIND_ATTEMPTS {
+            let port = free_port();
+            let config_path = dir.path().join("config.yml");
+            fs::write(&config_path, opts.config_yaml(dir.path(), port)).expect("write config.yml");
+            // One append-mode file for stdout (access log) and stderr (registry log), so that
+            // their lines interleave in order.
+            fs::write(&log_path, b"").expect("create registry.log");
+            let log = OpenOptions::new()
+                .append(true)
+                .open(&log_path)
+                .expect("open registry.log");
+            let log_err = log.try_clone().expect("clone log handle");
+            let mut cmd = Command::new(REGISTRY_BIN);
+            for (k, _) in std::env::vars_os() {
+                if k.to_string_lossy().starts_with("REGISTRY_") {
+                    cmd.env_remove(&k);
+                }
+            }
+            cmd.arg("serve")
+                .arg(&config_path)
+                .current_dir(dir.path())
+                .envs(opts.env.iter().map(|(k, v)| (k, v)))
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(log_err);
+            let mut child = match cmd.spawn() {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => panic!(
+                    "{REGISTRY_BIN} not found: run scripts/test (it installs it) or apt-get install docker-registry"
+                ),
+                Err(e) => panic!("failed to start {REGISTRY_BIN}: {e}"),
+            };
+            match wait_ready(&mut child, port, &log_path) {
+                Ok(()) => {
+                    return Registry {
+                        port,
+                        host: format!("127.0.0.1:{port}"),
+                        dir,
+                        child,
+                        credentials: opts.credentials,
+                    };
+                }
+                Err(failure) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let log = fs::read_to_string(&log_path).unwrap_or_default();
+                    match failure {
+                        StartFailure::PortTaken => last = log,
+                        StartFailure::Other(why) => panic!(
+                            "{REGISTRY_BIN} on 127.0.0.1:{port} {why}\n--- config.yml ---\n{}\n--- registry.log ---\n{log}",
+                            fs::read_to_string(&config_path).unwrap_or_default()
+                        ),
+                    }
+                }
+            }
+        }
+        panic!(
+            "{REGISTRY_BIN} could not bind a free port in {BIND_ATTEMPTS} attempts\n--- last registry.log ---\n{last}"
+        );
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.host)
+    }
+
+    /// The registry's temporary directory (config.yml, registry.log, storage/, files).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The filesystem storage root (`docker/registry/v2/...` lives below it).
+    pub fn storage_dir(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    /// The whole log so far: registry log lines (`time="..." level=... msg=...`) and access
+    /// log lines (`127.0.0.1 - - [date] "GET /v2/ HTTP/1.1" 200 2 "" "user-agent"`).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// Every request served so far, in order, parsed from the access log.
+    pub fn access_log(&self) -> Vec<Request> {
+        self.log().lines().filter_map(parse_access_line).collect()
+    }
+
+    /// `(method, path)` of every request served so far, in order; the path has no query
+    /// string (see [`Registry::access_log`] for the full URI, status and user agent). This
+    /// includes the harness's own: the readiness probe `GET /v2/` first, and the helper
+    /// calls (`tag_exists`, `tags`...), which carry the user agent [`USER_AGENT`]. To count
+    /// a client's requests, take `len()` before running it and look at the rest after.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.access_log()
+            .into_iter()
+            .map(|r| (r.method.clone(), r.path().to_string()))
+            .collect()
+    }
+
+    /// GET `path` (starting with `/`) on this registry, with the configured credentials.
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        self.request("GET", path, headers)
+    }
+
+    /// HEAD `path` on this registry, with the configured credentials.
+    pub fn head(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        self.request("HEAD", path, headers)
+    }
+
+    /// Any method on this registry with an empty body, with the configured credentials.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        let auth = self
+            .credentials
+            .as_ref()
+            .map(|(u, p)| format!("Basic {}", base64(format!("{u}:{p}").as_bytes())));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(a) = &auth {
+            all.push(("Authorization", a));
+        }
+        http_request(method, &format!("{}{path}", self.url()), &all, &[])
+    }
+
+    /// Whether `repo:tag` resolves (HEAD manifest with every manifest type accepted).
+    /// Panics on any answer but 200 and 404 (e.g. 401 on an auth registry without credentials).
+    pub fn tag_exists(&self, repo: &str, tag: &str) -> bool {
+        self.manifest_digest(repo, tag).is_some()
+    }
+
+    /// The `Docker-Content-Digest` of `repo:reference` (tag or digest), None when unknown.
+    pub fn manifest_digest(&self, repo: &str, reference: &str) -> Option<String> {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let (status, headers, body) = self.head(&path, &[("Accept", MANIFEST_ACCEPT)]);
+        match status {
+            200 => Some(
+                header(&headers, "Docker-Content-Digest")
+                    .unwrap_or_else(|| panic!("HEAD {path}: no Docker-Content-Digest: {headers:?}"))
+                    .to_string(),
+            ),
+            404 => None,
+            _ => panic!(
+                "HEAD {path}: unexpected {status}: {}",
+                String::from_utf8_lossy(&body)
+            ),
+        }
+    }
+
+    /// `(Content-Type, bytes)` of `repo:reference`, None when unknown.
+    pub fn manifest(&self, repo: &str, reference: &str) -> Option<(String, Vec<u8>)> {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let (status, headers, body) = self.get(&path, &[("Accept", MANIFEST_ACCEPT)]);
+        match status {
+            200 => Some((
+                header(&headers, "Content-Type").unwrap_or("").to_string(),
+                body,
+            )),
+            404 => None,
+            _ => panic!(
+                "GET {path}: unexpected {status}: {}",
+                String::from_utf8_lossy(&body)
+            ),
+        }
+    }
+
+    /// Whether blob `digest` (`sha256:...`) is in `repo`.
+    pub fn blob_exists(&self, repo: &str, digest: &str) -> bool {
+        let path = format!("/v2/{repo}/blobs/{digest}");
+        let (status, _, body) = self.head(&path, &[]);
+        match status {
+            200 => true,
+            404 => false,
+            _ => panic!(
+                "HEAD {path}: unexpected {status}: {}",
+                String::from_utf8_lossy(&body)
+            ),
+        }
+    }
+
+    /// Tags of `repo` (`GET /v2/<repo>/tags/list`), sorted; empty for an unknown repository.
+    pub fn tags(&self, repo: &str) -> Vec<String> {
+        let path = format!("/v2/{repo}/tags/list");
+        let (status, _, body) = self.get(&path, &[]);
+        match status {
+            200 => {
+                let v: serde_json::Value = serde_json::from_slice(&body)
+                    .unwrap_or_else(|e| panic!("GET {path}: bad JSON ({e}): {body:?}"));
+                let mut tags: Vec<String> = v["tags"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|t| t.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                tags.sort();
+                tags
+            }
+            404 => Vec::new(),
+            _ => panic!(
+                "GET {path}: unexpected {status}: {}",
+                String::from_utf8_lossy(&body)
+            ),
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago (bind 127.0.0.1:0, read, drop).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+fn wait_ready(child: &mut Child, port: u16, log_path: &Path) -> Result<(), StartFailure> {
+    // "listening on ADDR" is logged only after a successful bind, so seeing it in our own log
+    // proves that the process answering on the port is ours, not a parallel test's.
+    let listening = format!("listening on 127.0.0.1:{port}");
+    let url = format!("http://127.0.0.1:{port}/v2/");
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut last_err = String::from("no answer yet");
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait on registry") {
+            let log = fs::read_to_string(log_path).unwrap_or_default();
+            return Err(if log.contains("address already in use") {
+                StartFailure::PortTaken
+            } else {
+                StartFailure::Other(format!("exited early with {status}"))
+            });
+        }
+        let log = fs::read_to_string(log_path).unwrap_or_default();
+        if log.contains(&listening) {
+            match try_http_request("GET", &url, &[], &[], Duration::from_secs(2)) {
+                Ok((200 | 401, _, _)) => return Ok(()),
+                Ok((s, _, _)) => last_err = format!("GET /v2/ answered {s}"),
+                Err(e) => last_err = format!("GET /v2/ failed: {e}"),
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(StartFailure::Other(format!(
+                "did not come up within {START_TIMEOUT:?} ({last_err})"
+            )));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Parses `127.0.0.1 - - [29/Nov/2026:02:04:19 +0000] "GET /v2/ HTTP/1.1" 200 2 "" "ua"`.
+fn parse_access_line(line: &str) -> Option<Request> {
+    if line.starts_with("time=") {
+        return None;
+    }
+    let start = line.find("] \"")? + 3;
+    let rest = &line[start..];
+    let end = rest.find('"')?;
+    let mut request_line = rest[..end].split(' ');
+    let method = request_line.next()?.to_string();
+    let uri = request_line.next()?.to_string();
+    let mut tail = rest[end + 1..].trim_start();
+    let (status, after_status) = tail.split_once(' ')?;
+    let status = status.parse().ok()?;
+    tail = after_status.trim_start();
+    // Response size, then the quoted referer and the quoted user agent.
+    let (_size, quoted) = tail.split_once(' ').unwrap_or((tail, ""));
+    let (_referer, quoted) = take_quoted(quoted.trim_start()).unwrap_or_default();
+    let (user_agent, _) = take_quoted(quoted.trim_start()).unwrap_or_default();
+    Some(Request {
+        method,
+        uri,
+        status,
+        user_agent,
+    })
+}
+
+/// Splits `"text with \" escapes" rest` into (unescaped text, rest).
+fn take_quoted(s: &str) -> Option<(String, &str)> {
+    let body = s.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some((_, e)) = chars.next() {
+                    out.push(e);
+                }
+            }
+            '"' => return Some((out, &body[i + 1..])),
+            _ => out.push(c),
+        }
+    }
+    None
+}
+
+/// GET `url` (http:// only), `Connection: close`. Panics if the server cannot be reached.
+pub fn http_get(url: &str) -> HttpResponse {
+    http_request("GET", url, &[], &[])
+}
+
+/// HEAD `url` (http:// only). Panics if the server cannot be reached.
+pub fn http_head(url: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    http_request("HEAD", url, headers, &[])
+}
+
+/// One HTTP/1.1 request with `Connection: close` (and `Content-Length` when a body or a
+/// method other than GET/HEAD is given). Panics if the server cannot be reached.
+pub fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    try_http_request(method, url, headers, body, HTTP_TIMEOUT)
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// Like [`http_request`] but returns I/O errors (refused, reset, timeout, bad response).
+pub fn try_http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("only http:// URLs are supported: {url}"),
+        )
+    })?;
+    let (authority, target) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = authority
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+
+    let mut req =
+        format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+    {
+        req.push_str(&format!("User-Agent: {USER_AGENT}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || !matches!(method, "GET" | "HEAD") {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()?;
+
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw, method == "HEAD")
+}
+
+fn bad(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.into())
+}
+
+fn parse_response(raw: &[u8], head: bool) -> io::Result<HttpResponse> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad(format!("incomplete response head ({} bytes)", raw.len())))?;
+    let head_text = String::from_utf8_lossy(&raw[..end]);
+    let mut lines = head_text.split("\r\n");
+    let status_line = lines.next().unwrap_or("");
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad(format!("bad status line: {status_line:?}")))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let rest = &raw[end + 4..];
+    let body = if head || status == 204 || status == 304 || (100..200).contains(&status) {
+        Vec::new()
+    } else if header(&headers, "Transfer-Encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
+        dechunk(rest)?
+    } else if let Some(len) = header(&headers, "Content-Length").and_then(|v| v.parse().ok()) {
+        if rest.len() < len {
+            return Err(bad(format!(
+                "body cut short: {} of {len} bytes",
+                rest.len()
+            )));
+        }
+        rest[..len].to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok((status, headers, body))
+}
+
+fn dechunk(mut data: &[u8]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let nl = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or_else(|| bad("bad chunk header"))?;
+        let size_text = String::from_utf8_lossy(&data[..nl]);
+        let size_hex = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_hex, 16)
+            .map_err(|_| bad(format!("bad chunk size {size_hex:?}")))?;
+        data = &data[nl + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if data.len() < size + 2 {
+            return Err(bad("chunk cut short"));
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// Standard base64 with padding (for Basic credentials).
+pub fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
