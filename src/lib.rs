@@ -9,3 +9,4 @@ pub mod push;
 pub mod registry;
 pub mod spec;
 pub mod transport;
+pub mod werf;

@@ -1,11 +1,13 @@
 //! Integration-test support for werf-push: a real `docker-registry` per test
 //! ([`registry`]), `skopeo` as an independent second client ([`skopeo`]), and running the
-//! `werf-push` binary ([`cmd`]). Use it from a test file with `mod support;`.
+//! `werf-push` binary ([`cmd`]), OCI layouts to push, generated or written by `umoci`
+//! ([`layouts`]). Use it from a test file with `mod support;`.
 //!
-//! External tools (`docker-registry`, `skopeo`) are required: a missing one is a panic that
-//! says how to install it, never a silent skip.
+//! External tools (`docker-registry`, `skopeo`, `umoci`) are required: a missing one is a
+//! panic that says how to install it, never a silent skip.
 #![allow(dead_code)]
 
 pub mod cmd;
+pub mod layouts;
 pub mod registry;
 pub mod skopeo;

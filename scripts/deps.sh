@@ -1,0 +1,15 @@
+# Sourced by scripts/test and scripts/demo: installs the Debian packages the tests and the
+# demo use when they are missing (docker-registry, skopeo, umoci, nginx, openssl).
+ensure_packages() {
+  local need=() bin pkg
+  for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci nginx:nginx openssl:openssl curl:curl; do
+    bin=${pair%%:*}; pkg=${pair##*:}
+    command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  echo "installing missing packages: ${need[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+}

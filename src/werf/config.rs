@@ -1,0 +1,420 @@
+//! Reading werf.yaml as far as publishing needs: the project name and the images (named,
+//! nameless, or several names sharing one config). Documents are split on lines that
+//! are exactly `---`; artifacts are skipped; a file that is still a Go template is
+//! refused with a hint to render it.
+//!
+//! Knows nothing of stages, builds, registries, naming modes or tags. The only I/O is
+//! reading `werf.yaml` (or `werf.yml`) in the directory the caller names.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use serde_yaml_ng::{Mapping, Value};
+
+use super::error::WerfError;
+
+/// File names tried, in order, by [`read_werf_yaml`]; the first that exists is read
+/// (werf v1.1 accepts both, and `werf.yaml` wins).
+pub const CONFIG_FILE_NAMES: [&str; 2] = ["werf.yaml", "werf.yml"];
+
+/// Longest project name.
+pub const PROJECT_MAX_LEN: usize = 50;
+
+/// What werf-push needs from werf.yaml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WerfConfig {
+    /// `project:` of the meta document.
+    pub project: String,
+    /// Images in file order; `None` is the nameless image (`image: ~`). Artifacts are not
+    /// listed. May be empty (a config of artifacts only).
+    pub images: Vec<Option<String>>,
+}
+
+/// Read `werf.yaml` (else `werf.yml`) in `dir`. `Ok(None)` when neither exists.
+pub fn read_werf_yaml(dir: &Path) -> Result<Option<WerfConfig>, WerfError> {
+    for name in CONFIG_FILE_NAMES {
+        let path = dir.join(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(source) => return Err(WerfError::Io { path, source }),
+        };
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let bytes = e.as_bytes();
+                let at = e.utf8_error().valid_up_to();
+                let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
+                return Err(config_err(
+                    &path,
+                    None,
+                    Some(line),
+                    "is not UTF-8 text".into(),
+                ));
+            }
+        };
+        return parse_werf_yaml(&text, &path).map(Some);
+    }
+    Ok(None)
+}
+
+/// Parse werf.yaml text; `path` is only used in error messages.
+pub fn parse_werf_yaml(text: &str, path: &Path) -> Result<WerfConfig, WerfError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(i) = text.lines().position(|l| l.contains("{{")) {
+        return Err(WerfError::ConfigTemplate {
+            path: path.to_path_buf(),
+            line: i + 1,
+        });
+    }
+
+    let mut project: Option<(String, usize)> = None;
+    // (name, document number, first line of the document)
+    let mut images: Vec<(Option<String>, usize, usize)> = Vec::new();
+
+    for (doc, (line, body)) in split_documents(text).into_iter().enumerate() {
+        let doc = doc + 1;
+        let err = |message: String| config_err(path, Some(doc), Some(line), message);
+        let value: Value =
+            serde_yaml_ng::from_str(&body).map_err(|e| yaml_err(path, doc, line, &body, &e))?;
+        let Value::Mapping(map) = value else {
+            return Err(err(format!(
+                "a document must be a mapping (project:, image: or artifact: ...), got {}",
+                kind(&value)
+            )));
+        };
+        let has = |key: &str| map.get(key).is_some();
+        match (has("project"), has("image"), has("artifact")) {
+            (true, false, false) => {
+                if let Some((_, first)) = &project {
+                    return Err(err(format!(
+                        "a second meta document (project:): the first is document {first}, \
+                         keep one"
+                    )));
+                }
+                project = Some((meta(&map).map_err(err)?, doc));
+            }
+            (false, true, false) => {
+                for name in image_names(&map).map_err(err)? {
+                    images.push((name, doc, line));
+                }
+            }
+            (false, false, true) => {}
+            (false, false, false) => {
+                return Err(err(
+                    "a document must have project:, image: or artifact:".into()
+                ))
+            }
+            _ => {
+                return Err(err(
+                    "a document must hold just one of project:, image: or artifact: (split \
+                     it with a '---' line)"
+                        .into(),
+                ))
+            }
+        }
+    }
+
+    let Some((project, _)) = project else {
+        return Err(config_err(
+            path,
+            None,
+            None,
+            "no meta document: werf.yaml needs a document with 'project: NAME' and \
+             'configVersion: 1'"
+                .into(),
+        ));
+    };
+    check_images(&images, path)?;
+    Ok(WerfConfig {
+        project,
+        images: images.into_iter().map(|(n, _, _)| n).collect(),
+    })
+}
+
+/// Documents as (first line number, text), skipping those with only blanks and comments.
+fn split_documents(text: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let mut start = 1;
+    let mut body = String::new();
+    let mut flush = |start: usize, body: &mut String| {
+        let blank = body.lines().all(|l| {
+            let t = l.trim();
+            t.is_empty() || t.starts_with('#')
+        });
+        if !blank {
+            docs.push((start, std::mem::take(body)));
+        }
+        body.clear();
+    };
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line == "---" {
+            flush(start, &mut body);
+            start = i + 2;
+        } else {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    flush(start, &mut body);
+    docs
+}
+
+fn meta(map: &Mapping) -> Result<String, String> {
+    let project = match map.get("project") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => return Err(format!("project must be a name, got {}", kind(other))),
+        None => String::new(),
+    };
+    if !valid_project(&project) {
+        return Err(format!(
+            "project name '{project}' should comply with regex \
+             '^(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$' and be maximum {PROJECT_MAX_LEN} \
+             chars: use lowercase letters, digits and inner dashes"
+        ));
+    }
+    match map.get("configVersion") {
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(project),
+        Some(other) => Err(format!(
+            "configVersion must be 1, got {}",
+            serde_yaml_ng::to_string(other).unwrap_or_default().trim()
+        )),
+        None => Err("the meta document needs 'configVersion: 1'".into()),
+    }
+}
+
+/// `^(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$`, at most 50 chars.
+fn valid_project(s: &str) -> bool {
+    let ok = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&first), Some(&last)) => {
+            b.len() <= PROJECT_MAX_LEN
+                && ok(first)
+                && ok(last)
+                && b.iter().all(|&c| ok(c) || c == b'-')
+        }
+        _ => false,
+    }
+}
+
+fn image_names(map: &Mapping) -> Result<Vec<Option<String>>, String> {
+    let one = |v: &Value| match v {
+        Value::String(s) if s.is_empty() => {
+            Err("image name is empty: give a name, or ~ for the nameless image".to_string())
+        }
+        Value::String(s) => Ok(s.clone()),
+        other => Err(format!(
+            "image name must be a string, got {} (quote it: image: \"NAME\")",
+            kind(other)
+        )),
+    };
+    match map.get("image") {
+        None | Some(Value::Null) => Ok(vec![None]),
+        Some(Value::Sequence(list)) if list.is_empty() => {
+            Err("image: [] lists no names: give at least one".into())
+        }
+        Some(Value::Sequence(list)) => list.iter().map(|v| one(v).map(Some)).collect(),
+        Some(v) => Ok(vec![Some(one(v)?)]),
+    }
+}
+
+fn check_images(images: &[(Option<String>, usize, usize)], path: &Path) -> Result<(), WerfError> {
+    for (i, (name, doc, line)) in images.iter().enumerate() {
+        if let Some((_, first, _)) = images[..i].iter().find(|(n, _, _)| n == name) {
+            let what = match name {
+                Some(n) => format!("image '{n}'"),
+                None => "the nameless image (image: ~)".to_string(),
+            };
+            return Err(config_err(
+                path,
+                Some(*doc),
+                Some(*line),
+                format!("{what} is already defined in document {first}: names must be unique"),
+            ));
+        }
+    }
+    if let Some((_, doc, line)) = images.iter().find(|(n, _, _)| n.is_none()) {
+        if images.len() > 1 {
+            let named: Vec<&str> = images.iter().filter_map(|(n, _, _)| n.as_deref()).collect();
+            return Err(config_err(
+                path,
+                Some(*doc),
+                Some(*line),
+                format!(
+                    "a nameless image (image: ~) cannot be used together with named images \
+                     ({}): name it, or keep it as the only image",
+                    named.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn config_err(path: &Path, doc: Option<usize>, line: Option<usize>, msg: String) -> WerfError {
+    WerfError::Config {
+        path: PathBuf::from(path),
+        doc,
+        line,
+        message: msg,
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// A YAML error at its line in the file (serde_yaml_ng counts from the document).
+fn yaml_err(
+    path: &Path,
+    doc: usize,
+    start: usize,
+    body: &str,
+    e: &serde_yaml_ng::Error,
+) -> WerfError {
+    let text = e.to_string();
+    let text = text.find(" at line ").map_or(text.as_str(), |i| &text[..i]);
+    if text.contains("more than one document") {
+        let marker = body
+            .lines()
+            .position(|l| l.starts_with("---") || l.starts_with("..."));
+        return config_err(
+            path,
+            Some(doc),
+            Some(start + marker.unwrap_or(0)),
+            "invalid YAML: this line starts another document: a document separator must be \
+             a line that is exactly '---' (no spaces, comments or text after it)"
+                .into(),
+        );
+    }
+    let at = e
+        .location()
+        .map_or(start, |l| start + l.line().saturating_sub(1));
+    config_err(path, Some(doc), Some(at), format!("invalid YAML: {text}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::werf::error::assert_result;
+
+    const META: &str = "project: demo\nconfigVersion: 1\n";
+
+    /// (name, text, Ok("project|img,img") with ~ for nameless, or Err(message after the
+    /// "werf.yaml at /w/werf.yaml" prefix))
+    type Want = Result<&'static str, &'static str>;
+    const CASES: &[(&str, &str, Want)] = &[
+        ("meta only", META, Ok("demo|")),
+        ("named", "project: demo\nconfigVersion: 1\n---\nimage: backend\nfrom: alpine\n---\nimage: frontend\n", Ok("demo|backend,frontend")),
+        ("nameless", "project: demo\nconfigVersion: 1\n---\nimage: ~\n", Ok("demo|~")),
+        ("nameless by null", "project: demo\nconfigVersion: 1\n---\nimage:\n", Ok("demo|~")),
+        ("list", "project: demo\nconfigVersion: 1\n---\nimage: [a, b]\n---\nimage:\n  - c\n", Ok("demo|a,b,c")),
+        ("artifacts skipped", "project: demo\nconfigVersion: 1\n---\nartifact: lib\n---\nimage: app\n", Ok("demo|app")),
+        ("leading separator, comments, CRLF", "# header\r\n---\r\nproject: p-1\r\nconfigVersion: 1\r\n---\r\n# nothing\r\n---\r\nimage: x\r\n", Ok("p-1|x")),
+        ("meta not first", "image: a\n---\nproject: demo\nconfigVersion: 1\n", Ok("demo|a")),
+        ("bom", "\u{feff}project: demo\nconfigVersion: 1\n", Ok("demo|")),
+        ("--- with text is not a separator", "project: demo\nconfigVersion: 1\n--- # images\nimage: a\n", Err(", document 1 (line 3): invalid YAML: this line starts another document: a document separator must be a line that is exactly '---' (no spaces, comments or text after it)")),
+        ("template", "project: demo\nconfigVersion: 1\n---\nimage: {{ .Env }}\n", Err(" is a Go template ('{{' on line 4): render it first into another directory (werf config render > DIR/werf.yaml) and point --dir at DIR")),
+        ("template in a comment", "# {{ $x := 1 }}\nproject: demo\n", Err(" is a Go template ('{{' on line 1)")),
+        ("empty file", "", Err(": no meta document: werf.yaml needs a document with 'project: NAME' and 'configVersion: 1'")),
+        ("no meta", "image: a\n", Err(": no meta document")),
+        ("two metas", "project: a\nconfigVersion: 1\n---\nproject: b\nconfigVersion: 1\n", Err(", document 2 (line 4): a second meta document (project:): the first is document 1, keep one")),
+        ("bad project", "project: My_Project\nconfigVersion: 1\n", Err(", document 1 (line 1): project name 'My_Project' should comply with regex '^(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$' and be maximum 50 chars")),
+        ("project dash end", "project: demo-\nconfigVersion: 1\n", Err(", document 1 (line 1): project name 'demo-' should comply")),
+        ("project too long", "project: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nconfigVersion: 1\n", Err(", document 1 (line 1): project name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' should comply")),
+        ("project number", "project: 12\nconfigVersion: 1\n", Err(", document 1 (line 1): project must be a name, got a number")),
+        ("no configVersion", "project: demo\n", Err(", document 1 (line 1): the meta document needs 'configVersion: 1'")),
+        ("configVersion 2", "project: demo\nconfigVersion: 2\n", Err(", document 1 (line 1): configVersion must be 1, got 2")),
+        ("configVersion string", "project: demo\nconfigVersion: \"1\"\n", Err(", document 1 (line 1): configVersion must be 1, got '1'")),
+        ("nameless with named", "project: demo\nconfigVersion: 1\n---\nimage: a\n---\nimage: ~\n---\nimage: b\n", Err(", document 3 (line 6): a nameless image (image: ~) cannot be used together with named images (a, b): name it, or keep it as the only image")),
+        ("duplicate", "project: demo\nconfigVersion: 1\n---\nimage: a\n---\nimage: [b, a]\n", Err(", document 3 (line 6): image 'a' is already defined in document 2: names must be unique")),
+        ("duplicate in a list", "project: demo\nconfigVersion: 1\n---\nimage: [b, b]\n", Err(", document 2 (line 4): image 'b' is already defined in document 2")),
+        ("two nameless", "project: demo\nconfigVersion: 1\n---\nimage: ~\n---\nimage: ~\n", Err(", document 3 (line 6): the nameless image (image: ~) is already defined in document 2")),
+        ("empty name", "project: demo\nconfigVersion: 1\n---\nimage: \"\"\n", Err(", document 2 (line 4): image name is empty: give a name, or ~ for the nameless image")),
+        ("numeric name", "project: demo\nconfigVersion: 1\n---\nimage: 123\n", Err(", document 2 (line 4): image name must be a string, got a number (quote it: image: \"NAME\")")),
+        ("null in list", "project: demo\nconfigVersion: 1\n---\nimage: [a, ~]\n", Err(", document 2 (line 4): image name must be a string, got null")),
+        ("empty list", "project: demo\nconfigVersion: 1\n---\nimage: []\n", Err(", document 2 (line 4): image: [] lists no names: give at least one")),
+        ("map name", "project: demo\nconfigVersion: 1\n---\nimage: {a: b}\n", Err(", document 2 (line 4): image name must be a string, got a mapping")),
+        ("image and artifact", "project: demo\nconfigVersion: 1\n---\nimage: a\nartifact: b\n", Err(", document 2 (line 4): a document must hold just one of project:, image: or artifact: (split it with a '---' line)")),
+        ("unknown document", "project: demo\nconfigVersion: 1\n---\nfrom: alpine\n", Err(", document 2 (line 4): a document must have project:, image: or artifact:")),
+        ("scalar document", "project: demo\nconfigVersion: 1\n---\njust text\n", Err(", document 2 (line 4): a document must be a mapping (project:, image: or artifact: ...), got a string")),
+        ("bad yaml", "project: demo\nconfigVersion: 1\n---\nimage: a\n  shell: [\n", Err(", document 2 (line 5): invalid YAML: mapping values are not allowed in this context")),
+        ("duplicate key", "project: demo\nconfigVersion: 1\n---\nimage: a\nimage: b\n", Err(", document 2 (line 4): invalid YAML: duplicate entry with key \"image\"")),
+    ];
+
+    #[test]
+    fn parse() {
+        let path = Path::new("/w/werf.yaml");
+        let show = |cfg: &WerfConfig| {
+            let images: Vec<&str> = cfg
+                .images
+                .iter()
+                .map(|i| i.as_deref().unwrap_or("~"))
+                .collect();
+            format!("{}|{}", cfg.project, images.join(","))
+        };
+        for (name, text, want) in CASES {
+            let want_err = want.err().map(|w| format!("werf.yaml at /w/werf.yaml{w}"));
+            let want = want_err.as_deref().map_or(*want, Err);
+            assert_result(name, parse_werf_yaml(text, path), show, want);
+        }
+    }
+
+    type DirCase = (&'static [(&'static str, &'static [u8])], Want);
+    /// (files, Ok(project) or Ok("-") for no config, or Err(message start); DIR is the dir)
+    const DIR_CASES: &[DirCase] = &[
+        (&[], Ok("-")),
+        (
+            &[("werf.yml", b"project: yml\nconfigVersion: 1\n")],
+            Ok("yml"),
+        ),
+        (
+            &[
+                ("werf.yaml", b"project: a\nconfigVersion: 1\n"),
+                ("werf.yml", b"x"),
+            ],
+            Ok("a"),
+        ),
+        (
+            &[("werf.yaml", b"project: a\n# \xff\n")],
+            Err("werf.yaml at DIR/werf.yaml (line 2): is not UTF-8 text"),
+        ),
+        (&[("werf.yaml/x", b"")], Err("cannot read DIR/werf.yaml: ")),
+        (
+            &[("werf.yml", b"project: a\n")],
+            Err("werf.yaml at DIR/werf.yml, document 1 (line 1): the meta"),
+        ),
+    ];
+
+    #[test]
+    fn read_from_dir() {
+        for (files, want) in DIR_CASES {
+            let dir = tempfile::tempdir().expect("temp dir");
+            for (name, bytes) in *files {
+                let p = dir.path().join(name);
+                std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+                std::fs::write(&p, bytes).expect("write");
+            }
+            let d = dir.path().display().to_string();
+            let want_err = want.err().map(|w| w.replace("DIR", &d));
+            let want = want_err.as_deref().map_or(*want, Err);
+            let got = read_werf_yaml(dir.path());
+            assert_result(
+                &format!("{files:?}"),
+                got,
+                |c| c.as_ref().map_or("-".into(), |c| c.project.clone()),
+                want,
+            );
+        }
+    }
+}

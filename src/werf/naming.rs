@@ -1,0 +1,421 @@
+//! Image naming as werf v1.1 does it: the images repo mode (`--images-repo-mode`
+//! auto|multirepo|monorepo, with auto decided from the registry and the repo's path), the
+//! reference each image and tag is published as, and the stages cache tag.
+//!
+//! Knows nothing of HTTP, registry APIs or credentials: it judges registries by their
+//! host name only. Knows nothing of werf.yaml parsing or of how tags were chosen.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::error::WerfError;
+use super::repo::{component_problem, parse_repo, valid_path_component};
+use super::slug::{is_valid_docker_tag, DOCKER_TAG_MAX_LEN};
+
+/// Longest repository name (host included), as in the distribution reference grammar.
+pub const REPOSITORY_MAX_LEN: usize = 255;
+
+/// `--images-repo-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RepoMode {
+    /// Decide from the registry and the repo (werf v1.1 default).
+    #[default]
+    Auto,
+    /// `REPO/IMAGE_NAME:TAG`.
+    Multirepo,
+    /// `REPO:IMAGE_NAME-TAG`.
+    Monorepo,
+}
+
+impl RepoMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepoMode::Auto => "auto",
+            RepoMode::Multirepo => "multirepo",
+            RepoMode::Monorepo => "monorepo",
+        }
+    }
+}
+
+impl fmt::Display for RepoMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RepoMode {
+    type Err = WerfError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(RepoMode::Auto),
+            "multirepo" => Ok(RepoMode::Multirepo),
+            "monorepo" => Ok(RepoMode::Monorepo),
+            _ => Err(WerfError::BadRepoMode {
+                value: s.to_string(),
+            }),
+        }
+    }
+}
+
+/// Where one image is published with one tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ImageRef {
+    /// The repository, without tag: `REPO` or `REPO/IMAGE_NAME`.
+    pub repository: String,
+    /// The full docker tag: `TAG` or, in monorepo mode, `IMAGE_NAME-TAG`.
+    pub tag: String,
+    /// The tag without the monorepo prefix (label `werf-image-tag`).
+    pub image_tag: String,
+}
+
+impl fmt::Display for ImageRef {
+    /// `repository:tag`, the value of label `werf-docker-image-name`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.repository, self.tag)
+    }
+}
+
+/// The tag of a stage in the stages cache: `image-stage-<signature>`.
+pub fn stages_tag(signature: &str) -> String {
+    format!("image-stage-{signature}")
+}
+
+/// The effective mode (`Multirepo` or `Monorepo`) for publishing into `repo`.
+///
+/// Docker Hub (`docker.io`, `index.docker.io`, `registry-1.docker.io`,
+/// `registry.hub.docker.com`, or a repo with no registry host) and Quay (`quay.io`,
+/// `quay.*.com`) cannot nest repositories: `ACCOUNT` is multirepo and
+/// `ACCOUNT/REPOSITORY` is monorepo. GitHub Packages (`docker.pkg.github.com`) likewise
+/// one level deeper, as werf does: `OWNER/REPOSITORY` is multirepo and
+/// `OWNER/REPOSITORY/PACKAGE` monorepo. There, auto picks the mode that fits and an
+/// explicit mode that does not fit is an error. Every other registry: auto is multirepo
+/// and both explicit modes are allowed.
+pub fn resolve_mode(repo: &str, requested: RepoMode) -> Result<RepoMode, WerfError> {
+    let parsed = parse_repo(repo)?;
+    let Some(shape) = parsed.registry().shape() else {
+        return Ok(match requested {
+            RepoMode::Auto => RepoMode::Multirepo,
+            explicit => explicit,
+        });
+    };
+    let registry = parsed.registry_name().to_string();
+    let repo = parsed.text.to_string();
+    let depth = parsed.path.len();
+    let fits = match depth.checked_sub(shape.base) {
+        Some(0) => RepoMode::Multirepo,
+        Some(1) => RepoMode::Monorepo,
+        _ => {
+            let expected = shape.expected;
+            return Err(WerfError::RepoPathShape {
+                registry,
+                repo,
+                expected,
+                found: depth,
+            });
+        }
+    };
+    match (requested, fits) {
+        (RepoMode::Multirepo, RepoMode::Monorepo) => {
+            let shape = shape.repository;
+            Err(WerfError::NestedRepoUnsupported {
+                registry,
+                repo,
+                shape,
+            })
+        }
+        (RepoMode::Monorepo, RepoMode::Multirepo) => {
+            let (shape, missing) = (shape.bare, shape.missing);
+            Err(WerfError::MonorepoNeedsRepository {
+                registry,
+                repo,
+                shape,
+                missing,
+            })
+        }
+        _ => Ok(fits),
+    }
+}
+
+/// The reference to publish `image` (`None`: the nameless image) with `tag` under `repo`.
+///
+/// `mode` goes through [`resolve_mode`] first (so `Auto` is allowed, and an explicit mode
+/// the registry cannot hold is an error). Nameless: `REPO:TAG` in every mode; multirepo:
+/// `REPO/IMAGE_NAME:TAG`; monorepo: `REPO:IMAGE_NAME-TAG`. A reference that would not be
+/// valid (bad tag, image name or repository, monorepo tag over 128 chars) is an error
+/// naming the image and the tag.
+pub fn image_reference(
+    repo: &str,
+    mode: RepoMode,
+    image: Option<&str>,
+    tag: &str,
+) -> Result<ImageRef, WerfError> {
+    let mode = resolve_mode(repo, mode)?;
+    let parsed = parse_repo(repo)?;
+    let base = parsed.text;
+    let fail = |reference: String, reason: String| WerfError::InvalidImageReference {
+        image: image.map(str::to_string),
+        tag: tag.to_string(),
+        reference,
+        reason,
+    };
+
+    if !is_valid_docker_tag(tag) {
+        return Err(fail(
+            format!("{base}:{tag}"),
+            "the tag must match '^[\\w][\\w.-]*$' and be at most 128 chars".to_string(),
+        ));
+    }
+
+    let (repository, full_tag) = match (image, mode) {
+        (None, _) | (Some(_), RepoMode::Monorepo | RepoMode::Auto) => {
+            let full_tag = match image {
+                Some(name) => format!("{name}-{tag}"),
+                None => tag.to_string(),
+            };
+            let reference = format!("{base}:{full_tag}");
+            if parsed.path.is_empty() {
+                return Err(fail(
+                    reference,
+                    format!(
+                        "'{base}' is a registry with no repository for the image's tags: \
+                         give a repo like {base}/PROJECT"
+                    ),
+                ));
+            }
+            if let Some(name) = image {
+                if let Some(reason) = monorepo_tag_problem(name, &full_tag) {
+                    return Err(fail(reference, reason));
+                }
+            }
+            (base.to_string(), full_tag)
+        }
+        (Some(name), RepoMode::Multirepo) => {
+            let repository = format!("{base}/{name}");
+            let reference = format!("{repository}:{tag}");
+            let nests = name.contains('/') && parsed.registry().shape().is_some();
+            if let Some(c) = name.split('/').find(|c| !valid_path_component(c)) {
+                let reason = format!(
+                    "the image name is part of the repository in multirepo mode, and {}",
+                    component_problem(c)
+                );
+                return Err(fail(reference, reason));
+            }
+            if nests {
+                return Err(fail(
+                    reference,
+                    format!(
+                        "registry {} does not support nested repositories, so an image \
+                         name with '/' cannot be part of the repository: rename the image",
+                        parsed.registry_name()
+                    ),
+                ));
+            }
+            if repository.len() > REPOSITORY_MAX_LEN {
+                return Err(fail(
+                    reference,
+                    format!(
+                        "the repository is {} chars, over {REPOSITORY_MAX_LEN}: use a \
+                         shorter repo or image name",
+                        repository.len()
+                    ),
+                ));
+            }
+            (repository, tag.to_string())
+        }
+    };
+    Ok(ImageRef {
+        repository,
+        tag: full_tag,
+        image_tag: tag.to_string(),
+    })
+}
+
+fn monorepo_tag_problem(name: &str, full_tag: &str) -> Option<String> {
+    if is_valid_docker_tag(full_tag) {
+        return None;
+    }
+    Some(if name.contains('/') {
+        "in monorepo mode the image name is part of the tag (IMAGE_NAME-TAG), and a tag \
+         cannot hold '/': rename the image or use multirepo mode"
+            .to_string()
+    } else if full_tag.len() > DOCKER_TAG_MAX_LEN {
+        format!(
+            "in monorepo mode the tag is IMAGE_NAME-TAG, here {} chars, over \
+             {DOCKER_TAG_MAX_LEN}: use a shorter tag or image name, or multirepo mode",
+            full_tag.len()
+        )
+    } else {
+        "in monorepo mode the tag is IMAGE_NAME-TAG, and it must match \
+         '^[\\w][\\w.-]*$': rename the image or use multirepo mode"
+            .to_string()
+    })
+}
+
+/// A nameless image (`None`) cannot be published together with named images, and no
+/// image may be named twice.
+pub fn check_names(names: &[Option<String>]) -> Result<(), WerfError> {
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            return Err(WerfError::DuplicateImage {
+                image: name.clone(),
+            });
+        }
+    }
+    if names.contains(&None) && names.len() > 1 {
+        return Err(WerfError::NamelessWithNamed {
+            named: names.iter().flatten().cloned().collect(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::werf::error::assert_result;
+    use RepoMode::{Auto, Monorepo, Multirepo};
+
+    /// (repo, --images-repo-mode, Ok(effective mode) or Err(start of message))
+    const MODE_CASES: &[(&str, &str, Want)] = &[
+        // Docker Hub, implied or named.
+        ("account", "auto", Ok("multirepo")),
+        ("account/", "auto", Ok("multirepo")),
+        ("account/repo", "auto", Ok("monorepo")),
+        ("docker.io/account", "auto", Ok("multirepo")),
+        ("index.docker.io/account/repo", "auto", Ok("monorepo")),
+        ("registry.hub.docker.com/account", "monorepo", Err("registry registry.hub.docker.com cannot hold images as tags of registry.hub.docker.com/account: it is a bare account (ACCOUNT); for monorepo mode use registry.hub.docker.com/account/REPOSITORY, or use --images-repo-mode=multirepo or auto")),
+        ("docker.io/account/repo", "multirepo", Err("registry docker.io does not support nested repositories: docker.io/account/repo already names a repository (ACCOUNT/REPOSITORY), so images can only be tags in it: use --images-repo-mode=monorepo or auto")),
+        ("account/repo", "monorepo", Ok("monorepo")),
+        ("account", "multirepo", Ok("multirepo")),
+        ("docker.io", "auto", Err("bad --images-repo 'docker.io' specified: registry docker.io takes ACCOUNT (multirepo) or ACCOUNT/REPOSITORY (monorepo) after the host, got 0 path component(s)")),
+        ("a/b/c", "auto", Err("bad --images-repo 'a/b/c' specified: registry docker.io takes")),
+        // Quay.
+        ("quay.io/org", "auto", Ok("multirepo")),
+        ("quay.io/org/repo", "auto", Ok("monorepo")),
+        ("quay.example.com/org/repo", "auto", Ok("monorepo")),
+        ("quay.io/org/repo", "multirepo", Err("registry quay.io does not support nested")),
+        ("quay.io/org", "monorepo", Err("registry quay.io cannot hold images as tags")),
+        // GitHub Packages: one level deeper, as werf.
+        ("docker.pkg.github.com/owner/repo", "auto", Ok("multirepo")),
+        ("docker.pkg.github.com/owner/repo/pkg", "auto", Ok("monorepo")),
+        ("docker.pkg.github.com/owner", "auto", Err("bad --images-repo 'docker.pkg.github.com/owner' specified: registry docker.pkg.github.com takes OWNER/REPOSITORY (multirepo) or OWNER/REPOSITORY/PACKAGE (monorepo)")),
+        ("docker.pkg.github.com/owner/repo", "monorepo", Err("registry docker.pkg.github.com cannot hold images as tags of docker.pkg.github.com/owner/repo: it is OWNER/REPOSITORY without a package; for monorepo mode use docker.pkg.github.com/owner/repo/PACKAGE")),
+        // Any other registry: auto is multirepo, both explicit modes allowed.
+        ("registry.example.com/group/project", "auto", Ok("multirepo")),
+        ("registry.example.com/group/project", "monorepo", Ok("monorepo")),
+        ("localhost:5000", "auto", Ok("multirepo")),
+        ("localhost/x", "monorepo", Ok("monorepo")),
+        ("ghcr.io/owner", "auto", Ok("multirepo")),
+        ("quay.example.org/x", "auto", Ok("multirepo")),
+        ("account", "mono", Err("bad --images-repo-mode 'mono' specified: use auto, multirepo or monorepo")),
+        ("account", "Auto", Err("bad --images-repo-mode 'Auto' specified")),
+        ("account", "", Err("bad --images-repo-mode '' specified")),
+        // Bad repos (more in repo.rs).
+        ("", "auto", Err("bad --images-repo '' specified: it is empty")),
+    ];
+
+    #[test]
+    fn resolve() {
+        for (repo, mode, want) in MODE_CASES {
+            let got = mode.parse().and_then(|mode| resolve_mode(repo, mode));
+            assert_result(&format!("{repo} {mode}"), got, RepoMode::to_string, *want);
+        }
+    }
+
+    /// (repo, mode, image, tag, Ok("repository:tag|image_tag") or Err(start of message))
+    type RefCase = (
+        &'static str,
+        RepoMode,
+        Option<&'static str>,
+        &'static str,
+        Want,
+    );
+    type Want = Result<&'static str, &'static str>;
+    const REF_CASES: &[RefCase] = &[
+        ("r.io/p/", Multirepo, None, "v1", Ok("r.io/p:v1|v1")),
+        ("r.io/p", Monorepo, None, "v1", Ok("r.io/p:v1|v1")),
+        ("r.io/p", Multirepo, Some("backend"), "v1", Ok("r.io/p/backend:v1|v1")),
+        ("r.io/p", Monorepo, Some("backend"), "v1", Ok("r.io/p:backend-v1|v1")),
+        ("r.io/p", Auto, Some("backend"), "v1", Ok("r.io/p/backend:v1|v1")),
+        ("r.io/p", Multirepo, Some("tools/cli"), "v1", Ok("r.io/p/tools/cli:v1|v1")),
+        ("account/app", Auto, Some("api"), "main", Ok("account/app:api-main|main")),
+        ("account", Auto, Some("api"), "main", Ok("account/api:main|main")),
+        ("account", Auto, None, "main", Ok("account:main|main")),
+        ("localhost:5000", Multirepo, Some("api"), "t", Ok("localhost:5000/api:t|t")),
+        ("localhost:5000", Multirepo, None, "t", Err("cannot publish the nameless image with tag 't': reference 'localhost:5000:t' is invalid: 'localhost:5000' is a registry with no repository")),
+        ("localhost:5000", Monorepo, Some("api"), "t", Err("cannot publish image 'api' with tag 't': reference 'localhost:5000:api-t' is invalid: 'localhost:5000' is a registry")),
+        ("r.io/p", Monorepo, Some("tools/cli"), "v1", Err("cannot publish image 'tools/cli' with tag 'v1': reference 'r.io/p:tools/cli-v1' is invalid: in monorepo mode the image name is part of the tag (IMAGE_NAME-TAG), and a tag cannot hold '/'")),
+        ("r.io/p", Monorepo, Some("Backend"), "v1", Ok("r.io/p:Backend-v1|v1")),
+        ("r.io/p", Multirepo, Some("Backend"), "v1", Err("cannot publish image 'Backend' with tag 'v1': reference 'r.io/p/Backend:v1' is invalid: the image name is part of the repository in multirepo mode, and path component 'Backend' is not valid")),
+        ("r.io/p", Multirepo, Some(""), "v1", Err("cannot publish image '' with tag 'v1': reference 'r.io/p/:v1' is invalid: the image name is part of the repository in multirepo mode, and it has an empty path component")),
+        ("account", Multirepo, Some("a/b"), "v1", Err("cannot publish image 'a/b' with tag 'v1': reference 'account/a/b:v1' is invalid: registry docker.io does not support nested repositories")),
+        ("r.io/p", Multirepo, Some("api"), "feature/x", Err("cannot publish image 'api' with tag 'feature/x': reference 'r.io/p:feature/x' is invalid: the tag must match")),
+        ("r.io/p", Multirepo, Some("api"), "", Err("cannot publish image 'api' with tag '': reference 'r.io/p:' is invalid: the tag must match")),
+        ("account/app", Multirepo, Some("api"), "v1", Err("registry docker.io does not support nested repositories")),
+    ];
+
+    #[test]
+    fn references() {
+        for (repo, mode, image, tag, want) in REF_CASES {
+            let got = image_reference(repo, *mode, *image, tag);
+            let show = |r: &ImageRef| format!("{r}|{}", r.image_tag);
+            assert_result(&format!("{repo} {mode} {image:?} {tag}"), got, show, *want);
+        }
+    }
+
+    #[test]
+    fn long_references() {
+        let (name, tag, repo) = ("n".repeat(100), "t".repeat(28), "p".repeat(250));
+        let repo = format!("r.io/{repo}");
+        let cases: [(&str, RepoMode, &str, Want); 3] = [
+            ("r.io/p", Monorepo, &tag[..27], Ok("128")),
+            (
+                "r.io/p",
+                Monorepo,
+                &tag,
+                Err("here 129 chars, over 128: use a shorter tag"),
+            ),
+            (
+                &repo,
+                Multirepo,
+                "v1",
+                Err("the repository is 356 chars, over 255"),
+            ),
+        ];
+        for (repo, mode, tag, want) in cases {
+            match (image_reference(repo, mode, Some(&name), tag), want) {
+                (Ok(r), Ok(len)) => assert_eq!(r.tag.len().to_string(), len),
+                (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{e}"),
+                (got, want) => panic!("{repo}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    type NamesCase = (&'static [Option<&'static str>], Want);
+    const NAME_CASES: &[NamesCase] = &[
+        (&[], Ok("ok")),
+        (&[None], Ok("ok")),
+        (&[Some("a"), Some("b")], Ok("ok")),
+        (&[None, Some("a"), Some("b")], Err("a nameless image (image: ~) cannot be used together with named images (a, b): name it, or keep it as the only image")),
+        (&[Some("a"), Some("a")], Err("image 'a' is defined more than once: image names must be unique")),
+        (&[None, None], Err("the nameless image is defined more than once: image names must be unique")),
+    ];
+
+    #[test]
+    fn names() {
+        for (names, want) in NAME_CASES {
+            let names: Vec<Option<String>> = names.iter().map(|n| n.map(String::from)).collect();
+            let got = check_names(&names).map(|()| "ok");
+            assert_result(&format!("{names:?}"), got, |s| s.to_string(), *want);
+        }
+    }
+
+    #[test]
+    fn stage_tags() {
+        const CASES: &[(&str, &str)] = &[("abc", "image-stage-abc"), ("", "image-stage-")];
+        for (sig, want) in CASES {
+            assert_eq!(stages_tag(sig), *want);
+        }
+    }
+}
