@@ -211,19 +211,28 @@ fn pushed_image_reads_back_identical() {
 }
 
 #[test]
-fn generated_layers_are_valid_tar_archives() {
-    // The generated layouts claim tar layers: make sure they are, for tools that unpack.
+fn generated_layers_are_valid_gzip_tar_archives() {
+    // The generated layouts claim gzip tar layers: make sure they are, for tools that
+    // unpack, and that the diff ID is the digest of the tar.
     let t = tmp();
-    let path = t.path().join("layer.tar");
-    std::fs::write(&path, layouts::tar_layer("dir-x/file.bin", 3000, 9)).unwrap();
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), 4608);
-    let out = cmd::run(cmd::bin("tar").arg("-tvf").arg(&path));
-    assert_success(&out);
-    assert!(
-        out.stdout.contains("dir-x/file.bin") && out.stdout.contains("3072"),
-        "{}",
-        out.describe()
-    );
+    for (size, blocks) in [(0, 3), (3000, 6), (200 * KIB, 400)] {
+        let path = t.path().join(format!("layer-{size}.tar.gz"));
+        let (gz, diff_id) = layouts::gzip_layer("dir-x/file.bin", size, 9);
+        assert_eq!(gz.len(), layouts::layer_blob_size(size));
+        std::fs::write(&path, &gz).unwrap();
+        let out = cmd::run(cmd::bin("tar").arg("-tvzf").arg(&path));
+        assert_success(&out);
+        let file_size = (blocks - 3) * 512;
+        assert!(
+            out.stdout.contains("dir-x/file.bin") && out.stdout.contains(&format!(" {file_size} ")),
+            "{}",
+            out.describe()
+        );
+        let out = cmd::run(cmd::bin("gzip").arg("-dc").arg(&path));
+        assert_success(&out);
+        assert_eq!(out.stdout_bytes.len(), blocks * 512);
+        assert_eq!(sha256_digest(&out.stdout_bytes), diff_id);
+    }
     assert_eq!(layouts::random_bytes(7, 64), layouts::random_bytes(7, 64));
     assert_ne!(layouts::random_bytes(7, 64), layouts::random_bytes(8, 64));
 }
@@ -461,7 +470,7 @@ fn chunked_upload_runs_and_reads_back_identical() {
     let big = manifest["layers"][0]["digest"].as_str().unwrap().to_string();
     assert_eq!(
         manifest["layers"][0]["size"].as_u64(),
-        Some(5 * MIB as u64)
+        Some(layouts::layer_blob_size(5 * MIB) as u64)
     );
     let back = tmp();
     support::skopeo::copy_to_oci(&reference, back.path(), "x");

@@ -46,6 +46,23 @@ pub enum Command {
         after_help = "Examples:\n  werf-push push oci:./layout registry.example.com/app:1.0\n  werf-push push oci:./layout:v2 localhost:5000/a:v2 localhost:5000/b:v2\n  werf-push push --json oci:./layout@sha256:<hex> ghcr.io/org/app:main"
     )]
     Push(PushArgs),
+    /// Publish werf images (and with --with-stages the stages cache) from the stages storage.
+    #[command(after_help = "Examples:\n  werf-push publish --repo registry.example.com/group/app --tag-git-branch main\n  werf-push publish backend --repo localhost:5000/app --tag-custom v1 --with-stages\n  werf-push publish --repo docker.io/account/app --images-repo-mode monorepo --tag-by-stages-signature")]
+    Publish(super::publish::PublishArgs),
+    /// The stages storage: list what it holds.
+    #[command(subcommand)]
+    Stages(super::stages::StagesCommand),
+    /// werf's slug: `werf-push slugify -f docker-tag STRING`.
+    #[command(after_help = "Examples:\n  werf-push slugify -f docker-tag core/feature/ADD_SETTINGS   # core-feature-add-settings-df80fdc3")]
+    Slugify(SlugifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SlugifyArgs {
+    /// Slug format (only docker-tag).
+    #[arg(short, long, value_parser = ["docker-tag"], default_value = "docker-tag")]
+    pub format: String,
+    pub string: String,
 }
 
 #[derive(Args, Debug)]

@@ -4,9 +4,11 @@
 mod args;
 mod exit;
 mod output;
+mod publish;
 mod push;
 mod settings;
 mod size;
+mod stages;
 
 use clap::Parser;
 
@@ -29,6 +31,12 @@ pub fn main() -> i32 {
     let result = runtime.block_on(async {
         match cli.command {
             args::Command::Push(a) => push::run(a, &cli.global).await,
+            args::Command::Publish(a) => publish::run(a, &cli.global).await,
+            args::Command::Stages(c) => stages::run(c),
+            args::Command::Slugify(a) => {
+                println!("{}", werf_push::werf::slug::slugify_docker_tag(&a.string));
+                Ok(exit::SUCCESS)
+            }
         }
     });
     match result {

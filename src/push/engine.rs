@@ -105,6 +105,8 @@ impl Pusher {
         }
         let mut checked: Vec<_> = checks.join_all().await;
         checked.sort_by_key(|c| c.0);
+        // Repositories that hold a blob because a tag there is up to date: mount sources.
+        let mut known: HashMap<(String, Digest), Vec<String>> = HashMap::new();
         for (i, reg, current) in checked {
             let t = &targets[i];
             let root = t.image.root();
@@ -118,6 +120,12 @@ impl Pusher {
                     };
                     self.reporter.event(Event::TagDone { record: &record });
                     summary.tags.push(record);
+                    for (d, _) in &t.image.blobs {
+                        let holders = known.entry((t.dest.registry.clone(), d.digest.clone())).or_default();
+                        if !holders.contains(&t.dest.repository) {
+                            holders.push(t.dest.repository.clone());
+                        }
+                    }
                 }
                 Ok(_) => pending.push((t.clone(), reg)),
                 Err(source) => errors.push(PushError::Manifest {
@@ -141,6 +149,7 @@ impl Pusher {
                         desc: desc.clone(),
                         source: source.clone(),
                         repos: Vec::new(),
+                        holders: known.get(&(t.dest.registry.clone(), desc.digest.clone())).cloned().unwrap_or_default(),
                     });
                 if !g.repos.contains(&t.dest.repository) {
                     g.repos.push(t.dest.repository.clone());
@@ -220,6 +229,8 @@ struct Group {
     desc: Descriptor,
     source: BlobSource,
     repos: Vec<String>,
+    /// Repositories known to hold the blob already.
+    holders: Vec<String>,
 }
 
 impl Group {
@@ -231,7 +242,7 @@ impl Group {
         results: &BlobResults,
     ) -> Vec<PushError> {
         let mut errors = Vec::new();
-        let mut holders: Vec<String> = Vec::new();
+        let mut holders = self.holders.clone();
         for repo in &self.repos {
             let _permit: Option<SemaphorePermit> = sem.acquire().await.ok();
             let job = BlobJob {

@@ -124,6 +124,26 @@ pub enum WerfError {
     },
 
     /// Reading a file failed for a reason other than its absence.
+    /// The stages storage breaks a rule of the format (docs/stages-format.md).
+    #[error("{}: stage {entry}: {rule}", .path.display())]
+    Stages { path: PathBuf, entry: String, rule: String },
+
+    /// The stages storage itself cannot be read.
+    #[error(transparent)]
+    Layout(#[from] crate::layout::LayoutError),
+
+    /// An image of werf.yaml has no stages in the stages storage.
+    #[error("{} is not built: the stages storage {} has no stages for it; build it first", image_display(.image), .path.display())]
+    NotBuilt { image: Option<String>, path: PathBuf },
+
+    /// A positional IMAGE_NAME names no image.
+    #[error("image '{name}' is not defined (available: {available})")]
+    UnknownImage { name: String, available: String },
+
+    /// A published reference came out invalid.
+    #[error("{reference}: {source}")]
+    Reference { reference: String, #[source] source: crate::spec::SpecError },
+
     #[error("cannot read {}: {source}", .path.display())]
     Io {
         path: PathBuf,

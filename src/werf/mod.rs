@@ -1,12 +1,16 @@
 //! werf policy: how werf names, tags and configures the images werf-push publishes.
 //!
-//! Pure code: slug, tag collection, image naming, werf.yaml reading and their errors.
-//! Knows nothing of HTTP, registries' APIs, the OCI layout on disk or the CLI; the only
-//! I/O is reading a werf.yaml whose directory the caller gives.
+//! Pure policy (slug, tags, naming, werf.yaml) plus the stages storage, final images and
+//! the publish plan and report, which use `layout` and `push`. Knows nothing of HTTP,
+//! registries' APIs or the CLI.
 
 pub mod config;
 pub mod error;
+pub mod image;
 pub mod naming;
+pub mod publish;
+pub mod report;
 mod repo;
 pub mod slug;
+pub mod stages;
 pub mod tags;

@@ -1,13 +1,17 @@
 //! OCI image layouts for tests, written with the crate's own `LayoutWriter`
 //! ([`image`], [`index_image`]) or by a third-party tool, `umoci` ([`umoci_image`]).
 //!
-//! Layers are real, uncompressed tar archives (one regular file of pseudo-random bytes,
-//! from a seeded xorshift generator, so every run writes the same bytes), declared as
-//! `application/vnd.oci.image.layer.v1.tar` (OCI) or
-//! `application/vnd.docker.image.rootfs.diff.tar` (Docker schema 2). Being uncompressed,
-//! a layer's diff ID is its digest. Configs are valid image configs (`architecture`, `os`,
-//! `rootfs.diff_ids`). Manifests are stored pretty-printed, exactly as written: a client
-//! that re-serialised them would push other bytes, hence another digest.
+//! Layers are real tar archives (one regular file of pseudo-random bytes, from a seeded
+//! xorshift generator, so every run writes the same bytes) in gzip streams made of
+//! *stored* deflate blocks (valid gzip, no compression library needed, size predictable:
+//! [`gzip_size`]). They are declared `application/vnd.oci.image.layer.v1.tar+gzip` (OCI)
+//! or `application/vnd.docker.image.rootfs.diff.tar.gzip` (Docker schema 2), and the
+//! config's diff IDs are the digests of the tars. Gzip rather than plain tar because
+//! `skopeo copy` into an `oci:` layout compresses uncompressed layers, which would change
+//! their digests when reading an image back. Configs are valid image configs
+//! (`architecture`, `os`, `rootfs.diff_ids`). Manifests are stored pretty-printed, exactly
+//! as written: a client that re-serialised them would push other bytes, hence another
+//! digest.
 //!
 //! Helpers to compare blob sets: [`blob_files`] (every blob file of a layout, each checked
 //! against its name), [`referenced_blobs`] (what one image references), [`read_blob`].
@@ -23,18 +27,15 @@ use werf_push::spec::media_type;
 
 use super::cmd::{self, sha256_digest};
 
-/// Media type of an uncompressed Docker schema 2 layer.
-pub const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
-
 /// tar block size.
 const BLOCK: usize = 512;
 
 /// Which manifest flavour [`image`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// OCI image manifest, OCI config and uncompressed OCI tar layers.
+    /// OCI image manifest, OCI config and OCI gzip layers.
     Oci,
-    /// Docker schema 2 manifest, Docker config and uncompressed Docker tar layers.
+    /// Docker schema 2 manifest, Docker config and Docker gzip layers.
     Docker,
 }
 
@@ -55,8 +56,8 @@ impl Format {
 
     pub fn layer_type(self) -> &'static str {
         match self {
-            Format::Oci => media_type::OCI_LAYER_TAR,
-            Format::Docker => DOCKER_LAYER_TAR,
+            Format::Oci => media_type::OCI_LAYER_GZIP,
+            Format::Docker => media_type::DOCKER_LAYER_GZIP,
         }
     }
 }
@@ -139,6 +140,71 @@ fn tar_header(name: &str, size: u64) -> [u8; BLOCK] {
     h
 }
 
+/// Largest stored deflate block.
+const STORED_MAX: usize = 65_535;
+
+/// The size of [`gzip_stored`]`(data)` for `len` bytes of data: a 10-byte header, 5 bytes
+/// per stored block, an 8-byte trailer.
+pub fn gzip_size(len: usize) -> usize {
+    10 + 5 * len.div_ceil(STORED_MAX).max(1) + len + 8
+}
+
+/// `data` as a gzip stream of stored (uncompressed) deflate blocks: valid for any gzip
+/// reader, and as big as the data, so random bytes make layers of a chosen size.
+pub fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(gzip_size(data.len()));
+    // magic, deflate, no flags, mtime 0, no extra flags, OS unknown
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    let mut blocks = data.chunks(STORED_MAX).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(block) = blocks.next() {
+        let last = blocks.peek().is_none();
+        let len = block.len() as u16;
+        out.push(u8::from(last)); // BFINAL, BTYPE 00 (stored); the rest of the byte unused
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    debug_assert_eq!(out.len(), gzip_size(data.len()));
+    out
+}
+
+/// CRC-32 (IEEE 802.3, reflected), as gzip wants it.
+pub fn crc32(data: &[u8]) -> u32 {
+    static TABLE: OnceLock<[u32; 256]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [0u32; 256];
+        for (i, slot) in t.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+            *slot = c;
+        }
+        t
+    });
+    !data.iter().fold(!0u32, |c, &b| {
+        table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
+}
+
+/// A layer: the gzip ([`gzip_stored`]) of [`tar_layer`]`(name, size, seed)`, and the
+/// digest of the tar (its diff ID).
+pub fn gzip_layer(name: &str, size: usize, seed: u64) -> (Vec<u8>, String) {
+    let tar = tar_layer(name, size, seed);
+    let diff_id = sha256_digest(&tar);
+    (gzip_stored(&tar), diff_id)
+}
+
+/// The size of a layer blob that [`image`] writes for a requested size.
+pub fn layer_blob_size(size: usize) -> usize {
+    gzip_size(tar_size(size))
+}
+
 /// An image config (valid JSON: architecture, os, rootfs diff IDs). `seed` goes into a
 /// label so that images of different seeds have different configs.
 fn config_json(arch: &str, diff_ids: &[String], seed: u64) -> Vec<u8> {
@@ -171,16 +237,16 @@ fn descriptor_json(d: &werf_push::spec::Descriptor) -> Value {
 /// descriptor.
 fn write_manifest(
     w: &LayoutWriter,
-    layers: &[Vec<u8>],
+    layers: &[(Vec<u8>, String)],
     format: Format,
     arch: &str,
     seed: u64,
 ) -> werf_push::spec::Descriptor {
     let layer_descs: Vec<_> = layers
         .iter()
-        .map(|l| w.write_blob(l, format.layer_type()).expect("write layer"))
+        .map(|(l, _)| w.write_blob(l, format.layer_type()).expect("write layer"))
         .collect();
-    let diff_ids: Vec<String> = layer_descs.iter().map(|d| d.digest.to_string()).collect();
+    let diff_ids: Vec<String> = layers.iter().map(|(_, d)| d.clone()).collect();
     let config = w
         .write_blob(&config_json(arch, &diff_ids, seed), format.config_type())
         .expect("write config");
@@ -197,10 +263,11 @@ fn write_manifest(
         .expect("write manifest")
 }
 
-/// Writes an image with one layer per entry of `layer_sizes` (each a tar of
-/// [`tar_size`]`(size)` bytes, content from `seed`) into the layout `dir` (created if
-/// missing; existing entries are kept) and adds it to `index.json`, named `ref_name` when
-/// given. Returns the manifest digest (`sha256:...`).
+/// Writes an image with one layer per entry of `layer_sizes` (each a gzip of a tar of
+/// [`tar_size`]`(size)` bytes, so a blob of [`layer_blob_size`]`(size)` bytes; content from
+/// `seed`) into the layout `dir` (created if missing; existing entries are kept) and adds
+/// it to `index.json`, named `ref_name` when given. Returns the manifest digest
+/// (`sha256:...`).
 pub fn image(
     dir: &Path,
     layer_sizes: &[usize],
@@ -209,11 +276,11 @@ pub fn image(
     ref_name: Option<&str>,
 ) -> String {
     let mut w = LayoutWriter::create(dir).expect("create layout");
-    let layers: Vec<Vec<u8>> = layer_sizes
+    let layers: Vec<(Vec<u8>, String)> = layer_sizes
         .iter()
         .enumerate()
         .map(|(i, &size)| {
-            tar_layer(
+            gzip_layer(
                 &format!("layer-{i}.bin"),
                 size,
                 seed.wrapping_mul(1000).wrapping_add(i as u64),
@@ -235,10 +302,10 @@ pub fn image(
 /// and adds the index to `index.json`. Returns the index digest.
 pub fn index_image(dir: &Path, seed: u64) -> String {
     let mut w = LayoutWriter::create(dir).expect("create layout");
-    let shared = tar_layer("shared.bin", 96 << 10, seed.wrapping_mul(1000));
+    let shared = gzip_layer("shared.bin", 96 << 10, seed.wrapping_mul(1000));
     let mut children = Vec::new();
     for (i, arch) in ["amd64", "arm64"].into_iter().enumerate() {
-        let own = tar_layer(
+        let own = gzip_layer(
             &format!("{arch}.bin"),
             (8 << 10) * (i + 1),
             seed.wrapping_mul(1000).wrapping_add(1 + i as u64),

@@ -1,0 +1,114 @@
+//! `werf-push publish [IMAGE_NAME...]`: werf's publish, daemonless.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use werf_push::push::Pusher;
+use werf_push::werf::naming::RepoMode;
+use werf_push::werf::publish::{plan, PublishRequest};
+use werf_push::werf::report;
+use werf_push::werf::tags::collect_tags;
+
+use super::args::{GlobalArgs, RegistryArgs, UploadArgs};
+use super::output::{print_summary, LineReporter};
+use super::{exit, settings};
+
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// Publish only these images (`~` names the nameless image); all when none is given.
+    #[arg(value_name = "IMAGE_NAME")]
+    pub images: Vec<String>,
+    /// Images repository: REPO/IMAGE:TAG (multirepo) or REPO:IMAGE-TAG (monorepo).
+    #[arg(long = "repo", short = 'i', visible_alias = "images-repo", env = "WERF_IMAGES_REPO", value_name = "REPO")]
+    pub repo: String,
+    /// auto, multirepo or monorepo (auto: werf's per-registry rules).
+    #[arg(long, env = "WERF_IMAGES_REPO_MODE", default_value = "auto", value_name = "MODE")]
+    pub images_repo_mode: String,
+    /// Custom tag (repeatable); every WERF_TAG_CUSTOM_* variable adds one too.
+    #[arg(long, value_name = "TAG")]
+    pub tag_custom: Vec<String>,
+    /// Tag by git branch (already a valid tag: see `werf-push slugify`).
+    #[arg(long, env = "WERF_TAG_GIT_BRANCH", value_name = "BRANCH")]
+    pub tag_git_branch: Option<String>,
+    /// Tag by git tag.
+    #[arg(long, env = "WERF_TAG_GIT_TAG", value_name = "TAG")]
+    pub tag_git_tag: Option<String>,
+    /// Tag by git commit.
+    #[arg(long, env = "WERF_TAG_GIT_COMMIT", value_name = "COMMIT")]
+    pub tag_git_commit: Option<String>,
+    /// Tag each image by its stages signature.
+    #[arg(long, env = "WERF_TAG_BY_STAGES_SIGNATURE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub tag_by_stages_signature: bool,
+    /// Also push every stage of the published images as REPO:image-stage-<signature>.
+    #[arg(long, env = "WERF_WITH_STAGES", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub with_stages: bool,
+    /// Project directory (holds werf.yaml).
+    #[arg(long, env = "WERF_DIR", default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Stages storage (default DIR/.werf/stages).
+    #[arg(long, env = "WERF_STAGES_DIR", value_name = "DIR")]
+    pub stages_dir: Option<PathBuf>,
+    /// Write the publish report here.
+    #[arg(long, env = "WERF_PUBLISH_REPORT_PATH", value_name = "FILE")]
+    pub publish_report_path: Option<PathBuf>,
+    /// Format of the publish report.
+    #[arg(long, env = "WERF_PUBLISH_REPORT_FORMAT", default_value = "json", value_parser = ["json"])]
+    pub publish_report_format: String,
+    /// Print the push summary (JSON) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Show what would be published, using read requests only.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
+}
+
+pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
+    let mode: RepoMode = a.images_repo_mode.parse()?;
+    let tags = collect_tags(
+        &a.tag_custom,
+        std::env::vars(),
+        a.tag_git_branch.as_deref(),
+        a.tag_git_tag.as_deref(),
+        a.tag_git_commit.as_deref(),
+        a.tag_by_stages_signature,
+    )?;
+    let req = PublishRequest {
+        stages_dir: a.stages_dir.clone().unwrap_or_else(|| a.dir.join(".werf").join("stages")),
+        dir: a.dir.clone(),
+        repo: a.repo.clone(),
+        mode,
+        tags,
+        only: a.images.clone(),
+        with_stages: a.with_stages,
+    };
+    let plan = plan(&req)?;
+    let pusher = Pusher::new(
+        settings::push_options(&a.upload, a.dry_run),
+        settings::transport_options(&a.registry),
+        settings::retry_budget(&a.registry),
+        Arc::new(LineReporter { quiet: g.quiet }),
+    );
+    let (summary, errors) = pusher.push(plan.targets).await;
+    let report = report::build(&plan.planned, &summary);
+    if let Some(path) = &a.publish_report_path {
+        let bytes = serde_json::to_vec_pretty(&report)?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, &bytes)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .with_context(|| format!("cannot write the publish report {}", path.display()))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
+    if let Some(first) = errors.into_iter().next() {
+        return Err(first.into());
+    }
+    print_summary(&summary, g.quiet);
+    Ok(exit::SUCCESS)
+}
