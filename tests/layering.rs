@@ -64,11 +64,14 @@ impl std::fmt::Display for Violation {
         }
         let why = match allowed(&self.to) {
             None => "an unknown module (add it to the table in tests/layering.rs)".to_string(),
-            Some(_) => format!(
-                "not allowed: '{}' may use only {:?}",
-                self.from,
-                allowed(&self.from).unwrap_or(&[])
-            ),
+            Some(_) => match allowed(&self.from).unwrap_or(&[]) {
+                [] => format!("not allowed: '{}' may use no other module", self.from),
+                ok => format!(
+                    "not allowed: '{}' may use only {}",
+                    self.from,
+                    ok.join(", ")
+                ),
+            },
         };
         write!(
             f,
@@ -316,10 +319,7 @@ fn parse_path(toks: &[(Tok, usize)], start: usize, cur: &[String]) -> (PathRef, 
     let mut base: Option<Vec<String>> = None;
     let mut i = start;
     // Leading keywords and segments.
-    loop {
-        let Some((Tok::Ident(seg), _)) = toks.get(i) else {
-            break;
-        };
+    while let Some((Tok::Ident(seg), _)) = toks.get(i) {
         text.push_str(seg);
         base = Some(match (seg.as_str(), base) {
             ("crate" | "werf_push", None) => Vec::new(),
@@ -374,6 +374,9 @@ fn parse_path(toks: &[(Tok, usize)], start: usize, cur: &[String]) -> (PathRef, 
                 }
                 Tok::Sep => text.push_str("::"),
                 Tok::Ident(w) => {
+                    if text.ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+                        text.push(' ');
+                    }
                     text.push_str(w);
                     if depth == 1 && item_start && base.is_empty() && w != "self" {
                         tops.push(w.clone());
@@ -576,7 +579,7 @@ fn checker_reports_violations_table() {
     ];
     for (file, text, want) in cases {
         let (got, _) = check_file(file, text);
-        let got: Vec<&str> = got.iter().map(|v| v.to).map(String::as_str).collect();
+        let got: Vec<&str> = got.iter().map(|v| v.to.as_str()).collect();
         assert_eq!(&got, want, "{file}: {text}");
     }
 }
@@ -597,7 +600,10 @@ fn violation_messages_name_file_line_and_path() {
         assert!(msg.contains(part), "{msg:?} should contain {part:?}");
     }
     let (v, _) = check_file("util/x.rs", "");
-    assert!(v[0].to_string().contains("module 'util' has no rule"), "{v:?}");
+    assert!(
+        v[0].to_string().contains("module 'util' has no rule"),
+        "{v:?}"
+    );
 }
 
 #[test]

@@ -83,7 +83,11 @@ fn assert_no_panic(out: &Output) {
 /// `hint: ...` lines, and nothing else on stderr.
 #[track_caller]
 fn assert_one_line_error(out: &Output) -> String {
-    let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     let errors: Vec<&&str> = lines.iter().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(
         errors.len(),
@@ -250,18 +254,18 @@ fn umoci_layout_pushes_and_reads_back_identical() {
     let reference = format!("{}/umoci/app:v1", reg.host);
 
     // By the ref name umoci wrote into index.json.
-    let out = push(&[
-        &format!("{}:{}", oci(&src), layouts::UMOCI_TAG),
-        &reference,
-    ]);
+    let out = push(&[&format!("{}:{}", oci(&src), layouts::UMOCI_TAG), &reference]);
     assert_success(&out);
 
     let manifest: Value = serde_json::from_slice(&layouts::read_blob(&src, &digest)).unwrap();
-    let layers = manifest["layers"].as_array().expect("umoci manifest layers");
+    let layers = manifest["layers"]
+        .as_array()
+        .expect("umoci manifest layers");
     assert!(
         layers
             .iter()
-            .any(|l| l["mediaType"] == media_type::OCI_LAYER_GZIP && l["size"].as_u64() > Some(200_000)),
+            .any(|l| l["mediaType"] == media_type::OCI_LAYER_GZIP
+                && l["size"].as_u64() > Some(200_000)),
         "umoci should have written a gzip layer of a few hundred KiB: {manifest}"
     );
     assert_reads_back_identical(&reference, &src, &digest);
@@ -417,12 +421,7 @@ fn pushing_again_uploads_zero_blob_bytes() {
         .filter(|r| is_write(r))
         .map(|r| format!("{} {}", r.method, r.path()))
         .collect();
-    assert_eq!(
-        writes,
-        ["PUT /v2/app/manifests/v2"],
-        "{}",
-        out.describe()
-    );
+    assert_eq!(writes, ["PUT /v2/app/manifests/v2"], "{}", out.describe());
     assert_eq!(
         reg.manifest_digest("app", "v2").as_deref(),
         Some(digest.as_str())
@@ -467,7 +466,10 @@ fn chunked_upload_runs_and_reads_back_identical() {
     assert_reads_back_identical(&reference, &src, &digest);
     // And the big layer byte for byte, fetched by skopeo into a fresh layout.
     let manifest: Value = serde_json::from_slice(&layouts::read_blob(&src, &digest)).unwrap();
-    let big = manifest["layers"][0]["digest"].as_str().unwrap().to_string();
+    let big = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(
         manifest["layers"][0]["size"].as_u64(),
         Some(layouts::layer_blob_size(5 * MIB) as u64)
@@ -534,7 +536,10 @@ fn second_repository_gets_every_blob_mounted() {
                 && r.path().starts_with("/v2/team/two/blobs/")
         })
         .collect();
-    assert!(data.is_empty(), "data sent to the second repository: {data:?}");
+    assert!(
+        data.is_empty(),
+        "data sent to the second repository: {data:?}"
+    );
 
     for (repo, reference) in [("one", &one), ("team/two", &two)] {
         assert_eq!(
@@ -704,7 +709,11 @@ fn invalid_reference_is_a_usage_error_naming_the_bad_part() {
             "digest",
             "sha256:1234",
         ),
-        ("127.0.0.1:99999/app:v1".to_string(), "registry host", "99999"),
+        (
+            "127.0.0.1:99999/app:v1".to_string(),
+            "registry host",
+            "99999",
+        ),
         (format!("127.0.0.1:{port}/a//b:v1"), "repository", "empty"),
     ];
     for (reference, part, bad) in cases {

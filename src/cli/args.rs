@@ -47,13 +47,17 @@ pub enum Command {
     )]
     Push(PushArgs),
     /// Publish werf images (and with --with-stages the stages cache) from the stages storage.
-    #[command(after_help = "Examples:\n  werf-push publish --repo registry.example.com/group/app --tag-git-branch main\n  werf-push publish backend --repo localhost:5000/app --tag-custom v1 --with-stages\n  werf-push publish --repo docker.io/account/app --images-repo-mode monorepo --tag-by-stages-signature")]
+    #[command(
+        after_help = "Examples:\n  werf-push publish --repo registry.example.com/group/app --tag-git-branch main\n  werf-push publish backend --repo localhost:5000/app --tag-custom v1 --with-stages\n  werf-push publish --repo docker.io/account/app --images-repo-mode monorepo --tag-by-stages-signature"
+    )]
     Publish(super::publish::PublishArgs),
     /// The stages storage: list what it holds.
     #[command(subcommand)]
     Stages(super::stages::StagesCommand),
     /// werf's slug: `werf-push slugify -f docker-tag STRING`.
-    #[command(after_help = "Examples:\n  werf-push slugify -f docker-tag core/feature/ADD_SETTINGS   # core-feature-add-settings-df80fdc3")]
+    #[command(
+        after_help = "Examples:\n  werf-push slugify -f docker-tag core/feature/ADD_SETTINGS   # core-feature-add-settings-df80fdc3"
+    )]
     Slugify(SlugifyArgs),
 }
 

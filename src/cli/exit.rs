@@ -46,7 +46,10 @@ fn classify(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
         if let Some(w) = cause.downcast_ref::<werf_push::werf::error::WerfError>() {
             use werf_push::werf::error::WerfError as W;
             return match w {
-                W::Layout(_) | W::Stages { .. } | W::NotBuilt { .. } => (BAD_LAYOUT, vec!["check the stages storage with `werf-push stages list`"]),
+                W::Layout(_) | W::Stages { .. } | W::NotBuilt { .. } => (
+                    BAD_LAYOUT,
+                    vec!["check the stages storage with `werf-push stages list`"],
+                ),
                 W::ConfigTemplate { .. } | W::Config { .. } | W::Io { .. } => (USAGE, vec![]),
                 _ => (USAGE, vec!["see `werf-push publish --help`"]),
             };

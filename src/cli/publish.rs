@@ -21,10 +21,21 @@ pub struct PublishArgs {
     #[arg(value_name = "IMAGE_NAME")]
     pub images: Vec<String>,
     /// Images repository: REPO/IMAGE:TAG (multirepo) or REPO:IMAGE-TAG (monorepo).
-    #[arg(long = "repo", short = 'i', visible_alias = "images-repo", env = "WERF_IMAGES_REPO", value_name = "REPO")]
+    #[arg(
+        long = "repo",
+        short = 'i',
+        visible_alias = "images-repo",
+        env = "WERF_IMAGES_REPO",
+        value_name = "REPO"
+    )]
     pub repo: String,
     /// auto, multirepo or monorepo (auto: werf's per-registry rules).
-    #[arg(long, env = "WERF_IMAGES_REPO_MODE", default_value = "auto", value_name = "MODE")]
+    #[arg(
+        long,
+        env = "WERF_IMAGES_REPO_MODE",
+        default_value = "auto",
+        value_name = "MODE"
+    )]
     pub images_repo_mode: String,
     /// Custom tag (repeatable); every WERF_TAG_CUSTOM_* variable adds one too.
     #[arg(long, value_name = "TAG")]
@@ -79,7 +90,10 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         a.tag_by_stages_signature,
     )?;
     let req = PublishRequest {
-        stages_dir: a.stages_dir.clone().unwrap_or_else(|| a.dir.join(".werf").join("stages")),
+        stages_dir: a
+            .stages_dir
+            .clone()
+            .unwrap_or_else(|| a.dir.join(".werf").join("stages")),
         dir: a.dir.clone(),
         repo: a.repo.clone(),
         mode,

@@ -13,7 +13,9 @@ use super::output::human;
 #[derive(Subcommand, Debug)]
 pub enum StagesCommand {
     /// List stages: image, stage, signature, size, digest.
-    #[command(after_help = "Examples:\n  werf-push stages list\n  werf-push stages list --dir ./project --json")]
+    #[command(
+        after_help = "Examples:\n  werf-push stages list\n  werf-push stages list --dir ./project --json"
+    )]
     List(ListArgs),
 }
 
@@ -41,7 +43,9 @@ struct Row {
 
 pub fn run(cmd: StagesCommand) -> Result<i32> {
     let StagesCommand::List(a) = cmd;
-    let dir = a.stages_dir.unwrap_or_else(|| a.dir.join(".werf").join("stages"));
+    let dir = a
+        .stages_dir
+        .unwrap_or_else(|| a.dir.join(".werf").join("stages"));
     let storage = StagesStorage::open(&dir)?;
     let mut rows = Vec::new();
     for stages in storage.images.values() {
@@ -60,10 +64,22 @@ pub fn run(cmd: StagesCommand) -> Result<i32> {
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
-        writeln!(out, "{:<16} {:<20} {:<20} {:>10}  DIGEST", "IMAGE", "STAGE", "SIGNATURE", "SIZE")?;
+        writeln!(
+            out,
+            "{:<16} {:<20} {:<20} {:>10}  DIGEST",
+            "IMAGE", "STAGE", "SIGNATURE", "SIZE"
+        )?;
         for r in rows {
             let sig: String = r.signature.chars().take(20).collect();
-            writeln!(out, "{:<16} {:<20} {:<20} {:>10}  {}", r.image, r.stage, sig, human(r.size), r.digest)?;
+            writeln!(
+                out,
+                "{:<16} {:<20} {:<20} {:>10}  {}",
+                r.image,
+                r.stage,
+                sig,
+                human(r.size),
+                r.digest
+            )?;
         }
     }
     Ok(exit::SUCCESS)

@@ -121,7 +121,9 @@ impl Pusher {
                     self.reporter.event(Event::TagDone { record: &record });
                     summary.tags.push(record);
                     for (d, _) in &t.image.blobs {
-                        let holders = known.entry((t.dest.registry.clone(), d.digest.clone())).or_default();
+                        let holders = known
+                            .entry((t.dest.registry.clone(), d.digest.clone()))
+                            .or_default();
                         if !holders.contains(&t.dest.repository) {
                             holders.push(t.dest.repository.clone());
                         }
@@ -149,7 +151,10 @@ impl Pusher {
                         desc: desc.clone(),
                         source: source.clone(),
                         repos: Vec::new(),
-                        holders: known.get(&(t.dest.registry.clone(), desc.digest.clone())).cloned().unwrap_or_default(),
+                        holders: known
+                            .get(&(t.dest.registry.clone(), desc.digest.clone()))
+                            .cloned()
+                            .unwrap_or_default(),
                     });
                 if !g.repos.contains(&t.dest.repository) {
                     g.repos.push(t.dest.repository.clone());

@@ -126,7 +126,11 @@ pub enum WerfError {
     /// Reading a file failed for a reason other than its absence.
     /// The stages storage breaks a rule of the format (docs/stages-format.md).
     #[error("{}: stage {entry}: {rule}", .path.display())]
-    Stages { path: PathBuf, entry: String, rule: String },
+    Stages {
+        path: PathBuf,
+        entry: String,
+        rule: String,
+    },
 
     /// The stages storage itself cannot be read.
     #[error(transparent)]
@@ -134,7 +138,10 @@ pub enum WerfError {
 
     /// An image of werf.yaml has no stages in the stages storage.
     #[error("{} is not built: the stages storage {} has no stages for it; build it first", image_display(.image), .path.display())]
-    NotBuilt { image: Option<String>, path: PathBuf },
+    NotBuilt {
+        image: Option<String>,
+        path: PathBuf,
+    },
 
     /// A positional IMAGE_NAME names no image.
     #[error("image '{name}' is not defined (available: {available})")]
@@ -142,7 +149,11 @@ pub enum WerfError {
 
     /// A published reference came out invalid.
     #[error("{reference}: {source}")]
-    Reference { reference: String, #[source] source: crate::spec::SpecError },
+    Reference {
+        reference: String,
+        #[source]
+        source: crate::spec::SpecError,
+    },
 
     #[error("cannot read {}: {source}", .path.display())]
     Io {

@@ -15,13 +15,19 @@ use crate::push::{BlobSource, PushImage};
 use crate::spec::{Digest, Manifest, ManifestKind, SpecError};
 
 /// Builds the published image for `stage` with `labels` added to its config.
-pub fn final_image(layout: &Layout, stage: &Stage, labels: &BTreeMap<String, String>) -> Result<PushImage, WerfError> {
+pub fn final_image(
+    layout: &Layout,
+    stage: &Stage,
+    labels: &BTreeMap<String, String>,
+) -> Result<PushImage, WerfError> {
     let image = layout.image(&stage.descriptor)?;
     let mut configs: Vec<(crate::spec::Descriptor, Bytes)> = Vec::new();
     let root = &image.root;
     let manifests = match &root.kind {
         ManifestKind::Image { .. } => vec![relabel(layout, root, labels, &mut configs)?],
-        ManifestKind::Index { manifests: children } => {
+        ManifestKind::Index {
+            manifests: children,
+        } => {
             let mut out = Vec::new();
             let mut index: Value = json(&root.bytes, root)?;
             for (i, child) in children.iter().enumerate() {
@@ -60,7 +66,11 @@ pub fn final_image(layout: &Layout, stage: &Stage, labels: &BTreeMap<String, Str
             blobs.push((d.clone(), BlobSource::File(layout.check_blob(d)?)));
         }
     }
-    blobs.sort_by(|a, b| b.0.size.cmp(&a.0.size).then_with(|| a.0.digest.cmp(&b.0.digest)));
+    blobs.sort_by(|a, b| {
+        b.0.size
+            .cmp(&a.0.size)
+            .then_with(|| a.0.digest.cmp(&b.0.digest))
+    });
     blobs.dedup_by(|a, b| a.0.digest == b.0.digest);
     Ok(PushImage { manifests, blobs })
 }
@@ -82,8 +92,12 @@ fn relabel(
             reason: format!("image config is not JSON: {e}"),
         })
     })?;
-    let obj = cfg.as_object_mut().ok_or_else(|| bad(m, "image config is not a JSON object"))?;
-    let inner = obj.entry("config").or_insert_with(|| Value::Object(Default::default()));
+    let obj = cfg
+        .as_object_mut()
+        .ok_or_else(|| bad(m, "image config is not a JSON object"))?;
+    let inner = obj
+        .entry("config")
+        .or_insert_with(|| Value::Object(Default::default()));
     if !inner.is_object() {
         *inner = Value::Object(Default::default());
     }

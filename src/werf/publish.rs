@@ -126,7 +126,13 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
     }
     let stage_targets = targets.len() - planned.len();
     // Stage targets go first so that REPO is the first repository of every shared blob.
-    targets.sort_by_key(|t| !t.dest.tag.as_deref().unwrap_or("").starts_with("image-stage-"));
+    targets.sort_by_key(|t| {
+        !t.dest
+            .tag
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("image-stage-")
+    });
     Ok(PublishPlan {
         project: config.map(|c| c.project),
         targets,
@@ -136,7 +142,12 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
 }
 
 /// werf's labels of a published image (werf-notes.md, Labels).
-pub fn labels(name: &Option<String>, strategy: TagStrategy, r: &ImageRef, signature: &str) -> BTreeMap<String, String> {
+pub fn labels(
+    name: &Option<String>,
+    strategy: TagStrategy,
+    r: &ImageRef,
+    signature: &str,
+) -> BTreeMap<String, String> {
     [
         ("werf-image", "true".to_string()),
         ("werf-image-name", name.clone().unwrap_or_default()),

@@ -57,7 +57,11 @@ impl StagesStorage {
         for d in layout.entries() {
             let stage = parse_entry(d).map_err(|rule| WerfError::Stages {
                 path: index_path.clone(),
-                entry: d.annotations.get(REF_NAME).cloned().unwrap_or_else(|| d.digest.to_string()),
+                entry: d
+                    .annotations
+                    .get(REF_NAME)
+                    .cloned()
+                    .unwrap_or_else(|| d.digest.to_string()),
                 rule,
             })?;
             let err = |rule: String| WerfError::Stages {
@@ -66,7 +70,9 @@ impl StagesStorage {
                 rule,
             };
             if !seen.insert(stage.signature.clone()) {
-                return Err(err("duplicate signature: each stage must be listed once".into()));
+                return Err(err(
+                    "duplicate signature: each stage must be listed once".into()
+                ));
             }
             let list = images.entry(stage.image.clone()).or_default();
             if list.iter().any(|s| s.stage == stage.stage) {
@@ -108,17 +114,28 @@ impl StagesStorage {
 
 fn parse_entry(d: &Descriptor) -> Result<Stage, String> {
     let get = |k: &str| d.annotations.get(k).cloned();
-    let image = get(ANN_IMAGE).ok_or_else(|| format!("annotation {ANN_IMAGE} is missing (empty string for the nameless image)"))?;
+    let image = get(ANN_IMAGE).ok_or_else(|| {
+        format!("annotation {ANN_IMAGE} is missing (empty string for the nameless image)")
+    })?;
     let stage = get(ANN_STAGE).ok_or_else(|| format!("annotation {ANN_STAGE} is missing"))?;
-    let signature = get(ANN_SIGNATURE).ok_or_else(|| format!("annotation {ANN_SIGNATURE} is missing"))?;
+    let signature =
+        get(ANN_SIGNATURE).ok_or_else(|| format!("annotation {ANN_SIGNATURE} is missing"))?;
     if !STAGE_ORDER.contains(&stage.as_str()) {
-        return Err(format!("unknown stage name '{stage}' (known: {})", STAGE_ORDER.join(", ")));
+        return Err(format!(
+            "unknown stage name '{stage}' (known: {})",
+            STAGE_ORDER.join(", ")
+        ));
     }
-    if signature.is_empty() || signature.len() > 128 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if signature.is_empty()
+        || signature.len() > 128
+        || !signature.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return Err(format!("signature '{signature}' is not a hex digest"));
     }
     if get(REF_NAME).as_deref() != Some(signature.as_str()) {
-        return Err(format!("annotation {REF_NAME} must equal the signature '{signature}'"));
+        return Err(format!(
+            "annotation {REF_NAME} must equal the signature '{signature}'"
+        ));
     }
     Ok(Stage {
         image: (!image.is_empty()).then_some(image),

@@ -181,7 +181,11 @@ pub fn crc32(data: &[u8]) -> u32 {
         for (i, slot) in t.iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
             *slot = c;
         }
@@ -352,7 +356,7 @@ pub fn ensure_umoci() {
             String::from_utf8_lossy(&out.stderr)
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "{UMOCI_BIN} not found: the layout tests need it; install it with `apt-get install umoci`"
+            "{UMOCI_BIN} not found: run scripts/test (it installs it) or apt-get install umoci"
         ),
         Err(e) => panic!("cannot run {UMOCI_BIN}: {e}"),
     });
@@ -390,10 +394,16 @@ pub fn umoci_image(dir: &Path, seed: u64) -> String {
     ]);
     let rootfs = bundle.join("rootfs");
     std::fs::create_dir_all(rootfs.join("opt/app")).expect("create dir in rootfs");
-    std::fs::write(rootfs.join("opt/app/data.bin"), random_bytes(seed, 300 << 10))
-        .expect("write file into rootfs");
-    std::fs::write(rootfs.join("opt/app/README"), b"written by werf-push tests\n")
-        .expect("write file into rootfs");
+    std::fs::write(
+        rootfs.join("opt/app/data.bin"),
+        random_bytes(seed, 300 << 10),
+    )
+    .expect("write file into rootfs");
+    std::fs::write(
+        rootfs.join("opt/app/README"),
+        b"written by werf-push tests\n",
+    )
+    .expect("write file into rootfs");
     umoci(&[
         "repack",
         "--image",
