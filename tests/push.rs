@@ -5,9 +5,11 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -79,8 +81,8 @@ fn assert_no_panic(out: &Output) {
     );
 }
 
-/// A failure must be reported as exactly one `error: ...` line, possibly followed by
-/// `hint: ...` lines, and nothing else on stderr.
+/// A failure must be reported as exactly one `error: ...` line, followed only by
+/// `hint: ...` lines (progress lines of work done before the failure may precede it).
 #[track_caller]
 fn assert_one_line_error(out: &Output) -> String {
     let lines: Vec<&str> = out
@@ -88,21 +90,38 @@ fn assert_one_line_error(out: &Output) -> String {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .collect();
-    let errors: Vec<&&str> = lines.iter().filter(|l| l.starts_with("error: ")).collect();
+    let errors: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("error: "))
+        .collect();
     assert_eq!(
         errors.len(),
         1,
         "expected exactly one `error:` line\n{}",
         out.describe()
     );
-    for l in &lines {
+    for l in &lines[errors[0] + 1..] {
+        assert!(
+            l.starts_with("hint: "),
+            "unexpected stderr line after the error: {l:?}\n{}",
+            out.describe()
+        );
+    }
+    lines[errors[0]].to_string()
+}
+
+/// [`assert_one_line_error`], and nothing but the error and its hints on stderr: for
+/// failures before any transfer.
+#[track_caller]
+fn assert_only_the_error(out: &Output) -> String {
+    let line = assert_one_line_error(out);
+    for l in out.stderr.lines().filter(|l| !l.trim().is_empty()) {
         assert!(
             l.starts_with("error: ") || l.starts_with("hint: "),
             "unexpected stderr line {l:?}\n{}",
             out.describe()
         );
     }
-    errors[0].to_string()
+    line
 }
 
 #[track_caller]
@@ -250,7 +269,7 @@ fn umoci_layout_pushes_and_reads_back_identical() {
     let reg = Registry::start();
     let t = tmp();
     let src = t.path().join("umoci");
-    let digest = layouts::umoci_image(&src, 2);
+    let digest = layouts::umoci_image(&src);
     let reference = format!("{}/umoci/app:v1", reg.host);
 
     // By the ref name umoci wrote into index.json.
@@ -278,9 +297,23 @@ fn oci_index_with_two_platforms_reads_back_identical() {
     let src = t.path().join("src");
     let digest = layouts::index_image(&src, 3);
     let reference = format!("{}/multi:v1", reg.host);
+    // A second repository too: the children go there by digest as well, blobs mounted.
+    let copy = format!("{}/copy/multi:v1", reg.host);
 
-    let out = push(&[&oci(&src), &reference]);
-    assert_success(&out);
+    let (out, summary) = push_json(&[&oci(&src), &reference, &copy]);
+    for b in blobs_of(&summary, "copy/multi") {
+        assert_eq!(b["status"], "mounted", "{summary}\n{}", out.describe());
+    }
+    assert_eq!(
+        digests_of(&blobs_of(&summary, "copy/multi")),
+        data_blobs(&src, &digest)
+    );
+    for t in summary["tags"].as_array().unwrap() {
+        assert_eq!(
+            t["manifests_written"], 3,
+            "index and both children: {summary}"
+        );
+    }
 
     let index: Value = serde_json::from_slice(&layouts::read_blob(&src, &digest)).unwrap();
     let children: Vec<&str> = index["manifests"]
@@ -303,16 +336,23 @@ fn oci_index_with_two_platforms_reads_back_identical() {
         Some(digest.as_str())
     );
     let sk = Skopeo::new();
-    for child in &children {
+    for repo in ["multi", "copy/multi"] {
         assert_eq!(
-            reg.manifest_digest("multi", child).as_deref(),
-            Some(*child),
-            "child manifest {child} is not in the registry by digest"
+            reg.manifest_digest(repo, "v1").as_deref(),
+            Some(digest.as_str())
         );
-        let raw = sk.inspect_raw(&format!("{}/multi@{child}", reg.host));
-        assert_eq!(raw, layouts::read_blob(&src, child), "child {child} bytes");
+        for child in &children {
+            assert_eq!(
+                reg.manifest_digest(repo, child).as_deref(),
+                Some(*child),
+                "child manifest {child} is not in {repo} by digest"
+            );
+            let raw = sk.inspect_raw(&format!("{}/{repo}@{child}", reg.host));
+            assert_eq!(raw, layouts::read_blob(&src, child), "child {child} bytes");
+        }
     }
     assert_reads_back_identical(&reference, &src, &digest);
+    assert_reads_back_identical(&copy, &src, &digest);
 }
 
 #[test]
@@ -559,6 +599,8 @@ enum Damage {
     Missing,
     Truncated,
     Grown,
+    /// Same size, one byte changed: only the registry's digest check can notice.
+    Corrupted,
 }
 
 fn damage(path: &Path, how: Damage) {
@@ -572,6 +614,12 @@ fn damage(path: &Path, how: Damage) {
                 _ => len + 1,
             })
             .unwrap();
+        }
+        Damage::Corrupted => {
+            let mut bytes = std::fs::read(path).unwrap();
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0xff;
+            std::fs::write(path, bytes).unwrap();
         }
     }
 }
@@ -592,7 +640,12 @@ fn assert_broken_layout_refused(
     let log = requests_since(reg, before);
     assert_failure(&out);
     assert_code(&out, 3);
-    let line = assert_one_line_error(&out);
+    let line = match how {
+        // Found by the registry's digest check, after other blobs went up.
+        Damage::Corrupted => assert_one_line_error(&out),
+        // Found by reading the layout, before any transfer.
+        _ => assert_only_the_error(&out),
+    };
     let path = layouts::blob_path(src, victim);
     assert!(
         line.contains(victim),
@@ -607,6 +660,13 @@ fn assert_broken_layout_refused(
     );
     let puts: Vec<&Request> = log.iter().filter(|r| is_manifest_put(r)).collect();
     assert!(puts.is_empty(), "{how:?}: manifest written: {puts:?}");
+    if !matches!(how, Damage::Corrupted) {
+        let writes: Vec<&Request> = log.iter().filter(|r| is_write(r)).collect();
+        assert!(
+            writes.is_empty(),
+            "{how:?}: wrote before checking the layout: {writes:?}"
+        );
+    }
     assert!(
         !reg.tag_exists(repo, "v1"),
         "{how:?}: the tag exists after a failed push"
@@ -620,13 +680,14 @@ fn assert_broken_layout_refused(
 }
 
 #[test]
-fn missing_or_wrong_size_blob_fails_before_any_manifest() {
+fn missing_wrong_size_or_corrupt_blob_fails_before_any_manifest() {
     let reg = Registry::start();
     let cases = [
         (Damage::Missing, "layer"),
         (Damage::Truncated, "layer"),
         (Damage::Grown, "layer"),
         (Damage::Missing, "config"),
+        (Damage::Corrupted, "layer"),
     ];
     for (i, (how, which)) in cases.into_iter().enumerate() {
         let t = tmp();
@@ -679,13 +740,19 @@ fn small_layout(t: &TempDir) -> PathBuf {
 fn unreachable_registry_is_a_one_line_error() {
     let t = tmp();
     let src = small_layout(&t);
-    let port = free_port(); // nothing listens there
+    // 127.0.0.2 (loopback too): the test registries and servers all listen on 127.0.0.1,
+    // so none of them can take this port between now and the push.
+    let port = TcpListener::bind("127.0.0.2:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.2:0")
+        .port();
+    let host = format!("127.0.0.2:{port}");
     let started = Instant::now();
-    let out = push(&[&oci(&src), &format!("127.0.0.1:{port}/app:v1")]);
+    let out = push(&[&oci(&src), &format!("{host}/app:v1")]);
     assert_code(&out, 4);
-    let line = assert_one_line_error(&out);
+    let line = assert_only_the_error(&out);
     assert!(
-        line.contains(&format!("127.0.0.1:{port}")) && line.contains("cannot reach"),
+        line.contains(&host) && line.contains("cannot reach"),
         "{}",
         out.describe()
     );
@@ -719,7 +786,7 @@ fn invalid_reference_is_a_usage_error_naming_the_bad_part() {
     for (reference, part, bad) in cases {
         let out = push(&[&oci(&src), &reference]);
         assert_code(&out, 2);
-        let line = assert_one_line_error(&out);
+        let line = assert_only_the_error(&out);
         assert!(
             line.contains(part) && line.contains(bad),
             "{reference}: the error should name the {part} ('{bad}')\n{}",
@@ -759,24 +826,29 @@ impl TlsServer {
                 .arg(&key)
                 .arg("-www")
                 .stdin(Stdio::null())
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start openssl s_server (install openssl): {e}"));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // lost the port: try another
+            // s_server prints ACCEPT once it has bound the port (so the port is its own, not
+            // a parallel test's); keep draining stdout so that it never blocks on it.
+            let stdout = child.stdout.take().expect("s_server stdout");
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if line.trim() == "ACCEPT" {
+                        let _ = tx.send(());
+                    }
                 }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return TlsServer {
-                        child,
-                        port,
-                        _dir: dir,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            });
+            if rx.recv_timeout(Duration::from_secs(10)).is_ok() {
+                return TlsServer {
+                    child,
+                    port,
+                    _dir: dir,
+                };
             }
+            // Lost the port (s_server exited), or too slow: try another.
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -798,7 +870,7 @@ fn untrusted_https_certificate_is_a_one_line_error_with_a_ca_file_hint() {
     let server = TlsServer::start();
     let out = push(&[&oci(&src), &format!("127.0.0.1:{}/app:v1", server.port)]);
     assert_code(&out, 4);
-    let line = assert_one_line_error(&out);
+    let line = assert_only_the_error(&out);
     let lower = line.to_lowercase();
     assert!(
         lower.contains("tls") && lower.contains("certificate"),

@@ -31,6 +31,16 @@ pub struct GlobalArgs {
     /// Format of diagnostics on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    /// Progress on stderr: bars on a terminal (auto), plain lines (CI, pipes), or none.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, global = true, env = "WERF_PUSH_PROGRESS")]
+    pub progress: ProgressMode,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressMode {
+    Auto,
+    Plain,
+    None,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +69,15 @@ pub enum Command {
         after_help = "Examples:\n  werf-push slugify -f docker-tag core/feature/ADD_SETTINGS   # core-feature-add-settings-df80fdc3"
     )]
     Slugify(SlugifyArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  werf-push completion bash > /etc/bash_completion.d/werf-push\n  werf-push completion zsh > \"${fpath[1]}/_werf-push\"\n  werf-push completion fish > ~/.config/fish/completions/werf-push.fish")]
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages generated from this command line into DIR (used by scripts/man).
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
 }
 
 #[derive(Args, Debug)]

@@ -1,9 +1,7 @@
 //! What people see on stderr: logging setup and a plain line-per-event reporter. stdout
 //! carries only data (`--json`).
 
-use std::io::Write;
-
-use werf_push::push::{BlobStatus, Event, Reporter, Summary, TagStatus};
+use werf_push::push::{Summary, TagStatus};
 
 use super::args::{GlobalArgs, LogFormat};
 
@@ -25,53 +23,6 @@ pub fn init_logging(g: &GlobalArgs) {
         LogFormat::Text => builder.without_time().try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-}
-
-/// One line per finished blob and tag, on stderr.
-pub struct LineReporter {
-    pub quiet: bool,
-}
-
-impl Reporter for LineReporter {
-    fn event(&self, event: Event<'_>) {
-        if self.quiet {
-            return;
-        }
-        let line = match event {
-            Event::BlobDone { record } => {
-                let what = match record.status {
-                    BlobStatus::Pushed => "pushed",
-                    BlobStatus::Mounted => "mounted",
-                    BlobStatus::Skipped => "exists",
-                    BlobStatus::WouldPush => "would push",
-                };
-                let from = record
-                    .mounted_from
-                    .as_deref()
-                    .map(|f| format!(" from {f}"))
-                    .unwrap_or_default();
-                format!(
-                    "blob {} {:>10} {what}{from} ({})",
-                    record.digest.short(),
-                    human(record.size),
-                    record.repository
-                )
-            }
-            Event::TagDone { record } => {
-                let what = match record.status {
-                    TagStatus::Pushed => "pushed",
-                    TagStatus::UpToDate => "up-to-date",
-                    TagStatus::WouldPush => "would push",
-                };
-                format!("tag  {} {what} {}", record.reference, record.digest)
-            }
-            Event::Retrying { what, reason, wait } => {
-                format!("retry {what} in {:.1}s: {reason}", wait.as_secs_f32())
-            }
-            Event::BlobStarted { .. } | Event::BlobProgress { .. } => return,
-        };
-        let _ = writeln!(std::io::stderr(), "{line}");
-    }
 }
 
 pub fn print_summary(s: &Summary, quiet: bool) {

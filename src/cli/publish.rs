@@ -12,7 +12,8 @@ use werf_push::werf::report;
 use werf_push::werf::tags::collect_tags;
 
 use super::args::{GlobalArgs, RegistryArgs, UploadArgs};
-use super::output::{print_summary, LineReporter};
+use super::output::print_summary;
+use super::progress::Progress;
 use super::{exit, settings};
 
 #[derive(Args, Debug)]
@@ -102,11 +103,12 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         with_stages: a.with_stages,
     };
     let plan = plan(&req)?;
+    let progress = Arc::new(Progress::new(g.progress, g.quiet));
     let pusher = Pusher::new(
         settings::push_options(&a.upload, a.dry_run),
         settings::transport_options(&a.registry),
         settings::retry_budget(&a.registry),
-        Arc::new(LineReporter { quiet: g.quiet }),
+        progress.clone(),
     );
     let (summary, errors) = pusher.push(plan.targets).await;
     let report = report::build(&plan.planned, &summary);
@@ -123,6 +125,7 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
     if let Some(first) = errors.into_iter().next() {
         return Err(first.into());
     }
-    print_summary(&summary, g.quiet);
+    progress.finish();
+    print_summary(&summary, !progress.visible());
     Ok(exit::SUCCESS)
 }

@@ -9,7 +9,8 @@ use werf_push::push::{PushImage, Pusher, Target};
 use werf_push::spec::Reference;
 
 use super::args::{GlobalArgs, PushArgs};
-use super::output::{print_summary, LineReporter};
+use super::output::print_summary;
+use super::progress::Progress;
 use super::{exit, settings};
 
 /// `oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST`.
@@ -64,11 +65,12 @@ pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
             dest,
         })
         .collect();
+    let progress = Arc::new(Progress::new(g.progress, g.quiet));
     let pusher = Pusher::new(
         settings::push_options(&a.upload, a.dry_run),
         settings::transport_options(&a.registry),
         settings::retry_budget(&a.registry),
-        Arc::new(LineReporter { quiet: g.quiet }),
+        progress.clone(),
     );
     let (summary, errors) = pusher.push(targets).await;
     if a.json {
@@ -77,7 +79,8 @@ pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
     if let Some(first) = errors.into_iter().next() {
         return Err(first.into());
     }
-    print_summary(&summary, g.quiet);
+    progress.finish();
+    print_summary(&summary, !progress.visible());
     Ok(exit::SUCCESS)
 }
 

@@ -372,8 +372,17 @@ fn umoci(args: &[&str]) {
 /// Makes an image with the real `umoci`: `init`, `new`, `unpack --rootless`, a file of a few
 /// hundred KiB (pseudo-random, so the gzip layer stays that big) added to the rootfs,
 /// `repack`. The layout is `dir` (must not exist yet); the image is tagged [`UMOCI_TAG`].
-/// Returns its manifest digest, as umoci recorded it in `index.json`.
-pub fn umoci_image(dir: &Path, seed: u64) -> String {
+/// Returns its manifest digest, as umoci recorded it in `index.json` (it changes from run
+/// to run: umoci records times).
+pub fn umoci_image(dir: &Path) -> String {
+    umoci_image_seeded(dir, UMOCI_SEED)
+}
+
+/// The seed of the file [`umoci_image`] adds.
+pub const UMOCI_SEED: u64 = 0x756d_6f63_69;
+
+/// [`umoci_image`] with the added file's content from `seed`.
+pub fn umoci_image_seeded(dir: &Path, seed: u64) -> String {
     ensure_umoci();
     assert!(!dir.exists(), "{} exists already", dir.display());
     let work = tempfile::Builder::new()
