@@ -1,9 +1,15 @@
 //! Retry policy: which failures are worth another attempt, how long to wait (exponential
 //! backoff with jitter, or the server's `Retry-After`), and one budget of retries shared by
-//! every request and upload of a run.
+//! every request and upload of a run, bounded per operation by attempts and by time.
+//! Knows nothing of HTTP clients or registries.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Default retries of any one request or upload (`--retries`).
+pub const DEFAULT_RETRIES: u32 = 5;
+/// Default bound on the time one operation may spend retrying (`--retry-max-time`).
+pub const DEFAULT_MAX_ELAPSED: Duration = Duration::from_secs(600);
 
 /// Retries left for the whole run, shared by request retries (transport) and upload
 /// retries (push), plus the per-operation attempt bound.
@@ -13,6 +19,7 @@ pub struct RetryBudget {
     per_operation: u32,
     base: Duration,
     max_wait: Duration,
+    max_elapsed: Duration,
 }
 
 impl RetryBudget {
@@ -24,7 +31,18 @@ impl RetryBudget {
             per_operation,
             base: Duration::from_millis(200),
             max_wait: Duration::from_secs(30),
+            max_elapsed: DEFAULT_MAX_ELAPSED,
         }
+    }
+
+    /// No retry starts once an operation has been going on for `d` (first attempt included).
+    pub fn with_max_elapsed(mut self, d: Duration) -> RetryBudget {
+        self.max_elapsed = d;
+        self
+    }
+
+    pub fn max_elapsed(&self) -> Duration {
+        self.max_elapsed
     }
 
     pub fn per_operation(&self) -> u32 {
@@ -32,9 +50,11 @@ impl RetryBudget {
     }
 
     /// Takes one retry from the budget if `attempt` (0-based count of retries already made
-    /// for this operation) is within the bound.
-    pub fn take(&self, attempt: u32) -> bool {
+    /// for this operation) is within the bound and the operation, started at `started`,
+    /// would still be within the time bound after waiting `wait`.
+    pub fn take(&self, attempt: u32, started: Instant, wait: Duration) -> bool {
         attempt < self.per_operation
+            && started.elapsed() + wait <= self.max_elapsed
             && self
                 .remaining
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -55,7 +75,7 @@ impl RetryBudget {
 
 impl Default for RetryBudget {
     fn default() -> Self {
-        RetryBudget::new(5, 100)
+        RetryBudget::new(DEFAULT_RETRIES, DEFAULT_RETRIES * 20)
     }
 }
 
@@ -110,10 +130,22 @@ mod tests {
     #[test]
     fn budget_is_shared_and_bounded() {
         let b = RetryBudget::new(2, 3);
+        let now = Instant::now();
         // (attempt, expected)
         let steps = [(0, true), (1, true), (2, false), (0, true), (0, false)];
         for (i, (attempt, want)) in steps.into_iter().enumerate() {
-            assert_eq!(b.take(attempt), want, "step {i}");
+            assert_eq!(b.take(attempt, now, Duration::ZERO), want, "step {i}");
+        }
+    }
+
+    #[test]
+    fn time_bound_stops_retries() {
+        let b = RetryBudget::new(10, 100).with_max_elapsed(Duration::from_secs(5));
+        let now = Instant::now();
+        // (wait before the retry, expected)
+        let cases = [(0, true), (4, true), (5, true), (6, false), (600, false)];
+        for (wait, want) in cases {
+            assert_eq!(b.take(0, now, Duration::from_secs(wait)), want, "wait {wait}s");
         }
     }
 
