@@ -1,50 +1,21 @@
-//! Where credentials come from and how they are kept: secrets as a type that cannot be
-//! printed. For now only anonymous access is wired; no HTTP client here.
+//! Where credentials come from and what is done with them, without an HTTP client:
+//! credential sources in precedence order (flags, Docker `config.json` with helpers,
+//! podman `auth.json`, GitLab CI), `WWW-Authenticate` challenges, the scopes a request
+//! needs, bearer tokens and their lifetimes, and secrets that cannot be printed. The
+//! handshake itself (HTTP) lives in `transport::auth`.
 
-use std::fmt;
+pub mod challenge;
+mod credentials;
+pub mod docker_config;
+mod error;
+mod helper;
+pub mod scope;
+mod secret;
+pub mod token;
 
-/// A secret string: `Debug` and `Display` print `<redacted>`; only `expose` reveals it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// Credentials for one registry.
-#[derive(Clone, Debug, Default)]
-pub enum Credentials {
-    #[default]
-    Anonymous,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_never_prints() {
-        let s = Secret::new("hunter2");
-        for shown in [format!("{s}"), format!("{s:?}"), format!("{:?}", Some(&s))] {
-            assert!(!shown.contains("hunter2"), "{shown}");
-        }
-        assert_eq!(s.expose(), "hunter2");
-    }
-}
+pub use challenge::Challenge;
+pub use credentials::{CredentialStore, Credentials, Found, Source};
+pub use error::AuthError;
+pub use scope::Scope;
+pub use secret::Secret;
+pub use token::Token;

@@ -70,7 +70,9 @@ pub enum Command {
     )]
     Slugify(SlugifyArgs),
     /// Print a shell completion script.
-    #[command(after_help = "Examples:\n  werf-push completion bash > /etc/bash_completion.d/werf-push\n  werf-push completion zsh > \"${fpath[1]}/_werf-push\"\n  werf-push completion fish > ~/.config/fish/completions/werf-push.fish")]
+    #[command(
+        after_help = "Examples:\n  werf-push completion bash > /etc/bash_completion.d/werf-push\n  werf-push completion zsh > \"${fpath[1]}/_werf-push\"\n  werf-push completion fish > ~/.config/fish/completions/werf-push.fish"
+    )]
     Completion {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -120,9 +122,28 @@ pub struct RegistryArgs {
     /// Trust the CA certificates (PEM) in this file too.
     #[arg(long, env = "SSL_CERT_FILE", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
-    /// Retries of any one request or upload (connection errors, 408, 429, 5xx).
+    /// Retries of any one request or upload (connection errors, timeouts, 408, 429, 5xx);
+    /// 20 times this for the whole run.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,
+    /// No retry starts once one request or upload has been going on this long.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub retry_max_time: u64,
+    /// User name for every registry of the run (with --registry-password or
+    /// --registry-password-stdin); overrides docker config, auth.json and CI credentials.
+    #[arg(long, env = "WERF_REGISTRY_USERNAME", value_name = "USER")]
+    pub registry_username: Option<String>,
+    /// Password or token for --registry-username (prefer --registry-password-stdin: a flag
+    /// shows in the process list).
+    #[arg(long, env = "WERF_REGISTRY_PASSWORD", value_name = "PASSWORD", hide_env_values = true,
+          value_parser = |s: &str| Ok::<_, String>(werf_push::auth::Secret::new(s)))]
+    pub registry_password: Option<werf_push::auth::Secret>,
+    /// Read the password for --registry-username from stdin.
+    #[arg(long, conflicts_with = "registry_password")]
+    pub registry_password_stdin: bool,
+    /// Directory holding Docker's config.json (default: $DOCKER_CONFIG, else ~/.docker).
+    #[arg(long, env = "WERF_DOCKER_CONFIG", value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
 }
 
 /// How blobs are uploaded.
@@ -140,6 +161,11 @@ pub struct UploadArgs {
     /// PATCH chunk size of chunked uploads (raised to the registry's OCI-Chunk-Min-Length).
     #[arg(long, default_value = "32MiB", value_parser = parse_size, value_name = "SIZE")]
     pub chunk_size: u64,
+    /// Upload limits to assume (generic, ghcr, ecr, gar, acr, dockerhub); default: detected
+    /// from each registry's host name.
+    #[arg(long, env = "WERF_PUSH_REGISTRY_PROFILE", value_name = "PROFILE",
+          value_parser = |s: &str| s.parse::<werf_push::push::RegistryProfile>())]
+    pub registry_profile: Option<werf_push::push::RegistryProfile>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

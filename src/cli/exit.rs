@@ -28,11 +28,83 @@ pub fn report(e: &anyhow::Error) -> i32 {
         }
     }
     eprintln!("error: {line}");
-    let (code, hints) = classify(e);
+    let (code, hints) = match auth_hints(e) {
+        Some(found) => found,
+        None => {
+            let (code, hints) = classify(e);
+            (code, hints.into_iter().map(String::from).collect())
+        }
+    };
     for h in hints {
         eprintln!("hint: {h}");
     }
     code
+}
+
+/// Authentication and authorisation failures (exit 5), with hints naming the host and the
+/// credential source used; credential-file and helper failures; usage errors of the
+/// credential flags.
+fn auth_hints(e: &anyhow::Error) -> Option<(i32, Vec<String>)> {
+    use werf_push::registry::RegistryError;
+    for cause in e.chain() {
+        if cause
+            .downcast_ref::<super::settings::UsageError>()
+            .is_some()
+        {
+            return Some((USAGE, vec!["see `werf-push push --help`".into()]));
+        }
+        let t = match (
+            cause.downcast_ref::<TransportError>(),
+            cause.downcast_ref::<PushError>(),
+        ) {
+            (Some(t), _) => t,
+            (None, Some(PushError::Connect { source, .. })) => source,
+            (None, Some(p)) => match p.registry_error() {
+                Some(RegistryError::Transport(t)) => t,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        return auth_transport(t);
+    }
+    None
+}
+
+fn auth_transport(t: &TransportError) -> Option<(i32, Vec<String>)> {
+    let login = |host: &str| {
+        format!("log in with `docker login {host}` (or `podman login {host}`), or pass --registry-username with --registry-password-stdin")
+    };
+    Some(match t {
+        TransportError::NoCredentials { host } => (
+            AUTH,
+            vec![
+                login(host),
+                "credentials are looked for in --registry-username, --docker-config/DOCKER_CONFIG/~/.docker/config.json (auths, credHelpers, credsStore), REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then CI_REGISTRY/CI_JOB_TOKEN".into(),
+            ],
+        ),
+        TransportError::Unauthorized { host, credentials, .. } => (
+            AUTH,
+            vec![
+                format!("the credentials from {credentials} are wrong or expired"),
+                login(host),
+            ],
+        ),
+        TransportError::Denied { .. } => (
+            AUTH,
+            vec![
+                "the account lacks push rights on that repository: ask for write access to it, or push to a repository the account may write".into(),
+            ],
+        ),
+        TransportError::Credentials(_) => (
+            AUTH,
+            vec!["fix or remove the credential helper or file named above (see docs/auth.md)".into()],
+        ),
+        TransportError::TokenRealm { .. } => (
+            NETWORK,
+            vec!["the registry's token service failed: check that it is reachable and try again".into()],
+        ),
+        _ => return None,
+    })
 }
 
 fn classify(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
@@ -97,7 +169,7 @@ fn transport(t: &TransportError) -> (i32, Vec<&'static str>) {
         ),
         TransportError::Tls { .. } => (
             NETWORK,
-            vec!["pass --ca-file FILE for a private CA, or --skip-tls-verify-registry"],
+            vec!["pass --ca-file FILE (or put the CA in /etc/docker/certs.d/<host:port>/ca.crt) for a private CA, or --skip-tls-verify-registry"],
         ),
         TransportError::NotHttp { .. } => (
             NETWORK,

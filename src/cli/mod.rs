@@ -11,9 +11,35 @@ mod settings;
 mod size;
 mod stages;
 
+use std::sync::OnceLock;
+
 use clap::Parser;
+use tokio_util::sync::CancellationToken;
 
 pub use args::Cli;
+
+/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+pub const INTERRUPTED: i32 = 130;
+
+/// Cancelled on the first Ctrl-C: pushes stop, cancel their open upload sessions and write
+/// no further manifests; a second Ctrl-C exits at once.
+pub fn interrupt() -> &'static CancellationToken {
+    static TOKEN: OnceLock<CancellationToken> = OnceLock::new();
+    TOKEN.get_or_init(CancellationToken::new)
+}
+
+fn watch_ctrl_c() {
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!("interrupted: cancelling open uploads (Ctrl-C again to quit at once)");
+        interrupt().cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(INTERRUPTED);
+        }
+    });
+}
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
@@ -30,10 +56,11 @@ pub fn main() -> i32 {
         }
     };
     let result = runtime.block_on(async {
+        watch_ctrl_c();
         match cli.command {
             args::Command::Push(a) => push::run(a, &cli.global).await,
             args::Command::Publish(a) => publish::run(a, &cli.global).await,
-            args::Command::Stages(c) => stages::run(c),
+            args::Command::Stages(c) => stages::run(c, &cli.global).await,
             args::Command::Completion { shell } => {
                 let mut cmd = <Cli as clap::CommandFactory>::command();
                 clap_complete::generate(shell, &mut cmd, "werf-push", &mut std::io::stdout());
@@ -47,6 +74,10 @@ pub fn main() -> i32 {
         }
     });
     match result {
+        _ if interrupt().is_cancelled() => {
+            eprintln!("error: interrupted; nothing more was written (run again to finish)");
+            INTERRUPTED
+        }
         Ok(code) => code,
         Err(e) => exit::report(&e),
     }
@@ -64,7 +95,9 @@ fn manpages(dir: &std::path::Path) -> anyhow::Result<i32> {
     for (name, page) in pages {
         let path = dir.join(format!("{name}.1"));
         let mut out = Vec::new();
-        clap_mangen::Man::new(page).title(name.clone()).render(&mut out)?;
+        clap_mangen::Man::new(page)
+            .title(name.clone())
+            .render(&mut out)?;
         std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))?;
         println!("{}", path.display());
     }

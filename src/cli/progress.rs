@@ -46,7 +46,9 @@ impl Progress {
             (true, _) | (_, ProgressMode::None) => Mode::None,
             (_, ProgressMode::Plain) => Mode::Plain,
             (_, ProgressMode::Auto) if !tty => Mode::Plain,
-            _ => Mode::Bars(MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8))),
+            _ => Mode::Bars(MultiProgress::with_draw_target(
+                ProgressDrawTarget::stderr_with_hz(8),
+            )),
         };
         Progress {
             mode,
@@ -84,15 +86,19 @@ impl Progress {
 }
 
 fn blob_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:<28} [{bar:30}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} eta {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
+    ProgressStyle::with_template(
+        "{prefix:<28} [{bar:30}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
 }
 
 fn overall_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:<28} [{bar:30}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} {elapsed}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("## ")
+    ProgressStyle::with_template(
+        "{prefix:<28} [{bar:30}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} {elapsed}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("## ")
 }
 
 impl Reporter for Progress {
@@ -101,7 +107,11 @@ impl Reporter for Progress {
             return;
         }
         match event {
-            Event::BlobStarted { repository, digest, size } => {
+            Event::BlobStarted {
+                repository,
+                digest,
+                size,
+            } => {
                 let mut st = self.state.lock().expect("progress lock");
                 st.total += size;
                 st.active.insert(digest.to_string(), (0, size));
@@ -113,7 +123,8 @@ impl Reporter for Progress {
                         o
                     });
                     overall.set_length(total);
-                    let bar = mp.insert_before(overall, ProgressBar::new(size).with_style(blob_style()));
+                    let bar =
+                        mp.insert_before(overall, ProgressBar::new(size).with_style(blob_style()));
                     bar.set_prefix(format!("{} {}", digest.short(), short_repo(repository)));
                     st.bars.insert(digest.to_string(), bar);
                 }
@@ -131,10 +142,17 @@ impl Reporter for Progress {
                 if let Some(o) = &st.overall {
                     o.inc(bytes.saturating_sub(prev));
                 }
-                if matches!(self.mode, Mode::Plain) && st.last_plain.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) {
+                if matches!(self.mode, Mode::Plain)
+                    && st.last_plain.is_none_or(|t| t.elapsed() >= PLAIN_EVERY)
+                {
                     st.last_plain = Some(Instant::now());
                     let sent: u64 = st.done + st.active.values().map(|a| a.0).sum::<u64>();
-                    let text = format!("progress: {} of {} sent, {} blobs active", human(sent), human(st.total), st.active.len());
+                    let text = format!(
+                        "progress: {} of {} sent, {} blobs active",
+                        human(sent),
+                        human(st.total),
+                        st.active.len()
+                    );
                     drop(st);
                     self.line(&text);
                 }
@@ -159,7 +177,11 @@ impl Reporter for Progress {
                     BlobStatus::Skipped => "exists",
                     BlobStatus::WouldPush => "would push",
                 };
-                let from = record.mounted_from.as_deref().map(|f| format!(" from {f}")).unwrap_or_default();
+                let from = record
+                    .mounted_from
+                    .as_deref()
+                    .map(|f| format!(" from {f}"))
+                    .unwrap_or_default();
                 self.line(&format!(
                     "blob {} {:>10} {what}{from} ({})",
                     record.digest.short(),
@@ -173,10 +195,16 @@ impl Reporter for Progress {
                     TagStatus::UpToDate => "up-to-date",
                     TagStatus::WouldPush => "would push",
                 };
-                self.line(&format!("tag  {} {what} {}", record.reference, record.digest));
+                self.line(&format!(
+                    "tag  {} {what} {}",
+                    record.reference, record.digest
+                ));
             }
             Event::Retrying { what, reason, wait } => {
-                self.line(&format!("retry {what} in {:.1}s: {reason}", wait.as_secs_f32()));
+                self.line(&format!(
+                    "retry {what} in {:.1}s: {reason}",
+                    wait.as_secs_f32()
+                ));
             }
         }
     }

@@ -106,10 +106,11 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
     let progress = Arc::new(Progress::new(g.progress, g.quiet));
     let pusher = Pusher::new(
         settings::push_options(&a.upload, a.dry_run),
-        settings::transport_options(&a.registry),
+        settings::transport_options(&a.registry)?,
         settings::retry_budget(&a.registry),
         progress.clone(),
-    );
+    )
+    .with_cancel(super::interrupt().clone());
     let (summary, errors) = pusher.push(plan.targets).await;
     let report = report::build(&plan.planned, &summary);
     if let Some(path) = &a.publish_report_path {

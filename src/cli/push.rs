@@ -68,10 +68,11 @@ pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
     let progress = Arc::new(Progress::new(g.progress, g.quiet));
     let pusher = Pusher::new(
         settings::push_options(&a.upload, a.dry_run),
-        settings::transport_options(&a.registry),
+        settings::transport_options(&a.registry)?,
         settings::retry_budget(&a.registry),
         progress.clone(),
-    );
+    )
+    .with_cancel(super::interrupt().clone());
     let (summary, errors) = pusher.push(targets).await;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);

@@ -1,24 +1,74 @@
 //! Flags -> library settings, shared by every command that pushes.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use werf_push::auth::{CredentialStore, Secret};
 
 use werf_push::push::{PushOptions, UploadStrategy};
 use werf_push::transport::{RetryBudget, TransportOptions};
 
 use super::args::{RegistryArgs, Strategy, UploadArgs};
 
-pub fn transport_options(r: &RegistryArgs) -> TransportOptions {
-    TransportOptions {
+/// A command-line mistake found after parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Transport settings from the flags: TLS, credentials (the password from stdin with
+/// `--registry-password-stdin`), Docker's certs.d (`WERF_PUSH_CERTS_D` overrides
+/// `/etc/docker/certs.d`).
+pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageError> {
+    let password = if r.registry_password_stdin {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+            UsageError(format!("--registry-password-stdin: cannot read stdin: {e}"))
+        })?;
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.is_empty() {
+            return Err(UsageError(
+                "--registry-password-stdin: stdin held no password".into(),
+            ));
+        }
+        Some(Secret::new(text))
+    } else {
+        r.registry_password.clone()
+    };
+    let flags = match (&r.registry_username, password) {
+        (Some(u), Some(p)) if !u.is_empty() => Some((u.clone(), p)),
+        (None, None) => None,
+        (Some(_), _) => {
+            return Err(UsageError(
+                "--registry-username needs --registry-password or --registry-password-stdin".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(UsageError(
+                "--registry-password needs --registry-username (WERF_REGISTRY_USERNAME)".into(),
+            ))
+        }
+    };
+    let defaults = TransportOptions::default();
+    Ok(TransportOptions {
         insecure: r.insecure_registry,
         skip_tls_verify: r.skip_tls_verify_registry,
         ca_file: r.ca_file.clone(),
-        ..TransportOptions::default()
-    }
+        credentials: CredentialStore::from_env(flags, r.docker_config.clone()),
+        certs_d: std::env::var_os("WERF_PUSH_CERTS_D")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or(defaults.certs_d.clone()),
+        ..defaults
+    })
 }
 
-/// One retry budget for the run: `--retries` per operation, 20 times that in all.
+/// One retry budget for the run: `--retries` per operation, 20 times that in all, no retry
+/// after `--retry-max-time` seconds of one operation.
 pub fn retry_budget(r: &RegistryArgs) -> Arc<RetryBudget> {
-    Arc::new(RetryBudget::new(r.retries, r.retries.saturating_mul(20)))
+    Arc::new(
+        RetryBudget::new(r.retries, r.retries.saturating_mul(20))
+            .with_max_elapsed(std::time::Duration::from_secs(r.retry_max_time)),
+    )
 }
 
 pub fn push_options(u: &UploadArgs, dry_run: bool) -> PushOptions {
@@ -32,5 +82,6 @@ pub fn push_options(u: &UploadArgs, dry_run: bool) -> PushOptions {
         monolithic_max: u.monolithic_max,
         chunk_size: u.chunk_size.max(1),
         dry_run,
+        profile: u.registry_profile,
     }
 }

@@ -1,35 +1,308 @@
-//! `werf-push stages list`: what the stages storage holds.
+//! `werf-push stages list|import|add|pull|gc`: what the stages storage holds, and writing
+//! it without a daemon: import an image from another tool, add a stage from a directory,
+//! pull the stages cache back from a registry, collect garbage.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use werf_push::push::{NoopReporter, PushOptions, Pusher};
+use werf_push::werf::add::{add, AddRequest};
+use werf_push::werf::gc::gc;
+use werf_push::werf::import::{import, ImportRequest, ImportSource};
+use werf_push::werf::pull::{pull, PullRequest};
 use werf_push::werf::stages::StagesStorage;
 
-use super::exit;
+use super::args::{GlobalArgs, RegistryArgs};
 use super::output::human;
+use super::{exit, settings};
 
 #[derive(Subcommand, Debug)]
+#[command(after_help = "Examples:\n  werf-push stages list --dir ./project")]
 pub enum StagesCommand {
     /// List stages: image, stage, signature, size, digest.
     #[command(
         after_help = "Examples:\n  werf-push stages list\n  werf-push stages list --dir ./project --json"
     )]
     List(ListArgs),
+    /// Import an image written by another tool as a stage.
+    #[command(
+        after_help = "Examples:\n  werf-push stages import oci:./umoci-layout:latest --image backend --stage from\n  werf-push stages import docker-archive:app.tar --image backend --stage install --parent <sig>\n  werf-push stages import oci-archive:image.tar --image '~' --stage dockerfile --signature <sig>"
+    )]
+    Import(ImportArgs),
+    /// Add a stage: one reproducible layer from a directory, on top of a parent stage.
+    #[command(
+        after_help = "Examples:\n  werf-push stages add --image backend --stage from --from-dir ./rootfs\n  SOURCE_DATE_EPOCH=1700000000 werf-push stages add --image backend --stage install --from-dir ./app --parent <sig>"
+    )]
+    Add(AddArgs),
+    /// Fetch the stages cache (REPO:image-stage-*) into the stages storage.
+    #[command(
+        after_help = "Examples:\n  werf-push stages pull --repo registry.example.com/group/app\n  werf-push stages pull --repo localhost:5000/app backend --json"
+    )]
+    Pull(PullArgs),
+    /// Remove blobs no stage references and temporary files of interrupted writes.
+    #[command(
+        after_help = "Examples:\n  werf-push stages gc --dry-run\n  werf-push stages gc --json"
+    )]
+    Gc(GcArgs),
 }
 
+/// Where the stages storage is.
 #[derive(Args, Debug)]
-pub struct ListArgs {
+pub struct StorageArgs {
     /// Project directory.
     #[arg(long, env = "WERF_DIR", default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// Stages storage (default DIR/.werf/stages).
     #[arg(long, env = "WERF_STAGES_DIR", value_name = "DIR")]
     pub stages_dir: Option<PathBuf>,
+}
+
+impl StorageArgs {
+    fn path(&self) -> PathBuf {
+        self.stages_dir
+            .clone()
+            .unwrap_or_else(|| self.dir.join(".werf").join("stages"))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
     /// JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The stage being written.
+#[derive(Args, Debug)]
+pub struct StageArgs {
+    /// werf image name (`~` for the nameless image).
+    #[arg(long, value_name = "NAME")]
+    pub image: String,
+    /// Stage name (from, beforeInstall, ..., dockerInstructions, or dockerfile).
+    #[arg(long, value_name = "STAGE")]
+    pub stage: String,
+    /// Signature to record (hex); default: a documented function of the manifest digest
+    /// and the parent's signature (docs/stages-format.md).
+    #[arg(long, value_name = "SIG")]
+    pub signature: Option<String>,
+    /// Signature of the parent stage (must be in the storage).
+    #[arg(long, value_name = "SIG")]
+    pub parent: Option<String>,
+}
+
+impl StageArgs {
+    fn image(&self) -> String {
+        if self.image == "~" {
+            String::new()
+        } else {
+            self.image.clone()
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// oci:DIR[:REF], oci:DIR@DIGEST, docker-archive:FILE[:REPO:TAG] or oci-archive:FILE[:REF].
+    pub src: String,
+    #[command(flatten)]
+    pub stage: StageArgs,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// The directory whose content becomes the layer.
+    #[arg(long, value_name = "DIR")]
+    pub from_dir: PathBuf,
+    #[command(flatten)]
+    pub stage: StageArgs,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// mtime of every entry and the config's `created` (seconds since 1970; default 0).
+    #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS")]
+    pub source_date_epoch: Option<u64>,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// Pull only the stages of these images (`~` names the nameless image).
+    #[arg(value_name = "IMAGE_NAME")]
+    pub images: Vec<String>,
+    /// The repository `publish --with-stages` pushed to.
+    #[arg(
+        long = "repo",
+        short = 'i',
+        visible_alias = "images-repo",
+        env = "WERF_IMAGES_REPO",
+        value_name = "REPO"
+    )]
+    pub repo: String,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Concurrent downloads.
+    #[arg(short = 'j', long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Tags asked for per tag-list page (the registry may page on its own too).
+    #[arg(long, value_name = "N")]
+    pub page_size: Option<usize>,
+    /// JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
+    match cmd {
+        StagesCommand::List(a) => list(a),
+        StagesCommand::Import(a) => {
+            let req = ImportRequest {
+                stages_dir: a.storage.path(),
+                source: ImportSource::parse(&a.src)?,
+                image: a.stage.image(),
+                stage: a.stage.stage.clone(),
+                signature: a.stage.signature.clone(),
+                parent: a.stage.parent.clone(),
+            };
+            let done = import(&req)?;
+            if let Some(r) = &done.replaced {
+                eprintln!("replaced stage {r} (its blobs go with `werf-push stages gc`)");
+            }
+            print(a.json, &done, || {
+                format!(
+                    "imported {} as image '{}' stage '{}' signature {}",
+                    done.digest, done.image, done.stage, done.signature
+                )
+            })
+        }
+        StagesCommand::Add(a) => {
+            let req = AddRequest {
+                stages_dir: a.storage.path(),
+                image: a.stage.image(),
+                stage: a.stage.stage.clone(),
+                from_dir: a.from_dir.clone(),
+                parent: a.stage.parent.clone(),
+                signature: a.stage.signature.clone(),
+                epoch: a.source_date_epoch.unwrap_or(0),
+            };
+            let done = add(&req)?;
+            if let Some(r) = &done.replaced {
+                eprintln!("replaced stage {r} (its blobs go with `werf-push stages gc`)");
+            }
+            print(a.json, &done, || {
+                format!(
+                    "added {} (layer {}) as image '{}' stage '{}' signature {}",
+                    done.digest, done.layer_digest, done.image, done.stage, done.signature
+                )
+            })
+        }
+        StagesCommand::Pull(a) => {
+            let pusher = Pusher::new(
+                PushOptions::default(),
+                settings::transport_options(&a.registry)?,
+                settings::retry_budget(&a.registry),
+                Arc::new(NoopReporter),
+            );
+            let req = PullRequest {
+                stages_dir: a.storage.path(),
+                repo: a.repo.clone(),
+                images: a.images.clone(),
+                jobs: a.jobs as usize,
+                page_size: a.page_size,
+                resumes: a.registry.retries,
+            };
+            // Ctrl-C drops the pull: its writer removes the blobs it placed, index.json
+            // is untouched.
+            let report = tokio::select! {
+                r = pull(&req, &pusher) => r?,
+                () = super::interrupt().cancelled() => return Ok(super::INTERRUPTED),
+            };
+            if !g.quiet {
+                for s in &report.skipped {
+                    eprintln!("skipped {}: {}", s.tag, s.reason);
+                }
+            }
+            print(a.json, &report, || {
+                let mut out = String::new();
+                for s in &report.pulled {
+                    out.push_str(&format!(
+                        "pulled image '{}' stage '{}' signature {}\n",
+                        s.image, s.stage, s.signature
+                    ));
+                }
+                out.push_str(&format!(
+                    "{} stages pulled, {} skipped; {} blobs ({}) fetched, {} resumed downloads",
+                    report.pulled.len(),
+                    report.skipped.len(),
+                    report.blobs_fetched,
+                    human(report.bytes_fetched),
+                    report.resumed
+                ));
+                out
+            })
+        }
+        StagesCommand::Gc(a) => {
+            let report = gc(&a.storage.path(), a.dry_run)?;
+            print(a.json, &report, || {
+                let verb = if report.dry_run {
+                    "would remove"
+                } else {
+                    "removed"
+                };
+                let mut out = String::new();
+                for i in &report.removed {
+                    out.push_str(&format!(
+                        "{verb} {} ({}, {})\n",
+                        i.path.display(),
+                        i.kind,
+                        human(i.size)
+                    ));
+                }
+                out.push_str(&format!(
+                    "{verb} {} files ({}); {} blobs in use",
+                    report.removed.len(),
+                    human(report.bytes),
+                    report.kept
+                ));
+                out
+            })
+        }
+    }
+}
+
+/// `value` as JSON, or `text()` as lines, on stdout.
+fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> Result<i32> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(value)?)?;
+    } else {
+        writeln!(out, "{}", text())?;
+    }
+    Ok(exit::SUCCESS)
 }
 
 #[derive(serde::Serialize)]
@@ -41,11 +314,8 @@ struct Row {
     digest: String,
 }
 
-pub fn run(cmd: StagesCommand) -> Result<i32> {
-    let StagesCommand::List(a) = cmd;
-    let dir = a
-        .stages_dir
-        .unwrap_or_else(|| a.dir.join(".werf").join("stages"));
+fn list(a: ListArgs) -> Result<i32> {
+    let dir = a.storage.path();
     let storage = StagesStorage::open(&dir)?;
     let mut rows = Vec::new();
     for stages in storage.images.values() {

@@ -58,6 +58,14 @@ pub enum LayoutError {
     Empty { path: PathBuf },
     #[error("{path}: nested indexes deeper than {limit} levels (a loop?)")]
     TooDeep { path: PathBuf, limit: usize },
+    /// Another writer holds the layout's `LOCK` file.
+    #[error(
+        "{}: the stages storage is being written by {holder} (it holds {}); wait for it to \
+         finish and run again",
+        .path.parent().unwrap_or(.path).display(),
+        .path.display()
+    )]
+    Locked { path: PathBuf, holder: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -1,14 +1,18 @@
 //! OCI image layout on disk (image-spec `image-layout.md`): open and validate, read
 //! `index.json`, select an image, walk nested indexes, check blobs (existence, size, no
-//! symlink leading out), and write blobs and `index.json` atomically. Knows nothing of
-//! registries or werf.
+//! symlink leading out), and write blobs (streamed, verified) and `index.json` atomically
+//! under a writer lock. Knows nothing of registries or werf.
 
+mod blob_writer;
 mod error;
+mod lock;
 mod read;
 mod write;
 
+pub use blob_writer::{remove_temp, stale_temps, tmp_name, BlobWriter, TMP_PREFIX};
 pub use error::LayoutError;
-pub use read::{Image, Layout};
+pub use lock::{LayoutLock, LOCK_FILE};
+pub use read::{Image, Layout, MAX_MANIFEST};
 pub use write::LayoutWriter;
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";

@@ -57,6 +57,16 @@ impl LayoutWriter {
         })
     }
 
+    /// The entries `index.json` will hold, as JSON descriptors.
+    pub fn entries(&self) -> &[serde_json::Value] {
+        &self.entries
+    }
+
+    /// Keeps only the entries for which `keep` is true.
+    pub fn retain_entries(&mut self, keep: impl FnMut(&serde_json::Value) -> bool) {
+        self.entries.retain(keep);
+    }
+
     /// Adds an entry to `index.json` (written by `commit`). `extra` holds further
     /// descriptor fields such as `annotations` or `platform`.
     pub fn add_entry(&mut self, d: &Descriptor, extra: serde_json::Value) {

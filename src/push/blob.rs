@@ -1,12 +1,24 @@
 //! One blob into one repository: HEAD, then mount from a repository known to hold it, then
-//! upload (monolithic PUT, or PATCH chunks closed by a PUT), resumed from the offset the
-//! registry confirms after a break, within the run's retry budget.
+//! upload following an [`UploadPlan`] (registry profile + options) that adapts to what the
+//! registry refuses; resumed from the offset the registry confirms after a break, within
+//! the run's retry budget; the session cancelled (DELETE) when abandoned or on Ctrl-C. A
+//! digest refusal is checked against the file on disk, so a corrupted layout is reported
+//! with its path. Knows nothing of how HTTP is spoken (registry does) or of the CLI.
 
-use super::{
-    BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter, UploadStrategy,
-};
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest as _, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use super::profile::{RegistryProfile, UploadPlan};
+use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
-use crate::spec::Descriptor;
+use crate::spec::{Descriptor, Digest};
+
+/// Changes of plan (smaller or bigger chunks, monolithic) allowed for one blob.
+const MAX_ADAPTATIONS: u32 = 12;
 
 pub(crate) struct BlobJob<'a> {
     pub registry: &'a Registry,
@@ -18,6 +30,31 @@ pub(crate) struct BlobJob<'a> {
     pub mount_from: Vec<String>,
     pub opts: &'a PushOptions,
     pub reporter: &'a dyn Reporter,
+    /// Ctrl-C: abandon the transfer, cancel the open session.
+    pub cancel: &'a CancellationToken,
+}
+
+/// Which request of an upload failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Patch,
+    Put,
+}
+
+struct Failure {
+    error: RegistryError,
+    /// The session the registry may hold part of the blob in.
+    session: UploadSession,
+    step: Step,
+    /// Body size of the failed request.
+    len: u64,
+}
+
+/// The open upload session, for cancelling it when the transfer is dropped.
+type Open = Mutex<Option<UploadSession>>;
+
+fn set_open(open: &Open, s: Option<&UploadSession>) {
+    *open.lock().expect("session lock") = s.cloned();
 }
 
 impl BlobJob<'_> {
@@ -31,6 +68,9 @@ impl BlobJob<'_> {
             bytes_sent: 0,
             mounted_from: None,
         };
+        if self.cancel.is_cancelled() {
+            return Err(PushError::Cancelled);
+        }
         let err = |source: RegistryError| self.error(source);
         if self
             .registry
@@ -73,27 +113,37 @@ impl BlobJob<'_> {
             size: self.desc.size,
         });
         record.status = BlobStatus::Pushed;
-        self.upload(session, &mut record.bytes_sent).await?;
+        let open: Open = Mutex::new(None);
+        tokio::select! {
+            r = self.upload(session, &mut record.bytes_sent, &open) => r?,
+            _ = self.cancel.cancelled() => {
+                let s = open.lock().expect("session lock").take();
+                if let Some(s) = s {
+                    self.registry.cancel_upload(&s).await;
+                }
+                return Err(PushError::Cancelled);
+            }
+        }
         Ok(record)
     }
 
-    fn monolithic(&self) -> bool {
-        match self.opts.strategy {
-            UploadStrategy::Monolithic => true,
-            UploadStrategy::Chunked => false,
-            UploadStrategy::Auto => self.desc.size <= self.opts.monolithic_max,
-        }
-    }
-
     /// Uploads with retries from the shared budget; a chunked upload resumes where the
-    /// registry says it is, a monolithic one starts over by reopening the file.
+    /// registry says it is, a monolithic one starts over by reopening the file. Refusals
+    /// that say "body too large" or "chunk too small" change the plan instead.
     async fn upload(
         &self,
         mut session: Option<UploadSession>,
         sent: &mut u64,
+        open: &Open,
     ) -> Result<(), PushError> {
         let budget = self.registry.transport().budget().clone();
-        let mut attempt = 0;
+        let started = Instant::now();
+        let profile = self
+            .opts
+            .profile
+            .unwrap_or_else(|| RegistryProfile::detect(self.registry_name));
+        let mut plan = UploadPlan::new(profile, self.opts, self.desc.size);
+        let (mut attempt, mut adaptations) = (0, 0);
         loop {
             let s = match session.take() {
                 Some(s) => s,
@@ -103,53 +153,89 @@ impl BlobJob<'_> {
                     .await
                     .map_err(|e| self.error(e))?,
             };
-            let result = if self.monolithic() {
-                *sent += self.desc.size;
-                let body = self.source.body(0, self.desc.size);
-                self.registry
-                    .finish_upload(&s, &self.desc.digest, body)
-                    .await
-                    .map_err(|e| (e, None))
-            } else {
-                self.chunked(s, sent).await
-            };
-            let (e, broken) = match result {
-                Ok(()) => return Ok(()),
-                Err(x) => x,
-            };
-            if e.code() == Some("DIGEST_INVALID") || e.code() == Some("SIZE_INVALID") {
-                return Err(self.corrupt(e));
+            set_open(open, Some(&s));
+            if let Some(min) = s.chunk_min {
+                plan.server_min(min);
             }
-            if !e.is_retryable() || !budget.take(attempt) {
-                if let Some(b) = &broken {
-                    self.registry.cancel_upload(b).await;
+            let f = match self.transfer(&plan, s, sent, open).await {
+                Ok(()) => {
+                    set_open(open, None);
+                    return Ok(());
                 }
-                return Err(self.error(e));
+                Err(f) => f,
+            };
+            let mut fresh = false;
+            if refuses_digest(&f) {
+                if let Some(corrupt) = self.check_local().await {
+                    self.abandon(&f.session, open).await;
+                    return Err(corrupt);
+                }
+                // The file is fine: whatever the registry holds is not; start over.
+                fresh = true;
             }
-            let wait = budget.delay(attempt, None);
-            self.reporter.event(Event::Retrying {
-                what: format!("blob {} to {}", self.desc.digest.short(), self.repo),
-                reason: e.to_string(),
-                wait,
-            });
+            let adapted = adaptations < MAX_ADAPTATIONS
+                && match (f.error.status(), f.step) {
+                    // ACR (monolithic PUT over ~20 MB) and proxies with a body cap: 413.
+                    (Some(413), _) => plan.too_large(f.len),
+                    // GHCR refuses a PATCH body over 4 MiB with 416.
+                    (Some(416), Step::Patch) => plan.too_large(f.len),
+                    // ECR refuses a non-final chunk under 5 MiB with 400 (not advertised).
+                    (Some(400), Step::Patch) => plan.too_small(f.len),
+                    // Google Artifact Registry / GCR have no chunked uploads.
+                    (Some(405 | 501), Step::Patch) => plan.chunked_refused(),
+                    (Some(404), Step::Patch) if f.error.code().is_none() => plan.chunked_refused(),
+                    _ => false,
+                };
+            if adapted {
+                adaptations += 1;
+                self.retrying(
+                    &f.error,
+                    Duration::ZERO,
+                    format!(
+                        " - now {}",
+                        if plan.monolithic {
+                            "one PUT".to_string()
+                        } else {
+                            format!("{} byte chunks", plan.chunk)
+                        }
+                    ),
+                );
+                session = self.resume(f.session, open).await;
+                continue;
+            }
+            let retryable = fresh || f.error.is_retryable();
+            let wait = budget.delay(attempt, f.error.retry_after());
+            if !retryable || !budget.take(attempt, started, wait) {
+                self.abandon(&f.session, open).await;
+                return Err(self.error(f.error));
+            }
+            self.retrying(&f.error, wait, String::new());
             tokio::time::sleep(wait).await;
             attempt += 1;
-            session = match broken {
-                Some(b) => self.resume(b).await,
-                None => None,
+            session = if fresh {
+                self.abandon(&f.session, open).await;
+                None
+            } else {
+                self.resume(f.session, open).await
             };
         }
     }
 
-    /// PATCH chunks in order, the last one in the closing PUT. On failure, returns the
-    /// session to resume from.
-    async fn chunked(
+    /// PATCH chunks in order, the last one in the closing PUT (a monolithic plan is one
+    /// PUT of everything from the session's offset).
+    async fn transfer(
         &self,
+        plan: &UploadPlan,
         mut s: UploadSession,
         sent: &mut u64,
-    ) -> Result<(), (RegistryError, Option<UploadSession>)> {
+        open: &Open,
+    ) -> Result<(), Failure> {
         let size = self.desc.size;
-        let chunk = self.opts.chunk_size.max(s.chunk_min.unwrap_or(0)).max(1);
+        let chunk = if plan.monolithic {
+            u64::MAX
+        } else {
+            plan.chunk.max(1)
+        };
         while size - s.offset > chunk {
             *sent += chunk;
             match self
@@ -157,36 +243,95 @@ impl BlobJob<'_> {
                 .upload_chunk(&s, self.source.body(s.offset, chunk))
                 .await
             {
-                Ok(next) => s = next,
-                Err(e) => return Err((e, Some(s))),
+                Ok(next) => {
+                    s = next;
+                    set_open(open, Some(&s));
+                }
+                Err(error) => {
+                    return Err(Failure {
+                        error,
+                        session: s,
+                        step: Step::Patch,
+                        len: chunk,
+                    })
+                }
             }
             self.reporter.event(Event::BlobProgress {
                 digest: &self.desc.digest,
                 bytes: s.offset,
             });
         }
-        *sent += size - s.offset;
-        let body = self.source.body(s.offset, size - s.offset);
+        let rest = size - s.offset;
+        *sent += rest;
+        let body = self.source.body(s.offset, rest);
         match self
             .registry
             .finish_upload(&s, &self.desc.digest, body)
             .await
         {
             Ok(()) => Ok(()),
-            Err(e) => Err((e, Some(s))),
+            Err(error) => Err(Failure {
+                error,
+                session: s,
+                step: Step::Put,
+                len: rest,
+            }),
         }
     }
 
     /// Asks the registry how much of a broken upload it holds. `Range: 0-0` means 0 or 1
-    /// byte (distribution): start over rather than guess.
-    async fn resume(&self, broken: UploadSession) -> Option<UploadSession> {
+    /// byte (distribution): start over rather than guess. A session the registry no longer
+    /// knows (ACR after a reset, distribution after a lost answer) is cancelled.
+    async fn resume(&self, broken: UploadSession, open: &Open) -> Option<UploadSession> {
         match self.registry.upload_status(&broken).await {
             Ok(s) if s.offset > 1 && s.offset <= self.desc.size => Some(s),
             _ => {
-                self.registry.cancel_upload(&broken).await;
+                self.abandon(&broken, open).await;
                 None
             }
         }
+    }
+
+    /// `DELETE` of a session given up; its failure is ignored.
+    async fn abandon(&self, s: &UploadSession, open: &Open) {
+        set_open(open, None);
+        self.registry.cancel_upload(s).await;
+    }
+
+    fn retrying(&self, e: &RegistryError, wait: Duration, what_changes: String) {
+        self.reporter.event(Event::Retrying {
+            what: format!("blob {} to {}", self.desc.digest.short(), self.repo),
+            reason: format!("{e}{what_changes}"),
+            wait,
+        });
+    }
+
+    /// Hashes the local blob (streamed from disk); `Some(error)` when it does not match its
+    /// digest.
+    async fn check_local(&self) -> Option<PushError> {
+        if self.desc.digest.algorithm() != "sha256" {
+            return None;
+        }
+        let (actual, path) = match self.source {
+            BlobSource::Bytes(b) => (Ok(Digest::sha256_of(b)), None),
+            BlobSource::File(p) => {
+                let p2 = p.clone();
+                let r = tokio::task::spawn_blocking(move || hash_file(&p2))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                (r, Some(p.clone()))
+            }
+        };
+        let how = match actual {
+            Ok(d) if d == self.desc.digest => return None,
+            Ok(d) => format!("its content hashes to {d}"),
+            Err(e) => format!("it cannot be read: {e}"),
+        };
+        Some(PushError::Corrupt {
+            digest: self.desc.digest.clone(),
+            path: path.unwrap_or_else(|| "<generated>".into()),
+            how,
+        })
     }
 
     fn error(&self, source: RegistryError) -> PushError {
@@ -196,14 +341,28 @@ impl BlobJob<'_> {
             source,
         }
     }
+}
 
-    fn corrupt(&self, source: RegistryError) -> PushError {
-        match self.source.path() {
-            Some(path) => PushError::Corrupt {
-                digest: self.desc.digest.clone(),
-                path: path.clone(),
-            },
-            None => self.error(source),
+/// The registry says the bytes it got are not the blob: DIGEST_INVALID / SIZE_INVALID, a
+/// `Docker-Content-Digest` that differs, or (plain-text error bodies, as from proxies and
+/// some registries) any 400 on the closing PUT.
+fn refuses_digest(f: &Failure) -> bool {
+    matches!(f.error.code(), Some("DIGEST_INVALID" | "SIZE_INVALID"))
+        || matches!(f.error, RegistryError::DigestMismatch { .. })
+        || (f.step == Step::Put && f.error.status() == Some(400))
+}
+
+/// sha256 of a file, read in 1 MiB pieces.
+fn hash_file(path: &std::path::Path) -> std::io::Result<Digest> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
         }
+        h.update(&buf[..n]);
     }
+    Ok(Digest::from_sha256(&h.finalize()))
 }

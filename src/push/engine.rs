@@ -1,6 +1,8 @@
 //! Orchestration: connect each registry once, check tags (one HEAD each), then transfer
 //! blobs grouped per (registry, digest) — the first repository uploads, the others mount
-//! from it — largest first under `--jobs`, then write manifests children first.
+//! from it — largest first under `--jobs`, then write manifests children first. A
+//! cancellation token (Ctrl-C) stops transfers and is checked before every manifest PUT, so
+//! an interrupted run writes no further manifest.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -8,6 +10,7 @@ use std::time::Instant;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use super::blob::BlobJob;
 use super::flight::Flights;
@@ -33,6 +36,7 @@ pub struct Pusher {
     budget: Arc<RetryBudget>,
     reporter: Arc<dyn Reporter>,
     registries: tokio::sync::Mutex<HashMap<String, Registry>>,
+    cancel: CancellationToken,
 }
 
 type BlobKey = (String, String, Digest);
@@ -51,7 +55,15 @@ impl Pusher {
             budget,
             reporter,
             registries: Default::default(),
+            cancel: CancellationToken::new(),
         }
+    }
+
+    /// Uses `token` to interrupt the run: transfers stop, open upload sessions are
+    /// cancelled, no manifest is written once it is cancelled.
+    pub fn with_cancel(mut self, token: CancellationToken) -> Pusher {
+        self.cancel = token;
+        self
     }
 
     /// The registry behind `reference`, connected once per run.
@@ -165,13 +177,17 @@ impl Pusher {
         groups.sort_by(|a, b| b.desc.size.cmp(&a.desc.size));
         let mut tasks = JoinSet::new();
         for g in groups {
-            let (sem, results, opts, reporter) = (
+            let (sem, results, opts, reporter, cancel) = (
                 sem.clone(),
                 results.clone(),
                 self.opts.clone(),
                 self.reporter.clone(),
+                self.cancel.clone(),
             );
-            tasks.spawn(async move { g.run(&sem, &opts, reporter.as_ref(), &results).await });
+            tasks.spawn(async move {
+                g.run(&sem, &opts, reporter.as_ref(), &results, &cancel)
+                    .await
+            });
         }
         for group_errors in tasks.join_all().await {
             errors.extend(group_errors);
@@ -204,11 +220,18 @@ impl Pusher {
                 });
                 continue;
             }
-            let (sem, flights, dry_run) =
-                (sem.clone(), manifest_flights.clone(), self.opts.dry_run);
+            let (sem, flights, dry_run, cancel) = (
+                sem.clone(),
+                manifest_flights.clone(),
+                self.opts.dry_run,
+                self.cancel.clone(),
+            );
             writes.spawn(async move {
                 let _p = sem.acquire().await;
-                (i, write_manifests(&reg, &t, &flights, dry_run).await)
+                (
+                    i,
+                    write_manifests(&reg, &t, &flights, dry_run, &cancel).await,
+                )
             });
         }
         let mut written = writes.join_all().await;
@@ -245,6 +268,7 @@ impl Group {
         opts: &PushOptions,
         reporter: &dyn Reporter,
         results: &BlobResults,
+        cancel: &CancellationToken,
     ) -> Vec<PushError> {
         let mut errors = Vec::new();
         let mut holders = self.holders.clone();
@@ -259,6 +283,7 @@ impl Group {
                 mount_from: holders.clone(),
                 opts,
                 reporter,
+                cancel,
             };
             let result = job.run().await;
             let key = (
@@ -291,6 +316,7 @@ async fn write_manifests(
     t: &Target,
     flights: &Flights<BlobKey, Result<bool, String>>,
     dry_run: bool,
+    cancel: &CancellationToken,
 ) -> Result<TagRecord, PushError> {
     let repo = &t.dest.repository;
     let root = t.image.root();
@@ -306,6 +332,9 @@ async fn write_manifests(
             continue;
         }
         let key = (t.dest.registry.clone(), repo.clone(), m.digest.clone());
+        if cancel.is_cancelled() {
+            return Err(PushError::Cancelled);
+        }
         let result = flights
             .run(key, || async {
                 match reg.manifest_digest(repo, &m.digest.to_string()).await {
@@ -336,6 +365,9 @@ async fn write_manifests(
     let status = if dry_run {
         TagStatus::WouldPush
     } else {
+        if cancel.is_cancelled() {
+            return Err(PushError::Cancelled);
+        }
         reg.put_manifest(repo, &t.dest.manifest_reference(), root)
             .await
             .map_err(|e| fail(&root.digest, e))?;

@@ -26,8 +26,15 @@ pub enum PushError {
         #[source]
         source: RegistryError,
     },
-    #[error("blob {digest} ({path}) does not match its digest (the registry answered DIGEST_INVALID): the layout is corrupted; rebuild or re-import the image")]
-    Corrupt { digest: Digest, path: PathBuf },
+    #[error("{path}: blob {digest} does not match its digest ({how}): the layout is corrupted; rebuild or re-import the image")]
+    Corrupt {
+        digest: Digest,
+        path: PathBuf,
+        /// What showed it, e.g. the digest the content really has.
+        how: String,
+    },
+    #[error("interrupted: open uploads cancelled, no further manifest written")]
+    Cancelled,
     #[error("manifest {digest} for {reference}: {source}")]
     Manifest {
         reference: String,

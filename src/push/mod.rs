@@ -8,12 +8,14 @@ mod engine;
 mod error;
 mod flight;
 mod image;
+mod profile;
 mod reporter;
 mod summary;
 
 pub use engine::{Pusher, Target};
 pub use error::PushError;
 pub use image::{BlobSource, PushImage};
+pub use profile::{RegistryProfile, UploadPlan};
 pub use reporter::{Event, NoopReporter, Reporter};
 pub use summary::{BlobRecord, BlobStatus, Summary, TagRecord, TagStatus};
 
@@ -38,6 +40,8 @@ pub struct PushOptions {
     pub chunk_size: u64,
     /// Read-only: plan and report what would happen, write nothing.
     pub dry_run: bool,
+    /// Upload limits of every registry of the run; `None`: detected from each host name.
+    pub profile: Option<RegistryProfile>,
 }
 
 impl Default for PushOptions {
@@ -48,6 +52,7 @@ impl Default for PushOptions {
             monolithic_max: 256 << 20,
             chunk_size: 32 << 20,
             dry_run: false,
+            profile: None,
         }
     }
 }

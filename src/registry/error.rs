@@ -1,5 +1,8 @@
 //! Registry answers that are failures: status, the OCI error code and message when the body
-//! is JSON, or the start of a plain-text or HTML body otherwise.
+//! is JSON, or the start of a plain-text or HTML body otherwise, and the `Retry-After` the
+//! answer carried. Knows nothing of what the push layer does with them.
+
+use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
 
@@ -13,6 +16,8 @@ pub enum RegistryError {
         op: String,
         status: u16,
         body: ErrorBody,
+        /// The answer's `Retry-After` (429, 503), as a wait from when it arrived.
+        retry_after: Option<Duration>,
     },
     #[error("{op}: {detail}")]
     Protocol { op: String, detail: String },
@@ -30,6 +35,8 @@ impl RegistryError {
     pub fn status(&self) -> Option<u16> {
         match self {
             RegistryError::Status { status, .. } => Some(*status),
+            // An auth failure found by the transport's handshake (401/403).
+            RegistryError::Transport(e) => e.status(),
             _ => None,
         }
     }
@@ -38,6 +45,14 @@ impl RegistryError {
     pub fn code(&self) -> Option<&str> {
         match self {
             RegistryError::Status { body, .. } => body.code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The wait the registry asked for before another attempt.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RegistryError::Status { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -62,7 +77,9 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    /// Parses `{"errors":[{"code","message"}]}`; falls back to the first line of text.
+    /// Parses `{"errors":[{"code","message"}]}`; falls back to the first line of text, or
+    /// the `<title>` of an HTML page. Docker Hub answers 429 in plain text; proxies in
+    /// front of any registry (nginx, load balancers) answer 413/502/504 in HTML.
     pub fn parse(body: &[u8]) -> ErrorBody {
         #[derive(serde::Deserialize)]
         struct Errors {
@@ -82,6 +99,12 @@ impl ErrorBody {
             }
         }
         let text = String::from_utf8_lossy(body);
+        if let Some(title) = html_title(&text) {
+            return ErrorBody {
+                code: None,
+                message: Some(title),
+            };
+        }
         let line = text
             .lines()
             .map(str::trim)
@@ -106,14 +129,35 @@ impl std::fmt::Display for ErrorBody {
     }
 }
 
+/// The text of `<title>` when `text` looks like an HTML page.
+fn html_title(text: &str) -> Option<String> {
+    let t = text.trim_start();
+    if !t.starts_with('<') {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    let title: String = t[start..end].trim().chars().take(200).collect();
+    (!title.is_empty()).then_some(title)
+}
+
 /// Reads a failed answer into an error.
 pub(crate) async fn from_response(op: String, resp: reqwest::Response) -> RegistryError {
     let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::transport::parse_retry_after(v, SystemTime::now()));
+    // Bodies are small; a huge one (an HTML page from a proxy) is cut.
     let body = resp.bytes().await.unwrap_or_default();
+    let body = &body[..body.len().min(64 << 10)];
     RegistryError::Status {
         op,
         status,
-        body: ErrorBody::parse(&body),
+        body: ErrorBody::parse(body),
+        retry_after,
     }
 }
 
@@ -123,7 +167,7 @@ mod tests {
 
     #[test]
     fn error_body_table() {
-        let cases: [(&str, Option<&str>, Option<&str>); 6] = [
+        let cases: [(&str, Option<&str>, Option<&str>); 8] = [
             (
                 r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry","detail":"x"}]}"#,
                 Some("BLOB_UNKNOWN"),
@@ -134,7 +178,17 @@ mod tests {
             (
                 "<html>\n<head><title>413 Request Entity Too Large</title></head>",
                 None,
-                Some("<html>"),
+                Some("413 Request Entity Too Large"),
+            ),
+            (
+                "<html><body>no title</body></html>",
+                None,
+                Some("<html><body>no title</body></html>"),
+            ),
+            (
+                "unauthorized: authentication required\n",
+                None,
+                Some("unauthorized: authentication required"),
             ),
             ("", None, None),
             (r#"{"errors":[]}"#, None, Some(r#"{"errors":[]}"#)),

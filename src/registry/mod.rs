@@ -1,13 +1,17 @@
 //! The OCI distribution API, one file per area: blobs (HEAD), uploads (POST, PATCH, PUT,
-//! mount, status, cancel), manifests (HEAD, PUT), error bodies, Location handling.
+//! mount, status, cancel), manifests (HEAD, PUT), downloads (GET manifest, GET blob with
+//! Range), tag lists (Link pagination), error bodies, Location handling.
 //! Never retries (the transport and push layers do); knows nothing of layouts or werf.
 
 mod blob;
+mod download;
 mod error;
 pub mod location;
 mod manifest;
+mod tags;
 mod upload;
 
+pub use download::BlobDownload;
 pub use error::{ErrorBody, RegistryError};
 pub use upload::{MountOutcome, UploadSession};
 

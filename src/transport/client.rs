@@ -1,5 +1,6 @@
 //! The transport stack, assembled in `Transport::connect`: reqwest with rustls (system
-//! roots, `--ca-file`, optional skip-verify), HTTP/2 by ALPN, scheme by ping, request retry.
+//! roots, `--ca-file`, Docker's certs.d, optional skip-verify), HTTP/2 by ALPN, scheme by
+//! ping, the auth handshake (`auth.rs`) around request retry.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,9 +10,11 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, RETRY_
 use reqwest::{Method, Response};
 use url::Url;
 
-use super::error::chain;
+use super::error::{chain, is_transient};
 use super::retry::{is_retryable_status, parse_retry_after};
-use super::{ping, Body, RetryBudget, TransportError};
+use super::auth::Authenticator;
+use super::{certs, ping, Body, RetryBudget, TransportError};
+use crate::auth::{scope, CredentialStore};
 
 #[derive(Debug, Clone)]
 pub struct TransportOptions {
@@ -24,6 +27,10 @@ pub struct TransportOptions {
     /// Fall back to plain HTTP for registries on this machine, as Docker does.
     pub local_http_fallback: bool,
     pub user_agent: String,
+    /// Where credentials come from (looked up per registry at its first challenge).
+    pub credentials: CredentialStore,
+    /// Docker's per-registry TLS directory (`<dir>/<host[:port]>/ca.crt`, `client.cert`).
+    pub certs_d: Option<PathBuf>,
 }
 
 impl Default for TransportOptions {
@@ -34,6 +41,8 @@ impl Default for TransportOptions {
             ca_file: None,
             local_http_fallback: true,
             user_agent: format!("werf-push/{}", env!("CARGO_PKG_VERSION")),
+            credentials: CredentialStore::default(),
+            certs_d: Some(PathBuf::from("/etc/docker/certs.d")),
         }
     }
 }
@@ -86,6 +95,7 @@ pub struct Transport {
     base: Url,
     host: String,
     budget: Arc<RetryBudget>,
+    auth: Arc<Authenticator>,
 }
 
 impl Transport {
@@ -95,13 +105,16 @@ impl Transport {
         opts: &TransportOptions,
         budget: Arc<RetryBudget>,
     ) -> Result<Transport, TransportError> {
-        let client = build_client(opts)?;
-        let base = ping::detect_scheme(&client, host, opts).await?;
+        let client = build_client(opts, host)?;
+        let (base, challenges) = ping::detect_scheme(&client, host, opts).await?;
+        let auth = Authenticator::new(host, &base, opts.credentials.clone(), client.clone());
+        auth.learn(challenges.iter().map(String::as_str));
         Ok(Transport {
             client,
             base,
             host: host.to_string(),
             budget,
+            auth: Arc::new(auth),
         })
     }
 
@@ -120,12 +133,50 @@ impl Transport {
             .unwrap_or_else(|_| self.base.clone())
     }
 
-    /// Sends `req`, retrying connection failures and 408/429/5xx answers (honouring
-    /// `Retry-After`) while the budget allows. Returns the last answer, whatever its status.
+    /// Sends `req` with the auth handshake (`transport::auth`) around request retry: the
+    /// `Authorization` its scopes need (only to the registry's own origin), and after a 401
+    /// a refreshed token or the credentials, then that one request again. A 401 that
+    /// persists is an error (`Unauthorized`, `NoCredentials`, `Denied`); any other answer
+    /// is returned, whatever its status.
     pub async fn send(&self, req: &Request) -> Result<Response, TransportError> {
+        if !self.auth.is_own(&req.url) {
+            return self.send_retrying(req, None).await;
+        }
+        let scopes = scope::scopes_for(
+            req.method.as_str(),
+            req.url.path(),
+            req.url.query_pairs().into_owned(),
+        );
+        let authz = self.auth.authorization(&scopes).await?;
+        let resp = self.send_retrying(req, authz.as_ref()).await?;
+        if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        let again = self
+            .auth
+            .on_unauthorized(&resp, &scopes, authz.as_ref())
+            .await?;
+        tracing::debug!("{} {}: 401, sending it again authorised", req.method, req.url.path());
+        let resp = self.send_retrying(req, Some(&again)).await?;
+        if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(self.auth.final_error(&resp, &scopes).await);
+        }
+        Ok(resp)
+    }
+
+    /// Sends `req`, retrying transient failures (connection errors, timeouts, HTTP/2
+    /// GOAWAY or refused streams) and 408/429/5xx answers (honouring `Retry-After`) while
+    /// the budget allows: attempts per request and time per request are both bounded.
+    /// Returns the last answer, whatever its status.
+    async fn send_retrying(
+        &self,
+        req: &Request,
+        authz: Option<&HeaderValue>,
+    ) -> Result<Response, TransportError> {
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
-            let result = self.send_once(req).await;
+            let result = self.send_once(req, authz).await;
             let retry_after = match &result {
                 Ok(resp) if is_retryable_status(resp.status().as_u16()) => Some(
                     resp.headers()
@@ -137,10 +188,10 @@ impl Transport {
                 Err(e) if e.is_retryable() => Some(None),
                 Err(_) => return result,
             };
-            if !req.retry || !self.budget.take(attempt) {
+            let wait = self.budget.delay(attempt, retry_after.flatten());
+            if !req.retry || !self.budget.take(attempt, started, wait) {
                 return result;
             }
-            let wait = self.budget.delay(attempt, retry_after.flatten());
             match &result {
                 Ok(resp) => tracing::info!(
                     "{} {}: {} - retrying in {:.1}s",
@@ -156,8 +207,15 @@ impl Transport {
         }
     }
 
-    async fn send_once(&self, req: &Request) -> Result<Response, TransportError> {
+    async fn send_once(
+        &self,
+        req: &Request,
+        authz: Option<&HeaderValue>,
+    ) -> Result<Response, TransportError> {
         let mut headers = req.headers.clone();
+        if let Some(a) = authz {
+            headers.insert(reqwest::header::AUTHORIZATION, a.clone());
+        }
         if !matches!(req.method, Method::GET | Method::HEAD) || !req.body.is_empty() {
             // Always explicit: Google Artifact Registry answers 411 to a POST without
             // Content-Length, and ACR rejects Transfer-Encoding: chunked.
@@ -172,10 +230,22 @@ impl Transport {
             .body(body)
             .send()
             .await
-            .map_err(|e| TransportError::Request {
-                method: req.method.to_string(),
-                url: redact_query(&req.url),
-                detail: chain(&e),
+            .map_err(|e| {
+                let (method, url, detail) =
+                    (req.method.to_string(), redact_query(&req.url), chain(&e));
+                if is_transient(&e) {
+                    TransportError::Request {
+                        method,
+                        url,
+                        detail,
+                    }
+                } else {
+                    TransportError::RequestFatal {
+                        method,
+                        url,
+                        detail,
+                    }
+                }
             })?;
         tracing::debug!(
             "<-- {} {} {}",
@@ -195,7 +265,7 @@ pub fn redact_query(url: &Url) -> String {
 }
 
 /// The one place the HTTP client is configured.
-fn build_client(opts: &TransportOptions) -> Result<reqwest::Client, TransportError> {
+fn build_client(opts: &TransportOptions, host: &str) -> Result<reqwest::Client, TransportError> {
     let mut b = reqwest::Client::builder()
         // TLS: rustls with the system's roots; HTTP/2 when the server offers it by ALPN.
         .use_rustls_tls()
@@ -225,6 +295,9 @@ fn build_client(opts: &TransportOptions) -> Result<reqwest::Client, TransportErr
         for c in certs {
             b = b.add_root_certificate(c);
         }
+    }
+    if let Some(dir) = &opts.certs_d {
+        b = certs::apply(b, dir, host)?;
     }
     b.build().map_err(|e| TransportError::Config(chain(&e)))
 }

@@ -1,4 +1,7 @@
-//! Transport failures, classified so that callers and people can act on them.
+//! Transport failures, classified so that callers and people can act on them: which ones
+//! a later attempt may cure (connection resets, timeouts, HTTP/2 GOAWAY or refused
+//! streams) and which it cannot (bad TLS settings, unreadable files). Knows nothing of
+//! registry paths.
 
 use thiserror::Error;
 
@@ -10,12 +13,21 @@ pub enum TransportError {
     PlainHttp { host: String },
     #[error("registry {host} speaks HTTPS, not plain HTTP; drop --insecure-registry or use the HTTPS port")]
     NotHttp { host: String },
-    #[error("TLS with registry {host} failed: {detail}; if the registry uses a private CA pass --ca-file, or --skip-tls-verify-registry to skip verification")]
+    #[error("TLS with registry {host} failed: {detail}; if the registry uses a private CA pass --ca-file FILE or put it in /etc/docker/certs.d/{host}/ca.crt, or --skip-tls-verify-registry to skip verification")]
     Tls { host: String, detail: String },
     #[error("{host} does not look like a registry: GET /v2/ answered {status}")]
     NotRegistry { host: String, status: u16 },
+    /// A request that failed in a way a later attempt may cure (see [`is_transient`]).
     #[error("{method} {url}: {detail}")]
     Request {
+        method: String,
+        url: String,
+        detail: String,
+    },
+    /// A request that failed in a way no retry cures (it could not be built, too many
+    /// redirects, an HTTP/2 protocol error).
+    #[error("{method} {url}: {detail}")]
+    RequestFatal {
         method: String,
         url: String,
         detail: String,
@@ -28,16 +40,102 @@ pub enum TransportError {
     },
     #[error("bad TLS setting: {0}")]
     Config(String),
+    #[error("cannot get credentials: {0}")]
+    Credentials(#[from] crate::auth::AuthError),
+    #[error("registry {host} requires authentication and no credentials were found for it")]
+    NoCredentials { host: String },
+    #[error("registry {host} did not accept the credentials from {credentials}: {detail}")]
+    Unauthorized {
+        host: String,
+        credentials: String,
+        detail: String,
+    },
+    #[error("registry {host} denied access: the account (credentials from {credentials}) was not granted {scope}")]
+    Denied {
+        host: String,
+        scope: String,
+        credentials: String,
+    },
+    #[error("token realm {realm}: {detail}")]
+    TokenRealm { realm: String, detail: String },
 }
 
 impl TransportError {
+    /// The HTTP status an auth failure stands for: 401 (not authenticated) or 403 (not
+    /// allowed), so that callers treat it like the registry's own answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            TransportError::NoCredentials { .. } | TransportError::Unauthorized { .. } => {
+                Some(401)
+            }
+            TransportError::Denied { .. } => Some(403),
+            _ => None,
+        }
+    }
+
     /// Whether a later attempt may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            TransportError::Request { .. } | TransportError::Unreachable { .. }
-        )
+        match self {
+            TransportError::Request { .. } | TransportError::Unreachable { .. } => true,
+            _ => false,
+        }
     }
+}
+
+/// Whether a failed request may succeed when sent again: connection refused, reset or
+/// closed early, timeouts, HTTP/2 GOAWAY and refused or reset streams (proxies and load
+/// balancers in front of any registry send these mid-upload). Decided on the chain of
+/// causes; an error with nothing recognisable in it is taken as transient unless it is a
+/// request that could not even be built.
+pub fn is_transient(e: &reqwest::Error) -> bool {
+    if e.is_builder() || e.is_redirect() {
+        return false;
+    }
+    if e.is_timeout() || e.is_connect() {
+        return true;
+    }
+    chain_is_transient(e).unwrap_or(true)
+}
+
+/// `Some(verdict)` for the first cause in the chain that says something definite.
+pub(crate) fn chain_is_transient(e: &(dyn std::error::Error + 'static)) -> Option<bool> {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if let Some(h) = c.downcast_ref::<h2::Error>() {
+            if h.is_go_away() {
+                return Some(true);
+            }
+            if let Some(r) = h.reason() {
+                return Some(matches!(
+                    r,
+                    h2::Reason::REFUSED_STREAM
+                        | h2::Reason::CANCEL
+                        | h2::Reason::INTERNAL_ERROR
+                        | h2::Reason::ENHANCE_YOUR_CALM
+                        | h2::Reason::NO_ERROR
+                ));
+            }
+            if h.is_io() {
+                return Some(true);
+            }
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            return Some(matches!(
+                io.kind(),
+                K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::ConnectionRefused
+                    | K::BrokenPipe
+                    | K::UnexpectedEof
+                    | K::TimedOut
+                    | K::NotConnected
+                    | K::Interrupted
+            ));
+        }
+        cur = c.source();
+    }
+    None
 }
 
 /// The chain of causes of an error, joined, for messages.
@@ -52,4 +150,58 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrap(Box<dyn std::error::Error + Send + Sync>);
+    impl std::fmt::Display for Wrap {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "wrapped")
+        }
+    }
+    impl std::error::Error for Wrap {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(self.0.as_ref())
+        }
+    }
+
+    #[test]
+    fn transient_causes_table() {
+        use std::io::{Error, ErrorKind as K};
+        let cases: Vec<(Box<dyn std::error::Error + Send + Sync>, Option<bool>)> = vec![
+            (
+                Box::new(h2::Error::from(h2::Reason::REFUSED_STREAM)),
+                Some(true),
+            ),
+            (Box::new(h2::Error::from(h2::Reason::CANCEL)), Some(true)),
+            (
+                Box::new(h2::Error::from(h2::Reason::PROTOCOL_ERROR)),
+                Some(false),
+            ),
+            (
+                Box::new(h2::Error::from(h2::Reason::FRAME_SIZE_ERROR)),
+                Some(false),
+            ),
+            (Box::new(Error::from(K::ConnectionReset)), Some(true)),
+            (Box::new(Error::from(K::BrokenPipe)), Some(true)),
+            (Box::new(Error::from(K::UnexpectedEof)), Some(true)),
+            (Box::new(Error::from(K::TimedOut)), Some(true)),
+            (Box::new(Error::from(K::PermissionDenied)), Some(false)),
+            (Box::new(Error::from(K::NotFound)), Some(false)),
+            (Box::new(Error::other("plain")), Some(false)),
+            (
+                Box::new(Wrap(Box::new(Error::from(K::ConnectionReset)))),
+                Some(true),
+            ),
+            (Box::new(std::fmt::Error), None),
+        ];
+        for (e, want) in cases {
+            let shown = e.to_string();
+            assert_eq!(chain_is_transient(e.as_ref()), want, "{shown}");
+        }
+    }
 }

@@ -2,7 +2,9 @@
 //! request retry with backoff for replayable bodies, `Authorization` only to the registry's
 //! own host. Knows nothing of the registry API's paths or of images.
 
+mod auth;
 mod body;
+mod certs;
 mod client;
 mod error;
 mod ping;

@@ -1,5 +1,7 @@
 //! Scheme detection: `GET /v2/` over HTTPS; plain HTTP only for registries on this machine
-//! or with `--insecure-registry`, as Docker does. Failures are classified for people.
+//! or with `--insecure-registry`, as Docker does. Failures are classified for people. A 401
+//! (or 403) is a registry that wants credentials: its `WWW-Authenticate` challenges are
+//! handed back for the auth handshake to learn the scheme from.
 
 use reqwest::Client;
 use url::Url;
@@ -8,14 +10,15 @@ use super::error::chain;
 use super::{TransportError, TransportOptions};
 use crate::spec::reference::is_local_host;
 
+/// The registry's base URL and the challenges its `GET /v2/` answered with.
 pub(crate) async fn detect_scheme(
     client: &Client,
     host: &str,
     opts: &TransportOptions,
-) -> Result<Url, TransportError> {
+) -> Result<(Url, Vec<String>), TransportError> {
     let https = base_url("https", host)?;
     let https_err = match probe(client, &https, host).await {
-        Ok(()) => return Ok(https),
+        Ok(challenges) => return Ok((https, challenges)),
         Err(e) => e,
     };
     tracing::debug!("HTTPS to {host} failed: {https_err}");
@@ -25,7 +28,7 @@ pub(crate) async fn detect_scheme(
     }
     let http = base_url("http", host)?;
     match probe(client, &http, host).await {
-        Ok(()) => Ok(http),
+        Ok(challenges) => Ok((http, challenges)),
         // The HTTPS failure says more (a certificate problem, say) unless nobody listens.
         // The HTTPS failure says more (an untrusted certificate, say) unless nobody
         // listens there.
@@ -43,11 +46,16 @@ fn base_url(scheme: &str, host: &str) -> Result<Url, TransportError> {
     })
 }
 
-async fn probe(client: &Client, base: &Url, host: &str) -> Result<(), TransportError> {
+async fn probe(client: &Client, base: &Url, host: &str) -> Result<Vec<String>, TransportError> {
     let url = base.join("v2/").expect("static path");
     match client.get(url).send().await {
         Ok(resp) => match resp.status().as_u16() {
-            200 | 401 | 403 => Ok(()),
+            200 | 401 | 403 => Ok(resp
+                .headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_string))
+                .collect()),
             // nginx's answer to plain HTTP sent to its HTTPS port.
             400 if base.scheme() == "http" => Err(TransportError::NotHttp { host: host.into() }),
             status => Err(TransportError::NotRegistry {

@@ -1,7 +1,7 @@
 //! Integration-test support for werf-push: a real `docker-registry` per test
 //! ([`registry`]), `skopeo` as an independent second client ([`skopeo`]), and running the
 //! `werf-push` binary ([`cmd`]), OCI layouts to push, generated or written by `umoci`
-//! ([`layouts`]). Use it from a test file with `mod support;`.
+//! ([`layouts`]), and a fault/quirk proxy in front of the registry ([`proxy`]). Use it from a test file with `mod support;`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`) are required: a missing one is a
 //! panic that says how to install it, never a silent skip.
@@ -9,5 +9,7 @@
 
 pub mod cmd;
 pub mod layouts;
+pub mod proxy;
 pub mod registry;
+pub mod scenario;
 pub mod skopeo;

@@ -1,0 +1,152 @@
+//! Token scopes a request needs, derived from its URL (documented in docs/auth.md):
+//! `/v2/<name>/(blobs|manifests|tags)/...` needs `repository:<name>:pull,push` (one token
+//! per repository serves the whole push, HEADs included; a registry grants what the
+//! account may), `DELETE` needs `repository:<name>:delete`, and a mount
+//! (`?mount=<digest>&from=<source>`) needs `repository:<source>:pull` too. Pure.
+
+use std::fmt;
+
+/// `repository:<name>:<actions>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope {
+    pub repository: String,
+    /// In the order sent (`pull,push`).
+    pub actions: Vec<String>,
+}
+
+impl Scope {
+    pub fn new(repository: &str, actions: &[&str]) -> Scope {
+        Scope {
+            repository: repository.to_string(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    pub fn has(&self, action: &str) -> bool {
+        self.actions.iter().any(|a| a == action)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "repository:{}:{}",
+            self.repository,
+            self.actions.join(",")
+        )
+    }
+}
+
+/// The repository of an API path: the part between `/v2/` and the last `/blobs/`,
+/// `/manifests/` or `/tags/` (a repository may itself contain those words as components).
+pub fn repository_of(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/v2/")?;
+    let end = ["/blobs/", "/manifests/", "/tags/"]
+        .iter()
+        .filter_map(|m| rest.rfind(m))
+        .max()?;
+    Some(&rest[..end]).filter(|r| !r.is_empty())
+}
+
+/// The scopes a request needs, sorted (the token cache key); empty for paths outside a
+/// repository (`/v2/`).
+pub fn scopes_for(
+    method: &str,
+    path: &str,
+    query: impl IntoIterator<Item = (String, String)>,
+) -> Vec<Scope> {
+    let Some(repo) = repository_of(path) else {
+        return Vec::new();
+    };
+    let mut scopes = vec![if method.eq_ignore_ascii_case("DELETE") {
+        Scope::new(repo, &["delete"])
+    } else {
+        Scope::new(repo, &["pull", "push"])
+    }];
+    if method.eq_ignore_ascii_case("POST") {
+        let q: Vec<(String, String)> = query.into_iter().collect();
+        let has_mount = q.iter().any(|(k, _)| k == "mount");
+        if let Some((_, from)) = q.iter().find(|(k, _)| k == "from") {
+            if has_mount && !from.is_empty() && from != repo {
+                scopes.push(Scope::new(from, &["pull"]));
+            }
+        }
+    }
+    scopes.sort();
+    scopes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_table() {
+        let cases = [
+            ("/v2/app/blobs/sha256:ab", Some("app")),
+            ("/v2/group/app/blobs/uploads/", Some("group/app")),
+            ("/v2/group/app/blobs/uploads/1234-uuid", Some("group/app")),
+            ("/v2/a/manifests/v1", Some("a")),
+            ("/v2/a/tags/list", Some("a")),
+            ("/v2/x/blobs/y/manifests/tag", Some("x/blobs/y")),
+            ("/v2/x/manifests/y/blobs/uploads/", Some("x/manifests/y")),
+            ("/v2/", None),
+            ("/v2/_catalog", None),
+            ("/artifacts-uploads/namespaces/p/u3", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(repository_of(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn scopes_table() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let cases: Vec<(&str, &str, Vec<(String, String)>, Vec<&str>)> = vec![
+            (
+                "HEAD",
+                "/v2/a/blobs/sha256:1",
+                q(&[]),
+                vec!["repository:a:pull,push"],
+            ),
+            (
+                "PUT",
+                "/v2/a/manifests/v1",
+                q(&[]),
+                vec!["repository:a:pull,push"],
+            ),
+            (
+                "POST",
+                "/v2/b/blobs/uploads/",
+                q(&[("mount", "sha256:1"), ("from", "a")]),
+                vec!["repository:a:pull", "repository:b:pull,push"],
+            ),
+            (
+                "POST",
+                "/v2/b/blobs/uploads/",
+                q(&[("from", "a")]),
+                vec!["repository:b:pull,push"],
+            ),
+            (
+                "DELETE",
+                "/v2/a/blobs/uploads/u",
+                q(&[]),
+                vec!["repository:a:delete"],
+            ),
+            ("GET", "/v2/", q(&[]), vec![]),
+        ];
+        for (method, path, query, want) in cases {
+            let got: Vec<String> = scopes_for(method, path, query)
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            assert_eq!(got, want, "{method} {path}");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! A secret string (password, token) that cannot be printed: `Debug` and `Display` show
+//! `<redacted>`, only `expose` reveals it. Knows nothing of where secrets come from.
+
+use std::fmt;
+
+/// A secret string: `Debug` and `Display` print `<redacted>`; only `expose` reveals it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("hunter2");
+        for shown in [format!("{s}"), format!("{s:?}"), format!("{:?}", Some(&s))] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+        assert_eq!(s.expose(), "hunter2");
+    }
+}

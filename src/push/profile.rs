@@ -1,0 +1,355 @@
+//! Registry profiles: what is known of a registry's upload limits before the first byte is
+//! sent, detected from its host name (or forced with `--registry-profile`), and the upload
+//! plan of one blob that starts from them and adapts to what the registry answers (smaller
+//! chunks after 413/416, bigger after a "chunk too small", monolithic when chunked uploads
+//! are refused). Pure code: knows nothing of HTTP, only of sizes and strategies.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{PushOptions, UploadStrategy};
+
+const MIB: u64 = 1 << 20;
+
+/// GHCR refuses a PATCH body over 4 MiB with 416.
+pub const GHCR_MAX_PATCH: u64 = 4 * MIB;
+/// ECR (S3 multipart underneath) needs every chunk but the last to be at least 5 MiB,
+/// and does not advertise it in `OCI-Chunk-Min-Length`.
+pub const ECR_MIN_CHUNK: u64 = 5 * MIB;
+/// ACR answers 413 (or resets the connection) to a monolithic PUT over about 20 MB.
+pub const ACR_MONOLITHIC_MAX: u64 = 20_000_000;
+/// Chunks of ACR uploads: the closing PUT carries the last one, so it stays under the cap.
+pub const ACR_MAX_CHUNK: u64 = 16 * MIB;
+/// Chunks are never made smaller than this when adapting to a body cap.
+pub const CHUNK_FLOOR: u64 = 64 << 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegistryProfile {
+    /// distribution, Harbor, GitLab, Quay, Artifactory...: the protocol as written.
+    #[default]
+    Generic,
+    /// GitHub Container Registry (`ghcr.io`).
+    Ghcr,
+    /// Amazon ECR (`<account>.dkr.ecr.<region>.amazonaws.com`).
+    Ecr,
+    /// Google Artifact Registry (`<region>-docker.pkg.dev`) and Container Registry (`gcr.io`).
+    Gar,
+    /// Azure Container Registry (`<name>.azurecr.io`).
+    Acr,
+    /// Docker Hub (`docker.io`, API host `registry-1.docker.io`).
+    DockerHub,
+}
+
+/// What a profile says about uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The registry accepts chunked (PATCH) uploads.
+    pub chunked: bool,
+    /// Largest blob sent in one PUT under `--upload-strategy auto`.
+    pub monolithic_max: Option<u64>,
+    /// Largest PATCH body (and closing PUT body) of a chunked upload.
+    pub max_chunk: Option<u64>,
+    /// Smallest chunk but the last.
+    pub min_chunk: Option<u64>,
+}
+
+impl RegistryProfile {
+    pub const ALL: [RegistryProfile; 6] = [
+        RegistryProfile::Generic,
+        RegistryProfile::Ghcr,
+        RegistryProfile::Ecr,
+        RegistryProfile::Gar,
+        RegistryProfile::Acr,
+        RegistryProfile::DockerHub,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RegistryProfile::Generic => "generic",
+            RegistryProfile::Ghcr => "ghcr",
+            RegistryProfile::Ecr => "ecr",
+            RegistryProfile::Gar => "gar",
+            RegistryProfile::Acr => "acr",
+            RegistryProfile::DockerHub => "dockerhub",
+        }
+    }
+
+    /// The profile of a registry by its host name (port ignored).
+    pub fn detect(registry: &str) -> RegistryProfile {
+        let host = registry.to_ascii_lowercase();
+        let host = match host.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h.to_string(),
+            _ => host,
+        };
+        if host == "ghcr.io" {
+            RegistryProfile::Ghcr
+        } else if host.contains(".dkr.ecr.") && host.ends_with(".amazonaws.com") {
+            RegistryProfile::Ecr
+        } else if host.ends_with("-docker.pkg.dev") || host == "gcr.io" || host.ends_with(".gcr.io")
+        {
+            RegistryProfile::Gar
+        } else if host.ends_with(".azurecr.io") {
+            RegistryProfile::Acr
+        } else if matches!(
+            host.as_str(),
+            "docker.io" | "index.docker.io" | "registry-1.docker.io"
+        ) {
+            RegistryProfile::DockerHub
+        } else {
+            RegistryProfile::Generic
+        }
+    }
+
+    pub fn limits(self) -> Limits {
+        let none = Limits {
+            chunked: true,
+            monolithic_max: None,
+            max_chunk: None,
+            min_chunk: None,
+        };
+        match self {
+            RegistryProfile::Generic | RegistryProfile::DockerHub => none,
+            RegistryProfile::Ghcr => Limits {
+                max_chunk: Some(GHCR_MAX_PATCH),
+                ..none
+            },
+            RegistryProfile::Ecr => Limits {
+                min_chunk: Some(ECR_MIN_CHUNK),
+                ..none
+            },
+            // Google Artifact Registry / GCR: no chunked uploads at all.
+            RegistryProfile::Gar => Limits {
+                chunked: false,
+                ..none
+            },
+            RegistryProfile::Acr => Limits {
+                monolithic_max: Some(ACR_MONOLITHIC_MAX),
+                max_chunk: Some(ACR_MAX_CHUNK),
+                ..none
+            },
+        }
+    }
+}
+
+impl fmt::Display for RegistryProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for RegistryProfile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        RegistryProfile::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = RegistryProfile::ALL.iter().map(|p| p.name()).collect();
+                format!(
+                    "unknown registry profile '{s}': use one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// How one blob is being uploaded; starts from the options and the profile, then adapts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPlan {
+    pub monolithic: bool,
+    /// PATCH body size (and at most the closing PUT's).
+    pub chunk: u64,
+    /// Smallest allowed chunk (profile, `OCI-Chunk-Min-Length`, or learnt).
+    pub min_chunk: u64,
+    /// Largest allowed body (profile, or learnt from a 413/416).
+    pub max_chunk: Option<u64>,
+}
+
+impl UploadPlan {
+    /// The first plan for a blob of `size` bytes. `--upload-strategy` wins over the profile.
+    pub fn new(profile: RegistryProfile, opts: &PushOptions, size: u64) -> UploadPlan {
+        let l = profile.limits();
+        let monolithic = match opts.strategy {
+            UploadStrategy::Monolithic => true,
+            UploadStrategy::Chunked => false,
+            UploadStrategy::Auto => {
+                !l.chunked
+                    || size
+                        <= opts
+                            .monolithic_max
+                            .min(l.monolithic_max.unwrap_or(u64::MAX))
+            }
+        };
+        let min_chunk = l.min_chunk.unwrap_or(1);
+        let mut chunk = opts.chunk_size.max(1);
+        if let Some(max) = l.max_chunk {
+            chunk = chunk.min(max);
+        }
+        UploadPlan {
+            monolithic,
+            chunk: chunk.max(min_chunk),
+            min_chunk,
+            max_chunk: l.max_chunk,
+        }
+    }
+
+    /// The registry advertised `OCI-Chunk-Min-Length`.
+    pub fn server_min(&mut self, min: u64) {
+        self.min_chunk = self.min_chunk.max(min);
+        self.chunk = self.chunk.max(min);
+    }
+
+    /// A body of `len` bytes was refused as too large (413, or GHCR's 416 on PATCH): go
+    /// chunked with chunks of at most half of it. False when no smaller chunk is allowed.
+    pub fn too_large(&mut self, len: u64) -> bool {
+        let cap = len.saturating_sub(1);
+        let next = (len / 2).min(self.chunk).max(CHUNK_FLOOR);
+        if next > cap || next < self.min_chunk {
+            return false;
+        }
+        self.monolithic = false;
+        self.chunk = next;
+        self.max_chunk = Some(self.max_chunk.map_or(cap, |m| m.min(cap)));
+        true
+    }
+
+    /// A non-final chunk of `len` bytes was refused (ECR's unadvertised 5 MiB minimum):
+    /// raise chunks to that minimum. False when they are that big already or cannot be.
+    pub fn too_small(&mut self, len: u64) -> bool {
+        if len >= ECR_MIN_CHUNK || self.chunk >= ECR_MIN_CHUNK {
+            return false;
+        }
+        if self.max_chunk.is_some_and(|m| m < ECR_MIN_CHUNK) {
+            return false;
+        }
+        self.chunk = ECR_MIN_CHUNK;
+        self.min_chunk = self.min_chunk.max(ECR_MIN_CHUNK);
+        true
+    }
+
+    /// PATCH was refused as unsupported (Google Artifact Registry): one PUT instead.
+    pub fn chunked_refused(&mut self) -> bool {
+        if self.monolithic || self.max_chunk.is_some() {
+            return false;
+        }
+        self.monolithic = true;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_table() {
+        let cases = [
+            ("ghcr.io", RegistryProfile::Ghcr),
+            ("GHCR.io:443", RegistryProfile::Ghcr),
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                RegistryProfile::Ecr,
+            ),
+            ("s3.amazonaws.com", RegistryProfile::Generic),
+            ("europe-west3-docker.pkg.dev", RegistryProfile::Gar),
+            ("gcr.io", RegistryProfile::Gar),
+            ("eu.gcr.io", RegistryProfile::Gar),
+            ("myreg.azurecr.io", RegistryProfile::Acr),
+            ("docker.io", RegistryProfile::DockerHub),
+            ("registry-1.docker.io", RegistryProfile::DockerHub),
+            ("localhost:5000", RegistryProfile::Generic),
+            ("127.0.0.1:41234", RegistryProfile::Generic),
+            ("registry.example.com", RegistryProfile::Generic),
+            ("notghcr.io", RegistryProfile::Generic),
+        ];
+        for (host, want) in cases {
+            assert_eq!(RegistryProfile::detect(host), want, "{host}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for p in RegistryProfile::ALL {
+            assert_eq!(p.name().parse::<RegistryProfile>(), Ok(p));
+        }
+        assert!("quay"
+            .parse::<RegistryProfile>()
+            .unwrap_err()
+            .contains("ghcr"));
+    }
+
+    #[test]
+    fn first_plan_table() {
+        let opts = |strategy, chunk: u64| PushOptions {
+            strategy,
+            chunk_size: chunk,
+            monolithic_max: 256 * MIB,
+            ..PushOptions::default()
+        };
+        use RegistryProfile as P;
+        use UploadStrategy as S;
+        // (profile, strategy, chunk option, blob size) -> (monolithic, chunk)
+        let cases = [
+            (P::Generic, S::Auto, 32 * MIB, 10 * MIB, (true, 32 * MIB)),
+            (P::Generic, S::Auto, 32 * MIB, 300 * MIB, (false, 32 * MIB)),
+            (P::Ghcr, S::Chunked, 32 * MIB, 10 * MIB, (false, 4 * MIB)),
+            (P::Ecr, S::Chunked, MIB, 10 * MIB, (false, 5 * MIB)),
+            (P::Gar, S::Auto, 32 * MIB, 300 * MIB, (true, 32 * MIB)),
+            (P::Gar, S::Chunked, 32 * MIB, 300 * MIB, (false, 32 * MIB)),
+            (P::Acr, S::Auto, 32 * MIB, 30 * MIB, (false, 16 * MIB)),
+            (P::Acr, S::Auto, 32 * MIB, 10 * MIB, (true, 16 * MIB)),
+            (P::Acr, S::Monolithic, 32 * MIB, 300 * MIB, (true, 16 * MIB)),
+        ];
+        for (p, s, chunk, size, want) in cases {
+            let plan = UploadPlan::new(p, &opts(s, chunk), size);
+            assert_eq!((plan.monolithic, plan.chunk), want, "{p} {s:?} {size}");
+        }
+    }
+
+    #[test]
+    fn adaptations_table() {
+        let base = UploadPlan {
+            monolithic: true,
+            chunk: 32 * MIB,
+            min_chunk: 1,
+            max_chunk: None,
+        };
+        // 413 on an 8 MiB PUT: chunked, 4 MiB chunks, never more than 8 MiB - 1.
+        let mut p = base.clone();
+        assert!(p.too_large(8 * MIB));
+        assert_eq!(
+            (p.monolithic, p.chunk, p.max_chunk),
+            (false, 4 * MIB, Some(8 * MIB - 1))
+        );
+        // Again on a 4 MiB PATCH: 2 MiB.
+        assert!(p.too_large(4 * MIB));
+        assert_eq!(p.chunk, 2 * MIB);
+        // Down to the floor, then no more.
+        let mut p = base.clone();
+        assert!(p.too_large(2 * CHUNK_FLOOR));
+        assert!(!p.too_large(CHUNK_FLOOR));
+        // Not below a known minimum.
+        let mut p = UploadPlan {
+            min_chunk: ECR_MIN_CHUNK,
+            chunk: ECR_MIN_CHUNK,
+            ..base.clone()
+        };
+        assert!(!p.too_large(ECR_MIN_CHUNK + 1));
+        // Too small: raised to 5 MiB once.
+        let mut p = UploadPlan {
+            monolithic: false,
+            chunk: MIB,
+            ..base.clone()
+        };
+        assert!(p.too_small(MIB));
+        assert_eq!((p.chunk, p.min_chunk), (ECR_MIN_CHUNK, ECR_MIN_CHUNK));
+        assert!(!p.too_small(MIB));
+        // Chunked refused: monolithic once.
+        let mut p = UploadPlan {
+            monolithic: false,
+            ..base.clone()
+        };
+        assert!(p.chunked_refused());
+        assert!(!p.chunked_refused());
+    }
+}

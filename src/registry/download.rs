@@ -1,0 +1,181 @@
+//! Downloads: `GET` of a manifest by tag or digest (with `Accept` for every manifest kind,
+//! size-capped, digest checked) and `GET` of a blob as a stream of chunks, from an offset
+//! with `Range` so a cut download can continue. Never retries, never writes files: the
+//! caller decides where bytes go and when to ask again.
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, RANGE};
+use reqwest::{Method, Response};
+
+use super::error::from_response;
+use super::{Registry, RegistryError};
+use crate::spec::media_type::MANIFEST_ACCEPT;
+use crate::spec::{Digest, Manifest};
+use crate::transport::{Request, TransportError};
+
+/// Manifests larger than this are refused (registries accept at least 4 MB).
+pub const MAX_MANIFEST: usize = 8 << 20;
+
+/// A blob answer being read.
+#[derive(Debug)]
+pub struct BlobDownload {
+    resp: Response,
+    op: String,
+    /// The offset of the first byte of the body: the offset asked for when the registry
+    /// honoured `Range` (206), 0 when it sent the whole blob (200).
+    pub start: u64,
+}
+
+impl BlobDownload {
+    /// The next chunk of the body, `None` at its end. An error here is a cut connection.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, RegistryError> {
+        self.resp.chunk().await.map_err(|e| {
+            RegistryError::Transport(TransportError::Request {
+                method: "GET".into(),
+                url: self.op.clone(),
+                detail: error_chain(&e),
+            })
+        })
+    }
+}
+
+impl Registry {
+    /// `GET /v2/<repo>/manifests/<reference>`: the manifest, `None` when it does not exist.
+    pub async fn get_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        let op = format!("GET manifest {repo}:{reference}");
+        let url = self
+            .transport
+            .url(&format!("/v2/{repo}/manifests/{reference}"));
+        let req = Request::new(Method::GET, url).header(ACCEPT, MANIFEST_ACCEPT);
+        let mut resp = self.transport.send(&req).await?;
+        match resp.status().as_u16() {
+            200 => {}
+            404 => return Ok(None),
+            _ => return Err(from_response(op, resp).await),
+        }
+        let protocol = |detail: String| RegistryError::Protocol {
+            op: op.clone(),
+            detail,
+        };
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_string());
+        let header_digest = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| protocol(format!("reading the answer: {}", error_chain(&e))))?
+        {
+            if body.len() + chunk.len() > MAX_MANIFEST {
+                return Err(protocol(format!(
+                    "manifest is larger than {MAX_MANIFEST} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let m = Manifest::parse(Bytes::from(body), content_type.as_deref())
+            .map_err(|e| protocol(e.to_string()))?;
+        let want = match Digest::parse(reference) {
+            Ok(d) => Some(d.to_string()),
+            Err(_) => header_digest,
+        };
+        if let Some(want) = want {
+            if want != m.digest.to_string() {
+                return Err(RegistryError::DigestMismatch {
+                    op,
+                    want: m.digest.clone(),
+                    got: want,
+                });
+            }
+        }
+        Ok(Some(m))
+    }
+
+    /// `GET /v2/<repo>/blobs/<digest>`, from `offset` (`Range: bytes=<offset>-`) when it is
+    /// not 0. Check [`BlobDownload::start`]: a registry may ignore `Range` and send it all.
+    pub async fn get_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        offset: u64,
+    ) -> Result<BlobDownload, RegistryError> {
+        let op = format!("GET blob {digest} from {repo}");
+        let url = self.transport.url(&format!("/v2/{repo}/blobs/{digest}"));
+        let mut req = Request::new(Method::GET, url);
+        if offset > 0 {
+            req = req.header(RANGE, &format!("bytes={offset}-"));
+        }
+        let resp = self.transport.send(&req).await?;
+        let start = match resp.status().as_u16() {
+            200 => 0,
+            206 => {
+                let got = resp
+                    .headers()
+                    .get("content-range")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(range_start);
+                if got != Some(offset) {
+                    return Err(RegistryError::Protocol {
+                        op,
+                        detail: format!(
+                            "asked for bytes from {offset}, the answer's Content-Range starts at {got:?}"
+                        ),
+                    });
+                }
+                offset
+            }
+            _ => return Err(from_response(op, resp).await),
+        };
+        Ok(BlobDownload { resp, op, start })
+    }
+}
+
+/// The start of `Content-Range: bytes <start>-<end>/<total>`.
+fn range_start(v: &str) -> Option<u64> {
+    let v = v.trim().strip_prefix("bytes")?.trim();
+    v.split_once('-')?.0.trim().parse().ok()
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_start_table() {
+        let cases = [
+            ("bytes 100-199/200", Some(100)),
+            ("bytes 0-0/1", Some(0)),
+            ("bytes 5-9/*", Some(5)),
+            ("items 1-2/3", None),
+            ("bytes */200", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(range_start(v), want, "{v}");
+        }
+    }
+}

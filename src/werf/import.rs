@@ -1,0 +1,283 @@
+//! `stages import`: one image written by another tool becomes a stage. Sources: `oci:DIR`
+//! (an OCI layout: umoci, buildah, skopeo, kaniko, buildx after extraction),
+//! `docker-archive:FILE` (a `docker save` tarball, see `archive.rs`) and
+//! `oci-archive:FILE` (a tar of an OCI layout), each with an optional `:REF`. Layers are
+//! copied as they are, streamed and verified; each config gets the `io.werf.image` and
+//! `io.werf.stage` labels, so manifests are rewritten (children of an index too). The
+//! signature is `--signature` or the documented default (`signature.rs`).
+//! Knows nothing of registries or of the CLI.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::archive::{docker_archive, extract, TempDir};
+use super::signature::default_signature;
+use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
+use crate::layout::{BlobWriter, Layout};
+use crate::spec::{Descriptor, Manifest, ManifestKind};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportSource {
+    /// `oci:DIR[:REF]` or `oci:DIR@DIGEST`.
+    Oci {
+        dir: PathBuf,
+        selector: Option<String>,
+    },
+    /// `docker-archive:FILE[:REF]` (REF: one of the archive's `RepoTags`).
+    DockerArchive {
+        file: PathBuf,
+        selector: Option<String>,
+    },
+    /// `oci-archive:FILE[:REF]`.
+    OciArchive {
+        file: PathBuf,
+        selector: Option<String>,
+    },
+}
+
+impl ImportSource {
+    pub fn parse(s: &str) -> Result<ImportSource, StoreError> {
+        let (kind, rest) = s.split_once(':').ok_or_else(|| usage(s))?;
+        let (path, selector) = split_selector(rest);
+        if path.as_os_str().is_empty() {
+            return Err(usage(s));
+        }
+        Ok(match kind {
+            "oci" => ImportSource::Oci {
+                dir: path,
+                selector,
+            },
+            "docker-archive" => ImportSource::DockerArchive {
+                file: path,
+                selector,
+            },
+            "oci-archive" => ImportSource::OciArchive {
+                file: path,
+                selector,
+            },
+            _ => return Err(usage(s)),
+        })
+    }
+}
+
+fn usage(s: &str) -> StoreError {
+    StoreError::Invalid(format!(
+        "source '{s}' is not supported: use oci:DIR[:REF], docker-archive:FILE[:REF] or \
+         oci-archive:FILE[:REF]"
+    ))
+}
+
+/// `PATH`, `PATH:REF` (a ':' after the last '/') or `PATH@DIGEST`.
+fn split_selector(rest: &str) -> (PathBuf, Option<String>) {
+    if let Some((p, d)) = rest.split_once('@') {
+        return (p.into(), Some(d.to_string()));
+    }
+    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match rest[last_slash..].find(':') {
+        Some(i) => (
+            rest[..last_slash + i].into(),
+            Some(rest[last_slash + i + 1..].to_string()).filter(|s| !s.is_empty()),
+        ),
+        None => (rest.into(), None),
+    }
+}
+
+pub struct ImportRequest {
+    pub stages_dir: PathBuf,
+    pub source: ImportSource,
+    /// Empty for the nameless image.
+    pub image: String,
+    pub stage: String,
+    pub signature: Option<String>,
+    /// The parent stage's signature (enters the default signature; must exist).
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Imported {
+    pub image: String,
+    pub stage: String,
+    pub signature: String,
+    pub digest: String,
+    pub replaced: Option<String>,
+}
+
+pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
+    let mut w = StoreWriter::open(&req.stages_dir)?;
+    if let Some(p) = &req.parent {
+        if w.find(p).is_none() {
+            return Err(StoreError::Invalid(format!(
+                "--parent {p}: no stage with this signature in the stages storage {}",
+                req.stages_dir.display()
+            )));
+        }
+    }
+    let labels = [
+        (LABEL_IMAGE, req.image.as_str()),
+        (LABEL_STAGE, req.stage.as_str()),
+    ];
+    let d = match &req.source {
+        ImportSource::Oci { dir, selector } => import_layout(&w, dir, selector, &labels)?,
+        ImportSource::OciArchive { file, selector } => {
+            let tmp = TempDir::new(w.root())?;
+            extract(file, tmp.path())?;
+            import_layout(&w, tmp.path(), selector, &labels)?
+        }
+        ImportSource::DockerArchive { file, selector } => {
+            let tmp = TempDir::new(w.root())?;
+            extract(file, tmp.path())?;
+            if tmp.path().join("manifest.json").exists() {
+                docker_archive(&w, file, tmp.path(), selector, &labels)?
+            } else {
+                import_layout(&w, tmp.path(), selector, &labels)?
+            }
+        }
+    };
+    let sig = match &req.signature {
+        Some(s) => s.clone(),
+        None => default_signature(&d.digest, req.parent.as_deref()),
+    };
+    let replaced = w.add_stage(&d, &req.image, &req.stage, &sig)?;
+    w.commit()?;
+    Ok(Imported {
+        image: req.image.clone(),
+        stage: req.stage.clone(),
+        signature: sig,
+        digest: d.digest.to_string(),
+        replaced,
+    })
+}
+
+/// Imports the selected image of the layout at `dir`; returns the new root descriptor.
+fn import_layout(
+    w: &StoreWriter,
+    dir: &Path,
+    selector: &Option<String>,
+    labels: &[(&str, &str)],
+) -> Result<Descriptor, StoreError> {
+    let layout = Layout::open(dir)?;
+    let d = layout.select(selector.as_deref())?.clone();
+    let m = layout.read_manifest(&d)?;
+    match &m.kind {
+        ManifestKind::Image { .. } => import_image(w, &layout, &m, labels),
+        ManifestKind::Index { manifests } => {
+            let mut doc: Value = json_of(&m)?;
+            for (i, child) in manifests.iter().enumerate() {
+                let cm = layout.read_manifest(child)?;
+                if !matches!(cm.kind, ManifestKind::Image { .. }) {
+                    return Err(StoreError::Invalid(format!(
+                        "{}: index {} holds another index: nested indexes cannot be a stage",
+                        dir.display(),
+                        m.digest
+                    )));
+                }
+                let new = import_image(w, &layout, &cm, labels)?;
+                doc["manifests"][i]["digest"] = Value::from(new.digest.to_string());
+                doc["manifests"][i]["size"] = Value::from(new.size);
+            }
+            let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
+            w.write_blob(&bytes, &m.media_type)
+        }
+    }
+}
+
+/// Copies the layers of image manifest `m`, relabels its config, writes a new manifest.
+fn import_image(
+    w: &StoreWriter,
+    layout: &Layout,
+    m: &Manifest,
+    labels: &[(&str, &str)],
+) -> Result<Descriptor, StoreError> {
+    let ManifestKind::Image { config, layers } = &m.kind else {
+        unreachable!("called for image manifests only");
+    };
+    for l in layers {
+        copy_blob(w.root(), layout, l)?;
+    }
+    let raw = layout.read_blob(config)?;
+    let mut cfg: Value = serde_json::from_slice(&raw).map_err(|e| StoreError::Source {
+        path: layout.blob_path(&config.digest),
+        reason: format!("the image config is not JSON: {e}"),
+    })?;
+    set_labels(&mut cfg, labels).map_err(|reason| StoreError::Source {
+        path: layout.blob_path(&config.digest),
+        reason,
+    })?;
+    let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
+    let cfg_desc = w.write_blob(&cfg_bytes, &config.media_type)?;
+    let mut doc = json_of(m)?;
+    doc["config"]["digest"] = Value::from(cfg_desc.digest.to_string());
+    doc["config"]["size"] = Value::from(cfg_desc.size);
+    let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
+    w.write_blob(&bytes, &m.media_type)
+}
+
+/// Copies blob `d` of `layout` into the storage at `root`, streamed and verified; a blob
+/// already there is kept.
+fn copy_blob(root: &Path, layout: &Layout, d: &Descriptor) -> Result<(), StoreError> {
+    let target = root
+        .join("blobs")
+        .join(d.digest.algorithm())
+        .join(d.digest.hex());
+    if std::fs::metadata(&target)
+        .map(|m| m.len() == d.size)
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    let src = layout.check_blob(d)?;
+    let mut f = std::fs::File::open(&src).map_err(StoreError::io(&src))?;
+    let mut out = BlobWriter::create(root)?;
+    std::io::copy(&mut f, &mut out).map_err(StoreError::io(&src))?;
+    out.finish(Some((&d.digest, d.size)))?;
+    Ok(())
+}
+
+fn json_of(m: &Manifest) -> Result<Value, StoreError> {
+    serde_json::from_slice(&m.bytes)
+        .map_err(|e| StoreError::Invalid(format!("manifest {} is not JSON: {e}", m.digest)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_source_table() {
+        let oci = |d: &str, s: Option<&str>| ImportSource::Oci {
+            dir: d.into(),
+            selector: s.map(str::to_string),
+        };
+        let cases: Vec<(&str, Result<ImportSource, &str>)> = vec![
+            ("oci:./l", Ok(oci("./l", None))),
+            ("oci:/a/b:v1", Ok(oci("/a/b", Some("v1")))),
+            ("oci:/a:b/c", Ok(oci("/a:b/c", None))),
+            ("oci:l@sha256:ab", Ok(oci("l", Some("sha256:ab")))),
+            (
+                "docker-archive:/t/x.tar",
+                Ok(ImportSource::DockerArchive {
+                    file: "/t/x.tar".into(),
+                    selector: None,
+                }),
+            ),
+            (
+                "oci-archive:x.tar:latest",
+                Ok(ImportSource::OciArchive {
+                    file: "x.tar".into(),
+                    selector: Some("latest".into()),
+                }),
+            ),
+            ("dir:/x", Err("source 'dir:/x' is not supported")),
+            ("oci:", Err("source 'oci:' is not supported")),
+            ("/plain/path", Err("source '/plain/path' is not supported")),
+        ];
+        for (input, want) in cases {
+            match (ImportSource::parse(input), want) {
+                (Ok(got), Ok(w)) => assert_eq!(got, w, "{input}"),
+                (Err(e), Err(w)) => assert!(e.to_string().starts_with(w), "{input}: {e}"),
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! `stages pull`: the distributed stages cache back into the local stages storage. Lists
+//! the `image-stage-<signature>` tags of REPO (following `Link` pagination), reads each
+//! missing stage's manifest and config, takes its image and stage names from the config
+//! labels `io.werf.image`/`io.werf.stage` (or the manifest annotations of the same names),
+//! keeps one stage per image and stage name (one already in the storage wins, else the
+//! newest `created`), and fetches the blobs concurrently: streamed to a temporary file,
+//! resumed with `Range` after a cut, digest verified, renamed into place. `index.json` is
+//! written last, under the writer lock, and only when every blob arrived: a failed or
+//! interrupted pull leaves the storage as it was. Knows nothing of the CLI.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::stream::{self, StreamExt};
+use serde_json::Value;
+
+use super::naming::stages_tag;
+use super::store::{label, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
+use crate::layout::{BlobWriter, LayoutError, MAX_MANIFEST};
+use crate::push::Pusher;
+use crate::registry::{Registry, RegistryError};
+use crate::spec::{Descriptor, Manifest, ManifestKind, Reference};
+
+pub struct PullRequest {
+    pub stages_dir: PathBuf,
+    /// REGISTRY/REPOSITORY, as given to `publish --repo`.
+    pub repo: String,
+    /// Only stages of these images (`~` is the nameless image); all when empty.
+    pub images: Vec<String>,
+    pub jobs: usize,
+    /// Tags asked for per page (`n=`); `None` lets the registry choose.
+    pub page_size: Option<usize>,
+    /// Times a cut blob download is resumed.
+    pub resumes: u32,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PulledStage {
+    pub image: String,
+    pub stage: String,
+    pub signature: String,
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SkippedStage {
+    pub tag: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PullReport {
+    pub pulled: Vec<PulledStage>,
+    pub skipped: Vec<SkippedStage>,
+    pub blobs_fetched: usize,
+    pub bytes_fetched: u64,
+    /// Downloads continued with `Range` after a cut.
+    pub resumed: u32,
+}
+
+/// A remote stage, read but not yet fetched.
+struct Candidate {
+    tag: String,
+    signature: String,
+    image: String,
+    stage: String,
+    created: String,
+    /// Children first, the root last.
+    manifests: Vec<Manifest>,
+    configs: Vec<(Descriptor, Bytes)>,
+    layers: Vec<Descriptor>,
+}
+
+pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, StoreError> {
+    let reference = Reference::parse(&req.repo).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    if reference.tag.is_some() || reference.digest.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "--repo {}: give the repository without a tag or digest (stages are its \
+             image-stage-* tags)",
+            req.repo
+        )));
+    }
+    let mut w = StoreWriter::open(&req.stages_dir)?;
+    let reg = pusher.registry(&reference).await?;
+    let repo = reference.repository.clone();
+    let ctx = |what: String| {
+        move |source| StoreError::Registry {
+            context: what,
+            source,
+        }
+    };
+    let tags = reg
+        .list_tags(&repo, req.page_size)
+        .await
+        .map_err(ctx(format!("listing the stages of {}", reference.name())))?
+        .unwrap_or_default();
+    let mut report = PullReport::default();
+    let local = w.entries();
+    let local_sigs: HashSet<&str> = local.iter().map(|e| e.signature.as_str()).collect();
+    let wanted: Vec<String> = req
+        .images
+        .iter()
+        .map(|n| if n == "~" { String::new() } else { n.clone() })
+        .collect();
+    let sigs: Vec<String> = tags
+        .iter()
+        .filter_map(|t| t.strip_prefix("image-stage-"))
+        .filter(|s| super::signature::check(s).is_ok() && !local_sigs.contains(s))
+        .map(str::to_string)
+        .collect();
+    let read: Vec<Result<Result<Candidate, SkippedStage>, StoreError>> =
+        stream::iter(sigs.iter().map(|s| candidate(&reg, &repo, s)))
+            .buffered(req.jobs.max(1))
+            .collect()
+            .await;
+    // One stage per (image, stage): the storage's own, else the newest remote one.
+    let mut chosen: BTreeMap<(String, String), Candidate> = BTreeMap::new();
+    for c in read {
+        let c = match c? {
+            Ok(c) => c,
+            Err(skip) => {
+                report.skipped.push(skip);
+                continue;
+            }
+        };
+        if !wanted.is_empty() && !wanted.contains(&c.image) {
+            continue;
+        }
+        if let Some(l) = local
+            .iter()
+            .find(|l| l.image == c.image && l.stage == c.stage)
+        {
+            report.skipped.push(SkippedStage {
+                tag: c.tag,
+                reason: format!(
+                    "the storage has image '{}' stage '{}' already (signature {})",
+                    l.image, l.stage, l.signature
+                ),
+            });
+            continue;
+        }
+        let key = (c.image.clone(), c.stage.clone());
+        let newer = |old: &Candidate| (&c.created, &c.signature) > (&old.created, &old.signature);
+        match chosen.get(&key) {
+            Some(old) if !newer(old) => report.skipped.push(SkippedStage {
+                tag: c.tag,
+                reason: format!("{} is newer for the same image and stage", old.tag),
+            }),
+            _ => {
+                if let Some(old) = chosen.insert(key, c) {
+                    report.skipped.push(SkippedStage {
+                        tag: old.tag,
+                        reason: "a newer stage has the same image and stage".into(),
+                    });
+                }
+            }
+        }
+    }
+    // Blobs: each once, those already present skipped, largest first.
+    let mut layers: BTreeMap<String, Descriptor> = BTreeMap::new();
+    for c in chosen.values() {
+        for l in &c.layers {
+            let present = std::fs::metadata(w.root().join("blobs/sha256").join(l.digest.hex()))
+                .map(|m| m.len() == l.size)
+                .unwrap_or(false);
+            if !present {
+                layers.insert(l.digest.to_string(), l.clone());
+            }
+        }
+    }
+    let mut layers: Vec<Descriptor> = layers.into_values().collect();
+    layers.sort_by(|a, b| b.size.cmp(&a.size));
+    let root = w.root().to_path_buf();
+    let results: Vec<Result<u32, StoreError>> = stream::iter(
+        layers
+            .iter()
+            .map(|d| download(&reg, &repo, d, &root, req.resumes)),
+    )
+    .buffer_unordered(req.jobs.max(1))
+    .collect()
+    .await;
+    for r in results {
+        report.resumed += r?;
+    }
+    report.blobs_fetched = layers.len();
+    report.bytes_fetched = layers.iter().map(|l| l.size).sum();
+    for c in chosen.into_values() {
+        for (d, bytes) in &c.configs {
+            w.write_blob(bytes, &d.media_type)?;
+        }
+        for m in &c.manifests {
+            w.write_blob(&m.bytes, &m.media_type)?;
+        }
+        let root = c.manifests.last().expect("a root manifest");
+        let d = Descriptor {
+            media_type: root.media_type.clone(),
+            digest: root.digest.clone(),
+            size: root.bytes.len() as u64,
+            platform: None,
+            annotations: Default::default(),
+        };
+        match w.add_stage(&d, &c.image, &c.stage, &c.signature) {
+            Ok(_) => report.pulled.push(PulledStage {
+                image: c.image,
+                stage: c.stage,
+                signature: c.signature,
+                digest: d.digest.to_string(),
+            }),
+            Err(StoreError::Invalid(reason)) => {
+                report.skipped.push(SkippedStage { tag: c.tag, reason })
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    w.commit()?;
+    Ok(report)
+}
+
+/// Reads the manifest(s) and config(s) of stage `sig`; `Err(skip)` when it is not a stage
+/// werf-push can restore.
+async fn candidate(
+    reg: &Registry,
+    repo: &str,
+    sig: &str,
+) -> Result<Result<Candidate, SkippedStage>, StoreError> {
+    let tag = stages_tag(sig);
+    let skip = |reason: String| {
+        Ok(Err(SkippedStage {
+            tag: tag.clone(),
+            reason,
+        }))
+    };
+    let err = |what: &str| {
+        let context = format!("{what} of {repo}:{tag}");
+        move |source| StoreError::Registry { context, source }
+    };
+    let Some(root) = reg
+        .get_manifest(repo, &tag)
+        .await
+        .map_err(err("manifest"))?
+    else {
+        return skip("the tag vanished while pulling".into());
+    };
+    let mut manifests = Vec::new();
+    if let ManifestKind::Index {
+        manifests: children,
+    } = &root.kind
+    {
+        for c in children {
+            let m = reg
+                .get_manifest(repo, &c.digest.to_string())
+                .await
+                .map_err(err("child manifest"))?;
+            match m {
+                Some(m) if matches!(m.kind, ManifestKind::Image { .. }) => manifests.push(m),
+                _ => {
+                    return skip(format!(
+                        "child manifest {} is missing or an index",
+                        c.digest
+                    ))
+                }
+            }
+        }
+    }
+    manifests.push(root);
+    let mut configs = Vec::new();
+    let mut layers = Vec::new();
+    for m in &manifests {
+        if let ManifestKind::Image { config, layers: l } = &m.kind {
+            if config.size > MAX_MANIFEST {
+                return skip(format!("config {} is too large", config.digest));
+            }
+            let bytes = small_blob(reg, repo, config).await.map_err(err("config"))?;
+            configs.push((config.clone(), bytes));
+            layers.extend(l.iter().cloned());
+        }
+    }
+    let cfg: Value = match serde_json::from_slice(&configs[0].1) {
+        Ok(v) => v,
+        Err(e) => return skip(format!("its config is not JSON: {e}")),
+    };
+    let root = manifests.last().expect("root pushed");
+    let ann: Value = serde_json::from_slice(&root.bytes).unwrap_or_default();
+    let name = |key: &str| {
+        label(&cfg, key)
+            .or_else(|| ann.get("annotations")?.get(key)?.as_str())
+            .map(str::to_string)
+    };
+    let (Some(image), Some(stage)) = (name(LABEL_IMAGE), name(LABEL_STAGE)) else {
+        return skip(format!(
+            "neither its config labels nor its manifest annotations name the image and the \
+             stage ({LABEL_IMAGE}, {LABEL_STAGE})"
+        ));
+    };
+    if let Err(e) = super::store::check_names(&stage, sig) {
+        return skip(e.to_string());
+    }
+    Ok(Ok(Candidate {
+        tag,
+        signature: sig.to_string(),
+        image,
+        stage,
+        created: cfg["created"].as_str().unwrap_or("").to_string(),
+        manifests,
+        configs,
+        layers,
+    }))
+}
+
+/// A config blob, fetched into memory and verified.
+async fn small_blob(reg: &Registry, repo: &str, d: &Descriptor) -> Result<Bytes, RegistryError> {
+    let mut dl = reg.get_blob(repo, &d.digest, 0).await?;
+    let mut buf = Vec::with_capacity(d.size as usize);
+    while let Some(chunk) = dl.chunk().await? {
+        if (buf.len() + chunk.len()) as u64 > d.size {
+            break;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    let got = crate::spec::Digest::sha256_of(&buf);
+    if got != d.digest {
+        return Err(RegistryError::DigestMismatch {
+            op: format!("GET blob {} from {repo}", d.digest),
+            want: d.digest.clone(),
+            got: got.to_string(),
+        });
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Fetches layer `d` into the storage at `root`: resumed from the bytes already written
+/// after a cut (at most `resumes` times), verified, renamed into place. Returns the number
+/// of resumptions.
+async fn download(
+    reg: &Registry,
+    repo: &str,
+    d: &Descriptor,
+    root: &Path,
+    resumes: u32,
+) -> Result<u32, StoreError> {
+    let mut w = BlobWriter::create(root)?;
+    let mut resumed = 0;
+    loop {
+        let err = match fetch_into(reg, repo, d, &mut w).await {
+            Ok(()) if w.len() == d.size => break,
+            Ok(()) => RegistryError::Protocol {
+                op: format!("GET blob {} from {repo}", d.digest),
+                detail: format!("the answer ended after {} of {} bytes", w.len(), d.size),
+            },
+            Err(FetchError::Store(e)) => return Err(e),
+            Err(FetchError::Registry(e)) => e,
+        };
+        let retryable = err.is_retryable() || matches!(err, RegistryError::Protocol { .. });
+        if !retryable || resumed >= resumes || w.len() > d.size {
+            return Err(StoreError::Registry {
+                context: format!("downloading blob {} from {repo}", d.digest),
+                source: err,
+            });
+        }
+        resumed += 1;
+        tracing::info!(
+            "blob {}: {err}; resuming at byte {} ({resumed}/{resumes})",
+            d.digest.short(),
+            w.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100 << resumed.min(6))).await;
+    }
+    w.finish(Some((&d.digest, d.size))).map_err(|e| match e {
+        LayoutError::DigestMismatch { digest, actual, .. } => StoreError::Invalid(format!(
+            "blob {digest} downloaded from {repo} has digest {actual}: rejected, nothing \
+             was stored (the registry or a proxy corrupted it)"
+        )),
+        e => e.into(),
+    })?;
+    Ok(resumed)
+}
+
+enum FetchError {
+    Registry(RegistryError),
+    Store(StoreError),
+}
+
+/// One GET of `d` from the bytes `w` holds; a registry that ignores `Range` restarts it.
+async fn fetch_into(
+    reg: &Registry,
+    repo: &str,
+    d: &Descriptor,
+    w: &mut BlobWriter,
+) -> Result<(), FetchError> {
+    let mut dl = reg
+        .get_blob(repo, &d.digest, w.len())
+        .await
+        .map_err(FetchError::Registry)?;
+    if dl.start != w.len() {
+        w.reset().map_err(|e| FetchError::Store(e.into()))?;
+    }
+    while let Some(chunk) = dl.chunk().await.map_err(FetchError::Registry)? {
+        if w.len() + chunk.len() as u64 > d.size {
+            return Err(FetchError::Store(StoreError::Invalid(format!(
+                "blob {} from {repo} is longer than the {} bytes its descriptor says: rejected",
+                d.digest, d.size
+            ))));
+        }
+        w.write_all(&chunk).map_err(|e| {
+            FetchError::Store(StoreError::Io {
+                path: w.tmp_path().to_path_buf(),
+                source: e,
+            })
+        })?;
+    }
+    Ok(())
+}

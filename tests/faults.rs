@@ -1,0 +1,407 @@
+//! Acceptance tests of issue 5 (reliability), faults: a proxy in front of a real
+//! `docker-registry` cuts connections, answers 429/503, fails always; a corrupted layout,
+//! Ctrl-C and concurrent publishers. Every successful scenario ends with skopeo reading the
+//! image back identical from the registry; each prints the faults injected and the bytes
+//! re-sent.
+
+mod support;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use werf_push::layout::LayoutWriter;
+
+use support::cmd::{self, assert_failure, assert_success};
+use support::layouts::{self, Format};
+use support::proxy::{cut_offsets, Proxy, ProxyConfig, StatusFault};
+use support::registry::Registry;
+use support::scenario::*;
+
+/// The error line of a failed run (`error: ...`).
+#[track_caller]
+fn error_line(out: &cmd::Output) -> String {
+    out.stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no `error:` line\n{}", out.describe()))
+        .to_string()
+}
+
+/// 20 seeds, one cut each at a random offset of the upload stream of an 8 MiB layer.
+fn cuts_at_random_offsets(strategy: &str) {
+    let reg = Registry::start();
+    let t = tmp();
+    let src = t.path().join("src");
+    let (digest, blob_bytes) = big_image(&src, 8 * MIB, 5);
+    let (mut total_faults, mut total_resent) = (0, 0);
+    for seed in 1..=20u64 {
+        let proxy = Proxy::start(
+            &reg.host,
+            ProxyConfig {
+                cut_at: cut_offsets(seed, 1, blob_bytes),
+                ..Default::default()
+            },
+        );
+        let repo = format!("cut-{strategy}-{seed}");
+        let out = push(&[
+            "--upload-strategy",
+            strategy,
+            "--chunk-size",
+            "1MiB",
+            "--jobs",
+            "1",
+            &oci(&src),
+            &format!("{}/{repo}:v1", proxy.host),
+        ]);
+        assert_success(&out);
+        let stats = proxy.stats();
+        proxy.report(&format!("{strategy} seed {seed}"), blob_bytes);
+        assert_eq!(stats.cuts, 1, "seed {seed}: the cut did not happen");
+        let resent = stats.upload_bytes - blob_bytes;
+        let bound = match strategy {
+            "chunked" => MIB as u64,
+            _ => blob_bytes,
+        };
+        assert!(
+            resent <= bound * stats.cuts,
+            "seed {seed}: {resent} bytes re-sent after {} cut(s), more than {bound} each\n{}",
+            stats.cuts,
+            out.describe()
+        );
+        total_faults += stats.faults;
+        total_resent += resent;
+        assert_reads_back_identical(&format!("{}/{repo}:v1", reg.host), &src, &digest);
+    }
+    println!("{strategy}: 20 pushes, {total_faults} faults injected, {total_resent} bytes re-sent in all");
+}
+
+#[test]
+fn cut_at_random_offsets_chunked_resends_at_most_one_chunk_per_cut() {
+    cuts_at_random_offsets("chunked");
+}
+
+#[test]
+fn cut_at_random_offsets_monolithic_starts_the_blob_over() {
+    cuts_at_random_offsets("monolithic");
+}
+
+/// The gap between the first request matching `pred` and the next one matching it.
+fn gap_after_first(proxy: &Proxy, status: u16, pred: impl Fn(&support::proxy::Logged) -> bool) -> Duration {
+    let log = proxy.stats().log;
+    let i = log
+        .iter()
+        .position(|l| l.status == status && pred(l))
+        .unwrap_or_else(|| panic!("no {status} answer in {log:#?}"));
+    let next = log[i + 1..]
+        .iter()
+        .find(|l| pred(l))
+        .unwrap_or_else(|| panic!("no retry after the {status}: {log:#?}"));
+    next.at - log[i].at
+}
+
+#[test]
+fn too_many_requests_waits_for_retry_after_then_succeeds() {
+    let reg = Registry::start();
+    let t = tmp();
+    let src = t.path().join("src");
+    let (digest, blob_bytes) = big_image(&src, 2 * MIB, 6);
+    let proxy = Proxy::start(
+        &reg.host,
+        ProxyConfig {
+            status_faults: vec![
+                // An upload PUT (retried by the push layer) and a manifest PUT (by the
+                // transport), each once.
+                StatusFault::new(Some("PUT"), "/blobs/uploads/", 429).retry_after("1"),
+                StatusFault::new(Some("PUT"), "/manifests/", 429).retry_after("1"),
+            ],
+            ..Default::default()
+        },
+    );
+    let out = push(&[&oci(&src), &format!("{}/limited:v1", proxy.host)]);
+    assert_success(&out);
+    proxy.report("429 Retry-After: 1", blob_bytes);
+    assert_eq!(proxy.stats().faults, 2);
+    for what in ["/blobs/uploads/", "/manifests/"] {
+        let gap = gap_after_first(&proxy, 429, |l| l.method == "PUT" && l.target.contains(what));
+        assert!(
+            gap >= Duration::from_millis(950),
+            "{what}: retried {gap:?} after a 429 with Retry-After: 1"
+        );
+    }
+    assert_reads_back_identical(&format!("{}/limited:v1", reg.host), &src, &digest);
+}
+
+#[test]
+fn service_unavailable_three_times_then_success() {
+    let reg = Registry::start();
+    let t = tmp();
+    let src = t.path().join("src");
+    let (digest, blob_bytes) = big_image(&src, 2 * MIB, 7);
+    for (i, strategy) in ["monolithic", "chunked"].into_iter().enumerate() {
+        let proxy = Proxy::start(
+            &reg.host,
+            ProxyConfig {
+                status_faults: vec![
+                    StatusFault::new(Some("HEAD"), "/blobs/sha256:", 503).times(3),
+                    StatusFault::new(Some("PUT"), "/blobs/uploads/", 503).times(3),
+                    StatusFault::new(Some("PUT"), "/manifests/", 503).times(3),
+                ],
+                ..Default::default()
+            },
+        );
+        let reference = format!("{}/unavailable{i}:v1", proxy.host);
+        let out = push(&[
+            "--upload-strategy",
+            strategy,
+            "--chunk-size",
+            "512KiB",
+            &oci(&src),
+            &reference,
+        ]);
+        assert_success(&out);
+        proxy.report(&format!("503 x3 ({strategy})"), blob_bytes);
+        assert_eq!(proxy.stats().faults, 9, "{strategy}");
+        assert_reads_back_identical(&format!("{}/unavailable{i}:v1", reg.host), &src, &digest);
+    }
+}
+
+#[test]
+fn registry_failing_every_time_is_a_clear_error_after_the_bound_and_no_tag() {
+    let reg = Registry::start();
+    let t = tmp();
+    let src = t.path().join("src");
+    let (_, blob_bytes) = big_image(&src, 256 * KIB, 8);
+    // Bound on attempts: 1 + 2 retries of each blob HEAD.
+    let proxy = Proxy::start(
+        &reg.host,
+        ProxyConfig {
+            status_faults: vec![StatusFault::new(None, "/blobs/", 503).times(u32::MAX)],
+            ..Default::default()
+        },
+    );
+    let out = push(&["--retries", "2", &oci(&src), &format!("{}/down:v1", proxy.host)]);
+    assert_failure(&out);
+    proxy.report("503 always, --retries 2", blob_bytes);
+    let line = error_line(&out);
+    assert!(line.contains("503"), "the error does not say 503: {line}");
+    assert!(line.contains("down"), "the error does not name the repository: {line}");
+    let blob_requests = proxy
+        .stats()
+        .log
+        .iter()
+        .filter(|l| l.target.contains("/blobs/"))
+        .count();
+    assert!(
+        (2..=6).contains(&blob_requests),
+        "2 blobs, 3 attempts each at most: {blob_requests} requests"
+    );
+    assert!(!reg.tag_exists("down", "v1"), "the tag exists after a failed push");
+
+    // Bound on time: many retries allowed, 2 seconds.
+    let proxy = Proxy::start(
+        &reg.host,
+        ProxyConfig {
+            status_faults: vec![StatusFault::new(None, "/blobs/", 503).times(u32::MAX)],
+            ..Default::default()
+        },
+    );
+    let started = Instant::now();
+    let out = push(&[
+        "--retries",
+        "1000",
+        "--retry-max-time",
+        "2",
+        &oci(&src),
+        &format!("{}/down2:v1", proxy.host),
+    ]);
+    let took = started.elapsed();
+    assert_failure(&out);
+    proxy.report("503 always, --retry-max-time 2", blob_bytes);
+    assert!(error_line(&out).contains("503"));
+    assert!(took < Duration::from_secs(20), "gave up after {took:?}");
+    assert!(!reg.tag_exists("down2", "v1"));
+}
+
+#[test]
+fn corrupted_blob_is_reported_with_path_and_digest_and_no_tag() {
+    let reg = Registry::start();
+    // (strategy, plain-text error bodies: the DIGEST_INVALID code is lost, the local hash
+    // check finds it)
+    let cases = [
+        ("monolithic", false),
+        ("chunked", false),
+        ("monolithic", true),
+        ("chunked", true),
+    ];
+    for (i, (strategy, plain)) in cases.into_iter().enumerate() {
+        let t = tmp();
+        let src = t.path().join("src");
+        let (digest, blob_bytes) = big_image(&src, 2 * MIB, 20 + i as u64);
+        let manifest: Value =
+            serde_json::from_slice(&layouts::read_blob(&src, &digest)).unwrap();
+        let victim = manifest["layers"][0]["digest"].as_str().unwrap().to_string();
+        let path = layouts::blob_path(&src, &victim);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+        let proxy = Proxy::start(
+            &reg.host,
+            ProxyConfig {
+                plain_text_errors: plain,
+                ..Default::default()
+            },
+        );
+        let repo = format!("corrupt{i}");
+        let out = push(&[
+            "--upload-strategy",
+            strategy,
+            "--chunk-size",
+            "512KiB",
+            &oci(&src),
+            &format!("{}/{repo}:v1", proxy.host),
+        ]);
+        proxy.report(&format!("corrupted blob ({strategy}, plain={plain})"), blob_bytes);
+        assert_failure(&out);
+        assert_eq!(out.code(), Some(3), "{}", out.describe());
+        let line = error_line(&out);
+        assert!(line.contains(&victim), "no digest in: {line}");
+        assert!(line.contains(&path.display().to_string()), "no path in: {line}");
+        let puts: Vec<_> = proxy
+            .stats()
+            .log
+            .into_iter()
+            .filter(|l| l.method == "PUT" && l.target.contains("/manifests/"))
+            .collect();
+        assert!(puts.is_empty(), "manifest written: {puts:?}");
+        assert!(!reg.tag_exists(&repo, "v1"));
+    }
+}
+
+#[test]
+fn ctrl_c_cancels_open_uploads_writes_no_manifest_and_exits_130() {
+    let reg = Registry::start();
+    let t = tmp();
+    let src = t.path().join("src");
+    let (_, blob_bytes) = big_image(&src, 8 * MIB, 30);
+    let proxy = Proxy::start(
+        &reg.host,
+        ProxyConfig {
+            throttle: Some(2 << 20),
+            ..Default::default()
+        },
+    );
+    let mut c = push_command(&[&oci(&src), &format!("{}/stopped:v1", proxy.host)]);
+    c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().expect("start werf-push");
+    // Wait until the big upload is under way.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !proxy.stats().log.iter().any(|l| l.method == "POST") {
+        assert!(Instant::now() < deadline, "no upload started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait for werf-push");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    proxy.report("Ctrl-C", blob_bytes);
+    assert_eq!(out.status.code(), Some(130), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let log = proxy.stats().log;
+    assert!(
+        log.iter()
+            .any(|l| l.method == "DELETE" && l.target.contains("/blobs/uploads/")),
+        "the open upload session was not cancelled: {log:#?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.target.contains("/manifests/") && l.method == "PUT"),
+        "a manifest was written after Ctrl-C"
+    );
+    assert!(!reg.tag_exists("stopped", "v1"));
+}
+
+/// An image sharing a 2 MiB base layer with every other `i`, plus a layer of its own.
+fn overlapping_image(dir: &Path, i: u64) -> String {
+    let f = Format::Oci;
+    let mut w = LayoutWriter::create(dir).expect("create layout");
+    let layers = [
+        layouts::gzip_layer("base.bin", 2 * MIB, 4242),
+        layouts::gzip_layer("own.bin", 256 * KIB, 100 + i),
+    ];
+    let descs: Vec<_> = layers
+        .iter()
+        .map(|(b, _)| w.write_blob(b, f.layer_type()).unwrap())
+        .collect();
+    let config = json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": { "Labels": { "publisher": i.to_string() } },
+        "rootfs": { "type": "layers", "diff_ids": [layers[0].1, layers[1].1] },
+    });
+    let config = w
+        .write_blob(&serde_json::to_vec(&config).unwrap(), f.config_type())
+        .unwrap();
+    let d = |d: &werf_push::spec::Descriptor| {
+        json!({ "mediaType": d.media_type, "digest": d.digest.to_string(), "size": d.size })
+    };
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": f.manifest_type(),
+        "config": d(&config),
+        "layers": descs.iter().map(d).collect::<Vec<_>>(),
+    });
+    let m = w
+        .write_blob(&serde_json::to_vec_pretty(&manifest).unwrap(), f.manifest_type())
+        .unwrap();
+    w.add_entry(&m, json!({}));
+    w.commit().unwrap();
+    m.digest.to_string()
+}
+
+#[test]
+fn four_concurrent_publishers_of_overlapping_images_all_succeed() {
+    let reg = Registry::start();
+    let t = tmp();
+    let images: Vec<(std::path::PathBuf, String)> = (0..4u64)
+        .map(|i| {
+            let dir = t.path().join(format!("src{i}"));
+            let digest = overlapping_image(&dir, i);
+            (dir, digest)
+        })
+        .collect();
+    // Two publishers per repository, and every one also into a repository all share.
+    let refs = |i: usize| {
+        vec![
+            format!("{}/team{}/app:p{i}", reg.host, i % 2),
+            format!("{}/shared/app:p{i}", reg.host),
+        ]
+    };
+    let handles: Vec<_> = images
+        .iter()
+        .enumerate()
+        .map(|(i, (dir, _))| {
+            let mut args = vec![oci(dir)];
+            args.extend(refs(i));
+            std::thread::spawn(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                push(&args)
+            })
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        let out = h.join().expect("publisher thread");
+        assert!(out.success(), "publisher {i} failed\n{}", out.describe());
+    }
+    for (i, (dir, digest)) in images.iter().enumerate() {
+        for r in refs(i) {
+            assert_reads_back_identical(&r, dir, digest);
+        }
+    }
+    println!("4 concurrent publishers: 0 faults injected, 8 tags read back identical");
+}

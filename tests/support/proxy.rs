@@ -1,0 +1,591 @@
+//! A fault and quirk proxy for integration tests: plain HTTP/1.1, std threads, one
+//! connection per exchange (`Connection: close`), in front of a REAL `docker-registry`
+//! (never a mock: every request that is not refused or cut is forwarded, and every answer
+//! comes from the registry, rewritten only by the quirks switched on).
+//!
+//! Faults: cut the client's connection at given offsets of the stream of upload bytes
+//! (PATCH and blob PUT bodies, counted across requests: [`cut_offsets`] draws them from a
+//! seed), answer chosen requests with a status (429 + `Retry-After`, 503, ...) k times or
+//! always, throttle request bodies. Quirks of real registries (registry-notes.md):
+//! GHCR's 416 over a PATCH body cap and relative `Location`; ACR's 413 on a large PUT;
+//! ECR's 201 to PATCH, stale `Range`, 400 for chunks under 5 MiB, no `Location` on manifest
+//! PUT; Google Artifact Registry's `Location` outside `/v2` (mapped back when proxying)
+//! and refused PATCH; Docker Hub's and Harbor's 401/403 to mounts; plain-text error bodies;
+//! no `Docker-Content-Digest`.
+//!
+//! Whole request bodies are buffered (test blobs are a few MiB) and forwarded only when
+//! complete, so a cut never leaves a partial chunk in the registry: what the registry
+//! confirms afterwards (`GET` upload status) is exactly the chunks before the cut.
+//! [`Proxy::stats`] counts faults injected, quirks applied and upload bytes received, so
+//! tests can report them.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::layouts::XorShift;
+
+/// Answer matching requests with `status` (nothing forwarded), `times` times.
+#[derive(Clone, Debug)]
+pub struct StatusFault {
+    /// `None`: any method.
+    pub method: Option<&'static str>,
+    /// Substring of the path (and query) that must match.
+    pub path_contains: &'static str,
+    pub status: u16,
+    /// `u32::MAX`: always.
+    pub times: u32,
+    pub retry_after: Option<&'static str>,
+}
+
+impl StatusFault {
+    pub fn new(method: Option<&'static str>, path_contains: &'static str, status: u16) -> Self {
+        StatusFault {
+            method,
+            path_contains,
+            status,
+            times: 1,
+            retry_after: None,
+        }
+    }
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = n;
+        self
+    }
+    pub fn retry_after(mut self, v: &'static str) -> Self {
+        self.retry_after = Some(v);
+        self
+    }
+}
+
+/// What the proxy does; everything off by default (a transparent proxy).
+#[derive(Clone, Debug, Default)]
+pub struct ProxyConfig {
+    /// Offsets in the stream of upload body bytes at which the client connection is cut
+    /// (each once).
+    pub cut_at: Vec<u64>,
+    pub status_faults: Vec<StatusFault>,
+    /// Request body bytes per second (reading is slowed down).
+    pub throttle: Option<u64>,
+    /// GHCR: a PATCH body over this is refused with 416.
+    pub patch_cap: Option<u64>,
+    /// ACR: a blob upload PUT body over this is refused with 413.
+    pub put_cap: Option<u64>,
+    /// ECR: a PATCH body under this is refused with 400.
+    pub min_chunk: Option<u64>,
+    /// Google Artifact Registry: PATCH refused with 405.
+    pub refuse_patch: bool,
+    /// ECR: PATCH answered 201 instead of 202.
+    pub patch_201: bool,
+    /// ECR: the `Range` of a PATCH answer stays at the previous chunk.
+    pub stale_range: bool,
+    /// ECR: no `Location` on manifest PUT.
+    pub drop_manifest_location: bool,
+    /// GHCR: `Location` made relative (`/v2/...`).
+    pub relative_location: bool,
+    /// Google Artifact Registry: upload `Location` moved outside `/v2`
+    /// (`/artifacts-uploads/...`), mapped back when the client uses it.
+    pub location_outside_v2: bool,
+    /// Older registries: no `Docker-Content-Digest` on any answer.
+    pub strip_digest: bool,
+    /// Error bodies turned into plain text (Docker Hub, proxies).
+    pub plain_text_errors: bool,
+    /// Docker Hub / Harbor: a mount (`POST ...?mount=`) answered with this (401/403).
+    pub mount_status: Option<u16>,
+}
+
+/// One exchange as the proxy saw it.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub method: String,
+    /// Path and query as the client sent them.
+    pub target: String,
+    /// The status the client got (0: connection cut).
+    pub status: u16,
+    /// Content-Length of the request.
+    pub len: u64,
+    pub at: Instant,
+}
+
+impl Logged {
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+    pub fn is_upload_data(&self) -> bool {
+        self.method == "PATCH" || (self.method == "PUT" && self.target.contains("/blobs/upload"))
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Requests refused or cut on purpose.
+    pub faults: u64,
+    /// Answers rewritten by a quirk.
+    pub quirks: u64,
+    /// Connections cut.
+    pub cuts: u64,
+    /// Upload body bytes (PATCH and blob PUT) received from the client, cut ones included.
+    pub upload_bytes: u64,
+    /// Request body bytes forwarded to the registry.
+    pub forwarded: u64,
+    pub log: Vec<Logged>,
+}
+
+struct Shared {
+    cfg: ProxyConfig,
+    upstream: String,
+    stats: Mutex<Stats>,
+    /// Position in the stream of upload bytes (reserved per request).
+    stream_pos: Mutex<u64>,
+    cuts_left: Mutex<Vec<u64>>,
+    faults_left: Mutex<Vec<u32>>,
+}
+
+pub struct Proxy {
+    /// `127.0.0.1:PORT`, to push to.
+    pub host: String,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+}
+
+/// `n` offsets in `[1, max)` drawn from `seed`, sorted.
+pub fn cut_offsets(seed: u64, n: usize, max: u64) -> Vec<u64> {
+    let mut r = XorShift::new(seed);
+    let mut v: Vec<u64> = (0..n).map(|_| 1 + r.next_u64() % (max - 1)).collect();
+    v.sort_unstable();
+    v
+}
+
+impl Proxy {
+    /// Starts a proxy to `upstream` (`127.0.0.1:PORT` of a registry).
+    pub fn start(upstream: &str, cfg: ProxyConfig) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let shared = Arc::new(Shared {
+            faults_left: Mutex::new(cfg.status_faults.iter().map(|f| f.times).collect()),
+            cuts_left: Mutex::new(cfg.cut_at.clone()),
+            cfg,
+            upstream: upstream.to_string(),
+            stats: Mutex::default(),
+            stream_pos: Mutex::new(0),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s2, stop2) = (shared.clone(), stop.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let s = s2.clone();
+                thread::spawn(move || {
+                    let _ = handle(&s, conn);
+                });
+            }
+        });
+        Proxy { host, shared, stop }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.lock().unwrap().clone()
+    }
+
+    /// One line for test output: faults, quirks, cuts, upload bytes received.
+    pub fn report(&self, what: &str, blob_bytes: u64) -> String {
+        let s = self.stats();
+        let line = format!(
+            "{what}: {} faults injected ({} cuts), {} quirk rewrites, {} upload bytes received for {} blob bytes: {} re-sent",
+            s.faults,
+            s.cuts,
+            s.quirks,
+            s.upload_bytes,
+            blob_bytes,
+            s.upload_bytes.saturating_sub(blob_bytes)
+        );
+        println!("{line}");
+        line
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(&self.host);
+    }
+}
+
+struct Head {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+}
+
+fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    h.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<(String, Vec<(String, String)>)>> {
+    let mut first = String::new();
+    if r.read_line(&mut first)? == 0 {
+        return Ok(None);
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    Ok(Some((first.trim_end().to_string(), headers)))
+}
+
+fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(60)))?;
+    // A TLS ClientHello (the client tries HTTPS first): answer as Go's HTTP server does.
+    let mut first = [0u8; 1];
+    if client.peek(&mut first)? == 0 || first[0] == 0x16 {
+        let mut c = client;
+        let _ = c.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n");
+        let _ = c.shutdown(Shutdown::Both);
+        return Ok(());
+    }
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut client = client;
+    let Some((line, headers)) = read_head(&mut reader)? else {
+        return Ok(());
+    };
+    let mut parts = line.split(' ');
+    let head = Head {
+        method: parts.next().unwrap_or("").to_string(),
+        target: parts.next().unwrap_or("").to_string(),
+        headers,
+    };
+    let len: u64 = header(&head.headers, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let upload = head.method == "PATCH"
+        || (head.method == "PUT" && head.target.contains("/blobs/upload"));
+    let cfg = &s.cfg;
+    let log = |status: u16| {
+        s.stats.lock().unwrap().log.push(Logged {
+            method: head.method.clone(),
+            target: head.target.clone(),
+            status,
+            len,
+            at: Instant::now(),
+        })
+    };
+
+    // Where a cut falls in this body, if one does.
+    let mut cut = None;
+    if upload && len > 0 {
+        let mut pos = s.stream_pos.lock().unwrap();
+        let mut cuts = s.cuts_left.lock().unwrap();
+        if let Some(i) = cuts.iter().position(|&c| c >= *pos && c < *pos + len) {
+            cut = Some(cuts.remove(i) - *pos);
+        }
+        *pos += len;
+    }
+    let body = read_body(&mut reader, len, cut.unwrap_or(len), cfg.throttle);
+    if upload {
+        s.stats.lock().unwrap().upload_bytes += body.as_ref().map_or(0, |b| b.len() as u64);
+    }
+    if cut.is_some() {
+        let mut st = s.stats.lock().unwrap();
+        st.faults += 1;
+        st.cuts += 1;
+        drop(st);
+        log(0);
+        let _ = client.shutdown(Shutdown::Both);
+        return Ok(());
+    }
+    let body = body?;
+
+    // Refusals: nothing forwarded.
+    let refusal = refusal(s, &head, len);
+    if let Some((status, extra, text)) = refusal {
+        s.stats.lock().unwrap().faults += 1;
+        log(status);
+        let body = if cfg.plain_text_errors || text.starts_with('{') {
+            text.into_bytes()
+        } else {
+            format!("{text}\n").into_bytes()
+        };
+        return respond(&mut client, status, &extra, &body, false);
+    }
+
+    // Forward, with a GAR-style path mapped back into /v2.
+    let target = match head.target.strip_prefix("/artifacts-uploads/") {
+        Some(rest) => format!("/v2/{rest}"),
+        None => head.target.clone(),
+    };
+    let mut up = TcpStream::connect(&s.upstream)?;
+    up.set_read_timeout(Some(Duration::from_secs(120)))?;
+    let mut req = format!("{} {} HTTP/1.1\r\n", head.method, target);
+    for (k, v) in &head.headers {
+        if !k.eq_ignore_ascii_case("connection") {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    req.push_str("Connection: close\r\n\r\n");
+    up.write_all(req.as_bytes())?;
+    up.write_all(&body)?;
+    s.stats.lock().unwrap().forwarded += body.len() as u64;
+    let mut ur = BufReader::new(up);
+    let (status_line, mut rh) = read_head(&mut ur)?.ok_or_else(|| std::io::Error::other("eof"))?;
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(502);
+    let no_body = head.method == "HEAD" || status == 204 || status == 304 || status < 200;
+    let mut rbody = if no_body {
+        Vec::new()
+    } else {
+        read_response_body(&mut ur, &rh)?
+    };
+    let mut status = status;
+    let quirks = rewrite(s, &head, &mut status, &mut rh, &mut rbody);
+    if quirks > 0 {
+        s.stats.lock().unwrap().quirks += quirks;
+    }
+    log(status);
+    respond(&mut client, status, &rh, &rbody, no_body)
+}
+
+/// The status, headers and body of an answer the proxy makes up, if this request gets one.
+fn refusal(s: &Shared, head: &Head, len: u64) -> Option<(u16, Vec<(String, String)>, String)> {
+    let cfg = &s.cfg;
+    let json = |code: &str, msg: &str| {
+        if cfg.plain_text_errors {
+            format!("{msg}\n")
+        } else {
+            format!(r#"{{"errors":[{{"code":"{code}","message":"{msg}"}}]}}"#)
+        }
+    };
+    {
+        let mut left = s.faults_left.lock().unwrap();
+        for (i, f) in cfg.status_faults.iter().enumerate() {
+            if left[i] > 0
+                && f.method.map_or(true, |m| m == head.method)
+                && head.target.contains(f.path_contains)
+            {
+                if left[i] != u32::MAX {
+                    left[i] -= 1;
+                }
+                let mut h = Vec::new();
+                if let Some(ra) = f.retry_after {
+                    h.push(("Retry-After".to_string(), ra.to_string()));
+                }
+                let (code, msg) = match f.status {
+                    429 => ("TOOMANYREQUESTS", "Too Many Requests"),
+                    401 => ("UNAUTHORIZED", "authentication required"),
+                    403 => ("DENIED", "requested access to the resource is denied"),
+                    _ => ("UNAVAILABLE", "Service Unavailable (injected)"),
+                };
+                return Some((f.status, h, json(code, msg)));
+            }
+        }
+    }
+    let upload_put = head.method == "PUT" && head.target.contains("/blobs/upload");
+    if let Some(st) = cfg.mount_status {
+        if head.method == "POST" && head.target.contains("mount=") {
+            return Some((st, vec![], json("DENIED", "mount not authorised")));
+        }
+    }
+    if head.method == "PATCH" {
+        if cfg.refuse_patch {
+            return Some((405, vec![], json("UNSUPPORTED", "chunked uploads are not supported")));
+        }
+        if cfg.patch_cap.is_some_and(|cap| len > cap) {
+            return Some((416, vec![], json("BLOB_UPLOAD_INVALID", "PATCH body too large")));
+        }
+        if cfg.min_chunk.is_some_and(|min| len < min) {
+            return Some((400, vec![], json("BLOB_UPLOAD_INVALID", "chunk too small")));
+        }
+    }
+    if upload_put && cfg.put_cap.is_some_and(|cap| len > cap) {
+        return Some((413, vec![], "<html><head><title>413 Request Entity Too Large</title></head></html>".into()));
+    }
+    None
+}
+
+/// Applies the quirks to an answer of the registry; returns how many applied.
+fn rewrite(
+    s: &Shared,
+    head: &Head,
+    status: &mut u16,
+    h: &mut Vec<(String, String)>,
+    body: &mut Vec<u8>,
+) -> u64 {
+    let cfg = &s.cfg;
+    let mut n = 0;
+    let is_patch = head.method == "PATCH";
+    if cfg.patch_201 && is_patch && *status == 202 {
+        *status = 201;
+        n += 1;
+    }
+    if cfg.stale_range && is_patch && *status < 300 {
+        let start: u64 = header(&head.headers, "content-range")
+            .and_then(|r| r.split('-').next())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        set(h, "Range", &format!("0-{}", start.saturating_sub(1)));
+        n += 1;
+    }
+    if cfg.drop_manifest_location && head.method == "PUT" && head.target.contains("/manifests/") {
+        h.retain(|(k, _)| !k.eq_ignore_ascii_case("location"));
+        n += 1;
+    }
+    if cfg.strip_digest {
+        let before = h.len();
+        h.retain(|(k, _)| !k.eq_ignore_ascii_case("docker-content-digest"));
+        n += (before - h.len()) as u64;
+    }
+    if let Some(loc) = header(h, "location").map(str::to_string) {
+        let mut new = loc.clone();
+        if cfg.relative_location || cfg.location_outside_v2 {
+            if let Some(i) = new.find("://") {
+                let rest = &new[i + 3..];
+                new = rest[rest.find('/').unwrap_or(rest.len())..].to_string();
+            }
+        }
+        if cfg.location_outside_v2 && new.contains("/blobs/uploads/") {
+            if let Some(rest) = new.strip_prefix("/v2/") {
+                new = format!("/artifacts-uploads/{rest}");
+            }
+        }
+        if new != loc {
+            set(h, "Location", &new);
+            n += 1;
+        }
+    }
+    if cfg.plain_text_errors && *status >= 400 && !body.is_empty() {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let msg = v["errors"][0]["message"].as_str().unwrap_or("error").to_string();
+        *body = format!("{msg}\n").into_bytes();
+        set(h, "Content-Type", "text/plain; charset=utf-8");
+        n += 1;
+    }
+    n
+}
+
+fn set(h: &mut Vec<(String, String)>, name: &str, value: &str) {
+    h.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    h.push((name.to_string(), value.to_string()));
+}
+
+/// Reads `upto` of the `len` bytes of a body (all of them when `upto == len`).
+fn read_body(
+    r: &mut impl Read,
+    len: u64,
+    upto: u64,
+    throttle: Option<u64>,
+) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(upto as usize);
+    let mut buf = vec![0u8; 64 << 10];
+    let started = Instant::now();
+    while (out.len() as u64) < upto {
+        let want = buf.len().min((upto - out.len() as u64) as usize);
+        let n = r.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("body ended at {} of {len}", out.len()),
+            ));
+        }
+        out.extend_from_slice(&buf[..n]);
+        if let Some(rate) = throttle {
+            let due = Duration::from_secs_f64(out.len() as f64 / rate as f64);
+            if let Some(d) = due.checked_sub(started.elapsed()) {
+                thread::sleep(d);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_response_body(r: &mut impl BufRead, h: &[(String, String)]) -> std::io::Result<Vec<u8>> {
+    if header(h, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        let mut out = Vec::new();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(std::io::Error::other)?;
+            let mut chunk = vec![0u8; size + 2];
+            r.read_exact(&mut chunk)?;
+            if size == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&chunk[..size]);
+        }
+    }
+    let mut out = Vec::new();
+    match header(h, "content-length").and_then(|v| v.parse::<u64>().ok()) {
+        Some(n) => {
+            r.take(n).read_to_end(&mut out)?;
+        }
+        None => {
+            r.read_to_end(&mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn respond(
+    client: &mut TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    keep_length: bool,
+) -> std::io::Result<()> {
+    let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    for (k, v) in headers {
+        let skip = ["connection", "transfer-encoding"]
+            .iter()
+            .any(|n| k.eq_ignore_ascii_case(n))
+            || (!keep_length && k.eq_ignore_ascii_case("content-length"));
+        if !skip {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    if !keep_length {
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    client.write_all(out.as_bytes())?;
+    client.write_all(body)?;
+    client.flush()?;
+    let _ = client.shutdown(Shutdown::Write);
+    Ok(())
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        413 => "Payload Too Large",
+        416 => "Range Not Satisfiable",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}

@@ -1,0 +1,91 @@
+//! Helpers shared by the reliability tests (`tests/faults.rs`, `tests/quirks.rs`): temp
+//! dirs, running `werf-push push` (checked for panics), layouts with a big layer, and the
+//! final check of every scenario: skopeo, reading straight from the registry (not through
+//! the proxy), gets back exactly the local manifest bytes and blobs.
+
+use std::path::Path;
+
+use tempfile::TempDir;
+
+use super::cmd::{self, sha256_digest, Output};
+use super::layouts::{self, Format};
+use super::skopeo::{self, Skopeo};
+
+pub const KIB: usize = 1 << 10;
+pub const MIB: usize = 1 << 20;
+
+pub fn tmp() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("werf-push-test-")
+        .tempdir()
+        .expect("create temp dir")
+}
+
+/// `oci:DIR`
+pub fn oci(dir: &Path) -> String {
+    format!("oci:{}", dir.display())
+}
+
+/// A `werf-push push ARGS...` command with the environment it reads cleared.
+pub fn push_command(args: &[&str]) -> std::process::Command {
+    let mut c = cmd::werf_push();
+    c.arg("push").args(args);
+    for var in [
+        "WERF_INSECURE_REGISTRY",
+        "WERF_SKIP_TLS_VERIFY_REGISTRY",
+        "SSL_CERT_FILE",
+        "WERF_PUSH_LOG",
+        "WERF_PUSH_REGISTRY_PROFILE",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Runs `werf-push push ARGS...`; checks it did not panic, whatever its status.
+pub fn push(args: &[&str]) -> Output {
+    let out = cmd::run(&mut push_command(args));
+    assert_no_panic(&out);
+    out
+}
+
+#[track_caller]
+pub fn assert_no_panic(out: &Output) {
+    assert!(
+        !out.stderr.contains("panicked") && !out.stderr.contains("RUST_BACKTRACE"),
+        "werf-push panicked\n{}",
+        out.describe()
+    );
+}
+
+/// An OCI image with one layer of about `size` bytes and a small one; returns the manifest
+/// digest and the bytes of its blobs (configs and layers).
+pub fn big_image(dir: &Path, size: usize, seed: u64) -> (String, u64) {
+    let digest = layouts::image(dir, &[size, 4 * KIB], seed, Format::Oci, None);
+    let bytes = layouts::unique_blob_bytes(dir, &digest);
+    (digest, bytes)
+}
+
+/// skopeo reads `reference` back: the exact manifest bytes, and (copied into a fresh
+/// layout) exactly the blobs the local image references, each hashing to its name.
+#[track_caller]
+pub fn assert_reads_back_identical(reference: &str, src: &Path, digest: &str) {
+    let sk = Skopeo::new();
+    let raw = sk.inspect_raw(reference);
+    assert_eq!(
+        sha256_digest(&raw),
+        digest,
+        "{reference}: the registry serves other manifest bytes"
+    );
+    let is_index = layouts::manifest_digests(src, digest).len() > 1;
+    let back = tmp();
+    let dest = format!("oci:{}:back", back.path().join("oci").display());
+    let extra: &[&str] = if is_index { &["--all"] } else { &[] };
+    sk.copy(&skopeo::docker_ref(reference), &dest, extra);
+    assert_eq!(
+        layouts::blob_files(&back.path().join("oci")),
+        layouts::referenced_blobs(src, digest),
+        "{reference}: skopeo copied back other blobs than the local image has"
+    );
+}
