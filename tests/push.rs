@@ -868,22 +868,31 @@ fn untrusted_https_certificate_is_a_one_line_error_with_a_ca_file_hint() {
     let t = tmp();
     let src = small_layout(&t);
     let server = TlsServer::start();
-    let out = push(&[&oci(&src), &format!("127.0.0.1:{}/app:v1", server.port)]);
-    assert_code(&out, 4);
-    let line = assert_only_the_error(&out);
-    let lower = line.to_lowercase();
-    assert!(
-        lower.contains("tls") && lower.contains("certificate"),
-        "the error should say TLS/certificate\n{}",
-        out.describe()
-    );
-    assert!(
-        out.stderr
-            .lines()
-            .any(|l| l.starts_with("hint: ") && l.contains("--ca-file")),
-        "a hint should name --ca-file\n{}",
-        out.describe()
-    );
+    let dest = format!("127.0.0.1:{}/app:v1", server.port);
+    // As is (a loopback registry: plain HTTP is tried after HTTPS), and with
+    // --insecure-registry (plain HTTP allowed): HTTP to the TLS port fails too, and the
+    // certificate problem is what gets reported.
+    for extra in [None, Some("--insecure-registry")] {
+        let mut args: Vec<&str> = extra.into_iter().collect();
+        let src = oci(&src);
+        args.extend([src.as_str(), dest.as_str()]);
+        let out = push(&args);
+        assert_code(&out, 4);
+        let line = assert_only_the_error(&out);
+        let lower = line.to_lowercase();
+        assert!(
+            lower.contains("tls") && lower.contains("certificate"),
+            "{extra:?}: the error should say TLS/certificate\n{}",
+            out.describe()
+        );
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with("hint: ") && l.contains("--ca-file")),
+            "{extra:?}: a hint should name --ca-file\n{}",
+            out.describe()
+        );
+    }
 }
 
 #[tokio::test]

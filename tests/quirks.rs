@@ -117,7 +117,7 @@ fn plain_text_error_bodies_are_retried_and_reported() {
     // A plain-text refusal that no retry cures: its text is in the error.
     let t = tmp();
     let src = t.path().join("src");
-    big_image(&src, 64 * KIB, 77);
+    let (_, blob_bytes) = big_image(&src, 64 * KIB, 77);
     let proxy = Proxy::start(
         &reg.host,
         ProxyConfig {
@@ -127,7 +127,7 @@ fn plain_text_error_bodies_are_retried_and_reported() {
         },
     );
     let out = push_to(&proxy, &src, "plain403", &[]);
-    proxy.report("plain-text 403", 0);
+    proxy.report("plain-text 403", blob_bytes);
     assert_failure(&out);
     assert!(
         out.stderr
@@ -210,7 +210,8 @@ fn mount_refused_with_401_or_403_falls_back_to_upload() {
         let b = format!("{}/mount{status}b:v1", proxy.host);
         let out = push(&["--jobs", "1", &oci(&src), &a, &b]);
         assert_success(&out);
-        proxy.report(&format!("mount answered {status}"), blob_bytes);
+        // Two repositories: each gets the blobs once.
+        proxy.report(&format!("mount answered {status}"), 2 * blob_bytes);
         let log = proxy.stats().log;
         assert!(
             count(&log, "POST", status) >= 1,

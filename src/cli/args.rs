@@ -61,6 +61,11 @@ pub enum Command {
         after_help = "Examples:\n  werf-push publish --repo registry.example.com/group/app --tag-git-branch main\n  werf-push publish backend --repo localhost:5000/app --tag-custom v1 --with-stages\n  werf-push publish --repo docker.io/account/app --images-repo-mode monorepo --tag-by-stages-signature"
     )]
     Publish(super::publish::PublishArgs),
+    /// Measure push throughput of a registry with synthetic blobs (or a layout's image).
+    #[command(
+        after_help = "Examples:\n  werf-push bench --repo localhost:5000/bench\n  werf-push bench --repo registry.example.com/bench --blobs 8 --blob-size 16MiB --rounds 3 --warm-rounds 3 --json\n  werf-push bench --repo localhost:5000/bench --from oci:./layout --jobs 8"
+    )]
+    Bench(super::bench::BenchArgs),
     /// The stages storage: list what it holds.
     #[command(subcommand)]
     Stages(super::stages::StagesCommand),
@@ -166,6 +171,11 @@ pub struct UploadArgs {
     #[arg(long, env = "WERF_PUSH_REGISTRY_PROFILE", value_name = "PROFILE",
           value_parser = |s: &str| s.parse::<werf_push::push::RegistryProfile>())]
     pub registry_profile: Option<werf_push::push::RegistryProfile>,
+    /// Do not use the known-blob cache (mount sources learned from this machine's earlier
+    /// pushes, kept in $WERF_PUSH_CACHE_DIR, else $XDG_CACHE_HOME/werf-push or
+    /// ~/.cache/werf-push).
+    #[arg(long, env = "WERF_PUSH_NO_CACHE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub no_cache: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

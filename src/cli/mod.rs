@@ -2,6 +2,8 @@
 //! and draws progress. `anyhow` lives here and nowhere else.
 
 mod args;
+mod bench;
+mod bench_stats;
 mod exit;
 mod output;
 mod progress;
@@ -60,6 +62,7 @@ pub fn main() -> i32 {
         match cli.command {
             args::Command::Push(a) => push::run(a, &cli.global).await,
             args::Command::Publish(a) => publish::run(a, &cli.global).await,
+            args::Command::Bench(a) => bench::run(a, &cli.global).await,
             args::Command::Stages(c) => stages::run(c, &cli.global).await,
             args::Command::Completion { shell } => {
                 let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -83,5 +83,10 @@ pub fn push_options(u: &UploadArgs, dry_run: bool) -> PushOptions {
         chunk_size: u.chunk_size.max(1),
         dry_run,
         profile: u.registry_profile,
+        known_blobs: if u.no_cache {
+            None
+        } else {
+            werf_push::push::cache::default_dir()
+        },
     }
 }

@@ -314,6 +314,9 @@ impl BlobJob<'_> {
         }
         let (actual, path) = match self.source {
             BlobSource::Bytes(b) => (Ok(Digest::sha256_of(b)), None),
+            BlobSource::Synthetic { seed, size } => {
+                (Ok(BlobSource::synthetic_digest(*seed, *size)), None)
+            }
             BlobSource::File(p) => {
                 let p2 = p.clone();
                 let r = tokio::task::spawn_blocking(move || hash_file(&p2))

@@ -150,7 +150,13 @@ impl Pusher {
             }
         }
 
-        // 2. Blobs, grouped per (registry, digest): repositories in target order.
+        // 2. Blobs, grouped per (registry, digest): repositories in target order. Mount
+        // sources: repositories known from this run first, then the known-blob cache's.
+        let cache = (!self.opts.dry_run)
+            .then_some(self.opts.known_blobs.as_deref())
+            .flatten()
+            .map(super::cache::KnownBlobs::load);
+        let mut cached: HashMap<(String, Digest), Vec<String>> = HashMap::new();
         let results: BlobResults = Default::default();
         let mut groups: BTreeMap<(String, Digest), Group> = BTreeMap::new();
         for (t, reg) in &pending {
@@ -170,6 +176,15 @@ impl Pusher {
                     });
                 if !g.repos.contains(&t.dest.repository) {
                     g.repos.push(t.dest.repository.clone());
+                }
+                if let (Some(c), true) = (&cache, g.repos.len() == 1) {
+                    let from = c.candidates(&g.registry_name, &desc.digest.to_string());
+                    for r in &from {
+                        if !g.holders.contains(r) {
+                            g.holders.push(r.clone());
+                        }
+                    }
+                    cached.insert((g.registry_name.clone(), desc.digest.clone()), from);
                 }
             }
         }
@@ -197,6 +212,9 @@ impl Pusher {
             .values()
             .filter_map(|r| r.as_ref().ok().cloned())
             .collect();
+        if let Some(c) = &cache {
+            c.record(&summary.blobs, &known, &cached);
+        }
 
         // 3. Manifests: children by digest, the root by tag; only for complete images.
         let manifest_flights: Arc<Flights<BlobKey, Result<bool, String>>> =
@@ -280,7 +298,7 @@ impl Group {
                 repo,
                 desc: &self.desc,
                 source: &self.source,
-                mount_from: holders.clone(),
+                mount_from: holders.iter().filter(|h| *h != repo).cloned().collect(),
                 opts,
                 reporter,
                 cancel,

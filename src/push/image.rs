@@ -13,6 +13,8 @@ use crate::transport::Body;
 pub enum BlobSource {
     File(PathBuf),
     Bytes(Bytes),
+    /// `size` bytes of synthetic content from `seed` (`werf-push bench`): no disk needed.
+    Synthetic { seed: u64, size: u64 },
 }
 
 impl BlobSource {
@@ -25,14 +27,35 @@ impl BlobSource {
                 len,
             },
             BlobSource::Bytes(b) => Body::Bytes(b.slice(offset as usize..(offset + len) as usize)),
+            BlobSource::Synthetic { seed, .. } => Body::Synthetic {
+                seed: *seed,
+                offset,
+                len,
+            },
         }
     }
 
     pub fn path(&self) -> Option<&PathBuf> {
         match self {
             BlobSource::File(p) => Some(p),
-            BlobSource::Bytes(_) => None,
+            BlobSource::Bytes(_) | BlobSource::Synthetic { .. } => None,
         }
+    }
+
+    /// The sha256 digest of synthetic content (`seed`, `size`), computed by streaming it
+    /// through the hash in pieces.
+    pub fn synthetic_digest(seed: u64, size: u64) -> crate::spec::Digest {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut at = 0u64;
+        while at < size {
+            let n = (size - at).min(buf.len() as u64) as usize;
+            crate::transport::synthetic::fill(seed, at, &mut buf[..n]);
+            h.update(&buf[..n]);
+            at += n as u64;
+        }
+        crate::spec::Digest::from_sha256(&h.finalize())
     }
 }
 

@@ -4,6 +4,7 @@
 //! Knows nothing of werf, of the CLI, or of how HTTP is spoken.
 
 mod blob;
+pub mod cache;
 mod engine;
 mod error;
 mod flight;
@@ -42,6 +43,9 @@ pub struct PushOptions {
     pub dry_run: bool,
     /// Upload limits of every registry of the run; `None`: detected from each host name.
     pub profile: Option<RegistryProfile>,
+    /// The known-blob cache's directory (`cache.rs`): mount candidates from earlier runs
+    /// on this machine, and what this run learns. `None`: no cache.
+    pub known_blobs: Option<std::path::PathBuf>,
 }
 
 impl Default for PushOptions {
@@ -53,6 +57,7 @@ impl Default for PushOptions {
             chunk_size: 32 << 20,
             dry_run: false,
             profile: None,
+            known_blobs: None,
         }
     }
 }

@@ -48,7 +48,10 @@ impl Registry {
                 .filter_map(|v| v.to_str().ok())
                 .find_map(next_link)
                 .map(|l| {
-                    // distribution sends a relative `</v2/<name>/tags/list?last=x&n=N>`.
+                    // distribution 3.x, GHCR and Harbor page tag lists (distribution 2.8
+                    // answers the whole list) with a relative
+                    // `</v2/<name>/tags/list?last=x&n=N>`; tests/stages.rs pages through a
+                    // proxy to reproduce it.
                     resolve(resp.url(), &l).map_err(|e| RegistryError::Protocol {
                         op: op.clone(),
                         detail: format!("bad Link '{l}': {e}"),

@@ -22,6 +22,13 @@ pub enum Body {
         offset: u64,
         len: u64,
     },
+    /// `len` bytes from `offset` of the synthetic content for `seed` (`synthetic.rs`):
+    /// benchmarks.
+    Synthetic {
+        seed: u64,
+        offset: u64,
+        len: u64,
+    },
 }
 
 impl Body {
@@ -30,6 +37,7 @@ impl Body {
             Body::Empty => 0,
             Body::Bytes(b) => b.len() as u64,
             Body::File { len, .. } => *len,
+            Body::Synthetic { len, .. } => *len,
         }
     }
 
@@ -54,6 +62,9 @@ impl Body {
                         .map_err(err)?;
                 }
                 reqwest::Body::wrap_stream(ReaderStream::with_capacity(f.take(*len), STREAM_BUF))
+            }
+            Body::Synthetic { seed, offset, len } => {
+                reqwest::Body::wrap_stream(super::synthetic::stream(*seed, *offset, *len))
             }
         })
     }

@@ -10,9 +10,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, RETRY_
 use reqwest::{Method, Response};
 use url::Url;
 
+use super::auth::Authenticator;
 use super::error::{chain, is_transient};
 use super::retry::{is_retryable_status, parse_retry_after};
-use super::auth::Authenticator;
 use super::{certs, ping, Body, RetryBudget, TransportError};
 use crate::auth::{scope, CredentialStore};
 
@@ -31,6 +31,8 @@ pub struct TransportOptions {
     pub credentials: CredentialStore,
     /// Docker's per-registry TLS directory (`<dir>/<host[:port]>/ca.crt`, `client.cert`).
     pub certs_d: Option<PathBuf>,
+    /// Sees every request attempt (method, path, status, latency, body size): benchmarks.
+    pub observer: Option<super::RequestObserver>,
 }
 
 impl Default for TransportOptions {
@@ -43,6 +45,7 @@ impl Default for TransportOptions {
             user_agent: format!("werf-push/{}", env!("CARGO_PKG_VERSION")),
             credentials: CredentialStore::default(),
             certs_d: Some(PathBuf::from("/etc/docker/certs.d")),
+            observer: None,
         }
     }
 }
@@ -96,6 +99,7 @@ pub struct Transport {
     host: String,
     budget: Arc<RetryBudget>,
     auth: Arc<Authenticator>,
+    observer: Option<super::RequestObserver>,
 }
 
 impl Transport {
@@ -115,6 +119,7 @@ impl Transport {
             host: host.to_string(),
             budget,
             auth: Arc::new(auth),
+            observer: opts.observer.clone(),
         })
     }
 
@@ -156,7 +161,11 @@ impl Transport {
             .auth
             .on_unauthorized(&resp, &scopes, authz.as_ref())
             .await?;
-        tracing::debug!("{} {}: 401, sending it again authorised", req.method, req.url.path());
+        tracing::debug!(
+            "{} {}: 401, sending it again authorised",
+            req.method,
+            req.url.path()
+        );
         let resp = self.send_retrying(req, Some(&again)).await?;
         if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
             return Err(self.auth.final_error(&resp, &scopes).await);
@@ -216,6 +225,17 @@ impl Transport {
         if let Some(a) = authz {
             headers.insert(reqwest::header::AUTHORIZATION, a.clone());
         }
+        if tracing::enabled!(tracing::Level::TRACE) {
+            // -vv: request headers, credentials redacted.
+            for (k, v) in &headers {
+                let shown = if v.is_sensitive() || k == reqwest::header::AUTHORIZATION {
+                    "<redacted>"
+                } else {
+                    v.to_str().unwrap_or("<binary>")
+                };
+                tracing::trace!("    {k}: {shown}");
+            }
+        }
         if !matches!(req.method, Method::GET | Method::HEAD) || !req.body.is_empty() {
             // Always explicit: Google Artifact Registry answers 411 to a POST without
             // Content-Length, and ACR rejects Transfer-Encoding: chunked.
@@ -223,6 +243,7 @@ impl Transport {
         }
         let body = req.body.open().await?;
         tracing::debug!("--> {} {}", req.method, redact_query(&req.url));
+        let sent_at = std::time::Instant::now();
         let resp = self
             .client
             .request(req.method.clone(), req.url.clone())
@@ -246,7 +267,18 @@ impl Transport {
                         detail,
                     }
                 }
-            })?;
+            });
+        if let Some(o) = &self.observer {
+            o.observe(&super::metrics::RequestSample {
+                method: &req.method,
+                path: req.url.path(),
+                mount: req.url.query_pairs().any(|(k, _)| k == "mount"),
+                status: resp.as_ref().ok().map(|r| r.status().as_u16()),
+                elapsed: sent_at.elapsed(),
+                body_bytes: req.body.len(),
+            });
+        }
+        let resp = resp?;
         tracing::debug!(
             "<-- {} {} {}",
             resp.status().as_u16(),

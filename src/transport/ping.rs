@@ -58,6 +58,23 @@ async fn probe(client: &Client, base: &Url, host: &str) -> Result<Vec<String>, T
                 .collect()),
             // nginx's answer to plain HTTP sent to its HTTPS port.
             400 if base.scheme() == "http" => Err(TransportError::NotHttp { host: host.into() }),
+            // nginx with `ssl_verify_client on` answers 400 "No required SSL certificate
+            // was sent" (over a completed TLS 1.3 handshake) to a client without one.
+            400 => {
+                let text = resp.text().await.unwrap_or_default();
+                if text.to_lowercase().contains("ssl certificate") {
+                    return Err(TransportError::Tls {
+                        host: host.into(),
+                        detail: format!(
+                            "the server requires a client certificate: put client.cert and client.key in /etc/docker/certs.d/{host}/"
+                        ),
+                    });
+                }
+                Err(TransportError::NotRegistry {
+                    host: host.into(),
+                    status: 400,
+                })
+            }
             status => Err(TransportError::NotRegistry {
                 host: host.into(),
                 status,

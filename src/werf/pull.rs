@@ -171,7 +171,7 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
         }
     }
     let mut layers: Vec<Descriptor> = layers.into_values().collect();
-    layers.sort_by(|a, b| b.size.cmp(&a.size));
+    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
     let root = w.root().to_path_buf();
     let results: Vec<Result<u32, StoreError>> = stream::iter(
         layers

@@ -36,7 +36,7 @@ pub enum StoreError {
     #[error("{0}")]
     Layout(#[from] LayoutError),
     #[error("{0}")]
-    Werf(#[from] WerfError),
+    Werf(#[source] Box<WerfError>),
     /// Bad input: what, where and how to fix it.
     #[error("{0}")]
     Invalid(String),
@@ -50,13 +50,25 @@ pub enum StoreError {
     },
     /// Connecting to the registry failed.
     #[error("{0}")]
-    Push(#[from] PushError),
+    Push(#[source] Box<PushError>),
     #[error("{context}: {source}")]
     Registry {
         context: String,
         #[source]
         source: RegistryError,
     },
+}
+
+impl From<WerfError> for StoreError {
+    fn from(e: WerfError) -> StoreError {
+        StoreError::Werf(Box::new(e))
+    }
+}
+
+impl From<PushError> for StoreError {
+    fn from(e: PushError) -> StoreError {
+        StoreError::Push(Box::new(e))
+    }
 }
 
 impl StoreError {
@@ -327,7 +339,12 @@ mod tests {
             ("a", "install", "bb", Ok(None)),
             ("a", "from", "cc", Ok(Some("aa"))),
             ("b", "from", "bb", Err("signature bb is already")),
-            ("a", "dockerfile", "dd", Err("image 'a' already has stage '")),
+            (
+                "a",
+                "dockerfile",
+                "dd",
+                Err("image 'a' already has stage '"),
+            ),
             ("a", "nope", "ee", Err("unknown stage name 'nope'")),
             ("", "from", "ff", Ok(None)),
         ];

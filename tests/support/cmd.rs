@@ -20,8 +20,13 @@ use sha2::{Digest, Sha256};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A command for the `werf-push` binary built by Cargo for these tests.
+/// The known-blob cache is off (`WERF_PUSH_NO_CACHE=1`) so that tests neither read nor
+/// fill the user's cache: tests of the cache remove the variable and set
+/// `WERF_PUSH_CACHE_DIR` to a temporary directory.
 pub fn werf_push() -> Command {
-    bin(env!("CARGO_BIN_EXE_werf-push"))
+    let mut c = bin(env!("CARGO_BIN_EXE_werf-push"));
+    c.env("WERF_PUSH_NO_CACHE", "1");
+    c
 }
 
 /// A command for any program (a path, or a name looked up in `PATH`).

@@ -379,7 +379,7 @@ pub fn umoci_image(dir: &Path) -> String {
 }
 
 /// The seed of the file [`umoci_image`] adds.
-pub const UMOCI_SEED: u64 = 0x756d_6f63_69;
+pub const UMOCI_SEED: u64 = 0x0075_6d6f_6369;
 
 /// [`umoci_image`] with the added file's content from `seed`.
 pub fn umoci_image_seeded(dir: &Path, seed: u64) -> String {

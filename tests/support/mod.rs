@@ -7,9 +7,12 @@
 //! panic that says how to install it, never a silent skip.
 #![allow(dead_code)]
 
+pub mod authproxy;
 pub mod cmd;
 pub mod layouts;
+pub mod nginx;
 pub mod proxy;
 pub mod registry;
 pub mod scenario;
 pub mod skopeo;
+pub mod token;

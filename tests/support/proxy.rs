@@ -255,7 +255,9 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     let mut first = [0u8; 1];
     if client.peek(&mut first)? == 0 || first[0] == 0x16 {
         let mut c = client;
-        let _ = c.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n");
+        let _ = c.write_all(
+            b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
+        );
         let _ = c.shutdown(Shutdown::Both);
         return Ok(());
     }
@@ -273,8 +275,8 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     let len: u64 = header(&head.headers, "content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let upload = head.method == "PATCH"
-        || (head.method == "PUT" && head.target.contains("/blobs/upload"));
+    let upload =
+        head.method == "PATCH" || (head.method == "PUT" && head.target.contains("/blobs/upload"));
     let cfg = &s.cfg;
     let log = |status: u16| {
         s.stats.lock().unwrap().log.push(Logged {
@@ -405,17 +407,29 @@ fn refusal(s: &Shared, head: &Head, len: u64) -> Option<(u16, Vec<(String, Strin
     }
     if head.method == "PATCH" {
         if cfg.refuse_patch {
-            return Some((405, vec![], json("UNSUPPORTED", "chunked uploads are not supported")));
+            return Some((
+                405,
+                vec![],
+                json("UNSUPPORTED", "chunked uploads are not supported"),
+            ));
         }
         if cfg.patch_cap.is_some_and(|cap| len > cap) {
-            return Some((416, vec![], json("BLOB_UPLOAD_INVALID", "PATCH body too large")));
+            return Some((
+                416,
+                vec![],
+                json("BLOB_UPLOAD_INVALID", "PATCH body too large"),
+            ));
         }
         if cfg.min_chunk.is_some_and(|min| len < min) {
             return Some((400, vec![], json("BLOB_UPLOAD_INVALID", "chunk too small")));
         }
     }
     if upload_put && cfg.put_cap.is_some_and(|cap| len > cap) {
-        return Some((413, vec![], "<html><head><title>413 Request Entity Too Large</title></head></html>".into()));
+        return Some((
+            413,
+            vec![],
+            "<html><head><title>413 Request Entity Too Large</title></head></html>".into(),
+        ));
     }
     None
 }
@@ -472,7 +486,10 @@ fn rewrite(
     }
     if cfg.plain_text_errors && *status >= 400 && !body.is_empty() {
         let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-        let msg = v["errors"][0]["message"].as_str().unwrap_or("error").to_string();
+        let msg = v["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("error")
+            .to_string();
         *body = format!("{msg}\n").into_bytes();
         set(h, "Content-Type", "text/plain; charset=utf-8");
         n += 1;

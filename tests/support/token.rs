@@ -13,7 +13,8 @@
 //! ```
 //!
 //! Token life: distribution accepts a token up to 60 s after its `exp`, so a token meant
-//! to die `N` seconds after issue carries `exp = now + N - 60`. `expires_in` in the answer
+//! to die `N` seconds after issue carries `exp = now + N - 60` (`now` rounded up to the
+//! next second, so it lives at least `N` seconds). `expires_in` in the answer
 //! is `N` unless [`IssuerOptions::reported_expires_in`] says otherwise (to make a client
 //! trust a token longer than it lives, so that the registry's 401 is what tells it).
 
@@ -110,6 +111,7 @@ struct Shared {
     key: ring::signature::EcdsaKeyPair,
     x5c: String,
     log: Mutex<Vec<IssuedToken>>,
+    tokens: Mutex<Vec<String>>,
     serial: AtomicU64,
 }
 
@@ -141,6 +143,7 @@ impl TokenIssuer {
             key: signer,
             x5c: base64::engine::general_purpose::STANDARD.encode(cert.der()),
             log: Mutex::new(Vec::new()),
+            tokens: Mutex::new(Vec::new()),
             serial: AtomicU64::new(0),
         });
         let stop = Arc::new(AtomicBool::new(false));
@@ -187,6 +190,11 @@ impl TokenIssuer {
     /// Every token request so far, in order.
     pub fn log(&self) -> Vec<IssuedToken> {
         self.shared.log.lock().unwrap().clone()
+    }
+
+    /// Every token handed out so far (to check that none leaks).
+    pub fn tokens(&self) -> Vec<String> {
+        self.shared.tokens.lock().unwrap().clone()
     }
 
     /// A token for `scopes` signed for [`TEST_USER`], for test-side checks.
@@ -299,6 +307,7 @@ fn handle(
     }
     entry.status = 200;
     let token = sign(s, account.as_deref(), &entry.granted);
+    s.tokens.lock().unwrap().push(token.clone());
     s.log.lock().unwrap().push(entry);
     let expires_in = s.opts.reported.unwrap_or(s.opts.lifetime);
     (
@@ -327,7 +336,8 @@ fn sign(s: &Shared, account: Option<&str>, granted: &[String]) -> String {
         "iss": ISSUER,
         "sub": account.unwrap_or(""),
         "aud": SERVICE,
-        "exp": now + s.opts.lifetime as i64 - 60,
+        // Rounded up: the token lives between `lifetime` and `lifetime + 1` seconds.
+        "exp": now + 1 + s.opts.lifetime as i64 - 60,
         "nbf": now - 10,
         "iat": now,
         "jti": format!("werf-push-test-{serial}"),

@@ -1,0 +1,180 @@
+//! criterion benchmarks of the client-side hot paths: the streaming read of a blob file (as
+//! `transport::Body` sends it: tokio `ReaderStream` with `STREAM_BUF` pieces), the synthetic
+//! generator of `werf-push bench`, sha256 (what client-side hashing would cost), layout and
+//! manifest parsing, planning a publish of many images, stages and tags
+//! (`werf::publish::plan` on a generated stages storage), and werf's slug.
+//! `cargo bench --bench hot_paths`; under `cargo test --all-targets` each runs once.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use futures_util::StreamExt;
+use serde_json::json;
+use sha2::Digest as _;
+use tokio::io::AsyncReadExt;
+use tokio_util::io::ReaderStream;
+use werf_push::layout::{Layout, LayoutWriter};
+use werf_push::spec::Manifest;
+use werf_push::transport::synthetic;
+use werf_push::werf::naming::RepoMode;
+use werf_push::werf::publish::{plan, PublishRequest};
+use werf_push::werf::slug::slugify_docker_tag;
+use werf_push::werf::tags::collect_tags;
+
+const MIB: usize = 1 << 20;
+const STREAM_BUF: usize = werf_push::transport::STREAM_BUF;
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+}
+
+/// A stages storage of `images` images with stages from, install, setup sharing one base
+/// layer (werf's annotations, as docs/stages-format.md says).
+fn stages_storage(dir: &Path, images: usize) {
+    let mut w = LayoutWriter::create(dir).expect("layout");
+    let layer = "application/vnd.oci.image.layer.v1.tar+gzip";
+    let base = w.write_blob(b"base layer bytes", layer).expect("blob");
+    for i in 0..images {
+        let mut layers = vec![base.clone()];
+        for (s, stage) in ["from", "install", "setup"].iter().enumerate() {
+            if s > 0 {
+                let l = w
+                    .write_blob(format!("image {i} stage {stage}").as_bytes(), layer)
+                    .expect("blob");
+                layers.push(l);
+            }
+            let diff_ids: Vec<String> = layers.iter().map(|l| l.digest.to_string()).collect();
+            let cfg = json!({"architecture": "amd64", "os": "linux", "config": {"Labels": {"werf": "bench"}},
+                "rootfs": {"type": "layers", "diff_ids": diff_ids}});
+            let cfg = w
+                .write_blob(
+                    &serde_json::to_vec(&cfg).expect("json"),
+                    "application/vnd.oci.image.config.v1+json",
+                )
+                .expect("blob");
+            let desc = |d: &werf_push::spec::Descriptor| json!({"mediaType": d.media_type, "digest": d.digest.to_string(), "size": d.size});
+            let m = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": desc(&cfg), "layers": layers.iter().map(desc).collect::<Vec<_>>()});
+            let m = w
+                .write_blob(
+                    &serde_json::to_vec(&m).expect("json"),
+                    "application/vnd.oci.image.manifest.v1+json",
+                )
+                .expect("blob");
+            let sig = format!("{:056x}", i * 16 + s);
+            w.add_entry(
+                &m,
+                json!({"annotations": {"org.opencontainers.image.ref.name": sig,
+                    "io.werf.image": format!("image-{i}"), "io.werf.stage": stage,
+                    "io.werf.signature": sig}}),
+            );
+        }
+    }
+    w.commit().expect("commit");
+}
+
+fn streaming(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = tmp.path().join("blob");
+    let mut data = vec![0u8; 16 * MIB];
+    synthetic::fill(1, 0, &mut data);
+    std::fs::write(&path, &data).expect("write");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut g = c.benchmark_group("stream");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    for buf in [64 << 10, STREAM_BUF, MIB] {
+        g.bench_function(format!("file 16MiB, {} KiB pieces", buf >> 10), |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let f = tokio::fs::File::open(&path).await.expect("open");
+                    let mut s = ReaderStream::with_capacity(f.take(data.len() as u64), buf);
+                    let mut n = 0;
+                    while let Some(piece) = s.next().await {
+                        n += piece.expect("read").len();
+                    }
+                    black_box(n)
+                })
+            })
+        });
+    }
+    g.bench_function("synthetic 16MiB", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut s = Box::pin(synthetic::stream(1, 0, 16 * MIB as u64));
+                let mut n = 0;
+                while let Some(piece) = s.next().await {
+                    n += piece.expect("piece").len();
+                }
+                black_box(n)
+            })
+        })
+    });
+    g.bench_function("sha256 16MiB", |b| {
+        b.iter(|| black_box(sha2::Sha256::digest(black_box(&data))))
+    });
+    g.finish();
+}
+
+fn parsing(c: &mut Criterion) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/.werf/stages");
+    let layout = Layout::open(&example).expect("example layout");
+    let entry = layout.entries()[2].clone();
+    let manifest = layout.read_blob(&entry).expect("manifest");
+    c.bench_function("parse an image manifest", |b| {
+        b.iter(|| black_box(Manifest::parse(Bytes::clone(&manifest), None)))
+    });
+    c.bench_function("open the example layout", |b| {
+        b.iter(|| black_box(Layout::open(&example)))
+    });
+    c.bench_function("load one image of it", |b| {
+        b.iter(|| black_box(layout.image(&entry)))
+    });
+    c.bench_function("slug of a branch name", |b| {
+        b.iter(|| {
+            black_box(slugify_docker_tag(black_box(
+                "feature/JIRA-1234_Add-Settings/ÄÖÜ",
+            )))
+        })
+    });
+}
+
+fn planning(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let stages = tmp.path().join("stages");
+    stages_storage(&stages, 20);
+    let custom: Vec<String> = (1..=5).map(|i| format!("v{i}")).collect();
+    let tags = collect_tags(&custom, Vec::new(), None, None, None, false).expect("tags");
+    let req = PublishRequest {
+        dir: tmp.path().to_path_buf(),
+        stages_dir: stages,
+        repo: "registry.example.com/group/app".into(),
+        mode: RepoMode::Multirepo,
+        tags,
+        only: Vec::new(),
+        with_stages: true,
+    };
+    let targets = plan(&req).expect("plan").targets.len();
+    assert_eq!(
+        targets,
+        20 * 3 + 20 * 5,
+        "every stage and every tag planned"
+    );
+    c.bench_function("plan publish: 20 images x 3 stages x 5 tags", |b| {
+        b.iter(|| black_box(plan(&req).expect("plan").targets.len()))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = streaming, parsing, planning
+}
+criterion_main!(benches);

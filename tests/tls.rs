@@ -1,0 +1,198 @@
+//! Acceptance tests of issue 4's TLS part: nginx (Debian package) terminating TLS with a
+//! certificate from a test CA made in the test, HTTP/2 on, `X-Forwarded-Proto https`,
+//! proxying to a real `docker-registry`. A push works with `--ca-file`, with Docker's
+//! certs.d (`WERF_PUSH_CERTS_D` stands for `/etc/docker/certs.d`), with
+//! `--skip-tls-verify-registry`, and fails with a clear certificate error (exit 4) without
+//! them; HTTP/2 is what nginx saw; a client certificate from certs.d passes mutual TLS.
+//! Every werf-push run has an isolated environment (HOME, XDG_RUNTIME_DIR, no
+//! SSL_CERT_FILE, DOCKER_CONFIG or WERF_* of the caller).
+
+mod support;
+
+use std::path::PathBuf;
+
+use tempfile::TempDir;
+
+use support::cmd::{self, assert_failure, assert_success, Output};
+use support::layouts::{self, Format};
+use support::nginx::{Nginx, NginxOptions, TestCa};
+use support::registry::Registry;
+
+struct Setup {
+    dir: TempDir,
+    reg: Registry,
+    nginx: Nginx,
+    ca: TestCa,
+    digest: String,
+}
+
+impl Setup {
+    fn new(mtls: bool) -> Setup {
+        let reg = Registry::start();
+        let ca = TestCa::new("werf-push test CA");
+        let mut opts = NginxOptions::new(&reg.host, &ca);
+        if mtls {
+            opts = opts.client_ca(&ca.cert_pem);
+        }
+        let nginx = Nginx::start(opts);
+        let dir = tempfile::Builder::new()
+            .prefix("werf-push-tls-")
+            .tempdir()
+            .unwrap();
+        for sub in ["home", "xdg", "certs.d"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(dir.path().join("ca.pem"), &ca.cert_pem).unwrap();
+        let digest = layouts::image(
+            &dir.path().join("layout"),
+            &[96 << 10, 8 << 10],
+            11,
+            Format::Oci,
+            None,
+        );
+        Setup {
+            dir,
+            reg,
+            nginx,
+            ca,
+            digest,
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn push(&self, tag: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = cmd::werf_push();
+        c.arg("push").args(extra);
+        c.arg(format!("oci:{}", self.path("layout").display()));
+        c.arg(format!("{}/app:{tag}", self.nginx.host));
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_string();
+            if k.starts_with("WERF_") || k.starts_with("CI_") || k.starts_with("REGISTRY_") {
+                c.env_remove(&k);
+            }
+        }
+        for k in ["DOCKER_CONFIG", "SSL_CERT_FILE"] {
+            c.env_remove(k);
+        }
+        c.env("HOME", self.path("home"))
+            .env("XDG_RUNTIME_DIR", self.path("xdg"))
+            .env("WERF_PUSH_CERTS_D", self.path("certs.d"))
+            .env("NO_COLOR", "1");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = cmd::run(&mut c);
+        assert!(!out.stderr.contains("panicked"), "{}", out.describe());
+        out
+    }
+
+    #[track_caller]
+    fn assert_pushed(&self, tag: &str) {
+        assert_eq!(
+            self.reg.manifest_digest("app", tag).as_deref(),
+            Some(self.digest.as_str())
+        );
+    }
+}
+
+#[test]
+fn push_with_ca_file_over_http2() {
+    let s = Setup::new(false);
+    let ca = s.path("ca.pem");
+    let out = s.push("v1", &["--ca-file", ca.to_str().unwrap()], &[]);
+    assert_success(&out);
+    s.assert_pushed("v1");
+    let log = s.nginx.access_log();
+    let uploads: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("PUT ") || l.starts_with("PATCH ") || l.starts_with("POST "))
+        .collect();
+    assert!(!uploads.is_empty(), "{log}");
+    for l in &uploads {
+        assert!(
+            l.contains(" HTTP/2.0 "),
+            "HTTP/2 negotiated by ALPN: {l}\n{log}"
+        );
+    }
+    // The registry wrote https Locations (X-Forwarded-Proto): no plain-HTTP request
+    // reached nginx's TLS port, or the push would have failed.
+    // SSL_CERT_FILE does the same as --ca-file.
+    let out = s.push("v2", &[], &[("SSL_CERT_FILE", ca.to_str().unwrap())]);
+    assert_success(&out);
+    s.assert_pushed("v2");
+}
+
+#[test]
+fn push_with_docker_certs_d() {
+    let s = Setup::new(false);
+    let d = s.path(&format!("certs.d/{}", s.nginx.host));
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("ca.crt"), &s.ca.cert_pem).unwrap();
+    let out = s.push("v1", &[], &[]);
+    assert_success(&out);
+    s.assert_pushed("v1");
+}
+
+#[test]
+fn untrusted_certificate_fails_clearly() {
+    let s = Setup::new(false);
+    let out = s.push("v1", &[], &[]);
+    assert_failure(&out);
+    assert_eq!(out.code(), Some(4), "{}", out.describe());
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("{}", out.describe()))
+        .to_lowercase();
+    assert!(
+        error.contains("certificate") || error.contains("unknownissuer"),
+        "{error}"
+    );
+    assert!(error.contains(&s.nginx.host), "names the host: {error}");
+    assert!(
+        error.contains("--ca-file") && error.contains("certs.d"),
+        "{error}"
+    );
+    assert!(
+        out.stderr.contains("hint: ") && out.stderr.contains("--skip-tls-verify-registry"),
+        "{}",
+        out.describe()
+    );
+    assert!(s.reg.manifest_digest("app", "v1").is_none());
+}
+
+#[test]
+fn skip_tls_verify_pushes() {
+    let s = Setup::new(false);
+    let out = s.push("v1", &["--skip-tls-verify-registry"], &[]);
+    assert_success(&out);
+    s.assert_pushed("v1");
+}
+
+#[test]
+fn client_certificate_from_certs_d() {
+    let s = Setup::new(true);
+    let d = s.path(&format!("certs.d/{}", s.nginx.host));
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("ca.crt"), &s.ca.cert_pem).unwrap();
+    // Without a client certificate nginx refuses: a TLS error that says so.
+    let out = s.push("v0", &[], &[]);
+    assert_failure(&out);
+    assert_eq!(out.code(), Some(4), "{}", out.describe());
+    assert!(
+        out.stderr.contains("requires a client certificate"),
+        "{}",
+        out.describe()
+    );
+    assert!(s.reg.manifest_digest("app", "v0").is_none());
+    let (cert, key) = s.ca.issue(&["werf-push-client"], true);
+    std::fs::write(d.join("client.cert"), cert).unwrap();
+    std::fs::write(d.join("client.key"), key).unwrap();
+    let out = s.push("v1", &[], &[]);
+    assert_success(&out);
+    s.assert_pushed("v1");
+}
