@@ -1,11 +1,14 @@
 # Sourced by scripts/test and scripts/demo: installs the Debian packages the tests and the
-# demo use when they are missing (docker-registry, skopeo, umoci, nginx, openssl).
+# demo use when they are missing (docker-registry, skopeo, umoci, nginx, openssl, curl; GNU time
+# for scripts/compare).
 ensure_packages() {
   local need=() bin pkg
   for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci nginx:nginx openssl:openssl curl:curl; do
     bin=${pair%%:*}; pkg=${pair##*:}
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
   done
+  # GNU time (scripts/compare): `command -v time` finds the shell keyword, so look for the file.
+  [ -x /usr/bin/time ] || need+=(time)
   [ ${#need[@]} -eq 0 ] && return 0
   echo "installing missing packages: ${need[*]}" >&2
   local sudo=""

@@ -18,7 +18,9 @@ use werf_push::spec::{Digest, Manifest, Reference};
 use support::scenario::{assert_no_panic, oci, push, tmp};
 
 fn corpus(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz").join(dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/fuzz")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .map(|e| e.unwrap().path())
@@ -29,7 +31,9 @@ fn corpus(dir: &str) -> Vec<PathBuf> {
 }
 
 fn lines(file: &str) -> Vec<String> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz").join(file);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/fuzz")
+        .join(file);
     std::fs::read_to_string(&p)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
         .lines()
@@ -39,7 +43,10 @@ fn lines(file: &str) -> Vec<String> {
 
 /// Runs `f`, which must neither panic nor succeed; returns its error message.
 #[track_caller]
-fn must_fail<T: std::fmt::Debug, E: std::fmt::Display>(what: &str, f: impl FnOnce() -> Result<T, E>) -> String {
+fn must_fail<T: std::fmt::Debug, E: std::fmt::Display>(
+    what: &str,
+    f: impl FnOnce() -> Result<T, E>,
+) -> String {
     match catch_unwind(AssertUnwindSafe(f)) {
         Err(_) => panic!("{what}: panicked"),
         Ok(Ok(v)) => panic!("{what}: accepted: {v:?}"),
@@ -89,24 +96,34 @@ fn load(dir: &Path) -> Result<usize, werf_push::layout::LayoutError> {
 fn broken_layouts(root: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     for f in corpus("index") {
-        let dir = root.join(format!("index-{}", f.file_stem().unwrap().to_string_lossy()));
+        let dir = root.join(format!(
+            "index-{}",
+            f.file_stem().unwrap().to_string_lossy()
+        ));
         layout_with(&dir, GOOD_LAYOUT, &std::fs::read(&f).unwrap(), &[]);
         out.push((f.display().to_string(), dir));
     }
     for f in corpus("manifest") {
         let m = std::fs::read(&f).unwrap();
-        let dir = root.join(format!("manifest-{}", f.file_stem().unwrap().to_string_lossy()));
+        let dir = root.join(format!(
+            "manifest-{}",
+            f.file_stem().unwrap().to_string_lossy()
+        ));
         layout_with(&dir, GOOD_LAYOUT, &index_for(&m), &[&m]);
         out.push((f.display().to_string(), dir));
     }
     for f in corpus("oci-layout") {
-        let dir = root.join(format!("layout-{}", f.file_name().unwrap().to_string_lossy()));
+        let dir = root.join(format!(
+            "layout-{}",
+            f.file_name().unwrap().to_string_lossy()
+        ));
         layout_with(&dir, &std::fs::read(&f).unwrap(), b"{}", &[]);
         out.push((f.display().to_string(), dir));
     }
     // On-disk damage: a valid manifest whose config blob is a symlink leading out of the
     // layout, or a truncated file, or whose manifest blob is truncated.
-    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
     let cd = Digest::sha256_of(config);
     let manifest = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
@@ -117,7 +134,12 @@ fn broken_layouts(root: &Path) -> Vec<(String, PathBuf)> {
     .unwrap();
     let outside = root.join("outside-config");
     std::fs::write(&outside, config).unwrap();
-    for case in ["symlink-out", "truncated-config", "truncated-manifest", "directory-blob"] {
+    for case in [
+        "symlink-out",
+        "truncated-config",
+        "truncated-manifest",
+        "directory-blob",
+    ] {
         let dir = root.join(case);
         layout_with(&dir, GOOD_LAYOUT, &index_for(&manifest), &[&manifest]);
         let cpath = dir.join("blobs/sha256").join(cd.hex());
@@ -127,7 +149,9 @@ fn broken_layouts(root: &Path) -> Vec<(String, PathBuf)> {
             "directory-blob" => std::fs::create_dir(&cpath).unwrap(),
             _ => {
                 std::fs::write(&cpath, config).unwrap();
-                let mpath = dir.join("blobs/sha256").join(Digest::sha256_of(&manifest).hex());
+                let mpath = dir
+                    .join("blobs/sha256")
+                    .join(Digest::sha256_of(&manifest).hex());
                 std::fs::write(&mpath, &manifest[..manifest.len() - 3]).unwrap();
             }
         }
@@ -153,8 +177,17 @@ fn corpus_layouts_are_clear_errors_on_the_command_line() {
         // with a network error (exit 4), not a layout error (exit 3).
         let out = push(&[&oci(&dir), "127.0.0.1:9/bad:v1"]);
         assert_no_panic(&out);
-        assert_eq!(out.code(), Some(3), "{name}: not a layout error\n{}", out.describe());
-        let line = out.stderr.lines().find(|l| l.starts_with("error:")).unwrap_or("");
+        assert_eq!(
+            out.code(),
+            Some(3),
+            "{name}: not a layout error\n{}",
+            out.describe()
+        );
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or("");
         assert!(
             line.contains(&dir.display().to_string()),
             "{name}: the error does not name the layout\n{}",

@@ -88,7 +88,11 @@ fn cut_at_random_offsets_monolithic_starts_the_blob_over() {
 }
 
 /// The gap between the first request matching `pred` and the next one matching it.
-fn gap_after_first(proxy: &Proxy, status: u16, pred: impl Fn(&support::proxy::Logged) -> bool) -> Duration {
+fn gap_after_first(
+    proxy: &Proxy,
+    status: u16,
+    pred: impl Fn(&support::proxy::Logged) -> bool,
+) -> Duration {
     let log = proxy.stats().log;
     let i = log
         .iter()
@@ -119,12 +123,20 @@ fn too_many_requests_waits_for_retry_after_then_succeeds() {
             ..Default::default()
         },
     );
-    let out = push(&[&oci(&src), &format!("{}/limited:v1", proxy.host)]);
+    // One blob at a time, so that the next upload PUT after the 429 is its retry.
+    let out = push(&[
+        "--jobs",
+        "1",
+        &oci(&src),
+        &format!("{}/limited:v1", proxy.host),
+    ]);
     assert_success(&out);
     proxy.report("429 Retry-After: 1", blob_bytes);
     assert_eq!(proxy.stats().faults, 2);
     for what in ["/blobs/uploads/", "/manifests/"] {
-        let gap = gap_after_first(&proxy, 429, |l| l.method == "PUT" && l.target.contains(what));
+        let gap = gap_after_first(&proxy, 429, |l| {
+            l.method == "PUT" && l.target.contains(what)
+        });
         assert!(
             gap >= Duration::from_millis(950),
             "{what}: retried {gap:?} after a 429 with Retry-After: 1"
@@ -181,12 +193,20 @@ fn registry_failing_every_time_is_a_clear_error_after_the_bound_and_no_tag() {
             ..Default::default()
         },
     );
-    let out = push(&["--retries", "2", &oci(&src), &format!("{}/down:v1", proxy.host)]);
+    let out = push(&[
+        "--retries",
+        "2",
+        &oci(&src),
+        &format!("{}/down:v1", proxy.host),
+    ]);
     assert_failure(&out);
     proxy.report("503 always, --retries 2", blob_bytes);
     let line = error_line(&out);
     assert!(line.contains("503"), "the error does not say 503: {line}");
-    assert!(line.contains("down"), "the error does not name the repository: {line}");
+    assert!(
+        line.contains("down"),
+        "the error does not name the repository: {line}"
+    );
     let blob_requests = proxy
         .stats()
         .log
@@ -194,10 +214,13 @@ fn registry_failing_every_time_is_a_clear_error_after_the_bound_and_no_tag() {
         .filter(|l| l.target.contains("/blobs/"))
         .count();
     assert!(
-        (2..=6).contains(&blob_requests),
-        "2 blobs, 3 attempts each at most: {blob_requests} requests"
+        (3..=9).contains(&blob_requests),
+        "3 blobs (2 layers, a config), 3 attempts each at most: {blob_requests} requests"
     );
-    assert!(!reg.tag_exists("down", "v1"), "the tag exists after a failed push");
+    assert!(
+        !reg.tag_exists("down", "v1"),
+        "the tag exists after a failed push"
+    );
 
     // Bound on time: many retries allowed, 2 seconds.
     let proxy = Proxy::start(
@@ -239,9 +262,11 @@ fn corrupted_blob_is_reported_with_path_and_digest_and_no_tag() {
         let t = tmp();
         let src = t.path().join("src");
         let (digest, blob_bytes) = big_image(&src, 2 * MIB, 20 + i as u64);
-        let manifest: Value =
-            serde_json::from_slice(&layouts::read_blob(&src, &digest)).unwrap();
-        let victim = manifest["layers"][0]["digest"].as_str().unwrap().to_string();
+        let manifest: Value = serde_json::from_slice(&layouts::read_blob(&src, &digest)).unwrap();
+        let victim = manifest["layers"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let path = layouts::blob_path(&src, &victim);
         let mut bytes = std::fs::read(&path).unwrap();
         let mid = bytes.len() / 2;
@@ -263,12 +288,18 @@ fn corrupted_blob_is_reported_with_path_and_digest_and_no_tag() {
             &oci(&src),
             &format!("{}/{repo}:v1", proxy.host),
         ]);
-        proxy.report(&format!("corrupted blob ({strategy}, plain={plain})"), blob_bytes);
+        proxy.report(
+            &format!("corrupted blob ({strategy}, plain={plain})"),
+            blob_bytes,
+        );
         assert_failure(&out);
         assert_eq!(out.code(), Some(3), "{}", out.describe());
         let line = error_line(&out);
         assert!(line.contains(&victim), "no digest in: {line}");
-        assert!(line.contains(&path.display().to_string()), "no path in: {line}");
+        assert!(
+            line.contains(&path.display().to_string()),
+            "no path in: {line}"
+        );
         let puts: Vec<_> = proxy
             .stats()
             .log
@@ -294,7 +325,9 @@ fn ctrl_c_cancels_open_uploads_writes_no_manifest_and_exits_130() {
         },
     );
     let mut c = push_command(&[&oci(&src), &format!("{}/stopped:v1", proxy.host)]);
-    c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let child = c.spawn().expect("start werf-push");
     // Wait until the big upload is under way.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -320,7 +353,8 @@ fn ctrl_c_cancels_open_uploads_writes_no_manifest_and_exits_130() {
         "the open upload session was not cancelled: {log:#?}"
     );
     assert!(
-        !log.iter().any(|l| l.target.contains("/manifests/") && l.method == "PUT"),
+        !log.iter()
+            .any(|l| l.target.contains("/manifests/") && l.method == "PUT"),
         "a manifest was written after Ctrl-C"
     );
     assert!(!reg.tag_exists("stopped", "v1"));
@@ -347,9 +381,7 @@ fn overlapping_image(dir: &Path, i: u64) -> String {
     let config = w
         .write_blob(&serde_json::to_vec(&config).unwrap(), f.config_type())
         .unwrap();
-    let d = |d: &werf_push::spec::Descriptor| {
-        json!({ "mediaType": d.media_type, "digest": d.digest.to_string(), "size": d.size })
-    };
+    let d = |d: &werf_push::spec::Descriptor| json!({ "mediaType": d.media_type, "digest": d.digest.to_string(), "size": d.size });
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": f.manifest_type(),
@@ -357,7 +389,10 @@ fn overlapping_image(dir: &Path, i: u64) -> String {
         "layers": descs.iter().map(d).collect::<Vec<_>>(),
     });
     let m = w
-        .write_blob(&serde_json::to_vec_pretty(&manifest).unwrap(), f.manifest_type())
+        .write_blob(
+            &serde_json::to_vec_pretty(&manifest).unwrap(),
+            f.manifest_type(),
+        )
         .unwrap();
     w.add_entry(&m, json!({}));
     w.commit().unwrap();

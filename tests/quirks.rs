@@ -101,7 +101,11 @@ fn ecr_no_location_on_manifest_put_and_no_digest_headers() {
     // Again: without Docker-Content-Digest the up-to-date check cannot say "same", so
     // the push goes on; every blob is found by HEAD and nothing is uploaded.
     let (log, _) = through(&reg, "nodigest", cfg, MIB, &[]);
-    assert_eq!(count(&log, "POST", 202), 0, "blobs uploaded again: {log:#?}");
+    assert_eq!(
+        count(&log, "POST", 202),
+        0,
+        "blobs uploaded again: {log:#?}"
+    );
 }
 
 #[test]
@@ -145,9 +149,18 @@ fn acr_413_on_large_monolithic_put_switches_to_chunks() {
         put_cap: Some(3 * MIB as u64),
         ..Default::default()
     };
-    let (log, _) = through(&reg, "toolarge", cfg, 8 * MIB, &["--upload-strategy", "monolithic"]);
+    let (log, _) = through(
+        &reg,
+        "toolarge",
+        cfg,
+        8 * MIB,
+        &["--upload-strategy", "monolithic"],
+    );
     assert!(count(&log, "PUT", 413) >= 1, "{log:#?}");
-    assert!(count(&log, "PATCH", 202) >= 2, "no chunks after the 413: {log:#?}");
+    assert!(
+        count(&log, "PATCH", 202) >= 2,
+        "no chunks after the 413: {log:#?}"
+    );
 }
 
 #[test]
@@ -167,7 +180,10 @@ fn ghcr_patch_body_cap_gives_smaller_chunks() {
     a.extend(["--registry-profile", "ghcr"]);
     let (log, _) = through(&reg, "capped-ghcr", cfg, 10 * MIB, &a);
     assert_eq!(count(&log, "PATCH", 416), 0, "{log:#?}");
-    assert!(log.iter().filter(|l| l.method == "PATCH").all(|l| l.len <= cap));
+    assert!(log
+        .iter()
+        .filter(|l| l.method == "PATCH")
+        .all(|l| l.len <= cap));
 }
 
 #[test]

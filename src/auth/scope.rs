@@ -108,7 +108,14 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        let cases: Vec<(&str, &str, Vec<(String, String)>, Vec<&str>)> = vec![
+        // (method, path, query, scopes wanted)
+        type Case = (
+            &'static str,
+            &'static str,
+            Vec<(String, String)>,
+            Vec<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "HEAD",
                 "/v2/a/blobs/sha256:1",

@@ -65,9 +65,7 @@ impl TransportError {
     /// allowed), so that callers treat it like the registry's own answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            TransportError::NoCredentials { .. } | TransportError::Unauthorized { .. } => {
-                Some(401)
-            }
+            TransportError::NoCredentials { .. } | TransportError::Unauthorized { .. } => Some(401),
             TransportError::Denied { .. } => Some(403),
             _ => None,
         }

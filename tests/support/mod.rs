@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod layouts;
 pub mod nginx;
 pub mod proxy;
+pub mod proxy_http;
 pub mod registry;
 pub mod scenario;
 pub mod skopeo;
