@@ -2,7 +2,9 @@
 //! `/v2/<name>/(blobs|manifests|tags)/...` needs `repository:<name>:pull,push` (one token
 //! per repository serves the whole push, HEADs included; a registry grants what the
 //! account may), `DELETE` needs `repository:<name>:delete`, and a mount
-//! (`?mount=<digest>&from=<source>`) needs `repository:<source>:pull` too. Pure.
+//! (`?mount=<digest>&from=<source>`) needs `repository:<source>:pull` too. A request
+//! outside `/v2/<name>/` (Google Artifact Registry's upload Locations under
+//! `/artifacts-uploads/`) takes the repository its caller names. Pure.
 
 use std::fmt;
 
@@ -77,9 +79,59 @@ pub fn scopes_for(
     scopes
 }
 
+/// [`scopes_for`], falling back to `repository` (named by the caller) for paths that do
+/// not say their repository.
+pub fn scopes_for_request(
+    method: &str,
+    path: &str,
+    query: impl IntoIterator<Item = (String, String)>,
+    repository: Option<&str>,
+) -> Vec<Scope> {
+    let scopes = scopes_for(method, path, query);
+    match repository {
+        Some(repo) if scopes.is_empty() && !repo.is_empty() => {
+            scopes_for(method, &format!("/v2/{repo}/blobs/uploads/"), [])
+        }
+        _ => scopes,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_repository_table() {
+        // (method, path, named repository, scopes wanted)
+        let cases = [
+            (
+                "PUT",
+                "/artifacts-uploads/namespaces/p/u1",
+                Some("app"),
+                vec!["repository:app:pull,push"],
+            ),
+            (
+                "PATCH",
+                "/v2/a/blobs/uploads/u",
+                Some("other"),
+                vec!["repository:a:pull,push"],
+            ),
+            (
+                "DELETE",
+                "/artifacts-uploads/u",
+                Some("app"),
+                vec!["repository:app:delete"],
+            ),
+            ("PUT", "/artifacts-uploads/u", None, vec![]),
+        ];
+        for (method, path, repo, want) in cases {
+            let got: Vec<String> = scopes_for_request(method, path, [], repo)
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            assert_eq!(got, want, "{method} {path}");
+        }
+    }
 
     #[test]
     fn repository_table() {

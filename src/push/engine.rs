@@ -189,7 +189,7 @@ impl Pusher {
             }
         }
         let mut groups: Vec<Group> = groups.into_values().collect();
-        groups.sort_by(|a, b| b.desc.size.cmp(&a.desc.size));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.desc.size));
         let mut tasks = JoinSet::new();
         for g in groups {
             let (sem, results, opts, reporter, cancel) = (

@@ -81,6 +81,7 @@ impl Registry {
         let op = format!("PUT blob {digest} to {}", s.repo);
         let url = with_query(&s.location, "digest", &digest.to_string());
         let req = Request::new(Method::PUT, url)
+            .repository(&s.repo)
             .header(CONTENT_TYPE, OCTET)
             .body(body)
             .no_retry();
@@ -102,6 +103,7 @@ impl Registry {
         let end = s.offset + len - 1;
         let op = format!("PATCH bytes {}-{end} to {}", s.offset, s.repo);
         let req = Request::new(Method::PATCH, s.location.clone())
+            .repository(&s.repo)
             .header(CONTENT_TYPE, OCTET)
             .header(
                 reqwest::header::CONTENT_RANGE,
@@ -129,7 +131,7 @@ impl Registry {
     pub async fn upload_status(&self, s: &UploadSession) -> Result<UploadSession, RegistryError> {
         let resp = self
             .transport
-            .send(&Request::new(Method::GET, s.location.clone()))
+            .send(&Request::new(Method::GET, s.location.clone()).repository(&s.repo))
             .await?;
         if resp.status().as_u16() != 204 {
             return Err(from_response(format!("upload status in {}", s.repo), resp).await);
@@ -146,7 +148,11 @@ impl Registry {
     pub async fn cancel_upload(&self, s: &UploadSession) {
         let _ = self
             .transport
-            .send(&Request::new(Method::DELETE, s.location.clone()).no_retry())
+            .send(
+                &Request::new(Method::DELETE, s.location.clone())
+                    .repository(&s.repo)
+                    .no_retry(),
+            )
             .await;
     }
 }

@@ -160,7 +160,12 @@ impl Authenticator {
             .iter()
             .any(|c| c.param("error") == Some("insufficient_scope"));
         let source = self.source_text().await;
-        if insufficient {
+        let anonymous = matches!(
+            self.found.get().map(|f| &f.source),
+            Some(Source::None) | None
+        );
+        // Anonymous and short of scope: logging in is the fix, not asking for rights.
+        if insufficient && !anonymous {
             return TransportError::Denied {
                 host: self.host.clone(),
                 scope: scopes
@@ -171,15 +176,15 @@ impl Authenticator {
                 credentials: source,
             };
         }
-        match self.found.get().map(|f| &f.source) {
-            Some(Source::None) | None => TransportError::NoCredentials {
+        if anonymous {
+            return TransportError::NoCredentials {
                 host: self.host.clone(),
-            },
-            Some(_) => TransportError::Unauthorized {
-                host: self.host.clone(),
-                credentials: source,
-                detail: "the registry answered 401 Unauthorized".into(),
-            },
+            };
+        }
+        TransportError::Unauthorized {
+            host: self.host.clone(),
+            credentials: source,
+            detail: "the registry answered 401 Unauthorized".into(),
         }
     }
 

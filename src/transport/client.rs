@@ -60,6 +60,9 @@ pub struct Request {
     /// Whether the transport may send it again after a failure. Upload data requests are
     /// not: the push layer resumes them from what the registry confirmed.
     pub retry: bool,
+    /// The repository a request outside `/v2/<name>/` acts on (an upload `Location` such as
+    /// Google Artifact Registry's `/artifacts-uploads/...`), for its token scope.
+    pub repository: Option<String>,
 }
 
 impl Request {
@@ -70,6 +73,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: Body::Empty,
             retry: true,
+            repository: None,
         }
     }
 
@@ -82,6 +86,12 @@ impl Request {
 
     pub fn body(mut self, body: Body) -> Request {
         self.body = body;
+        self
+    }
+
+    /// Names the repository the request acts on (see [`Request::repository`]).
+    pub fn repository(mut self, repo: &str) -> Request {
+        self.repository = Some(repo.to_string());
         self
     }
 
@@ -147,10 +157,11 @@ impl Transport {
         if !self.auth.is_own(&req.url) {
             return self.send_retrying(req, None).await;
         }
-        let scopes = scope::scopes_for(
+        let scopes = scope::scopes_for_request(
             req.method.as_str(),
             req.url.path(),
             req.url.query_pairs().into_owned(),
+            req.repository.as_deref(),
         );
         let authz = self.auth.authorization(&scopes).await?;
         let resp = self.send_retrying(req, authz.as_ref()).await?;

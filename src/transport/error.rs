@@ -73,10 +73,10 @@ impl TransportError {
 
     /// Whether a later attempt may succeed.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            TransportError::Request { .. } | TransportError::Unreachable { .. } => true,
-            _ => false,
-        }
+        matches!(
+            self,
+            TransportError::Request { .. } | TransportError::Unreachable { .. }
+        )
     }
 }
 

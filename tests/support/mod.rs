@@ -1,7 +1,11 @@
 //! Integration-test support for werf-push: a real `docker-registry` per test
 //! ([`registry`]), `skopeo` as an independent second client ([`skopeo`]), and running the
 //! `werf-push` binary ([`cmd`]), OCI layouts to push, generated or written by `umoci`
-//! ([`layouts`]), and a fault/quirk proxy in front of the registry ([`proxy`]). Use it from a test file with `mod support;`.
+//! ([`layouts`]), a fault/quirk proxy in front of the registry ([`proxy`]), and helpers
+//! of the reliability tests ([`scenario`]); for auth and TLS: a token issuer ([`token`]),
+//! nginx as TLS terminator with a test CA ([`nginx`]), header-logging relays
+//! ([`authproxy`]) and isolated werf-push runs ([`isolated`]). Use it from a test file
+//! with `mod support;`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`) are required: a missing one is a
 //! panic that says how to install it, never a silent skip.
@@ -9,10 +13,12 @@
 
 pub mod authproxy;
 pub mod cmd;
+pub mod isolated;
 pub mod layouts;
 pub mod nginx;
 pub mod proxy;
 pub mod proxy_http;
+pub mod proxy_rules;
 pub mod registry;
 pub mod scenario;
 pub mod skopeo;

@@ -27,7 +27,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::layouts::XorShift;
-use super::proxy_http::{header, read_body, read_head, read_response_body, respond, set};
+use super::proxy_http::{header, read_body, read_head, read_response_body, respond, Head};
+use super::proxy_rules::{refusal, rewrite};
 
 /// Answer matching requests with `status` (nothing forwarded), `times` times.
 #[derive(Clone, Debug)]
@@ -218,14 +219,6 @@ impl Drop for Proxy {
     }
 }
 
-struct Head {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-}
-
-
-
 fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(60)))?;
     // A TLS ClientHello (the client tries HTTPS first): answer as Go's HTTP server does.
@@ -291,7 +284,7 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     let body = body?;
 
     // Refusals: nothing forwarded.
-    let refusal = refusal(s, &head, len);
+    let refusal = refusal(&s.cfg, &s.faults_left, &head, len);
     if let Some((status, extra, text)) = refusal {
         s.stats.lock().unwrap().faults += 1;
         log(status);
@@ -334,147 +327,10 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         read_response_body(&mut ur, &rh)?
     };
     let mut status = status;
-    let quirks = rewrite(s, &head, &mut status, &mut rh, &mut rbody);
+    let quirks = rewrite(&s.cfg, &head, &mut status, &mut rh, &mut rbody);
     if quirks > 0 {
         s.stats.lock().unwrap().quirks += quirks;
     }
     log(status);
     respond(&mut client, status, &rh, &rbody, no_body)
 }
-
-/// The status, headers and body of an answer the proxy makes up, if this request gets one.
-fn refusal(s: &Shared, head: &Head, len: u64) -> Option<(u16, Vec<(String, String)>, String)> {
-    let cfg = &s.cfg;
-    let json = |code: &str, msg: &str| {
-        if cfg.plain_text_errors {
-            format!("{msg}\n")
-        } else {
-            format!(r#"{{"errors":[{{"code":"{code}","message":"{msg}"}}]}}"#)
-        }
-    };
-    {
-        let mut left = s.faults_left.lock().unwrap();
-        for (i, f) in cfg.status_faults.iter().enumerate() {
-            if left[i] > 0
-                && f.method.map_or(true, |m| m == head.method)
-                && head.target.contains(f.path_contains)
-            {
-                if left[i] != u32::MAX {
-                    left[i] -= 1;
-                }
-                let mut h = Vec::new();
-                if let Some(ra) = f.retry_after {
-                    h.push(("Retry-After".to_string(), ra.to_string()));
-                }
-                let (code, msg) = match f.status {
-                    429 => ("TOOMANYREQUESTS", "Too Many Requests"),
-                    401 => ("UNAUTHORIZED", "authentication required"),
-                    403 => ("DENIED", "requested access to the resource is denied"),
-                    _ => ("UNAVAILABLE", "Service Unavailable (injected)"),
-                };
-                return Some((f.status, h, json(code, msg)));
-            }
-        }
-    }
-    let upload_put = head.method == "PUT" && head.target.contains("/blobs/upload");
-    if let Some(st) = cfg.mount_status {
-        if head.method == "POST" && head.target.contains("mount=") {
-            return Some((st, vec![], json("DENIED", "mount not authorised")));
-        }
-    }
-    if head.method == "PATCH" {
-        if cfg.refuse_patch {
-            return Some((
-                405,
-                vec![],
-                json("UNSUPPORTED", "chunked uploads are not supported"),
-            ));
-        }
-        if cfg.patch_cap.is_some_and(|cap| len > cap) {
-            return Some((
-                416,
-                vec![],
-                json("BLOB_UPLOAD_INVALID", "PATCH body too large"),
-            ));
-        }
-        if cfg.min_chunk.is_some_and(|min| len < min) {
-            return Some((400, vec![], json("BLOB_UPLOAD_INVALID", "chunk too small")));
-        }
-    }
-    if upload_put && cfg.put_cap.is_some_and(|cap| len > cap) {
-        return Some((
-            413,
-            vec![],
-            "<html><head><title>413 Request Entity Too Large</title></head></html>".into(),
-        ));
-    }
-    None
-}
-
-/// Applies the quirks to an answer of the registry; returns how many applied.
-fn rewrite(
-    s: &Shared,
-    head: &Head,
-    status: &mut u16,
-    h: &mut Vec<(String, String)>,
-    body: &mut Vec<u8>,
-) -> u64 {
-    let cfg = &s.cfg;
-    let mut n = 0;
-    let is_patch = head.method == "PATCH";
-    if cfg.patch_201 && is_patch && *status == 202 {
-        *status = 201;
-        n += 1;
-    }
-    if cfg.stale_range && is_patch && *status < 300 {
-        let start: u64 = header(&head.headers, "content-range")
-            .and_then(|r| r.split('-').next())
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        set(h, "Range", &format!("0-{}", start.saturating_sub(1)));
-        n += 1;
-    }
-    if cfg.drop_manifest_location && head.method == "PUT" && head.target.contains("/manifests/") {
-        h.retain(|(k, _)| !k.eq_ignore_ascii_case("location"));
-        n += 1;
-    }
-    if cfg.strip_digest {
-        let before = h.len();
-        h.retain(|(k, _)| !k.eq_ignore_ascii_case("docker-content-digest"));
-        n += (before - h.len()) as u64;
-    }
-    if let Some(loc) = header(h, "location").map(str::to_string) {
-        let mut new = loc.clone();
-        if cfg.relative_location || cfg.location_outside_v2 {
-            if let Some(i) = new.find("://") {
-                let rest = &new[i + 3..];
-                new = rest[rest.find('/').unwrap_or(rest.len())..].to_string();
-            }
-        }
-        if cfg.location_outside_v2 && new.contains("/blobs/uploads/") {
-            if let Some(rest) = new.strip_prefix("/v2/") {
-                new = format!("/artifacts-uploads/{rest}");
-            }
-        }
-        if new != loc {
-            set(h, "Location", &new);
-            n += 1;
-        }
-    }
-    if cfg.plain_text_errors && *status >= 400 && !body.is_empty() {
-        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-        let msg = v["errors"][0]["message"]
-            .as_str()
-            .unwrap_or("error")
-            .to_string();
-        *body = format!("{msg}\n").into_bytes();
-        set(h, "Content-Type", "text/plain; charset=utf-8");
-        n += 1;
-    }
-    n
-}
-
-
-
-
-

@@ -7,13 +7,24 @@ use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// A request line and headers.
+pub struct Head {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+}
+
 pub fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
     h.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
 
-pub fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<(String, Vec<(String, String)>)>> {
+/// Headers in the order received, names as sent.
+pub type Headers = Vec<(String, String)>;
+
+/// The first line and the headers of a request or response; `None` at end of stream.
+pub fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<(String, Headers)>> {
     let mut first = String::new();
     if r.read_line(&mut first)? == 0 {
         return Ok(None);
@@ -68,7 +79,10 @@ pub fn read_body(
     Ok(out)
 }
 
-pub fn read_response_body(r: &mut impl BufRead, h: &[(String, String)]) -> std::io::Result<Vec<u8>> {
+pub fn read_response_body(
+    r: &mut impl BufRead,
+    h: &[(String, String)],
+) -> std::io::Result<Vec<u8>> {
     if header(h, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         let mut out = Vec::new();
         loop {

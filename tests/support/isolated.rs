@@ -1,0 +1,137 @@
+//! Isolated werf-push runs for the auth and TLS tests: a scratch directory with one small
+//! image in an OCI layout, and a runner that gives werf-push its own HOME,
+//! XDG_RUNTIME_DIR, an empty certs.d (`WERF_PUSH_CERTS_D`) and a `bin/` first in PATH (for
+//! credential helper scripts), and removes the caller's DOCKER_CONFIG, SSL_CERT_FILE,
+//! REGISTRY_*, CI_* and WERF_* variables, so no credential of the machine leaks in.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use tempfile::TempDir;
+
+use super::cmd::{self, Output};
+use super::layouts::{self, Format};
+use super::registry::{http_request, Registry};
+use super::token::TokenIssuer;
+
+/// A scratch environment for werf-push runs, with one small image in a layout.
+pub struct Env {
+    dir: TempDir,
+    pub layout: PathBuf,
+    /// The image's manifest digest.
+    pub digest: String,
+}
+
+impl Env {
+    pub fn new(layer_sizes: &[usize]) -> Env {
+        let dir = tempfile::Builder::new()
+            .prefix("werf-push-auth-")
+            .tempdir()
+            .unwrap();
+        for sub in ["home", "xdg", "certs.d", "bin"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        let layout = dir.path().join("layout");
+        let digest = layouts::image(&layout, layer_sizes, 7, Format::Oci, None);
+        Env {
+            dir,
+            layout,
+            digest,
+        }
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    pub fn src(&self) -> String {
+        format!("oci:{}", self.layout.display())
+    }
+
+    /// `werf-push ARGS...` with the isolated environment plus `env`.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = cmd::werf_push();
+        c.args(args);
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_string();
+            if k.starts_with("WERF_") || k.starts_with("CI_") || k.starts_with("REGISTRY_") {
+                c.env_remove(&k);
+            }
+        }
+        for k in ["DOCKER_CONFIG", "SSL_CERT_FILE", "XDG_RUNTIME_DIR"] {
+            c.env_remove(k);
+        }
+        c.env("HOME", self.path("home"))
+            .env("XDG_RUNTIME_DIR", self.path("xdg"))
+            .env("WERF_PUSH_CERTS_D", self.path("certs.d"))
+            .env("NO_COLOR", "1");
+        let path = format!(
+            "{}:{}",
+            self.path("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        c.env("PATH", path);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = cmd::run(&mut c);
+        assert!(
+            !out.stderr.contains("panicked"),
+            "werf-push panicked\n{}",
+            out.describe()
+        );
+        out
+    }
+
+    pub fn push(&self, dest: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut args = vec!["push", "--json"];
+        args.extend_from_slice(extra);
+        let src = self.src();
+        args.push(&src);
+        args.push(dest);
+        self.run(&args, env)
+    }
+}
+
+pub fn basic(user: &str, password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
+
+pub fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The manifest digest of `repo:tag` on a token-auth registry, read with a token of the
+/// issuer's.
+pub fn token_manifest_digest(
+    reg: &Registry,
+    issuer: &TokenIssuer,
+    repo: &str,
+    tag: &str,
+) -> Option<String> {
+    let token = issuer.token_for(&[&format!("repository:{repo}:pull")]);
+    let auth = format!("Bearer {token}");
+    let (status, headers, _) = http_request(
+        "HEAD",
+        &format!("{}/v2/{repo}/manifests/{tag}", reg.url()),
+        &[
+            ("Authorization", &auth),
+            ("Accept", super::registry::MANIFEST_ACCEPT),
+        ],
+        &[],
+    );
+    (status == 200).then(|| {
+        super::registry::header(&headers, "Docker-Content-Digest")
+            .unwrap()
+            .to_string()
+    })
+}
+
+pub fn error_line(out: &Output) -> String {
+    out.stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line\n{}", out.describe()))
+        .to_string()
+}
