@@ -229,3 +229,31 @@ fn anonymous_token_without_rights_says_to_log_in() {
         "an anonymous token was asked for: {log:#?}"
     );
 }
+
+#[test]
+fn upload_location_outside_v2_gets_the_repository_token() {
+    // Google Artifact Registry answers upload Locations under /artifacts-uploads/: the
+    // path names no repository, so the token scope comes from the upload's repository.
+    let issuer = TokenIssuer::start(IssuerOptions::new());
+    let reg = issuer.registry_options().start();
+    let relay = Relay::start(RelayOptions::new(&reg.host).gar_uploads());
+    let env = Env::new(&[64 << 10]);
+    let mut args = USER_FLAGS.to_vec();
+    args.extend(["--upload-strategy", "chunked", "--chunk-size", "32KiB"]);
+    let out = env.push(&format!("{}/gar:v1", relay.host), &args, &[]);
+    assert_success(&out);
+    let outside: Vec<_> = relay
+        .requests()
+        .into_iter()
+        .filter(|r| r.target.starts_with("/artifacts-uploads/"))
+        .collect();
+    assert!(
+        outside.iter().any(|r| r.method == "PATCH") && outside.iter().any(|r| r.method == "PUT"),
+        "{outside:#?}"
+    );
+    assert!(outside.iter().all(|r| r.status != 401), "{outside:#?}");
+    assert_eq!(
+        token_manifest_digest(&reg, &issuer, "gar", "v1").as_deref(),
+        Some(env.digest.as_str())
+    );
+}

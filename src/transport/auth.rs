@@ -168,11 +168,15 @@ impl Authenticator {
         if insufficient && !anonymous {
             return TransportError::Denied {
                 host: self.host.clone(),
-                scope: scopes
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                scope: if scopes.is_empty() {
+                    "the access this request needs".into()
+                } else {
+                    scopes
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                },
                 credentials: source,
             };
         }

@@ -2,8 +2,10 @@
 //! per connection, `Connection: close` both ways): records every request's headers,
 //! optionally replaces `Authorization` on the way upstream (standing for storage that
 //! authorises by URL), rewrites absolute `Location` answers to point at another authority
-//! (to send a client's upload elsewhere), and throttles request bodies (to make a push
-//! outlast a token). It never changes statuses or bodies.
+//! (to send a client's upload elsewhere), answers upload `Location`s outside `/v2/` as
+//! Google Artifact Registry does (`/artifacts-uploads/...`, mapped back on the way in), and
+//! throttles request bodies (to make a push outlast a token). It never changes statuses or
+//! bodies.
 //!
 //! ```ignore
 //! let foreign = Relay::start(RelayOptions::new(&reg.host).bind("127.0.0.2").inject_auth(basic));
@@ -25,6 +27,7 @@ pub struct RelayOptions {
     inject_auth: Option<String>,
     location_to: Option<String>,
     body_bytes_per_sec: Option<u64>,
+    gar_uploads: bool,
 }
 
 impl RelayOptions {
@@ -36,6 +39,7 @@ impl RelayOptions {
             inject_auth: None,
             location_to: None,
             body_bytes_per_sec: None,
+            gar_uploads: false,
         }
     }
 
@@ -54,6 +58,13 @@ impl RelayOptions {
     /// Rewrite `Location: http://<any>/<path>` answers to `http://<authority>/<path>`.
     pub fn location_to(mut self, authority: &str) -> Self {
         self.location_to = Some(authority.to_string());
+        self
+    }
+
+    /// Google Artifact Registry's upload Locations: answers' upload `Location`s become
+    /// relative `/artifacts-uploads/v2/...` (outside `/v2/`), mapped back on the way in.
+    pub fn gar_uploads(mut self) -> Self {
+        self.gar_uploads = true;
         self
     }
 
@@ -170,7 +181,11 @@ fn relay_one(client: TcpStream, o: &RelayOptions) -> Option<Relayed> {
     let upstream = TcpStream::connect(&o.upstream).ok()?;
     let _ = upstream.set_read_timeout(Some(Duration::from_secs(60)));
     let mut up_w = upstream.try_clone().ok()?;
-    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    let upstream_target = match target.strip_prefix(GAR_PREFIX) {
+        Some(rest) if o.gar_uploads => rest.to_string(),
+        _ => target.clone(),
+    };
+    let mut head = format!("{method} {upstream_target} HTTP/1.1\r\n");
     for (k, v) in &headers {
         let skip = k.eq_ignore_ascii_case("connection")
             || (o.inject_auth.is_some() && k.eq_ignore_ascii_case("authorization"));
@@ -214,6 +229,9 @@ fn relay_one(client: TcpStream, o: &RelayOptions) -> Option<Relayed> {
         }
         let v = match (&o.location_to, k.eq_ignore_ascii_case("location")) {
             (Some(to), true) => rewrite_location(v, to),
+            (None, true) if o.gar_uploads && v.contains("/blobs/uploads/") => {
+                format!("{GAR_PREFIX}{}", path_of(v))
+            }
             _ => v.clone(),
         };
         out.push_str(&format!("{k}: {v}\r\n"));
@@ -233,11 +251,17 @@ fn relay_one(client: TcpStream, o: &RelayOptions) -> Option<Relayed> {
     })
 }
 
-/// `http://a/p?q` -> `http://<to>/p?q`; relative Locations become absolute on `<to>`.
-fn rewrite_location(v: &str, to: &str) -> String {
-    let path = match v.split_once("://") {
+const GAR_PREFIX: &str = "/artifacts-uploads";
+
+/// `http://a/p?q` -> `/p?q`; a relative Location as it is.
+fn path_of(v: &str) -> &str {
+    match v.split_once("://") {
         Some((_, rest)) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
         None => v,
-    };
-    format!("http://{to}{path}")
+    }
+}
+
+/// `http://a/p?q` -> `http://<to>/p?q`; relative Locations become absolute on `<to>`.
+fn rewrite_location(v: &str, to: &str) -> String {
+    format!("http://{to}{}", path_of(v))
 }
