@@ -6,7 +6,8 @@
 //! with its path. Knows nothing of how HTTP is spoken (registry does) or of the CLI.
 
 use std::io::Read;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
@@ -16,6 +17,7 @@ use super::profile::{RegistryProfile, UploadPlan};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use crate::spec::{Descriptor, Digest};
+use crate::transport::Body;
 
 /// Changes of plan (smaller or bigger chunks, monolithic) allowed for one blob.
 const MAX_ADAPTATIONS: u32 = 12;
@@ -29,7 +31,7 @@ pub(crate) struct BlobJob<'a> {
     /// Repositories of the same registry known to hold the blob.
     pub mount_from: Vec<String>,
     pub opts: &'a PushOptions,
-    pub reporter: &'a dyn Reporter,
+    pub reporter: &'a Arc<dyn Reporter>,
     /// Ctrl-C: abandon the transfer, cancel the open session.
     pub cancel: &'a CancellationToken,
 }
@@ -221,6 +223,20 @@ impl BlobJob<'_> {
         }
     }
 
+    /// The body for `len` bytes from `offset`, reporting bytes as the connection takes them.
+    fn tracked(&self, offset: u64, len: u64) -> Body {
+        let reporter = Arc::clone(self.reporter);
+        let digest = self.desc.digest.clone();
+        let sent = Arc::new(AtomicU64::new(offset));
+        Body::Tracked {
+            inner: Box::new(self.source.body(offset, len)),
+            progress: Arc::new(move |n| {
+                let bytes = sent.fetch_add(n, Ordering::Relaxed) + n;
+                reporter.event(Event::BlobProgress { digest: &digest, bytes });
+            }),
+        }
+    }
+
     /// PATCH chunks in order, the last one in the closing PUT (a monolithic plan is one
     /// PUT of everything from the session's offset).
     async fn transfer(
@@ -240,7 +256,7 @@ impl BlobJob<'_> {
             *sent += chunk;
             match self
                 .registry
-                .upload_chunk(&s, self.source.body(s.offset, chunk))
+                .upload_chunk(&s, self.tracked(s.offset, chunk))
                 .await
             {
                 Ok(next) => {
@@ -256,14 +272,10 @@ impl BlobJob<'_> {
                     })
                 }
             }
-            self.reporter.event(Event::BlobProgress {
-                digest: &self.desc.digest,
-                bytes: s.offset,
-            });
         }
         let rest = size - s.offset;
         *sent += rest;
-        let body = self.source.body(s.offset, rest);
+        let body = self.tracked(s.offset, rest);
         match self
             .registry
             .finish_upload(&s, &self.desc.digest, body)

@@ -200,7 +200,7 @@ impl Pusher {
                 self.cancel.clone(),
             );
             tasks.spawn(async move {
-                g.run(&sem, &opts, reporter.as_ref(), &results, &cancel)
+                g.run(&sem, &opts, &reporter, &results, &cancel)
                     .await
             });
         }
@@ -284,7 +284,7 @@ impl Group {
         self,
         sem: &Semaphore,
         opts: &PushOptions,
-        reporter: &dyn Reporter,
+        reporter: &Arc<dyn Reporter>,
         results: &BlobResults,
         cancel: &CancellationToken,
     ) -> Vec<PushError> {

@@ -2,6 +2,10 @@
 //! of a file reopened on each attempt and streamed, never read whole into memory.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -12,7 +16,7 @@ use super::TransportError;
 /// Read size when streaming a file to the socket.
 pub const STREAM_BUF: usize = 256 * 1024;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Body {
     Empty,
     Bytes(Bytes),
@@ -29,7 +33,12 @@ pub enum Body {
         offset: u64,
         len: u64,
     },
+    /// `inner`, calling `progress` with the size of each piece handed to the connection.
+    Tracked { inner: Box<Body>, progress: Progress },
 }
+
+/// Called with the number of bytes of each piece of a body as it is sent.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 
 impl Body {
     pub fn len(&self) -> u64 {
@@ -38,6 +47,7 @@ impl Body {
             Body::Bytes(b) => b.len() as u64,
             Body::File { len, .. } => *len,
             Body::Synthetic { len, .. } => *len,
+            Body::Tracked { inner, .. } => inner.len(),
         }
     }
 
@@ -50,6 +60,15 @@ impl Body {
         Ok(match self {
             Body::Empty => reqwest::Body::from(Bytes::new()),
             Body::Bytes(b) => reqwest::Body::from(b.clone()),
+            Body::File { .. } | Body::Synthetic { .. } | Body::Tracked { .. } => {
+                reqwest::Body::wrap_stream(self.stream().await?)
+            }
+        })
+    }
+
+    /// The content of a file or synthetic body as a stream of pieces.
+    async fn stream(&self) -> Result<BoxStream<'static, std::io::Result<Bytes>>, TransportError> {
+        Ok(match self {
             Body::File { path, offset, len } => {
                 let err = |source| TransportError::Body {
                     path: path.display().to_string(),
@@ -57,15 +76,36 @@ impl Body {
                 };
                 let mut f = tokio::fs::File::open(path).await.map_err(err)?;
                 if *offset > 0 {
-                    f.seek(std::io::SeekFrom::Start(*offset))
-                        .await
-                        .map_err(err)?;
+                    f.seek(std::io::SeekFrom::Start(*offset)).await.map_err(err)?;
                 }
-                reqwest::Body::wrap_stream(ReaderStream::with_capacity(f.take(*len), STREAM_BUF))
+                ReaderStream::with_capacity(f.take(*len), STREAM_BUF).boxed()
             }
-            Body::Synthetic { seed, offset, len } => {
-                reqwest::Body::wrap_stream(super::synthetic::stream(*seed, *offset, *len))
+            Body::Synthetic { seed, offset, len } => super::synthetic::stream(*seed, *offset, *len).boxed(),
+            Body::Tracked { inner, progress } => {
+                let progress = Arc::clone(progress);
+                Box::pin(inner.stream())
+                    .await?
+                    .inspect(move |piece| {
+                        if let Ok(b) = piece {
+                            progress(b.len() as u64);
+                        }
+                    })
+                    .boxed()
             }
+            Body::Empty => futures_util::stream::empty().boxed(),
+            Body::Bytes(b) => futures_util::stream::once(std::future::ready(Ok(b.clone()))).boxed(),
         })
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Body::File { path, offset, len } => write!(f, "File({}, {offset}+{len})", path.display()),
+            Body::Synthetic { seed, offset, len } => write!(f, "Synthetic({seed}, {offset}+{len})"),
+            Body::Tracked { inner, .. } => write!(f, "Tracked({inner:?})"),
+        }
     }
 }
