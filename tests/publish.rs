@@ -59,7 +59,7 @@ fn stages(dir: &Path) -> Vec<(String, String, String, String)> {
 
 fn last_stage(dir: &Path, image: &str) -> (String, String) {
     let all = stages(dir);
-    let (_, _, sig, digest) = all.iter().filter(|s| s.0 == image).last().unwrap().clone();
+    let (_, _, sig, digest) = all.iter().rfind(|s| s.0 == image).unwrap().clone();
     (sig, digest)
 }
 

@@ -61,3 +61,22 @@ pub fn human(bytes: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     }
 }
+
+/// The end of a push: the `--json` summary on stdout, then the first failure, or the
+/// summary line on stderr.
+pub fn finish(
+    summary: &Summary,
+    errors: Vec<werf_push::push::PushError>,
+    json: bool,
+    progress: &super::progress::Progress,
+) -> anyhow::Result<i32> {
+    progress.finish();
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+    }
+    if let Some(first) = errors.into_iter().next() {
+        return Err(first.into());
+    }
+    print_summary(summary, !progress.visible());
+    Ok(super::exit::SUCCESS)
+}

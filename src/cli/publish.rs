@@ -1,20 +1,16 @@
 //! `werf-push publish [IMAGE_NAME...]`: werf's publish, daemonless.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use werf_push::push::Pusher;
 use werf_push::werf::naming::RepoMode;
 use werf_push::werf::publish::{plan, PublishRequest};
 use werf_push::werf::report;
 use werf_push::werf::tags::collect_tags;
 
 use super::args::{GlobalArgs, RegistryArgs, UploadArgs};
-use super::output::print_summary;
-use super::progress::Progress;
-use super::{exit, settings};
+use super::{output, settings};
 
 #[derive(Args, Debug)]
 pub struct PublishArgs {
@@ -103,14 +99,7 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         with_stages: a.with_stages,
     };
     let plan = plan(&req)?;
-    let progress = Arc::new(Progress::new(g.progress, g.quiet));
-    let pusher = Pusher::new(
-        settings::push_options(&a.upload, a.dry_run),
-        settings::transport_options(&a.registry)?,
-        settings::retry_budget(&a.registry),
-        progress.clone(),
-    )
-    .with_cancel(super::interrupt().clone());
+    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, g)?;
     let (summary, errors) = pusher.push(plan.targets).await;
     let report = report::build(&plan.planned, &summary);
     if let Some(path) = &a.publish_report_path {
@@ -120,13 +109,5 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
             .and_then(|()| std::fs::rename(&tmp, path))
             .with_context(|| format!("cannot write the publish report {}", path.display()))?;
     }
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    }
-    if let Some(first) = errors.into_iter().next() {
-        return Err(first.into());
-    }
-    progress.finish();
-    print_summary(&summary, !progress.visible());
-    Ok(exit::SUCCESS)
+    output::finish(&summary, errors, a.json, &progress)
 }

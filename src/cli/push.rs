@@ -5,13 +5,11 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use werf_push::layout::Layout;
-use werf_push::push::{PushImage, Pusher, Target};
+use werf_push::push::{PushImage, Target};
 use werf_push::spec::Reference;
 
 use super::args::{GlobalArgs, PushArgs};
-use super::output::print_summary;
-use super::progress::Progress;
-use super::{exit, settings};
+use super::{output, settings};
 
 /// `oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST`.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,24 +69,9 @@ pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
             dest,
         })
         .collect();
-    let progress = Arc::new(Progress::new(g.progress, g.quiet));
-    let pusher = Pusher::new(
-        settings::push_options(&a.upload, a.dry_run),
-        settings::transport_options(&a.registry)?,
-        settings::retry_budget(&a.registry),
-        progress.clone(),
-    )
-    .with_cancel(super::interrupt().clone());
+    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, g)?;
     let (summary, errors) = pusher.push(targets).await;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    }
-    if let Some(first) = errors.into_iter().next() {
-        return Err(first.into());
-    }
-    progress.finish();
-    print_summary(&summary, !progress.visible());
-    Ok(exit::SUCCESS)
+    output::finish(&summary, errors, a.json, &progress)
 }
 
 #[cfg(test)]
@@ -98,7 +81,8 @@ mod tests {
     #[test]
     fn source_table() {
         let d = format!("sha256:{}", "a".repeat(64));
-        let cases: Vec<(String, Option<(&str, Option<String>)>)> = vec![
+        type Want = Option<(&'static str, Option<String>)>;
+        let cases: Vec<(String, Want)> = vec![
             ("oci:dir".into(), Some(("dir", None))),
             ("oci:./a/b:v1".into(), Some(("./a/b", Some("v1".into())))),
             (

@@ -90,3 +90,21 @@ pub fn push_options(u: &UploadArgs, dry_run: bool) -> PushOptions {
         },
     }
 }
+
+/// The pusher of a command, and the progress display it reports to.
+pub fn pusher(
+    upload: &UploadArgs,
+    registry: &RegistryArgs,
+    dry_run: bool,
+    g: &super::args::GlobalArgs,
+) -> Result<(werf_push::push::Pusher, Arc<super::progress::Progress>), UsageError> {
+    let progress = Arc::new(super::progress::Progress::new(g.progress, g.quiet));
+    let pusher = werf_push::push::Pusher::new(
+        push_options(upload, dry_run),
+        transport_options(registry)?,
+        retry_budget(registry),
+        progress.clone(),
+    )
+    .with_cancel(super::interrupt().clone());
+    Ok((pusher, progress))
+}

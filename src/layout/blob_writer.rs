@@ -198,7 +198,8 @@ mod tests {
         let root = dir.path();
         let hello = Digest::sha256_of(b"hello");
         // (content, expected, placed)
-        let cases: [(&[u8], Option<(&Digest, u64)>, bool); 4] = [
+        type Case<'a> = (&'a [u8], Option<(&'a Digest, u64)>, bool);
+        let cases: [Case; 4] = [
             (b"hello", None, true),
             (b"hello", Some((&hello, 5)), true),
             (b"hellx", Some((&hello, 5)), false),

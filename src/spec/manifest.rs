@@ -173,7 +173,8 @@ mod tests {
             desc(mt::OCI_MANIFEST, 'd', 5)
         );
         // (bytes, Ok((media type, blob count, child count)) or Err(substring))
-        let cases: Vec<(String, Result<(&str, usize, usize), &str>)> = vec![
+        type Want = Result<(&'static str, usize, usize), &'static str>;
+        let cases: Vec<(String, Want)> = vec![
             (oci, Ok((mt::OCI_MANIFEST, 3, 0))),
             (no_mt, Ok((mt::OCI_MANIFEST, 1, 0))),
             (docker, Ok((mt::DOCKER_MANIFEST, 2, 0))),

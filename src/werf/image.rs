@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::error::WerfError;
 use super::stages::Stage;
+use super::store::set_labels;
 use crate::layout::{Layout, LayoutError};
 use crate::push::{BlobSource, PushImage};
 use crate::spec::{Digest, Manifest, ManifestKind, SpecError};
@@ -92,27 +93,8 @@ fn relabel(
             reason: format!("image config is not JSON: {e}"),
         })
     })?;
-    let obj = cfg
-        .as_object_mut()
-        .ok_or_else(|| bad(m, "image config is not a JSON object"))?;
-    let inner = obj
-        .entry("config")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if !inner.is_object() {
-        *inner = Value::Object(Default::default());
-    }
-    let lbl = inner
-        .as_object_mut()
-        .expect("made an object above")
-        .entry("Labels")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if !lbl.is_object() {
-        *lbl = Value::Object(Default::default());
-    }
-    let lbl = lbl.as_object_mut().expect("made an object above");
-    for (k, v) in labels {
-        lbl.insert(k.clone(), Value::from(v.as_str()));
-    }
+    let pairs: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    set_labels(&mut cfg, &pairs).map_err(|reason| bad(m, &reason))?;
     let cfg_bytes = Bytes::from(serde_json::to_vec(&cfg).expect("JSON values serialise"));
     let cfg_digest = Digest::sha256_of(&cfg_bytes);
     let mut doc: Value = json(&m.bytes, m)?;

@@ -23,10 +23,13 @@ pub enum Fault {
     PageTags(usize),
 }
 
+/// (request line, Range header) of one request.
+pub type Seen = (String, Option<String>);
+
 pub struct CutProxy {
     pub host: String,
     /// (request line, Range header) of every request.
-    pub seen: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl CutProxy {
