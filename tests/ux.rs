@@ -20,7 +20,10 @@ fn layout(dir: &Path) {
 
 fn push(args: &[&str]) -> Output {
     let mut c = werf_push();
-    c.env_remove("CI").env_remove("WERF_PUSH_PROGRESS").arg("push").args(args);
+    c.env_remove("CI")
+        .env_remove("WERF_PUSH_PROGRESS")
+        .arg("push")
+        .args(args);
     run(&mut c)
 }
 
@@ -38,9 +41,21 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
     let out = push(&[&src, &dest, chunked[0], chunked[1], chunked[2], chunked[3]]);
     assert_success(&out);
     assert!(out.stderr.contains("progress: "), "{}", out.describe());
-    assert!(out.stderr.contains("blob ") && out.stderr.contains(" pushed ("), "{}", out.describe());
-    assert!(out.stderr.contains(&format!("tag  {dest} pushed")), "{}", out.describe());
-    assert!(!out.stderr.contains('\r') && !out.stderr.contains("\x1b["), "{}", out.describe());
+    assert!(
+        out.stderr.contains("blob ") && out.stderr.contains(" pushed ("),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr.contains(&format!("tag  {dest} pushed")),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.contains('\r') && !out.stderr.contains("\x1b["),
+        "{}",
+        out.describe()
+    );
 
     // --progress none: nothing at all on stderr.
     let dest = format!("{}/none:v1", reg.host);
@@ -53,13 +68,31 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
     let bin = env!("CARGO_BIN_EXE_werf-push");
     let cmdline = format!("{bin} push {src} {dest} --upload-strategy chunked --chunk-size 1MiB");
     let mut c = std::process::Command::new("script");
-    c.args(["-qefc", &cmdline, "/dev/null"]).env_remove("CI").env("COLUMNS", "160");
+    c.args(["-qefc", &cmdline, "/dev/null"])
+        .env_remove("CI")
+        .env("COLUMNS", "160");
     let out = run(&mut c);
     assert_success(&out);
-    assert!(out.stdout.contains("MiB"), "bars show bytes: {}", out.describe());
-    assert!(out.stdout.contains("total"), "an overall bar: {}", out.describe());
-    assert!(out.stdout.contains("[=") || out.stdout.contains("=>"), "a bar: {}", out.describe());
-    assert!(out.stdout.contains(&format!("tag  {dest} pushed")), "{}", out.describe());
+    assert!(
+        out.stdout.contains("MiB"),
+        "bars show bytes: {}",
+        out.describe()
+    );
+    assert!(
+        out.stdout.contains("total"),
+        "an overall bar: {}",
+        out.describe()
+    );
+    assert!(
+        out.stdout.contains("[=") || out.stdout.contains("=>"),
+        "a bar: {}",
+        out.describe()
+    );
+    assert!(
+        out.stdout.contains(&format!("tag  {dest} pushed")),
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]
@@ -73,21 +106,36 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
     let before = reg.requests().len();
     let out = push(&["--dry-run", "--json", &src, &dest]);
     assert_success(&out);
-    let writes: Vec<_> = reg.requests()[before..].iter().filter(|(m, _)| !matches!(m.as_str(), "GET" | "HEAD")).cloned().collect();
+    let writes: Vec<_> = reg.requests()[before..]
+        .iter()
+        .filter(|(m, _)| !matches!(m.as_str(), "GET" | "HEAD"))
+        .cloned()
+        .collect();
     assert!(writes.is_empty(), "dry run wrote: {writes:?}");
     assert!(!reg.tag_exists("dry", "v1"));
     let plan: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(plan["tags"][0]["status"], "would-push", "{plan}");
-    let would: Vec<String> = plan["blobs"].as_array().unwrap().iter().map(|b| {
-        assert_eq!(b["status"], "would-push", "{b}");
-        b["digest"].as_str().unwrap().to_string()
-    }).collect();
+    let would: Vec<String> = plan["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            assert_eq!(b["status"], "would-push", "{b}");
+            b["digest"].as_str().unwrap().to_string()
+        })
+        .collect();
     assert_eq!(would.len(), 4, "config + 3 layers: {plan}");
 
     let out = push(&["--json", &src, &dest]);
     assert_success(&out);
     let real: Value = serde_json::from_str(&out.stdout).unwrap();
-    let pushed: Vec<String> = real["blobs"].as_array().unwrap().iter().filter(|b| b["status"] == "pushed").map(|b| b["digest"].as_str().unwrap().to_string()).collect();
+    let pushed: Vec<String> = real["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["status"] == "pushed")
+        .map(|b| b["digest"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(pushed, would);
     assert_eq!(real["tags"][0]["digest"], plan["tags"][0]["digest"]);
 }
@@ -105,11 +153,44 @@ fn error_classes_have_message_hint_and_exit_code() {
     let dead = format!("127.0.0.1:{}/app:v1", support::registry::free_port());
     // (what, args, exit code, message part, hint part)
     let cases: Vec<(&str, Vec<String>, i32, &str, &str)> = vec![
-        ("usage: unknown flag", vec!["--no-such-flag".into()], 2, "unexpected argument", ""),
-        ("usage: bad reference", vec![src.clone(), format!("{}/UPPER:v1", reg.host)], 2, "invalid reference", "hint:"),
-        ("network: nothing listens", vec![src.clone(), dead], 4, "cannot reach registry", "hint: check the registry address"),
-        ("bad layout", vec![format!("oci:{}", tmp.path().join("nope").display()), format!("{}/a:v1", reg.host)], 3, "not an OCI image layout", "hint:"),
-        ("registry refused", vec![src.clone(), format!("{}/ro:v1", readonly.host)], 1, "registry answered", ""),
+        (
+            "usage: unknown flag",
+            vec!["--no-such-flag".into()],
+            2,
+            "unexpected argument",
+            "",
+        ),
+        (
+            "usage: bad reference",
+            vec![src.clone(), format!("{}/UPPER:v1", reg.host)],
+            2,
+            "invalid reference",
+            "hint:",
+        ),
+        (
+            "network: nothing listens",
+            vec![src.clone(), dead],
+            4,
+            "cannot reach registry",
+            "hint: check the registry address",
+        ),
+        (
+            "bad layout",
+            vec![
+                format!("oci:{}", tmp.path().join("nope").display()),
+                format!("{}/a:v1", reg.host),
+            ],
+            3,
+            "not an OCI image layout",
+            "hint:",
+        ),
+        (
+            "registry refused",
+            vec![src.clone(), format!("{}/ro:v1", readonly.host)],
+            1,
+            "registry answered",
+            "",
+        ),
     ];
     for (what, args, code, message, hint) in cases {
         let out = push(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -117,22 +198,44 @@ fn error_classes_have_message_hint_and_exit_code() {
         assert_eq!(out.code(), Some(code), "{what}: {}", out.describe());
         assert!(out.stderr.contains(message), "{what}: {}", out.describe());
         assert!(out.stderr.contains(hint), "{what}: {}", out.describe());
-        assert!(!out.stderr.contains("panicked"), "{what}: {}", out.describe());
+        assert!(
+            !out.stderr.contains("panicked"),
+            "{what}: {}",
+            out.describe()
+        );
     }
 }
 
 #[test]
 fn help_has_examples_and_completions_generate() {
-    for cmd in [vec!["push"], vec!["publish"], vec!["stages", "list"], vec!["slugify"], vec!["completion"]] {
+    for cmd in [
+        vec!["push"],
+        vec!["publish"],
+        vec!["stages", "list"],
+        vec!["slugify"],
+        vec!["completion"],
+    ] {
         let mut c = werf_push();
         c.args(&cmd).arg("--help");
         let out = run(&mut c);
         assert_success(&out);
-        assert!(out.stdout.contains("Examples:"), "{cmd:?}: {}", out.describe());
+        assert!(
+            out.stdout.contains("Examples:"),
+            "{cmd:?}: {}",
+            out.describe()
+        );
     }
-    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef werf-push"), ("fish", "complete -c werf-push")] {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef werf-push"),
+        ("fish", "complete -c werf-push"),
+    ] {
         let out = run(werf_push().args(["completion", shell]));
         assert_success(&out);
-        assert!(out.stdout.contains(marker), "{shell}: {}", &out.stdout[..out.stdout.len().min(300)]);
+        assert!(
+            out.stdout.contains(marker),
+            "{shell}: {}",
+            &out.stdout[..out.stdout.len().min(300)]
+        );
     }
 }

@@ -63,7 +63,7 @@ pub enum Command {
     Publish(super::publish::PublishArgs),
     /// Measure push throughput of a registry with synthetic blobs (or a layout's image).
     #[command(
-        after_help = "Examples:\n  werf-push bench --repo localhost:5000/bench\n  werf-push bench --repo registry.example.com/bench --blobs 8 --blob-size 16MiB --rounds 3 --warm-rounds 3 --json\n  werf-push bench --repo localhost:5000/bench --from oci:./layout --jobs 8"
+        after_help = "Examples:\n  werf-push bench --repo localhost:5000/bench\n  werf-push bench --repo registry.example.com/bench --blobs 8 --blob-size 16MiB --rounds 3 --warm-rounds 3 --json\n  werf-push bench --repo localhost:5000/bench --from oci:./layout --jobs 2"
     )]
     Bench(super::bench::BenchArgs),
     /// The stages storage: list what it holds.
@@ -154,8 +154,9 @@ pub struct RegistryArgs {
 /// How blobs are uploaded.
 #[derive(Args, Debug, Clone)]
 pub struct UploadArgs {
-    /// Concurrent blob transfers.
-    #[arg(short = 'j', long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Concurrent blob transfers (8: measured faster than 4 for several big layers on a
+    /// local registry, no slower for many small ones; docs/performance.md).
+    #[arg(short = 'j', long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// auto: one PUT up to --monolithic-max, PATCH chunks above; or force one of them.
     #[arg(long, value_enum, default_value_t = Strategy::Auto)]

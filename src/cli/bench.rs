@@ -155,7 +155,7 @@ async fn synthetic_image(seed: u64, n: usize, sizes: &[u64]) -> Result<PushImage
         "layers": layers,
     });
     let manifest = Manifest::parse(Bytes::from(serde_json::to_vec(&manifest)?), None)?;
-    blobs.sort_by(|a, b| b.0.size.cmp(&a.0.size));
+    blobs.sort_by_key(|b| std::cmp::Reverse(b.0.size));
     Ok(PushImage {
         manifests: vec![manifest],
         blobs,

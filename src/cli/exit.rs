@@ -112,8 +112,13 @@ fn classify(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
         if let Some(s) = cause.downcast_ref::<werf_push::werf::store::StoreError>() {
             use werf_push::werf::store::StoreError as S;
             match s {
-                S::Locked(_) => return (FAILURE, vec!["another werf-push writes this stages storage: wait for it and run again"]),
-                S::Invalid(_) | S::Source { .. } => return (USAGE, vec!["see `werf-push stages --help`"]),
+                S::Locked(_) => return (
+                    FAILURE,
+                    vec!["another werf-push writes this stages storage: wait for it and run again"],
+                ),
+                S::Invalid(_) | S::Source { .. } => {
+                    return (USAGE, vec!["see `werf-push stages --help`"])
+                }
                 // The others carry their cause: classify that.
                 _ => {}
             }

@@ -56,7 +56,10 @@ pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
     let entry = layout.select(src.selector.as_deref())?.clone();
     let image = layout.image(&entry)?;
     let image = Arc::new(PushImage::from_layout(&layout, &image)?);
-    if let Some(dest) = dests.iter().find(|d| d.digest.as_ref().is_some_and(|d| *d != image.root().digest)) {
+    if let Some(dest) = dests
+        .iter()
+        .find(|d| d.digest.as_ref().is_some_and(|d| *d != image.root().digest))
+    {
         bail!(
             "destination '{dest}' names a digest, but the image's manifest digest is {}: drop '@...' or name the right image",
             image.root().digest

@@ -232,7 +232,10 @@ impl BlobJob<'_> {
             inner: Box::new(self.source.body(offset, len)),
             progress: Arc::new(move |n| {
                 let bytes = sent.fetch_add(n, Ordering::Relaxed) + n;
-                reporter.event(Event::BlobProgress { digest: &digest, bytes });
+                reporter.event(Event::BlobProgress {
+                    digest: &digest,
+                    bytes,
+                });
             }),
         }
     }

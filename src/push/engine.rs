@@ -199,10 +199,7 @@ impl Pusher {
                 self.reporter.clone(),
                 self.cancel.clone(),
             );
-            tasks.spawn(async move {
-                g.run(&sem, &opts, &reporter, &results, &cancel)
-                    .await
-            });
+            tasks.spawn(async move { g.run(&sem, &opts, &reporter, &results, &cancel).await });
         }
         for group_errors in tasks.join_all().await {
             errors.extend(group_errors);

@@ -14,7 +14,10 @@ pub enum BlobSource {
     File(PathBuf),
     Bytes(Bytes),
     /// `size` bytes of synthetic content from `seed` (`werf-push bench`): no disk needed.
-    Synthetic { seed: u64, size: u64 },
+    Synthetic {
+        seed: u64,
+        size: u64,
+    },
 }
 
 impl BlobSource {

@@ -51,7 +51,7 @@ pub struct PushOptions {
 impl Default for PushOptions {
     fn default() -> Self {
         PushOptions {
-            jobs: 4,
+            jobs: 8,
             strategy: UploadStrategy::Auto,
             monolithic_max: 256 << 20,
             chunk_size: 32 << 20,

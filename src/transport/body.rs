@@ -34,7 +34,10 @@ pub enum Body {
         len: u64,
     },
     /// `inner`, calling `progress` with the size of each piece handed to the connection.
-    Tracked { inner: Box<Body>, progress: Progress },
+    Tracked {
+        inner: Box<Body>,
+        progress: Progress,
+    },
 }
 
 /// Called with the number of bytes of each piece of a body as it is sent.
@@ -76,11 +79,15 @@ impl Body {
                 };
                 let mut f = tokio::fs::File::open(path).await.map_err(err)?;
                 if *offset > 0 {
-                    f.seek(std::io::SeekFrom::Start(*offset)).await.map_err(err)?;
+                    f.seek(std::io::SeekFrom::Start(*offset))
+                        .await
+                        .map_err(err)?;
                 }
                 ReaderStream::with_capacity(f.take(*len), STREAM_BUF).boxed()
             }
-            Body::Synthetic { seed, offset, len } => super::synthetic::stream(*seed, *offset, *len).boxed(),
+            Body::Synthetic { seed, offset, len } => {
+                super::synthetic::stream(*seed, *offset, *len).boxed()
+            }
             Body::Tracked { inner, progress } => {
                 let progress = Arc::clone(progress);
                 Box::pin(inner.stream())
@@ -103,7 +110,9 @@ impl std::fmt::Debug for Body {
         match self {
             Body::Empty => f.write_str("Empty"),
             Body::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
-            Body::File { path, offset, len } => write!(f, "File({}, {offset}+{len})", path.display()),
+            Body::File { path, offset, len } => {
+                write!(f, "File({}, {offset}+{len})", path.display())
+            }
             Body::Synthetic { seed, offset, len } => write!(f, "Synthetic({seed}, {offset}+{len})"),
             Body::Tracked { inner, .. } => write!(f, "Tracked({inner:?})"),
         }

@@ -93,7 +93,10 @@ fn relabel(
             reason: format!("image config is not JSON: {e}"),
         })
     })?;
-    let pairs: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     set_labels(&mut cfg, &pairs).map_err(|reason| bad(m, &reason))?;
     let cfg_bytes = Bytes::from(serde_json::to_vec(&cfg).expect("JSON values serialise"));
     let cfg_digest = Digest::sha256_of(&cfg_bytes);

@@ -334,7 +334,12 @@ mod tests {
     #[test]
     fn add_stage_rules_table() {
         // (image, stage, signature, Ok(replaced) or Err(start of message)), applied in order.
-        type Case = (&'static str, &'static str, &'static str, Result<Option<&'static str>, &'static str>);
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static str,
+            Result<Option<&'static str>, &'static str>,
+        );
         let cases: [Case; 7] = [
             ("a", "from", "aa", Ok(None)),
             ("a", "install", "bb", Ok(None)),
