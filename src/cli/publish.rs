@@ -52,12 +52,8 @@ pub struct PublishArgs {
     /// Also push every stage of the published images as REPO:image-stage-<signature>.
     #[arg(long, env = "WERF_WITH_STAGES", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub with_stages: bool,
-    /// Project directory (holds werf.yaml).
-    #[arg(long, env = "WERF_DIR", default_value = ".", value_name = "DIR")]
-    pub dir: PathBuf,
-    /// Stages storage (default DIR/.werf/stages).
-    #[arg(long, env = "WERF_STAGES_DIR", value_name = "DIR")]
-    pub stages_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub storage: super::stages::StorageArgs,
     /// Write the publish report here.
     #[arg(long, env = "WERF_PUBLISH_REPORT_PATH", value_name = "FILE")]
     pub publish_report_path: Option<PathBuf>,
@@ -87,11 +83,8 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         a.tag_by_stages_signature,
     )?;
     let req = PublishRequest {
-        stages_dir: a
-            .stages_dir
-            .clone()
-            .unwrap_or_else(|| a.dir.join(".werf").join("stages")),
-        dir: a.dir.clone(),
+        stages_dir: a.storage.path(),
+        dir: a.storage.dir.clone(),
         repo: a.repo.clone(),
         mode,
         tags,

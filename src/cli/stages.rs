@@ -52,7 +52,7 @@ pub enum StagesCommand {
 /// Where the stages storage is.
 #[derive(Args, Debug)]
 pub struct StorageArgs {
-    /// Project directory.
+    /// Project directory (holds werf.yaml).
     #[arg(long, env = "WERF_DIR", default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// Stages storage (default DIR/.werf/stages).
@@ -61,7 +61,7 @@ pub struct StorageArgs {
 }
 
 impl StorageArgs {
-    fn path(&self) -> PathBuf {
+    pub fn path(&self) -> PathBuf {
         self.stages_dir
             .clone()
             .unwrap_or_else(|| self.dir.join(".werf").join("stages"))
