@@ -3,7 +3,8 @@
 //! 2. Docker's `config.json` (`--docker-config`/`WERF_DOCKER_CONFIG`, `DOCKER_CONFIG`,
 //!    `~/.docker`): the host's `credHelpers` entry, else `credsStore`, else `auths`;
 //! 3. podman/skopeo `auth.json` (`REGISTRY_AUTH_FILE`, else
-//!    `$XDG_RUNTIME_DIR/containers/auth.json`);
+//!    `$XDG_RUNTIME_DIR/containers/auth.json`, then `$XDG_CONFIG_HOME` or
+//!    `~/.config` `/containers/auth.json`);
 //! 4. GitLab CI: `gitlab-ci-token` / `$CI_JOB_TOKEN` for `$CI_REGISTRY`;
 //! 5. none: anonymous.
 //!
@@ -114,12 +115,21 @@ impl CredentialStore {
         let dir = docker_config_dir
             .or_else(|| var("DOCKER_CONFIG").map(PathBuf::from))
             .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".docker")));
+        // containers-auth.json(5): REGISTRY_AUTH_FILE alone when set; else the runtime
+        // file, then $XDG_CONFIG_HOME (default ~/.config)/containers/auth.json.
         let auth_files = match var("REGISTRY_AUTH_FILE") {
             Some(f) => vec![PathBuf::from(f)],
-            None => var("XDG_RUNTIME_DIR")
-                .map(|d| PathBuf::from(d).join("containers").join("auth.json"))
-                .into_iter()
-                .collect(),
+            None => {
+                let config_home = var("XDG_CONFIG_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".config")));
+                var("XDG_RUNTIME_DIR")
+                    .map(PathBuf::from)
+                    .into_iter()
+                    .chain(config_home)
+                    .map(|d| d.join("containers").join("auth.json"))
+                    .collect()
+            }
         };
         let gitlab = match (var("CI_REGISTRY"), var("CI_JOB_TOKEN")) {
             (Some(r), Some(t)) => Some((r, Secret::new(t))),
@@ -283,9 +293,20 @@ mod tests {
         assert_eq!(s.docker_config, Some(PathBuf::from("/flag/config.json")));
         assert_eq!(
             s.auth_files,
-            vec![PathBuf::from("/run/u/containers/auth.json")]
+            vec![
+                PathBuf::from("/run/u/containers/auth.json"),
+                PathBuf::from("/h/.config/containers/auth.json")
+            ]
         );
         assert!(s.gitlab.is_none());
+        let s = CredentialStore::with_env(None, None, |k| match k {
+            "XDG_CONFIG_HOME" => Some("/cfg".to_string()),
+            _ => None,
+        });
+        assert_eq!(
+            s.auth_files,
+            vec![PathBuf::from("/cfg/containers/auth.json")]
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -21,10 +23,28 @@ struct HelperReply {
     secret: String,
 }
 
+/// How long a helper may take to answer (a helper waiting for a GUI unlock would
+/// otherwise hang the push forever).
+pub(crate) const HELPER_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Asks helper `name` (`docker-credential-<name>` in `PATH`) for `host`'s credentials.
 /// `config` is the file that named the helper, for messages.
 pub(crate) fn get(name: &str, host: &str, config: &Path) -> Result<Option<Credentials>, AuthError> {
-    let helper = format!("docker-credential-{name}");
+    run(
+        &format!("docker-credential-{name}"),
+        host,
+        config,
+        HELPER_TIMEOUT,
+    )
+}
+
+fn run(
+    helper: &str,
+    host: &str,
+    config: &Path,
+    timeout: Duration,
+) -> Result<Option<Credentials>, AuthError> {
+    let helper = helper.to_string();
     let failed = |detail: String| AuthError::HelperFailed {
         helper: helper.clone(),
         host: host.to_string(),
@@ -51,9 +71,25 @@ pub(crate) fn get(name: &str, host: &str, config: &Path) -> Result<Option<Creden
         // A helper that exits without reading its input is judged by its exit status.
         let _ = stdin.write_all(helper_server_url(host).as_bytes());
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| failed(format!("cannot run it: {e}")))?;
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(timeout) {
+        Ok(out) => out.map_err(|e| failed(format!("cannot run it: {e}")))?,
+        Err(_) => {
+            // SAFETY: kill(2) on the helper's own pid; it has not been reaped (the waiting
+            // thread has not returned), so the pid is still ours.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+            return Err(failed(format!(
+                "did not answer within {} s",
+                timeout.as_secs_f32()
+            )));
+        }
+    };
     if !out.status.success() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -86,4 +122,47 @@ pub(crate) fn get(name: &str, host: &str, config: &Path) -> Result<Option<Creden
     } else {
         Credentials::basic(&reply.username, &reply.secret)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn helpers_table() {
+        let dir = tempfile::tempdir().unwrap();
+        // (script body, Ok(username) | Err(message part))
+        let cases: [(&str, Result<Option<&str>, &str>); 4] = [
+            (
+                r#"echo '{"ServerURL":"h","Username":"u","Secret":"s"}'"#,
+                Ok(Some("u")),
+            ),
+            (
+                "echo 'credentials not found in native keychain'; exit 1",
+                Ok(None),
+            ),
+            ("echo boom >&2; exit 3", Err("exited with")),
+            ("sleep 5", Err("did not answer within 0.3 s")),
+        ];
+        for (i, (body, want)) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("helper{i}"));
+            std::fs::write(&path, format!("#!/bin/sh\ncat >/dev/null\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let got = run(
+                path.to_str().unwrap(),
+                "reg.io",
+                Path::new("config.json"),
+                Duration::from_millis(300),
+            );
+            match (got, want) {
+                (Ok(Some(Credentials::Basic { username, .. })), Ok(Some(u))) => {
+                    assert_eq!(username, u, "{body}")
+                }
+                (Ok(None), Ok(None)) => {}
+                (Err(e), Err(part)) => assert!(e.to_string().contains(part), "{body}: {e}"),
+                (got, want) => panic!("{body}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
 }
