@@ -57,8 +57,21 @@ pub fn main() -> i32 {
             return exit::FAILURE;
         }
     };
+    // Commands that talk to registries stop cleanly on Ctrl-C. The others (stages import,
+    // add, gc, list) keep the default: the process ends at once, and since every write to
+    // the stages storage is a temporary file renamed into place, the storage stays as it
+    // was before.
+    let cancellable = matches!(
+        cli.command,
+        args::Command::Push(_)
+            | args::Command::Publish(_)
+            | args::Command::Bench(_)
+            | args::Command::Stages(stages::StagesCommand::Pull(_))
+    );
     let result = runtime.block_on(async {
-        watch_ctrl_c();
+        if cancellable {
+            watch_ctrl_c();
+        }
         match cli.command {
             args::Command::Push(a) => push::run(a, &cli.global).await,
             args::Command::Publish(a) => publish::run(a, &cli.global).await,
