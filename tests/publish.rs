@@ -529,3 +529,68 @@ fn slugify_and_stages_list() {
         ]
     );
 }
+
+#[test]
+fn a_multi_platform_stage_publishes_a_new_index_with_labelled_platform_images() {
+    let reg = Registry::start();
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path().join("project");
+    let stages_dir = dir.join(".werf/stages");
+    let index_digest = support::layouts::index_image(&stages_dir, 11);
+    let sig = "ab".repeat(28);
+    let mut idx = index(&dir);
+    idx["manifests"][0]["annotations"] = serde_json::json!({
+        "org.opencontainers.image.ref.name": sig,
+        "io.werf.image": "multi",
+        "io.werf.stage": "dockerfile",
+        "io.werf.signature": sig,
+    });
+    std::fs::write(
+        stages_dir.join("index.json"),
+        serde_json::to_vec(&idx).unwrap(),
+    )
+    .unwrap();
+    let repo = format!("{}/mp", reg.host);
+    assert_success(&publish(&dir, &repo, &["--tag-custom", "v1"]));
+    let again = publish(&dir, &repo, &["--tag-custom", "v1", "--json"]);
+    assert_success(&again);
+    let s = summary(&again);
+    assert_eq!(
+        s["tags"][0]["status"], "up-to-date",
+        "deterministic bytes: {s}"
+    );
+    assert_eq!(s["bytes_sent"], 0);
+
+    let skopeo = Skopeo::new();
+    let raw = skopeo.inspect_raw(&format!("{repo}/multi:v1"));
+    let published: Value = serde_json::from_slice(&raw).unwrap();
+    let stage: Value = serde_json::from_slice(
+        &std::fs::read(
+            stages_dir
+                .join("blobs/sha256")
+                .join(index_digest.trim_start_matches("sha256:")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(published["mediaType"], stage["mediaType"]);
+    let (new, old) = (
+        published["manifests"].as_array().unwrap(),
+        stage["manifests"].as_array().unwrap(),
+    );
+    assert_eq!(new.len(), 2);
+    for (n, o) in new.iter().zip(old) {
+        assert_eq!(n["platform"], o["platform"], "platforms kept in order");
+        assert_ne!(n["digest"], o["digest"], "a new manifest per platform");
+        let child = format!("{repo}/multi@{}", n["digest"].as_str().unwrap());
+        let l = labels(&skopeo, &child);
+        assert_eq!(l["werf-image-name"], "multi", "{child}");
+        assert_eq!(l["werf-content-signature"], sig.as_str(), "{child}");
+        let old_layers = stage_layers(&dir, o["digest"].as_str().unwrap());
+        assert_eq!(
+            layers(&skopeo.inspect_raw(&child)),
+            old_layers,
+            "same layers: {child}"
+        );
+    }
+}
