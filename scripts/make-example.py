@@ -63,7 +63,9 @@ def main():
                            "Cmd": ["/bin/hello"],
                            "Labels": {"werf": "demo", "werf-version": "v1.1.23", "werf-cache-version": "1",
                                       "werf-image": "false", "werf-docker-image-name": f"demo:{signature}",
-                                      "werf-stage-signature": signature}},
+                                      "werf-stage-signature": signature,
+                                      # what `stages pull` restores io.werf.* from
+                                      "io.werf.image": image, "io.werf.stage": stage}},
                 "rootfs": {"type": "layers", "diff_ids": list(diff_ids)},
                 "history": [{"created_by": f"werf stage {s}"} for s in stages[: len(diff_ids)]],
             }

@@ -594,3 +594,47 @@ fn a_multi_platform_stage_publishes_a_new_index_with_labelled_platform_images() 
         );
     }
 }
+
+#[test]
+fn the_example_stages_cache_round_trips_through_stages_pull() {
+    let reg = Registry::start();
+    let (_t, dir) = project();
+    let repo = format!("{}/rt", reg.host);
+    assert_success(&publish(
+        &dir,
+        &repo,
+        &["--tag-custom", "v1", "--with-stages"],
+    ));
+    // Runner B: an empty directory with only werf.yaml.
+    let (_t2, b) = project();
+    std::fs::remove_dir_all(b.join(".werf")).unwrap();
+    let mut c = werf_push();
+    c.args(["stages", "pull", "--repo", &repo, "--dir"]).arg(&b);
+    assert_success(&run(&mut c));
+    let key = |d: &Path| {
+        let mut v = stages(d);
+        v.sort();
+        v
+    };
+    assert_eq!(
+        key(&b),
+        key(&dir),
+        "every stage restored with its annotations"
+    );
+    let out = publish(
+        &b,
+        &repo,
+        &["--tag-custom", "v1", "--with-stages", "--json"],
+    );
+    assert_success(&out);
+    let s = summary(&out);
+    assert_eq!(s["bytes_sent"], 0, "{s}");
+    assert!(
+        s["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "up-to-date"),
+        "{s}"
+    );
+}
