@@ -9,6 +9,7 @@ pub mod add;
 mod archive;
 pub mod config;
 pub mod error;
+mod fetch;
 pub mod gc;
 pub mod image;
 pub mod import;
