@@ -102,9 +102,13 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
     let dir = tmp.path().join("l");
     layout(&dir);
     let src = format!("oci:{}", dir.display());
-    let dest = format!("{}/dry:v1", reg.host);
+    // Two repositories: the plan says the second one would mount every blob.
+    let (dest, dest2) = (
+        format!("{}/dry:v1", reg.host),
+        format!("{}/dry2:v1", reg.host),
+    );
     let before = reg.requests().len();
-    let out = push(&["--dry-run", "--json", &src, &dest]);
+    let out = push(&["--dry-run", "--json", &src, &dest, &dest2]);
     assert_success(&out);
     let writes: Vec<_> = reg.requests()[before..]
         .iter()
@@ -114,29 +118,59 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
     assert!(writes.is_empty(), "dry run wrote: {writes:?}");
     assert!(!reg.tag_exists("dry", "v1"));
     let plan: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(plan["tags"][0]["status"], "would-push", "{plan}");
-    let would: Vec<String> = plan["blobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            assert_eq!(b["status"], "would-push", "{b}");
-            b["digest"].as_str().unwrap().to_string()
-        })
-        .collect();
-    assert_eq!(would.len(), 4, "config + 3 layers: {plan}");
+    assert!(
+        plan["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "would-push"),
+        "{plan}"
+    );
+    let plan_of = |v: &Value| -> Vec<(String, String, String)> {
+        let mut rows: Vec<_> = v["blobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["repository"].as_str().unwrap().to_string(),
+                    b["digest"].as_str().unwrap().to_string(),
+                    b["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let planned = plan_of(&plan);
+    assert_eq!(
+        planned.len(),
+        8,
+        "config + 3 layers, two repositories: {plan}"
+    );
+    assert!(
+        planned
+            .iter()
+            .all(|(r, _, s)| (r == "dry" && s == "would-push")
+                || (r == "dry2" && s == "would-mount")),
+        "{planned:?}"
+    );
 
-    let out = push(&["--json", &src, &dest]);
+    let out = push(&["--json", &src, &dest, &dest2]);
     assert_success(&out);
     let real: Value = serde_json::from_str(&out.stdout).unwrap();
-    let pushed: Vec<String> = real["blobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["status"] == "pushed")
-        .map(|b| b["digest"].as_str().unwrap().to_string())
+    let done: Vec<_> = plan_of(&real)
+        .into_iter()
+        .map(|(r, d, s)| {
+            (
+                r,
+                d,
+                s.replace("pushed", "would-push")
+                    .replace("mounted", "would-mount"),
+            )
+        })
         .collect();
-    assert_eq!(pushed, would);
+    assert_eq!(done, planned, "the real run did what the plan said");
     assert_eq!(real["tags"][0]["digest"], plan["tags"][0]["digest"]);
 }
 

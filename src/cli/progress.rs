@@ -176,6 +176,7 @@ impl Reporter for Progress {
                     BlobStatus::Mounted => "mounted",
                     BlobStatus::Skipped => "exists",
                     BlobStatus::WouldPush => "would push",
+                    BlobStatus::WouldMount => "would mount",
                 };
                 let from = record
                     .mounted_from

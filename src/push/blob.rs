@@ -84,7 +84,14 @@ impl BlobJob<'_> {
             return Ok(record);
         }
         if self.opts.dry_run {
-            record.status = BlobStatus::WouldPush;
+            // A real run would try these mounts first; the plan says so.
+            match self.mount_from.first() {
+                Some(from) => {
+                    record.status = BlobStatus::WouldMount;
+                    record.mounted_from = Some(from.clone());
+                }
+                None => record.status = BlobStatus::WouldPush,
+            }
             return Ok(record);
         }
         let mut session = None;

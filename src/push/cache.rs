@@ -153,7 +153,7 @@ impl KnownBlobs {
                 S::Pushed | S::Mounted | S::Skipped => {
                     self.learn(&b.registry, &b.repository, &digest)
                 }
-                S::WouldPush => continue,
+                S::WouldPush | S::WouldMount => continue,
             }
             if b.status == S::Pushed {
                 for r in offered

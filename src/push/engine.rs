@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use super::blob::BlobJob;
 use super::flight::Flights;
 use super::{
-    BlobRecord, BlobSource, BlobStatus, Event, PushError, PushImage, PushOptions, Reporter,
-    Summary, TagRecord, TagStatus,
+    BlobRecord, BlobSource, Event, PushError, PushImage, PushOptions, Reporter, Summary, TagRecord,
+    TagStatus,
 };
 use crate::registry::Registry;
 use crate::spec::{Descriptor, Digest, Reference};
@@ -308,9 +308,8 @@ impl Group {
             );
             let stored = match result {
                 Ok(record) => {
-                    if record.status != BlobStatus::WouldPush {
-                        holders.push(repo.clone());
-                    }
+                    // In a dry run too: after a real run this repository would hold it.
+                    holders.push(repo.clone());
                     reporter.event(Event::BlobDone { record: &record });
                     Ok(record)
                 }

@@ -16,6 +16,8 @@ pub enum BlobStatus {
     Skipped,
     /// Dry run: would be uploaded.
     WouldPush,
+    /// Dry run: would be mounted from `mounted_from`.
+    WouldMount,
 }
 
 #[derive(Debug, Clone, Serialize)]
