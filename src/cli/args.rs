@@ -185,3 +185,18 @@ pub enum Strategy {
     Monolithic,
     Chunked,
 }
+
+/// The images repository, as werf names it (`--repo`, `-i`, `--images-repo`).
+#[derive(Args, Debug, Clone)]
+pub struct RepoArg {
+    /// Images repository: REPO/IMAGE:TAG (multirepo) or REPO:IMAGE-TAG (monorepo); the
+    /// stages cache is REPO:image-stage-<signature>.
+    #[arg(
+        long = "repo",
+        short = 'i',
+        visible_alias = "images-repo",
+        env = "WERF_IMAGES_REPO",
+        value_name = "REPO"
+    )]
+    pub repo: String,
+}

@@ -17,15 +17,8 @@ pub struct PublishArgs {
     /// Publish only these images (`~` names the nameless image); all when none is given.
     #[arg(value_name = "IMAGE_NAME")]
     pub images: Vec<String>,
-    /// Images repository: REPO/IMAGE:TAG (multirepo) or REPO:IMAGE-TAG (monorepo).
-    #[arg(
-        long = "repo",
-        short = 'i',
-        visible_alias = "images-repo",
-        env = "WERF_IMAGES_REPO",
-        value_name = "REPO"
-    )]
-    pub repo: String,
+    #[command(flatten)]
+    pub repo: super::args::RepoArg,
     /// auto, multirepo or monorepo (auto: werf's per-registry rules).
     #[arg(
         long,
@@ -85,7 +78,7 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
     let req = PublishRequest {
         stages_dir: a.storage.path(),
         dir: a.storage.dir.clone(),
-        repo: a.repo.clone(),
+        repo: a.repo.repo.clone(),
         mode,
         tags,
         only: a.images.clone(),

@@ -140,15 +140,8 @@ pub struct PullArgs {
     /// Pull only the stages of these images (`~` names the nameless image).
     #[arg(value_name = "IMAGE_NAME")]
     pub images: Vec<String>,
-    /// The repository `publish --with-stages` pushed to.
-    #[arg(
-        long = "repo",
-        short = 'i',
-        visible_alias = "images-repo",
-        env = "WERF_IMAGES_REPO",
-        value_name = "REPO"
-    )]
-    pub repo: String,
+    #[command(flatten)]
+    pub repo: super::args::RepoArg,
     #[command(flatten)]
     pub storage: StorageArgs,
     /// Concurrent downloads.
@@ -229,7 +222,7 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
             );
             let req = PullRequest {
                 stages_dir: a.storage.path(),
-                repo: a.repo.clone(),
+                repo: a.repo.repo.clone(),
                 images: a.images.clone(),
                 jobs: a.jobs as usize,
                 page_size: a.page_size,
