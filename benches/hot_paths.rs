@@ -1,5 +1,6 @@
 //! criterion benchmarks of the client-side hot paths: the streaming read of a blob file (as
-//! `transport::Body` sends it: tokio `ReaderStream` with `STREAM_BUF` pieces), the synthetic
+//! `transport::Body` sends it: `transport::file_stream` with `STREAM_BUF` pieces, against
+//! tokio's `ReaderStream` as a baseline), the synthetic
 //! generator of `werf-push bench`, sha256 (what client-side hashing would cost), layout and
 //! manifest parsing, planning a publish of many images, stages and tags
 //! (`werf::publish::plan` on a generated stages storage), and werf's slug.
@@ -18,7 +19,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 use werf_push::layout::{Layout, LayoutWriter};
 use werf_push::spec::Manifest;
-use werf_push::transport::synthetic;
+use werf_push::transport::{file_stream, synthetic};
 use werf_push::werf::naming::RepoMode;
 use werf_push::werf::publish::{plan, PublishRequest};
 use werf_push::werf::slug::slugify_docker_tag;
@@ -94,8 +95,9 @@ fn streaming(c: &mut Criterion) {
         g.bench_function(format!("file 16MiB, {} KiB pieces", buf >> 10), |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    let f = tokio::fs::File::open(&path).await.expect("open");
-                    let mut s = ReaderStream::with_capacity(f.take(data.len() as u64), buf);
+                    let mut s = file_stream::open(&path, 0, data.len() as u64, buf)
+                        .await
+                        .expect("open");
                     let mut n = 0;
                     while let Some(piece) = s.next().await {
                         n += piece.expect("read").len();
@@ -105,6 +107,19 @@ fn streaming(c: &mut Criterion) {
             })
         });
     }
+    g.bench_function("file 16MiB, tokio ReaderStream 256 KiB", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let f = tokio::fs::File::open(&path).await.expect("open");
+                let mut s = ReaderStream::with_capacity(f.take(data.len() as u64), STREAM_BUF);
+                let mut n = 0;
+                while let Some(piece) = s.next().await {
+                    n += piece.expect("read").len();
+                }
+                black_box(n)
+            })
+        })
+    });
     g.bench_function("synthetic 16MiB", |b| {
         b.iter(|| {
             rt.block_on(async {

@@ -1,5 +1,6 @@
 //! Request bodies that can be replayed: nothing, bytes in memory (manifests), or a range
-//! of a file reopened on each attempt and streamed, never read whole into memory.
+//! of a file reopened on each attempt and streamed (`file_stream.rs`), never read whole
+//! into memory.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,8 +9,6 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use super::TransportError;
 
@@ -73,17 +72,12 @@ impl Body {
     async fn stream(&self) -> Result<BoxStream<'static, std::io::Result<Bytes>>, TransportError> {
         Ok(match self {
             Body::File { path, offset, len } => {
-                let err = |source| TransportError::Body {
-                    path: path.display().to_string(),
-                    source,
-                };
-                let mut f = tokio::fs::File::open(path).await.map_err(err)?;
-                if *offset > 0 {
-                    f.seek(std::io::SeekFrom::Start(*offset))
-                        .await
-                        .map_err(err)?;
-                }
-                ReaderStream::with_capacity(f.take(*len), STREAM_BUF).boxed()
+                super::file_stream::open(path, *offset, *len, STREAM_BUF)
+                    .await
+                    .map_err(|source| TransportError::Body {
+                        path: path.display().to_string(),
+                        source,
+                    })?
             }
             Body::Synthetic { seed, offset, len } => {
                 super::synthetic::stream(*seed, *offset, *len).boxed()

@@ -9,6 +9,7 @@ mod body;
 mod certs;
 mod client;
 mod error;
+pub mod file_stream;
 mod metrics;
 mod ping;
 mod retry;
