@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 /// Pieces read and waiting for the connection while it writes the current one.
-const READ_AHEAD: usize = 2;
+const READ_AHEAD: usize = 1;
 
 /// `len` bytes of `path` from `offset` in pieces of `piece` bytes. Opening the file fails
 /// here; a read error (or a file shorter than `offset + len`) ends the stream with that
