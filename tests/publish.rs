@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use support::cmd::{assert_failure, assert_success, run, werf_push, Output};
+use support::layouts::index_json;
 use support::registry::Registry;
 use support::skopeo::Skopeo;
 use tempfile::TempDir;
@@ -34,8 +35,9 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The stages storage's index.json of the project `dir`.
 fn index(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join(".werf/stages/index.json")).unwrap()).unwrap()
+    index_json(&dir.join(".werf/stages"))
 }
 
 /// (image, stage, signature, manifest digest) of every stage of the example.

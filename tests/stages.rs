@@ -25,7 +25,9 @@ use std::path::{Path, PathBuf};
 use cutproxy::{CutProxy, Fault};
 use serde_json::{json, Value};
 use support::cmd::{assert_failure, assert_success, bin, run, werf_push, Output};
-use support::layouts::{blob_files, random_bytes, read_blob, referenced_blobs, umoci_image};
+use support::layouts::{
+    blob_files, index_json, random_bytes, read_blob, ref_digest, referenced_blobs, umoci_image,
+};
 use support::registry::Registry;
 use support::skopeo::Skopeo;
 use tempfile::TempDir;
@@ -54,13 +56,9 @@ fn json_out(out: &Output) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("JSON: {e}\n{}", out.describe()))
 }
 
-fn index(stages: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(stages.join("index.json")).unwrap()).unwrap()
-}
-
 /// (image, stage, signature, digest) of every entry.
 fn entries(stages: &Path) -> BTreeSet<(String, String, String, String)> {
-    index(stages)["manifests"]
+    index_json(stages)["manifests"]
         .as_array()
         .unwrap()
         .iter()
@@ -94,21 +92,6 @@ fn layer_digests(m: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The only manifest digest of `layout`'s index.json entry named `tag`.
-fn entry_digest(layout: &Path, tag: &str) -> String {
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    v["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
-        .unwrap_or_else(|| panic!("no {tag} in {v}"))["digest"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 fn published_layers(sk: &Skopeo, reference: &str) -> Vec<String> {
     let raw: Value = serde_json::from_slice(&sk.inspect_raw(reference)).unwrap();
     layer_digests(&raw)
@@ -125,7 +108,7 @@ fn import_from_umoci_and_skopeo_layouts_then_publish() {
     sk.copy_from_oci(&umoci, "latest", &format!("{}/src:1", reg.host));
     let sklayout = tmp.path().join("skopeo");
     sk.copy_to_oci(&format!("{}/src:1", reg.host), &sklayout, "v1");
-    let sk_digest = entry_digest(&sklayout, "v1");
+    let sk_digest = ref_digest(&sklayout, "v1");
     let stages = tmp.path().join("stages");
     let a = json_out(&ok(
         &[

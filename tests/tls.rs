@@ -125,6 +125,33 @@ fn push_with_ca_file_over_http2() {
     s.assert_pushed("v2");
 }
 
+/// `--http1` (or `WERF_PUSH_HTTP1`) keeps every request on HTTP/1.1 although nginx offers
+/// HTTP/2.
+#[test]
+fn http1_flag_keeps_requests_on_http1() {
+    let s = Setup::new(false);
+    let ca = s.path("ca.pem");
+    let out = s.push("v1", &["--ca-file", ca.to_str().unwrap(), "--http1"], &[]);
+    assert_success(&out);
+    s.assert_pushed("v1");
+    let out = s.push(
+        "v2",
+        &["--ca-file", ca.to_str().unwrap()],
+        &[("WERF_PUSH_HTTP1", "1")],
+    );
+    assert_success(&out);
+    s.assert_pushed("v2");
+    let log = s.nginx.access_log();
+    let requests: Vec<&str> = log.lines().filter(|l| l.contains(" /v2/")).collect();
+    assert!(
+        requests.iter().any(|l| l.starts_with("PUT ")),
+        "uploads went through nginx: {log}"
+    );
+    for l in &requests {
+        assert!(l.contains(" HTTP/1.1 "), "HTTP/1.1 only: {l}\n{log}");
+    }
+}
+
 #[test]
 fn push_with_docker_certs_d() {
     let s = Setup::new(false);
@@ -171,6 +198,18 @@ fn skip_tls_verify_pushes() {
     let out = s.push("v1", &["--skip-tls-verify-registry"], &[]);
     assert_success(&out);
     s.assert_pushed("v1");
+    // Regression: boolean environment variables take werf's `1`/`yes` too, not only
+    // `true` (`WERF_INSECURE_REGISTRY=1` was a usage error).
+    let out = s.push(
+        "v2",
+        &[],
+        &[
+            ("WERF_SKIP_TLS_VERIFY_REGISTRY", "1"),
+            ("WERF_INSECURE_REGISTRY", "yes"),
+        ],
+    );
+    assert_success(&out);
+    s.assert_pushed("v2");
 }
 
 #[test]

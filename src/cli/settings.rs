@@ -53,6 +53,7 @@ pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageErro
         insecure: r.insecure_registry,
         skip_tls_verify: r.skip_tls_verify_registry,
         ca_file: r.ca_file.clone(),
+        http1_only: r.http1,
         credentials: CredentialStore::from_env(flags, r.docker_config.clone()),
         certs_d: std::env::var_os("WERF_PUSH_CERTS_D")
             .filter(|v| !v.is_empty())

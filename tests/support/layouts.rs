@@ -419,17 +419,26 @@ pub fn umoci_image_seeded(dir: &Path, seed: u64) -> String {
         &image,
         bundle.to_str().expect("UTF-8 bundle path"),
     ]);
-    let index: Value = serde_json::from_slice(
-        &std::fs::read(dir.join("index.json")).expect("read umoci's index.json"),
-    )
-    .expect("umoci's index.json is JSON");
+    ref_digest(dir, UMOCI_TAG)
+}
+
+/// The `index.json` of the layout `dir`, parsed.
+pub fn index_json(dir: &Path) -> Value {
+    let p = dir.join("index.json");
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is not JSON: {e}", p.display()))
+}
+
+/// The digest of the entry of `dir`'s `index.json` named `ref_name`.
+pub fn ref_digest(dir: &Path, ref_name: &str) -> String {
+    let index = index_json(dir);
     index["manifests"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|m| m["annotations"][REF_NAME] == UMOCI_TAG)
+        .find(|m| m["annotations"][REF_NAME] == ref_name)
         .and_then(|m| m["digest"].as_str())
-        .unwrap_or_else(|| panic!("no '{UMOCI_TAG}' in umoci's index.json: {index}"))
+        .unwrap_or_else(|| panic!("no '{ref_name}' in {}/index.json: {index}", dir.display()))
         .to_string()
 }
 
