@@ -273,3 +273,47 @@ fn gar_no_chunked_uploads() {
     );
     assert!(!log.iter().any(|l| l.method == "PATCH"), "{log:#?}");
 }
+
+/// docker-registry's link-file race (registry/manifest.rs): a manifest PUT answered
+/// `400 DIGEST_INVALID` while a concurrent push rewrites a blob link is retried; a
+/// refusal that persists is reported after the few retries, with no tag written.
+#[test]
+fn distribution_manifest_put_racing_a_concurrent_push_is_retried() {
+    let reg = Registry::start();
+    let cfg = ProxyConfig {
+        status_faults: vec![StatusFault::new(Some("PUT"), "/manifests/", 400).times(2)],
+        ..Default::default()
+    };
+    let (log, _) = through(&reg, "linkrace", cfg, 64 * KIB, &[]);
+    assert_eq!(count(&log, "PUT", 400), 2, "{log:#?}");
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.method == "PUT" && l.target.contains("/manifests/") && l.status == 201)
+            .count(),
+        1,
+        "{log:#?}"
+    );
+
+    let t = tmp();
+    let src = t.path().join("src");
+    let (_, blob_bytes) = big_image(&src, 64 * KIB, 78);
+    let proxy = Proxy::start(
+        &reg.host,
+        ProxyConfig {
+            status_faults: vec![StatusFault::new(Some("PUT"), "/manifests/", 400).times(u32::MAX)],
+            ..Default::default()
+        },
+    );
+    let out = push_to(&proxy, &src, "linkrace-always", &[]);
+    proxy.report("always DIGEST_INVALID", blob_bytes);
+    assert_failure(&out);
+    assert!(out.stderr.contains("DIGEST_INVALID"), "{}", out.describe());
+    let puts = proxy
+        .stats()
+        .log
+        .iter()
+        .filter(|l| l.method == "PUT" && l.target.contains("/manifests/"))
+        .count();
+    assert_eq!(puts, 4, "one PUT and three retries");
+    assert!(!reg.tag_exists("linkrace-always", "v1"));
+}

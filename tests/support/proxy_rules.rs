@@ -43,6 +43,12 @@ pub fn refusal(
                     429 => ("TOOMANYREQUESTS", "Too Many Requests"),
                     401 => ("UNAUTHORIZED", "authentication required"),
                     403 => ("DENIED", "requested access to the resource is denied"),
+                    // What docker-registry answers a manifest PUT that reads a blob link
+                    // another push is rewriting.
+                    400 => (
+                        "DIGEST_INVALID",
+                        "provided digest did not match uploaded content",
+                    ),
                     _ => ("UNAVAILABLE", "Service Unavailable (injected)"),
                 };
                 return Some((f.status, h, json(code, msg)));
