@@ -9,9 +9,10 @@ fn main() {
 
 /// glibc gives every thread that allocates its own malloc arena (up to 8 per core), and
 /// each keeps the memory freed into it. Transfers read their pieces on blocking threads
-/// and hyper frees them on the runtime's workers, so with the default the peak RSS of
-/// 8 x 16 MiB grew by 3-5 MiB and varied from run to run; two arenas keep it at 16-19 MiB
-/// (docs/performance.md). Called before any thread starts.
+/// and hyper frees them on the runtime's workers: with the default, the peak RSS of
+/// 8 x 16 MiB was 21-22 MiB and that of a 2 GiB layer varied by 3 MiB from run to run;
+/// with two arenas, 20 MiB and 1.2 MiB (docs/performance.md). Called before any thread
+/// starts.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; no other thread exists yet.

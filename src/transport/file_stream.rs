@@ -1,7 +1,8 @@
 //! A range of a file as a stream of pieces for a request body: read on a blocking thread
-//! a few pieces ahead of the socket, straight into the buffers handed to the connection
-//! (one copy from the page cache; tokio's `fs::File` copies twice and hops to the blocking
-//! pool for every read). Never holds more than a few pieces of the file in memory.
+//! one piece ahead of the socket, straight into the buffers handed to the connection
+//! (one copy from the page cache, into reused memory; tokio's `fs::File` copies twice and
+//! hops to the blocking pool for every read). Holds at most three pieces of a transfer in
+//! memory: the one being read, the one waiting, the one being written.
 //! Knows nothing of HTTP or registries.
 
 use std::io::{Read, Seek, SeekFrom};
