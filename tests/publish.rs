@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use support::cmd::{assert_failure, assert_success, run, werf_push, Output};
-use support::layouts::index_json;
+use support::layouts::{index_json, layer_digests};
 use support::registry::Registry;
 use support::skopeo::Skopeo;
 use tempfile::TempDir;
@@ -99,13 +99,7 @@ fn labels(skopeo: &Skopeo, reference: &str) -> Value {
 }
 
 fn layers(raw: &[u8]) -> Vec<String> {
-    let v: Value = serde_json::from_slice(raw).unwrap();
-    v["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["digest"].as_str().unwrap().to_string())
-        .collect()
+    layer_digests(&serde_json::from_slice(raw).unwrap())
 }
 
 fn stage_layers(dir: &Path, manifest_digest: &str) -> Vec<String> {

@@ -26,7 +26,8 @@ use cutproxy::{CutProxy, Fault};
 use serde_json::{json, Value};
 use support::cmd::{assert_failure, assert_success, bin, run, werf_push, Output};
 use support::layouts::{
-    blob_files, index_json, random_bytes, read_blob, ref_digest, referenced_blobs, umoci_image,
+    blob_files, index_json, layer_digests, random_bytes, read_blob, ref_digest, referenced_blobs,
+    umoci_image,
 };
 use support::registry::Registry;
 use support::skopeo::Skopeo;
@@ -81,15 +82,6 @@ fn entries(stages: &Path) -> BTreeSet<(String, String, String, String)> {
 
 fn manifest(layout: &Path, digest: &str) -> Value {
     serde_json::from_slice(&read_blob(layout, digest)).unwrap()
-}
-
-fn layer_digests(m: &Value) -> Vec<String> {
-    m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["digest"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn published_layers(sk: &Skopeo, reference: &str) -> Vec<String> {

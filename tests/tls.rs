@@ -90,6 +90,14 @@ impl Setup {
     }
 
     #[track_caller]
+    /// Puts the test CA in `certs.d/<host:port>/ca.crt`; returns that directory.
+    fn trust_ca_in_certs_d(&self) -> PathBuf {
+        let d = self.path(&format!("certs.d/{}", self.nginx.host));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("ca.crt"), &self.ca.cert_pem).unwrap();
+        d
+    }
+
     fn assert_pushed(&self, tag: &str) {
         assert_eq!(
             self.reg.manifest_digest("app", tag).as_deref(),
@@ -155,9 +163,7 @@ fn http1_flag_keeps_requests_on_http1() {
 #[test]
 fn push_with_docker_certs_d() {
     let s = Setup::new(false);
-    let d = s.path(&format!("certs.d/{}", s.nginx.host));
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join("ca.crt"), &s.ca.cert_pem).unwrap();
+    s.trust_ca_in_certs_d();
     let out = s.push("v1", &[], &[]);
     assert_success(&out);
     s.assert_pushed("v1");
@@ -215,9 +221,7 @@ fn skip_tls_verify_pushes() {
 #[test]
 fn client_certificate_from_certs_d() {
     let s = Setup::new(true);
-    let d = s.path(&format!("certs.d/{}", s.nginx.host));
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join("ca.crt"), &s.ca.cert_pem).unwrap();
+    let d = s.trust_ca_in_certs_d();
     // Without a client certificate nginx refuses: a TLS error that says so.
     let out = s.push("v0", &[], &[]);
     assert_failure(&out);

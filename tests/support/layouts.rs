@@ -442,6 +442,16 @@ pub fn ref_digest(dir: &Path, ref_name: &str) -> String {
         .to_string()
 }
 
+/// The layer digests of an image manifest, in order.
+pub fn layer_digests(manifest: &Value) -> Vec<String> {
+    manifest["layers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not an image manifest: {manifest}"))
+        .iter()
+        .map(|l| l["digest"].as_str().expect("layer digest").to_string())
+        .collect()
+}
+
 /// The path of blob `digest` (`sha256:...`) in the layout `dir`.
 pub fn blob_path(dir: &Path, digest: &str) -> std::path::PathBuf {
     let hex = digest
