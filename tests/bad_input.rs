@@ -7,6 +7,9 @@
 
 mod support;
 
+#[path = "hostile/fs.rs"]
+mod hostile_fs;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 

@@ -16,6 +16,8 @@ pub const BAD_LAYOUT: i32 = 3;
 pub const NETWORK: i32 = 4;
 /// Authentication or authorisation failed.
 pub const AUTH: i32 = 5;
+/// A local write failed for want of space (disk or quota full); nothing was changed.
+pub const NO_SPACE: i32 = 6;
 
 /// Prints `error: ...` and hints for `e`; returns its exit code.
 pub fn report(e: &anyhow::Error) -> i32 {
@@ -108,6 +110,16 @@ fn auth_transport(t: &TransportError) -> Option<(i32, Vec<String>)> {
 }
 
 fn classify(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
+    // A full disk wherever it was met: neither the layout's fault nor the user's.
+    if e.chain().any(|c| {
+        c.downcast_ref::<LayoutError>()
+            .is_some_and(LayoutError::is_no_space)
+    }) {
+        return (
+            NO_SPACE,
+            vec!["free space on that filesystem (see `df -h`) and run again: the stages storage was left as it was"],
+        );
+    }
     for cause in e.chain() {
         if let Some(s) = cause.downcast_ref::<werf_push::werf::store::StoreError>() {
             use werf_push::werf::store::StoreError as S;

@@ -14,6 +14,7 @@ use werf_push::werf::gc::gc;
 use werf_push::werf::import::{import, ImportRequest, ImportSource};
 use werf_push::werf::pull::{pull, PullRequest};
 use werf_push::werf::stages::StagesStorage;
+use werf_push::werf::store::StoreError;
 
 use super::args::{GlobalArgs, RegistryArgs};
 use super::output::human;
@@ -96,12 +97,14 @@ pub struct StageArgs {
 }
 
 impl StageArgs {
-    fn image(&self) -> String {
+    /// The image name (empty for the nameless one), checked before anything is written.
+    fn image(&self) -> Result<String, StoreError> {
         if self.image == "~" {
-            String::new()
-        } else {
-            self.image.clone()
+            return Ok(String::new());
         }
+        werf_push::werf::naming::check_image_name(&self.image)
+            .map_err(|e| StoreError::Invalid(format!("--image: {e}")))?;
+        Ok(self.image.clone())
     }
 }
 
@@ -176,7 +179,7 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
             let req = ImportRequest {
                 stages_dir: a.storage.path(),
                 source: ImportSource::parse(&a.src)?,
-                image: a.stage.image(),
+                image: a.stage.image()?,
                 stage: a.stage.stage.clone(),
                 signature: a.stage.signature.clone(),
                 parent: a.stage.parent.clone(),
@@ -195,7 +198,7 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
         StagesCommand::Add(a) => {
             let req = AddRequest {
                 stages_dir: a.storage.path(),
-                image: a.stage.image(),
+                image: a.stage.image()?,
                 stage: a.stage.stage.clone(),
                 from_dir: a.from_dir.clone(),
                 parent: a.stage.parent.clone(),

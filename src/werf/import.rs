@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::archive::{docker_archive, extract, TempDir};
+use super::archive::{docker_archive, Archive};
 use super::signature::default_signature;
 use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
 use crate::layout::{BlobWriter, Layout};
@@ -120,17 +120,18 @@ pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
     let d = match &req.source {
         ImportSource::Oci { dir, selector } => import_layout(&w, dir, selector, &labels)?,
         ImportSource::OciArchive { file, selector } => {
-            let tmp = TempDir::new(w.root())?;
-            extract(file, tmp.path())?;
-            import_layout(&w, tmp.path(), selector, &labels)?
+            let mut a = Archive::open(file, w.root())?;
+            a.fetch_layout(selector.as_deref())?;
+            import_layout(&w, a.path(), selector, &labels)?
         }
         ImportSource::DockerArchive { file, selector } => {
-            let tmp = TempDir::new(w.root())?;
-            extract(file, tmp.path())?;
-            if tmp.path().join("manifest.json").exists() {
-                docker_archive(&w, file, tmp.path(), selector, &labels)?
+            let mut a = Archive::open(file, w.root())?;
+            a.fetch(["manifest.json", "oci-layout", "index.json"])?;
+            if a.path().join("manifest.json").exists() {
+                docker_archive(&w, file, &mut a, selector, &labels)?
             } else {
-                import_layout(&w, tmp.path(), selector, &labels)?
+                a.fetch_layout(selector.as_deref())?;
+                import_layout(&w, a.path(), selector, &labels)?
             }
         }
     };
@@ -227,7 +228,7 @@ fn copy_blob(root: &Path, layout: &Layout, d: &Descriptor) -> Result<(), StoreEr
         return Ok(());
     }
     let src = layout.check_blob(d)?;
-    let mut f = std::fs::File::open(&src).map_err(StoreError::io(&src))?;
+    let mut f = crate::layout::safe_fs::open_regular(&src).map_err(StoreError::io(&src))?;
     let mut out = BlobWriter::create(root)?;
     std::io::copy(&mut f, &mut out).map_err(StoreError::io(&src))?;
     out.finish(Some((&d.digest, d.size)))?;

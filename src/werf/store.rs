@@ -74,7 +74,15 @@ impl From<PushError> for StoreError {
 impl StoreError {
     pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
         let path = path.to_path_buf();
-        move |source| StoreError::Io { path, source }
+        // A write into the storage that failed inside a copy from `path` is the storage's
+        // failure (a full disk, say), not the source's.
+        move |source| match LayoutError::carried(source) {
+            Ok(inner) => StoreError::Layout(inner),
+            Err(source) if crate::layout::safe_fs::is_no_space(&source) => {
+                StoreError::Layout(LayoutError::from_io(path, source))
+            }
+            Err(source) => StoreError::Io { path, source },
+        }
     }
 }
 
@@ -156,6 +164,9 @@ impl StoreWriter {
         sig: &str,
     ) -> Result<Option<String>, StoreError> {
         check_names(stage, sig)?;
+        if !image.is_empty() {
+            super::naming::check_image_name(image).map_err(StoreError::Invalid)?;
+        }
         let all = self.entries();
         if let Some(other) = all
             .iter()
@@ -278,7 +289,8 @@ fn entry(v: &Value) -> Option<Entry> {
 pub fn check_names(stage: &str, sig: &str) -> Result<(), StoreError> {
     if !STAGE_ORDER.contains(&stage) {
         return Err(StoreError::Invalid(format!(
-            "unknown stage name '{stage}': use one of {}",
+            "unknown stage name '{}': use one of {}",
+            crate::spec::text::printable(stage),
             STAGE_ORDER.join(", ")
         )));
     }
