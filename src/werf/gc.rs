@@ -40,6 +40,18 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
         )));
     }
     let _lock = lock(root)?;
+    // Checked before anything is read: a linked blob directory is refused as such.
+    let mut real = Vec::new();
+    for alg in ["sha256", "sha512"] {
+        let dir = root.join("blobs").join(alg);
+        if is_real_dir(root, &["blobs", alg]).map_err(|e| {
+            StoreError::Invalid(format!(
+                "{e}; nothing was removed: gc removes files only inside the stages storage"
+            ))
+        })? {
+            real.push((alg, dir));
+        }
+    }
     let mut referenced = BTreeSet::new();
     if root.join("index.json").exists() {
         let layout = Layout::open(root)?;
@@ -49,18 +61,7 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
     }
     let mut items = Vec::new();
     let mut kept = 0;
-    let blobs = root.join("blobs");
-    for alg in ["sha256", "sha512"] {
-        let dir = blobs.join(alg);
-        let real = is_real_dir(root, &["blobs", alg]).map_err(|e| {
-            StoreError::Invalid(format!(
-                "{}: {e}; nothing was removed: gc removes files only inside the stages storage",
-                dir.display()
-            ))
-        })?;
-        if !real {
-            continue;
-        }
+    for (alg, dir) in real {
         let it = match std::fs::read_dir(&dir) {
             Ok(it) => it,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
