@@ -273,3 +273,81 @@ fn help_has_examples_and_completions_generate() {
         );
     }
 }
+
+/// Completion in a real bash: the script is sourced and bash's own completion machinery
+/// (`complete -p` gives the function) is asked for the words a user would TAB.
+#[test]
+fn bash_completes_subcommands_flags_and_values() {
+    let out = run(werf_push().args(["completion", "bash"]));
+    assert_success(&out);
+    let tmp = TempDir::new().unwrap();
+    let script = tmp.path().join("werf-push.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // (words typed, the word being completed, what must be offered, what must not be)
+    let cases: [(&str, &str, &[&str], &[&str]); 6] = [
+        ("werf-push ", "", &["publish", "stages", "push"], &[]),
+        (
+            "werf-push stages ",
+            "",
+            &["list", "import", "add", "pull", "gc"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push publish --",
+            "--",
+            &["--repo", "--with-stages", "--tag-git-branch"],
+            &[],
+        ),
+        (
+            "werf-push push --upload-strategy ",
+            "",
+            &["auto", "monolithic", "chunked"],
+            &[],
+        ),
+        (
+            "werf-push stages list --",
+            "--",
+            &["--stages-dir", "--json"],
+            &[],
+        ),
+        ("werf-push --progress ", "", &["auto", "plain", "none"], &[]),
+    ];
+    for (line, cur, want, not) in cases {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut all: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        if cur.is_empty() {
+            all.push(String::new());
+        }
+        let cword = all.len() - 1;
+        let prev = if cword >= 1 {
+            all[cword - 1].clone()
+        } else {
+            String::new()
+        };
+        let quoted: Vec<String> = all.iter().map(|w| format!("'{w}'")).collect();
+        let program = format!(
+            r#"source '{}'
+f=$(complete -p werf-push | sed -E 's/.*-F ([^ ]+).*/\1/')
+COMP_WORDS=({}); COMP_CWORD={cword}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}
+"$f" werf-push '{cur}' '{prev}'
+printf '%s\n' "${{COMPREPLY[@]}}""#,
+            script.display(),
+            quoted.join(" ")
+        );
+        let mut c = std::process::Command::new("bash");
+        c.args(["--norc", "--noprofile", "-c", &program])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        let got = run(&mut c);
+        assert_success(&got);
+        let offered: Vec<&str> = got.stdout.lines().collect();
+        for w in want {
+            assert!(
+                offered.contains(w),
+                "{line:?}: {w} not offered: {offered:?}"
+            );
+        }
+        for w in not {
+            assert!(!offered.contains(w), "{line:?}: {w} offered: {offered:?}");
+        }
+    }
+}
