@@ -36,14 +36,20 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
     let src = format!("oci:{}", dir.display());
     let chunked = ["--upload-strategy", "chunked", "--chunk-size", "1MiB"];
 
-    // A pipe: plain lines, no redraws (no carriage returns or cursor movement).
+    // A pipe: plain lines with percent, no redraws (no carriage returns or cursor
+    // movement), the tag as a result, blob lines only with -v.
     let dest = format!("{}/pipe:v1", reg.host);
     let out = push(&[&src, &dest, chunked[0], chunked[1], chunked[2], chunked[3]]);
     assert_success(&out);
-    assert!(out.stderr.contains("progress: "), "{}", out.describe());
+    let progress = out.stderr.lines().find(|l| l.starts_with("progress: "));
     assert!(
-        out.stderr.contains("blob ") && out.stderr.contains(" pushed ("),
+        progress.is_some_and(|l| l.contains(" of ") && l.contains('%')),
         "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.contains("blob "),
+        "blob lines need -v\n{}",
         out.describe()
     );
     assert!(
@@ -56,21 +62,44 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         "{}",
         out.describe()
     );
+    let dest = format!("{}/verbose:v1", reg.host);
+    let out = push(&["-v", &src, &dest]);
+    assert_success(&out);
+    assert!(
+        out.stderr.contains("blob ") && out.stderr.contains(" pushed ("),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.contains("\x1b["),
+        "colour in a pipe\n{}",
+        out.describe()
+    );
 
-    // --progress none: nothing at all on stderr.
+    // --progress none: no progress, but the results; -q: nothing at all.
     let dest = format!("{}/none:v1", reg.host);
     let out = push(&["--progress", "none", &src, &dest]);
     assert_success(&out);
+    assert!(!out.stderr.contains("progress: "), "{}", out.describe());
+    assert!(
+        out.stderr.contains(&format!("tag  {dest} pushed")),
+        "{}",
+        out.describe()
+    );
+    assert!(out.stderr.contains("done: "), "{}", out.describe());
+    let out = push(&["-q", &src, &format!("{}/quiet:v1", reg.host)]);
+    assert_success(&out);
     assert_eq!(out.stderr, "", "{}", out.describe());
 
-    // A terminal: `script` runs the binary in a pseudo-terminal; bars with bytes appear.
+    // A terminal of 80 columns: `script` runs the binary in a pseudo-terminal; bars with
+    // bytes appear, no drawn line is wider than the terminal, no empty "0 B/0 B" total.
     let dest = format!("{}/tty:v1", reg.host);
     let bin = env!("CARGO_BIN_EXE_werf-push");
-    let cmdline = format!("{bin} push {src} {dest} --upload-strategy chunked --chunk-size 1MiB");
+    let cmdline = format!(
+        "stty cols 80 rows 24; {bin} push {src} {dest} --upload-strategy chunked --chunk-size 1MiB"
+    );
     let mut c = std::process::Command::new("script");
-    c.args(["-qefc", &cmdline, "/dev/null"])
-        .env_remove("CI")
-        .env("COLUMNS", "160");
+    c.args(["-qefc", &cmdline, "/dev/null"]).env_remove("CI");
     let out = run(&mut c);
     assert_success(&out);
     assert!(
@@ -84,15 +113,61 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         out.describe()
     );
     assert!(
-        out.stdout.contains("[=") || out.stdout.contains("=>"),
+        out.stdout.contains("[=") || out.stdout.contains("=>") || out.stdout.contains("[#"),
         "a bar: {}",
         out.describe()
     );
+    assert!(!out.stdout.contains("0 B/0 B"), "{}", out.describe());
+    // The drawn bars (result lines above them may be as long as their references).
+    let mut bars = 0;
+    for line in out.stdout.split(['\n', '\r']) {
+        let shown = strip_ansi(line);
+        if !shown.contains(" [") {
+            continue;
+        }
+        bars += 1;
+        assert!(
+            shown.chars().count() <= 80,
+            "a line wider than the terminal ({}): {shown:?}",
+            shown.chars().count()
+        );
+    }
+    assert!(bars > 0, "no bar was drawn\n{}", out.describe());
     assert!(
         out.stdout.contains(&format!("tag  {dest} pushed")),
         "{}",
         out.describe()
     );
+}
+
+/// `line` without ANSI escape sequences (CSI and OSC).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut it = line.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('[') => {
+                for c in it.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                for c in it.by_ref() {
+                    if c == '\x07' {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 #[test]

@@ -29,7 +29,6 @@ pub fn report(e: &anyhow::Error) -> i32 {
             line.push_str(&c);
         }
     }
-    eprintln!("error: {line}");
     let (code, hints) = match auth_hints(e) {
         Some(found) => found,
         None => {
@@ -37,6 +36,13 @@ pub fn report(e: &anyhow::Error) -> i32 {
             (code, hints.into_iter().map(String::from).collect())
         }
     };
+    if super::output::json_lines() {
+        super::output::json_line(serde_json::json!({
+            "type": "error", "message": line, "hints": hints, "exit_code": code,
+        }));
+        return code;
+    }
+    eprintln!("error: {line}");
     for h in hints {
         eprintln!("hint: {h}");
     }

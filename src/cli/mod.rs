@@ -10,6 +10,7 @@ mod output;
 mod progress;
 mod publish;
 mod push;
+mod rate;
 mod settings;
 mod size;
 mod stages;

@@ -85,7 +85,7 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         with_stages: a.with_stages,
     };
     let plan = plan(&req)?;
-    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, g)?;
+    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, false, g)?;
     let (summary, errors) = pusher.push(plan.targets).await;
     let report = report::build(&plan.planned, &summary);
     if let Some(path) = &a.publish_report_path {
@@ -95,5 +95,6 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
             .and_then(|()| std::fs::rename(&tmp, path))
             .with_context(|| format!("cannot write the publish report {}", path.display()))?;
     }
-    output::finish(&summary, errors, a.json, &progress)
+    let lines = output::per_image(&report, &summary);
+    output::finish(&summary, errors, a.json, &progress, &lines)
 }

@@ -72,9 +72,9 @@ pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
             dest,
         })
         .collect();
-    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, g)?;
+    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, true, g)?;
     let (summary, errors) = pusher.push(targets).await;
-    output::finish(&summary, errors, a.json, &progress)
+    output::finish(&summary, errors, a.json, &progress, &[])
 }
 
 #[cfg(test)]
