@@ -426,3 +426,71 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
         }
     }
 }
+
+/// `stages list` shows signatures whole; `--parent` takes one whole or any unique prefix.
+#[test]
+fn signatures_are_shown_whole_and_parent_takes_a_unique_prefix() {
+    let tmp = TempDir::new().unwrap();
+    let stages = tmp.path().join("stages");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/.werf/stages");
+    assert!(std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&src)
+        .arg(&stages)
+        .status()
+        .unwrap()
+        .success());
+    let from = tmp.path().join("from");
+    std::fs::create_dir(&from).unwrap();
+    std::fs::write(from.join("f"), b"x").unwrap();
+    let wp = |args: &[&str]| {
+        let mut c = werf_push();
+        c.args(args)
+            .arg("--stages-dir")
+            .arg(&stages)
+            .env_remove("SOURCE_DATE_EPOCH");
+        run(&mut c)
+    };
+    let full = "685c09a893c79f8da1035a54e43fe18714dd617c96de02e14b422d78";
+    let out = wp(&["stages", "list"]);
+    assert_success(&out);
+    assert!(out.stdout.contains(full), "{}", out.describe());
+    // (--parent, Ok(signature it resolves to) or Err(part of the error))
+    let cases: [(&str, Result<&str, &str>); 4] = [
+        (full, Ok(full)),
+        ("685c09", Ok(full)),
+        ("b", Err("2 stages have signatures starting so")),
+        ("ffff", Err("no stage with this signature (or prefix)")),
+    ];
+    let mut digests = Vec::new();
+    for (i, (given, want)) in cases.into_iter().enumerate() {
+        let out = wp(&[
+            "stages",
+            "add",
+            "--image",
+            "p",
+            "--stage",
+            "install",
+            "--from-dir",
+            from.to_str().unwrap(),
+            "--parent",
+            given,
+            "--json",
+        ]);
+        match want {
+            Ok(_) => {
+                assert_success(&out);
+                let v: Value = serde_json::from_str(&out.stdout).unwrap();
+                digests.push(v["signature"].as_str().unwrap().to_string());
+            }
+            Err(msg) => {
+                assert_failure(&out);
+                assert_eq!(out.code(), Some(2), "case {i}\n{}", out.describe());
+                assert!(out.stderr.contains(msg), "case {i}\n{}", out.describe());
+            }
+        }
+    }
+    // The prefix gives the same default signature as the whole parent signature.
+    assert_eq!(digests.len(), 2);
+    assert_eq!(digests[0], digests[1]);
+}

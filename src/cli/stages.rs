@@ -76,6 +76,9 @@ pub struct ListArgs {
     /// JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Manifest digests whole (signatures are always whole).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 /// The stage being written.
@@ -91,7 +94,7 @@ pub struct StageArgs {
     /// and the parent's signature (docs/stages-format.md).
     #[arg(long, value_name = "SIG")]
     pub signature: Option<String>,
-    /// Signature of the parent stage (must be in the storage).
+    /// Signature of the parent stage (must be in the storage), or a unique prefix of it.
     #[arg(long, value_name = "SIG")]
     pub parent: Option<String>,
 }
@@ -330,21 +333,32 @@ fn list(a: ListArgs) -> Result<i32> {
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
+        // Signatures whole (`--parent` takes them, or a unique prefix); digests short
+        // unless --wide (--json has everything).
+        let w = |f: fn(&Row) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
+        let (wi, ws, wg) = (
+            w(|r| r.image.len(), 5),
+            w(|r| r.stage.len(), 5),
+            w(|r| r.signature.len(), 9),
+        );
         writeln!(
             out,
-            "{:<16} {:<20} {:<20} {:>10}  DIGEST",
+            "{:<wi$}  {:<ws$}  {:<wg$}  {:>10}  DIGEST",
             "IMAGE", "STAGE", "SIGNATURE", "SIZE"
         )?;
         for r in rows {
-            let sig: String = r.signature.chars().take(20).collect();
+            let digest = if a.wide {
+                r.digest.clone()
+            } else {
+                r.digest.chars().take("sha256:".len() + 12).collect()
+            };
             writeln!(
                 out,
-                "{:<16} {:<20} {:<20} {:>10}  {}",
+                "{:<wi$}  {:<ws$}  {:<wg$}  {:>10}  {digest}",
                 r.image,
                 r.stage,
-                sig,
+                r.signature,
                 human(r.size),
-                r.digest
             )?;
         }
     }

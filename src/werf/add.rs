@@ -42,7 +42,11 @@ pub struct Added {
 
 pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     let mut w = StoreWriter::open(&req.stages_dir)?;
-    let (parent_config, parent_layers) = match &req.parent {
+    let parent_sig = match &req.parent {
+        Some(p) => Some(w.parent(p)?.signature),
+        None => None,
+    };
+    let (parent_config, parent_layers) = match &parent_sig {
         None => (None, Vec::new()),
         Some(sig) => parent(&w, sig)?,
     };
@@ -95,7 +99,7 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     let m_desc = w.write_blob(&m_bytes, media_type::OCI_MANIFEST)?;
     let sig = match &req.signature {
         Some(s) => s.clone(),
-        None => default_signature(&m_desc.digest, req.parent.as_deref()),
+        None => default_signature(&m_desc.digest, parent_sig.as_deref()),
     };
     let replaced = w.add_stage(&m_desc, &req.image, &req.stage, &sig)?;
     w.commit()?;

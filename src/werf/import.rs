@@ -105,14 +105,10 @@ pub struct Imported {
 
 pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
     let mut w = StoreWriter::open(&req.stages_dir)?;
-    if let Some(p) = &req.parent {
-        if w.find(p).is_none() {
-            return Err(StoreError::Invalid(format!(
-                "--parent {p}: no stage with this signature in the stages storage {}",
-                req.stages_dir.display()
-            )));
-        }
-    }
+    let parent = match &req.parent {
+        Some(p) => Some(w.parent(p)?.signature),
+        None => None,
+    };
     let labels = [
         (LABEL_IMAGE, req.image.as_str()),
         (LABEL_STAGE, req.stage.as_str()),
@@ -137,7 +133,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
     };
     let sig = match &req.signature {
         Some(s) => s.clone(),
-        None => default_signature(&d.digest, req.parent.as_deref()),
+        None => default_signature(&d.digest, parent.as_deref()),
     };
     let replaced = w.add_stage(&d, &req.image, &req.stage, &sig)?;
     w.commit()?;

@@ -147,6 +147,36 @@ impl StoreWriter {
         self.w().entries().iter().filter_map(entry).collect()
     }
 
+    /// The stage `--parent GIVEN` names: its full signature or a unique prefix of it (as
+    /// `stages list` shows them, whole).
+    pub fn parent(&self, given: &str) -> Result<Entry, StoreError> {
+        let shown = crate::spec::text::printable(given);
+        if let Some(e) = self.find(given) {
+            return Ok(e);
+        }
+        let matches: Vec<Entry> = self
+            .entries()
+            .into_iter()
+            .filter(|e| !given.is_empty() && e.signature.starts_with(given))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(StoreError::Invalid(format!(
+                "--parent {shown}: no stage with this signature (or prefix) in the stages \
+                 storage {}; `werf-push stages list` shows the signatures",
+                self.root.display()
+            ))),
+            many => Err(StoreError::Invalid(format!(
+                "--parent {shown}: {} stages have signatures starting so ({}): give more of it",
+                many.len(),
+                many.iter()
+                    .map(|e| e.signature.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
     pub fn find(&self, signature: &str) -> Option<Entry> {
         self.entries()
             .into_iter()
