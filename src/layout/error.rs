@@ -10,6 +10,9 @@ use crate::spec::{Digest, SpecError};
 pub enum LayoutError {
     #[error("{path}: not an OCI image layout: {reason}")]
     NotALayout { path: PathBuf, reason: String },
+    /// The directory does not exist.
+    #[error("{path}: no such directory")]
+    Missing { path: PathBuf },
     #[error("{path}: unsupported imageLayoutVersion '{found}' (expected 1.x.x)")]
     Version { path: PathBuf, found: String },
     #[error("{path}: {source}")]

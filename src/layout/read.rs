@@ -36,9 +36,15 @@ impl Layout {
             path: dir.to_path_buf(),
             reason,
         };
-        let canonical_root = dir
-            .canonicalize()
-            .map_err(|e| not(format!("cannot open the directory: {e}")))?;
+        let canonical_root = dir.canonicalize().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                LayoutError::Missing {
+                    path: dir.to_path_buf(),
+                }
+            } else {
+                not(format!("cannot open the directory: {e}"))
+            }
+        })?;
         let marker = dir.join("oci-layout");
         let text = read_capped(&canonical_root, &marker, None)
             .map_err(|e| not(format!("cannot read oci-layout: {}", io_text(&e))))?;

@@ -129,6 +129,18 @@ pub fn collect_tags(
     }
 
     if out.is_empty() {
+        // An empty value counts as unset (as in werf: CI often exports empty variables),
+        // but when it is all there was, say which one was empty.
+        let empty = [
+            ("--tag-git-branch", "WERF_TAG_GIT_BRANCH", git_branch),
+            ("--tag-git-tag", "WERF_TAG_GIT_TAG", git_tag),
+            ("--tag-git-commit", "WERF_TAG_GIT_COMMIT", git_commit),
+        ]
+        .into_iter()
+        .find(|(_, _, v)| *v == Some(""));
+        if let Some((flag, env, _)) = empty {
+            return Err(WerfError::EmptyTag { flag, env });
+        }
         return Err(WerfError::NoTag);
     }
     Ok(out)
