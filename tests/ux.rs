@@ -247,6 +247,34 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
         .collect();
     assert_eq!(done, planned, "the real run did what the plan said");
     assert_eq!(real["tags"][0]["digest"], plan["tags"][0]["digest"]);
+
+    // A third repository: the plan finds every blob to mount through the known-blob cache
+    // that the real run filled, and ends with the one line that sums it up.
+    let cache = tmp.path().join("cache");
+    let with_cache = |args: &[&str]| {
+        let mut c = werf_push();
+        c.env_remove("CI")
+            .env_remove("WERF_PUSH_PROGRESS")
+            .env_remove("WERF_PUSH_NO_CACHE")
+            .env("WERF_PUSH_CACHE_DIR", &cache)
+            .arg("push")
+            .args(args);
+        run(&mut c)
+    };
+    assert_success(&with_cache(&[&src, &dest]));
+    let dest3 = format!("{}/dry3:v1", reg.host);
+    let out = with_cache(&["--dry-run", "--json", &src, &dest3]);
+    assert_success(&out);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let rows = plan_of(&plan);
+    assert_eq!(rows.len(), 4, "{plan}");
+    assert!(rows.iter().all(|(_, _, s)| s == "would-mount"), "{rows:?}");
+    let last = out.stderr.lines().last().unwrap_or("");
+    assert_eq!(
+        last, "dry run: would push 0 blobs (0 B), mount 4, write 1 tags (0 up-to-date); nothing was written",
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]

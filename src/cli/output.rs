@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use werf_push::push::{Summary, TagStatus};
+use werf_push::push::{BlobStatus, Summary, TagStatus};
 use werf_push::werf::report::Report;
 
 use super::args::{GlobalArgs, LogFormat};
@@ -67,6 +67,33 @@ pub fn print_summary(s: &Summary, quiet: bool) {
         .iter()
         .filter(|t| t.status == TagStatus::UpToDate)
         .count();
+    let would_tags = s
+        .tags
+        .iter()
+        .filter(|t| t.status == TagStatus::WouldPush)
+        .count();
+    if would_tags > 0
+        || s.blobs
+            .iter()
+            .any(|b| matches!(b.status, BlobStatus::WouldPush | BlobStatus::WouldMount))
+    {
+        let pushed: Vec<_> = s
+            .blobs
+            .iter()
+            .filter(|b| b.status == BlobStatus::WouldPush)
+            .collect();
+        let mounted = s
+            .blobs
+            .iter()
+            .filter(|b| b.status == BlobStatus::WouldMount)
+            .count();
+        eprintln!(
+            "dry run: would push {} blobs ({}), mount {mounted}, write {would_tags} tags ({up} up-to-date); nothing was written",
+            pushed.len(),
+            human(pushed.iter().map(|b| b.size).sum()),
+        );
+        return;
+    }
     eprintln!(
         "done: {} tags ({} up-to-date), blobs: {} pushed, {} mounted, {} present; {} sent in {:.2}s ({}/s)",
         s.tags.len(),
