@@ -252,9 +252,10 @@ mod tests {
         }
     }
 
+    /// A descriptor with its keys sorted, as `to_oci` writes them.
     fn desc(media_type: &str, c: char) -> String {
         format!(
-            r#"{{"mediaType":"{media_type}","digest":"sha256:{}","size":3}}"#,
+            r#"{{"digest":"sha256:{}","mediaType":"{media_type}","size":3}}"#,
             c.to_string().repeat(64)
         )
     }
