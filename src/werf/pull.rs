@@ -254,6 +254,28 @@ impl PullReport {
     }
 }
 
+/// The message of `StoreError::NotRestored`.
+pub(super) fn not_restored(repo: &str, images: &[String], unidentified: &[String]) -> String {
+    let names = images
+        .iter()
+        .map(|i| format!("'{i}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if unidentified.is_empty() {
+        return format!(
+            "image {names} could not be restored: {repo} has no stage of it; publish it with \
+             --with-stages first"
+        );
+    }
+    format!(
+        "image {names} could not be restored whole from {repo}: the stage tag(s) {} name no \
+         image and stage (pushed by another tool than `publish --with-stages`), so they may \
+         be its stages; run `publish --with-stages` from a runner that has those stages (it \
+         rewrites their tags to name them), or delete the tags",
+        unidentified.join(", ")
+    )
+}
+
 /// Why a remote stage is not a candidate.
 enum Skip {
     /// Its bytes name no image and stage.

@@ -66,10 +66,19 @@ pub fn tagged(layout: &Layout, s: &Stage) -> Result<Image, WerfError> {
         return Ok(image);
     }
     let names = [(ANN_IMAGE, want.0.as_str()), (ANN_STAGE, want.1.as_str())];
+    named(image, &names).map_err(|e| WerfError::Stages {
+        path: layout.root().join("index.json"),
+        entry: s.signature.clone(),
+        rule: format!("cannot be tagged with its image and stage names: {e}"),
+    })
+}
+
+/// `image` as OCI with `names` annotated on its root.
+fn named(image: Image, names: &[(&str, &str)]) -> Result<Image, WerfError> {
     let root = &image.root;
     let mut manifests = Vec::new();
     let new_root = match &root.kind {
-        ManifestKind::Image { .. } => to_oci(root, &names)?,
+        ManifestKind::Image { .. } => to_oci(root, names)?,
         ManifestKind::Index {
             manifests: children,
         } => {
@@ -90,7 +99,7 @@ pub fn tagged(layout: &Layout, s: &Stage) -> Result<Image, WerfError> {
                 }
             }
             doc["mediaType"] = Value::from(mt::OCI_INDEX);
-            write(root, doc, &names, mt::OCI_INDEX)?
+            write(root, doc, names, mt::OCI_INDEX)?
         }
     };
     manifests.push(new_root.clone());
@@ -153,8 +162,8 @@ fn to_oci(m: &Manifest, annotations: &[(&str, &str)]) -> Result<Manifest, WerfEr
             bad(
                 m,
                 &format!(
-                    "media type '{from}' has no OCI equal, so the stage cannot be tagged with \
-                     its image and stage names; rebuild it as an OCI image"
+                    "media type '{from}' has no OCI equal; rebuild the stage as an OCI image, \
+                     or give its config the labels {LABEL_IMAGE} and {LABEL_STAGE}"
                 ),
             )
         })?;
