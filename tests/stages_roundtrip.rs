@@ -179,7 +179,12 @@ fn assert_up_to_date(reg: &Registry, report: &Value, before: usize) {
     for t in report["tags"].as_array().unwrap() {
         assert_eq!(t["status"], "up-to-date", "{report}");
     }
-    for k in ["bytes_sent", "blobs_pushed", "blobs_mounted", "manifests_written"] {
+    for k in [
+        "bytes_sent",
+        "blobs_pushed",
+        "blobs_mounted",
+        "manifests_written",
+    ] {
         assert_eq!(report[k], 0, "{k}: {report}");
     }
     let after = reg.requests()[before..].to_vec();
@@ -187,7 +192,10 @@ fn assert_up_to_date(reg: &Registry, report: &Value, before: usize) {
         .iter()
         .filter(|(m, _)| m != "HEAD" && m != "GET")
         .collect();
-    assert!(writes.is_empty(), "writes on an up-to-date publish: {writes:?}");
+    assert!(
+        writes.is_empty(),
+        "writes on an up-to-date publish: {writes:?}"
+    );
     let heads = after.iter().filter(|(m, _)| m == "HEAD").count();
     assert_eq!(heads, report["tags"].as_array().unwrap().len(), "{after:?}");
 }
@@ -204,8 +212,14 @@ fn round_trip(reg: &Registry, tmp: &Path, a: &Path, name: &str) {
         let s = r["signature"].as_str().unwrap();
         let tag = format!("{repo}:image-stage-{s}");
         let raw: Value = serde_json::from_slice(&sk.inspect_raw(&tag)).unwrap();
-        assert_eq!(raw["annotations"]["io.werf.image"], r["image"], "{tag}: {raw}");
-        assert_eq!(raw["annotations"]["io.werf.stage"], r["stage"], "{tag}: {raw}");
+        assert_eq!(
+            raw["annotations"]["io.werf.image"], r["image"],
+            "{tag}: {raw}"
+        );
+        assert_eq!(
+            raw["annotations"]["io.werf.stage"], r["stage"],
+            "{tag}: {raw}"
+        );
         // Same image IDs (configs) and layers as the stage on disk.
         let images: Vec<Value> = if raw["mediaType"] == OCI_INDEX {
             raw["manifests"]
@@ -241,10 +255,18 @@ fn round_trip(reg: &Registry, tmp: &Path, a: &Path, name: &str) {
     // Runner B: an empty directory.
     let b = tmp.join(format!("{name}-b")).join(".werf/stages");
     let pulled = json_ok(&["stages", "pull", "--repo", &repo, "--json"], &b);
-    assert_eq!(pulled["pulled"].as_array().unwrap().len(), rows.len(), "{pulled}");
+    assert_eq!(
+        pulled["pulled"].as_array().unwrap().len(),
+        rows.len(),
+        "{pulled}"
+    );
     assert_eq!(pulled["unidentified"], json!([]), "{pulled}");
     assert_eq!(pulled["skipped"], json!([]), "{pulled}");
-    assert_eq!(listing(&b), rows, "same images, stages, signatures and configs");
+    assert_eq!(
+        listing(&b),
+        rows,
+        "same images, stages, signatures and configs"
+    );
     let before = reg.requests().len();
     let second = publish(tmp, &b, &repo);
     assert_up_to_date(reg, &second, before);
@@ -319,14 +341,19 @@ fn a_stage_tag_pushed_by_another_tool_is_reported_and_fails_a_named_pull() {
     assert_success(&text);
     assert!(
         text.stdout.contains(&format!("unidentified {foreign}: "))
-            && text.stdout.contains("5 stages pulled, 0 skipped, 1 unidentified"),
+            && text
+                .stdout
+                .contains("5 stages pulled, 0 skipped, 1 unidentified"),
         "{}",
         text.describe()
     );
     // backend asked for by name: it may be one of its stages. What could be pulled is
     // stored, the report says why, the exit code is 1.
     let named = tmp.path().join("named");
-    let out = wp(&["stages", "pull", "--repo", &repo, "backend", "--json"], &named);
+    let out = wp(
+        &["stages", "pull", "--repo", &repo, "backend", "--json"],
+        &named,
+    );
     assert_failure(&out);
     assert_eq!(out.code(), Some(1), "{}", out.describe());
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -338,9 +365,16 @@ fn a_stage_tag_pushed_by_another_tool_is_reported_and_fails_a_named_pull() {
         out.describe()
     );
     let kept = json_ok(&["stages", "list", "--json"], &named);
-    assert_eq!(kept.as_array().unwrap().len(), 3, "backend's stages kept: {kept}");
+    assert_eq!(
+        kept.as_array().unwrap().len(),
+        3,
+        "backend's stages kept: {kept}"
+    );
     // An image the registry has no stage of.
-    let out = wp(&["stages", "pull", "--repo", &repo, "nosuch"], &tmp.path().join("x"));
+    let out = wp(
+        &["stages", "pull", "--repo", &repo, "nosuch"],
+        &tmp.path().join("x"),
+    );
     assert_eq!(out.code(), Some(1), "{}", out.describe());
     assert!(out.stderr.contains("'nosuch'"), "{}", out.describe());
 }

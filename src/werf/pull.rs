@@ -234,7 +234,13 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
     report.not_restored = wanted
         .iter()
         .filter(|name| !report.unidentified.is_empty() || !have.contains(*name))
-        .map(|name| if name.is_empty() { "~".into() } else { name.clone() })
+        .map(|name| {
+            if name.is_empty() {
+                "~".into()
+            } else {
+                name.clone()
+            }
+        })
         .collect();
     w.commit()?;
     Ok(report)

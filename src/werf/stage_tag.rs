@@ -26,7 +26,10 @@ const TO_OCI: [(&str, &str); 6] = [
     (mt::DOCKER_LIST, mt::OCI_INDEX),
     (mt::DOCKER_CONFIG, mt::OCI_CONFIG),
     (mt::DOCKER_LAYER_GZIP, mt::OCI_LAYER_GZIP),
-    ("application/vnd.docker.image.rootfs.diff.tar", mt::OCI_LAYER_TAR),
+    (
+        "application/vnd.docker.image.rootfs.diff.tar",
+        mt::OCI_LAYER_TAR,
+    ),
     (
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
         "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
@@ -227,9 +230,15 @@ mod tests {
             (mt::DOCKER_LIST, Some(mt::OCI_INDEX)),
             (mt::DOCKER_CONFIG, Some(mt::OCI_CONFIG)),
             (mt::DOCKER_LAYER_GZIP, Some(mt::OCI_LAYER_GZIP)),
-            ("application/vnd.docker.image.rootfs.diff.tar", Some(mt::OCI_LAYER_TAR)),
+            (
+                "application/vnd.docker.image.rootfs.diff.tar",
+                Some(mt::OCI_LAYER_TAR),
+            ),
             (mt::OCI_LAYER_GZIP, Some(mt::OCI_LAYER_GZIP)),
-            ("application/vnd.oci.image.layer.v1.tar+zstd", Some("application/vnd.oci.image.layer.v1.tar+zstd")),
+            (
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+                Some("application/vnd.oci.image.layer.v1.tar+zstd"),
+            ),
             ("application/vnd.docker.plugin.v1+json", None),
         ];
         for (from, want) in cases {
@@ -246,7 +255,11 @@ mod tests {
             (ann, "{}", Some(("a", "from"))),
             ("{}", lbl, Some(("b", "setup"))),
             (ann, lbl, Some(("a", "from"))),
-            (r#"{"annotations":{"io.werf.image":""}}"#, lbl, Some(("", "setup"))),
+            (
+                r#"{"annotations":{"io.werf.image":""}}"#,
+                lbl,
+                Some(("", "setup")),
+            ),
             (r#"{"annotations":{"io.werf.stage":"install"}}"#, "{}", None),
             ("{}", "{}", None),
             ("[]", "null", None),
@@ -301,7 +314,8 @@ mod tests {
             mt::OCI_MANIFEST
         );
         // (input, annotations, Ok(output bytes) or Err(part of the message))
-        let cases: Vec<(String, &[(&str, &str)], Result<String, &str>)> = vec![
+        type Case<'a> = (String, &'a [(&'a str, &'a str)], Result<String, &'a str>);
+        let cases: Vec<Case> = vec![
             (docker.clone(), &names, Ok(want_docker.clone())),
             (oci.clone(), &names, Ok(want_oci)),
             (oci.clone(), &[], Ok(oci.clone())),
