@@ -303,6 +303,13 @@ async fn candidate(
             reason,
         })))
     };
+    // A stage whose names cannot be read: it may be a stage of any image.
+    let unknown = |reason: String| {
+        Ok(Err(Skip::Unidentified(SkippedStage {
+            tag: tag.clone(),
+            reason,
+        })))
+    };
     let err = |what: &str| {
         let context = format!("{what} of {repo}:{tag}");
         move |source| StoreError::Registry { context, source }
@@ -327,7 +334,7 @@ async fn candidate(
             match m {
                 Some(m) if matches!(m.kind, ManifestKind::Image { .. }) => manifests.push(m),
                 _ => {
-                    return skip(format!(
+                    return unknown(format!(
                         "child manifest {} is missing or an index",
                         c.digest
                     ))
@@ -341,7 +348,7 @@ async fn candidate(
     for m in &manifests {
         if let ManifestKind::Image { config, layers: l } = &m.kind {
             if config.size > MAX_MANIFEST {
-                return skip(format!("config {} is too large", config.digest));
+                return unknown(format!("config {} is too large", config.digest));
             }
             let bytes = small_blob(reg, repo, config).await.map_err(err("config"))?;
             configs.push((config.clone(), bytes));
@@ -349,23 +356,19 @@ async fn candidate(
         }
     }
     let Some((_, first_config)) = configs.first() else {
-        return skip("it is an index with no image manifest".into());
+        return unknown("it is an index with no image manifest".into());
     };
     let cfg: Value = match serde_json::from_slice(first_config) {
         Ok(v) => v,
-        Err(e) => return skip(format!("its config is not JSON: {e}")),
+        Err(e) => return unknown(format!("its config is not JSON: {e}")),
     };
     let root = manifests.last().expect("root pushed");
     let root_doc: Value = serde_json::from_slice(&root.bytes).unwrap_or_default();
     let Some((image, stage)) = identify(&root_doc, &cfg) else {
-        return Ok(Err(Skip::Unidentified(SkippedStage {
-            tag: tag.clone(),
-            reason: format!(
-                "neither its manifest annotations nor its config labels name the image and \
-                 the stage ({ANN_IMAGE}, {ANN_STAGE}): it was not pushed by `publish \
-                 --with-stages`"
-            ),
-        })));
+        return unknown(format!(
+            "neither its manifest annotations nor its config labels name the image and the \
+             stage ({ANN_IMAGE}, {ANN_STAGE}): it was not pushed by `publish --with-stages`"
+        ));
     };
     if let Err(e) = super::store::check_names(&stage, sig) {
         return skip(e.to_string());

@@ -170,7 +170,10 @@ fn to_oci(m: &Manifest, annotations: &[(&str, &str)]) -> Result<Manifest, WerfEr
                 ),
             )
         })?;
-        d["mediaType"] = Value::from(to);
+        let to = Value::from(to);
+        d.as_object_mut()
+            .ok_or_else(|| bad(m, "a descriptor is not a JSON object"))?
+            .insert("mediaType".into(), to);
     }
     doc["mediaType"] = Value::from(mt::OCI_MANIFEST);
     write(m, doc, annotations, mt::OCI_MANIFEST)
