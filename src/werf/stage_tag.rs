@@ -338,4 +338,62 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_docker_list_becomes_an_oci_index_named_on_its_root() {
+        let child = |c: char| {
+            let text = format!(
+                r#"{{"schemaVersion":2,"mediaType":"{}","config":{},"layers":[{}]}}"#,
+                mt::DOCKER_MANIFEST,
+                desc(mt::DOCKER_CONFIG, c),
+                desc(mt::DOCKER_LAYER_GZIP, 'f')
+            );
+            Manifest::parse(Bytes::from(text), None).unwrap()
+        };
+        let (amd, arm) = (child('a'), child('b'));
+        let entry = |m: &Manifest, arch: &str| {
+            format!(
+                r#"{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"{arch}","os":"linux"}}}}"#,
+                mt::DOCKER_MANIFEST,
+                m.digest,
+                m.bytes.len()
+            )
+        };
+        let list = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{},{}]}}"#,
+            mt::DOCKER_LIST,
+            entry(&amd, "amd64"),
+            entry(&arm, "arm64")
+        );
+        let root = Manifest::parse(Bytes::from(list), None).unwrap();
+        let image = Image {
+            root: root.clone(),
+            manifests: vec![amd.clone(), arm.clone(), root],
+            blobs: Vec::new(),
+        };
+        let names = [(ANN_IMAGE, ""), (ANN_STAGE, "dockerfile")];
+        let got = named(image, &names).unwrap();
+        assert_eq!(got.manifests.len(), 3);
+        assert_eq!(got.root.media_type, mt::OCI_INDEX);
+        let doc: Value = serde_json::from_slice(&got.root.bytes).unwrap();
+        assert_eq!(doc["annotations"]["io.werf.image"], "");
+        assert_eq!(doc["annotations"]["io.werf.stage"], "dockerfile");
+        for (i, (old, arch)) in [(&amd, "amd64"), (&arm, "arm64")].into_iter().enumerate() {
+            let new = &got.manifests[i];
+            assert_eq!(new.media_type, mt::OCI_MANIFEST);
+            assert_eq!(doc["manifests"][i]["digest"], new.digest.to_string());
+            assert_eq!(doc["manifests"][i]["mediaType"], mt::OCI_MANIFEST);
+            assert_eq!(doc["manifests"][i]["platform"]["architecture"], arch);
+            // Same config and layer blobs, OCI media types.
+            assert_eq!(
+                new.blobs().iter().map(|d| &d.digest).collect::<Vec<_>>(),
+                old.blobs().iter().map(|d| &d.digest).collect::<Vec<_>>()
+            );
+            assert_eq!(new.blobs()[0].media_type, mt::OCI_CONFIG);
+            assert_eq!(new.blobs()[1].media_type, mt::OCI_LAYER_GZIP);
+        }
+        // The named form names itself: named again, the same bytes.
+        let again = named(got.clone(), &names).unwrap();
+        assert_eq!(again.root.bytes, got.root.bytes);
+    }
 }
