@@ -178,6 +178,10 @@ fn classify_static(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
                 S::Invalid(_) | S::Source { .. } => {
                     return (USAGE, vec!["see `werf-push stages --help`"])
                 }
+                S::NotRestored { .. } => return (
+                    FAILURE,
+                    vec!["the stages that could be pulled are stored; `stages pull --json` lists what was not (unidentified, not_restored)"],
+                ),
                 // The others carry their cause: classify that.
                 _ => {}
             }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use werf_push::push::{NoopReporter, PushOptions, Pusher};
+use werf_push::spec::ManifestKind;
 use werf_push::werf::add::{add, AddRequest};
 use werf_push::werf::gc::gc;
 use werf_push::werf::import::{import, ImportRequest, ImportSource};
@@ -143,7 +144,8 @@ pub struct AddArgs {
 
 #[derive(Args, Debug)]
 pub struct PullArgs {
-    /// Pull only the stages of these images (`~` names the nameless image).
+    /// Pull only the stages of these images (`~` names the nameless image). Exit 1 when one
+    /// of them cannot be restored whole (no stage of it, or a stage tag that names no image).
     #[arg(value_name = "IMAGE_NAME")]
     pub images: Vec<String>,
     #[command(flatten)]
@@ -253,16 +255,26 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
                         s.image, s.stage, s.signature
                     ));
                 }
+                for s in &report.unidentified {
+                    out.push_str(&format!("unidentified {}: {}\n", s.tag, s.reason));
+                }
                 out.push_str(&format!(
-                    "{} stages pulled, {} skipped; {} blobs ({}) fetched, {} resumed downloads",
+                    "{} stages pulled, {} skipped, {} unidentified; {} blobs ({}) fetched, {} \
+                     resumed downloads",
                     report.pulled.len(),
                     report.skipped.len(),
+                    report.unidentified.len(),
                     report.blobs_fetched,
                     human(report.bytes_fetched),
                     report.resumed
                 ));
                 out
-            })
+            })?;
+            // What could be restored is stored; an image named but not restored whole fails.
+            match report.incomplete(&a.repo.repo) {
+                Some(e) => Err(e.into()),
+                None => Ok(exit::SUCCESS),
+            }
         }
         StagesCommand::Gc(a) => {
             let report = gc(&a.storage.path(), a.dry_run)?;
@@ -311,6 +323,8 @@ struct Row {
     signature: String,
     size: u64,
     digest: String,
+    /// The config digest of each image manifest (one per platform): the image IDs.
+    configs: Vec<String>,
 }
 
 fn list(a: ListArgs) -> Result<i32> {
@@ -326,6 +340,14 @@ fn list(a: ListArgs) -> Result<i32> {
                 signature: s.signature.clone(),
                 size: image.blobs.iter().map(|b| b.size).sum(),
                 digest: s.descriptor.digest.to_string(),
+                configs: image
+                    .manifests
+                    .iter()
+                    .filter_map(|m| match &m.kind {
+                        ManifestKind::Image { config, .. } => Some(config.digest.to_string()),
+                        ManifestKind::Index { .. } => None,
+                    })
+                    .collect(),
             });
         }
     }

@@ -57,6 +57,16 @@ pub enum StoreError {
         #[source]
         source: RegistryError,
     },
+    /// `stages pull IMAGE_NAME...` could not restore every named image whole (what it
+    /// could restore is stored).
+    #[error("{}", super::pull::not_restored(.repo, .images, .unidentified))]
+    NotRestored {
+        repo: String,
+        /// Image names as given (`~` for the nameless image).
+        images: Vec<String>,
+        /// Stage tags whose bytes name no image and stage.
+        unidentified: Vec<String>,
+    },
 }
 
 impl From<WerfError> for StoreError {
