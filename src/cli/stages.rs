@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use werf_push::push::{NoopReporter, PushOptions, Pusher};
+use werf_push::spec::text::printable;
 use werf_push::spec::ManifestKind;
 use werf_push::werf::add::{add, AddRequest};
 use werf_push::werf::gc::gc;
@@ -244,7 +245,7 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
             };
             if !g.quiet {
                 for s in &report.skipped {
-                    eprintln!("skipped {}: {}", s.tag, s.reason);
+                    eprintln!("skipped {}: {}", printable(&s.tag), printable(&s.reason));
                 }
             }
             print(a.json, &report, || {
@@ -256,7 +257,11 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
                     ));
                 }
                 for s in &report.unidentified {
-                    out.push_str(&format!("unidentified {}: {}\n", s.tag, s.reason));
+                    out.push_str(&format!(
+                        "unidentified {}: {}\n",
+                        printable(&s.tag),
+                        printable(&s.reason)
+                    ));
                 }
                 out.push_str(&format!(
                     "{} stages pulled, {} skipped, {} unidentified; {} blobs ({}) fetched, {} \

@@ -264,7 +264,7 @@ impl PullReport {
 pub(super) fn not_restored(repo: &str, images: &[String], unidentified: &[String]) -> String {
     let names = images
         .iter()
-        .map(|i| format!("'{i}'"))
+        .map(|i| format!("'{}'", crate::spec::text::printable(i)))
         .collect::<Vec<_>>()
         .join(", ");
     if unidentified.is_empty() {
@@ -278,7 +278,7 @@ pub(super) fn not_restored(repo: &str, images: &[String], unidentified: &[String
          image and stage (pushed by another tool than `publish --with-stages`), so they may \
          be its stages; run `publish --with-stages` from a runner that has those stages (it \
          rewrites their tags to name them), or delete the tags",
-        unidentified.join(", ")
+        crate::spec::text::printable(&unidentified.join(", "))
     )
 }
 
@@ -372,6 +372,11 @@ async fn candidate(
     };
     if let Err(e) = super::store::check_names(&stage, sig) {
         return skip(e.to_string());
+    }
+    if !image.is_empty() {
+        if let Err(e) = super::naming::check_image_name(&image) {
+            return unknown(e);
+        }
     }
     Ok(Ok(Candidate {
         tag,
