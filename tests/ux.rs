@@ -667,3 +667,46 @@ fn usual_mistakes_get_hints_that_fix_them() {
         );
     }
 }
+
+/// Man pages: one per command, nested ones included under the name their parent's page
+/// points to, each with EXIT STATUS and ENVIRONMENT; clap's `help` pseudo-command has none.
+#[test]
+fn manpages_cover_every_command_with_exit_status_and_environment() {
+    let tmp = TempDir::new().unwrap();
+    let out = run(werf_push().arg("manpages").arg(tmp.path()));
+    assert_success(&out);
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "werf-push.1",
+        "werf-push-publish.1",
+        "werf-push-stages.1",
+        "werf-push-stages-list.1",
+        "werf-push-stages-pull.1",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.contains("-help")), "{names:?}");
+    for n in &names {
+        let page = std::fs::read_to_string(tmp.path().join(n)).unwrap();
+        assert!(
+            page.contains(".SH \"EXIT STATUS\"") && page.contains(".SH ENVIRONMENT"),
+            "{n}"
+        );
+    }
+    let stages = std::fs::read_to_string(tmp.path().join("werf-push-stages.1")).unwrap();
+    assert!(
+        stages
+            .replace("\\-", "-")
+            .contains("werf-push-stages-list(1)"),
+        "{stages}"
+    );
+    let publish = std::fs::read_to_string(tmp.path().join("werf-push-publish.1")).unwrap();
+    assert!(
+        publish.contains("WERF_IMAGES_REPO"),
+        "the publish page lists its variables"
+    );
+}
