@@ -4,18 +4,7 @@ mod cli;
 
 fn main() {
     limit_malloc_arenas();
-    default_sigpipe();
     std::process::exit(cli::main());
-}
-
-/// `werf-push ... | head` ends quietly when the reader goes away, as other command-line
-/// tools do, instead of panicking in `println!`. stdout carries only data printed at the
-/// end of a command (after every upload and manifest), so nothing is cut short.
-fn default_sigpipe() {
-    // SAFETY: restoring a signal's default disposition; no other thread exists yet.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
 }
 
 /// glibc gives every thread that allocates its own malloc arena (up to 8 per core), and

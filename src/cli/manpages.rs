@@ -47,7 +47,8 @@ pub fn run(dir: &Path) -> anyhow::Result<i32> {
             .render(&mut out)?;
         extra_sections(&page, &mut out)?;
         std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("{}", path.display());
+        // A closed stdout (`| head`) is no failure: the pages are written.
+        let _ = writeln!(std::io::stdout(), "{}", path.display());
     }
     Ok(exit::SUCCESS)
 }
