@@ -289,6 +289,7 @@ fn error_classes_have_message_hint_and_exit_code() {
     let src = format!("oci:{}", dir.display());
     let dead = format!("127.0.0.1:{}/app:v1", support::registry::free_port());
     // (what, args, exit code, message part, hint part)
+    std::fs::create_dir_all(tmp.path().join("nope")).unwrap();
     let cases: Vec<(&str, Vec<String>, i32, &str, &str)> = vec![
         (
             "usage: unknown flag",
@@ -312,7 +313,7 @@ fn error_classes_have_message_hint_and_exit_code() {
             "hint: check the registry address",
         ),
         (
-            "bad layout",
+            "bad layout (a directory without oci-layout)",
             vec![
                 format!("oci:{}", tmp.path().join("nope").display()),
                 format!("{}/a:v1", reg.host),
