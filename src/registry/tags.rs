@@ -1,12 +1,13 @@
 //! Tag listing: `GET /v2/<name>/tags/list[?n=N]`, following `Link: <...>; rel="next"`
-//! pagination to the end.
+//! pagination to the end. Each page is read into memory up to `Limit::TAG_PAGE` (16 MiB).
 
 use reqwest::Method;
 
 use super::error::from_response;
 use super::location::resolve;
 use super::{Registry, RegistryError};
-use crate::transport::Request;
+use crate::auth::redact::quote;
+use crate::transport::{Limit, Request};
 
 /// More pages than this is a loop (a registry sending the same `Link` again).
 const MAX_PAGES: usize = 10_000;
@@ -39,7 +40,7 @@ impl Registry {
                 200 => {}
                 // distribution answers 404 NAME_UNKNOWN for a repository never pushed to.
                 404 if tags.is_empty() => return Ok(None),
-                _ => return Err(from_response(op, resp).await),
+                _ => return Err(from_response(&self.transport, op, resp).await),
             }
             let next = resp
                 .headers()
@@ -54,14 +55,15 @@ impl Registry {
                     // proxy to reproduce it.
                     resolve(resp.url(), &l).map_err(|e| RegistryError::Protocol {
                         op: op.clone(),
-                        detail: format!("bad Link '{l}': {e}"),
+                        detail: format!("bad Link '{}': {e}", quote(&l)),
                     })
                 })
                 .transpose()?;
-            let body = resp.bytes().await.map_err(|e| RegistryError::Protocol {
-                op: op.clone(),
-                detail: format!("reading the answer: {e}"),
-            })?;
+            let body = self
+                .transport
+                .reader(resp, "GET")
+                .collect(Limit::TAG_PAGE)
+                .await?;
             let p: Page = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
                 op: op.clone(),
                 detail: format!("answer is not a tag list: {e}"),
