@@ -7,7 +7,7 @@ use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, RANGE};
 use reqwest::Method;
 
-use super::error::from_response;
+use super::error::{from_answer, from_response};
 use super::{Registry, RegistryError};
 use crate::spec::media_type::MANIFEST_ACCEPT;
 use crate::spec::{Digest, Manifest};
@@ -41,32 +41,27 @@ impl Registry {
             .transport
             .url(&format!("/v2/{repo}/manifests/{reference}"));
         let req = Request::new(Method::GET, url).header(ACCEPT, MANIFEST_ACCEPT);
-        let resp = self.transport.send(&req).await?;
-        match resp.status().as_u16() {
+        let a = self.transport.send_read(&req, Limit::MANIFEST).await?;
+        match a.status {
             200 => {}
             404 => return Ok(None),
-            _ => return Err(from_response(&self.transport, op, resp).await),
+            _ => return Err(from_answer(op, &a)),
         }
         let protocol = |detail: String| RegistryError::Protocol {
             op: op.clone(),
             detail,
         };
-        let content_type = resp
-            .headers()
+        let content_type = a
+            .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim().to_string());
-        let header_digest = resp
-            .headers()
+        let header_digest = a
+            .headers
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = self
-            .transport
-            .reader(resp, "GET")
-            .collect(Limit::MANIFEST)
-            .await?;
-        let m = Manifest::parse(body, content_type.as_deref())
+        let m = Manifest::parse(a.body.clone(), content_type.as_deref())
             .map_err(|e| protocol(e.to_string()))?;
         let want = match Digest::parse(reference) {
             Ok(d) => Some(d.to_string()),

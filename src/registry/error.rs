@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::spec::Digest;
 use crate::auth::redact::quote;
-use crate::transport::{Limit, Transport, TransportError};
+use crate::transport::{Answer, Limit, Transport, TransportError};
 
 #[derive(Debug, Error)]
 pub enum RegistryError {
@@ -151,11 +151,7 @@ pub(crate) async fn from_response(
     resp: reqwest::Response,
 ) -> RegistryError {
     let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::transport::parse_retry_after(v, SystemTime::now()));
+    let retry_after = retry_after(resp.headers());
     let method = op.split(' ').next().unwrap_or("").to_string();
     let body = match transport
         .reader(resp, &method)
@@ -175,6 +171,22 @@ pub(crate) async fn from_response(
         body,
         retry_after,
     }
+}
+
+/// A failed answer read whole ([`Transport::send_read`]) as an error.
+pub(crate) fn from_answer(op: String, a: &Answer) -> RegistryError {
+    RegistryError::Status {
+        op,
+        status: a.status,
+        body: ErrorBody::parse(&a.body),
+        retry_after: retry_after(&a.headers),
+    }
+}
+
+fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    h.get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::transport::parse_retry_after(v, SystemTime::now()))
 }
 
 #[cfg(test)]

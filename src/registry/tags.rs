@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 
-use super::error::from_response;
+use super::error::from_answer;
 use super::location::resolve;
 use super::{Registry, RegistryError};
 use crate::auth::redact::quote;
@@ -32,18 +32,18 @@ impl Registry {
         }
         let mut tags = Vec::new();
         for _ in 0..MAX_PAGES {
-            let resp = self
+            let a = self
                 .transport
-                .send(&Request::new(Method::GET, url.clone()))
+                .send_read(&Request::new(Method::GET, url.clone()), Limit::TAG_PAGE)
                 .await?;
-            match resp.status().as_u16() {
+            match a.status {
                 200 => {}
                 // distribution answers 404 NAME_UNKNOWN for a repository never pushed to.
                 404 if tags.is_empty() => return Ok(None),
-                _ => return Err(from_response(&self.transport, op, resp).await),
+                _ => return Err(from_answer(op, &a)),
             }
-            let next = resp
-                .headers()
+            let next = a
+                .headers
                 .get_all("link")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
@@ -53,18 +53,13 @@ impl Registry {
                     // answers the whole list) with a relative
                     // `</v2/<name>/tags/list?last=x&n=N>`; tests/stages.rs pages through a
                     // proxy to reproduce it.
-                    resolve(resp.url(), &l).map_err(|e| RegistryError::Protocol {
+                    resolve(&a.url, &l).map_err(|e| RegistryError::Protocol {
                         op: op.clone(),
                         detail: format!("bad Link '{}': {e}", quote(&l)),
                     })
                 })
                 .transpose()?;
-            let body = self
-                .transport
-                .reader(resp, "GET")
-                .collect(Limit::TAG_PAGE)
-                .await?;
-            let p: Page = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
+            let p: Page = serde_json::from_slice(&a.body).map_err(|e| RegistryError::Protocol {
                 op: op.clone(),
                 detail: format!("answer is not a tag list: {e}"),
             })?;

@@ -11,7 +11,7 @@ use reqwest::{Method, Response};
 use url::Url;
 
 use super::auth::Authenticator;
-use super::error::{chain, is_transient};
+use super::error::{chain, request_error};
 use super::retry::{is_retryable_status, parse_retry_after};
 use super::watch::{guard, Watch};
 use super::{certs, ping, Body, BodyReader, RetryBudget, Timeouts, TransportError};
@@ -301,7 +301,16 @@ impl Transport {
                 kind,
                 after,
             })
-            .and_then(|r| r.map_err(|e| self.request_error(req, &e)));
+            .and_then(|r| {
+                r.map_err(|e| {
+                    request_error(
+                        req.method.as_str(),
+                        redact_query(&req.url),
+                        &e,
+                        self.timeouts.connect,
+                    )
+                })
+            });
         if let Some(o) = &self.observer {
             o.observe(&super::metrics::RequestSample {
                 method: &req.method,
@@ -320,34 +329,6 @@ impl Transport {
             req.url.path()
         );
         Ok(resp)
-    }
-}
-
-impl Transport {
-    /// A failed request as an error: a connect timeout named as such, then transient or
-    /// not (see [`is_transient`]).
-    fn request_error(&self, req: &Request, e: &reqwest::Error) -> TransportError {
-        let (method, url, detail) = (req.method.to_string(), redact_query(&req.url), chain(e));
-        if e.is_connect() && e.is_timeout() {
-            TransportError::Timeout {
-                method,
-                url,
-                kind: super::TimeoutKind::Connect,
-                after: self.timeouts.connect,
-            }
-        } else if is_transient(e) {
-            TransportError::Request {
-                method,
-                url,
-                detail,
-            }
-        } else {
-            TransportError::RequestFatal {
-                method,
-                url,
-                detail,
-            }
-        }
     }
 }
 

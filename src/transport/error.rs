@@ -99,6 +99,37 @@ impl TransportError {
     }
 }
 
+/// A failed request as an error: a connect timeout (reqwest's, covering TCP and TLS) named
+/// as such, then transient or not (see [`is_transient`]).
+pub(crate) fn request_error(
+    method: &str,
+    url: String,
+    e: &reqwest::Error,
+    connect: std::time::Duration,
+) -> TransportError {
+    let (method, detail) = (method.to_string(), chain(e));
+    if e.is_connect() && e.is_timeout() {
+        TransportError::Timeout {
+            method,
+            url,
+            kind: super::TimeoutKind::Connect,
+            after: connect,
+        }
+    } else if is_transient(e) {
+        TransportError::Request {
+            method,
+            url,
+            detail,
+        }
+    } else {
+        TransportError::RequestFatal {
+            method,
+            url,
+            detail,
+        }
+    }
+}
+
 /// Whether a failed request may succeed when sent again: connection refused, reset or
 /// closed early, timeouts, HTTP/2 GOAWAY and refused or reset streams (proxies and load
 /// balancers in front of any registry send these mid-upload). Decided on the chain of

@@ -25,5 +25,5 @@ pub use client::{Request, Transport, TransportOptions};
 pub use error::TransportError;
 pub use metrics::{RequestObserver, RequestSample};
 pub use pace::{TimeoutKind, Timeouts, MIN_RATE};
-pub use read::{BodyReader, Limit};
+pub use read::{Answer, BodyReader, Limit};
 pub use retry::{parse_retry_after, RetryBudget};

@@ -1,14 +1,18 @@
 //! Reading answers, always bounded: a body collected into memory stops at a [`Limit`]
 //! (error bodies keep their first 64 KiB and drop the rest; token answers, manifests and
 //! configs, tag-list pages are refused over their cap, naming it), and every read of a body,
-//! collected or streamed ([`BodyReader`]), is under the stall rule (`pace.rs`).
+//! collected or streamed ([`BodyReader`]), is under the stall rule (`pace.rs`). A request
+//! whose whole answer is wanted ([`Transport::send_read`]) is sent again, under the run's
+//! retry budget, when reading the answer is cut or stalls.
 
 use bytes::{Bytes, BytesMut};
+use reqwest::header::HeaderMap;
 use reqwest::Response;
 use tokio::time::Instant;
+use url::Url;
 
 use super::pace::{Pace, TimeoutKind};
-use super::{Timeouts, TransportError};
+use super::{Request, Timeouts, Transport, TransportError};
 
 /// How much of an answer may be held in memory, and what happens past it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +145,60 @@ impl BodyReader {
             url: self.url.clone(),
             what: limit.what,
             max: limit.max,
+        }
+    }
+}
+
+/// An answer read whole: status, headers, the URL it came from (after redirects), body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub url: Url,
+    /// At most the [`Limit`] asked for when the status is a success, else at most
+    /// [`Limit::ERROR_BODY`] (empty when it could not be read: the status is the answer).
+    pub body: Bytes,
+}
+
+impl Transport {
+    /// Sends `req` ([`Transport::send`]) and reads its answer whole under `limit`; a read
+    /// that is cut or stalls sends the request again while the retry budget allows.
+    pub async fn send_read(&self, req: &Request, limit: Limit) -> Result<Answer, TransportError> {
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            let resp = self.send(req).await?;
+            let (status, headers, url) =
+                (resp.status(), resp.headers().clone(), resp.url().clone());
+            let success = status.is_success();
+            let limit = if success { limit } else { Limit::ERROR_BODY };
+            let error = match self.reader(resp, req.method.as_str()).collect(limit).await {
+                Ok(body) => {
+                    return Ok(Answer {
+                        status: status.as_u16(),
+                        headers,
+                        url,
+                        body,
+                    })
+                }
+                Err(e) if !success => {
+                    tracing::debug!("error body not read: {e}");
+                    return Ok(Answer {
+                        status: status.as_u16(),
+                        headers,
+                        url,
+                        body: Bytes::new(),
+                    });
+                }
+                Err(e) => e,
+            };
+            let wait = self.budget().delay(attempt, None);
+            if !req.retry || !error.is_retryable() || !self.budget().take(attempt, started, wait) {
+                return Err(error);
+            }
+            tracing::warn!("{error} - retrying in {:.1}s", wait.as_secs_f32());
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
     }
 }
