@@ -1,7 +1,7 @@
 //! Hostile answers of the test proxy ([`super::proxy`], issue 12): a server that takes the
 //! request and never answers, one that sends its answer one byte at a time, an answer with
 //! a body of hundreds of MiB (streamed, never held in memory), and an error whose message
-//! echoes the request's `Authorization` with control characters and 64 KiB more text.
+//! echoes the request's `Authorization` with control characters and 60 KiB more text.
 //! Nothing is forwarded to the registry for these.
 
 use std::io::{Read, Write};
@@ -35,7 +35,7 @@ pub enum HostileKind {
     /// `status` with a body of `len` bytes (`A`s on one line).
     Huge { status: u16, len: u64 },
     /// `400 DENIED` whose message quotes the request's `Authorization`, an escape sequence,
-    /// a newline, and 64 KiB of text.
+    /// a newline, and 60 KiB of text (the whole still under the 64 KiB kept of an error body).
     EchoAuthorization,
 }
 
@@ -106,7 +106,7 @@ pub fn answer(client: &mut TcpStream, head: &Head, kind: &HostileKind) -> std::i
             let auth = header(&head.headers, "authorization").unwrap_or("(none)");
             let message = format!(
                 "request had Authorization: {auth}\\n\\u001b[2J\\u001b[31mgotcha {}",
-                "B".repeat(64 << 10)
+                "B".repeat(60 << 10)
             );
             let body = format!(r#"{{"errors":[{{"code":"DENIED","message":"{message}"}}]}}"#);
             write_head(client, 400, "application/json", body.len() as u64)?;
