@@ -246,3 +246,44 @@ fn credentials_echoed_by_a_registry_are_redacted_escaped_and_cut() {
         assert!(line.len() < 1000, "{} characters: {line}", line.len());
     }
 }
+
+#[test]
+fn server_that_accepts_and_never_speaks_is_a_timeout_retried_not_a_tls_error() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(conn);
+        }
+    });
+    let t = tmp();
+    let src = t.path().join("src");
+    big_image(&src, 4 * KIB, 54);
+    let out = push(&[
+        "--connect-timeout",
+        "0.5",
+        "--response-timeout",
+        "0.5",
+        "--retries",
+        "1",
+        &oci(&src),
+        &format!("{host}/mute:v1"),
+    ]);
+    assert_failure(&out);
+    let line = error_line(&out);
+    assert!(
+        line.contains("--connect-timeout") || line.contains("--response-timeout"),
+        "{line}"
+    );
+    println!("{line}");
+    assert!(!line.contains("TLS"), "blamed on TLS: {line}");
+    assert_eq!(out.code(), Some(4), "{}", out.describe());
+    // HTTPS then plain HTTP (a registry on this machine), twice: the first try and 1 retry.
+    assert_eq!(accepted.load(Ordering::SeqCst), 4, "{}", out.describe());
+}

@@ -130,7 +130,7 @@ impl Transport {
         budget: Arc<RetryBudget>,
     ) -> Result<Transport, TransportError> {
         let client = build_client(opts, host)?;
-        let (base, challenges) = ping::detect_scheme(&client, host, opts).await?;
+        let (base, challenges) = ping::detect_scheme_retrying(&client, host, opts, &budget).await?;
         let auth = Authenticator::new(
             host,
             &base,

@@ -1,15 +1,44 @@
 //! Scheme detection: `GET /v2/` over HTTPS; plain HTTP only for registries on this machine
 //! or with `--insecure-registry`, as Docker does. Failures are classified for people. A 401
 //! (or 403) is a registry that wants credentials: its `WWW-Authenticate` challenges are
-//! handed back for the auth handshake to learn the scheme from.
+//! handed back for the auth handshake to learn the scheme from. The probe is under the
+//! connect and response timeouts, and retried after one under the run's budget.
 
 use reqwest::Client;
 use url::Url;
 
 use super::error::chain;
 use super::watch::{guard, Watch};
-use super::{BodyReader, Limit, TimeoutKind, Timeouts, TransportError, TransportOptions};
+use super::{
+    BodyReader, Limit, RetryBudget, TimeoutKind, Timeouts, TransportError, TransportOptions,
+};
 use crate::spec::reference::is_local_host;
+
+/// [`detect_scheme`], again after a timeout while `budget` allows (a registry that is
+/// silent once is not taken for one that is down).
+pub(crate) async fn detect_scheme_retrying(
+    client: &Client,
+    host: &str,
+    opts: &TransportOptions,
+    budget: &RetryBudget,
+) -> Result<(Url, Vec<String>), TransportError> {
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        match detect_scheme(client, host, opts).await {
+            Err(e @ TransportError::Timeout { .. }) => {
+                let wait = budget.delay(attempt, None);
+                if !budget.take(attempt, started, wait) {
+                    return Err(e);
+                }
+                tracing::warn!("{e} - retrying in {:.1}s", wait.as_secs_f32());
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
 
 /// The registry's base URL and the challenges its `GET /v2/` answered with.
 pub(crate) async fn detect_scheme(
