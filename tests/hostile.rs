@@ -89,6 +89,7 @@ fn silent_server_is_cut_off_by_the_response_timeout_and_retried() {
     assert_failure(&out);
     let line = error_line(&out);
     assert!(line.contains("--response-timeout"), "{line}");
+    assert_eq!(out.code(), Some(4), "a network failure\n{}", out.describe());
     assert_eq!(arrivals(&proxy, "HEAD", "/manifests/").len(), 3);
     assert!(!reg.tag_exists("silent2", "v1"));
 }
@@ -121,6 +122,7 @@ fn upload_the_server_stops_reading_is_cut_off_by_the_stall_timeout_and_retried()
     assert_failure(&out);
     let line = error_line(&out);
     assert!(line.contains("--stall-timeout"), "{line}");
+    assert_eq!(out.code(), Some(4), "a network failure\n{}", out.describe());
     // PUTs per blob digest: the big blob's first attempt and 2 retries, each cut off.
     let mut per_digest = std::collections::BTreeMap::<String, usize>::new();
     for (m, t) in proxy.stats().arrivals {
