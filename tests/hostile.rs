@@ -132,7 +132,11 @@ fn upload_the_server_stops_reading_is_cut_off_by_the_stall_timeout_and_retried()
     }
     let most = per_digest.values().max().copied().unwrap_or(0);
     assert_eq!(most, 3, "{per_digest:#?}\n{}", out.describe());
-    assert!(out.stderr.matches("--stall-timeout").count() >= 3, "{}", out.describe());
+    assert!(
+        out.stderr.matches("--stall-timeout").count() >= 3,
+        "{}",
+        out.describe()
+    );
     assert!(!reg.tag_exists("stalled", "v1"));
 }
 
@@ -180,7 +184,10 @@ async fn tag_list_page_over_its_cap_is_refused_naming_it() {
     let proxy = proxy_with(&reg, vec![Hostile::new(Some("GET"), "/tags/list", huge)]);
     let r = library_registry(&proxy).await;
     let err = r.list_tags("huge", None).await.unwrap_err().to_string();
-    assert!(err.contains("16 MiB") && err.contains("tag-list page"), "{err}");
+    assert!(
+        err.contains("16 MiB") && err.contains("tag-list page"),
+        "{err}"
+    );
     assert_eq!(arrivals(&proxy, "GET", "/tags/list").len(), 1, "{err}");
 }
 
@@ -194,12 +201,20 @@ fn huge_error_body_is_cut_and_the_process_stays_small() {
         status: 400,
         len: 512 << 20,
     };
-    let proxy = proxy_with(&reg, vec![Hostile::new(Some("POST"), "/blobs/uploads/", huge)]);
+    let proxy = proxy_with(
+        &reg,
+        vec![Hostile::new(Some("POST"), "/blobs/uploads/", huge)],
+    );
     // GNU time reports the peak resident size of werf-push itself.
     let mut c = std::process::Command::new("/usr/bin/time");
-    c.args(["-f", "maxrss_kib=%M", env!("CARGO_BIN_EXE_werf-push"), "push"])
-        .args([oci(&src), format!("{}/huge:v1", proxy.host)])
-        .env("NO_COLOR", "1");
+    c.args([
+        "-f",
+        "maxrss_kib=%M",
+        env!("CARGO_BIN_EXE_werf-push"),
+        "push",
+    ])
+    .args([oci(&src), format!("{}/huge:v1", proxy.host)])
+    .env("NO_COLOR", "1");
     let out = cmd::run(&mut c);
     assert_no_panic(&out);
     assert_failure(&out);
@@ -222,7 +237,11 @@ fn credentials_echoed_by_a_registry_are_redacted_escaped_and_cut() {
     let t = tmp();
     let src = t.path().join("src");
     big_image(&src, 64 * KIB, 53);
-    let echo = Hostile::new(Some("POST"), "/blobs/uploads/", HostileKind::EchoAuthorization);
+    let echo = Hostile::new(
+        Some("POST"),
+        "/blobs/uploads/",
+        HostileKind::EchoAuthorization,
+    );
     let proxy = proxy_with(&reg, vec![echo]);
     let basic = base64(format!("{TEST_USER}:{TEST_PASSWORD}").as_bytes());
     for verbosity in [None, Some("-vv")] {
@@ -241,7 +260,11 @@ fn credentials_echoed_by_a_registry_are_redacted_escaped_and_cut() {
         let line = error_line(&out);
         assert!(line.contains("<redacted>"), "{line}");
         for secret in [basic.as_str(), TEST_PASSWORD] {
-            assert!(!out.stderr.contains(secret), "{secret} printed\n{}", out.stderr);
+            assert!(
+                !out.stderr.contains(secret),
+                "{secret} printed\n{}",
+                out.stderr
+            );
         }
         assert!(!out.stderr.contains('\u{1b}'), "raw escape printed\n{line}");
         assert!(line.contains("\\u{1b}[31mgotcha"), "{line}");

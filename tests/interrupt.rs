@@ -154,9 +154,16 @@ fn interrupted_push_leaves_no_upload_session(strategy: &str, signal: &str, want_
             .join("docker/registry/v2/repositories")
             .join(&repo)
             .join("_uploads");
-        let tree = std::process::Command::new("find").arg(&up).output().unwrap();
+        let tree = std::process::Command::new("find")
+            .arg(&up)
+            .output()
+            .unwrap();
         println!("{}", String::from_utf8_lossy(&tree.stdout));
-        for l in reg.log().lines().filter(|l| l.contains("/blobs/uploads/") || l.contains("level=error")) {
+        for l in reg
+            .log()
+            .lines()
+            .filter(|l| l.contains("/blobs/uploads/") || l.contains("level=error"))
+        {
             println!("{}", &l[..l.len().min(400)]);
         }
     }

@@ -185,7 +185,11 @@ mod tests {
                 vec!["x=1"],
                 vec!["p4ssw0rd"],
             ),
-            ("echo hunter2-secret here".into(), vec!["here"], vec!["hunter2-secret"]),
+            (
+                "echo hunter2-secret here".into(),
+                vec!["here"],
+                vec!["hunter2-secret"],
+            ),
             (
                 "line1\nline2\x1b[31mred\u{202E}".into(),
                 vec!["line1\\nline2\\u{1b}[31mred\\u{202e}"],
@@ -196,8 +200,16 @@ mod tests {
                 vec![r#"realm="https://auth.example/token""#],
                 vec!["<redacted>"],
             ),
-            ("Basic authentication required".into(), vec!["<redacted> required"], vec![]),
-            ("unknown blob".into(), vec!["unknown blob"], vec!["<redacted>"]),
+            (
+                "Basic authentication required".into(),
+                vec!["<redacted> required"],
+                vec![],
+            ),
+            (
+                "unknown blob".into(),
+                vec!["unknown blob"],
+                vec!["<redacted>"],
+            ),
             (long.clone(), vec!["…"], vec![&long[..MAX_QUOTE + 1]]),
         ];
         for (input, yes, no) in cases {

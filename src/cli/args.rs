@@ -139,10 +139,11 @@ pub struct RegistryArgs {
     /// No retry starts once one request or upload has been going on this long.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub retry_max_time: u64,
-    /// Time to open a connection (TCP and TLS handshake); retried like a reset.
+    /// Time to open a TCP connection; retried like a reset.
     #[arg(long, env = "WERF_PUSH_CONNECT_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECONDS")]
     pub connect_timeout: std::time::Duration,
-    /// Time for the first byte of an answer once the request is sent; retried.
+    /// Time for the first byte of an answer (or of the TLS handshake) once the request is
+    /// sent; retried.
     #[arg(long, env = "WERF_PUSH_RESPONSE_TIMEOUT", default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
     pub response_timeout: std::time::Duration,
     /// A body (upload or answer) moving less than 1 KiB/s for this long has stalled; retried.
@@ -197,7 +198,9 @@ pub struct UploadArgs {
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(v)),
-        _ => Err(format!("{s:?} is not a number of seconds between 0 and 86400")),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 86400"
+        )),
     }
 }
 

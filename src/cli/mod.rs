@@ -76,10 +76,10 @@ pub fn main() -> i32 {
             return exit::FAILURE;
         }
     };
-    // Commands that talk to registries stop cleanly on Ctrl-C. The others (stages import,
-    // add, gc, list) keep the default: the process ends at once, and since every write to
-    // the stages storage is a temporary file renamed into place, the storage stays as it
-    // was before.
+    // Commands that talk to registries stop cleanly on Ctrl-C and SIGTERM. The others
+    // (stages import, add, gc, list) keep the default: the process ends at once, and since
+    // every write to the stages storage is a temporary file renamed into place, the
+    // storage stays as it was before.
     let cancellable = matches!(
         cli.command,
         args::Command::Push(_)

@@ -51,7 +51,13 @@ pub(crate) async fn cancel_session(registry: &Registry, s: &UploadSession, inter
         Err(_) => Err(format!("no answer within {}s", CANCEL.as_secs())),
     };
     if let Err(e) = result {
-        let uuid = s.location.path().rsplit('/').next().unwrap_or("").to_string();
+        let uuid = s
+            .location
+            .path()
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
         if interrupted {
             tracing::warn!(
                 "upload session {uuid} in {} was not cancelled ({e}); the registry removes abandoned uploads itself",

@@ -40,7 +40,6 @@ impl BlobJob<'_> {
             how,
         })
     }
-
 }
 
 /// sha256 of a file, read in 1 MiB pieces.

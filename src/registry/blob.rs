@@ -35,7 +35,12 @@ impl Registry {
                 Ok(Some(resp.content_length().unwrap_or(0)))
             }
             404 => Ok(None),
-            _ => Err(from_response(&self.transport, format!("HEAD blob {digest} in {repo}"), resp).await),
+            _ => Err(from_response(
+                &self.transport,
+                format!("HEAD blob {digest} in {repo}"),
+                resp,
+            )
+            .await),
         }
     }
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
 
-use crate::spec::Digest;
 use crate::auth::redact::quote;
+use crate::spec::Digest;
 use crate::transport::{Answer, Limit, Transport, TransportError};
 
 #[derive(Debug, Error)]

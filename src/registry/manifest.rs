@@ -30,7 +30,12 @@ impl Registry {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)),
             404 => Ok(None),
-            _ => Err(from_response(&self.transport, format!("HEAD manifest {repo}:{reference}"), resp).await),
+            _ => Err(from_response(
+                &self.transport,
+                format!("HEAD manifest {repo}:{reference}"),
+                resp,
+            )
+            .await),
         }
     }
 

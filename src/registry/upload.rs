@@ -41,7 +41,9 @@ impl Registry {
             .send(&Request::new(Method::POST, url))
             .await?;
         if resp.status().as_u16() != 202 {
-            return Err(from_response(&self.transport, format!("start upload to {repo}"), resp).await);
+            return Err(
+                from_response(&self.transport, format!("start upload to {repo}"), resp).await,
+            );
         }
         session_from(repo, &resp, 0, "start upload")
     }
@@ -66,7 +68,12 @@ impl Registry {
             202 => Ok(MountOutcome::Session(session_from(
                 repo, &resp, 0, "mount",
             )?)),
-            _ => Err(from_response(&self.transport, format!("mount {digest} from {from} into {repo}"), resp).await),
+            _ => Err(from_response(
+                &self.transport,
+                format!("mount {digest} from {from} into {repo}"),
+                resp,
+            )
+            .await),
         }
     }
 
@@ -134,7 +141,12 @@ impl Registry {
             .send(&Request::new(Method::GET, s.location.clone()).repository(&s.repo))
             .await?;
         if resp.status().as_u16() != 204 {
-            return Err(from_response(&self.transport, format!("upload status in {}", s.repo), resp).await);
+            return Err(from_response(
+                &self.transport,
+                format!("upload status in {}", s.repo),
+                resp,
+            )
+            .await);
         }
         let offset = range_end(resp.headers()).map(|e| e + 1).unwrap_or(0);
         let mut next =
@@ -161,7 +173,12 @@ impl Registry {
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let e = from_response(&self.transport, format!("DELETE upload in {}", s.repo), resp).await;
+        let e = from_response(
+            &self.transport,
+            format!("DELETE upload in {}", s.repo),
+            resp,
+        )
+        .await;
         match (status, e.code()) {
             (404, Some("BLOB_UPLOAD_UNKNOWN")) => Ok(()),
             _ => Err(e),

@@ -1,5 +1,5 @@
-//! The three timeouts of a request and the stall rule, as pure logic: a connection must be
-//! open (TCP and TLS) within `connect`; the first byte of the answer must come within
+//! The three timeouts of a request and the stall rule, as pure logic: a TCP connection must
+//! be open within `connect`; the first byte of the answer must come within
 //! `response` of the request's body being handed over; and while a body moves (an upload's
 //! request body, an answer being read) every window of `stall` must carry at least
 //! [`MIN_RATE`] bytes a second on average, so that a peer sending one byte every few
@@ -43,14 +43,14 @@ impl TimeoutKind {
         let s = after.as_secs_f64();
         match self {
             TimeoutKind::Connect => {
-                format!("no connection (TCP and TLS handshake) within {s}s (--connect-timeout)")
+                format!("no connection within {s}s (--connect-timeout)")
             }
             TimeoutKind::Response => {
                 format!("no answer within {s}s of sending the request (--response-timeout)")
             }
-            TimeoutKind::Stall => format!(
-                "transfer stalled: less than {MIN_RATE} bytes/s for {s}s (--stall-timeout)"
-            ),
+            TimeoutKind::Stall => {
+                format!("transfer stalled: less than {MIN_RATE} bytes/s for {s}s (--stall-timeout)")
+            }
         }
     }
 }
@@ -145,7 +145,10 @@ mod tests {
             (TimeoutKind::Stall, "--stall-timeout"),
         ];
         for (kind, flag) in cases {
-            assert!(kind.describe(Duration::from_secs(2)).contains(flag), "{kind:?}");
+            assert!(
+                kind.describe(Duration::from_secs(2)).contains(flag),
+                "{kind:?}"
+            );
         }
     }
 }

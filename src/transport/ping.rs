@@ -132,10 +132,9 @@ async fn probe(
                 status,
             }),
         },
-        Err(e) if e.is_connect() && e.is_timeout() => Err(timeout((
-            TimeoutKind::Connect,
-            timeouts.connect,
-        ))),
+        Err(e) if e.is_connect() && e.is_timeout() => {
+            Err(timeout((TimeoutKind::Connect, timeouts.connect)))
+        }
         Err(e) => Err(classify(&e, base.scheme(), host)),
     }
 }

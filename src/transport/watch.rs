@@ -127,7 +127,10 @@ mod tests {
                 w.finished();
             }
             let got = w.poll(at(poll_at)).err().map(|e| e.0);
-            assert_eq!(got, want, "len {len} sent {sent} finished {finished} at {poll_at}");
+            assert_eq!(
+                got, want,
+                "len {len} sent {sent} finished {finished} at {poll_at}"
+            );
         }
     }
 }

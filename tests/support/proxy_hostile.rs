@@ -40,7 +40,11 @@ pub enum HostileKind {
 }
 
 impl Hostile {
-    pub fn new(method: Option<&'static str>, path_contains: &'static str, kind: HostileKind) -> Self {
+    pub fn new(
+        method: Option<&'static str>,
+        path_contains: &'static str,
+        kind: HostileKind,
+    ) -> Self {
         Hostile {
             method,
             path_contains,
@@ -57,7 +61,12 @@ impl Hostile {
     }
 }
 
-fn write_head(client: &mut TcpStream, status: u16, content_type: &str, len: u64) -> std::io::Result<()> {
+fn write_head(
+    client: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    len: u64,
+) -> std::io::Result<()> {
     let head = format!(
         "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
         reason(status)
@@ -76,7 +85,11 @@ pub fn answer(client: &mut TcpStream, head: &Head, kind: &HostileKind) -> std::i
                 match client.read(&mut buf) {
                     Ok(0) => break,
                     Ok(_) => {}
-                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
                     Err(_) => break,
                 }
             }
