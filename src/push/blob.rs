@@ -45,7 +45,7 @@ enum Step {
 
 /// Why a transfer stopped.
 enum Stop {
-    Failed(Failure),
+    Failed(Box<Failure>),
     /// Interrupted; the session to cancel, if any, is in `Open`.
     Cancelled,
 }
@@ -180,7 +180,7 @@ impl BlobJob<'_> {
                     return Ok(());
                 }
                 Err(Stop::Cancelled) => return Err(PushError::Cancelled),
-                Err(Stop::Failed(f)) => f,
+                Err(Stop::Failed(f)) => *f,
             };
             let mut fresh = false;
             if refuses_digest(&f) {
@@ -294,12 +294,12 @@ impl BlobJob<'_> {
                 }
                 Raced::Drained(Err(_)) | Raced::Cut => return Err(Stop::Cancelled),
                 Raced::Done(Err(error)) => {
-                    return Err(Stop::Failed(Failure {
+                    return Err(Stop::Failed(Box::new(Failure {
                         error,
                         session: s,
                         step: Step::Patch,
                         len: chunk,
-                    }))
+                    })))
                 }
             }
         }
@@ -314,12 +314,12 @@ impl BlobJob<'_> {
             // Finished after the interrupt: the blob is complete, nothing is left open.
             Raced::Done(Ok(())) | Raced::Drained(Ok(())) => Ok(()),
             Raced::Drained(Err(_)) | Raced::Cut => Err(Stop::Cancelled),
-            Raced::Done(Err(error)) => Err(Stop::Failed(Failure {
+            Raced::Done(Err(error)) => Err(Stop::Failed(Box::new(Failure {
                 error,
                 session: s,
                 step: Step::Put,
                 len: rest,
-            })),
+            }))),
         }
     }
 
