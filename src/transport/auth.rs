@@ -270,8 +270,7 @@ impl Authenticator {
         scopes: &[Scope],
         creds: &Credentials,
     ) -> Result<Token, TransportError> {
-        // The realm comes from the registry's challenge: quoted like any registry text.
-        let realm_text = crate::auth::redact::quote(&super::client::redact_query(realm));
+        let realm_text = super::client::redact_query(realm);
         let may_send = realm.scheme() == "https"
             || self.base.scheme() == "http"
             || realm.host_str().is_some_and(is_local_host);

@@ -332,11 +332,12 @@ impl Transport {
     }
 }
 
-/// A URL for logs and errors: the query (which may carry signed upload state) dropped.
+/// A URL for logs and errors: the query (which may carry signed upload state) dropped, and
+/// quoted like any registry text (an upload `Location` is the registry's).
 pub fn redact_query(url: &Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
-    u.to_string()
+    crate::auth::redact::quote(u.as_str())
 }
 
 /// The one place the HTTP client is configured.

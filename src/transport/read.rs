@@ -63,7 +63,7 @@ pub struct BodyReader {
 
 impl BodyReader {
     pub fn new(resp: Response, method: &str, timeouts: &Timeouts) -> BodyReader {
-        let url = crate::auth::redact::quote(&super::client::redact_query(resp.url()));
+        let url = super::client::redact_query(resp.url());
         BodyReader {
             resp,
             pace: Pace::new(timeouts.stall, Instant::now().into_std()),
