@@ -77,7 +77,7 @@ pub enum Command {
     Slugify(SlugifyArgs),
     /// Print a shell completion script.
     #[command(
-        after_help = "Examples:\n  werf-push completion bash > /etc/bash_completion.d/werf-push\n  werf-push completion zsh > \"${fpath[1]}/_werf-push\"\n  werf-push completion fish > ~/.config/fish/completions/werf-push.fish"
+        after_help = "Examples:\n  mkdir -p ~/.local/share/bash-completion/completions && werf-push completion bash > ~/.local/share/bash-completion/completions/werf-push\n  mkdir -p ~/.zfunc && werf-push completion zsh > ~/.zfunc/_werf-push   # with fpath+=(~/.zfunc) before compinit in ~/.zshrc\n  mkdir -p ~/.config/fish/completions && werf-push completion fish > ~/.config/fish/completions/werf-push.fish"
     )]
     Completion {
         #[arg(value_enum)]

@@ -4,11 +4,13 @@
 mod args;
 mod bench;
 mod bench_stats;
+mod completion;
 mod exit;
 mod output;
 mod progress;
 mod publish;
 mod push;
+mod rate;
 mod settings;
 mod size;
 mod stages;
@@ -96,11 +98,7 @@ pub fn main() -> i32 {
             args::Command::Publish(a) => publish::run(a, &cli.global).await,
             args::Command::Bench(a) => bench::run(a, &cli.global).await,
             args::Command::Stages(c) => stages::run(c, &cli.global).await,
-            args::Command::Completion { shell } => {
-                let mut cmd = <Cli as clap::CommandFactory>::command();
-                clap_complete::generate(shell, &mut cmd, "werf-push", &mut std::io::stdout());
-                Ok(exit::SUCCESS)
-            }
+            args::Command::Completion { shell } => completion::run(shell),
             args::Command::Manpages { dir } => manpages(&dir),
             args::Command::Slugify(a) => {
                 println!("{}", werf_push::werf::slug::slugify_docker_tag(&a.string));

@@ -102,9 +102,15 @@ pub fn pusher(
     upload: &UploadArgs,
     registry: &RegistryArgs,
     dry_run: bool,
+    tag_lines: bool,
     g: &super::args::GlobalArgs,
 ) -> Result<(werf_push::push::Pusher, Arc<super::progress::Progress>), UsageError> {
-    let progress = Arc::new(super::progress::Progress::new(g.progress, g.quiet));
+    let shown = super::progress::Shown {
+        tag_lines,
+        results: !g.quiet,
+        blob_lines: g.verbose > 0,
+    };
+    let progress = Arc::new(super::progress::Progress::new(g.progress, shown));
     let pusher = werf_push::push::Pusher::new(
         push_options(upload, dry_run),
         transport_options(registry)?,
