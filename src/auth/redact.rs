@@ -1,10 +1,13 @@
 //! Text from a registry (error bodies, header values, realms) made safe to print: the
 //! secrets of the run and anything that looks like a credential (`Basic`/`Bearer` values,
 //! `token=`/`"password":` pairs) replaced by `<redacted>`, control and bidi characters
-//! escaped, and the whole cut to [`MAX_QUOTE`] characters with an ellipsis. Every secret
-//! made with [`Secret::new`](super::Secret::new) is known here. Pure; no I/O.
+//! escaped (`spec::text::printable`), and the whole cut to [`MAX_QUOTE`] characters with an
+//! ellipsis. Every secret made with [`Secret::new`](super::Secret::new) is known here.
+//! Pure; no I/O.
 
 use std::sync::Mutex;
+
+use crate::spec::text::printable;
 
 /// The most characters of registry text quoted in an error or a log line.
 pub const MAX_QUOTE: usize = 256;
@@ -49,24 +52,15 @@ pub fn quote(text: &str) -> String {
     }
     let t = redact_patterns(&t);
     let mut out = String::new();
+    let mut buf = [0u8; 4];
     for (n, c) in t.chars().enumerate() {
         if n >= MAX_QUOTE {
             out.push('…');
             break;
         }
-        if c.is_control() || is_bidi(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+        out.push_str(&printable(c.encode_utf8(&mut buf)));
     }
     out
-}
-
-/// Unicode direction overrides and invisible marks, which can make a terminal show text
-/// other than what is there.
-fn is_bidi(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// Words after which the next token is a credential: auth schemes (`Basic xxx`) and keys
