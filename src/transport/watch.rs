@@ -1,6 +1,7 @@
 //! One request in flight, watched: while its body is handed to the connection the stall
 //! rule applies (`pace.rs`), and once all of it is handed over the answer's first byte must
-//! come within the response timeout. [`guard`] runs the request until it answers or one
+//! come within the response timeout (longer for a big body: the registry checks and moves
+//! the blob before answering). [`guard`] runs the request until it answers or one
 //! of them runs out (the request is then dropped, which closes its connection or stream).
 
 use std::future::Future;
@@ -8,6 +9,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::pace::{Pace, TimeoutKind, Timeouts};
+
+/// Bytes of request body that add [`COMMIT_GRACE`] to the response timeout.
+pub(crate) const COMMIT_RATE: u64 = 32 << 20;
+pub(crate) const COMMIT_GRACE: Duration = Duration::from_secs(1);
 
 /// The progress of one request's body.
 #[derive(Debug)]
@@ -61,15 +66,23 @@ impl Watch {
         }
     }
 
+    /// The response timeout of this request: a registry checks and moves a blob before it
+    /// answers the request that closes its upload, so a body adds [`COMMIT_GRACE`] per
+    /// [`COMMIT_RATE`] bytes (a 10 GiB layer: 320 s more).
+    fn response(&self) -> Duration {
+        self.timeouts.response + COMMIT_GRACE * (self.len / COMMIT_RATE) as u32
+    }
+
     /// When to look again, or the timeout that ran out at `now`.
     pub fn poll(&self, now: Instant) -> Result<Instant, (TimeoutKind, Duration)> {
         let mut s = self.state();
         let done_at = s.done_at;
         match done_at {
             Some(done) => {
-                let due = done + self.timeouts.response;
+                let wait = self.response();
+                let due = done + wait;
                 if now >= due {
-                    Err((TimeoutKind::Response, self.timeouts.response))
+                    Err((TimeoutKind::Response, wait))
                 } else {
                     Ok(due)
                 }
@@ -117,6 +130,9 @@ mod tests {
             (1 << 20, 0, false, 1999, None),
             (1 << 20, 0, false, 2000, Some(TimeoutKind::Stall)),
             (1 << 20, 100, false, 2000, Some(TimeoutKind::Stall)),
+            // 64 MiB handed over: 2 s more to answer.
+            (64 << 20, 64 << 20, false, 4999, None),
+            (64 << 20, 64 << 20, false, 5100, Some(TimeoutKind::Response)),
         ];
         for (len, sent, finished, poll_at, want) in cases {
             let w = Watch::new(t, len, t0);
