@@ -667,3 +667,149 @@ fn usual_mistakes_get_hints_that_fix_them() {
         );
     }
 }
+
+/// Man pages: one per command, nested ones included under the name their parent's page
+/// points to, each with EXIT STATUS and ENVIRONMENT; clap's `help` pseudo-command has none.
+#[test]
+fn manpages_cover_every_command_with_exit_status_and_environment() {
+    let tmp = TempDir::new().unwrap();
+    let out = run(werf_push().arg("manpages").arg(tmp.path()));
+    assert_success(&out);
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "werf-push.1",
+        "werf-push-publish.1",
+        "werf-push-stages.1",
+        "werf-push-stages-list.1",
+        "werf-push-stages-pull.1",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.contains("-help")), "{names:?}");
+    for n in &names {
+        let page = std::fs::read_to_string(tmp.path().join(n)).unwrap();
+        assert!(
+            page.contains(".SH \"EXIT STATUS\"") && page.contains(".SH ENVIRONMENT"),
+            "{n}"
+        );
+    }
+    let stages = std::fs::read_to_string(tmp.path().join("werf-push-stages.1")).unwrap();
+    assert!(
+        stages
+            .replace("\\-", "-")
+            .contains("werf-push-stages-list(1)"),
+        "{stages}"
+    );
+    let publish = std::fs::read_to_string(tmp.path().join("werf-push-publish.1")).unwrap();
+    assert!(
+        publish.contains("WERF_IMAGES_REPO"),
+        "the publish page lists its variables"
+    );
+}
+
+/// A publish says per image what happened (stage tags counted apart), not a line per tag;
+/// `--log-format json` makes results and errors JSON lines too.
+#[test]
+fn publish_results_per_image_and_as_json_lines() {
+    let reg = Registry::start();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
+    let repo = format!("{}/sum", reg.host);
+    let publish = |extra: &[&str]| {
+        let mut c = werf_push();
+        c.env_remove("CI")
+            .env_remove("WERF_PUSH_PROGRESS")
+            .args([
+                "publish",
+                "--repo",
+                &repo,
+                "--tag-custom",
+                "v1",
+                "--tag-git-branch",
+                "main",
+                "--with-stages",
+                "--dir",
+            ])
+            .arg(&example)
+            .args(extra);
+        run(&mut c)
+    };
+    let out = publish(&[]);
+    assert_success(&out);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let backend = lines
+        .iter()
+        .find(|l| l.starts_with("backend "))
+        .unwrap_or(&"");
+    assert!(
+        backend.contains(&format!("{repo}/backend")) && backend.contains("pushed: v1, main"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("frontend ")),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        lines.contains(&"stages cache: 5 tags, 5 pushed, 0 up-to-date"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("tag  ")),
+        "{}",
+        out.describe()
+    );
+
+    let out = publish(&["--log-format", "json"]);
+    assert_success(&out);
+    let events: Vec<Value> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("progress: "))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "image").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"stages") && kinds.contains(&"summary"),
+        "{kinds:?}"
+    );
+    let backend = events.iter().find(|e| e["image"] == "backend").unwrap();
+    assert_eq!(
+        backend["tags"]["up-to-date"],
+        serde_json::json!(["v1", "main"]),
+        "{backend}"
+    );
+
+    let mut c = werf_push();
+    c.args([
+        "--log-format",
+        "json",
+        "push",
+        "oci:/nonexistent",
+        "localhost:9/x:y",
+    ]);
+    let out = run(&mut c);
+    assert_eq!(out.code(), Some(2), "{}", out.describe());
+    let err: Value =
+        serde_json::from_str(out.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {}", out.stderr));
+    assert_eq!(err["type"], "error");
+    assert_eq!(err["exit_code"], 2);
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("no such directory"),
+        "{err}"
+    );
+    assert!(!err["hints"].as_array().unwrap().is_empty(), "{err}");
+}

@@ -83,8 +83,11 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Write man pages generated from this command line into DIR (used by scripts/man).
-    #[command(hide = true)]
+    /// Write man pages generated from this command line into DIR (one per command, nested
+    /// ones as werf-push-stages-list.1); scripts/man runs it.
+    #[command(
+        after_help = "Examples:\n  werf-push manpages ~/.local/share/man/man1 && man werf-push-stages-list"
+    )]
     Manpages { dir: PathBuf },
 }
 

@@ -167,6 +167,18 @@ fn classify_static(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
     {
         return (USAGE, vec![MISSING_HINT]);
     }
+    // Which image of a layout is meant is the user's to say.
+    if e.chain().any(|c| {
+        matches!(
+            layout_error(c),
+            Some(LayoutError::Ambiguous { .. } | LayoutError::NoSuchImage { .. })
+        )
+    }) {
+        return (
+            USAGE,
+            vec!["name one of the images listed: oci:DIR:REF (its org.opencontainers.image.ref.name) or oci:DIR@DIGEST"],
+        );
+    }
     for cause in e.chain() {
         if let Some(s) = cause.downcast_ref::<werf_push::werf::store::StoreError>() {
             use werf_push::werf::store::StoreError as S;

@@ -6,6 +6,7 @@ mod bench;
 mod bench_stats;
 mod completion;
 mod exit;
+mod manpages;
 mod output;
 mod progress;
 mod publish;
@@ -99,7 +100,7 @@ pub fn main() -> i32 {
             args::Command::Bench(a) => bench::run(a, &cli.global).await,
             args::Command::Stages(c) => stages::run(c, &cli.global).await,
             args::Command::Completion { shell } => completion::run(shell),
-            args::Command::Manpages { dir } => manpages(&dir),
+            args::Command::Manpages { dir } => manpages::run(&dir),
             args::Command::Slugify(a) => {
                 println!("{}", werf_push::werf::slug::slugify_docker_tag(&a.string));
                 Ok(exit::SUCCESS)
@@ -117,25 +118,4 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => exit::report(&e),
     }
-}
-
-/// One man page per command: werf-push.1, werf-push-push.1, ...
-fn manpages(dir: &std::path::Path) -> anyhow::Result<i32> {
-    use anyhow::Context;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let cmd = <Cli as clap::CommandFactory>::command();
-    let mut pages = vec![("werf-push".to_string(), cmd.clone())];
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        pages.push((format!("werf-push-{}", sub.get_name()), sub.clone()));
-    }
-    for (name, page) in pages {
-        let path = dir.join(format!("{name}.1"));
-        let mut out = Vec::new();
-        clap_mangen::Man::new(page)
-            .title(name.clone())
-            .render(&mut out)?;
-        std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("{}", path.display());
-    }
-    Ok(exit::SUCCESS)
 }
