@@ -251,6 +251,12 @@ fn classify_static(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
             if let PushError::Connect { source, .. } = p {
                 return transport(source);
             }
+            if let Some(werf_push::registry::RegistryError::Transport(
+                t @ TransportError::Timeout { .. },
+            )) = p.registry_error()
+            {
+                return transport(t);
+            }
         }
     }
     (FAILURE, vec![])
@@ -271,6 +277,10 @@ fn transport(t: &TransportError) -> (i32, Vec<&'static str>) {
             vec!["drop --insecure-registry: the registry speaks HTTPS"],
         ),
         TransportError::Config(_) => (USAGE, vec![]),
+        TransportError::Timeout { .. } => (
+            NETWORK,
+            vec!["the registry, or the network to it, stopped answering (retried up to --retries times); over a slow link raise --connect-timeout, --response-timeout or --stall-timeout"],
+        ),
         _ => (
             NETWORK,
             vec!["check the registry address and that it is running"],

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use werf_push::auth::{CredentialStore, Secret};
 
 use werf_push::push::{PushOptions, UploadStrategy};
-use werf_push::transport::{RetryBudget, TransportOptions};
+use werf_push::transport::{RetryBudget, Timeouts, TransportOptions};
 
 use super::args::{RegistryArgs, Strategy, UploadArgs};
 
@@ -54,6 +54,11 @@ pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageErro
         skip_tls_verify: r.skip_tls_verify_registry,
         ca_file: r.ca_file.clone(),
         http1_only: r.http1,
+        timeouts: Timeouts {
+            connect: r.connect_timeout,
+            response: r.response_timeout,
+            stall: r.stall_timeout,
+        },
         credentials: CredentialStore::from_env(flags, r.docker_config.clone()),
         certs_d: std::env::var_os("WERF_PUSH_CERTS_D")
             .filter(|v| !v.is_empty())

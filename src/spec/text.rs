@@ -5,21 +5,28 @@
 
 use std::borrow::Cow;
 
-/// `s` with every control character escaped (`\n`, `\u{1b}`, ...); unchanged when it has
-/// none.
+/// `s` with every control character, and every Unicode direction override or invisible
+/// mark (which make a terminal show other text than what is there), escaped (`\n`,
+/// `\u{1b}`, `\u{202e}`, ...); unchanged when it has none.
 pub fn printable(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(hidden) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c.is_control() {
+        if hidden(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     Cow::Owned(out)
+}
+
+/// Control characters, bidi overrides and isolates, zero-width marks, the BOM.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -36,6 +43,7 @@ mod tests {
             ("\u{9b}31m", "\\u{9b}31m"),
             ("del\u{7f}", "del\\u{7f}"),
             ("ünïcode ok", "ünïcode ok"),
+            ("evil\u{202e}txt.exe", "evil\\u{202e}txt.exe"),
         ];
         for (input, want) in cases {
             assert_eq!(printable(input), want, "{input:?}");

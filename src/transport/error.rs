@@ -1,6 +1,7 @@
 //! Transport failures, classified so that callers and people can act on them: which ones
-//! a later attempt may cure (connection resets, timeouts, HTTP/2 GOAWAY or refused
-//! streams) and which it cannot (bad TLS settings, unreadable files). Knows nothing of
+//! a later attempt may cure (connection resets, timeouts (each named with its flag), HTTP/2
+//! GOAWAY or refused streams) and which it cannot (bad TLS settings, unreadable files,
+//! answers over their size cap). Knows nothing of
 //! registry paths.
 
 use thiserror::Error;
@@ -31,6 +32,22 @@ pub enum TransportError {
         method: String,
         url: String,
         detail: String,
+    },
+    /// A timeout of `pace.rs` ran out; a later attempt may succeed.
+    #[error("{method} {url}: {}", kind.describe(*after))]
+    Timeout {
+        method: String,
+        url: String,
+        kind: super::TimeoutKind,
+        after: std::time::Duration,
+    },
+    /// An answer longer than what may be held in memory (`read.rs`).
+    #[error("{method} {url}: the answer is larger than {}, the cap for {what}", size_text(*max))]
+    TooLarge {
+        method: String,
+        url: String,
+        what: &'static str,
+        max: usize,
     },
     #[error("cannot read {path}: {source}")]
     Body {
@@ -75,8 +92,41 @@ impl TransportError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            TransportError::Request { .. } | TransportError::Unreachable { .. }
+            TransportError::Request { .. }
+                | TransportError::Unreachable { .. }
+                | TransportError::Timeout { .. }
         )
+    }
+}
+
+/// A failed request as an error: a connect timeout (reqwest's, covering TCP and TLS) named
+/// as such, then transient or not (see [`is_transient`]).
+pub(crate) fn request_error(
+    method: &str,
+    url: String,
+    e: &reqwest::Error,
+    connect: std::time::Duration,
+) -> TransportError {
+    let (method, detail) = (method.to_string(), chain(e));
+    if e.is_connect() && e.is_timeout() {
+        TransportError::Timeout {
+            method,
+            url,
+            kind: super::TimeoutKind::Connect,
+            after: connect,
+        }
+    } else if is_transient(e) {
+        TransportError::Request {
+            method,
+            url,
+            detail,
+        }
+    } else {
+        TransportError::RequestFatal {
+            method,
+            url,
+            detail,
+        }
     }
 }
 
@@ -134,6 +184,15 @@ pub(crate) fn chain_is_transient(e: &(dyn std::error::Error + 'static)) -> Optio
         cur = c.source();
     }
     None
+}
+
+/// `16 MiB`, `64 KiB`, `100 bytes`.
+fn size_text(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 /// The chain of causes of an error, joined, for messages.
