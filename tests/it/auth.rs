@@ -3,19 +3,17 @@
 //! `auths`, a credential helper script, podman `auth.json`), wrong or missing credentials,
 //! secrets kept out of every output at `-vv`, and no `Authorization` to an upload
 //! `Location` on another host (relays of `support::authproxy`). Token auth is in
-//! `tests/token_auth.rs`. Every werf-push run is isolated (`support::isolated`).
-
-mod support;
+//! `tests/it/token_auth.rs`. Every werf-push run is isolated (`support::isolated`).
 
 use std::os::unix::fs::PermissionsExt;
 
 use serde_json::Value;
 
-use support::authproxy::{Relay, RelayOptions};
-use support::cmd::{assert_failure, assert_success};
-use support::isolated::{basic, error_line, write, Env};
-use support::registry::{RegistryOptions, TEST_PASSWORD, TEST_USER};
-use support::token::{IssuerOptions, TokenIssuer};
+use crate::support::authproxy::{Relay, RelayOptions};
+use crate::support::cmd::{assert_failure, assert_success};
+use crate::support::isolated::{basic, error_line, write, Env};
+use crate::support::registry::{RegistryOptions, TEST_PASSWORD, TEST_USER};
+use crate::support::token::{IssuerOptions, TokenIssuer};
 
 const USER_FLAGS: [&str; 4] = [
     "--registry-username",
@@ -61,7 +59,7 @@ fn basic_auth_with_flags_and_env() {
         Some(env.digest.as_str())
     );
     // --registry-password-stdin (a trailing newline is not part of the password).
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_werf-push"));
+    let mut c = crate::support::cmd::werf_push();
     c.args([
         "push",
         "--registry-username",
@@ -72,9 +70,6 @@ fn basic_auth_with_flags_and_env() {
     .arg(format!("{}/stdin:v1", reg.host))
     .env("HOME", env.path("home"))
     .env("XDG_RUNTIME_DIR", env.path("xdg"))
-    .env_remove("DOCKER_CONFIG")
-    .env_remove("WERF_REGISTRY_PASSWORD")
-    .env_remove("WERF_REGISTRY_USERNAME")
     .stdin(std::process::Stdio::piped())
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());

@@ -5,13 +5,6 @@
 //! parsers arbitrary and mutated input. Every case must be an error that names what is
 //! wrong, never a panic.
 
-mod support;
-
-#[path = "hostile/fs.rs"]
-mod hostile_fs;
-#[path = "hostile/pull.rs"]
-mod hostile_pull;
-
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -20,7 +13,7 @@ use proptest::prelude::*;
 use werf_push::layout::Layout;
 use werf_push::spec::{Digest, Manifest, Reference};
 
-use support::scenario::{assert_no_panic, oci, push, tmp};
+use crate::support::scenario::{assert_no_panic, oci, push, tmp};
 
 fn corpus(dir: &str) -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -3,15 +3,13 @@
 //! one request), its request counts match the registry's own access log, and what it
 //! pushed reads back with skopeo.
 
-mod support;
-
 use serde_json::Value;
 
-use support::cmd::{self, assert_failure, assert_success};
-use support::layouts::{self, Format};
-use support::registry::Registry;
-use support::scenario::{assert_no_panic, oci, tmp, KIB};
-use support::skopeo::Skopeo;
+use crate::support::cmd::{self, assert_failure, assert_success};
+use crate::support::layouts::{self, Format};
+use crate::support::registry::Registry;
+use crate::support::scenario::{assert_no_panic, oci, tmp, KIB};
+use crate::support::skopeo::Skopeo;
 
 fn bench(args: &[&str]) -> (cmd::Output, Value) {
     let mut c = cmd::werf_push();
@@ -33,7 +31,7 @@ fn u(v: &Value, key: &str) -> u64 {
 }
 
 /// Requests the client made, as the registry logged them (not the harness's own).
-fn client_requests(reg: &Registry) -> Vec<support::registry::Request> {
+fn client_requests(reg: &Registry) -> Vec<crate::support::registry::Request> {
     reg.access_log()
         .into_iter()
         .filter(|r| r.user_agent.starts_with("werf-push/"))

@@ -5,17 +5,15 @@
 //! back identical and are forgotten; concurrent processes leave a valid cache holding what
 //! each of them learned.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use support::cmd::{self, assert_success, Output};
-use support::layouts::{self, Format};
-use support::registry::Registry;
-use support::scenario::{assert_no_panic, assert_reads_back_identical, oci, tmp, KIB};
+use crate::support::cmd::{self, assert_success, Output};
+use crate::support::layouts::{self, Format};
+use crate::support::registry::Registry;
+use crate::support::scenario::{assert_no_panic, assert_reads_back_identical, oci, tmp, KIB};
 
 /// `werf-push push --json SRC DEST` with the cache on, in `cache_dir`.
 fn push_cmd(cache_dir: &Path, src: &str, dest: &str, extra: &[&str]) -> Command {

@@ -2,16 +2,14 @@
 //! `docker-registry` cuts connections at random offsets, answers 429 with `Retry-After`,
 //! 503 three times, or fails always. Every successful scenario ends with skopeo reading the
 //! image back identical from the registry; each prints the faults injected and the bytes
-//! re-sent. (Corrupted layouts, Ctrl-C and concurrent publishers: `tests/integrity.rs`.)
-
-mod support;
+//! re-sent. (Corrupted layouts, Ctrl-C and concurrent publishers: `tests/it/integrity.rs`.)
 
 use std::time::{Duration, Instant};
 
-use support::cmd::{self, assert_failure, assert_success};
-use support::proxy::{cut_offsets, Proxy, ProxyConfig, StatusFault};
-use support::registry::Registry;
-use support::scenario::*;
+use crate::support::cmd::{self, assert_failure, assert_success};
+use crate::support::proxy::{cut_offsets, Proxy, ProxyConfig, StatusFault};
+use crate::support::registry::Registry;
+use crate::support::scenario::*;
 
 /// The error line of a failed run (`error: ...`).
 #[track_caller]
@@ -85,7 +83,7 @@ fn cut_at_random_offsets_monolithic_starts_the_blob_over() {
 fn gap_after_first(
     proxy: &Proxy,
     status: u16,
-    pred: impl Fn(&support::proxy::Logged) -> bool,
+    pred: impl Fn(&crate::support::proxy::Logged) -> bool,
 ) -> Duration {
     let log = proxy.stats().log;
     let i = log

@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::cmd::{run, run_timeout, werf_push, Output};
+use crate::support::cmd::{run, run_timeout, scrub, werf_push, Output};
 use crate::support::scenario::{assert_no_panic, oci, tmp};
 
 /// The bundled example's stages storage copied to `dir/stages`.
@@ -27,10 +27,6 @@ fn example_storage(dir: &Path) -> PathBuf {
 fn wp(args: &[&str]) -> Output {
     let mut c = werf_push();
     c.args(args);
-    for v in ["WERF_STAGES_DIR", "WERF_DIR", "SOURCE_DATE_EPOCH"] {
-        c.env_remove(v);
-    }
-    c.env("NO_COLOR", "1");
     let out = run_timeout(&mut c, Duration::from_secs(60));
     assert_no_panic(&out);
     out
@@ -448,8 +444,9 @@ echo "temps=$(find "$S" -name '.tmp-*' | wc -l)"
         .arg(&src)
         .arg(bin)
         .arg(size)
-        .args(args)
-        .env("NO_COLOR", "1");
+        .args(args);
+    // werf-push runs inside `unshare`: the same environment as `werf_push()`'s.
+    scrub(&mut c);
     let out = run_timeout(&mut c, Duration::from_secs(120));
     assert!(
         !out.stdout.contains("mount failed"),
@@ -620,6 +617,7 @@ fn the_directory_is_synced_after_a_commit() {
         "--stages-dir",
         s(&stages),
     ]);
+    scrub(&mut c);
     let out = run(&mut c);
     assert!(
         out.success(),

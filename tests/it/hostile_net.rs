@@ -1,20 +1,18 @@
 //! Acceptance tests of issue 12, registries and networks: hostile answers through the
-//! proxy (`tests/support/proxy_hostile.rs`) in front of a real `docker-registry`. A server
+//! proxy (`tests/it/support/proxy_hostile.rs`) in front of a real `docker-registry`. A server
 //! that takes a request and never answers, an upload the server stops reading, an answer
 //! trickled one byte at a time: each is cut off by its timeout, retried (requests counted
 //! at the proxy), and named in the error. A 512 MiB error body does not grow the process;
 //! a tag-list page over its cap is refused naming it; an error echoing the credentials
 //! prints them redacted, escaped and cut short. No test asserts wall time.
 
-mod support;
-
 use std::time::Duration;
 
-use support::cmd::{self, assert_failure, assert_success};
-use support::proxy::{Proxy, ProxyConfig};
-use support::proxy_hostile::{Hostile, HostileKind};
-use support::registry::{base64, Registry, RegistryOptions, TEST_PASSWORD, TEST_USER};
-use support::scenario::*;
+use crate::support::cmd::{self, assert_failure, assert_success};
+use crate::support::proxy::{Proxy, ProxyConfig};
+use crate::support::proxy_hostile::{Hostile, HostileKind};
+use crate::support::registry::{basic, Registry, RegistryOptions, TEST_PASSWORD, TEST_USER};
+use crate::support::scenario::*;
 
 /// The error line of a failed run (`error: ...`).
 #[track_caller]
@@ -213,8 +211,9 @@ fn huge_error_body_is_cut_and_the_process_stays_small() {
         env!("CARGO_BIN_EXE_werf-push"),
         "push",
     ])
-    .args([oci(&src), format!("{}/huge:v1", proxy.host)])
-    .env("NO_COLOR", "1");
+    .args([oci(&src), format!("{}/huge:v1", proxy.host)]);
+    // werf-push runs under `time`: the same environment as `cmd::werf_push()`'s.
+    cmd::scrub(&mut c);
     let out = cmd::run(&mut c);
     assert_no_panic(&out);
     assert_failure(&out);
@@ -243,7 +242,7 @@ fn credentials_echoed_by_a_registry_are_redacted_escaped_and_cut() {
         HostileKind::EchoAuthorization,
     );
     let proxy = proxy_with(&reg, vec![echo]);
-    let basic = base64(format!("{TEST_USER}:{TEST_PASSWORD}").as_bytes());
+    let basic = basic(TEST_USER, TEST_PASSWORD);
     for verbosity in [None, Some("-vv")] {
         let mut args = vec![
             "--registry-username",

@@ -59,8 +59,7 @@ fn pull_survives_an_empty_index_and_escape_codes_in_labels() {
             &format!("{}/app", reg.host),
             "--stages-dir",
         ])
-        .arg(&stages)
-        .env("NO_COLOR", "1");
+        .arg(&stages);
         if json_out {
             c.arg("--json");
         }

@@ -4,8 +4,6 @@
 //! and exits 130; four concurrent publishers of overlapping images all succeed and every
 //! tag reads back identical with skopeo.
 
-mod support;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -13,11 +11,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use werf_push::layout::LayoutWriter;
 
-use support::cmd::{self, assert_failure};
-use support::layouts::{self, Format};
-use support::proxy::{Proxy, ProxyConfig};
-use support::registry::Registry;
-use support::scenario::*;
+use crate::support::cmd::{self, assert_failure};
+use crate::support::layouts::{self, Format};
+use crate::support::proxy::{Proxy, ProxyConfig};
+use crate::support::registry::Registry;
+use crate::support::scenario::*;
 
 /// The error line of a failed run (`error: ...`).
 #[track_caller]
@@ -131,7 +129,7 @@ fn ctrl_c_cancels_open_uploads_writes_no_manifest_and_exits_130() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     let log = proxy.stats().log;
     // The upload in flight finished within the drain time or was cut and cancelled: either
-    // way the registry holds no session (tests/interrupt.rs checks it straight, unproxied).
+    // way the registry holds no session (tests/it/interrupt.rs checks it straight, unproxied).
     let left = upload_sessions(&reg, "stopped");
     assert!(left.is_empty(), "upload sessions left: {left:?}\n{log:#?}");
     assert!(

@@ -8,14 +8,12 @@
 //! (issue 12: sessions with their partial data used to stay, the `DELETE` refused for a
 //! stale `_state`).
 
-mod support;
-
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::cmd::{assert_success, run, werf_push};
+use crate::support::cmd::{assert_success, run, werf_push};
 
 #[test]
 fn ctrl_c_during_stages_add_leaves_the_storage_as_it_was() {
@@ -91,16 +89,16 @@ fn ctrl_c_during_stages_add_leaves_the_storage_as_it_was() {
 /// Pushes 4 layers of 48 MiB at once straight to the registry, sends `signal` once at least
 /// two upload sessions hold data, and checks what is left.
 fn interrupted_push_leaves_no_upload_session(strategy: &str, signal: &str, want_code: i32) {
-    use support::registry::Registry;
-    use support::scenario::{oci, push_command, tmp, upload_sessions, MIB};
+    use crate::support::registry::Registry;
+    use crate::support::scenario::{oci, push_command, tmp, upload_sessions, MIB};
     let reg = Registry::start();
     let t = tmp();
     let src = t.path().join("src");
-    support::layouts::image(
+    crate::support::layouts::image(
         &src,
         &[48 * MIB; 4],
         40,
-        support::layouts::Format::Oci,
+        crate::support::layouts::Format::Oci,
         None,
     );
     let repo = format!("stopped-{strategy}");

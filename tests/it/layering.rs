@@ -58,12 +58,12 @@ impl std::fmt::Display for Violation {
         if self.path.is_empty() {
             return write!(
                 f,
-                "src/{}: module '{}' has no rule in tests/layering.rs",
+                "src/{}: module '{}' has no rule in tests/it/layering.rs",
                 self.file, self.from
             );
         }
         let why = match allowed(&self.to) {
-            None => "an unknown module (add it to the table in tests/layering.rs)".to_string(),
+            None => "an unknown module (add it to the table in tests/it/layering.rs)".to_string(),
             Some(_) => match allowed(&self.from).unwrap_or(&[]) {
                 [] => format!("not allowed: '{}' may use no other module", self.from),
                 ok => format!(

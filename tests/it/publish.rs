@@ -1,15 +1,13 @@
 //! Issue 3 acceptance: `werf-push publish` against a real docker-registry, results read back
 //! with skopeo. Projects are copies of `testdata/example`, changed per case.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
+use crate::support::cmd::{assert_failure, assert_success, run, werf_push, Output};
+use crate::support::layouts::{index_json, layer_digests};
+use crate::support::registry::Registry;
+use crate::support::skopeo::Skopeo;
 use serde_json::Value;
-use support::cmd::{assert_failure, assert_success, run, werf_push, Output};
-use support::layouts::{index_json, layer_digests};
-use support::registry::Registry;
-use support::skopeo::Skopeo;
 use tempfile::TempDir;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/example");
@@ -73,7 +71,6 @@ fn publish(dir: &Path, repo: &str, extra: &[&str]) -> Output {
         .arg("--repo")
         .arg(repo)
         .args(extra);
-    c.env_remove("WERF_IMAGES_REPO");
     run(&mut c)
 }
 
@@ -252,14 +249,9 @@ fn second_publish_uploads_nothing_and_writes_no_manifest() {
     let s = summary(&out);
     assert_eq!(s["bytes_sent"], 0);
     assert_eq!(s["manifests_written"], 0);
-    assert!(
-        s["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|t| t["status"] == "up-to-date"),
-        "{s}"
-    );
+    let tags = s["tags"].as_array().unwrap();
+    assert!(!tags.is_empty(), "no tag in the summary: {s}");
+    assert!(tags.iter().all(|t| t["status"] == "up-to-date"), "{s}");
     let after: Vec<_> = reg.requests()[before..].to_vec();
     let writes: Vec<_> = after
         .iter()
@@ -532,7 +524,7 @@ fn a_multi_platform_stage_publishes_a_new_index_with_labelled_platform_images() 
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path().join("project");
     let stages_dir = dir.join(".werf/stages");
-    let index_digest = support::layouts::index_image(&stages_dir, 11);
+    let index_digest = crate::support::layouts::index_image(&stages_dir, 11);
     let sig = "ab".repeat(28);
     let mut idx = index(&dir);
     idx["manifests"][0]["annotations"] = serde_json::json!({
@@ -625,12 +617,7 @@ fn the_example_stages_cache_round_trips_through_stages_pull() {
     assert_success(&out);
     let s = summary(&out);
     assert_eq!(s["bytes_sent"], 0, "{s}");
-    assert!(
-        s["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|t| t["status"] == "up-to-date"),
-        "{s}"
-    );
+    let tags = s["tags"].as_array().unwrap();
+    assert!(!tags.is_empty(), "no tag in the summary: {s}");
+    assert!(tags.iter().all(|t| t["status"] == "up-to-date"), "{s}");
 }

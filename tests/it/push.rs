@@ -2,8 +2,6 @@
 //! `skopeo` as the independent client that reads back what was pushed. One test per
 //! acceptance bullet; each checks something that a broken push would get wrong.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -18,48 +16,15 @@ use tempfile::TempDir;
 use werf_push::spec::media_type;
 use werf_push::transport::{RetryBudget, Transport, TransportError, TransportOptions};
 
-use support::cmd::{self, assert_failure, assert_success, sha256_digest, Output};
-use support::layouts::{self, Format};
-use support::registry::{free_port, Registry, Request};
-use support::skopeo::Skopeo;
-
-const KIB: usize = 1 << 10;
-const MIB: usize = 1 << 20;
+use crate::support::cmd::{self, assert_failure, assert_success, sha256_digest, Output};
+use crate::support::layouts::{self, Format};
+use crate::support::registry::{free_port, Registry, Request};
+use crate::support::scenario::{oci, push, tmp, KIB, MIB};
+use crate::support::skopeo::Skopeo;
 
 // ---------------------------------------------------------------------------------------
-// Helpers
+// Helpers (`tmp`, `oci`, `push`: `support::scenario`)
 // ---------------------------------------------------------------------------------------
-
-fn tmp() -> TempDir {
-    tempfile::Builder::new()
-        .prefix("werf-push-test-")
-        .tempdir()
-        .expect("create temp dir")
-}
-
-/// `oci:DIR`
-fn oci(dir: &Path) -> String {
-    format!("oci:{}", dir.display())
-}
-
-/// Runs `werf-push push ARGS...` with the environment variables it reads removed, and
-/// checks that it did not panic, whatever its status.
-fn push(args: &[&str]) -> Output {
-    let mut c = cmd::werf_push();
-    c.arg("push").args(args);
-    for var in [
-        "WERF_INSECURE_REGISTRY",
-        "WERF_SKIP_TLS_VERIFY_REGISTRY",
-        "SSL_CERT_FILE",
-        "WERF_PUSH_LOG",
-    ] {
-        c.env_remove(var);
-    }
-    c.env("NO_COLOR", "1");
-    let out = cmd::run(&mut c);
-    assert_no_panic(&out);
-    out
-}
 
 /// `werf-push push --json ARGS...`, which must succeed; returns the summary.
 fn push_json(args: &[&str]) -> (Output, Value) {
@@ -70,15 +35,6 @@ fn push_json(args: &[&str]) -> (Output, Value) {
     let summary: Value = serde_json::from_slice(&out.stdout_bytes)
         .unwrap_or_else(|e| panic!("--json printed invalid JSON ({e})\n{}", out.describe()));
     (out, summary)
-}
-
-#[track_caller]
-fn assert_no_panic(out: &Output) {
-    assert!(
-        !out.stderr.contains("panicked") && !out.stderr.contains("RUST_BACKTRACE"),
-        "werf-push panicked\n{}",
-        out.describe()
-    );
 }
 
 /// A failure must be reported as exactly one `error: ...` line, followed only by
@@ -202,7 +158,7 @@ fn assert_reads_back_identical(reference: &str, src: &Path, digest: &str) {
     let back = tmp();
     let dest = format!("oci:{}:back", back.path().join("oci").display());
     let extra: &[&str] = if is_index { &["--all"] } else { &[] };
-    sk.copy(&support::skopeo::docker_ref(reference), &dest, extra);
+    sk.copy(&crate::support::skopeo::docker_ref(reference), &dest, extra);
     let got = layouts::blob_files(&back.path().join("oci"));
     let want = layouts::referenced_blobs(src, digest);
     assert_eq!(
@@ -388,7 +344,7 @@ fn docker_schema2_manifest_reads_back_identical() {
     let back = tmp();
     let dir = back.path().join("dir");
     sk.copy(
-        &support::skopeo::docker_ref(&reference),
+        &crate::support::skopeo::docker_ref(&reference),
         &format!("dir:{}", dir.display()),
         &[],
     );
@@ -515,7 +471,7 @@ fn chunked_upload_runs_and_reads_back_identical() {
         Some(layouts::layer_blob_size(5 * MIB) as u64)
     );
     let back = tmp();
-    support::skopeo::copy_to_oci(&reference, back.path(), "x");
+    crate::support::skopeo::copy_to_oci(&reference, back.path(), "x");
     assert_eq!(
         layouts::read_blob(back.path(), &big),
         layouts::read_blob(&src, &big),

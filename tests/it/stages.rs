@@ -5,45 +5,25 @@
 //! resumed and a corrupted one rejected through a proxy), `stages gc`, the writer lock and
 //! a failed import that leaves the storage as it was. Results are read back with skopeo.
 
-/// The support modules this file needs (not `support/mod.rs`, so that other tests'
-/// helpers being written meanwhile cannot break this build).
-#[allow(dead_code)]
-mod support {
-    pub mod cmd;
-    pub mod layouts;
-    pub mod registry;
-    pub mod skopeo;
-}
-#[path = "stages_support/cutproxy.rs"]
-mod cutproxy;
-
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use cutproxy::{CutProxy, Fault};
-use serde_json::{json, Value};
-use support::cmd::{assert_failure, assert_success, bin, run, werf_push, Output};
-use support::layouts::{
+use crate::support::cmd::{assert_failure, assert_success, bin, run, werf_push, Output};
+use crate::support::cutproxy::{CutProxy, Fault};
+use crate::support::layouts::{
     blob_files, index_json, layer_digests, random_bytes, read_blob, ref_digest, referenced_blobs,
     umoci_image,
 };
-use support::registry::Registry;
-use support::skopeo::Skopeo;
+use crate::support::registry::Registry;
+use crate::support::skopeo::Skopeo;
+use serde_json::{json, Value};
 use tempfile::TempDir;
 
 fn wp(args: &[&str], stages: &Path) -> Output {
     let mut c = werf_push();
     c.args(args).arg("--stages-dir").arg(stages);
-    for v in [
-        "WERF_IMAGES_REPO",
-        "WERF_STAGES_DIR",
-        "WERF_DIR",
-        "SOURCE_DATE_EPOCH",
-    ] {
-        c.env_remove(v);
-    }
     run(&mut c)
 }
 
@@ -170,7 +150,7 @@ fn docker_save(layout: &Path, digest: &str, oci_form: bool, extra: &Value, out: 
             .unwrap();
     cfg["config"] = extra.clone();
     let cfg_bytes = serde_json::to_vec(&cfg).unwrap();
-    let cfg_hex = support::cmd::sha256_hex(&cfg_bytes);
+    let cfg_hex = crate::support::cmd::sha256_hex(&cfg_bytes);
     let mut b = tar::Builder::new(std::fs::File::create(out).unwrap());
     let add = |b: &mut tar::Builder<std::fs::File>, path: &str, data: &[u8]| {
         let mut h = tar::Header::new_gnu();
@@ -185,7 +165,7 @@ fn docker_save(layout: &Path, digest: &str, oci_form: bool, extra: &Value, out: 
         flate2::read::GzDecoder::new(&read_blob(layout, &l)[..])
             .read_to_end(&mut tar)
             .unwrap();
-        let hex = support::cmd::sha256_hex(&tar);
+        let hex = crate::support::cmd::sha256_hex(&tar);
         let path = if oci_form {
             format!("blobs/sha256/{hex}")
         } else {
@@ -205,7 +185,7 @@ fn docker_save(layout: &Path, digest: &str, oci_form: bool, extra: &Value, out: 
         let om = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{cfg_hex}"), "size": cfg_bytes.len()},
             "layers": layer_descs})).unwrap();
-        let om_hex = support::cmd::sha256_hex(&om);
+        let om_hex = crate::support::cmd::sha256_hex(&om);
         add(&mut b, &format!("blobs/sha256/{om_hex}"), &om);
         add(&mut b, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
         let idx = json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -444,7 +424,7 @@ fn add_is_reproducible_and_its_layer_unpacks_with_tar() {
         .read_to_end(&mut tar)
         .unwrap();
     assert_eq!(
-        format!("sha256:{}", support::cmd::sha256_hex(&tar)),
+        format!("sha256:{}", crate::support::cmd::sha256_hex(&tar)),
         a["diff_id"].as_str().unwrap()
     );
     let mut ar = tar::Archive::new(&tar[..]);
@@ -738,7 +718,7 @@ fn gc_removes_exactly_the_unreferenced_blobs() {
     );
     // Garbage of other kinds: a stray blob and a temporary file of a crashed writer.
     let stray = b"stray blob".to_vec();
-    let stray_d = support::cmd::sha256_digest(&stray);
+    let stray_d = crate::support::cmd::sha256_digest(&stray);
     std::fs::write(
         stages
             .join("blobs/sha256")
@@ -842,7 +822,7 @@ fn a_second_writer_is_refused_and_a_failed_import_changes_nothing() {
     let digest = umoci_image(&layout);
     let m = manifest(&layout, &digest);
     let layer = layer_digests(&m).pop().unwrap();
-    let p = support::layouts::blob_path(&layout, &layer);
+    let p = crate::support::layouts::blob_path(&layout, &layer);
     let mut bytes = std::fs::read(&p).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;

@@ -6,27 +6,19 @@
 //! again from there: nothing uploaded, nothing written, the same digests. A stage tag pushed
 //! by skopeo names no image: `stages pull` reports it and fails for a named image.
 
-/// The support modules this file needs (not `support/mod.rs`, so that other tests'
-/// helpers being written meanwhile cannot break this build).
-#[allow(dead_code)]
-mod support {
-    pub mod cmd;
-    pub mod layouts;
-    pub mod registry;
-    pub mod skopeo;
-}
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::{json, Value};
-use support::cmd::{assert_failure, assert_success, bin, run, sha256_hex, werf_push, Output};
-use support::layouts::{
+use crate::support::cmd::{
+    assert_failure, assert_success, bin, run, sha256_hex, werf_push, Output,
+};
+use crate::support::layouts::{
     ensure_umoci, image, index_image, index_json, layer_digests, random_bytes, read_blob,
     ref_digest, umoci_image, Format, UMOCI_BIN, UMOCI_TAG,
 };
-use support::registry::Registry;
-use support::skopeo::Skopeo;
+use crate::support::registry::Registry;
+use crate::support::skopeo::Skopeo;
+use serde_json::{json, Value};
 use tempfile::TempDir;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -35,9 +27,6 @@ const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 fn wp(args: &[&str], stages: &Path) -> Output {
     let mut c = werf_push();
     c.args(args).arg("--stages-dir").arg(stages);
-    for v in ["WERF_IMAGES_REPO", "WERF_STAGES_DIR", "WERF_DIR"] {
-        c.env_remove(v);
-    }
     run(&mut c)
 }
 

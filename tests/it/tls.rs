@@ -7,16 +7,14 @@
 //! Every werf-push run has an isolated environment (HOME, XDG_RUNTIME_DIR, no
 //! SSL_CERT_FILE, DOCKER_CONFIG or WERF_* of the caller).
 
-mod support;
-
 use std::path::PathBuf;
 
 use tempfile::TempDir;
 
-use support::cmd::{self, assert_failure, assert_success, Output};
-use support::layouts::{self, Format};
-use support::nginx::{Nginx, NginxOptions, TestCa};
-use support::registry::Registry;
+use crate::support::cmd::{self, assert_failure, assert_success, Output};
+use crate::support::layouts::{self, Format};
+use crate::support::nginx::{Nginx, NginxOptions, TestCa};
+use crate::support::registry::Registry;
 
 struct Setup {
     dir: TempDir,
@@ -68,19 +66,9 @@ impl Setup {
         c.arg("push").args(extra);
         c.arg(format!("oci:{}", self.path("layout").display()));
         c.arg(format!("{}/app:{tag}", self.nginx.host));
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy().to_string();
-            if k.starts_with("WERF_") || k.starts_with("CI_") || k.starts_with("REGISTRY_") {
-                c.env_remove(&k);
-            }
-        }
-        for k in ["DOCKER_CONFIG", "SSL_CERT_FILE"] {
-            c.env_remove(k);
-        }
         c.env("HOME", self.path("home"))
             .env("XDG_RUNTIME_DIR", self.path("xdg"))
-            .env("WERF_PUSH_CERTS_D", self.path("certs.d"))
-            .env("NO_COLOR", "1");
+            .env("WERF_PUSH_CERTS_D", self.path("certs.d"));
         for (k, v) in env {
             c.env(k, v);
         }

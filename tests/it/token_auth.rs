@@ -5,15 +5,13 @@
 //! push (the 403 message), anonymous tokens, identity tokens as OAuth2 refresh tokens.
 //! Every werf-push run is isolated (`support::isolated`).
 
-mod support;
-
 use serde_json::Value;
 
-use support::authproxy::{Relay, RelayOptions};
-use support::cmd::{assert_failure, assert_success, Output};
-use support::isolated::{basic, error_line, token_manifest_digest, write, Env};
-use support::registry::{Registry, TEST_PASSWORD, TEST_USER};
-use support::token::{IssuerOptions, TokenIssuer, REFRESH_TOKEN};
+use crate::support::authproxy::{Relay, RelayOptions};
+use crate::support::cmd::{assert_failure, assert_success, Output};
+use crate::support::isolated::{basic, error_line, token_manifest_digest, write, Env};
+use crate::support::registry::{Registry, TEST_PASSWORD, TEST_USER};
+use crate::support::token::{IssuerOptions, TokenIssuer, REFRESH_TOKEN};
 
 // ---------------------------------------------------------------------------------------
 // Token auth
@@ -199,6 +197,7 @@ fn identity_token_is_an_oauth2_refresh_token() {
     let out = env.push(&format!("{}/oauth:v1", reg.host), &[], &[]);
     assert_success(&out);
     let log = issuer.log();
+    assert!(!log.is_empty(), "no token was issued");
     assert!(
         log.iter()
             .all(|t| t.method == "POST" && t.account.as_deref() == Some(TEST_USER)),

@@ -3,14 +3,12 @@
 //! matches the real run; error classes with message, hint and exit code; `--help` examples
 //! and shell completions.
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::cmd::{assert_failure, assert_success, run, scrub, werf_push, Output};
+use crate::support::layouts::{image, Format};
+use crate::support::registry::Registry;
 use serde_json::Value;
-use support::cmd::{assert_failure, assert_success, run, werf_push, Output};
-use support::layouts::{image, Format};
-use support::registry::Registry;
 use tempfile::TempDir;
 
 /// A layout with one 6 MiB layer and two small ones.
@@ -20,10 +18,7 @@ fn layout(dir: &Path) {
 
 fn push(args: &[&str]) -> Output {
     let mut c = werf_push();
-    c.env_remove("CI")
-        .env_remove("WERF_PUSH_PROGRESS")
-        .arg("push")
-        .args(args);
+    c.arg("push").args(args);
     run(&mut c)
 }
 
@@ -99,7 +94,11 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         "stty cols 80 rows 24; {bin} push {src} {dest} --upload-strategy chunked --chunk-size 1MiB"
     );
     let mut c = std::process::Command::new("script");
-    c.args(["-qefc", &cmdline, "/dev/null"]).env_remove("CI");
+    c.args(["-qefc", &cmdline, "/dev/null"]);
+    // werf-push runs inside `script`: the same environment as `werf_push()`'s, but a
+    // terminal as a user has it (colours allowed).
+    scrub(&mut c);
+    c.env_remove("NO_COLOR");
     let out = run(&mut c);
     assert_success(&out);
     assert!(
@@ -193,14 +192,9 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
     assert!(writes.is_empty(), "dry run wrote: {writes:?}");
     assert!(!reg.tag_exists("dry", "v1"));
     let plan: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert!(
-        plan["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|t| t["status"] == "would-push"),
-        "{plan}"
-    );
+    let tags = plan["tags"].as_array().unwrap();
+    assert_eq!(tags.len(), 2, "dry:v1 and dry2:v1: {plan}");
+    assert!(tags.iter().all(|t| t["status"] == "would-push"), "{plan}");
     let plan_of = |v: &Value| -> Vec<(String, String, String)> {
         let mut rows: Vec<_> = v["blobs"]
             .as_array()
@@ -253,9 +247,7 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
     let cache = tmp.path().join("cache");
     let with_cache = |args: &[&str]| {
         let mut c = werf_push();
-        c.env_remove("CI")
-            .env_remove("WERF_PUSH_PROGRESS")
-            .env_remove("WERF_PUSH_NO_CACHE")
+        c.env_remove("WERF_PUSH_NO_CACHE")
             .env("WERF_PUSH_CACHE_DIR", &cache)
             .arg("push")
             .args(args);
@@ -280,14 +272,14 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
 #[test]
 fn error_classes_have_message_hint_and_exit_code() {
     let reg = Registry::start();
-    let readonly = support::registry::RegistryOptions::new()
+    let readonly = crate::support::registry::RegistryOptions::new()
         .storage_extra("maintenance:\n  readonly:\n    enabled: true")
         .start();
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path().join("l");
     image(&dir, &[1000], 3, Format::Oci, None);
     let src = format!("oci:{}", dir.display());
-    let dead = format!("127.0.0.1:{}/app:v1", support::registry::free_port());
+    let dead = format!("127.0.0.1:{}/app:v1", crate::support::registry::free_port());
     // (what, args, exit code, message part, hint part)
     std::fs::create_dir_all(tmp.path().join("nope")).unwrap();
     let cases: Vec<(&str, Vec<String>, i32, &str, &str)> = vec![
@@ -474,10 +466,7 @@ fn signatures_are_shown_whole_and_parent_takes_a_unique_prefix() {
     std::fs::write(from.join("f"), b"x").unwrap();
     let wp = |args: &[&str]| {
         let mut c = werf_push();
-        c.args(args)
-            .arg("--stages-dir")
-            .arg(&stages)
-            .env_remove("SOURCE_DATE_EPOCH");
+        c.args(args).arg("--stages-dir").arg(&stages);
         run(&mut c)
     };
     let full = "685c09a893c79f8da1035a54e43fe18714dd617c96de02e14b422d78";
@@ -635,10 +624,7 @@ fn usual_mistakes_get_hints_that_fix_them() {
     ];
     for (args, code, err, hint, not) in cases {
         let mut c = werf_push();
-        c.args(&args)
-            .env_remove("WERF_TAG_GIT_BRANCH")
-            .env_remove("WERF_STAGES_DIR")
-            .env_remove("WERF_DIR");
+        c.args(&args);
         let out = run(&mut c);
         assert_eq!(out.code(), Some(code), "{args:?}\n{}", out.describe());
         let error = out
@@ -721,21 +707,19 @@ fn publish_results_per_image_and_as_json_lines() {
     let repo = format!("{}/sum", reg.host);
     let publish = |extra: &[&str]| {
         let mut c = werf_push();
-        c.env_remove("CI")
-            .env_remove("WERF_PUSH_PROGRESS")
-            .args([
-                "publish",
-                "--repo",
-                &repo,
-                "--tag-custom",
-                "v1",
-                "--tag-git-branch",
-                "main",
-                "--with-stages",
-                "--dir",
-            ])
-            .arg(&example)
-            .args(extra);
+        c.args([
+            "publish",
+            "--repo",
+            &repo,
+            "--tag-custom",
+            "v1",
+            "--tag-git-branch",
+            "main",
+            "--with-stages",
+            "--dir",
+        ])
+        .arg(&example)
+        .args(extra);
         run(&mut c)
     };
     let out = publish(&[]);

@@ -13,12 +13,14 @@
 //! // push to front.host: uploads go to foreign.host; foreign.requests() shows their headers
 //! ```
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use super::proxy_http::{header, read_head};
 
 #[derive(Clone, Debug)]
 pub struct RelayOptions {
@@ -147,35 +149,15 @@ impl Drop for Relay {
     }
 }
 
-fn read_head(r: &mut impl BufRead) -> Option<(String, Vec<(String, String)>)> {
-    let mut first = String::new();
-    if r.read_line(&mut first).ok()? == 0 {
-        return None;
-    }
-    let mut headers = Vec::new();
-    loop {
-        let mut l = String::new();
-        if r.read_line(&mut l).ok()? == 0 || l.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    Some((first.trim_end().to_string(), headers))
-}
-
 fn relay_one(client: TcpStream, o: &RelayOptions) -> Option<Relayed> {
     let _ = client.set_read_timeout(Some(Duration::from_secs(60)));
     let mut from_client = BufReader::new(client.try_clone().ok()?);
-    let (line, headers) = read_head(&mut from_client)?;
+    let (line, headers) = read_head(&mut from_client).ok()??;
     let mut parts = line.split(' ');
     let method = parts.next()?.to_string();
     let target = parts.next()?.to_string();
-    let len: u64 = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
+    let len: u64 = header(&headers, "content-length")
+        .and_then(|v| v.parse().ok())
         .unwrap_or(0);
 
     let upstream = TcpStream::connect(&o.upstream).ok()?;
@@ -220,7 +202,7 @@ fn relay_one(client: TcpStream, o: &RelayOptions) -> Option<Relayed> {
         }
     }
     let mut from_up = BufReader::new(upstream);
-    let (status_line, resp_headers) = read_head(&mut from_up)?;
+    let (status_line, resp_headers) = read_head(&mut from_up).ok()??;
     let status: u16 = status_line.split(' ').nth(1)?.parse().ok()?;
     let mut out = format!("{status_line}\r\n");
     for (k, v) in &resp_headers {

@@ -19,14 +19,49 @@ use sha2::{Digest, Sha256};
 /// How long [`run`] lets a command run before killing it and panicking.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// A command for the `werf-push` binary built by Cargo for these tests.
+/// A command for the `werf-push` binary built by Cargo for these tests, in a scrubbed
+/// environment (see [`scrub`]): nothing the developer or the CI runner has set reaches it.
 /// The known-blob cache is off (`WERF_PUSH_NO_CACHE=1`) so that tests neither read nor
 /// fill the user's cache: tests of the cache remove the variable and set
-/// `WERF_PUSH_CACHE_DIR` to a temporary directory.
+/// `WERF_PUSH_CACHE_DIR` to a temporary directory. A test that wants a variable sets it on
+/// the returned command (`.env(..)` after this call wins).
 pub fn werf_push() -> Command {
     let mut c = bin(env!("CARGO_BIN_EXE_werf-push"));
+    scrub(&mut c);
     c.env("WERF_PUSH_NO_CACHE", "1");
     c
+}
+
+/// Variables werf-push (or a library it uses) reads that are not covered by a prefix of
+/// [`SCRUBBED_PREFIXES`]: CI detection, reproducible timestamps, TLS roots, credentials.
+pub const SCRUBBED: &[&str] = &[
+    "CI",
+    "SOURCE_DATE_EPOCH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "DOCKER_CONFIG",
+    "RUST_LOG",
+];
+
+/// Prefixes of variables removed from werf-push's environment: its own and werf's
+/// (`WERF_`, which covers `WERF_PUSH_`), GitLab CI's (`CI_`: `CI_REGISTRY`,
+/// `CI_JOB_TOKEN`), and distribution/podman's (`REGISTRY_`: `REGISTRY_AUTH_FILE`).
+pub const SCRUBBED_PREFIXES: &[&str] = &["WERF_", "CI_", "REGISTRY_"];
+
+/// The one environment scrub of werf-push runs: removes every variable of [`SCRUBBED`]
+/// and every one of this process's variables with a prefix of [`SCRUBBED_PREFIXES`], and
+/// sets `NO_COLOR=1` (diagnostics without colour even on a terminal).
+pub fn scrub(c: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if SCRUBBED_PREFIXES.iter().any(|p| k.starts_with(p)) {
+            c.env_remove(&*k);
+        }
+    }
+    for k in SCRUBBED {
+        c.env_remove(k);
+    }
+    c.env("NO_COLOR", "1");
 }
 
 /// A command for any program (a path, or a name looked up in `PATH`).

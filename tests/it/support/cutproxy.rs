@@ -5,13 +5,16 @@
 //! Or it pages tag lists (`Fault::PageTags`) as distribution 3.x, GHCR and Harbor do
 //! (distribution 2.8 ignores `n` and always answers the whole list): `n` tags after `last`,
 //! with `Link: <...?n=N&last=X>; rel="next"` while more remain.
-//! It records each request line and its `Range` header.
+//! It records each request line and its `Range` header. Heads are read and written by
+//! [`super::proxy_http`].
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+
+use super::proxy_http::{head_text, header, read_head, Headers};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
@@ -66,22 +69,6 @@ impl CutProxy {
     }
 }
 
-fn read_head(s: &mut TcpStream) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let rest = buf.split_off(i + 4);
-            return Ok((buf, rest));
-        }
-        let n = s.read(&mut chunk)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
 fn serve(
     mut client: TcpStream,
     upstream: &str,
@@ -90,39 +77,23 @@ fn serve(
     seen: &Mutex<Vec<(String, Option<String>)>>,
     cut_done: &AtomicBool,
 ) -> std::io::Result<()> {
-    let (head, mut body) = read_head(&mut client)?;
-    let text = String::from_utf8_lossy(&head).to_string();
-    let line = text.lines().next().unwrap_or("").to_string();
-    let mut range = None;
-    let mut len = 0usize;
-    let mut out = String::new();
-    for (i, l) in text.split("\r\n").enumerate() {
-        if l.is_empty() {
-            continue;
-        }
-        let lower = l.to_ascii_lowercase();
-        if lower.starts_with("range:") {
-            range = Some(l[6..].trim().to_string());
-        }
-        if lower.starts_with("content-length:") {
-            len = l[15..].trim().parse().unwrap_or(0);
-        }
-        if i > 0 && lower.starts_with("connection:") {
-            continue;
-        }
-        out.push_str(l);
-        out.push_str("\r\n");
-    }
-    out.push_str("Connection: close\r\n\r\n");
+    let mut from_client = BufReader::new(client.try_clone()?);
+    let Some((line, headers)) = read_head(&mut from_client)? else {
+        return Ok(());
+    };
+    let range = header(&headers, "range").map(str::to_string);
+    let len: u64 = header(&headers, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let kept: Headers = headers
+        .into_iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("connection"))
+        .chain([("Connection".to_string(), "close".to_string())])
+        .collect();
+    let out = head_text(&line, &kept);
     seen.lock().unwrap().push((line.clone(), range));
-    while body.len() < len {
-        let mut chunk = vec![0u8; len - body.len()];
-        let n = client.read(&mut chunk)?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
+    let mut body = Vec::new();
+    (&mut from_client).take(len).read_to_end(&mut body)?;
     if let (Fault::PageTags(n), true) = (
         fault,
         line.starts_with("GET ") && line.contains("/tags/list"),
@@ -133,8 +104,10 @@ fn serve(
     up.write_all(out.as_bytes())?;
     up.write_all(&body)?;
     let targeted = line.starts_with("GET ") && line.contains(&format!("/blobs/{blob}"));
-    let (rhead, mut rbody) = read_head(&mut up)?;
-    client.write_all(&rhead)?;
+    let mut up = BufReader::new(up);
+    let (status_line, rheaders) =
+        read_head(&mut up)?.ok_or(std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+    client.write_all(head_text(&status_line, &rheaders).as_bytes())?;
     let mut sent = 0usize;
     let cut = match fault {
         Fault::CutAfter(n) if targeted && !cut_done.swap(true, Ordering::SeqCst) => Some(n),
@@ -146,14 +119,11 @@ fn serve(
     };
     let mut buf = [0u8; 16384];
     loop {
-        if rbody.is_empty() {
-            let n = up.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            rbody.extend_from_slice(&buf[..n]);
+        let n = up.read(&mut buf)?;
+        if n == 0 {
+            break;
         }
-        let mut data = std::mem::take(&mut rbody);
+        let data = &mut buf[..n];
         if let Some(at) = flip {
             if at >= sent && at < sent + data.len() {
                 data[at - sent] ^= 0xff;
@@ -167,7 +137,7 @@ fn serve(
                 return Ok(());
             }
         }
-        client.write_all(&data)?;
+        client.write_all(data)?;
         sent += data.len();
     }
     let _ = client.shutdown(Shutdown::Write);
@@ -198,10 +168,11 @@ fn page_tags(
     let last = param("last");
     let mut up = TcpStream::connect(upstream)?;
     up.write_all(head.replacen(target, path, 1).as_bytes())?;
+    let mut up = BufReader::new(up);
+    read_head(&mut up)?;
     let mut resp = Vec::new();
     up.read_to_end(&mut resp)?;
-    let start = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
-    let v: serde_json::Value = serde_json::from_slice(&resp[start..]).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_slice(&resp).unwrap_or_default();
     let mut tags: Vec<String> = v["tags"]
         .as_array()
         .into_iter()

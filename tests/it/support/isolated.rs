@@ -1,16 +1,17 @@
 //! Isolated werf-push runs for the auth and TLS tests: a scratch directory with one small
 //! image in an OCI layout, and a runner that gives werf-push its own HOME,
 //! XDG_RUNTIME_DIR, an empty certs.d (`WERF_PUSH_CERTS_D`) and a `bin/` first in PATH (for
-//! credential helper scripts), and removes the caller's DOCKER_CONFIG, SSL_CERT_FILE,
-//! REGISTRY_*, CI_* and WERF_* variables, so no credential of the machine leaks in.
+//! credential helper scripts), in the environment scrubbed by [`cmd::werf_push`] (no
+//! DOCKER_CONFIG, SSL_CERT_FILE, REGISTRY_*, CI_* or WERF_* variable of the caller), so no
+//! credential of the machine leaks in.
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use tempfile::TempDir;
 
 use super::cmd::{self, Output};
 use super::layouts::{self, Format};
+pub use super::registry::basic;
 use super::registry::{http_request, Registry};
 use super::token::TokenIssuer;
 
@@ -52,19 +53,9 @@ impl Env {
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = cmd::werf_push();
         c.args(args);
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy().to_string();
-            if k.starts_with("WERF_") || k.starts_with("CI_") || k.starts_with("REGISTRY_") {
-                c.env_remove(&k);
-            }
-        }
-        for k in ["DOCKER_CONFIG", "SSL_CERT_FILE", "XDG_RUNTIME_DIR"] {
-            c.env_remove(k);
-        }
         c.env("HOME", self.path("home"))
             .env("XDG_RUNTIME_DIR", self.path("xdg"))
-            .env("WERF_PUSH_CERTS_D", self.path("certs.d"))
-            .env("NO_COLOR", "1");
+            .env("WERF_PUSH_CERTS_D", self.path("certs.d"));
         let path = format!(
             "{}:{}",
             self.path("bin").display(),
@@ -91,10 +82,6 @@ impl Env {
         args.push(dest);
         self.run(&args, env)
     }
-}
-
-pub fn basic(user: &str, password: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 pub fn write(path: &Path, text: &str) {

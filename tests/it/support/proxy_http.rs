@@ -1,6 +1,7 @@
-//! HTTP/1.1 wire helpers of the test proxy ([`super::proxy`]): reading a request or
-//! response head, a body (whole, cut short, or throttled), a chunked response body, and
-//! writing an answer with `Connection: close`. Knows nothing of registries.
+//! HTTP/1.1 wire helpers of the test servers: the one parser of request and response heads
+//! ([`read_head`], used by the proxies, relays, the token issuer and the registry client),
+//! reading a body (whole, cut short, or throttled), a chunked response body, and writing an
+//! answer with `Connection: close`. Knows nothing of registries.
 
 use std::io::{BufRead, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -42,6 +43,17 @@ pub fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<(String, Header
         }
     }
     Ok(Some((first.trim_end().to_string(), headers)))
+}
+
+/// The text of a head: `first` (a request or status line), the headers as `Name: value`
+/// lines, and the empty line that ends it.
+pub fn head_text(first: &str, headers: &[(String, String)]) -> String {
+    let mut out = format!("{first}\r\n");
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    out
 }
 
 pub fn set(h: &mut Vec<(String, String)>, name: &str, value: &str) {

@@ -34,6 +34,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use super::proxy_http::read_head;
+
 /// The registry binary, looked up in `PATH`.
 pub const REGISTRY_BIN: &str = "docker-registry";
 
@@ -72,12 +74,7 @@ pub const USER_AGENT: &str = "werf-push-test-support";
 pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// Case-insensitive lookup of the first header named `name`.
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
+pub use super::proxy_http::header;
 
 /// How a [`Registry`] is configured. Blocks of YAML are given unindented; they are indented
 /// into place. The text `$DIR` anywhere in them is replaced by the registry's temporary
@@ -363,7 +360,7 @@ impl Registry {
         let auth = self
             .credentials
             .as_ref()
-            .map(|(u, p)| format!("Basic {}", base64(format!("{u}:{p}").as_bytes())));
+            .map(|(u, p)| format!("Basic {}", basic(u, p)));
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         if let Some(a) = &auth {
             all.push(("Authorization", a));
@@ -625,23 +622,19 @@ fn bad(msg: impl Into<String>) -> io::Error {
 }
 
 fn parse_response(raw: &[u8], head: bool) -> io::Result<HttpResponse> {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad(format!("incomplete response head ({} bytes)", raw.len())))?;
-    let head_text = String::from_utf8_lossy(&raw[..end]);
-    let mut lines = head_text.split("\r\n");
-    let status_line = lines.next().unwrap_or("");
+    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Err(bad(format!(
+            "incomplete response head ({} bytes)",
+            raw.len()
+        )));
+    }
+    let mut rest = raw;
+    let (status_line, headers) = read_head(&mut rest)?.unwrap_or_default();
     let status: u16 = status_line
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| bad(format!("bad status line: {status_line:?}")))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let rest = &raw[end + 4..];
     let body = if head || status == 204 || status == 304 || (100..200).contains(&status) {
         Vec::new()
     } else if header(&headers, "Transfer-Encoding")
@@ -685,29 +678,9 @@ fn dechunk(mut data: &[u8]) -> io::Result<Vec<u8>> {
     }
 }
 
-/// Standard base64 with padding (for Basic credentials).
-pub fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            T[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            T[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
+/// The base64 of `user:password`, as in a Basic `Authorization` (standard alphabet,
+/// padded).
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }

@@ -1,4 +1,4 @@
-//! Helpers shared by the reliability tests (`tests/faults.rs`, `tests/quirks.rs`): temp
+//! Helpers shared by the reliability tests (`tests/it/faults.rs`, `tests/it/quirks.rs`): temp
 //! dirs, running `werf-push push` (checked for panics), layouts with a big layer, and the
 //! final check of every scenario: skopeo, reading straight from the registry (not through
 //! the proxy), gets back exactly the local manifest bytes and blobs.
@@ -30,16 +30,6 @@ pub fn oci(dir: &Path) -> String {
 pub fn push_command(args: &[&str]) -> std::process::Command {
     let mut c = cmd::werf_push();
     c.arg("push").args(args);
-    for var in [
-        "WERF_INSECURE_REGISTRY",
-        "WERF_SKIP_TLS_VERIFY_REGISTRY",
-        "SSL_CERT_FILE",
-        "WERF_PUSH_LOG",
-        "WERF_PUSH_REGISTRY_PROFILE",
-    ] {
-        c.env_remove(var);
-    }
-    c.env("NO_COLOR", "1");
     c
 }
 

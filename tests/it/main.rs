@@ -1,0 +1,32 @@
+//! The integration tests of werf-push, as one test binary (`cargo test --test it`): one
+//! module per area, each the former `tests/<area>.rs` file, so a test's name is
+//! `<area>::<test>` (e.g. `cargo test --test it push::` runs the push tests). One binary
+//! links the crate once instead of once per file.
+//!
+//! The tests run against real programs (`docker-registry`, `skopeo`, `umoci`, `nginx`,
+//! `strace`; `scripts/deps.sh` installs them) through [`support`]. Each test starts what it
+//! needs (its own registry, proxy, temporary directories) and changes no process-wide state
+//! (no `std::env::set_var`, no working-directory change), so the modules share the process
+//! safely and run in parallel.
+
+mod support;
+
+mod auth;
+mod bad_input;
+mod bench;
+mod cache;
+mod faults;
+mod hostile_fs;
+mod hostile_net;
+mod hostile_pull;
+mod integrity;
+mod interrupt;
+mod layering;
+mod publish;
+mod push;
+mod quirks;
+mod stages;
+mod stages_roundtrip;
+mod tls;
+mod token_auth;
+mod ux;
