@@ -6,21 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::cmd::{self, assert_failure, assert_success};
+use crate::support::cmd::{assert_failure, assert_success};
 use crate::support::proxy::{cut_offsets, Proxy, ProxyConfig, StatusFault};
 use crate::support::registry::Registry;
 use crate::support::scenario::*;
 
 /// The error line of a failed run (`error: ...`).
 #[track_caller]
-fn error_line(out: &cmd::Output) -> String {
-    out.stderr
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or_else(|| panic!("no `error:` line\n{}", out.describe()))
-        .to_string()
-}
-
 /// 20 seeds, one cut each at a random offset of the upload stream of an 8 MiB layer.
 fn cuts_at_random_offsets(strategy: &str) {
     let reg = Registry::start();

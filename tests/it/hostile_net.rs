@@ -16,14 +16,6 @@ use crate::support::scenario::*;
 
 /// The error line of a failed run (`error: ...`).
 #[track_caller]
-fn error_line(out: &cmd::Output) -> String {
-    out.stderr
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or_else(|| panic!("no `error:` line\n{}", out.describe()))
-        .to_string()
-}
-
 fn arrivals(proxy: &Proxy, method: &str, path: &str) -> Vec<String> {
     proxy
         .stats()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use werf_push::layout::LayoutWriter;
 
-use crate::support::cmd::{self, assert_failure};
+use crate::support::cmd::assert_failure;
 use crate::support::layouts::{self, Format};
 use crate::support::proxy::{Proxy, ProxyConfig};
 use crate::support::registry::Registry;
@@ -19,14 +19,6 @@ use crate::support::scenario::*;
 
 /// The error line of a failed run (`error: ...`).
 #[track_caller]
-fn error_line(out: &cmd::Output) -> String {
-    out.stderr
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or_else(|| panic!("no `error:` line\n{}", out.describe()))
-        .to_string()
-}
-
 #[test]
 fn corrupted_blob_is_reported_with_path_and_digest_and_no_tag() {
     let reg = Registry::start();

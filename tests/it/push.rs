@@ -19,7 +19,7 @@ use werf_push::transport::{RetryBudget, Transport, TransportError, TransportOpti
 use crate::support::cmd::{self, assert_failure, assert_success, sha256_digest, Output};
 use crate::support::layouts::{self, Format};
 use crate::support::registry::{free_port, Registry, Request};
-use crate::support::scenario::{oci, push, tmp, KIB, MIB};
+use crate::support::scenario::{assert_reads_back_identical, oci, push, tmp, KIB, MIB};
 use crate::support::skopeo::Skopeo;
 
 // ---------------------------------------------------------------------------------------
@@ -137,34 +137,6 @@ fn data_blobs(dir: &Path, digest: &str) -> BTreeSet<String> {
         .into_iter()
         .filter(|d| !manifests.contains(d))
         .collect()
-}
-
-/// The checks of "a pushed image reads back identical", with skopeo:
-/// - `skopeo inspect --raw` returns the local manifest's exact bytes, so their sha256 is the
-///   local manifest digest;
-/// - `skopeo copy` back into a fresh OCI layout (`--all` for an index) yields exactly the
-///   blobs the local image references, each file hashing to its name.
-#[track_caller]
-fn assert_reads_back_identical(reference: &str, src: &Path, digest: &str) {
-    let sk = Skopeo::new();
-    let raw = sk.inspect_raw(reference);
-    assert_eq!(
-        sha256_digest(&raw),
-        digest,
-        "{reference}: the registry serves other manifest bytes"
-    );
-    assert_eq!(raw, layouts::read_blob(src, digest), "{reference}: bytes");
-    let is_index = layouts::manifest_digests(src, digest).len() > 1;
-    let back = tmp();
-    let dest = format!("oci:{}:back", back.path().join("oci").display());
-    let extra: &[&str] = if is_index { &["--all"] } else { &[] };
-    sk.copy(&crate::support::skopeo::docker_ref(reference), &dest, extra);
-    let got = layouts::blob_files(&back.path().join("oci"));
-    let want = layouts::referenced_blobs(src, digest);
-    assert_eq!(
-        got, want,
-        "{reference}: skopeo copied back other blobs than the local image has"
-    );
 }
 
 // ---------------------------------------------------------------------------------------

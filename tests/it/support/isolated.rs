@@ -13,6 +13,7 @@ use super::cmd::{self, Output};
 use super::layouts::{self, Format};
 pub use super::registry::basic;
 use super::registry::{http_request, Registry};
+pub use super::scenario::error_line;
 use super::token::TokenIssuer;
 
 /// A scratch environment for werf-push runs, with one small image in a layout.
@@ -113,12 +114,4 @@ pub fn token_manifest_digest(
             .unwrap()
             .to_string()
     })
-}
-
-pub fn error_line(out: &Output) -> String {
-    out.stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("no error line\n{}", out.describe()))
-        .to_string()
 }

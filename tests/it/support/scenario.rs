@@ -40,6 +40,16 @@ pub fn push(args: &[&str]) -> Output {
     out
 }
 
+/// The first `error:` line of the stderr of `out` (panics, showing `out`, when there is none).
+#[track_caller]
+pub fn error_line(out: &Output) -> String {
+    out.stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no `error:` line\n{}", out.describe()))
+        .to_string()
+}
+
 #[track_caller]
 pub fn assert_no_panic(out: &Output) {
     assert!(
@@ -68,6 +78,7 @@ pub fn assert_reads_back_identical(reference: &str, src: &Path, digest: &str) {
         digest,
         "{reference}: the registry serves other manifest bytes"
     );
+    assert_eq!(raw, layouts::read_blob(src, digest), "{reference}: bytes");
     let is_index = layouts::manifest_digests(src, digest).len() > 1;
     let back = tmp();
     let dest = format!("oci:{}:back", back.path().join("oci").display());
