@@ -4,24 +4,22 @@
 //! certs.d (`WERF_PUSH_CERTS_D` stands for `/etc/docker/certs.d`), with
 //! `--skip-tls-verify-registry`, and fails with a clear certificate error (exit 4) without
 //! them; HTTP/2 is what nginx saw; a client certificate from certs.d passes mutual TLS.
-//! Every werf-push run has an isolated environment (HOME, XDG_RUNTIME_DIR, no
-//! SSL_CERT_FILE, DOCKER_CONFIG or WERF_* of the caller).
+//! Every werf-push run has an isolated environment (`support::isolated`: HOME,
+//! XDG_RUNTIME_DIR, no SSL_CERT_FILE, DOCKER_CONFIG or WERF_* of the caller).
 
 use std::path::PathBuf;
 
-use tempfile::TempDir;
-
-use crate::support::cmd::{self, assert_failure, assert_success, Output};
-use crate::support::layouts::{self, Format};
+use crate::support::cmd::{assert_failure, assert_success, Output};
+use crate::support::isolated::Env;
 use crate::support::nginx::{Nginx, NginxOptions, TestCa};
 use crate::support::registry::Registry;
 
 struct Setup {
-    dir: TempDir,
+    /// The isolated werf-push environment (`support::isolated`) with the image to push.
+    env: Env,
     reg: Registry,
     nginx: Nginx,
     ca: TestCa,
-    digest: String,
 }
 
 impl Setup {
@@ -33,48 +31,28 @@ impl Setup {
             opts = opts.client_ca(&ca.cert_pem);
         }
         let nginx = Nginx::start(opts);
-        let dir = tempfile::Builder::new()
-            .prefix("werf-push-tls-")
-            .tempdir()
-            .unwrap();
-        for sub in ["home", "xdg", "certs.d"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        }
-        std::fs::write(dir.path().join("ca.pem"), &ca.cert_pem).unwrap();
-        let digest = layouts::image(
-            &dir.path().join("layout"),
-            &[96 << 10, 8 << 10],
-            11,
-            Format::Oci,
-            None,
-        );
+        let env = Env::new(&[96 << 10, 8 << 10]);
+        std::fs::write(env.path("ca.pem"), &ca.cert_pem).unwrap();
         Setup {
-            dir,
+            env,
             reg,
             nginx,
             ca,
-            digest,
         }
     }
 
     fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
+        self.env.path(p)
     }
 
+    /// `werf-push push EXTRA... oci:LAYOUT NGINX/app:TAG` in the isolated environment plus
+    /// `env`.
     fn push(&self, tag: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = cmd::werf_push();
-        c.arg("push").args(extra);
-        c.arg(format!("oci:{}", self.path("layout").display()));
-        c.arg(format!("{}/app:{tag}", self.nginx.host));
-        c.env("HOME", self.path("home"))
-            .env("XDG_RUNTIME_DIR", self.path("xdg"))
-            .env("WERF_PUSH_CERTS_D", self.path("certs.d"));
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        let out = cmd::run(&mut c);
-        assert!(!out.stderr.contains("panicked"), "{}", out.describe());
-        out
+        let (src, dest) = (self.env.src(), format!("{}/app:{tag}", self.nginx.host));
+        let mut args = vec!["push"];
+        args.extend_from_slice(extra);
+        args.extend([src.as_str(), dest.as_str()]);
+        self.env.run(&args, env)
     }
 
     #[track_caller]
@@ -89,7 +67,7 @@ impl Setup {
     fn assert_pushed(&self, tag: &str) {
         assert_eq!(
             self.reg.manifest_digest("app", tag).as_deref(),
-            Some(self.digest.as_str())
+            Some(self.env.digest.as_str())
         );
     }
 }

@@ -204,3 +204,27 @@ pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
 pub fn sha256_digest(bytes: impl AsRef<[u8]>) -> String {
     format!("sha256:{}", sha256_hex(bytes))
 }
+
+/// The scrub as the command carries it: every variable of [`SCRUBBED`] removed, colour off,
+/// the cache off, and a variable set afterwards by a test wins.
+#[test]
+fn werf_push_runs_in_the_scrubbed_environment() {
+    let mut c = werf_push();
+    c.env("SOURCE_DATE_EPOCH", "1");
+    let envs: Vec<(String, Option<String>)> = c
+        .get_envs()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.map(|v| v.to_string_lossy().into_owned()),
+            )
+        })
+        .collect();
+    let value = |k: &str| envs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    for k in SCRUBBED.iter().filter(|k| **k != "SOURCE_DATE_EPOCH") {
+        assert_eq!(value(k), Some(None), "{k} not removed: {envs:?}");
+    }
+    assert_eq!(value("NO_COLOR"), Some(Some("1".into())));
+    assert_eq!(value("WERF_PUSH_NO_CACHE"), Some(Some("1".into())));
+    assert_eq!(value("SOURCE_DATE_EPOCH"), Some(Some("1".into())));
+}
