@@ -1,6 +1,6 @@
 //! A tiny HTTP/1.1 proxy in front of the real registry for pull faults: one request per
 //! connection (it asks the registry for `Connection: close`), answers passed through
-//! byte for byte, except the GETs of one chosen blob: the first is cut after `cut_after`
+//! (bodies byte for byte), except the GETs of one chosen blob: the first is cut after `cut_after`
 //! body bytes (the connection is closed mid-body), or every one has a body byte flipped.
 //! Or it pages tag lists (`Fault::PageTags`) as distribution 3.x, GHCR and Harbor do
 //! (distribution 2.8 ignores `n` and always answers the whole list): `n` tags after `last`,
