@@ -361,23 +361,21 @@ fn build_client(opts: &TransportOptions, host: &str) -> Result<reqwest::Client, 
     }
     if opts.skip_tls_verify {
         b = b.danger_accept_invalid_certs(true);
-    }
-    if let Some(path) = &opts.ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            TransportError::Config(format!("cannot read --ca-file {}: {e}", path.display()))
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            TransportError::Config(format!(
-                "--ca-file {}: not PEM certificates: {e}",
-                path.display()
-            ))
-        })?;
-        for c in certs {
-            b = b.add_root_certificate(c);
+    } else {
+        // Trust: the system's roots, --ca-file and certs.d; a certificate trusted
+        // explicitly works even as the server's own (`tls.rs`).
+        let mut files = super::tls::TlsFiles::default();
+        if let Some(path) = &opts.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                TransportError::Config(format!("cannot read --ca-file {}: {e}", path.display()))
+            })?;
+            files.trusted =
+                super::tls::pem_certificates(&pem, &format!("--ca-file {}", path.display()))?;
         }
-    }
-    if let Some(dir) = &opts.certs_d {
-        b = certs::apply(b, dir, host)?;
+        if let Some(dir) = &opts.certs_d {
+            certs::read(&mut files, dir, host)?;
+        }
+        b = b.use_preconfigured_tls(super::tls::client_config(files, opts.http1_only)?);
     }
     b.build().map_err(|e| TransportError::Config(chain(&e)))
 }

@@ -14,7 +14,8 @@ pub enum TransportError {
     PlainHttp { host: String },
     #[error("registry {host} speaks HTTPS, not plain HTTP; drop --insecure-registry or use the HTTPS port")]
     NotHttp { host: String },
-    #[error("TLS with registry {host} failed: {detail}; if the registry uses a private CA pass --ca-file FILE or put it in /etc/docker/certs.d/{host}/ca.crt, or --skip-tls-verify-registry to skip verification")]
+    /// `detail` is said in words (`tls::in_words`), never as Rust debug text.
+    #[error("TLS with registry {host} failed: {detail}")]
     Tls { host: String, detail: String },
     #[error("{host} does not look like a registry: GET /v2/ answered {status}")]
     NotRegistry { host: String, status: u16 },
