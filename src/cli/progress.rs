@@ -151,6 +151,9 @@ impl Progress {
                     b.set_prefix(prefix);
                     b
                 });
+                if bytes < bar.position() || !bar.message().is_empty() && bytes > bar.position() {
+                    bar.set_message(""); // moving again after a retry
+                }
                 bar.set_position(bytes);
             }
             Mode::Plain if st.last_plain.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) => {
@@ -185,7 +188,7 @@ fn total_text(st: &State) -> String {
 
 fn blob_style() -> ProgressStyle {
     ProgressStyle::with_template(
-        "{prefix} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {eta}",
+        "{prefix} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {eta} {msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ")
@@ -273,12 +276,26 @@ impl Reporter for Progress {
                     record.reference, record.digest
                 ));
             }
-            Event::Retrying { what, reason, wait } => {
+            Event::Retrying {
+                what,
+                digest,
+                reason,
+                wait,
+                attempt,
+                max,
+            } => {
+                let note = format!("retry {attempt}/{max} in {:.1}s", wait.as_secs_f32());
+                // The blob's bar says it is retrying instead of standing still.
+                if let Some(d) = digest {
+                    if let Some(bar) = self.lock().bars.get(&d.to_string()) {
+                        bar.set_message(note.clone());
+                    }
+                }
                 if matches!(self.mode, Mode::Hidden) && !self.shown.blob_lines {
                     return;
                 }
                 self.line(&format!(
-                    "retry {what} in {:.1}s: {reason}",
+                    "retry {attempt}/{max} {what} in {:.1}s: {reason}",
                     wait.as_secs_f32()
                 ));
             }

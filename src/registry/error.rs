@@ -59,6 +59,22 @@ impl RegistryError {
         }
     }
 
+    /// The cause in a few words, without the operation's URL (for one-line retry notes):
+    /// `registry answered 503 UNAVAILABLE`, `connection reset by peer`.
+    pub fn brief(&self) -> String {
+        match self {
+            RegistryError::Status { status, body, .. } => match &body.code {
+                Some(code) => format!("registry answered {status} {code}"),
+                None => format!("registry answered {status}"),
+            },
+            RegistryError::Transport(t) => t.brief(),
+            RegistryError::Protocol { detail, .. } => detail.clone(),
+            RegistryError::DigestMismatch { .. } => "the registry computed another digest".into(),
+            #[allow(unreachable_patterns)]
+            other => other.to_string(),
+        }
+    }
+
     /// Whether trying the operation again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {

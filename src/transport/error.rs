@@ -89,6 +89,18 @@ impl TransportError {
         }
     }
 
+    /// The cause in a few words, without the URL (for one-line retry notes):
+    /// `connection reset by peer`, `no answer within 60 s (--response-timeout)`.
+    pub fn brief(&self) -> String {
+        match self {
+            TransportError::Request { detail, .. }
+            | TransportError::RequestFatal { detail, .. } => innermost(detail).to_string(),
+            TransportError::Timeout { kind, after, .. } => kind.describe(*after),
+            TransportError::Unreachable { detail, .. } => innermost(detail).to_string(),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether a later attempt may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -98,6 +110,13 @@ impl TransportError {
                 | TransportError::Timeout { .. }
         )
     }
+}
+
+/// The last part of a `: `-joined error chain, lower-cased at its start, without the
+/// `(os error N)` suffix.
+fn innermost(detail: &str) -> &str {
+    let last = detail.rsplit(": ").next().unwrap_or(detail);
+    last.split(" (os error").next().unwrap_or(last).trim()
 }
 
 /// A failed request as an error: a connect timeout (reqwest's, covering TCP and TLS) named
