@@ -59,6 +59,16 @@ impl RegistryError {
         }
     }
 
+    /// The class of this failure: 401/403 are auth failures, transport failures keep
+    /// theirs, any other answer is the registry's refusal.
+    pub fn kind(&self) -> crate::spec::ErrorKind {
+        match self {
+            RegistryError::Transport(t) => t.kind(),
+            e if matches!(e.status(), Some(401 | 403)) => crate::spec::ErrorKind::Auth,
+            _ => crate::spec::ErrorKind::Registry,
+        }
+    }
+
     /// The cause in a few words, without the operation's URL (for one-line retry notes):
     /// `registry answered 503 UNAVAILABLE`, `connection reset by peer`.
     pub fn brief(&self) -> String {
