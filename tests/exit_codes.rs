@@ -9,7 +9,7 @@
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::cmd::{run, werf_push, Output};
 use support::layouts::{image, Format};
@@ -69,7 +69,7 @@ fn commands(host: &str, src: &str, project: &str, out: &str) -> Vec<(&'static st
 
 fn wp(args: &[String], extra: &[&str]) -> Output {
     let mut c = werf_push();
-    c.args(extra).args(args).env("NO_COLOR", "1");
+    c.args(args).args(extra).env("NO_COLOR", "1");
     for v in [
         "WERF_IMAGES_REPO",
         "WERF_STAGES_DIR",
@@ -256,29 +256,24 @@ fn every_class_through_every_registry_command() {
     );
     for (name, args) in commands(&silent.host, &src, project, &format!("{out}-int")) {
         let mut c = werf_push();
-        c.args(["--response-timeout", "20"])
-            .args(&args)
-            .env("NO_COLOR", "1");
-        c.stdout(std::process::Stdio::piped())
+        c.args(&args)
+            .args(["--response-timeout", "20"])
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap();
+        let child = c.spawn().unwrap();
         std::thread::sleep(Duration::from_millis(1500));
         // SAFETY: sending SIGINT to our own child.
         unsafe {
             libc::kill(child.id() as i32, libc::SIGINT);
         }
-        let started = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "interrupted: {name} did not stop"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        assert_eq!(status.code(), Some(130), "interrupted: {name}");
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(130),
+            "interrupted: {name}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 }
 
