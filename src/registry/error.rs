@@ -23,7 +23,9 @@ pub enum RegistryError {
     },
     #[error("{op}: {detail}")]
     Protocol { op: String, detail: String },
-    #[error("{op}: registry computed digest {got}, expected {want}")]
+    /// The content (or the registry's `Docker-Content-Digest`) has digest `got`; `want`
+    /// was asked for.
+    #[error("{op}: the content has digest {got}, expected {want}")]
     DigestMismatch {
         op: String,
         want: Digest,
