@@ -10,10 +10,11 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use werf_push::push::{BlobStatus, Event, Reporter, TagStatus};
 
 use super::args::ProgressMode;
+use super::output::human;
 use super::rate::{short_duration, Window};
 
 /// How often plain mode prints a progress line.
@@ -172,13 +173,9 @@ fn total_text(st: &State) -> String {
     let pct = (st.sent.min(st.total) * 100)
         .checked_div(st.total)
         .unwrap_or(0);
-    let mut s = format!(
-        "{} of {} ({pct}%)",
-        HumanBytes(st.sent),
-        HumanBytes(st.total)
-    );
+    let mut s = format!("{} of {} ({pct}%)", human(st.sent), human(st.total));
     if let Some(r) = st.window.rate() {
-        s.push_str(&format!(", {}/s", HumanBytes(r as u64)));
+        s.push_str(&format!(", {}/s", human(r as u64)));
     }
     if let Some(eta) = st.window.eta(st.total.saturating_sub(st.sent)) {
         s.push_str(&format!(", eta {}", short_duration(eta)));
@@ -258,7 +255,7 @@ impl Reporter for Progress {
                 self.line(&format!(
                     "blob {} {:>10} {what}{from} ({})",
                     record.digest.short(),
-                    HumanBytes(record.size).to_string(),
+                    human(record.size),
                     record.repository
                 ));
             }
