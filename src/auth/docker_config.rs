@@ -45,11 +45,10 @@ pub fn normalize_host(key: &str) -> String {
         .or_else(|| k.strip_prefix("http://"))
         .unwrap_or(k);
     let k = k.split('/').next().unwrap_or("").to_ascii_lowercase();
-    match k.as_str() {
-        "docker.io" | "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            "docker.io".to_string()
-        }
-        _ => k,
+    if crate::spec::reference::is_docker_hub(&k) {
+        crate::spec::reference::DOCKER_HUB.to_string()
+    } else {
+        k
     }
 }
 

@@ -139,15 +139,7 @@ pub fn rusage() -> (f64, u64) {
     )
 }
 
-/// Bytes as MiB/KiB for people.
-pub fn human(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
-}
+pub use super::output::human;
 
 /// The per-kind table, one line per kind.
 pub fn kind_table(title: &str, kinds: &BTreeMap<&'static str, KindStats>) -> String {

@@ -10,10 +10,11 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use werf_push::push::{BlobStatus, Event, Reporter, TagStatus};
 
 use super::args::ProgressMode;
+use super::output::human;
 use super::rate::{short_duration, Window};
 
 /// How often plain mode prints a progress line.
@@ -151,6 +152,9 @@ impl Progress {
                     b.set_prefix(prefix);
                     b
                 });
+                if bytes < bar.position() || !bar.message().is_empty() && bytes > bar.position() {
+                    bar.set_message(""); // moving again after a retry
+                }
                 bar.set_position(bytes);
             }
             Mode::Plain if st.last_plain.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) => {
@@ -169,13 +173,9 @@ fn total_text(st: &State) -> String {
     let pct = (st.sent.min(st.total) * 100)
         .checked_div(st.total)
         .unwrap_or(0);
-    let mut s = format!(
-        "{} of {} ({pct}%)",
-        HumanBytes(st.sent),
-        HumanBytes(st.total)
-    );
+    let mut s = format!("{} of {} ({pct}%)", human(st.sent), human(st.total));
     if let Some(r) = st.window.rate() {
-        s.push_str(&format!(", {}/s", HumanBytes(r as u64)));
+        s.push_str(&format!(", {}/s", human(r as u64)));
     }
     if let Some(eta) = st.window.eta(st.total.saturating_sub(st.sent)) {
         s.push_str(&format!(", eta {}", short_duration(eta)));
@@ -185,7 +185,7 @@ fn total_text(st: &State) -> String {
 
 fn blob_style() -> ProgressStyle {
     ProgressStyle::with_template(
-        "{prefix} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {eta}",
+        "{prefix} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {eta} {msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ")
@@ -255,7 +255,7 @@ impl Reporter for Progress {
                 self.line(&format!(
                     "blob {} {:>10} {what}{from} ({})",
                     record.digest.short(),
-                    HumanBytes(record.size).to_string(),
+                    human(record.size),
                     record.repository
                 ));
             }
@@ -273,12 +273,26 @@ impl Reporter for Progress {
                     record.reference, record.digest
                 ));
             }
-            Event::Retrying { what, reason, wait } => {
+            Event::Retrying {
+                what,
+                digest,
+                reason,
+                wait,
+                attempt,
+                max,
+            } => {
+                let note = format!("retry {attempt}/{max} in {:.1}s", wait.as_secs_f32());
+                // The blob's bar says it is retrying instead of standing still.
+                if let Some(d) = digest {
+                    if let Some(bar) = self.lock().bars.get(&d.to_string()) {
+                        bar.set_message(note.clone());
+                    }
+                }
                 if matches!(self.mode, Mode::Hidden) && !self.shown.blob_lines {
                     return;
                 }
                 self.line(&format!(
-                    "retry {what} in {:.1}s: {reason}",
+                    "retry {attempt}/{max} {what} in {:.1}s: {reason}",
                     wait.as_secs_f32()
                 ));
             }

@@ -208,6 +208,7 @@ impl BlobJob<'_> {
                 adaptations += 1;
                 self.retrying(
                     &f.error,
+                    (adaptations, MAX_ADAPTATIONS),
                     Duration::ZERO,
                     format!(
                         " - now {}",
@@ -227,7 +228,12 @@ impl BlobJob<'_> {
                 self.abandon(&f.session, open).await;
                 return Err(self.error(f.error));
             }
-            self.retrying(&f.error, wait, String::new());
+            self.retrying(
+                &f.error,
+                (attempt + 1, budget.per_operation()),
+                wait,
+                String::new(),
+            );
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
@@ -354,11 +360,20 @@ impl BlobJob<'_> {
         cancel_session(self.registry, s, false).await;
     }
 
-    fn retrying(&self, e: &RegistryError, wait: Duration, what_changes: String) {
+    fn retrying(
+        &self,
+        e: &RegistryError,
+        (attempt, max): (u32, u32),
+        wait: Duration,
+        what_changes: String,
+    ) {
         self.reporter.event(Event::Retrying {
-            what: format!("blob {} to {}", self.desc.digest.short(), self.repo),
-            reason: format!("{e}{what_changes}"),
+            what: format!("upload of blob {}", short_hex(&self.desc.digest)),
+            digest: Some(&self.desc.digest),
+            reason: format!("{}{what_changes}", e.brief()),
             wait,
+            attempt,
+            max,
         });
     }
 
@@ -369,6 +384,11 @@ impl BlobJob<'_> {
             source,
         }
     }
+}
+
+/// The first 8 hex digits of a digest, as people compare them.
+fn short_hex(d: &crate::spec::Digest) -> &str {
+    d.hex().get(..8).unwrap_or(d.hex())
 }
 
 /// The registry says the bytes it got are not the blob: DIGEST_INVALID / SIZE_INVALID, a

@@ -90,10 +90,7 @@ impl RegistryProfile {
             RegistryProfile::Gar
         } else if host.ends_with(".azurecr.io") {
             RegistryProfile::Acr
-        } else if matches!(
-            host.as_str(),
-            "docker.io" | "index.docker.io" | "registry-1.docker.io"
-        ) {
+        } else if crate::spec::reference::is_docker_hub(&host) {
             RegistryProfile::DockerHub
         } else {
             RegistryProfile::Generic
@@ -257,6 +254,7 @@ mod tests {
             ("myreg.azurecr.io", RegistryProfile::Acr),
             ("docker.io", RegistryProfile::DockerHub),
             ("registry-1.docker.io", RegistryProfile::DockerHub),
+            ("registry.hub.docker.com", RegistryProfile::DockerHub),
             ("localhost:5000", RegistryProfile::Generic),
             ("127.0.0.1:41234", RegistryProfile::Generic),
             ("registry.example.com", RegistryProfile::Generic),

@@ -23,7 +23,9 @@ pub enum RegistryError {
     },
     #[error("{op}: {detail}")]
     Protocol { op: String, detail: String },
-    #[error("{op}: registry computed digest {got}, expected {want}")]
+    /// The content (or the registry's `Docker-Content-Digest`) has digest `got`; `want`
+    /// was asked for.
+    #[error("{op}: the content has digest {got}, expected {want}")]
     DigestMismatch {
         op: String,
         want: Digest,
@@ -56,6 +58,32 @@ impl RegistryError {
         match self {
             RegistryError::Status { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+
+    /// The class of this failure: 401/403 are auth failures, transport failures keep
+    /// theirs, any other answer is the registry's refusal.
+    pub fn kind(&self) -> crate::spec::ErrorKind {
+        match self {
+            RegistryError::Transport(t) => t.kind(),
+            e if matches!(e.status(), Some(401 | 403)) => crate::spec::ErrorKind::Auth,
+            _ => crate::spec::ErrorKind::Registry,
+        }
+    }
+
+    /// The cause in a few words, without the operation's URL (for one-line retry notes):
+    /// `registry answered 503 UNAVAILABLE`, `connection reset by peer`.
+    pub fn brief(&self) -> String {
+        match self {
+            RegistryError::Status { status, body, .. } => match &body.code {
+                Some(code) => format!("registry answered {status} {code}"),
+                None => format!("registry answered {status}"),
+            },
+            RegistryError::Transport(t) => t.brief(),
+            RegistryError::Protocol { detail, .. } => detail.clone(),
+            RegistryError::DigestMismatch { .. } => "the registry computed another digest".into(),
+            #[allow(unreachable_patterns)]
+            other => other.to_string(),
         }
     }
 

@@ -155,10 +155,24 @@ fn split_registry(name: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// Every name Docker Hub goes by (the one list of them).
+pub const DOCKER_HUB_HOSTS: [&str; 4] = [
+    DOCKER_HUB,
+    "index.docker.io",
+    DOCKER_HUB_API,
+    "registry.hub.docker.com",
+];
+
+/// Is `host` one of Docker Hub's names?
+pub fn is_docker_hub(host: &str) -> bool {
+    DOCKER_HUB_HOSTS.contains(&host)
+}
+
 fn normalise_host(host: &str) -> String {
-    match host {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => DOCKER_HUB.into(),
-        _ => host.to_string(),
+    if is_docker_hub(host) {
+        DOCKER_HUB.into()
+    } else {
+        host.to_string()
     }
 }
 

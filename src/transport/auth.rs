@@ -1,4 +1,4 @@
-//! The auth handshake, above request retry (design.md section 4). Scopes come from the
+//! The auth handshake, above request retry (ARCHITECTURE.md). Scopes come from the
 //! request URL (`auth::scope`: `/v2/<name>/...` -> `repository:<name>:pull,push`, plus
 //! `repository:<from>:pull` for a mount), so the registry layer need not say them.
 //!

@@ -239,19 +239,24 @@ impl Transport {
             if !req.retry || !self.budget.take(attempt, started, wait) {
                 return result;
             }
-            match &result {
-                Ok(resp) => tracing::info!(
-                    "{} {}: {} - retrying in {:.1}s",
+            // One short line: `retry 2/5 PATCH upload in 1.2s: connection reset by peer`.
+            let line = |cause: String| {
+                format!(
+                    "retry {}/{} {} {} in {:.1}s: {cause}",
+                    attempt + 1,
+                    self.budget.per_operation(),
                     req.method,
-                    req.url.path(),
-                    resp.status(),
+                    what(&req.url),
                     wait.as_secs_f32()
-                ),
-                // A timeout is said even without -v: the run may have waited long for it.
-                Err(e @ TransportError::Timeout { .. }) => {
-                    tracing::warn!("{e} - retrying in {:.1}s", wait.as_secs_f32())
+                )
+            };
+            match &result {
+                Ok(resp) => {
+                    tracing::info!("{}", line(format!("answered {}", resp.status().as_u16())))
                 }
-                Err(e) => tracing::info!("{e} - retrying in {:.1}s", wait.as_secs_f32()),
+                // A timeout is said even without -v: the run may have waited long for it.
+                Err(e @ TransportError::Timeout { .. }) => tracing::warn!("{}", line(e.brief())),
+                Err(e) => tracing::info!("{}", line(e.brief())),
             }
             tokio::time::sleep(wait).await;
             attempt += 1;
@@ -332,6 +337,29 @@ impl Transport {
     }
 }
 
+/// What a registry URL is about, in a word or two: `upload`, `blob 1a2b3c4d`,
+/// `manifest v1`, `tag list`, `ping`.
+fn what(url: &Url) -> String {
+    let path = url.path();
+    let short = |s: &str| -> String {
+        let s = s.rsplit(':').next().unwrap_or(s);
+        s.chars().take(12).collect()
+    };
+    if path.contains("/blobs/uploads") {
+        "upload".into()
+    } else if let Some((_, d)) = path.rsplit_once("/blobs/") {
+        format!("blob {}", short(d).chars().take(8).collect::<String>())
+    } else if let Some((_, r)) = path.rsplit_once("/manifests/") {
+        format!("manifest {}", crate::auth::redact::quote(&short(r)))
+    } else if path.ends_with("/tags/list") {
+        "tag list".into()
+    } else if path == "/v2/" || path == "/v2" {
+        "ping".into()
+    } else {
+        crate::auth::redact::quote(path)
+    }
+}
+
 /// A URL for logs and errors: the query (which may carry signed upload state) dropped, and
 /// quoted like any registry text (an upload `Location` is the registry's).
 pub fn redact_query(url: &Url) -> String {
@@ -361,23 +389,21 @@ fn build_client(opts: &TransportOptions, host: &str) -> Result<reqwest::Client, 
     }
     if opts.skip_tls_verify {
         b = b.danger_accept_invalid_certs(true);
-    }
-    if let Some(path) = &opts.ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            TransportError::Config(format!("cannot read --ca-file {}: {e}", path.display()))
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            TransportError::Config(format!(
-                "--ca-file {}: not PEM certificates: {e}",
-                path.display()
-            ))
-        })?;
-        for c in certs {
-            b = b.add_root_certificate(c);
+    } else {
+        // Trust: the system's roots, --ca-file and certs.d; a certificate trusted
+        // explicitly works even as the server's own (`tls.rs`).
+        let mut files = super::tls::TlsFiles::default();
+        if let Some(path) = &opts.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                TransportError::Config(format!("cannot read --ca-file {}: {e}", path.display()))
+            })?;
+            files.trusted =
+                super::tls::pem_certificates(&pem, &format!("--ca-file {}", path.display()))?;
         }
-    }
-    if let Some(dir) = &opts.certs_d {
-        b = certs::apply(b, dir, host)?;
+        if let Some(dir) = &opts.certs_d {
+            certs::read(&mut files, dir, host)?;
+        }
+        b = b.use_preconfigured_tls(super::tls::client_config(files, opts.http1_only)?);
     }
     b.build().map_err(|e| TransportError::Config(chain(&e)))
 }

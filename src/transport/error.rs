@@ -14,7 +14,8 @@ pub enum TransportError {
     PlainHttp { host: String },
     #[error("registry {host} speaks HTTPS, not plain HTTP; drop --insecure-registry or use the HTTPS port")]
     NotHttp { host: String },
-    #[error("TLS with registry {host} failed: {detail}; if the registry uses a private CA pass --ca-file FILE or put it in /etc/docker/certs.d/{host}/ca.crt, or --skip-tls-verify-registry to skip verification")]
+    /// `detail` is said in words (`tls::in_words`), never as Rust debug text.
+    #[error("TLS with registry {host} failed: {detail}")]
     Tls { host: String, detail: String },
     #[error("{host} does not look like a registry: GET /v2/ answered {status}")]
     NotRegistry { host: String, status: u16 },
@@ -88,6 +89,33 @@ impl TransportError {
         }
     }
 
+    /// The cause in a few words, without the URL (for one-line retry notes):
+    /// `connection reset by peer`, `no answer within 60 s (--response-timeout)`.
+    pub fn brief(&self) -> String {
+        match self {
+            TransportError::Request { detail, .. }
+            | TransportError::RequestFatal { detail, .. } => innermost(detail).to_string(),
+            TransportError::Timeout { kind, after, .. } => kind.describe(*after),
+            TransportError::Unreachable { detail, .. } => innermost(detail).to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The class of this failure.
+    pub fn kind(&self) -> crate::spec::ErrorKind {
+        use crate::spec::ErrorKind as K;
+        match self {
+            TransportError::Credentials(_)
+            | TransportError::NoCredentials { .. }
+            | TransportError::Unauthorized { .. }
+            | TransportError::Denied { .. } => K::Auth,
+            TransportError::Config(_) => K::Usage,
+            TransportError::Body { .. } => K::Layout,
+            TransportError::TooLarge { .. } => K::Registry,
+            _ => K::Network,
+        }
+    }
+
     /// Whether a later attempt may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -97,6 +125,13 @@ impl TransportError {
                 | TransportError::Timeout { .. }
         )
     }
+}
+
+/// The last part of a `: `-joined error chain, lower-cased at its start, without the
+/// `(os error N)` suffix.
+fn innermost(detail: &str) -> &str {
+    let last = detail.rsplit(": ").next().unwrap_or(detail);
+    last.split(" (os error").next().unwrap_or(last).trim()
 }
 
 /// A failed request as an error: a connect timeout (reqwest's, covering TCP and TLS) named

@@ -18,6 +18,7 @@ mod ping;
 mod read;
 mod retry;
 pub mod synthetic;
+pub mod tls;
 mod watch;
 
 pub use body::{Body, STREAM_BUF};

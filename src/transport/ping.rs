@@ -153,7 +153,7 @@ fn classify(e: &reqwest::Error, scheme: &str, host: &str) -> TransportError {
         {
             return TransportError::Tls {
                 host: host.into(),
-                detail,
+                detail: super::tls::in_words(host, &detail),
             };
         }
     } else if lower.contains("invalid http version")

@@ -143,7 +143,7 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
     })
 }
 
-/// werf's labels of a published image (werf-notes.md, Labels).
+/// werf's labels of a published image (docs/stages-format.md and the README's publish section).
 pub fn labels(
     name: &Option<String>,
     strategy: TagStrategy,

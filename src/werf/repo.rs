@@ -65,10 +65,7 @@ impl Repo<'_> {
         let host = host.to_ascii_lowercase();
         let name = host.split(':').next().unwrap_or_default();
         match name {
-            "docker.io"
-            | "index.docker.io"
-            | "registry-1.docker.io"
-            | "registry.hub.docker.com" => Registry::DockerHub,
+            _ if crate::spec::reference::is_docker_hub(name) => Registry::DockerHub,
             "quay.io" => Registry::Quay,
             "docker.pkg.github.com" => Registry::GitHubPackages,
             _ if name.len() > "quay..com".len()

@@ -1,4 +1,4 @@
-//! The stages storage (design.md section 2): an OCI layout whose `index.json` entries carry
+//! The stages storage (docs/stages-format.md): an OCI layout whose `index.json` entries carry
 //! `io.werf.*` annotations. Validates every rule, groups stages by image in werf's stage
 //! order; the last stage of an image is the image. Knows nothing of registries.
 

@@ -54,7 +54,7 @@ fn silent_server_is_cut_off_by_the_response_timeout_and_retried() {
     ]);
     assert_success(&out);
     assert!(
-        out.stderr.contains("--response-timeout") && out.stderr.contains("retrying"),
+        out.stderr.contains("--response-timeout") && out.stderr.contains("retry 1/"),
         "the retried timeout is not named on stderr\n{}",
         out.describe()
     );

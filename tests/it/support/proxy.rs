@@ -6,7 +6,7 @@
 //! Faults: cut the client's connection at given offsets of the stream of upload bytes
 //! (PATCH and blob PUT bodies, counted across requests: [`cut_offsets`] draws them from a
 //! seed), answer chosen requests with a status (429 + `Retry-After`, 503, ...) k times or
-//! always, throttle request bodies. Quirks of real registries (registry-notes.md):
+//! always, throttle request bodies. Quirks of real registries:
 //! GHCR's 416 over a PATCH body cap and relative `Location`; ACR's 413 on a large PUT;
 //! ECR's 201 to PATCH, stale `Range`, 400 for chunks under 5 MiB, no `Location` on manifest
 //! PUT; Google Artifact Registry's `Location` outside `/v2` (mapped back when proxying)
