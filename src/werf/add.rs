@@ -13,7 +13,7 @@ use super::layer::tar_dir;
 use super::signature::default_signature;
 use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
 use crate::layout::Layout;
-use crate::spec::{media_type, Descriptor, ManifestKind};
+use crate::spec::{media_type, ManifestKind};
 
 pub struct AddRequest {
     pub stages_dir: PathBuf,
@@ -88,11 +88,11 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
     let cfg_desc = w.write_blob(&cfg_bytes, media_type::OCI_CONFIG)?;
     let mut layers = parent_layers;
-    layers.push(descriptor_json(&layer.descriptor));
+    layers.push(layer.descriptor.to_json());
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": media_type::OCI_MANIFEST,
-        "config": descriptor_json(&cfg_desc),
+        "config": cfg_desc.to_json(),
         "layers": layers,
     });
     let m_bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");
@@ -163,22 +163,10 @@ fn parent(w: &StoreWriter, sig: &str) -> Result<(Option<Value>, Vec<Value>), Sto
             if l.media_type == media_type::DOCKER_LAYER_GZIP {
                 l.media_type = media_type::OCI_LAYER_GZIP.into();
             }
-            descriptor_json(&l)
+            l.to_json()
         })
         .collect();
     Ok((Some(cfg), layers))
-}
-
-pub(crate) fn descriptor_json(d: &Descriptor) -> Value {
-    let mut v = json!({
-        "mediaType": d.media_type,
-        "digest": d.digest.to_string(),
-        "size": d.size,
-    });
-    if !d.annotations.is_empty() {
-        v["annotations"] = json!(d.annotations);
-    }
-    v
 }
 
 /// The architecture of this machine, in Go's (and OCI's) names.

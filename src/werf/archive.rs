@@ -15,7 +15,6 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::add::descriptor_json;
 use super::layer::gzip_stream;
 use super::store::{set_labels, StoreError, StoreWriter};
 use crate::layout::{safe_fs, tmp_name, Layout, LayoutError, MAX_MANIFEST};
@@ -309,7 +308,7 @@ pub fn docker_archive(
                 out.diff_id
             )));
         }
-        layers.push(descriptor_json(&out.descriptor));
+        layers.push(out.descriptor.to_json());
     }
     set_labels(&mut cfg, labels).map_err(bad)?;
     let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
@@ -317,7 +316,7 @@ pub fn docker_archive(
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": media_type::OCI_MANIFEST,
-        "config": descriptor_json(&cfg_desc),
+        "config": cfg_desc.to_json(),
         "layers": layers,
     });
     let bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::archive::{docker_archive, Archive};
 use super::signature::default_signature;
 use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
-use crate::layout::{BlobWriter, Layout};
+use crate::layout::{split_selector, BlobWriter, Layout};
 use crate::spec::{Descriptor, Manifest, ManifestKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,21 +66,6 @@ fn usage(s: &str) -> StoreError {
         "source '{s}' is not supported: use oci:DIR[:REF], docker-archive:FILE[:REF] or \
          oci-archive:FILE[:REF]"
     ))
-}
-
-/// `PATH`, `PATH:REF` (a ':' after the last '/') or `PATH@DIGEST`.
-fn split_selector(rest: &str) -> (PathBuf, Option<String>) {
-    if let Some((p, d)) = rest.split_once('@') {
-        return (p.into(), Some(d.to_string()));
-    }
-    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match rest[last_slash..].find(':') {
-        Some(i) => (
-            rest[..last_slash + i].into(),
-            Some(rest[last_slash + i + 1..].to_string()).filter(|s| !s.is_empty()),
-        ),
-        None => (rest.into(), None),
-    }
 }
 
 pub struct ImportRequest {
