@@ -2,8 +2,8 @@
 //! directory inside the stages storage (`.tmp-*`, removed afterwards, or by `stages gc`
 //! after a crash), and the `docker save` format converted to an OCI image: `manifest.json`
 //! names the config and the layer tars (legacy `<id>/layer.tar`, or `blobs/sha256/<hex>` in
-//! the OCI-layout-inside form of Docker 25+); each layer becomes a gzip blob whose diff_id
-//! is checked against the config's `rootfs.diff_ids`. Knows nothing of registries.
+//! the OCI-layout-inside form of Docker 25+); each plain layer becomes a gzip or zstd blob
+//! (a compressed one is kept as it is) whose diff_id is checked against the config's `rootfs.diff_ids`. Knows nothing of registries.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::add::descriptor_json;
-use super::layer::gzip_stream;
+use super::layer::{layer_stream, LayerOptions};
 use super::store::{set_labels, StoreError, StoreWriter};
 use crate::layout::{tmp_name, MAX_MANIFEST};
 use crate::spec::{media_type, Descriptor};
@@ -80,6 +80,7 @@ pub fn docker_archive(
     dir: &Path,
     selector: &Option<String>,
     labels: &[(&str, &str)],
+    opts: &LayerOptions,
 ) -> Result<Descriptor, StoreError> {
     let bad = |reason: String| StoreError::Source {
         path: file.to_path_buf(),
@@ -132,7 +133,7 @@ pub fn docker_archive(
     for (rel, want) in entry.layers.iter().zip(&diff_ids) {
         let path = inside(dir, rel, file)?;
         let f = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
-        let out = gzip_stream(w.root(), f, Path::new(rel))?;
+        let out = layer_stream(w.root(), f, Path::new(rel), opts)?;
         if out.diff_id.to_string() != *want {
             return Err(bad(format!(
                 "layer {rel} has diff_id {}, the config says {want}: the archive is corrupted",

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::archive::{docker_archive, extract, TempDir};
+use super::layer::LayerOptions;
 use super::signature::default_signature;
 use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
 use crate::layout::{BlobWriter, Layout};
@@ -92,6 +93,8 @@ pub struct ImportRequest {
     pub signature: Option<String>,
     /// The parent stage's signature (enters the default signature; must exist).
     pub parent: Option<String>,
+    /// How a docker archive's plain layer tars are compressed.
+    pub layer: LayerOptions,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -128,7 +131,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
             let tmp = TempDir::new(w.root())?;
             extract(file, tmp.path())?;
             if tmp.path().join("manifest.json").exists() {
-                docker_archive(&w, file, tmp.path(), selector, &labels)?
+                docker_archive(&w, file, tmp.path(), selector, &labels, &req.layer)?
             } else {
                 import_layout(&w, tmp.path(), selector, &labels)?
             }
