@@ -195,7 +195,10 @@ fn planning(c: &mut Criterion) {
 /// until `limit` bytes; returns the bytes copied.
 fn real_files(dir: &Path, limit: u64) -> u64 {
     let stdlib = std::process::Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
+        ])
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
