@@ -15,8 +15,10 @@ use std::thread::JoinHandle;
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 
-/// Input bytes per block: large enough that the per-block costs (a sync flush, a fresh
-/// Huffman block, a dictionary) are lost in the noise (measured in docs/performance.md).
+/// Input bytes per block. Measured on a 104 MB tar of Python's standard library: blocks of
+/// 128 KiB to 4 MiB give sizes within 0.1% of each other and of one deflate stream, and
+/// the same time within noise; 1 MiB keeps the per-block costs (a fresh compressor, a
+/// dictionary, a sync flush) small with 2 blocks per thread in memory.
 pub const BLOCK_SIZE: usize = 1 << 20;
 /// What deflate can reach back: the dictionary handed from one block to the next.
 const DICT_SIZE: usize = 32 << 10;
@@ -230,7 +232,7 @@ mod tests {
             s ^= s >> 7;
             s ^= s << 17;
             out.extend_from_slice(WORDS[(s % 12) as usize].as_bytes());
-            if s % 7 == 0 {
+            if s.is_multiple_of(7) {
                 out.extend_from_slice(&s.to_le_bytes()[..3]);
             }
         }
