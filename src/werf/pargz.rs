@@ -187,7 +187,7 @@ fn worker(jobs: &Mutex<Receiver<Job>>, level: Compression) {
 
 /// Raw deflate of `data` primed with `dict`: ends with a sync flush, or the final block
 /// when `last`.
-pub fn deflate(c: &mut Compress, dict: &[u8], data: &[u8], last: bool) -> io::Result<Vec<u8>> {
+fn deflate(c: &mut Compress, dict: &[u8], data: &[u8], last: bool) -> io::Result<Vec<u8>> {
     if !dict.is_empty() {
         c.set_dictionary(dict).map_err(io::Error::other)?;
     }
