@@ -3,7 +3,7 @@
 # for scripts/compare). Extra BIN:PACKAGE arguments are wanted too (scripts/compare: zstd:zstd).
 ensure_packages() {
   local need=() bin pkg
-  for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci nginx:nginx openssl:openssl curl:curl "$@"; do
+  for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci nginx:nginx openssl:openssl curl:curl strace:strace unshare:util-linux mkfifo:coreutils "$@"; do
     bin=${pair%%:*}; pkg=${pair##*:}
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
   done

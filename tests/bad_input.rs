@@ -7,6 +7,11 @@
 
 mod support;
 
+#[path = "hostile/fs.rs"]
+mod hostile_fs;
+#[path = "hostile/pull.rs"]
+mod hostile_pull;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 

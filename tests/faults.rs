@@ -159,6 +159,7 @@ fn service_unavailable_three_times_then_success() {
         );
         let reference = format!("{}/unavailable{i}:v1", proxy.host);
         let out = push(&[
+            "-v",
             "--upload-strategy",
             strategy,
             "--chunk-size",
@@ -167,6 +168,32 @@ fn service_unavailable_three_times_then_success() {
             &reference,
         ]);
         assert_success(&out);
+        // Retries are one short line each, a person can read: no URL, no upload state.
+        let retries: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.contains("retry "))
+            .collect();
+        assert!(
+            retries
+                .iter()
+                .any(|l| l.contains("retry 1/5 HEAD blob ") && l.contains(": answered 503")),
+            "{strategy}: no request retry line\n{}",
+            out.describe()
+        );
+        assert!(
+            retries
+                .iter()
+                .any(|l| l.contains("upload") && l.contains("503")),
+            "{strategy}: no upload retry line\n{}",
+            out.describe()
+        );
+        for l in &retries {
+            assert!(
+                l.len() < 120 && !l.contains("http") && !l.contains("_state"),
+                "{strategy}: a retry line too long or with a URL: {l}"
+            );
+        }
         proxy.report(&format!("503 x3 ({strategy})"), blob_bytes);
         assert_eq!(proxy.stats().faults, 9, "{strategy}");
         assert_reads_back_identical(&format!("{}/unavailable{i}:v1", reg.host), &src, &digest);

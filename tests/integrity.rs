@@ -130,11 +130,10 @@ fn ctrl_c_cancels_open_uploads_writes_no_manifest_and_exits_130() {
     assert_eq!(out.status.code(), Some(130), "stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let log = proxy.stats().log;
-    assert!(
-        log.iter()
-            .any(|l| l.method == "DELETE" && l.target.contains("/blobs/uploads/")),
-        "the open upload session was not cancelled: {log:#?}"
-    );
+    // The upload in flight finished within the drain time or was cut and cancelled: either
+    // way the registry holds no session (tests/interrupt.rs checks it straight, unproxied).
+    let left = upload_sessions(&reg, "stopped");
+    assert!(left.is_empty(), "upload sessions left: {left:?}\n{log:#?}");
     assert!(
         !log.iter()
             .any(|l| l.target.contains("/manifests/") && l.method == "PUT"),

@@ -2,6 +2,11 @@
 //! the storage's index.json is exactly as before (every write is a temporary file renamed
 //! into place). Regression test: such commands used to go on after Ctrl-C and then
 //! claim "interrupted; nothing more was written" with exit 130 after all.
+//!
+//! Ctrl-C or SIGTERM during a push with several big blobs mid-transfer, straight to a real
+//! registry: exit 130 / 143, no tag, and no upload session left in the registry's storage
+//! (issue 12: sessions with their partial data used to stay, the `DELETE` refused for a
+//! stale `_state`).
 
 mod support;
 
@@ -81,4 +86,104 @@ fn ctrl_c_during_stages_add_leaves_the_storage_as_it_was() {
         before,
         "index.json changed by an interrupted add"
     );
+}
+
+/// Pushes 4 layers of 48 MiB at once straight to the registry, sends `signal` once at least
+/// two upload sessions hold data, and checks what is left.
+fn interrupted_push_leaves_no_upload_session(strategy: &str, signal: &str, want_code: i32) {
+    use support::registry::Registry;
+    use support::scenario::{oci, push_command, tmp, upload_sessions, MIB};
+    let reg = Registry::start();
+    let t = tmp();
+    let src = t.path().join("src");
+    support::layouts::image(
+        &src,
+        &[48 * MIB; 4],
+        40,
+        support::layouts::Format::Oci,
+        None,
+    );
+    let repo = format!("stopped-{strategy}");
+    let mut c = push_command(&[
+        "--upload-strategy",
+        strategy,
+        "--chunk-size",
+        "8MiB",
+        "--jobs",
+        "4",
+        &oci(&src),
+        &format!("{}/{repo}:v1", reg.host),
+    ]);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("start werf-push");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let in_flight = loop {
+        let with_data: Vec<_> = upload_sessions(&reg, &repo)
+            .into_iter()
+            .filter(|(_, data)| *data > 0)
+            .collect();
+        if with_data.len() >= 2 {
+            break with_data;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the push ended ({status}) before two uploads were under way");
+        }
+        assert!(Instant::now() < deadline, "no uploads under way");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let kill = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -{signal} {}", child.id())])
+        .status()
+        .expect("run sh -c kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait for werf-push");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!(
+        "{strategy}, {signal}: {} sessions with data when signalled: {in_flight:?}",
+        in_flight.len()
+    );
+    assert_eq!(out.status.code(), Some(want_code), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!reg.tag_exists(&repo, "v1"), "a tag was written");
+    let left = upload_sessions(&reg, &repo);
+    if !left.is_empty() {
+        let up = reg
+            .storage_dir()
+            .join("docker/registry/v2/repositories")
+            .join(&repo)
+            .join("_uploads");
+        let tree = std::process::Command::new("find")
+            .arg(&up)
+            .output()
+            .unwrap();
+        println!("{}", String::from_utf8_lossy(&tree.stdout));
+        for l in reg
+            .log()
+            .lines()
+            .filter(|l| l.contains("/blobs/uploads/") || l.contains("level=error"))
+        {
+            println!("{}", &l[..l.len().min(400)]);
+        }
+    }
+    assert!(
+        left.is_empty(),
+        "{} upload sessions left in the registry (uuid, bytes): {left:?}\nstderr:\n{stderr}",
+        left.len()
+    );
+}
+
+#[test]
+fn ctrl_c_mid_push_cancels_every_upload_session() {
+    // (strategy, signal, exit code)
+    let cases = [
+        ("chunked", "INT", 130),
+        ("monolithic", "INT", 130),
+        ("chunked", "TERM", 143),
+        ("monolithic", "TERM", 143),
+    ];
+    for (strategy, signal, code) in cases {
+        interrupted_push_leaves_no_upload_session(strategy, signal, code);
+    }
 }

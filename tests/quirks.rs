@@ -1,5 +1,5 @@
 //! Acceptance tests of issue 5 (reliability), registry quirks: each quirk of the notes'
-//! table (registry-notes.md), reproduced by the proxy in front of a real `docker-registry`,
+//! table (docs/reliability.md), reproduced by the proxy in front of a real `docker-registry`,
 //! and pushed through. Every scenario ends with skopeo reading the image back identical
 //! from the registry, and prints the faults injected, the quirk rewrites and the bytes
 //! re-sent.

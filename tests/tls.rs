@@ -239,3 +239,96 @@ fn client_certificate_from_certs_d() {
     assert_success(&out);
     s.assert_pushed("v1");
 }
+
+/// A self-signed certificate made by a plain `openssl req -x509` is marked as a CA; rustls
+/// alone refuses it as the server's certificate (`CaUsedAsEndEntity`). Trusted with
+/// `--ca-file` or in certs.d it works, as with curl and skopeo; untrusted, the error says
+/// so in words (no Rust debug text).
+#[test]
+fn a_self_signed_openssl_certificate_works_when_trusted() {
+    let reg = Registry::start();
+    let dir = tempfile::Builder::new()
+        .prefix("werf-push-tls-")
+        .tempdir()
+        .unwrap();
+    let (crt, key) = (dir.path().join("self.crt"), dir.path().join("self.key"));
+    let out = cmd::run(std::process::Command::new("openssl").args([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        crt.to_str().unwrap(),
+    ]));
+    assert_success(&out);
+    let text = cmd::run(std::process::Command::new("openssl").args([
+        "x509",
+        "-noout",
+        "-text",
+        "-in",
+        crt.to_str().unwrap(),
+    ]));
+    assert!(
+        text.stdout.contains("CA:TRUE"),
+        "openssl made no CA-flagged certificate: {}",
+        text.stdout
+    );
+    let ca = TestCa::new("unused");
+    let opts = NginxOptions::new(&reg.host, &ca).cert(
+        &std::fs::read_to_string(&crt).unwrap(),
+        &std::fs::read_to_string(&key).unwrap(),
+    );
+    let nginx = Nginx::start(opts);
+    let layout = dir.path().join("layout");
+    let digest = layouts::image(&layout, &[32 << 10], 5, Format::Oci, None);
+    let certs_d = dir.path().join("certs.d");
+    std::fs::create_dir_all(certs_d.join(&nginx.host)).unwrap();
+    let push = |tag: &str, extra: &[&str]| {
+        let mut c = cmd::werf_push();
+        c.arg("push").args(extra);
+        c.arg(format!("oci:{}", layout.display()));
+        c.arg(format!("{}/self:{tag}", nginx.host));
+        c.env_remove("SSL_CERT_FILE")
+            .env_remove("WERF_SKIP_TLS_VERIFY_REGISTRY")
+            .env_remove("WERF_INSECURE_REGISTRY")
+            .env("WERF_PUSH_CERTS_D", &certs_d)
+            .env("NO_COLOR", "1");
+        cmd::run(&mut c)
+    };
+    let out = push("untrusted", &[]);
+    assert_failure(&out);
+    assert_eq!(out.code(), Some(4), "{}", out.describe());
+    assert!(
+        out.stderr
+            .contains("not trusted here; to trust it, pass --ca-file"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.contains("Other(") && !out.stderr.contains("UnknownIssuer"),
+        "debug text: {}",
+        out.describe()
+    );
+    let out = push("v1", &["--ca-file", crt.to_str().unwrap()]);
+    assert_success(&out);
+    assert_eq!(
+        reg.manifest_digest("self", "v1").as_deref(),
+        Some(digest.as_str())
+    );
+    std::fs::copy(&crt, certs_d.join(&nginx.host).join("ca.crt")).unwrap();
+    let out = push("v2", &[]);
+    assert_success(&out);
+    assert_eq!(
+        reg.manifest_digest("self", "v2").as_deref(),
+        Some(digest.as_str())
+    );
+}

@@ -36,14 +36,20 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
     let src = format!("oci:{}", dir.display());
     let chunked = ["--upload-strategy", "chunked", "--chunk-size", "1MiB"];
 
-    // A pipe: plain lines, no redraws (no carriage returns or cursor movement).
+    // A pipe: plain lines with percent, no redraws (no carriage returns or cursor
+    // movement), the tag as a result, blob lines only with -v.
     let dest = format!("{}/pipe:v1", reg.host);
     let out = push(&[&src, &dest, chunked[0], chunked[1], chunked[2], chunked[3]]);
     assert_success(&out);
-    assert!(out.stderr.contains("progress: "), "{}", out.describe());
+    let progress = out.stderr.lines().find(|l| l.starts_with("progress: "));
     assert!(
-        out.stderr.contains("blob ") && out.stderr.contains(" pushed ("),
+        progress.is_some_and(|l| l.contains(" of ") && l.contains('%')),
         "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.contains("blob "),
+        "blob lines need -v\n{}",
         out.describe()
     );
     assert!(
@@ -56,21 +62,44 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         "{}",
         out.describe()
     );
+    let dest = format!("{}/verbose:v1", reg.host);
+    let out = push(&["-v", &src, &dest]);
+    assert_success(&out);
+    assert!(
+        out.stderr.contains("blob ") && out.stderr.contains(" pushed ("),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.contains("\x1b["),
+        "colour in a pipe\n{}",
+        out.describe()
+    );
 
-    // --progress none: nothing at all on stderr.
+    // --progress none: no progress, but the results; -q: nothing at all.
     let dest = format!("{}/none:v1", reg.host);
     let out = push(&["--progress", "none", &src, &dest]);
     assert_success(&out);
+    assert!(!out.stderr.contains("progress: "), "{}", out.describe());
+    assert!(
+        out.stderr.contains(&format!("tag  {dest} pushed")),
+        "{}",
+        out.describe()
+    );
+    assert!(out.stderr.contains("done: "), "{}", out.describe());
+    let out = push(&["-q", &src, &format!("{}/quiet:v1", reg.host)]);
+    assert_success(&out);
     assert_eq!(out.stderr, "", "{}", out.describe());
 
-    // A terminal: `script` runs the binary in a pseudo-terminal; bars with bytes appear.
+    // A terminal of 80 columns: `script` runs the binary in a pseudo-terminal; bars with
+    // bytes appear, no drawn line is wider than the terminal, no empty "0 B/0 B" total.
     let dest = format!("{}/tty:v1", reg.host);
     let bin = env!("CARGO_BIN_EXE_werf-push");
-    let cmdline = format!("{bin} push {src} {dest} --upload-strategy chunked --chunk-size 1MiB");
+    let cmdline = format!(
+        "stty cols 80 rows 24; {bin} push {src} {dest} --upload-strategy chunked --chunk-size 1MiB"
+    );
     let mut c = std::process::Command::new("script");
-    c.args(["-qefc", &cmdline, "/dev/null"])
-        .env_remove("CI")
-        .env("COLUMNS", "160");
+    c.args(["-qefc", &cmdline, "/dev/null"]).env_remove("CI");
     let out = run(&mut c);
     assert_success(&out);
     assert!(
@@ -84,15 +113,61 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         out.describe()
     );
     assert!(
-        out.stdout.contains("[=") || out.stdout.contains("=>"),
+        out.stdout.contains("[=") || out.stdout.contains("=>") || out.stdout.contains("[#"),
         "a bar: {}",
         out.describe()
     );
+    assert!(!out.stdout.contains("0 B/0 B"), "{}", out.describe());
+    // The drawn bars (result lines above them may be as long as their references).
+    let mut bars = 0;
+    for line in out.stdout.split(['\n', '\r']) {
+        let shown = strip_ansi(line);
+        if !shown.contains(" [") {
+            continue;
+        }
+        bars += 1;
+        assert!(
+            shown.chars().count() <= 80,
+            "a line wider than the terminal ({}): {shown:?}",
+            shown.chars().count()
+        );
+    }
+    assert!(bars > 0, "no bar was drawn\n{}", out.describe());
     assert!(
         out.stdout.contains(&format!("tag  {dest} pushed")),
         "{}",
         out.describe()
     );
+}
+
+/// `line` without ANSI escape sequences (CSI and OSC).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut it = line.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('[') => {
+                for c in it.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                for c in it.by_ref() {
+                    if c == '\x07' {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 #[test]
@@ -172,6 +247,34 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
         .collect();
     assert_eq!(done, planned, "the real run did what the plan said");
     assert_eq!(real["tags"][0]["digest"], plan["tags"][0]["digest"]);
+
+    // A third repository: the plan finds every blob to mount through the known-blob cache
+    // that the real run filled, and ends with the one line that sums it up.
+    let cache = tmp.path().join("cache");
+    let with_cache = |args: &[&str]| {
+        let mut c = werf_push();
+        c.env_remove("CI")
+            .env_remove("WERF_PUSH_PROGRESS")
+            .env_remove("WERF_PUSH_NO_CACHE")
+            .env("WERF_PUSH_CACHE_DIR", &cache)
+            .arg("push")
+            .args(args);
+        run(&mut c)
+    };
+    assert_success(&with_cache(&[&src, &dest]));
+    let dest3 = format!("{}/dry3:v1", reg.host);
+    let out = with_cache(&["--dry-run", "--json", &src, &dest3]);
+    assert_success(&out);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let rows = plan_of(&plan);
+    assert_eq!(rows.len(), 4, "{plan}");
+    assert!(rows.iter().all(|(_, _, s)| s == "would-mount"), "{rows:?}");
+    let last = out.stderr.lines().last().unwrap_or("");
+    assert_eq!(
+        last, "dry run: would push 0 blobs (0 B), mount 4, write 1 tags (0 up-to-date); nothing was written",
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]
@@ -186,6 +289,7 @@ fn error_classes_have_message_hint_and_exit_code() {
     let src = format!("oci:{}", dir.display());
     let dead = format!("127.0.0.1:{}/app:v1", support::registry::free_port());
     // (what, args, exit code, message part, hint part)
+    std::fs::create_dir_all(tmp.path().join("nope")).unwrap();
     let cases: Vec<(&str, Vec<String>, i32, &str, &str)> = vec![
         (
             "usage: unknown flag",
@@ -209,7 +313,7 @@ fn error_classes_have_message_hint_and_exit_code() {
             "hint: check the registry address",
         ),
         (
-            "bad layout",
+            "bad layout (a directory without oci-layout)",
             vec![
                 format!("oci:{}", tmp.path().join("nope").display()),
                 format!("{}/a:v1", reg.host),
@@ -272,4 +376,441 @@ fn help_has_examples_and_completions_generate() {
             &out.stdout[..out.stdout.len().min(300)]
         );
     }
+}
+
+/// Completion in a real bash: the script is sourced and bash's own completion machinery
+/// (`complete -p` gives the function) is asked for the words a user would TAB.
+#[test]
+fn bash_completes_subcommands_flags_and_values() {
+    let out = run(werf_push().args(["completion", "bash"]));
+    assert_success(&out);
+    let tmp = TempDir::new().unwrap();
+    let script = tmp.path().join("werf-push.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // (words typed, the word being completed, what must be offered, what must not be)
+    let cases: [(&str, &str, &[&str], &[&str]); 6] = [
+        ("werf-push ", "", &["publish", "stages", "push"], &[]),
+        (
+            "werf-push stages ",
+            "",
+            &["list", "import", "add", "pull", "gc"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push publish --",
+            "--",
+            &["--repo", "--with-stages", "--tag-git-branch"],
+            &[],
+        ),
+        (
+            "werf-push push --upload-strategy ",
+            "",
+            &["auto", "monolithic", "chunked"],
+            &[],
+        ),
+        (
+            "werf-push stages list --",
+            "--",
+            &["--stages-dir", "--json"],
+            &[],
+        ),
+        ("werf-push --progress ", "", &["auto", "plain", "none"], &[]),
+    ];
+    for (line, cur, want, not) in cases {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut all: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        if cur.is_empty() {
+            all.push(String::new());
+        }
+        let cword = all.len() - 1;
+        let prev = if cword >= 1 {
+            all[cword - 1].clone()
+        } else {
+            String::new()
+        };
+        let quoted: Vec<String> = all.iter().map(|w| format!("'{w}'")).collect();
+        let program = format!(
+            r#"source '{}'
+f=$(complete -p werf-push | sed -E 's/.*-F ([^ ]+).*/\1/')
+COMP_WORDS=({}); COMP_CWORD={cword}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}
+"$f" werf-push '{cur}' '{prev}'
+printf '%s\n' "${{COMPREPLY[@]}}""#,
+            script.display(),
+            quoted.join(" ")
+        );
+        let mut c = std::process::Command::new("bash");
+        c.args(["--norc", "--noprofile", "-c", &program])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        let got = run(&mut c);
+        assert_success(&got);
+        let offered: Vec<&str> = got.stdout.lines().collect();
+        for w in want {
+            assert!(
+                offered.contains(w),
+                "{line:?}: {w} not offered: {offered:?}"
+            );
+        }
+        for w in not {
+            assert!(!offered.contains(w), "{line:?}: {w} offered: {offered:?}");
+        }
+    }
+}
+
+/// `stages list` shows signatures whole; `--parent` takes one whole or any unique prefix.
+#[test]
+fn signatures_are_shown_whole_and_parent_takes_a_unique_prefix() {
+    let tmp = TempDir::new().unwrap();
+    let stages = tmp.path().join("stages");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/.werf/stages");
+    assert!(std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&src)
+        .arg(&stages)
+        .status()
+        .unwrap()
+        .success());
+    let from = tmp.path().join("from");
+    std::fs::create_dir(&from).unwrap();
+    std::fs::write(from.join("f"), b"x").unwrap();
+    let wp = |args: &[&str]| {
+        let mut c = werf_push();
+        c.args(args)
+            .arg("--stages-dir")
+            .arg(&stages)
+            .env_remove("SOURCE_DATE_EPOCH");
+        run(&mut c)
+    };
+    let full = "685c09a893c79f8da1035a54e43fe18714dd617c96de02e14b422d78";
+    let out = wp(&["stages", "list"]);
+    assert_success(&out);
+    assert!(out.stdout.contains(full), "{}", out.describe());
+    // (--parent, Ok(signature it resolves to) or Err(part of the error))
+    let cases: [(&str, Result<&str, &str>); 4] = [
+        (full, Ok(full)),
+        ("685c09", Ok(full)),
+        ("b", Err("2 stages have signatures starting so")),
+        ("ffff", Err("no stage with this signature (or prefix)")),
+    ];
+    let mut digests = Vec::new();
+    for (i, (given, want)) in cases.into_iter().enumerate() {
+        let out = wp(&[
+            "stages",
+            "add",
+            "--image",
+            "p",
+            "--stage",
+            "install",
+            "--from-dir",
+            from.to_str().unwrap(),
+            "--parent",
+            given,
+            "--json",
+        ]);
+        match want {
+            Ok(_) => {
+                assert_success(&out);
+                let v: Value = serde_json::from_str(&out.stdout).unwrap();
+                digests.push(v["signature"].as_str().unwrap().to_string());
+            }
+            Err(msg) => {
+                assert_failure(&out);
+                assert_eq!(out.code(), Some(2), "case {i}\n{}", out.describe());
+                assert!(out.stderr.contains(msg), "case {i}\n{}", out.describe());
+            }
+        }
+    }
+    // The prefix gives the same default signature as the whole parent signature.
+    assert_eq!(digests.len(), 2);
+    assert_eq!(digests[0], digests[1]);
+}
+
+/// Hints that fix the error: each usual mistake gets the exit code, the error naming what
+/// is wrong, and a hint that says what to do (and not one that would fail the same way).
+#[test]
+fn usual_mistakes_get_hints_that_fix_them() {
+    let tmp = TempDir::new().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
+    let (e, x) = (empty.to_str().unwrap(), example.to_str().unwrap());
+    let stages = format!("oci:{x}/.werf/stages");
+    // (args, exit code, in the error, in a hint, never in a hint)
+    type Case<'a> = (Vec<&'a str>, i32, &'a str, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![
+                "publish",
+                "--repo",
+                "localhost:9/x",
+                "--tag-custom",
+                "v1",
+                "--dir",
+                e,
+            ],
+            2,
+            "no such directory",
+            "stages import",
+            "stages list",
+        ),
+        (
+            vec!["stages", "list", "--dir", e],
+            2,
+            "no such directory",
+            "pass --dir",
+            "stages list",
+        ),
+        (
+            vec![
+                "publish",
+                "--repo",
+                "localhost:9/x",
+                "--tag-git-branch",
+                "",
+                "--dir",
+                x,
+            ],
+            2,
+            "--tag-git-branch (or WERF_TAG_GIT_BRANCH) is empty",
+            "--help",
+            "stages list",
+        ),
+        (
+            vec![
+                "publish",
+                "--repo",
+                "localhost:9/x",
+                "--tag-custom",
+                "feature/x",
+                "--dir",
+                x,
+            ],
+            2,
+            "'feature/x'",
+            "gives feature-x-",
+            "stages list",
+        ),
+        (
+            vec![
+                "publish",
+                "--repo",
+                "localhost:9/x",
+                "--tag",
+                "v1",
+                "--dir",
+                x,
+            ],
+            2,
+            "--tag-custom v1",
+            "--help",
+            "--stages-dir",
+        ),
+        (
+            vec!["push", &stages, "http://localhost:9/x:y"],
+            2,
+            "drop it and write localhost:9/x:y",
+            "references look like",
+            "stages list",
+        ),
+        (
+            vec!["push", &stages, "docker://localhost:9/x:y"],
+            2,
+            "drop it and write localhost:9/x:y",
+            "references look like",
+            "stages list",
+        ),
+        (
+            vec!["push", "oci:/nonexistent/layout", "localhost:9/x:y"],
+            2,
+            "/nonexistent/layout: no such directory",
+            "oci:DIR",
+            "stages list",
+        ),
+        (
+            vec!["push", e, "localhost:9/x:y"],
+            2,
+            "not supported",
+            "--help",
+            "stages list",
+        ),
+    ];
+    for (args, code, err, hint, not) in cases {
+        let mut c = werf_push();
+        c.args(&args)
+            .env_remove("WERF_TAG_GIT_BRANCH")
+            .env_remove("WERF_STAGES_DIR")
+            .env_remove("WERF_DIR");
+        let out = run(&mut c);
+        assert_eq!(out.code(), Some(code), "{args:?}\n{}", out.describe());
+        let error = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or("");
+        assert!(
+            error.contains(err),
+            "{args:?}: error lacks {err:?}\n{}",
+            out.describe()
+        );
+        let hints: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("hint:"))
+            .collect();
+        assert!(
+            hints.iter().any(|h| h.contains(hint)),
+            "{args:?}: no hint with {hint:?}\n{}",
+            out.describe()
+        );
+        assert!(
+            !hints.iter().any(|h| h.contains(not)),
+            "{args:?}: hint with {not:?}\n{}",
+            out.describe()
+        );
+    }
+}
+
+/// Man pages: one per command, nested ones included under the name their parent's page
+/// points to, each with EXIT STATUS and ENVIRONMENT; clap's `help` pseudo-command has none.
+#[test]
+fn manpages_cover_every_command_with_exit_status_and_environment() {
+    let tmp = TempDir::new().unwrap();
+    let out = run(werf_push().arg("manpages").arg(tmp.path()));
+    assert_success(&out);
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "werf-push.1",
+        "werf-push-publish.1",
+        "werf-push-stages.1",
+        "werf-push-stages-list.1",
+        "werf-push-stages-pull.1",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.contains("-help")), "{names:?}");
+    for n in &names {
+        let page = std::fs::read_to_string(tmp.path().join(n)).unwrap();
+        assert!(
+            page.contains(".SH \"EXIT STATUS\"") && page.contains(".SH ENVIRONMENT"),
+            "{n}"
+        );
+    }
+    let stages = std::fs::read_to_string(tmp.path().join("werf-push-stages.1")).unwrap();
+    assert!(
+        stages
+            .replace("\\-", "-")
+            .contains("werf-push-stages-list(1)"),
+        "{stages}"
+    );
+    let publish = std::fs::read_to_string(tmp.path().join("werf-push-publish.1")).unwrap();
+    assert!(
+        publish.contains("WERF_IMAGES_REPO"),
+        "the publish page lists its variables"
+    );
+}
+
+/// A publish says per image what happened (stage tags counted apart), not a line per tag;
+/// `--log-format json` makes results and errors JSON lines too.
+#[test]
+fn publish_results_per_image_and_as_json_lines() {
+    let reg = Registry::start();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
+    let repo = format!("{}/sum", reg.host);
+    let publish = |extra: &[&str]| {
+        let mut c = werf_push();
+        c.env_remove("CI")
+            .env_remove("WERF_PUSH_PROGRESS")
+            .args([
+                "publish",
+                "--repo",
+                &repo,
+                "--tag-custom",
+                "v1",
+                "--tag-git-branch",
+                "main",
+                "--with-stages",
+                "--dir",
+            ])
+            .arg(&example)
+            .args(extra);
+        run(&mut c)
+    };
+    let out = publish(&[]);
+    assert_success(&out);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let backend = lines
+        .iter()
+        .find(|l| l.starts_with("backend "))
+        .unwrap_or(&"");
+    assert!(
+        backend.contains(&format!("{repo}/backend")) && backend.contains("pushed: v1, main"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("frontend ")),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        lines.contains(&"stages cache: 5 tags, 5 pushed, 0 up-to-date"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("tag  ")),
+        "{}",
+        out.describe()
+    );
+
+    let out = publish(&["--log-format", "json"]);
+    assert_success(&out);
+    let events: Vec<Value> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("progress: "))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "image").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"stages") && kinds.contains(&"summary"),
+        "{kinds:?}"
+    );
+    let backend = events.iter().find(|e| e["image"] == "backend").unwrap();
+    assert_eq!(
+        backend["tags"]["up-to-date"],
+        serde_json::json!(["v1", "main"]),
+        "{backend}"
+    );
+
+    let mut c = werf_push();
+    c.args([
+        "--log-format",
+        "json",
+        "push",
+        "oci:/nonexistent",
+        "localhost:9/x:y",
+    ]);
+    let out = run(&mut c);
+    assert_eq!(out.code(), Some(2), "{}", out.describe());
+    let err: Value =
+        serde_json::from_str(out.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {}", out.stderr));
+    assert_eq!(err["type"], "error");
+    assert_eq!(err["exit_code"], 2);
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("no such directory"),
+        "{err}"
+    );
+    assert!(!err["hints"].as_array().unwrap().is_empty(), "{err}");
 }

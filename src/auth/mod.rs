@@ -1,14 +1,16 @@
 //! Where credentials come from and what is done with them, without an HTTP client:
 //! credential sources in precedence order (flags, Docker `config.json` with helpers,
 //! podman `auth.json`, GitLab CI), `WWW-Authenticate` challenges, the scopes a request
-//! needs, bearer tokens and their lifetimes, and secrets that cannot be printed. The
-//! handshake itself (HTTP) lives in `transport::auth`.
+//! needs, bearer tokens and their lifetimes, secrets that cannot be printed, and registry
+//! text redacted of them (`redact`). The handshake itself (HTTP) lives in
+//! `transport::auth`.
 
 pub mod challenge;
 mod credentials;
 pub mod docker_config;
 mod error;
 mod helper;
+pub mod redact;
 pub mod scope;
 mod secret;
 pub mod token;

@@ -8,8 +8,12 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret, remembered so that registry text quoting it is redacted
+    /// ([`super::redact::quote`]).
     pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
+        let s = s.into();
+        super::redact::remember(&s);
+        Secret(s)
     }
     pub fn expose(&self) -> &str {
         &self.0

@@ -77,14 +77,17 @@ pub enum Command {
     Slugify(SlugifyArgs),
     /// Print a shell completion script.
     #[command(
-        after_help = "Examples:\n  werf-push completion bash > /etc/bash_completion.d/werf-push\n  werf-push completion zsh > \"${fpath[1]}/_werf-push\"\n  werf-push completion fish > ~/.config/fish/completions/werf-push.fish"
+        after_help = "Examples:\n  mkdir -p ~/.local/share/bash-completion/completions && werf-push completion bash > ~/.local/share/bash-completion/completions/werf-push\n  mkdir -p ~/.zfunc && werf-push completion zsh > ~/.zfunc/_werf-push   # with fpath+=(~/.zfunc) before compinit in ~/.zshrc\n  mkdir -p ~/.config/fish/completions && werf-push completion fish > ~/.config/fish/completions/werf-push.fish"
     )]
     Completion {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Write man pages generated from this command line into DIR (used by scripts/man).
-    #[command(hide = true)]
+    /// Write man pages generated from this command line into DIR (one per command, nested
+    /// ones as werf-push-stages-list.1); scripts/man runs it.
+    #[command(
+        after_help = "Examples:\n  werf-push manpages ~/.local/share/man/man1 && man werf-push-stages-list"
+    )]
     Manpages { dir: PathBuf },
 }
 
@@ -139,6 +142,16 @@ pub struct RegistryArgs {
     /// No retry starts once one request or upload has been going on this long.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub retry_max_time: u64,
+    /// Time to open a TCP connection; retried like a reset.
+    #[arg(long, env = "WERF_PUSH_CONNECT_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECONDS")]
+    pub connect_timeout: std::time::Duration,
+    /// Time for the first byte of an answer (or of the TLS handshake) once the request is
+    /// sent; retried.
+    #[arg(long, env = "WERF_PUSH_RESPONSE_TIMEOUT", default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
+    pub response_timeout: std::time::Duration,
+    /// A body (upload or answer) moving less than 1 KiB/s for this long has stalled; retried.
+    #[arg(long, env = "WERF_PUSH_STALL_TIMEOUT", default_value = "30", value_parser = parse_seconds, value_name = "SECONDS")]
+    pub stall_timeout: std::time::Duration,
     /// User name for every registry of the run (with --registry-password or
     /// --registry-password-stdin); overrides docker config, auth.json and CI credentials.
     #[arg(long, env = "WERF_REGISTRY_USERNAME", value_name = "USER")]
@@ -182,6 +195,16 @@ pub struct UploadArgs {
     /// ~/.cache/werf-push).
     #[arg(long, env = "WERF_PUSH_NO_CACHE", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
     pub no_cache: bool,
+}
+
+/// A positive number of seconds (fractions allowed: `0.5`).
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(v)),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,6 +16,8 @@ pub const BAD_LAYOUT: i32 = 3;
 pub const NETWORK: i32 = 4;
 /// Authentication or authorisation failed.
 pub const AUTH: i32 = 5;
+/// A local write failed for want of space (disk or quota full); nothing was changed.
+pub const NO_SPACE: i32 = 6;
 
 /// Prints `error: ...` and hints for `e`; returns its exit code.
 pub fn report(e: &anyhow::Error) -> i32 {
@@ -27,14 +29,17 @@ pub fn report(e: &anyhow::Error) -> i32 {
             line.push_str(&c);
         }
     }
-    eprintln!("error: {line}");
     let (code, hints) = match auth_hints(e) {
         Some(found) => found,
-        None => {
-            let (code, hints) = classify(e);
-            (code, hints.into_iter().map(String::from).collect())
-        }
+        None => classify(e),
     };
+    if super::output::json_lines() {
+        super::output::json_line(serde_json::json!({
+            "type": "error", "message": line, "hints": hints, "exit_code": code,
+        }));
+        return code;
+    }
+    eprintln!("error: {line}");
     for h in hints {
         eprintln!("hint: {h}");
     }
@@ -51,7 +56,7 @@ fn auth_hints(e: &anyhow::Error) -> Option<(i32, Vec<String>)> {
             .downcast_ref::<super::settings::UsageError>()
             .is_some()
         {
-            return Some((USAGE, vec!["see `werf-push push --help`".into()]));
+            return Some((USAGE, vec!["see the command's --help".into()]));
         }
         let t = match (
             cause.downcast_ref::<TransportError>(),
@@ -107,7 +112,73 @@ fn auth_transport(t: &TransportError) -> Option<(i32, Vec<String>)> {
     })
 }
 
-fn classify(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
+fn classify(e: &anyhow::Error) -> (i32, Vec<String>) {
+    let (code, hints) = classify_static(e);
+    let mut hints: Vec<String> = hints.into_iter().map(String::from).collect();
+    // A tag that is not a docker tag: the slug that would be.
+    for cause in e.chain() {
+        if let Some(werf_push::werf::error::WerfError::InvalidTag { tag, .. }) =
+            cause.downcast_ref::<werf_push::werf::error::WerfError>()
+        {
+            let slug = werf_push::werf::slug::slugify_docker_tag(tag);
+            hints = vec![format!(
+                "slug it: `werf-push slugify -f docker-tag '{}'` gives {slug}",
+                werf_push::spec::text::printable(tag)
+            )];
+        }
+    }
+    (code, hints)
+}
+
+/// The layout error `cause` is or wraps (`#[error(transparent)]` hides it from the chain).
+fn layout_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a LayoutError> {
+    use werf_push::werf::{error::WerfError, store::StoreError};
+    if let Some(l) = cause.downcast_ref::<LayoutError>() {
+        return Some(l);
+    }
+    match (
+        cause.downcast_ref::<WerfError>(),
+        cause.downcast_ref::<StoreError>(),
+        cause.downcast_ref::<PushError>(),
+    ) {
+        (Some(WerfError::Layout(l)), _, _)
+        | (_, Some(StoreError::Layout(l)), _)
+        | (_, _, Some(PushError::Layout(l))) => Some(l),
+        _ => None,
+    }
+}
+
+/// Hints for a missing directory: where the stages storage is looked for.
+const MISSING_HINT: &str = "run werf-push in the project directory or pass --dir (or --stages-dir); create stages with `werf-push stages import` or `werf-push stages add`; for push, check the oci:DIR path";
+
+fn classify_static(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
+    // A full disk wherever it was met: neither the layout's fault nor the user's.
+    if e.chain()
+        .any(|c| layout_error(c).is_some_and(LayoutError::is_no_space))
+    {
+        return (
+            NO_SPACE,
+            vec!["free space on that filesystem (see `df -h`) and run again: the stages storage was left as it was"],
+        );
+    }
+    // A path that does not exist is the user's to fix.
+    if e.chain()
+        .any(|c| matches!(layout_error(c), Some(LayoutError::Missing { .. })))
+    {
+        return (USAGE, vec![MISSING_HINT]);
+    }
+    // Which image of a layout is meant is the user's to say.
+    if e.chain().any(|c| {
+        matches!(
+            layout_error(c),
+            Some(LayoutError::Ambiguous { .. } | LayoutError::NoSuchImage { .. })
+        )
+    }) {
+        return (
+            USAGE,
+            vec!["name one of the images listed: oci:DIR:REF (its org.opencontainers.image.ref.name) or oci:DIR@DIGEST"],
+        );
+    }
     for cause in e.chain() {
         if let Some(s) = cause.downcast_ref::<werf_push::werf::store::StoreError>() {
             use werf_push::werf::store::StoreError as S;
@@ -119,6 +190,10 @@ fn classify(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
                 S::Invalid(_) | S::Source { .. } => {
                     return (USAGE, vec!["see `werf-push stages --help`"])
                 }
+                S::NotRestored { .. } => return (
+                    FAILURE,
+                    vec!["the stages that could be pulled are stored; `stages pull --json` lists what was not (unidentified, not_restored)"],
+                ),
                 // The others carry their cause: classify that.
                 _ => {}
             }
@@ -132,9 +207,15 @@ fn classify(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
         if let Some(w) = cause.downcast_ref::<werf_push::werf::error::WerfError>() {
             use werf_push::werf::error::WerfError as W;
             return match w {
-                W::Layout(_) | W::Stages { .. } | W::NotBuilt { .. } => (
+                W::NotBuilt { .. } => (
                     BAD_LAYOUT,
-                    vec!["check the stages storage with `werf-push stages list`"],
+                    vec!["`werf-push stages list` shows the images the stages storage holds"],
+                ),
+                W::Layout(_) | W::Stages { .. } => (
+                    BAD_LAYOUT,
+                    vec![
+                        "fix or remove that entry of the stages storage, or build the stage again",
+                    ],
                 ),
                 W::ConfigTemplate { .. } | W::Config { .. } | W::Io { .. } => (USAGE, vec![]),
                 _ => (USAGE, vec!["see `werf-push publish --help`"]),
@@ -143,7 +224,7 @@ fn classify(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
         if cause.downcast_ref::<LayoutError>().is_some() {
             return (
                 BAD_LAYOUT,
-                vec!["check the layout with `werf-push stages list`, or rebuild the image"],
+                vec!["the layout is broken: rebuild or re-export the image"],
             );
         }
         if let Some(t) = cause.downcast_ref::<TransportError>() {
@@ -170,6 +251,12 @@ fn classify(e: &anyhow::Error) -> (i32, Vec<&'static str>) {
             if let PushError::Connect { source, .. } = p {
                 return transport(source);
             }
+            if let Some(werf_push::registry::RegistryError::Transport(
+                t @ TransportError::Timeout { .. },
+            )) = p.registry_error()
+            {
+                return transport(t);
+            }
         }
     }
     (FAILURE, vec![])
@@ -190,6 +277,10 @@ fn transport(t: &TransportError) -> (i32, Vec<&'static str>) {
             vec!["drop --insecure-registry: the registry speaks HTTPS"],
         ),
         TransportError::Config(_) => (USAGE, vec![]),
+        TransportError::Timeout { .. } => (
+            NETWORK,
+            vec!["the registry, or the network to it, stopped answering (retried up to --retries times); over a slow link raise --connect-timeout, --response-timeout or --stall-timeout"],
+        ),
         _ => (
             NETWORK,
             vec!["check the registry address and that it is running"],

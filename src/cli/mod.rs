@@ -4,15 +4,19 @@
 mod args;
 mod bench;
 mod bench_stats;
+mod completion;
 mod exit;
+mod manpages;
 mod output;
 mod progress;
 mod publish;
 mod push;
+mod rate;
 mod settings;
 mod size;
 mod stages;
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
 
 use clap::Parser;
@@ -22,24 +26,42 @@ pub use args::Cli;
 
 /// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 pub const INTERRUPTED: i32 = 130;
+/// Exit code after SIGTERM (128 + 15), which CI runners send to a cancelled job.
+pub const TERMINATED: i32 = 143;
 
-/// Cancelled on the first Ctrl-C: pushes stop, cancel their open upload sessions and write
-/// no further manifests; a second Ctrl-C exits at once.
+/// The exit code of the signal that interrupted the run (0: none yet).
+static SIGNAL_EXIT: AtomicI32 = AtomicI32::new(0);
+
+/// Cancelled on the first Ctrl-C or SIGTERM: pushes stop, cancel their open upload
+/// sessions and write no further manifests; a second signal exits at once.
 pub fn interrupt() -> &'static CancellationToken {
     static TOKEN: OnceLock<CancellationToken> = OnceLock::new();
     TOKEN.get_or_init(CancellationToken::new)
 }
 
-fn watch_ctrl_c() {
-    tokio::spawn(async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        eprintln!("interrupted: cancelling open uploads (Ctrl-C again to quit at once)");
+/// SIGINT and SIGTERM take the same path; the exit code says which came first.
+fn watch_signals() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        eprintln!("warning: cannot watch for Ctrl-C/SIGTERM: an interrupt will not cancel uploads");
+        return;
+    };
+    tokio::spawn(async move {
+        let (code, name) = tokio::select! {
+            _ = int.recv() => (INTERRUPTED, "Ctrl-C"),
+            _ = term.recv() => (TERMINATED, "SIGTERM"),
+        };
+        SIGNAL_EXIT.store(code, Ordering::SeqCst);
+        eprintln!("interrupted ({name}): cancelling open uploads (Ctrl-C again to quit at once)");
         interrupt().cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(INTERRUPTED);
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
+        std::process::exit(code);
     });
 }
 
@@ -57,10 +79,10 @@ pub fn main() -> i32 {
             return exit::FAILURE;
         }
     };
-    // Commands that talk to registries stop cleanly on Ctrl-C. The others (stages import,
-    // add, gc, list) keep the default: the process ends at once, and since every write to
-    // the stages storage is a temporary file renamed into place, the storage stays as it
-    // was before.
+    // Commands that talk to registries stop cleanly on Ctrl-C and SIGTERM. The others
+    // (stages import, add, gc, list) keep the default: the process ends at once, and since
+    // every write to the stages storage is a temporary file renamed into place, the
+    // storage stays as it was before.
     let cancellable = matches!(
         cli.command,
         args::Command::Push(_)
@@ -70,19 +92,15 @@ pub fn main() -> i32 {
     );
     let result = runtime.block_on(async {
         if cancellable {
-            watch_ctrl_c();
+            watch_signals();
         }
         match cli.command {
             args::Command::Push(a) => push::run(a, &cli.global).await,
             args::Command::Publish(a) => publish::run(a, &cli.global).await,
             args::Command::Bench(a) => bench::run(a, &cli.global).await,
             args::Command::Stages(c) => stages::run(c, &cli.global).await,
-            args::Command::Completion { shell } => {
-                let mut cmd = <Cli as clap::CommandFactory>::command();
-                clap_complete::generate(shell, &mut cmd, "werf-push", &mut std::io::stdout());
-                Ok(exit::SUCCESS)
-            }
-            args::Command::Manpages { dir } => manpages(&dir),
+            args::Command::Completion { shell } => completion::run(shell),
+            args::Command::Manpages { dir } => manpages::run(&dir),
             args::Command::Slugify(a) => {
                 println!("{}", werf_push::werf::slug::slugify_docker_tag(&a.string));
                 Ok(exit::SUCCESS)
@@ -92,30 +110,12 @@ pub fn main() -> i32 {
     match result {
         _ if interrupt().is_cancelled() => {
             eprintln!("error: interrupted; nothing more was written (run again to finish)");
-            INTERRUPTED
+            match SIGNAL_EXIT.load(Ordering::SeqCst) {
+                0 => INTERRUPTED,
+                code => code,
+            }
         }
         Ok(code) => code,
         Err(e) => exit::report(&e),
     }
-}
-
-/// One man page per command: werf-push.1, werf-push-push.1, ...
-fn manpages(dir: &std::path::Path) -> anyhow::Result<i32> {
-    use anyhow::Context;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let cmd = <Cli as clap::CommandFactory>::command();
-    let mut pages = vec![("werf-push".to_string(), cmd.clone())];
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        pages.push((format!("werf-push-{}", sub.get_name()), sub.clone()));
-    }
-    for (name, page) in pages {
-        let path = dir.join(format!("{name}.1"));
-        let mut out = Vec::new();
-        clap_mangen::Man::new(page)
-            .title(name.clone())
-            .render(&mut out)?;
-        std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("{}", path.display());
-    }
-    Ok(exit::SUCCESS)
 }

@@ -1,9 +1,28 @@
-//! What people see on stderr: logging setup and a plain line-per-event reporter. stdout
-//! carries only data (`--json`).
+//! What people see on stderr: logging setup, the results of a run (a line per image for
+//! publish, the totals), as text or, with `--log-format json`, as JSON lines. stdout
+//! carries only data (`--json`). Colour only on a terminal.
 
-use werf_push::push::{Summary, TagStatus};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use werf_push::push::{BlobStatus, Summary, TagStatus};
+use werf_push::werf::report::Report;
 
 use super::args::{GlobalArgs, LogFormat};
+
+/// `--log-format json`: results and errors are JSON lines too.
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Whether stderr speaks JSON lines.
+pub fn json_lines() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+/// One result or error as a JSON line on stderr (`--log-format json`).
+pub fn json_line(v: serde_json::Value) {
+    eprintln!("{v}");
+}
 
 pub fn init_logging(g: &GlobalArgs) {
     let level = match (g.quiet, g.verbose) {
@@ -18,7 +37,8 @@ pub fn init_logging(g: &GlobalArgs) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none());
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    JSON.store(g.log_format == LogFormat::Json, Ordering::Relaxed);
     let _ = match g.log_format {
         LogFormat::Text => builder.without_time().try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -29,11 +49,51 @@ pub fn print_summary(s: &Summary, quiet: bool) {
     if quiet {
         return;
     }
+    if json_lines() {
+        json_line(serde_json::json!({
+            "type": "summary",
+            "tags": s.tags.len(),
+            "blobs_pushed": s.blobs_pushed,
+            "blobs_mounted": s.blobs_mounted,
+            "blobs_skipped": s.blobs_skipped,
+            "bytes_sent": s.bytes_sent,
+            "manifests_written": s.manifests_written,
+            "seconds": s.seconds,
+        }));
+        return;
+    }
     let up = s
         .tags
         .iter()
         .filter(|t| t.status == TagStatus::UpToDate)
         .count();
+    let would_tags = s
+        .tags
+        .iter()
+        .filter(|t| t.status == TagStatus::WouldPush)
+        .count();
+    if would_tags > 0
+        || s.blobs
+            .iter()
+            .any(|b| matches!(b.status, BlobStatus::WouldPush | BlobStatus::WouldMount))
+    {
+        let pushed: Vec<_> = s
+            .blobs
+            .iter()
+            .filter(|b| b.status == BlobStatus::WouldPush)
+            .collect();
+        let mounted = s
+            .blobs
+            .iter()
+            .filter(|b| b.status == BlobStatus::WouldMount)
+            .count();
+        eprintln!(
+            "dry run: would push {} blobs ({}), mount {mounted}, write {would_tags} tags ({up} up-to-date); nothing was written",
+            pushed.len(),
+            human(pushed.iter().map(|b| b.size).sum()),
+        );
+        return;
+    }
     eprintln!(
         "done: {} tags ({} up-to-date), blobs: {} pushed, {} mounted, {} present; {} sent in {:.2}s ({}/s)",
         s.tags.len(),
@@ -69,14 +129,92 @@ pub fn finish(
     errors: Vec<werf_push::push::PushError>,
     json: bool,
     progress: &super::progress::Progress,
+    lines: &[String],
 ) -> anyhow::Result<i32> {
     progress.finish();
     if json {
         println!("{}", serde_json::to_string_pretty(summary)?);
     }
+    if progress.results() && !json_lines() {
+        for l in lines {
+            eprintln!("{l}");
+        }
+    }
     if let Some(first) = errors.into_iter().next() {
         return Err(first.into());
     }
-    print_summary(summary, !progress.visible());
+    print_summary(summary, !progress.results());
     Ok(super::exit::SUCCESS)
+}
+
+/// The results of a publish, a line per image (its repository, then its tags grouped by
+/// status) and one for the stages cache, e.g.
+/// `backend  localhost:5000/app/backend  pushed: v1, main`.
+pub fn per_image(report: &Report, summary: &Summary) -> Vec<String> {
+    let mut out = Vec::new();
+    let width = report
+        .images
+        .keys()
+        .map(|n| n.len().max(1))
+        .max()
+        .unwrap_or(1);
+    for (name, image) in &report.images {
+        let mut by_status: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for r in report
+            .references
+            .iter()
+            .filter(|r| &r.werf_image_name == name)
+        {
+            let tag = r
+                .reference
+                .rsplit_once(':')
+                .map_or(r.reference.as_str(), |(_, t)| t);
+            by_status
+                .entry(&r.status)
+                .or_default()
+                .push(tag.to_string());
+        }
+        if json_lines() {
+            json_line(serde_json::json!({
+                "type": "image", "image": name, "repository": image.docker_repo,
+                "digest": image.docker_image_digest, "tags": by_status,
+            }));
+            continue;
+        }
+        let tags: Vec<String> = by_status
+            .iter()
+            .map(|(status, tags)| format!("{status}: {}", tags.join(", ")))
+            .collect();
+        let shown = if name.is_empty() { "~" } else { name };
+        out.push(format!(
+            "{shown:<width$}  {}  {}",
+            image.docker_repo,
+            tags.join("; ")
+        ));
+    }
+    let stage_tags: Vec<_> = summary
+        .tags
+        .iter()
+        .filter(|t| t.reference.contains(":image-stage-"))
+        .collect();
+    if !stage_tags.is_empty() {
+        let count = |s| stage_tags.iter().filter(|t| t.status == s).count();
+        let (pushed, up) = (count(TagStatus::Pushed), count(TagStatus::UpToDate));
+        let would = count(TagStatus::WouldPush);
+        let mut text = format!(
+            "stages cache: {} tags, {pushed} pushed, {up} up-to-date",
+            stage_tags.len()
+        );
+        if would > 0 {
+            text.push_str(&format!(", {would} would be pushed"));
+        }
+        if json_lines() {
+            json_line(serde_json::json!({
+                "type": "stages", "tags": stage_tags.len(), "pushed": pushed, "up_to_date": up,
+            }));
+        } else {
+            out.push(text);
+        }
+    }
+    out
 }

@@ -39,6 +39,10 @@ pub struct PublishArgs {
     /// Tag by git commit.
     #[arg(long, env = "WERF_TAG_GIT_COMMIT", value_name = "COMMIT")]
     pub tag_git_commit: Option<String>,
+    /// Not a flag (werf has --tag-custom and the other --tag-* flags): caught to say so,
+    /// where clap would suggest --stages-dir.
+    #[arg(long = "tag", hide = true, value_name = "TAG")]
+    pub tag: Option<String>,
     /// Tag each image by its stages signature.
     #[arg(long, env = "WERF_TAG_BY_STAGES_SIGNATURE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub tag_by_stages_signature: bool,
@@ -66,6 +70,13 @@ pub struct PublishArgs {
 }
 
 pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
+    if let Some(t) = &a.tag {
+        return Err(settings::UsageError(format!(
+            "--tag is not a flag of publish: use --tag-custom {t}, or --tag-git-branch, \
+             --tag-git-tag, --tag-git-commit, --tag-by-stages-signature"
+        ))
+        .into());
+    }
     let mode: RepoMode = a.images_repo_mode.parse()?;
     let tags = collect_tags(
         &a.tag_custom,
@@ -85,7 +96,7 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         with_stages: a.with_stages,
     };
     let plan = plan(&req)?;
-    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, g)?;
+    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, false, g)?;
     let (summary, errors) = pusher.push(plan.targets).await;
     let report = report::build(&plan.planned, &summary);
     if let Some(path) = &a.publish_report_path {
@@ -95,5 +106,6 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
             .and_then(|()| std::fs::rename(&tmp, path))
             .with_context(|| format!("cannot write the publish report {}", path.display()))?;
     }
-    output::finish(&summary, errors, a.json, &progress)
+    let lines = output::per_image(&report, &summary);
+    output::finish(&summary, errors, a.json, &progress, &lines)
 }

@@ -20,7 +20,15 @@ pub struct OciSource {
 
 pub fn parse_source(src: &str) -> Result<OciSource> {
     let Some(rest) = src.strip_prefix("oci:") else {
-        bail!("source '{src}' is not supported: use oci:DIR, oci:DIR:REF or oci:DIR@DIGEST");
+        return Err(settings::UsageError(format!(
+            "source '{src}' is not supported: use oci:DIR, oci:DIR:REF or oci:DIR@DIGEST{}",
+            if std::path::Path::new(src).is_dir() {
+                format!(" (here: oci:{src})")
+            } else {
+                String::new()
+            }
+        ))
+        .into());
     };
     if let Some((dir, digest)) = rest.split_once('@') {
         return Ok(OciSource {
@@ -45,7 +53,7 @@ pub fn parse_source(src: &str) -> Result<OciSource> {
 pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
     let src = parse_source(&a.src)?;
     if src.dir.as_os_str().is_empty() {
-        bail!("source '{}' names no directory", a.src);
+        return Err(settings::UsageError(format!("source '{}' names no directory", a.src)).into());
     }
     let dests = a
         .dest
@@ -72,9 +80,9 @@ pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
             dest,
         })
         .collect();
-    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, g)?;
+    let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, true, g)?;
     let (summary, errors) = pusher.push(targets).await;
-    output::finish(&summary, errors, a.json, &progress)
+    output::finish(&summary, errors, a.json, &progress, &[])
 }
 
 #[cfg(test)]

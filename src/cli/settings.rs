@@ -6,7 +6,7 @@ use std::sync::Arc;
 use werf_push::auth::{CredentialStore, Secret};
 
 use werf_push::push::{PushOptions, UploadStrategy};
-use werf_push::transport::{RetryBudget, TransportOptions};
+use werf_push::transport::{RetryBudget, Timeouts, TransportOptions};
 
 use super::args::{RegistryArgs, Strategy, UploadArgs};
 
@@ -54,6 +54,11 @@ pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageErro
         skip_tls_verify: r.skip_tls_verify_registry,
         ca_file: r.ca_file.clone(),
         http1_only: r.http1,
+        timeouts: Timeouts {
+            connect: r.connect_timeout,
+            response: r.response_timeout,
+            stall: r.stall_timeout,
+        },
         credentials: CredentialStore::from_env(flags, r.docker_config.clone()),
         certs_d: std::env::var_os("WERF_PUSH_CERTS_D")
             .filter(|v| !v.is_empty())
@@ -97,9 +102,15 @@ pub fn pusher(
     upload: &UploadArgs,
     registry: &RegistryArgs,
     dry_run: bool,
+    tag_lines: bool,
     g: &super::args::GlobalArgs,
 ) -> Result<(werf_push::push::Pusher, Arc<super::progress::Progress>), UsageError> {
-    let progress = Arc::new(super::progress::Progress::new(g.progress, g.quiet));
+    let shown = super::progress::Shown {
+        tag_lines,
+        results: !g.quiet,
+        blob_lines: g.verbose > 0,
+    };
+    let progress = Arc::new(super::progress::Progress::new(g.progress, shown));
     let pusher = werf_push::push::Pusher::new(
         push_options(upload, dry_run),
         transport_options(registry)?,

@@ -9,12 +9,15 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use werf_push::push::{NoopReporter, PushOptions, Pusher};
+use werf_push::spec::text::printable;
+use werf_push::spec::ManifestKind;
 use werf_push::werf::add::{add, AddRequest};
 use werf_push::werf::gc::gc;
 use werf_push::werf::import::{import, ImportRequest, ImportSource};
 use werf_push::werf::layer::{LayerCompression, LayerOptions};
 use werf_push::werf::pull::{pull, PullRequest};
 use werf_push::werf::stages::StagesStorage;
+use werf_push::werf::store::StoreError;
 
 use super::args::{GlobalArgs, RegistryArgs};
 use super::output::human;
@@ -76,6 +79,9 @@ pub struct ListArgs {
     /// JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Manifest digests whole (signatures are always whole).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 /// The stage being written.
@@ -91,7 +97,7 @@ pub struct StageArgs {
     /// and the parent's signature (docs/stages-format.md).
     #[arg(long, value_name = "SIG")]
     pub signature: Option<String>,
-    /// Signature of the parent stage (must be in the storage).
+    /// Signature of the parent stage (must be in the storage), or a unique prefix of it.
     #[arg(long, value_name = "SIG")]
     pub parent: Option<String>,
     /// Compression of new layers: gzip (every client) or zstd (containerd 1.5+, Docker
@@ -111,12 +117,14 @@ pub enum CompressionArg {
 }
 
 impl StageArgs {
-    fn image(&self) -> String {
+    /// The image name (empty for the nameless one), checked before anything is written.
+    fn image(&self) -> Result<String, StoreError> {
         if self.image == "~" {
-            String::new()
-        } else {
-            self.image.clone()
+            return Ok(String::new());
         }
+        werf_push::werf::naming::check_image_name(&self.image)
+            .map_err(|e| StoreError::Invalid(format!("--image: {e}")))?;
+        Ok(self.image.clone())
     }
 
     fn layer(&self) -> LayerOptions {
@@ -162,7 +170,8 @@ pub struct AddArgs {
 
 #[derive(Args, Debug)]
 pub struct PullArgs {
-    /// Pull only the stages of these images (`~` names the nameless image).
+    /// Pull only the stages of these images (`~` names the nameless image). Exit 1 when one
+    /// of them cannot be restored whole (no stage of it, or a stage tag that names no image).
     #[arg(value_name = "IMAGE_NAME")]
     pub images: Vec<String>,
     #[command(flatten)]
@@ -201,7 +210,7 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
             let req = ImportRequest {
                 stages_dir: a.storage.path(),
                 source: ImportSource::parse(&a.src)?,
-                image: a.stage.image(),
+                image: a.stage.image()?,
                 stage: a.stage.stage.clone(),
                 signature: a.stage.signature.clone(),
                 parent: a.stage.parent.clone(),
@@ -221,7 +230,7 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
         StagesCommand::Add(a) => {
             let req = AddRequest {
                 stages_dir: a.storage.path(),
-                image: a.stage.image(),
+                image: a.stage.image()?,
                 stage: a.stage.stage.clone(),
                 from_dir: a.from_dir.clone(),
                 parent: a.stage.parent.clone(),
@@ -263,7 +272,7 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
             };
             if !g.quiet {
                 for s in &report.skipped {
-                    eprintln!("skipped {}: {}", s.tag, s.reason);
+                    eprintln!("skipped {}: {}", printable(&s.tag), printable(&s.reason));
                 }
             }
             print(a.json, &report, || {
@@ -274,16 +283,30 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
                         s.image, s.stage, s.signature
                     ));
                 }
+                for s in &report.unidentified {
+                    out.push_str(&format!(
+                        "unidentified {}: {}\n",
+                        printable(&s.tag),
+                        printable(&s.reason)
+                    ));
+                }
                 out.push_str(&format!(
-                    "{} stages pulled, {} skipped; {} blobs ({}) fetched, {} resumed downloads",
+                    "{} stages pulled, {} skipped, {} unidentified; {} blobs ({}) fetched, {} \
+                     resumed downloads",
                     report.pulled.len(),
                     report.skipped.len(),
+                    report.unidentified.len(),
                     report.blobs_fetched,
                     human(report.bytes_fetched),
                     report.resumed
                 ));
                 out
-            })
+            })?;
+            // What could be restored is stored; an image named but not restored whole fails.
+            match report.incomplete(&a.repo.repo) {
+                Some(e) => Err(e.into()),
+                None => Ok(exit::SUCCESS),
+            }
         }
         StagesCommand::Gc(a) => {
             let report = gc(&a.storage.path(), a.dry_run)?;
@@ -332,6 +355,8 @@ struct Row {
     signature: String,
     size: u64,
     digest: String,
+    /// The config digest of each image manifest (one per platform): the image IDs.
+    configs: Vec<String>,
 }
 
 fn list(a: ListArgs) -> Result<i32> {
@@ -347,6 +372,14 @@ fn list(a: ListArgs) -> Result<i32> {
                 signature: s.signature.clone(),
                 size: image.blobs.iter().map(|b| b.size).sum(),
                 digest: s.descriptor.digest.to_string(),
+                configs: image
+                    .manifests
+                    .iter()
+                    .filter_map(|m| match &m.kind {
+                        ManifestKind::Image { config, .. } => Some(config.digest.to_string()),
+                        ManifestKind::Index { .. } => None,
+                    })
+                    .collect(),
             });
         }
     }
@@ -354,21 +387,32 @@ fn list(a: ListArgs) -> Result<i32> {
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
+        // Signatures whole (`--parent` takes them, or a unique prefix); digests short
+        // unless --wide (--json has everything).
+        let w = |f: fn(&Row) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
+        let (wi, ws, wg) = (
+            w(|r| r.image.len(), 5),
+            w(|r| r.stage.len(), 5),
+            w(|r| r.signature.len(), 9),
+        );
         writeln!(
             out,
-            "{:<16} {:<20} {:<20} {:>10}  DIGEST",
+            "{:<wi$}  {:<ws$}  {:<wg$}  {:>10}  DIGEST",
             "IMAGE", "STAGE", "SIGNATURE", "SIZE"
         )?;
         for r in rows {
-            let sig: String = r.signature.chars().take(20).collect();
+            let digest = if a.wide {
+                r.digest.clone()
+            } else {
+                r.digest.chars().take("sha256:".len() + 12).collect()
+            };
             writeln!(
                 out,
-                "{:<16} {:<20} {:<20} {:>10}  {}",
+                "{:<wi$}  {:<ws$}  {:<wg$}  {:>10}  {digest}",
                 r.image,
                 r.stage,
-                sig,
+                r.signature,
                 human(r.size),
-                r.digest
             )?;
         }
     }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest as _, Sha256};
 
+use super::safe_fs::{create_new, real_dirs, sync_dir};
 use super::LayoutError;
 use crate::spec::Digest;
 
@@ -38,12 +39,13 @@ pub struct BlobWriter {
 }
 
 impl BlobWriter {
-    /// Starts a blob in the layout at `root` (which must have `blobs/sha256`).
+    /// Starts a blob in the layout at `root`; `blobs/sha256` is created when missing and
+    /// must be a real directory (not a symlink leading elsewhere).
     pub fn create(root: &Path) -> Result<BlobWriter, LayoutError> {
-        let dir = root.join("blobs").join("sha256");
-        std::fs::create_dir_all(&dir).map_err(LayoutError::io(&dir))?;
+        let dir = real_dirs(root, &["blobs", "sha256"])
+            .map_err(LayoutError::io(root.join("blobs/sha256")))?;
         let tmp = dir.join(tmp_name("blob"));
-        let file = File::create(&tmp).map_err(LayoutError::io(&tmp))?;
+        let file = create_new(&tmp).map_err(LayoutError::io(&tmp))?;
         Ok(BlobWriter {
             root: root.to_path_buf(),
             tmp,
@@ -112,27 +114,36 @@ impl BlobWriter {
                 });
             }
         }
-        let target = self.root.join("blobs/sha256").join(digest.hex());
+        let dir = self.root.join("blobs/sha256");
+        let target = dir.join(digest.hex());
         std::fs::rename(&self.tmp, &target).map_err(LayoutError::io(&target))?;
         self.tmp = PathBuf::new();
+        sync_dir(&dir).map_err(LayoutError::io(&dir))?;
         Ok((digest, self.len))
     }
 }
 
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // A failed write says which file of the layout failed (a full disk as such), whatever
+        // the caller copies from: the error travels inside the io::Error.
         let n = self
             .file
             .as_mut()
             .expect("open until finished")
-            .write(buf)?;
+            .write(buf)
+            .map_err(|e| LayoutError::from_io(self.tmp.clone(), e).into_io())?;
         self.hasher.update(&buf[..n]);
         self.len += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.file.as_mut().expect("open until finished").flush()
+        self.file
+            .as_mut()
+            .expect("open until finished")
+            .flush()
+            .map_err(|e| LayoutError::from_io(self.tmp.clone(), e).into_io())
     }
 }
 
@@ -151,7 +162,8 @@ impl Drop for BlobWriter {
 pub fn stale_temps(root: &Path) -> Result<Vec<PathBuf>, LayoutError> {
     let mut dirs = vec![root.to_path_buf()];
     let blobs = root.join("blobs");
-    if blobs.is_dir() {
+    let real = super::safe_fs::is_real_dir(root, &["blobs"]).map_err(LayoutError::io(&blobs))?;
+    if real {
         for e in std::fs::read_dir(&blobs).map_err(LayoutError::io(&blobs))? {
             let e = e.map_err(LayoutError::io(&blobs))?;
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {

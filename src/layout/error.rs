@@ -10,6 +10,9 @@ use crate::spec::{Digest, SpecError};
 pub enum LayoutError {
     #[error("{path}: not an OCI image layout: {reason}")]
     NotALayout { path: PathBuf, reason: String },
+    /// The directory does not exist.
+    #[error("{path}: no such directory")]
+    Missing { path: PathBuf },
     #[error("{path}: unsupported imageLayoutVersion '{found}' (expected 1.x.x)")]
     Version { path: PathBuf, found: String },
     #[error("{path}: {source}")]
@@ -66,6 +69,11 @@ pub enum LayoutError {
         .path.display()
     )]
     Locked { path: PathBuf, holder: String },
+    /// The disk (or quota) is full: nothing of the write was kept.
+    #[error(
+        "{path}: no space left on device (the filesystem mounted at {mount}); nothing was changed"
+    )]
+    NoSpace { path: PathBuf, mount: PathBuf },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -77,6 +85,71 @@ pub enum LayoutError {
 impl LayoutError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> LayoutError {
         let path = path.into();
-        move |source| LayoutError::Io { path, source }
+        move |source| LayoutError::from_io(path, source)
+    }
+
+    /// An I/O error at `path`; a full disk becomes [`LayoutError::NoSpace`].
+    pub fn from_io(path: PathBuf, source: std::io::Error) -> LayoutError {
+        let source = match LayoutError::carried(source) {
+            Ok(inner) => return inner,
+            Err(source) => source,
+        };
+        if super::safe_fs::is_no_space(&source) {
+            let mount = mount_point(&path);
+            LayoutError::NoSpace { path, mount }
+        } else {
+            LayoutError::Io { path, source }
+        }
+    }
+
+    /// Wraps this error in an `io::Error` (for `Write` impls), so that whoever maps the
+    /// `io::Error` later gets it back whole through [`LayoutError::carried`].
+    pub(crate) fn into_io(self) -> std::io::Error {
+        let kind = match &self {
+            LayoutError::Io { source, .. } => source.kind(),
+            LayoutError::NoSpace { .. } => std::io::ErrorKind::StorageFull,
+            _ => std::io::ErrorKind::Other,
+        };
+        std::io::Error::new(kind, self)
+    }
+
+    /// The `LayoutError` an `io::Error` carries (a write into the layout that failed while
+    /// copying from somewhere else), or the `io::Error` back.
+    pub fn carried(e: std::io::Error) -> Result<LayoutError, std::io::Error> {
+        if e.get_ref().is_some_and(|inner| inner.is::<LayoutError>()) {
+            match e.into_inner().map(|b| b.downcast::<LayoutError>()) {
+                Some(Ok(inner)) => Ok(*inner),
+                _ => unreachable!("checked just above"),
+            }
+        } else {
+            Err(e)
+        }
+    }
+
+    /// A write failed because the disk is full.
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, LayoutError::NoSpace { .. })
+    }
+}
+
+/// The mount point of the filesystem holding `path` (its nearest existing ancestor).
+fn mount_point(path: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let mut cur = path;
+    let mut dev = None;
+    let mut found = path.to_path_buf();
+    loop {
+        if let Ok(m) = std::fs::metadata(cur) {
+            match dev {
+                None => dev = Some(m.dev()),
+                Some(d) if d != m.dev() => return found,
+                Some(_) => {}
+            }
+            found = cur.to_path_buf();
+        }
+        match cur.parent() {
+            Some(p) if !p.as_os_str().is_empty() => cur = p,
+            _ => return found,
+        }
     }
 }

@@ -3,8 +3,10 @@
 //! The holder writes its process id into the file so that a second writer can say who holds
 //! it. The lock dies with its process, so a crash never leaves a stale lock. Readers do not
 //! take it: they rely on blobs being written before `index.json` is renamed into place.
+//! `LOCK` is opened without following a link, and only as a regular file with one name, so
+//! a planted `LOCK -> /etc/passwd` is refused instead of written.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -25,13 +27,13 @@ impl LayoutLock {
     pub fn acquire(root: &Path) -> Result<LayoutLock, LayoutError> {
         std::fs::create_dir_all(root).map_err(LayoutError::io(root))?;
         let path = root.join(LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(LayoutError::io(&path))?;
+        let mut file = super::safe_fs::open_control(&path).map_err(|source| LayoutError::Io {
+            path: path.clone(),
+            source: std::io::Error::new(
+                source.kind(),
+                format!("{source}: the storage's LOCK must be a plain file; remove it"),
+            ),
+        })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -88,5 +90,20 @@ mod tests {
         );
         drop(first);
         LayoutLock::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_lock_that_is_a_link_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("passwd");
+        std::fs::write(&victim, b"root:x:0:0").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join(LOCK_FILE)).unwrap();
+        let err = LayoutLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("is a symbolic link") && err.contains("remove it"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"root:x:0:0");
     }
 }

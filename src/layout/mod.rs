@@ -7,6 +7,7 @@ mod blob_writer;
 mod error;
 mod lock;
 mod read;
+pub mod safe_fs;
 mod write;
 
 pub use blob_writer::{remove_temp, stale_temps, tmp_name, BlobWriter, TMP_PREFIX};

@@ -36,12 +36,18 @@ impl Layout {
             path: dir.to_path_buf(),
             reason,
         };
-        let canonical_root = dir
-            .canonicalize()
-            .map_err(|e| not(format!("cannot open the directory: {e}")))?;
+        let canonical_root = dir.canonicalize().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                LayoutError::Missing {
+                    path: dir.to_path_buf(),
+                }
+            } else {
+                not(format!("cannot open the directory: {e}"))
+            }
+        })?;
         let marker = dir.join("oci-layout");
-        let text =
-            std::fs::read(&marker).map_err(|e| not(format!("cannot read oci-layout: {e}")))?;
+        let text = read_capped(&canonical_root, &marker, None)
+            .map_err(|e| not(format!("cannot read oci-layout: {}", io_text(&e))))?;
         let v: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| not(format!("oci-layout is not JSON: {e}")))?;
         let version = v
@@ -55,7 +61,7 @@ impl Layout {
             });
         }
         let index_path = dir.join("index.json");
-        let bytes = read_capped(&index_path, None)?;
+        let bytes = read_capped(&canonical_root, &index_path, None)?;
         let index = Manifest::parse(bytes, Some(media_type::OCI_INDEX)).map_err(|source| {
             LayoutError::Manifest {
                 path: index_path.clone(),
@@ -91,12 +97,13 @@ impl Layout {
             .join(digest.hex())
     }
 
-    /// Checks that the blob exists, is a regular file inside the layout, and has the
-    /// descriptor's size. Returns its path.
+    /// Checks that the blob exists, is a regular file inside the layout (every link on its
+    /// path resolved: `blobs` or `blobs/sha256` leading out is refused as a blob file
+    /// leading out is), and has the descriptor's size. Returns its resolved path.
     pub fn check_blob(&self, d: &Descriptor) -> Result<PathBuf, LayoutError> {
         let path = self.blob_path(&d.digest);
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
+        let real = match path.canonicalize() {
+            Ok(p) => p,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(LayoutError::MissingBlob {
                     path,
@@ -105,21 +112,13 @@ impl Layout {
             }
             Err(e) => return Err(LayoutError::io(&path)(e)),
         };
-        let meta = if meta.file_type().is_symlink() {
-            let target = path.canonicalize().map_err(|_| LayoutError::MissingBlob {
-                path: path.clone(),
+        if !real.starts_with(&self.canonical_root) {
+            return Err(LayoutError::NotRegular {
+                path,
                 digest: d.digest.clone(),
-            })?;
-            if !target.starts_with(&self.canonical_root) {
-                return Err(LayoutError::NotRegular {
-                    path,
-                    digest: d.digest.clone(),
-                });
-            }
-            std::fs::metadata(&target).map_err(LayoutError::io(&path))?
-        } else {
-            meta
-        };
+            });
+        }
+        let meta = std::fs::symlink_metadata(&real).map_err(LayoutError::io(&path))?;
         if !meta.is_file() {
             return Err(LayoutError::NotRegular {
                 path,
@@ -134,7 +133,7 @@ impl Layout {
                 actual: meta.len(),
             });
         }
-        Ok(path)
+        Ok(real)
     }
 
     /// Reads a small blob fully (a manifest or config) and verifies its digest.
@@ -148,7 +147,7 @@ impl Layout {
                 limit: MAX_MANIFEST,
             });
         }
-        let bytes = read_capped(&path, Some(d.size))?;
+        let bytes = read_capped(&self.canonical_root, &path, Some(d.size))?;
         let actual = Digest::sha256_of(&bytes);
         if d.digest.algorithm() == "sha256" && actual != d.digest {
             return Err(LayoutError::DigestMismatch {
@@ -273,11 +272,12 @@ impl Layout {
     }
 }
 
-/// Reads a file of at most `MAX_MANIFEST` bytes (exactly `expect` when given).
-fn read_capped(path: &Path, expect: Option<u64>) -> Result<Bytes, LayoutError> {
+/// Reads a file of at most `MAX_MANIFEST` bytes (exactly `expect` when given): a regular
+/// file inside `base`, never a FIFO.
+fn read_capped(base: &Path, path: &Path, expect: Option<u64>) -> Result<Bytes, LayoutError> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(LayoutError::io(path))?;
-    let mut buf = Vec::with_capacity(expect.unwrap_or(4096) as usize);
+    let (file, _) = super::safe_fs::open_inside(base, path).map_err(LayoutError::io(path))?;
+    let mut buf = Vec::with_capacity(expect.unwrap_or(4096).min(MAX_MANIFEST) as usize);
     file.take(MAX_MANIFEST + 1)
         .read_to_end(&mut buf)
         .map_err(LayoutError::io(path))?;
@@ -288,4 +288,11 @@ fn read_capped(path: &Path, expect: Option<u64>) -> Result<Bytes, LayoutError> {
         });
     }
     Ok(Bytes::from(buf))
+}
+
+fn io_text(e: &LayoutError) -> String {
+    match e {
+        LayoutError::Io { source, .. } => source.to_string(),
+        e => e.to_string(),
+    }
 }

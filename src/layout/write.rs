@@ -1,10 +1,13 @@
 //! Writing a layout: blobs first (temporary file, then rename into place), `index.json`
-//! last by atomic rename, so a reader never sees an entry whose blobs are missing.
+//! last by atomic rename and a sync of the directory, so a reader never sees an entry whose
+//! blobs are missing and a committed write survives a power loss. An `index.json` that
+//! exists but cannot be read stops the write: rewriting it would drop its entries.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::LayoutError;
+use super::safe_fs::{create_new, open_inside, real_dirs, sync_dir};
+use super::{tmp_name, LayoutError, MAX_MANIFEST};
 use crate::spec::{media_type, Descriptor, Digest};
 
 pub struct LayoutWriter {
@@ -15,25 +18,27 @@ pub struct LayoutWriter {
 impl LayoutWriter {
     /// Creates `dir` as an empty layout (or opens an existing one, keeping its entries).
     pub fn create(dir: &Path) -> Result<LayoutWriter, LayoutError> {
-        std::fs::create_dir_all(dir.join("blobs").join("sha256")).map_err(LayoutError::io(dir))?;
+        real_dirs(dir, &["blobs", "sha256"]).map_err(LayoutError::io(dir.join("blobs/sha256")))?;
         let marker = dir.join("oci-layout");
-        if !marker.exists() {
+        if std::fs::symlink_metadata(&marker).is_err() {
             atomic_write(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
         }
         let index = dir.join("index.json");
-        let entries = match std::fs::read(&index) {
-            Ok(bytes) => {
-                let v: serde_json::Value =
-                    serde_json::from_slice(&bytes).map_err(|e| LayoutError::NotALayout {
-                        path: index.clone(),
-                        reason: format!("index.json is not JSON: {e}"),
-                    })?;
-                v.get("manifests")
-                    .and_then(|m| m.as_array())
-                    .cloned()
-                    .unwrap_or_default()
+        let entries = match read_index(dir, &index)? {
+            None => Vec::new(),
+            Some(bytes) => {
+                let not = |reason: String| LayoutError::NotALayout {
+                    path: index.clone(),
+                    reason,
+                };
+                let v: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| not(format!("index.json is not JSON: {e}")))?;
+                match v.get("manifests") {
+                    None | Some(serde_json::Value::Null) => Vec::new(),
+                    Some(serde_json::Value::Array(a)) => a.clone(),
+                    Some(_) => return Err(not("index.json: manifests is not a list".into())),
+                }
             }
-            Err(_) => Vec::new(),
         };
         Ok(LayoutWriter {
             root: dir.to_path_buf(),
@@ -95,15 +100,37 @@ impl LayoutWriter {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place.
+/// `index.json` of the layout at `dir`: `None` when there is none; any other failure to
+/// read it (a FIFO, a link out, no permission, too big) is an error.
+fn read_index(dir: &Path, index: &Path) -> Result<Option<Vec<u8>>, LayoutError> {
+    use std::io::Read;
+    let base = dir.canonicalize().map_err(LayoutError::io(dir))?;
+    let file = match open_inside(&base, index) {
+        Ok((f, _)) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(LayoutError::io(index)(e)),
+    };
+    let mut buf = Vec::new();
+    file.take(MAX_MANIFEST + 1)
+        .read_to_end(&mut buf)
+        .map_err(LayoutError::io(index))?;
+    if buf.len() as u64 > MAX_MANIFEST {
+        return Err(LayoutError::Io {
+            path: index.to_path_buf(),
+            source: std::io::Error::other(format!("file is larger than {MAX_MANIFEST} bytes")),
+        });
+    }
+    Ok(Some(buf))
+}
+
+/// Writes `bytes` to a new temporary file beside `path`, syncs it, renames it into place
+/// and syncs the directory.
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), LayoutError> {
-    let tmp = path.with_file_name(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("blob")
-    ));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("blob");
+    let tmp = path.with_file_name(tmp_name(name));
+    let dir = path.parent().unwrap_or(Path::new("."));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = create_new(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -111,5 +138,6 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), LayoutError>
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(LayoutError::io(path))
+    result.map_err(LayoutError::io(path))?;
+    sync_dir(dir).map_err(LayoutError::io(dir))
 }

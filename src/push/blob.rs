@@ -1,22 +1,22 @@
 //! One blob into one repository: HEAD, then mount from a repository known to hold it, then
 //! upload following an [`UploadPlan`] (registry profile + options) that adapts to what the
 //! registry refuses; resumed from the offset the registry confirms after a break, within
-//! the run's retry budget; the session cancelled (DELETE) when abandoned or on Ctrl-C. A
+//! the run's retry budget; the session cancelled (DELETE, `cancel.rs`) when abandoned or
+//! on an interrupt (Ctrl-C, SIGTERM), after the request in flight stopped. A
 //! digest refusal is checked against the file on disk, so a corrupted layout is reported
 //! with its path. Knows nothing of how HTTP is spoken (registry does) or of the CLI.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest as _, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use super::cancel::{cancel_session, drain, Raced};
 use super::profile::{RegistryProfile, UploadPlan};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
-use crate::spec::{Descriptor, Digest};
+use crate::spec::Descriptor;
 use crate::transport::Body;
 
 /// Changes of plan (smaller or bigger chunks, monolithic) allowed for one blob.
@@ -41,6 +41,13 @@ pub(crate) struct BlobJob<'a> {
 enum Step {
     Patch,
     Put,
+}
+
+/// Why a transfer stopped.
+enum Stop {
+    Failed(Box<Failure>),
+    /// Interrupted; the session to cancel, if any, is in `Open`.
+    Cancelled,
 }
 
 struct Failure {
@@ -123,17 +130,15 @@ impl BlobJob<'_> {
         });
         record.status = BlobStatus::Pushed;
         let open: Open = Mutex::new(None);
-        tokio::select! {
-            r = self.upload(session, &mut record.bytes_sent, &open) => r?,
-            _ = self.cancel.cancelled() => {
-                let s = open.lock().expect("session lock").take();
-                if let Some(s) = s {
-                    self.registry.cancel_upload(&s).await;
-                }
-                return Err(PushError::Cancelled);
+        let result = self.upload(session, &mut record.bytes_sent, &open).await;
+        if let Err(PushError::Cancelled) = result {
+            // The transfer has stopped (finished or cut): cancel what it leaves open.
+            let s = open.lock().expect("session lock").take();
+            if let Some(s) = s {
+                cancel_session(self.registry, &s, true).await;
             }
         }
-        Ok(record)
+        result.map(|()| record)
     }
 
     /// Uploads with retries from the shared budget; a chunked upload resumes where the
@@ -163,6 +168,9 @@ impl BlobJob<'_> {
                     .map_err(|e| self.error(e))?,
             };
             set_open(open, Some(&s));
+            if self.cancel.is_cancelled() {
+                return Err(PushError::Cancelled);
+            }
             if let Some(min) = s.chunk_min {
                 plan.server_min(min);
             }
@@ -171,7 +179,8 @@ impl BlobJob<'_> {
                     set_open(open, None);
                     return Ok(());
                 }
-                Err(f) => f,
+                Err(Stop::Cancelled) => return Err(PushError::Cancelled),
+                Err(Stop::Failed(f)) => *f,
             };
             let mut fresh = false;
             if refuses_digest(&f) {
@@ -199,6 +208,7 @@ impl BlobJob<'_> {
                 adaptations += 1;
                 self.retrying(
                     &f.error,
+                    (adaptations, MAX_ADAPTATIONS),
                     Duration::ZERO,
                     format!(
                         " - now {}",
@@ -209,7 +219,7 @@ impl BlobJob<'_> {
                         }
                     ),
                 );
-                session = self.resume(f.session, open).await;
+                session = self.resume_unless_cancelled(f.session, open).await?;
                 continue;
             }
             let retryable = fresh || f.error.is_retryable();
@@ -218,14 +228,22 @@ impl BlobJob<'_> {
                 self.abandon(&f.session, open).await;
                 return Err(self.error(f.error));
             }
-            self.retrying(&f.error, wait, String::new());
-            tokio::time::sleep(wait).await;
+            self.retrying(
+                &f.error,
+                (attempt + 1, budget.per_operation()),
+                wait,
+                String::new(),
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
+            }
             attempt += 1;
             session = if fresh {
                 self.abandon(&f.session, open).await;
                 None
             } else {
-                self.resume(f.session, open).await
+                self.resume_unless_cancelled(f.session, open).await?
             };
         }
     }
@@ -248,14 +266,15 @@ impl BlobJob<'_> {
     }
 
     /// PATCH chunks in order, the last one in the closing PUT (a monolithic plan is one
-    /// PUT of everything from the session's offset).
+    /// PUT of everything from the session's offset). On an interrupt the request in flight
+    /// may finish (`cancel::drain`); `open` is then the session to cancel.
     async fn transfer(
         &self,
         plan: &UploadPlan,
         mut s: UploadSession,
         sent: &mut u64,
         open: &Open,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Stop> {
         let size = self.desc.size;
         let chunk = if plan.monolithic {
             u64::MAX
@@ -263,41 +282,62 @@ impl BlobJob<'_> {
             plan.chunk.max(1)
         };
         while size - s.offset > chunk {
+            if self.cancel.is_cancelled() {
+                return Err(Stop::Cancelled);
+            }
             *sent += chunk;
-            match self
+            let patch = self
                 .registry
-                .upload_chunk(&s, self.tracked(s.offset, chunk))
-                .await
-            {
-                Ok(next) => {
+                .upload_chunk(&s, self.tracked(s.offset, chunk));
+            match drain(self.cancel, patch).await {
+                Raced::Done(Ok(next)) => {
                     s = next;
                     set_open(open, Some(&s));
                 }
-                Err(error) => {
-                    return Err(Failure {
+                Raced::Drained(Ok(next)) => {
+                    set_open(open, Some(&next));
+                    return Err(Stop::Cancelled);
+                }
+                Raced::Drained(Err(_)) | Raced::Cut => return Err(Stop::Cancelled),
+                Raced::Done(Err(error)) => {
+                    return Err(Stop::Failed(Box::new(Failure {
                         error,
                         session: s,
                         step: Step::Patch,
                         len: chunk,
-                    })
+                    })))
                 }
             }
+        }
+        if self.cancel.is_cancelled() {
+            return Err(Stop::Cancelled);
         }
         let rest = size - s.offset;
         *sent += rest;
         let body = self.tracked(s.offset, rest);
-        match self
-            .registry
-            .finish_upload(&s, &self.desc.digest, body)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(error) => Err(Failure {
+        let put = self.registry.finish_upload(&s, &self.desc.digest, body);
+        match drain(self.cancel, put).await {
+            // Finished after the interrupt: the blob is complete, nothing is left open.
+            Raced::Done(Ok(())) | Raced::Drained(Ok(())) => Ok(()),
+            Raced::Drained(Err(_)) | Raced::Cut => Err(Stop::Cancelled),
+            Raced::Done(Err(error)) => Err(Stop::Failed(Box::new(Failure {
                 error,
                 session: s,
                 step: Step::Put,
                 len: rest,
-            }),
+            }))),
+        }
+    }
+
+    /// [`Self::resume`], given up (the broken session left open) on an interrupt.
+    async fn resume_unless_cancelled(
+        &self,
+        broken: UploadSession,
+        open: &Open,
+    ) -> Result<Option<UploadSession>, PushError> {
+        tokio::select! {
+            s = self.resume(broken, open) => Ok(s),
+            _ = self.cancel.cancelled() => Err(PushError::Cancelled),
         }
     }
 
@@ -314,49 +354,27 @@ impl BlobJob<'_> {
         }
     }
 
-    /// `DELETE` of a session given up; its failure is ignored.
+    /// `DELETE` of a session given up (bounded; a failure is logged with -v).
     async fn abandon(&self, s: &UploadSession, open: &Open) {
         set_open(open, None);
-        self.registry.cancel_upload(s).await;
+        cancel_session(self.registry, s, false).await;
     }
 
-    fn retrying(&self, e: &RegistryError, wait: Duration, what_changes: String) {
+    fn retrying(
+        &self,
+        e: &RegistryError,
+        (attempt, max): (u32, u32),
+        wait: Duration,
+        what_changes: String,
+    ) {
         self.reporter.event(Event::Retrying {
-            what: format!("blob {} to {}", self.desc.digest.short(), self.repo),
-            reason: format!("{e}{what_changes}"),
+            what: format!("upload of blob {}", short_hex(&self.desc.digest)),
+            digest: Some(&self.desc.digest),
+            reason: format!("{}{what_changes}", e.brief()),
             wait,
+            attempt,
+            max,
         });
-    }
-
-    /// Hashes the local blob (streamed from disk); `Some(error)` when it does not match its
-    /// digest.
-    async fn check_local(&self) -> Option<PushError> {
-        if self.desc.digest.algorithm() != "sha256" {
-            return None;
-        }
-        let (actual, path) = match self.source {
-            BlobSource::Bytes(b) => (Ok(Digest::sha256_of(b)), None),
-            BlobSource::Synthetic { seed, size } => {
-                (Ok(BlobSource::synthetic_digest(*seed, *size)), None)
-            }
-            BlobSource::File(p) => {
-                let p2 = p.clone();
-                let r = tokio::task::spawn_blocking(move || hash_file(&p2))
-                    .await
-                    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-                (r, Some(p.clone()))
-            }
-        };
-        let how = match actual {
-            Ok(d) if d == self.desc.digest => return None,
-            Ok(d) => format!("its content hashes to {d}"),
-            Err(e) => format!("it cannot be read: {e}"),
-        };
-        Some(PushError::Corrupt {
-            digest: self.desc.digest.clone(),
-            path: path.unwrap_or_else(|| "<generated>".into()),
-            how,
-        })
     }
 
     fn error(&self, source: RegistryError) -> PushError {
@@ -368,6 +386,11 @@ impl BlobJob<'_> {
     }
 }
 
+/// The first 8 hex digits of a digest, as people compare them.
+fn short_hex(d: &crate::spec::Digest) -> &str {
+    d.hex().get(..8).unwrap_or(d.hex())
+}
+
 /// The registry says the bytes it got are not the blob: DIGEST_INVALID / SIZE_INVALID, a
 /// `Docker-Content-Digest` that differs, or (plain-text error bodies, as from proxies and
 /// some registries) any 400 on the closing PUT.
@@ -375,19 +398,4 @@ fn refuses_digest(f: &Failure) -> bool {
     matches!(f.error.code(), Some("DIGEST_INVALID" | "SIZE_INVALID"))
         || matches!(f.error, RegistryError::DigestMismatch { .. })
         || (f.step == Step::Put && f.error.status() == Some(400))
-}
-
-/// sha256 of a file, read in 1 MiB pieces.
-fn hash_file(path: &std::path::Path) -> std::io::Result<Digest> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(Digest::from_sha256(&h.finalize()))
 }

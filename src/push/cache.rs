@@ -13,7 +13,7 @@
 //! cache never fails a push. Knows nothing of HTTP or of the CLI.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -77,9 +77,26 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// The cache file is ignored above this size.
+const MAX_FILE: u64 = 64 << 20;
+
+/// The cache file: a regular file (never a FIFO, which would block), at most `MAX_FILE`.
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = crate::layout::safe_fs::open_regular(path)?;
+    let mut buf = Vec::new();
+    f.take(MAX_FILE + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_FILE {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_FILE} bytes"
+        )));
+    }
+    Ok(buf)
+}
+
 fn read(dir: &Path) -> Data {
     let path = dir.join(FILE);
-    match std::fs::read(&path) {
+    match read_file(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::debug!(
                 "known-blob cache {}: unreadable ({e}); starting empty",
@@ -87,7 +104,15 @@ fn read(dir: &Path) -> Data {
             );
             Data::default()
         }),
-        Err(_) => Data::default(),
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::debug!(
+                    "known-blob cache {}: not read ({e}); starting empty",
+                    path.display()
+                );
+            }
+            Data::default()
+        }
     }
 }
 
@@ -186,11 +211,7 @@ impl KnownBlobs {
 
     fn merge(&self, changes: Changes) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let lock = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.dir.join(LOCK))?;
+        let lock = crate::layout::safe_fs::open_control(&self.dir.join(LOCK))?;
         let started = Instant::now();
         loop {
             match lock.try_lock() {
@@ -209,8 +230,9 @@ impl KnownBlobs {
         trim(&mut data.registries);
         data.version = 1;
         let tmp = self.dir.join(format!("{FILE}.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&tmp); // a stale one of a crashed run with our pid
         let write = || -> std::io::Result<()> {
-            let mut f = File::create(&tmp)?;
+            let mut f = crate::layout::safe_fs::create_new(&tmp)?;
             f.write_all(&serde_json::to_vec(&data).map_err(std::io::Error::other)?)?;
             std::fs::rename(&tmp, self.dir.join(FILE))
         };

@@ -152,9 +152,12 @@ impl Pusher {
 
         // 2. Blobs, grouped per (registry, digest): repositories in target order. Mount
         // sources: repositories known from this run first, then the known-blob cache's.
-        let cache = (!self.opts.dry_run)
-            .then_some(self.opts.known_blobs.as_deref())
-            .flatten()
+        // A dry run reads the cache too (its plan shows the mounts a real run would try),
+        // but records nothing.
+        let cache = self
+            .opts
+            .known_blobs
+            .as_deref()
             .map(super::cache::KnownBlobs::load);
         let mut cached: HashMap<(String, Digest), Vec<String>> = HashMap::new();
         let results: BlobResults = Default::default();
@@ -209,7 +212,7 @@ impl Pusher {
             .values()
             .filter_map(|r| r.as_ref().ok().cloned())
             .collect();
-        if let Some(c) = &cache {
+        if let (Some(c), false) = (&cache, self.opts.dry_run) {
             c.record(&summary.blobs, &known, &cached);
         }
 

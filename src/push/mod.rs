@@ -5,6 +5,7 @@
 
 mod blob;
 pub mod cache;
+mod cancel;
 mod engine;
 mod error;
 mod flight;
@@ -12,6 +13,7 @@ mod image;
 mod profile;
 mod reporter;
 mod summary;
+mod verify;
 
 pub use engine::{Pusher, Target};
 pub use error::PushError;

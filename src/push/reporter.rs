@@ -23,10 +23,17 @@ pub enum Event<'a> {
     TagDone {
         record: &'a super::TagRecord,
     },
+    /// An operation failed and goes again after `wait`: retry `attempt` of at most `max`.
     Retrying {
+        /// What is retried, in a few words: `upload of blob d5e0bb34`.
         what: String,
+        /// The blob it concerns, if any (so progress can show that this blob retries).
+        digest: Option<&'a Digest>,
+        /// The cause in a few words, no URL.
         reason: String,
         wait: Duration,
+        attempt: u32,
+        max: u32,
     },
 }
 

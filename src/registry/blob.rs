@@ -28,14 +28,19 @@ impl Registry {
                         return Err(RegistryError::DigestMismatch {
                             op: format!("HEAD blob {digest} in {repo}"),
                             want: digest.clone(),
-                            got: got.to_string(),
+                            got: crate::auth::redact::quote(got),
                         });
                     }
                 }
                 Ok(Some(resp.content_length().unwrap_or(0)))
             }
             404 => Ok(None),
-            _ => Err(from_response(format!("HEAD blob {digest} in {repo}"), resp).await),
+            _ => Err(from_response(
+                &self.transport,
+                format!("HEAD blob {digest} in {repo}"),
+                resp,
+            )
+            .await),
         }
     }
 }

@@ -1,26 +1,22 @@
 //! Downloads: `GET` of a manifest by tag or digest (with `Accept` for every manifest kind,
-//! size-capped, digest checked) and `GET` of a blob as a stream of chunks, from an offset
+//! size-capped by `Limit::MANIFEST`, digest checked) and `GET` of a blob as a stream of chunks, from an offset
 //! with `Range` so a cut download can continue. Never retries, never writes files: the
 //! caller decides where bytes go and when to ask again.
 
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, RANGE};
-use reqwest::{Method, Response};
+use reqwest::Method;
 
-use super::error::from_response;
+use super::error::{from_answer, from_response};
 use super::{Registry, RegistryError};
 use crate::spec::media_type::MANIFEST_ACCEPT;
 use crate::spec::{Digest, Manifest};
-use crate::transport::{Request, TransportError};
+use crate::transport::{BodyReader, Limit, Request};
 
-/// Manifests larger than this are refused (registries accept at least 4 MB).
-pub const MAX_MANIFEST: usize = 8 << 20;
-
-/// A blob answer being read.
+/// A blob answer being read (under the stall rule).
 #[derive(Debug)]
 pub struct BlobDownload {
-    resp: Response,
-    op: String,
+    body: BodyReader,
     /// The offset of the first byte of the body: the offset asked for when the registry
     /// honoured `Range` (206), 0 when it sent the whole blob (200).
     pub start: u64,
@@ -29,13 +25,7 @@ pub struct BlobDownload {
 impl BlobDownload {
     /// The next chunk of the body, `None` at its end. An error here is a cut connection.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, RegistryError> {
-        self.resp.chunk().await.map_err(|e| {
-            RegistryError::Transport(TransportError::Request {
-                method: "GET".into(),
-                url: self.op.clone(),
-                detail: error_chain(&e),
-            })
-        })
+        Ok(self.body.chunk().await?)
     }
 }
 
@@ -51,40 +41,27 @@ impl Registry {
             .transport
             .url(&format!("/v2/{repo}/manifests/{reference}"));
         let req = Request::new(Method::GET, url).header(ACCEPT, MANIFEST_ACCEPT);
-        let mut resp = self.transport.send(&req).await?;
-        match resp.status().as_u16() {
+        let a = self.transport.send_read(&req, Limit::MANIFEST).await?;
+        match a.status {
             200 => {}
             404 => return Ok(None),
-            _ => return Err(from_response(op, resp).await),
+            _ => return Err(from_answer(op, &a)),
         }
         let protocol = |detail: String| RegistryError::Protocol {
             op: op.clone(),
             detail,
         };
-        let content_type = resp
-            .headers()
+        let content_type = a
+            .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim().to_string());
-        let header_digest = resp
-            .headers()
+        let header_digest = a
+            .headers
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| protocol(format!("reading the answer: {}", error_chain(&e))))?
-        {
-            if body.len() + chunk.len() > MAX_MANIFEST {
-                return Err(protocol(format!(
-                    "manifest is larger than {MAX_MANIFEST} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let m = Manifest::parse(Bytes::from(body), content_type.as_deref())
+        let m = Manifest::parse(a.body.clone(), content_type.as_deref())
             .map_err(|e| protocol(e.to_string()))?;
         let want = match Digest::parse(reference) {
             Ok(d) => Some(d.to_string()),
@@ -95,7 +72,7 @@ impl Registry {
                 return Err(RegistryError::DigestMismatch {
                     op,
                     want: m.digest.clone(),
-                    got: want,
+                    got: crate::auth::redact::quote(&want),
                 });
             }
         }
@@ -135,9 +112,12 @@ impl Registry {
                 }
                 offset
             }
-            _ => return Err(from_response(op, resp).await),
+            _ => return Err(from_response(&self.transport, op, resp).await),
         };
-        Ok(BlobDownload { resp, op, start })
+        Ok(BlobDownload {
+            body: self.transport.reader(resp, "GET"),
+            start,
+        })
     }
 }
 
@@ -145,20 +125,6 @@ impl Registry {
 fn range_start(v: &str) -> Option<u64> {
     let v = v.trim().strip_prefix("bytes")?.trim();
     v.split_once('-')?.0.trim().parse().ok()
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 #[cfg(test)]

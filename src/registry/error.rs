@@ -1,13 +1,15 @@
 //! Registry answers that are failures: status, the OCI error code and message when the body
-//! is JSON, or the start of a plain-text or HTML body otherwise, and the `Retry-After` the
-//! answer carried. Knows nothing of what the push layer does with them.
+//! is JSON, or the start of a plain-text or HTML body otherwise (always quoted with
+//! `auth::redact::quote`: credentials redacted, control characters escaped, length capped),
+//! and the `Retry-After` the answer carried. Knows nothing of what the push layer does with them.
 
 use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
 
+use crate::auth::redact::quote;
 use crate::spec::Digest;
-use crate::transport::TransportError;
+use crate::transport::{Answer, Limit, Transport, TransportError};
 
 #[derive(Debug, Error)]
 pub enum RegistryError {
@@ -57,6 +59,22 @@ impl RegistryError {
         }
     }
 
+    /// The cause in a few words, without the operation's URL (for one-line retry notes):
+    /// `registry answered 503 UNAVAILABLE`, `connection reset by peer`.
+    pub fn brief(&self) -> String {
+        match self {
+            RegistryError::Status { status, body, .. } => match &body.code {
+                Some(code) => format!("registry answered {status} {code}"),
+                None => format!("registry answered {status}"),
+            },
+            RegistryError::Transport(t) => t.brief(),
+            RegistryError::Protocol { detail, .. } => detail.clone(),
+            RegistryError::DigestMismatch { .. } => "the registry computed another digest".into(),
+            #[allow(unreachable_patterns)]
+            other => other.to_string(),
+        }
+    }
+
     /// Whether trying the operation again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -93,8 +111,8 @@ impl ErrorBody {
         if let Ok(Errors { errors }) = serde_json::from_slice::<Errors>(body) {
             if let Some(first) = errors.into_iter().next() {
                 return ErrorBody {
-                    code: first.code,
-                    message: first.message,
+                    code: first.code.map(|c| quote(&c)),
+                    message: first.message.map(|m| quote(&m)),
                 };
             }
         }
@@ -110,10 +128,9 @@ impl ErrorBody {
             .map(str::trim)
             .find(|l| !l.is_empty())
             .unwrap_or("");
-        let line: String = line.chars().take(200).collect();
         ErrorBody {
             code: None,
-            message: (!line.is_empty()).then_some(line),
+            message: (!line.is_empty()).then(|| quote(line)),
         }
     }
 }
@@ -138,27 +155,54 @@ fn html_title(text: &str) -> Option<String> {
     let lower = t.to_ascii_lowercase();
     let start = lower.find("<title>")? + "<title>".len();
     let end = start + lower[start..].find("</title>")?;
-    let title: String = t[start..end].trim().chars().take(200).collect();
-    (!title.is_empty()).then_some(title)
+    let title = t[start..end].trim();
+    (!title.is_empty()).then(|| quote(title))
 }
 
-/// Reads a failed answer into an error.
-pub(crate) async fn from_response(op: String, resp: reqwest::Response) -> RegistryError {
+/// Reads a failed answer into an error: at most [`Limit::ERROR_BODY`] of its body (the rest
+/// is dropped with the connection), under the stall rule.
+pub(crate) async fn from_response(
+    transport: &Transport,
+    op: String,
+    resp: reqwest::Response,
+) -> RegistryError {
     let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::transport::parse_retry_after(v, SystemTime::now()));
-    // Bodies are small; a huge one (an HTML page from a proxy) is cut.
-    let body = resp.bytes().await.unwrap_or_default();
-    let body = &body[..body.len().min(64 << 10)];
+    let retry_after = retry_after(resp.headers());
+    let method = op.split(' ').next().unwrap_or("").to_string();
+    let body = match transport
+        .reader(resp, &method)
+        .collect(Limit::ERROR_BODY)
+        .await
+    {
+        Ok(b) => ErrorBody::parse(&b),
+        // A status with a body that never comes: the status is the answer.
+        Err(e) => {
+            tracing::debug!("{op}: error body not read: {e}");
+            ErrorBody::default()
+        }
+    };
     RegistryError::Status {
         op,
         status,
-        body: ErrorBody::parse(body),
+        body,
         retry_after,
     }
+}
+
+/// A failed answer read whole ([`Transport::send_read`]) as an error.
+pub(crate) fn from_answer(op: String, a: &Answer) -> RegistryError {
+    RegistryError::Status {
+        op,
+        status: a.status,
+        body: ErrorBody::parse(&a.body),
+        retry_after: retry_after(&a.headers),
+    }
+}
+
+fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    h.get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::transport::parse_retry_after(v, SystemTime::now()))
 }
 
 #[cfg(test)]

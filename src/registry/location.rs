@@ -1,4 +1,4 @@
-//! `Location` handling (registry-notes item 7): absolute or relative, resolved against the
+//! `Location` handling: absolute or relative, resolved against the
 //! URL of the request that produced it (after redirects), query kept, `digest=` appended.
 
 use url::Url;

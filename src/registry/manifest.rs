@@ -30,7 +30,12 @@ impl Registry {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)),
             404 => Ok(None),
-            _ => Err(from_response(format!("HEAD manifest {repo}:{reference}"), resp).await),
+            _ => Err(from_response(
+                &self.transport,
+                format!("HEAD manifest {repo}:{reference}"),
+                resp,
+            )
+            .await),
         }
     }
 
@@ -56,7 +61,7 @@ impl Registry {
             if resp.status().as_u16() == 201 || resp.status().as_u16() == 200 {
                 return check_digest(&op, &m.digest, resp.headers().get("docker-content-digest"));
             }
-            let err = from_response(op.clone(), resp).await;
+            let err = from_response(&self.transport, op.clone(), resp).await;
             if attempt < LINK_RACE_RETRIES && is_link_race(&err) {
                 let wait = budget.delay(attempt, None);
                 if budget.take(attempt, started, wait) {
@@ -96,7 +101,7 @@ pub(crate) fn check_digest(
         Some(got) if got != want.to_string() => Err(RegistryError::DigestMismatch {
             op: op.to_string(),
             want: want.clone(),
-            got: got.to_string(),
+            got: crate::auth::redact::quote(got),
         }),
         _ => Ok(()),
     }

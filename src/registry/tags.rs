@@ -1,12 +1,13 @@
 //! Tag listing: `GET /v2/<name>/tags/list[?n=N]`, following `Link: <...>; rel="next"`
-//! pagination to the end.
+//! pagination to the end. Each page is read into memory up to `Limit::TAG_PAGE` (16 MiB).
 
 use reqwest::Method;
 
-use super::error::from_response;
+use super::error::from_answer;
 use super::location::resolve;
 use super::{Registry, RegistryError};
-use crate::transport::Request;
+use crate::auth::redact::quote;
+use crate::transport::{Limit, Request};
 
 /// More pages than this is a loop (a registry sending the same `Link` again).
 const MAX_PAGES: usize = 10_000;
@@ -31,18 +32,18 @@ impl Registry {
         }
         let mut tags = Vec::new();
         for _ in 0..MAX_PAGES {
-            let resp = self
+            let a = self
                 .transport
-                .send(&Request::new(Method::GET, url.clone()))
+                .send_read(&Request::new(Method::GET, url.clone()), Limit::TAG_PAGE)
                 .await?;
-            match resp.status().as_u16() {
+            match a.status {
                 200 => {}
                 // distribution answers 404 NAME_UNKNOWN for a repository never pushed to.
                 404 if tags.is_empty() => return Ok(None),
-                _ => return Err(from_response(op, resp).await),
+                _ => return Err(from_answer(op, &a)),
             }
-            let next = resp
-                .headers()
+            let next = a
+                .headers
                 .get_all("link")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
@@ -52,17 +53,13 @@ impl Registry {
                     // answers the whole list) with a relative
                     // `</v2/<name>/tags/list?last=x&n=N>`; tests/stages.rs pages through a
                     // proxy to reproduce it.
-                    resolve(resp.url(), &l).map_err(|e| RegistryError::Protocol {
+                    resolve(&a.url, &l).map_err(|e| RegistryError::Protocol {
                         op: op.clone(),
-                        detail: format!("bad Link '{l}': {e}"),
+                        detail: format!("bad Link '{}': {e}", quote(&l)),
                     })
                 })
                 .transpose()?;
-            let body = resp.bytes().await.map_err(|e| RegistryError::Protocol {
-                op: op.clone(),
-                detail: format!("reading the answer: {e}"),
-            })?;
-            let p: Page = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
+            let p: Page = serde_json::from_slice(&a.body).map_err(|e| RegistryError::Protocol {
                 op: op.clone(),
                 detail: format!("answer is not a tag list: {e}"),
             })?;

@@ -41,7 +41,9 @@ impl Registry {
             .send(&Request::new(Method::POST, url))
             .await?;
         if resp.status().as_u16() != 202 {
-            return Err(from_response(format!("start upload to {repo}"), resp).await);
+            return Err(
+                from_response(&self.transport, format!("start upload to {repo}"), resp).await,
+            );
         }
         session_from(repo, &resp, 0, "start upload")
     }
@@ -66,7 +68,12 @@ impl Registry {
             202 => Ok(MountOutcome::Session(session_from(
                 repo, &resp, 0, "mount",
             )?)),
-            _ => Err(from_response(format!("mount {digest} from {from} into {repo}"), resp).await),
+            _ => Err(from_response(
+                &self.transport,
+                format!("mount {digest} from {from} into {repo}"),
+                resp,
+            )
+            .await),
         }
     }
 
@@ -87,7 +94,7 @@ impl Registry {
             .no_retry();
         let resp = self.transport.send(&req).await?;
         if resp.status().as_u16() != 201 {
-            return Err(from_response(op, resp).await);
+            return Err(from_response(&self.transport, op, resp).await);
         }
         check_digest(&op, digest, resp.headers().get("docker-content-digest"))
     }
@@ -114,7 +121,7 @@ impl Registry {
         let resp = self.transport.send(&req).await?;
         // ECR answers 201 instead of 202 to PATCH.
         if !matches!(resp.status().as_u16(), 202 | 201 | 204) {
-            return Err(from_response(op, resp).await);
+            return Err(from_response(&self.transport, op, resp).await);
         }
         let mut next = session_from(&s.repo, &resp, s.offset + len, &op).or_else(|_| {
             // No Location: keep the current one.
@@ -134,7 +141,12 @@ impl Registry {
             .send(&Request::new(Method::GET, s.location.clone()).repository(&s.repo))
             .await?;
         if resp.status().as_u16() != 204 {
-            return Err(from_response(format!("upload status in {}", s.repo), resp).await);
+            return Err(from_response(
+                &self.transport,
+                format!("upload status in {}", s.repo),
+                resp,
+            )
+            .await);
         }
         let offset = range_end(resp.headers()).map(|e| e + 1).unwrap_or(0);
         let mut next =
@@ -144,16 +156,33 @@ impl Registry {
         Ok(next)
     }
 
-    /// `DELETE <location>`; failures are ignored (Quay has no delete scope).
-    pub async fn cancel_upload(&self, s: &UploadSession) {
-        let _ = self
+    /// `DELETE <location>`: `Ok` once the registry holds the session no more (a `2xx`, or
+    /// `404 BLOB_UPLOAD_UNKNOWN`: it is gone already). distribution refuses a `Location`
+    /// whose signed offset (`_state`) is not the size it holds with `404
+    /// BLOB_UPLOAD_INVALID`; Quay has no delete scope (`401`/`403`).
+    pub async fn delete_upload(&self, s: &UploadSession) -> Result<(), RegistryError> {
+        let resp = self
             .transport
             .send(
                 &Request::new(Method::DELETE, s.location.clone())
                     .repository(&s.repo)
                     .no_retry(),
             )
-            .await;
+            .await?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let e = from_response(
+            &self.transport,
+            format!("DELETE upload in {}", s.repo),
+            resp,
+        )
+        .await;
+        match (status, e.code()) {
+            (404, Some("BLOB_UPLOAD_UNKNOWN")) => Ok(()),
+            _ => Err(e),
+        }
     }
 }
 
@@ -173,7 +202,7 @@ fn session_from(
         })?;
     let location = resolve(resp.url(), loc).map_err(|e| RegistryError::Protocol {
         op: op.to_string(),
-        detail: format!("bad Location '{loc}': {e}"),
+        detail: format!("bad Location '{}': {e}", crate::auth::redact::quote(loc)),
     })?;
     let chunk_min = resp
         .headers()

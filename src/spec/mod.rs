@@ -6,6 +6,7 @@ pub mod error;
 pub mod manifest;
 pub mod media_type;
 pub mod reference;
+pub mod text;
 
 pub use digest::Digest;
 pub use error::SpecError;

@@ -35,6 +35,15 @@ impl Reference {
         if let Some(bad) = input.chars().find(|c| c.is_whitespace() || c.is_control()) {
             return Err(err("reference", format!("contains the character {bad:?}")));
         }
+        if let Some((scheme, rest)) = input.split_once("://") {
+            return Err(err(
+                "scheme",
+                format!(
+                    "'{scheme}://' is not part of a reference: drop it and write {rest} \
+                     (plain HTTP is --insecure-registry)"
+                ),
+            ));
+        }
         let (rest, digest) = match input.split_once('@') {
             Some((rest, d)) => (
                 rest,
@@ -361,6 +370,8 @@ mod tests {
             (format!("reg.io/a:{}", "t".repeat(129)), Err("tag")),
             ("reg.io/a@sha256:abc".into(), Err("digest")),
             ("reg io/a".into(), Err("reference")),
+            ("http://localhost:5000/a:b".into(), Err("scheme")),
+            ("docker://nginx".into(), Err("scheme")),
             (format!("reg.io/{}", "a".repeat(260)), Err("name")),
         ];
         for (input, want) in cases {

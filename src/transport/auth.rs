@@ -1,4 +1,4 @@
-//! The auth handshake, above request retry (design.md section 4). Scopes come from the
+//! The auth handshake, above request retry (ARCHITECTURE.md). Scopes come from the
 //! request URL (`auth::scope`: `/v2/<name>/...` -> `repository:<name>:pull,push`, plus
 //! `repository:<from>:pull` for a mount), so the registry layer need not say them.
 //!
@@ -31,7 +31,8 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use super::error::chain;
-use super::TransportError;
+use super::watch::{guard, Watch};
+use super::{BodyReader, Limit, Timeouts, TransportError};
 use crate::auth::{
     challenge, Challenge, CredentialStore, Credentials, Found, Scope, Source, Token,
 };
@@ -57,10 +58,17 @@ pub(crate) struct Authenticator {
     scheme: Mutex<Scheme>,
     tokens: Mutex<HashMap<String, Slot>>,
     client: Client,
+    timeouts: Timeouts,
 }
 
 impl Authenticator {
-    pub fn new(host: &str, base: &Url, store: CredentialStore, client: Client) -> Authenticator {
+    pub fn new(
+        host: &str,
+        base: &Url,
+        store: CredentialStore,
+        client: Client,
+        timeouts: Timeouts,
+    ) -> Authenticator {
         Authenticator {
             host: host.to_string(),
             base: base.clone(),
@@ -69,6 +77,7 @@ impl Authenticator {
             scheme: Mutex::new(Scheme::Unknown),
             tokens: Mutex::new(HashMap::new()),
             client,
+            timeouts,
         }
     }
 
@@ -308,9 +317,20 @@ impl Authenticator {
                 r
             }
         };
-        let resp = request
-            .send()
+        let method = if matches!(creds, Credentials::IdentityToken { .. }) {
+            "POST"
+        } else {
+            "GET"
+        };
+        let watch = Watch::new(self.timeouts, 0, std::time::Instant::now());
+        let resp = guard(&watch, request.send())
             .await
+            .map_err(|(kind, after)| TransportError::Timeout {
+                method: method.into(),
+                url: realm_text.clone(),
+                kind,
+                after,
+            })?
             .map_err(|e| TransportError::TokenRealm {
                 realm: realm_text.clone(),
                 detail: chain(&e),
@@ -329,10 +349,9 @@ impl Authenticator {
                 detail: format!("answered {status}"),
             });
         }
-        let body = resp.bytes().await.map_err(|e| TransportError::TokenRealm {
-            realm: realm_text.clone(),
-            detail: chain(&e),
-        })?;
+        let body = BodyReader::new(resp, method, &self.timeouts)
+            .collect(Limit::TOKEN)
+            .await?;
         Token::from_reply(&body, obtained, SystemTime::now()).map_err(|detail| {
             TransportError::TokenRealm {
                 realm: realm_text,
@@ -356,6 +375,8 @@ fn basic_header(creds: &Credentials) -> Option<HeaderValue> {
         Credentials::Basic { username, password } => {
             let raw = format!("{username}:{}", password.expose());
             let enc = base64::engine::general_purpose::STANDARD.encode(raw);
+            // A registry echoing the header back must not get it printed.
+            crate::auth::redact::remember(&enc);
             header(&format!("Basic {enc}")).ok()
         }
         _ => None,

@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 
 use bytes::Bytes;
 
+use super::watch::Watch;
 use super::TransportError;
 
 /// Read size when streaming a file to the socket.
@@ -57,13 +58,23 @@ impl Body {
         self.len() == 0
     }
 
-    /// A fresh reqwest body for one attempt.
-    pub(crate) async fn open(&self) -> Result<reqwest::Body, TransportError> {
+    /// A fresh reqwest body for one attempt, telling `watch` how it is handed over.
+    pub(crate) async fn open(&self, watch: Arc<Watch>) -> Result<reqwest::Body, TransportError> {
         Ok(match self {
-            Body::Empty => reqwest::Body::from(Bytes::new()),
-            Body::Bytes(b) => reqwest::Body::from(b.clone()),
+            Body::Empty => {
+                watch.finished();
+                reqwest::Body::from(Bytes::new())
+            }
+            Body::Bytes(b) => {
+                watch.finished();
+                reqwest::Body::from(b.clone())
+            }
             Body::File { .. } | Body::Synthetic { .. } | Body::Tracked { .. } => {
-                reqwest::Body::wrap_stream(self.stream().await?)
+                let stream = self.stream().await?.inspect(move |piece| match piece {
+                    Ok(b) => watch.sent(b.len() as u64),
+                    Err(_) => watch.finished(),
+                });
+                reqwest::Body::wrap_stream(stream)
             }
         })
     }

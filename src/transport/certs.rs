@@ -7,36 +7,27 @@
 
 use std::path::Path;
 
-use reqwest::ClientBuilder;
-
+use super::tls::{pem_certificates, pem_key, TlsFiles};
 use super::TransportError;
 
-/// Adds what `<certs_d>/<host>` holds to the client being built.
-pub(crate) fn apply(
-    mut b: ClientBuilder,
-    certs_d: &Path,
-    host: &str,
-) -> Result<ClientBuilder, TransportError> {
+/// Adds what `<certs_d>/<host>` holds to `files`.
+pub(crate) fn read(files: &mut TlsFiles, certs_d: &Path, host: &str) -> Result<(), TransportError> {
     let dir = certs_d.join(host);
-    let mut files: Vec<_> = match std::fs::read_dir(&dir) {
+    let mut paths: Vec<_> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(_) => return Ok(b),
+        Err(_) => return Ok(()),
     };
-    files.sort();
+    paths.sort();
     let read = |p: &Path| {
         std::fs::read(p)
             .map_err(|e| TransportError::Config(format!("cannot read {}: {e}", p.display())))
     };
-    for path in &files {
+    for path in &paths {
         match path.extension().and_then(|e| e.to_str()) {
             Some("crt") => {
-                let certs = reqwest::Certificate::from_pem_bundle(&read(path)?).map_err(|e| {
-                    TransportError::Config(format!("{}: not PEM certificates: {e}", path.display()))
-                })?;
+                let certs = pem_certificates(&read(path)?, &path.display().to_string())?;
                 tracing::debug!("{host}: trusting CA {}", path.display());
-                for c in certs {
-                    b = b.add_root_certificate(c);
-                }
+                files.trusted.extend(certs);
             }
             Some("cert") => {
                 let key = path.with_extension("key");
@@ -47,21 +38,13 @@ pub(crate) fn apply(
                         key.display()
                     )));
                 }
-                let mut pem = read(path)?;
-                pem.push(b'\n');
-                pem.extend(read(&key)?);
-                let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                    TransportError::Config(format!(
-                        "client certificate {} with key {}: {e}",
-                        path.display(),
-                        key.display()
-                    ))
-                })?;
+                let chain = pem_certificates(&read(path)?, &path.display().to_string())?;
+                let k = pem_key(&read(&key)?, &key.display().to_string())?;
                 tracing::debug!("{host}: client certificate {}", path.display());
-                b = b.identity(id);
+                files.identity = Some((chain, k));
             }
             _ => {}
         }
     }
-    Ok(b)
+    Ok(())
 }

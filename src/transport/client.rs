@@ -11,9 +11,10 @@ use reqwest::{Method, Response};
 use url::Url;
 
 use super::auth::Authenticator;
-use super::error::{chain, is_transient};
+use super::error::{chain, request_error};
 use super::retry::{is_retryable_status, parse_retry_after};
-use super::{certs, ping, Body, RetryBudget, TransportError};
+use super::watch::{guard, Watch};
+use super::{certs, ping, Body, BodyReader, RetryBudget, Timeouts, TransportError};
 use crate::auth::{scope, CredentialStore};
 
 #[derive(Debug, Clone)]
@@ -37,6 +38,8 @@ pub struct TransportOptions {
     /// HTTP/1.1 cost less CPU (one connection per transfer, no 16 KiB frames and
     /// flow-control windows; docs/performance.md).
     pub http1_only: bool,
+    /// Connect, response and stall timeouts of every request.
+    pub timeouts: Timeouts,
 }
 
 impl Default for TransportOptions {
@@ -51,6 +54,7 @@ impl Default for TransportOptions {
             certs_d: Some(PathBuf::from("/etc/docker/certs.d")),
             observer: None,
             http1_only: false,
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -115,6 +119,7 @@ pub struct Transport {
     budget: Arc<RetryBudget>,
     auth: Arc<Authenticator>,
     observer: Option<super::RequestObserver>,
+    timeouts: Timeouts,
 }
 
 impl Transport {
@@ -125,8 +130,14 @@ impl Transport {
         budget: Arc<RetryBudget>,
     ) -> Result<Transport, TransportError> {
         let client = build_client(opts, host)?;
-        let (base, challenges) = ping::detect_scheme(&client, host, opts).await?;
-        let auth = Authenticator::new(host, &base, opts.credentials.clone(), client.clone());
+        let (base, challenges) = ping::detect_scheme_retrying(&client, host, opts, &budget).await?;
+        let auth = Authenticator::new(
+            host,
+            &base,
+            opts.credentials.clone(),
+            client.clone(),
+            opts.timeouts,
+        );
         auth.learn(challenges.iter().map(String::as_str));
         Ok(Transport {
             client,
@@ -135,7 +146,18 @@ impl Transport {
             budget,
             auth: Arc::new(auth),
             observer: opts.observer.clone(),
+            timeouts: opts.timeouts,
         })
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// Reads the body of `resp` (the answer to `method`) under the stall rule; collect it
+    /// with a size cap ([`BodyReader::collect`]) or stream it.
+    pub fn reader(&self, resp: Response, method: &str) -> BodyReader {
+        BodyReader::new(resp, method, &self.timeouts)
     }
 
     pub fn host(&self) -> &str {
@@ -217,15 +239,24 @@ impl Transport {
             if !req.retry || !self.budget.take(attempt, started, wait) {
                 return result;
             }
-            match &result {
-                Ok(resp) => tracing::info!(
-                    "{} {}: {} - retrying in {:.1}s",
+            // One short line: `retry 2/5 PATCH upload in 1.2s: connection reset by peer`.
+            let line = |cause: String| {
+                format!(
+                    "retry {}/{} {} {} in {:.1}s: {cause}",
+                    attempt + 1,
+                    self.budget.per_operation(),
                     req.method,
-                    req.url.path(),
-                    resp.status(),
+                    what(&req.url),
                     wait.as_secs_f32()
-                ),
-                Err(e) => tracing::info!("{e} - retrying in {:.1}s", wait.as_secs_f32()),
+                )
+            };
+            match &result {
+                Ok(resp) => {
+                    tracing::info!("{}", line(format!("answered {}", resp.status().as_u16())))
+                }
+                // A timeout is said even without -v: the run may have waited long for it.
+                Err(e @ TransportError::Timeout { .. }) => tracing::warn!("{}", line(e.brief())),
+                Err(e) => tracing::info!("{}", line(e.brief())),
             }
             tokio::time::sleep(wait).await;
             attempt += 1;
@@ -257,32 +288,33 @@ impl Transport {
             // Content-Length, and ACR rejects Transfer-Encoding: chunked.
             headers.insert(CONTENT_LENGTH, HeaderValue::from(req.body.len()));
         }
-        let body = req.body.open().await?;
-        tracing::debug!("--> {} {}", req.method, redact_query(&req.url));
         let sent_at = std::time::Instant::now();
-        let resp = self
+        let watch = Arc::new(Watch::new(self.timeouts, req.body.len(), sent_at));
+        let body = req.body.open(watch.clone()).await?;
+        tracing::debug!("--> {} {}", req.method, redact_query(&req.url));
+        let send = self
             .client
             .request(req.method.clone(), req.url.clone())
             .headers(headers)
             .body(body)
-            .send()
+            .send();
+        let resp = guard(&watch, send)
             .await
-            .map_err(|e| {
-                let (method, url, detail) =
-                    (req.method.to_string(), redact_query(&req.url), chain(&e));
-                if is_transient(&e) {
-                    TransportError::Request {
-                        method,
-                        url,
-                        detail,
-                    }
-                } else {
-                    TransportError::RequestFatal {
-                        method,
-                        url,
-                        detail,
-                    }
-                }
+            .map_err(|(kind, after)| TransportError::Timeout {
+                method: req.method.to_string(),
+                url: redact_query(&req.url),
+                kind,
+                after,
+            })
+            .and_then(|r| {
+                r.map_err(|e| {
+                    request_error(
+                        req.method.as_str(),
+                        redact_query(&req.url),
+                        &e,
+                        self.timeouts.connect,
+                    )
+                })
             });
         if let Some(o) = &self.observer {
             o.observe(&super::metrics::RequestSample {
@@ -305,11 +337,35 @@ impl Transport {
     }
 }
 
-/// A URL for logs and errors: the query (which may carry signed upload state) dropped.
+/// What a registry URL is about, in a word or two: `upload`, `blob 1a2b3c4d`,
+/// `manifest v1`, `tag list`, `ping`.
+fn what(url: &Url) -> String {
+    let path = url.path();
+    let short = |s: &str| -> String {
+        let s = s.rsplit(':').next().unwrap_or(s);
+        s.chars().take(12).collect()
+    };
+    if path.contains("/blobs/uploads") {
+        "upload".into()
+    } else if let Some((_, d)) = path.rsplit_once("/blobs/") {
+        format!("blob {}", short(d).chars().take(8).collect::<String>())
+    } else if let Some((_, r)) = path.rsplit_once("/manifests/") {
+        format!("manifest {}", crate::auth::redact::quote(&short(r)))
+    } else if path.ends_with("/tags/list") {
+        "tag list".into()
+    } else if path == "/v2/" || path == "/v2" {
+        "ping".into()
+    } else {
+        crate::auth::redact::quote(path)
+    }
+}
+
+/// A URL for logs and errors: the query (which may carry signed upload state) dropped, and
+/// quoted like any registry text (an upload `Location` is the registry's).
 pub fn redact_query(url: &Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
-    u.to_string()
+    crate::auth::redact::quote(u.as_str())
 }
 
 /// The one place the HTTP client is configured.
@@ -318,12 +374,12 @@ fn build_client(opts: &TransportOptions, host: &str) -> Result<reqwest::Client, 
         // TLS: rustls with the system's roots; HTTP/2 when the server offers it by ALPN.
         .use_rustls_tls()
         .user_agent(&opts.user_agent)
-        // Connections: fail fast when nobody listens; keep idle ones for reuse.
-        .connect_timeout(Duration::from_secs(15))
+        // Connections: fail fast when nobody listens (TCP and TLS); keep idle ones for
+        // reuse. A silent or stalled server is caught per request (`watch.rs`, `read.rs`;
+        // no total timeout: layers can be huge).
+        .connect_timeout(opts.timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
-        // A stalled server is a failure, not a hang (no total timeout: layers can be huge).
-        .read_timeout(Duration::from_secs(300))
         // Redirects (to blob storage) are followed; reqwest drops Authorization when the
         // host changes.
         .redirect(reqwest::redirect::Policy::limited(10));
@@ -333,23 +389,21 @@ fn build_client(opts: &TransportOptions, host: &str) -> Result<reqwest::Client, 
     }
     if opts.skip_tls_verify {
         b = b.danger_accept_invalid_certs(true);
-    }
-    if let Some(path) = &opts.ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            TransportError::Config(format!("cannot read --ca-file {}: {e}", path.display()))
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            TransportError::Config(format!(
-                "--ca-file {}: not PEM certificates: {e}",
-                path.display()
-            ))
-        })?;
-        for c in certs {
-            b = b.add_root_certificate(c);
+    } else {
+        // Trust: the system's roots, --ca-file and certs.d; a certificate trusted
+        // explicitly works even as the server's own (`tls.rs`).
+        let mut files = super::tls::TlsFiles::default();
+        if let Some(path) = &opts.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                TransportError::Config(format!("cannot read --ca-file {}: {e}", path.display()))
+            })?;
+            files.trusted =
+                super::tls::pem_certificates(&pem, &format!("--ca-file {}", path.display()))?;
         }
-    }
-    if let Some(dir) = &opts.certs_d {
-        b = certs::apply(b, dir, host)?;
+        if let Some(dir) = &opts.certs_d {
+            certs::read(&mut files, dir, host)?;
+        }
+        b = b.use_preconfigured_tls(super::tls::client_config(files, opts.http1_only)?);
     }
     b.build().map_err(|e| TransportError::Config(chain(&e)))
 }

@@ -1,6 +1,7 @@
 //! Transport failures, classified so that callers and people can act on them: which ones
-//! a later attempt may cure (connection resets, timeouts, HTTP/2 GOAWAY or refused
-//! streams) and which it cannot (bad TLS settings, unreadable files). Knows nothing of
+//! a later attempt may cure (connection resets, timeouts (each named with its flag), HTTP/2
+//! GOAWAY or refused streams) and which it cannot (bad TLS settings, unreadable files,
+//! answers over their size cap). Knows nothing of
 //! registry paths.
 
 use thiserror::Error;
@@ -13,7 +14,8 @@ pub enum TransportError {
     PlainHttp { host: String },
     #[error("registry {host} speaks HTTPS, not plain HTTP; drop --insecure-registry or use the HTTPS port")]
     NotHttp { host: String },
-    #[error("TLS with registry {host} failed: {detail}; if the registry uses a private CA pass --ca-file FILE or put it in /etc/docker/certs.d/{host}/ca.crt, or --skip-tls-verify-registry to skip verification")]
+    /// `detail` is said in words (`tls::in_words`), never as Rust debug text.
+    #[error("TLS with registry {host} failed: {detail}")]
     Tls { host: String, detail: String },
     #[error("{host} does not look like a registry: GET /v2/ answered {status}")]
     NotRegistry { host: String, status: u16 },
@@ -31,6 +33,22 @@ pub enum TransportError {
         method: String,
         url: String,
         detail: String,
+    },
+    /// A timeout of `pace.rs` ran out; a later attempt may succeed.
+    #[error("{method} {url}: {}", kind.describe(*after))]
+    Timeout {
+        method: String,
+        url: String,
+        kind: super::TimeoutKind,
+        after: std::time::Duration,
+    },
+    /// An answer longer than what may be held in memory (`read.rs`).
+    #[error("{method} {url}: the answer is larger than {}, the cap for {what}", size_text(*max))]
+    TooLarge {
+        method: String,
+        url: String,
+        what: &'static str,
+        max: usize,
     },
     #[error("cannot read {path}: {source}")]
     Body {
@@ -71,12 +89,64 @@ impl TransportError {
         }
     }
 
+    /// The cause in a few words, without the URL (for one-line retry notes):
+    /// `connection reset by peer`, `no answer within 60 s (--response-timeout)`.
+    pub fn brief(&self) -> String {
+        match self {
+            TransportError::Request { detail, .. }
+            | TransportError::RequestFatal { detail, .. } => innermost(detail).to_string(),
+            TransportError::Timeout { kind, after, .. } => kind.describe(*after),
+            TransportError::Unreachable { detail, .. } => innermost(detail).to_string(),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether a later attempt may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            TransportError::Request { .. } | TransportError::Unreachable { .. }
+            TransportError::Request { .. }
+                | TransportError::Unreachable { .. }
+                | TransportError::Timeout { .. }
         )
+    }
+}
+
+/// The last part of a `: `-joined error chain, lower-cased at its start, without the
+/// `(os error N)` suffix.
+fn innermost(detail: &str) -> &str {
+    let last = detail.rsplit(": ").next().unwrap_or(detail);
+    last.split(" (os error").next().unwrap_or(last).trim()
+}
+
+/// A failed request as an error: a connect timeout (reqwest's, covering TCP and TLS) named
+/// as such, then transient or not (see [`is_transient`]).
+pub(crate) fn request_error(
+    method: &str,
+    url: String,
+    e: &reqwest::Error,
+    connect: std::time::Duration,
+) -> TransportError {
+    let (method, detail) = (method.to_string(), chain(e));
+    if e.is_connect() && e.is_timeout() {
+        TransportError::Timeout {
+            method,
+            url,
+            kind: super::TimeoutKind::Connect,
+            after: connect,
+        }
+    } else if is_transient(e) {
+        TransportError::Request {
+            method,
+            url,
+            detail,
+        }
+    } else {
+        TransportError::RequestFatal {
+            method,
+            url,
+            detail,
+        }
     }
 }
 
@@ -134,6 +204,15 @@ pub(crate) fn chain_is_transient(e: &(dyn std::error::Error + 'static)) -> Optio
         cur = c.source();
     }
     None
+}
+
+/// `16 MiB`, `64 KiB`, `100 bytes`.
+fn size_text(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 /// The chain of causes of an error, joined, for messages.

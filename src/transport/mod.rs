@@ -1,8 +1,10 @@
 //! The HTTP client, built in ONE place (`client.rs`): TLS (with Docker's certs.d,
 //! `certs.rs`), scheme detection by ping, the auth handshake (`auth.rs`) above request
 //! retry with backoff for replayable bodies, `Authorization` only to the registry's own
-//! host. Knows nothing of images; of the registry API's paths it knows only what
-//! `auth::scope` derives token scopes from (`/v2/<name>/...`, `?mount=&from=`).
+//! host; every request under the connect, response and stall timeouts (`pace.rs`,
+//! `watch.rs`) and every answer read into memory under a size cap (`read.rs`). Knows
+//! nothing of images; of the registry API's paths it knows only what `auth::scope`
+//! derives token scopes from (`/v2/<name>/...`, `?mount=&from=`).
 
 mod auth;
 mod body;
@@ -11,12 +13,18 @@ mod client;
 mod error;
 pub mod file_stream;
 mod metrics;
+mod pace;
 mod ping;
+mod read;
 mod retry;
 pub mod synthetic;
+pub mod tls;
+mod watch;
 
 pub use body::{Body, STREAM_BUF};
 pub use client::{Request, Transport, TransportOptions};
 pub use error::TransportError;
 pub use metrics::{RequestObserver, RequestSample};
+pub use pace::{TimeoutKind, Timeouts, MIN_RATE};
+pub use read::{Answer, BodyReader, Limit};
 pub use retry::{parse_retry_after, RetryBudget};

@@ -1,14 +1,44 @@
 //! Scheme detection: `GET /v2/` over HTTPS; plain HTTP only for registries on this machine
 //! or with `--insecure-registry`, as Docker does. Failures are classified for people. A 401
 //! (or 403) is a registry that wants credentials: its `WWW-Authenticate` challenges are
-//! handed back for the auth handshake to learn the scheme from.
+//! handed back for the auth handshake to learn the scheme from. The probe is under the
+//! connect and response timeouts, and retried after one under the run's budget.
 
 use reqwest::Client;
 use url::Url;
 
 use super::error::chain;
-use super::{TransportError, TransportOptions};
+use super::watch::{guard, Watch};
+use super::{
+    BodyReader, Limit, RetryBudget, TimeoutKind, Timeouts, TransportError, TransportOptions,
+};
 use crate::spec::reference::is_local_host;
+
+/// [`detect_scheme`], again after a timeout while `budget` allows (a registry that is
+/// silent once is not taken for one that is down).
+pub(crate) async fn detect_scheme_retrying(
+    client: &Client,
+    host: &str,
+    opts: &TransportOptions,
+    budget: &RetryBudget,
+) -> Result<(Url, Vec<String>), TransportError> {
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        match detect_scheme(client, host, opts).await {
+            Err(e @ TransportError::Timeout { .. }) => {
+                let wait = budget.delay(attempt, None);
+                if !budget.take(attempt, started, wait) {
+                    return Err(e);
+                }
+                tracing::warn!("{e} - retrying in {:.1}s", wait.as_secs_f32());
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
 
 /// The registry's base URL and the challenges its `GET /v2/` answered with.
 pub(crate) async fn detect_scheme(
@@ -17,7 +47,7 @@ pub(crate) async fn detect_scheme(
     opts: &TransportOptions,
 ) -> Result<(Url, Vec<String>), TransportError> {
     let https = base_url("https", host)?;
-    let https_err = match probe(client, &https, host).await {
+    let https_err = match probe(client, &https, host, &opts.timeouts).await {
         Ok(challenges) => return Ok((https, challenges)),
         Err(e) => e,
     };
@@ -27,13 +57,16 @@ pub(crate) async fn detect_scheme(
         return Err(https_err);
     }
     let http = base_url("http", host)?;
-    match probe(client, &http, host).await {
+    match probe(client, &http, host, &opts.timeouts).await {
         Ok(challenges) => Ok((http, challenges)),
-        // The HTTPS failure says more (a certificate problem, say) unless nobody listens.
         // The HTTPS failure says more (an untrusted certificate, say) unless nobody
         // listens there.
         Err(http_err) => Err(match https_err {
-            TransportError::Unreachable { .. } => http_err,
+            TransportError::Unreachable { .. }
+            | TransportError::Timeout {
+                kind: TimeoutKind::Connect,
+                ..
+            } => http_err,
             _ => https_err,
         }),
     }
@@ -46,9 +79,24 @@ fn base_url(scheme: &str, host: &str) -> Result<Url, TransportError> {
     })
 }
 
-async fn probe(client: &Client, base: &Url, host: &str) -> Result<Vec<String>, TransportError> {
+async fn probe(
+    client: &Client,
+    base: &Url,
+    host: &str,
+    timeouts: &Timeouts,
+) -> Result<Vec<String>, TransportError> {
     let url = base.join("v2/").expect("static path");
-    match client.get(url).send().await {
+    let watch = Watch::new(*timeouts, 0, std::time::Instant::now());
+    let timeout = |(kind, after)| TransportError::Timeout {
+        method: "GET".into(),
+        url: url.to_string(),
+        kind,
+        after,
+    };
+    let sent = guard(&watch, client.get(url.clone()).send())
+        .await
+        .map_err(timeout)?;
+    match sent {
         Ok(resp) => match resp.status().as_u16() {
             200 | 401 | 403 => Ok(resp
                 .headers()
@@ -61,7 +109,11 @@ async fn probe(client: &Client, base: &Url, host: &str) -> Result<Vec<String>, T
             // nginx with `ssl_verify_client on` answers 400 "No required SSL certificate
             // was sent" (over a completed TLS 1.3 handshake) to a client without one.
             400 => {
-                let text = resp.text().await.unwrap_or_default();
+                let text = BodyReader::new(resp, "GET", timeouts)
+                    .collect(Limit::ERROR_BODY)
+                    .await
+                    .unwrap_or_default();
+                let text = String::from_utf8_lossy(&text);
                 if text.to_lowercase().contains("ssl certificate") {
                     return Err(TransportError::Tls {
                         host: host.into(),
@@ -80,6 +132,9 @@ async fn probe(client: &Client, base: &Url, host: &str) -> Result<Vec<String>, T
                 status,
             }),
         },
+        Err(e) if e.is_connect() && e.is_timeout() => {
+            Err(timeout((TimeoutKind::Connect, timeouts.connect)))
+        }
         Err(e) => Err(classify(&e, base.scheme(), host)),
     }
 }
@@ -98,7 +153,7 @@ fn classify(e: &reqwest::Error, scheme: &str, host: &str) -> TransportError {
         {
             return TransportError::Tls {
                 host: host.into(),
-                detail,
+                detail: super::tls::in_words(host, &detail),
             };
         }
     } else if lower.contains("invalid http version")

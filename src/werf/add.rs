@@ -5,7 +5,7 @@
 //! same parent, same names and same `SOURCE_DATE_EPOCH` give the same bytes.
 //! Knows nothing of registries or of the CLI.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
@@ -44,10 +44,15 @@ pub struct Added {
 
 pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     let mut w = StoreWriter::open(&req.stages_dir)?;
-    let (parent_config, parent_layers) = match &req.parent {
+    let parent_sig = match &req.parent {
+        Some(p) => Some(w.parent(p)?.signature),
+        None => None,
+    };
+    let (parent_config, parent_layers) = match &parent_sig {
         None => (None, Vec::new()),
         Some(sig) => parent(&w, sig)?,
     };
+    refuse_storage_inside(w.root(), &req.from_dir)?;
     let layer = tar_dir(w.root(), &req.from_dir, req.epoch, &req.layer)?;
     let created = rfc3339(req.epoch);
     let mut cfg = parent_config.unwrap_or_else(|| {
@@ -96,7 +101,7 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     let m_desc = w.write_blob(&m_bytes, media_type::OCI_MANIFEST)?;
     let sig = match &req.signature {
         Some(s) => s.clone(),
-        None => default_signature(&m_desc.digest, req.parent.as_deref()),
+        None => default_signature(&m_desc.digest, parent_sig.as_deref()),
     };
     let replaced = w.add_stage(&m_desc, &req.image, &req.stage, &sig)?;
     w.commit()?;
@@ -109,6 +114,22 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
         diff_id: layer.diff_id.to_string(),
         replaced,
     })
+}
+
+/// `--from-dir` must not hold the stages storage: the layer would pack the storage itself
+/// (its LOCK, the layer's own temporary file).
+fn refuse_storage_inside(root: &Path, from: &Path) -> Result<(), StoreError> {
+    let (Ok(root), Ok(from)) = (root.canonicalize(), from.canonicalize()) else {
+        return Ok(()); // a missing --from-dir is reported by the walk, naming it
+    };
+    if root.starts_with(&from) {
+        return Err(StoreError::Invalid(format!(
+            "--from-dir {}: it holds the stages storage {}, which cannot be packed into one              of its own layers; pass a directory that does not contain the storage (or a              --stages-dir outside it)",
+            from.display(),
+            root.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The parent's config and its layers (as OCI descriptors).

@@ -1,20 +1,28 @@
-//! Archives for `stages import`: a tarball (plain or gzip) unpacked into a temporary
-//! directory inside the stages storage (`.tmp-*`, removed afterwards, or by `stages gc`
-//! after a crash), and the `docker save` format converted to an OCI image: `manifest.json`
-//! names the config and the layer tars (legacy `<id>/layer.tar`, or `blobs/sha256/<hex>` in
-//! the OCI-layout-inside form of Docker 25+); each plain layer becomes a gzip or zstd blob
-//! (a compressed one is kept as it is) whose diff_id is checked against the config's `rootfs.diff_ids`. Knows nothing of registries.
+//! Archives for `stages import`: a tarball (plain or gzip) of which only the members a
+//! manifest references are unpacked, on demand, into a temporary directory inside the
+//! stages storage (`.tmp-*`, removed afterwards, or by `stages gc` after a crash): first
+//! `manifest.json`/`index.json`/`oci-layout`, then the manifests they name, then configs
+//! and layers, so a member nothing names is never written (an 18 MB gzip of 4 GiB of
+//! zeros writes nothing). The `docker save` format is converted to an OCI image:
+//! `manifest.json` names the config and the layer tars (legacy `<id>/layer.tar`, or
+//! `blobs/sha256/<hex>` in the OCI-layout-inside form of Docker 25+); each plain layer
+//! becomes a gzip or zstd blob (a compressed one is kept as it is) whose diff_id is
+//! checked against the config's `rootfs.diff_ids`. Knows nothing of registries.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde_json::{json, Value};
 
 use super::add::descriptor_json;
 use super::layer::{layer_stream, LayerOptions};
 use super::store::{set_labels, StoreError, StoreWriter};
-use crate::layout::{tmp_name, MAX_MANIFEST};
-use crate::spec::{media_type, Descriptor};
+use crate::layout::{safe_fs, tmp_name, Layout, LayoutError, MAX_MANIFEST};
+use crate::spec::{media_type, Descriptor, ManifestKind};
+
+/// Passes over the archive at most (each one reads it from the start).
+const MAX_PASSES: usize = 8;
 
 /// A temporary directory in the stages storage, removed on drop.
 pub struct TempDir(PathBuf);
@@ -37,29 +45,188 @@ impl Drop for TempDir {
     }
 }
 
-/// Unpacks the tarball `file` (plain or gzip) into `dest`. Entries leading out of `dest`
-/// (`..`, absolute paths) are skipped by the `tar` crate; permissions are not restored.
-pub fn extract(file: &Path, dest: &Path) -> Result<(), StoreError> {
-    let f = std::fs::File::open(file).map_err(StoreError::io(file))?;
-    let mut r = BufReader::new(f);
-    let gz = r
-        .fill_buf()
-        .map_err(StoreError::io(file))?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn std::io::Read> = if gz {
-        Box::new(flate2::bufread::MultiGzDecoder::new(r))
-    } else {
-        Box::new(r)
-    };
-    let mut a = tar::Archive::new(reader);
-    a.set_preserve_permissions(false);
-    a.set_preserve_mtime(false);
-    a.set_unpack_xattrs(false);
-    a.set_overwrite(true);
-    a.unpack(dest).map_err(|e| StoreError::Source {
-        path: file.to_path_buf(),
-        reason: format!("cannot unpack the archive: {e}"),
-    })
+/// A tarball (plain or gzip) unpacked member by member, on demand, into a temporary
+/// directory of the stages storage.
+pub struct Archive {
+    file: PathBuf,
+    dir: TempDir,
+    /// Members unpacked so far (normalised relative paths).
+    have: BTreeSet<String>,
+}
+
+impl Archive {
+    /// The archive `file`, unpacked (on demand) into a temporary directory under `root`.
+    pub fn open(file: &Path, root: &Path) -> Result<Archive, StoreError> {
+        safe_fs::open_regular(file).map_err(StoreError::io(file))?;
+        Ok(Archive {
+            file: file.to_path_buf(),
+            dir: TempDir::new(root)?,
+            have: BTreeSet::new(),
+        })
+    }
+
+    /// Where members are unpacked.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Unpacks the members named in `want` (paths relative to the archive's root) not yet
+    /// unpacked, and the members their links lead to. Names the archive lacks are ignored:
+    /// the caller finds them missing and says so.
+    pub fn fetch<I, S>(&mut self, want: I) -> Result<(), StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut pending: BTreeSet<String> = want
+            .into_iter()
+            .filter_map(|w| normalise(Path::new(w.as_ref())))
+            .filter(|w| !self.have.contains(w))
+            .collect();
+        for _ in 0..MAX_PASSES {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            pending = self.pass(pending)?;
+        }
+        Ok(())
+    }
+
+    /// One read of the archive: unpacks the members in `pending`; returns what is still
+    /// wanted (link targets found on the way, hard links whose target came too late).
+    fn pass(&mut self, mut pending: BTreeSet<String>) -> Result<BTreeSet<String>, StoreError> {
+        let f = safe_fs::open_regular(&self.file).map_err(StoreError::io(&self.file))?;
+        let mut r = BufReader::new(f);
+        let gz = r
+            .fill_buf()
+            .map_err(StoreError::io(&self.file))?
+            .starts_with(&[0x1f, 0x8b]);
+        let reader: Box<dyn std::io::Read> = if gz {
+            Box::new(flate2::bufread::MultiGzDecoder::new(r))
+        } else {
+            Box::new(r)
+        };
+        let mut a = tar::Archive::new(reader);
+        a.set_preserve_permissions(false);
+        a.set_preserve_mtime(false);
+        a.set_unpack_xattrs(false);
+        a.set_overwrite(true);
+        let mut next = BTreeSet::new();
+        let entries = a.entries().map_err(|e| self.unpack_error(e))?;
+        for entry in entries {
+            if pending.is_empty() {
+                break; // nothing more wanted from this pass: stop reading
+            }
+            let mut entry = entry.map_err(|e| self.unpack_error(e))?;
+            let Some(name) = entry.path().ok().and_then(|p| normalise(&p)) else {
+                continue;
+            };
+            if !pending.contains(&name) {
+                continue;
+            }
+            let link = entry.link_name().ok().flatten().map(|l| l.into_owned());
+            match (entry.header().entry_type(), link) {
+                (tar::EntryType::Link, Some(target)) => {
+                    let Some(target) = normalise(&target) else {
+                        pending.remove(&name);
+                        continue;
+                    };
+                    if !self.have.contains(&target) {
+                        // Its target comes first in the archive: take both next pass.
+                        pending.remove(&name);
+                        next.insert(target);
+                        next.insert(name);
+                        continue;
+                    }
+                }
+                (tar::EntryType::Symlink, Some(target)) => {
+                    let parent = Path::new(&name).parent().unwrap_or(Path::new(""));
+                    if let Some(t) = normalise(&parent.join(&target)) {
+                        if !self.have.contains(&t) {
+                            next.insert(t);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            entry
+                .unpack_in(self.dir.path())
+                .map_err(|e| self.unpack_error(e))?;
+            pending.remove(&name);
+            self.have.insert(name);
+        }
+        next.retain(|n| !self.have.contains(n));
+        Ok(next)
+    }
+
+    fn unpack_error(&self, e: std::io::Error) -> StoreError {
+        if safe_fs::is_no_space(&e) {
+            return StoreError::Layout(LayoutError::from_io(self.dir.path().to_path_buf(), e));
+        }
+        let mut reason = format!("cannot unpack the archive: {e}");
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !reason.contains(&text) {
+                reason.push_str(": ");
+                reason.push_str(&text);
+            }
+            cause = c.source();
+        }
+        StoreError::Source {
+            path: self.file.clone(),
+            reason,
+        }
+    }
+
+    /// Unpacks the OCI layout inside the archive as far as the image `selector` picks
+    /// needs it: `oci-layout`, `index.json`, the manifests of that image, their configs
+    /// and layers.
+    pub fn fetch_layout(&mut self, selector: Option<&str>) -> Result<(), StoreError> {
+        self.fetch(["oci-layout", "index.json"])?;
+        let layout = Layout::open(self.path())?;
+        let mut frontier = vec![layout.select(selector)?.clone()];
+        let mut blobs: Vec<String> = Vec::new();
+        for _ in 0..MAX_PASSES {
+            if frontier.is_empty() {
+                break;
+            }
+            self.fetch(frontier.iter().map(blob_member))?;
+            let mut next = Vec::new();
+            for d in &frontier {
+                match layout.read_manifest(d)?.kind {
+                    ManifestKind::Image { config, layers } => {
+                        blobs.push(blob_member(&config));
+                        blobs.extend(layers.iter().map(blob_member));
+                    }
+                    ManifestKind::Index { manifests } => next.extend(manifests),
+                }
+            }
+            frontier = next;
+        }
+        self.fetch(blobs)
+    }
+}
+
+fn blob_member(d: &Descriptor) -> String {
+    format!("blobs/{}/{}", d.digest.algorithm(), d.digest.hex())
+}
+
+/// A member's path relative to the archive's root (`./` and `..` resolved), or `None` for
+/// one leading out of it.
+fn normalise(p: &Path) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::Normal(n) => parts.push(n.to_str()?),
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 #[derive(serde::Deserialize)]
@@ -77,7 +244,7 @@ struct Entry {
 pub fn docker_archive(
     w: &StoreWriter,
     file: &Path,
-    dir: &Path,
+    archive: &mut Archive,
     selector: &Option<String>,
     labels: &[(&str, &str)],
     opts: &LayerOptions,
@@ -86,6 +253,8 @@ pub fn docker_archive(
         path: file.to_path_buf(),
         reason,
     };
+    let dir = archive.path().to_path_buf();
+    let dir = dir.as_path();
     let entries: Vec<Entry> = serde_json::from_slice(&read_small(dir, "manifest.json", file)?)
         .map_err(|e| bad(format!("manifest.json is not a docker save manifest: {e}")))?;
     let tags = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
@@ -112,6 +281,7 @@ pub fn docker_archive(
             }
         },
     };
+    archive.fetch(std::iter::once(&entry.config).chain(&entry.layers))?;
     let mut cfg: Value = serde_json::from_slice(&read_small(dir, &entry.config, file)?)
         .map_err(|e| bad(format!("config {} is not JSON: {e}", entry.config)))?;
     let diff_ids: Vec<String> = cfg["rootfs"]["diff_ids"]
@@ -132,7 +302,7 @@ pub fn docker_archive(
     let mut layers = Vec::new();
     for (rel, want) in entry.layers.iter().zip(&diff_ids) {
         let path = inside(dir, rel, file)?;
-        let f = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
+        let f = safe_fs::open_regular(&path).map_err(StoreError::io(&path))?;
         let out = layer_stream(w.root(), f, Path::new(rel), opts)?;
         if out.diff_id.to_string() != *want {
             return Err(bad(format!(
@@ -181,5 +351,14 @@ fn read_small(dir: &Path, rel: &str, file: &Path) -> Result<Vec<u8>, StoreError>
             reason: format!("{rel} is larger than {MAX_MANIFEST} bytes"),
         });
     }
-    std::fs::read(&p).map_err(StoreError::io(&p))
+    let mut buf = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            safe_fs::open_regular(&p).map_err(StoreError::io(&p))?,
+            MAX_MANIFEST,
+        ),
+        &mut buf,
+    )
+    .map_err(StoreError::io(&p))?;
+    Ok(buf)
 }

@@ -34,7 +34,7 @@ pub struct WerfConfig {
 pub fn read_werf_yaml(dir: &Path) -> Result<Option<WerfConfig>, WerfError> {
     for name in CONFIG_FILE_NAMES {
         let path = dir.join(name);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_config_file(dir, &path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
             Err(source) => return Err(WerfError::Io { path, source }),
@@ -56,6 +56,25 @@ pub fn read_werf_yaml(dir: &Path) -> Result<Option<WerfConfig>, WerfError> {
         return parse_werf_yaml(&text, &path).map(Some);
     }
     Ok(None)
+}
+
+/// werf.yaml is refused above this size.
+pub const MAX_CONFIG: u64 = 16 << 20;
+
+/// Reads `path`: a regular file inside `dir` (never a FIFO, never a link out of the
+/// project), at most [`MAX_CONFIG`] bytes.
+fn read_config_file(dir: &Path, path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let base = dir.canonicalize()?;
+    let (file, _) = crate::layout::safe_fs::open_inside(&base, path)?;
+    let mut buf = Vec::new();
+    file.take(MAX_CONFIG + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_CONFIG {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_CONFIG} bytes: refused"
+        )));
+    }
+    Ok(buf)
 }
 
 /// Parse werf.yaml text; `path` is only used in error messages.
@@ -204,7 +223,7 @@ fn image_names(map: &Mapping) -> Result<Vec<Option<String>>, String> {
         Value::String(s) if s.is_empty() => {
             Err("image name is empty: give a name, or ~ for the nameless image".to_string())
         }
-        Value::String(s) => Ok(s.clone()),
+        Value::String(s) => super::naming::check_image_name(s).map(|()| s.clone()),
         other => Err(format!(
             "image name must be a string, got {} (quote it: image: \"NAME\")",
             kind(other)
@@ -221,8 +240,10 @@ fn image_names(map: &Mapping) -> Result<Vec<Option<String>>, String> {
 }
 
 fn check_images(images: &[(Option<String>, usize, usize)], path: &Path) -> Result<(), WerfError> {
-    for (i, (name, doc, line)) in images.iter().enumerate() {
-        if let Some((_, first, _)) = images[..i].iter().find(|(n, _, _)| n == name) {
+    // Linear: a file of 100k documents must not take quadratic time.
+    let mut seen: std::collections::HashMap<&Option<String>, usize> = Default::default();
+    for (name, doc, line) in images {
+        if let Some(first) = seen.get(name).copied() {
             let what = match name {
                 Some(n) => format!("image '{n}'"),
                 None => "the nameless image (image: ~)".to_string(),
@@ -234,6 +255,7 @@ fn check_images(images: &[(Option<String>, usize, usize)], path: &Path) -> Resul
                 format!("{what} is already defined in document {first}: names must be unique"),
             ));
         }
+        seen.insert(name, *doc);
     }
     if let Some((_, doc, line)) = images.iter().find(|(n, _, _)| n.is_none()) {
         if images.len() > 1 {

@@ -33,6 +33,17 @@ pub enum WerfError {
     )]
     NoTag,
 
+    /// The only tag given was an empty value.
+    #[error(
+        "{flag} (or {env}) is empty, and no other tag was specified: give it a value (e.g. \
+         the branch name, slugged with `werf-push slugify -f docker-tag NAME`), or use \
+         another --tag-* flag"
+    )]
+    EmptyTag {
+        flag: &'static str,
+        env: &'static str,
+    },
+
     /// `--images-repo-mode` got something other than auto, multirepo or monorepo.
     #[error("bad --images-repo-mode '{value}' specified: use auto, multirepo or monorepo")]
     BadRepoMode { value: String },

@@ -1,13 +1,17 @@
 //! `stages gc`: under the writer lock, removes every blob that no entry of `index.json`
 //! references (through manifests, indexes, configs and layers) and every temporary file an
 //! interrupted writer left (`.tmp-*`); `--dry-run` only lists them. A manifest that cannot
-//! be read stops it before anything is removed: what it references is unknown.
+//! be read stops it before anything is removed: what it references is unknown. Only
+//! regular files named by a valid hex digest, directly inside the storage's real
+//! `blobs/<algorithm>` directories, are ever removed: a `blobs` or `blobs/sha256` that is a
+//! symlink stops gc, and anything else found there is left alone.
 //! Knows nothing of registries or of the CLI.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::store::{lock, StoreError};
+use crate::layout::safe_fs::is_real_dir;
 use crate::layout::{remove_temp, stale_temps, Layout, TMP_PREFIX};
 use crate::spec::{Descriptor, Digest, ManifestKind};
 
@@ -36,6 +40,18 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
         )));
     }
     let _lock = lock(root)?;
+    // Checked before anything is read: a linked blob directory is refused as such.
+    let mut real = Vec::new();
+    for alg in ["sha256", "sha512"] {
+        let dir = root.join("blobs").join(alg);
+        if is_real_dir(root, &["blobs", alg]).map_err(|e| {
+            StoreError::Invalid(format!(
+                "{e}; nothing was removed: gc removes files only inside the stages storage"
+            ))
+        })? {
+            real.push((alg, dir));
+        }
+    }
     let mut referenced = BTreeSet::new();
     if root.join("index.json").exists() {
         let layout = Layout::open(root)?;
@@ -45,9 +61,7 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
     }
     let mut items = Vec::new();
     let mut kept = 0;
-    let blobs = root.join("blobs");
-    for alg in ["sha256", "sha512"] {
-        let dir = blobs.join(alg);
+    for (alg, dir) in real {
         let it = match std::fs::read_dir(&dir) {
             Ok(it) => it,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -59,10 +73,14 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
             if name.starts_with(TMP_PREFIX) {
                 continue; // listed below
             }
-            let known = Digest::parse(&format!("{alg}:{name}"))
-                .map(|d| referenced.contains(&d))
-                .unwrap_or(false);
-            if known {
+            let Ok(digest) = Digest::parse(&format!("{alg}:{name}")) else {
+                continue; // not a blob name: not ours to remove
+            };
+            // The entry's own type: a symlink is not followed, and only files go.
+            if !e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                continue;
+            }
+            if referenced.contains(&digest) {
                 kept += 1;
             } else {
                 let size = e.metadata().map(|m| m.len()).unwrap_or(0);

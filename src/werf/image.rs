@@ -1,7 +1,9 @@
 //! Final images, written not built: the last stage's config plus werf's labels becomes a new
 //! config blob; the stage's layers are reused; a new manifest of the same media-type family
-//! points at them (one per platform and a new index for a multi-platform stage). Bytes are
-//! deterministic (sorted keys, no timestamps), so publishing twice gives the same digests.
+//! as the stage's tagged form (`stage_tag.rs`: the stage as stored, or as OCI with its
+//! names annotated when its bytes do not name it) points at them (one per platform and a
+//! new index for a multi-platform stage). Bytes are deterministic (sorted keys, no
+//! timestamps), so publishing twice gives the same digests.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +11,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::error::WerfError;
+use super::stage_tag::tagged;
 use super::stages::Stage;
 use super::store::set_labels;
 use crate::layout::{Layout, LayoutError};
@@ -21,7 +24,9 @@ pub fn final_image(
     stage: &Stage,
     labels: &BTreeMap<String, String>,
 ) -> Result<PushImage, WerfError> {
-    let image = layout.image(&stage.descriptor)?;
+    // The stage as its `image-stage-*` tag holds it: the same on the runner that built it
+    // and on one that pulled it, so both write the same final image.
+    let image = tagged(layout, stage)?;
     let mut configs: Vec<(crate::spec::Descriptor, Bytes)> = Vec::new();
     let root = &image.root;
     let manifests = match &root.kind {
@@ -112,11 +117,11 @@ fn relabel(
     Ok(new)
 }
 
-fn json(bytes: &[u8], m: &Manifest) -> Result<Value, WerfError> {
+pub(super) fn json(bytes: &[u8], m: &Manifest) -> Result<Value, WerfError> {
     serde_json::from_slice(bytes).map_err(|e| bad(m, &e.to_string()))
 }
 
-fn bad(m: &Manifest, reason: &str) -> WerfError {
+pub(super) fn bad(m: &Manifest, reason: &str) -> WerfError {
     spec(
         m,
         SpecError::Manifest {
@@ -126,7 +131,7 @@ fn bad(m: &Manifest, reason: &str) -> WerfError {
     )
 }
 
-fn spec(m: &Manifest, source: SpecError) -> WerfError {
+pub(super) fn spec(m: &Manifest, source: SpecError) -> WerfError {
     WerfError::Reference {
         reference: m.digest.to_string(),
         source,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::archive::{docker_archive, extract, TempDir};
+use super::archive::{docker_archive, Archive};
 use super::layer::LayerOptions;
 use super::signature::default_signature;
 use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
@@ -108,14 +108,10 @@ pub struct Imported {
 
 pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
     let mut w = StoreWriter::open(&req.stages_dir)?;
-    if let Some(p) = &req.parent {
-        if w.find(p).is_none() {
-            return Err(StoreError::Invalid(format!(
-                "--parent {p}: no stage with this signature in the stages storage {}",
-                req.stages_dir.display()
-            )));
-        }
-    }
+    let parent = match &req.parent {
+        Some(p) => Some(w.parent(p)?.signature),
+        None => None,
+    };
     let labels = [
         (LABEL_IMAGE, req.image.as_str()),
         (LABEL_STAGE, req.stage.as_str()),
@@ -123,23 +119,24 @@ pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
     let d = match &req.source {
         ImportSource::Oci { dir, selector } => import_layout(&w, dir, selector, &labels)?,
         ImportSource::OciArchive { file, selector } => {
-            let tmp = TempDir::new(w.root())?;
-            extract(file, tmp.path())?;
-            import_layout(&w, tmp.path(), selector, &labels)?
+            let mut a = Archive::open(file, w.root())?;
+            a.fetch_layout(selector.as_deref())?;
+            import_layout(&w, a.path(), selector, &labels)?
         }
         ImportSource::DockerArchive { file, selector } => {
-            let tmp = TempDir::new(w.root())?;
-            extract(file, tmp.path())?;
-            if tmp.path().join("manifest.json").exists() {
-                docker_archive(&w, file, tmp.path(), selector, &labels, &req.layer)?
+            let mut a = Archive::open(file, w.root())?;
+            a.fetch(["manifest.json", "oci-layout", "index.json"])?;
+            if a.path().join("manifest.json").exists() {
+                docker_archive(&w, file, &mut a, selector, &labels, &req.layer)?
             } else {
-                import_layout(&w, tmp.path(), selector, &labels)?
+                a.fetch_layout(selector.as_deref())?;
+                import_layout(&w, a.path(), selector, &labels)?
             }
         }
     };
     let sig = match &req.signature {
         Some(s) => s.clone(),
-        None => default_signature(&d.digest, req.parent.as_deref()),
+        None => default_signature(&d.digest, parent.as_deref()),
     };
     let replaced = w.add_stage(&d, &req.image, &req.stage, &sig)?;
     w.commit()?;
@@ -230,7 +227,7 @@ fn copy_blob(root: &Path, layout: &Layout, d: &Descriptor) -> Result<(), StoreEr
         return Ok(());
     }
     let src = layout.check_blob(d)?;
-    let mut f = std::fs::File::open(&src).map_err(StoreError::io(&src))?;
+    let mut f = crate::layout::safe_fs::open_regular(&src).map_err(StoreError::io(&src))?;
     let mut out = BlobWriter::create(root)?;
     std::io::copy(&mut f, &mut out).map_err(StoreError::io(&src))?;
     out.finish(Some((&d.digest, d.size)))?;

@@ -22,6 +22,7 @@ mod repo;
 pub mod report;
 pub mod signature;
 pub mod slug;
+pub mod stage_tag;
 pub mod stages;
 pub mod store;
 pub mod tags;

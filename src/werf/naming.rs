@@ -252,6 +252,30 @@ fn monorepo_tag_problem(name: &str, full_tag: &str) -> Option<String> {
     })
 }
 
+/// A werf image name as it can be published in every mode: one or more `/`-separated
+/// components of lower-case letters and digits with `.`, `_`, `__` or dashes inside (the
+/// repository path grammar), at most 128 chars. The nameless image is not a name (`~` on
+/// the command line).
+pub fn check_image_name(name: &str) -> Result<(), String> {
+    let shown = crate::spec::text::printable(name);
+    if name.is_empty() {
+        return Err("the image name is empty: give a name, or '~' for the nameless image".into());
+    }
+    if name.len() > DOCKER_TAG_MAX_LEN {
+        return Err(format!(
+            "image name '{shown}' is {} chars, over {DOCKER_TAG_MAX_LEN}",
+            name.len()
+        ));
+    }
+    if let Some(c) = name.split('/').find(|c| !valid_path_component(c)) {
+        return Err(format!(
+            "image name '{shown}' is not valid: {}",
+            component_problem(c)
+        ));
+    }
+    Ok(())
+}
+
 /// A nameless image (`None`) cannot be published together with named images, and no
 /// image may be named twice.
 pub fn check_names(names: &[Option<String>]) -> Result<(), WerfError> {

@@ -1,7 +1,8 @@
 //! `publish`: which images, which references, which bytes. Selects images (werf.yaml and the
 //! stages storage, positional names), names every (image, tag) per the repo mode, writes the
 //! final images, adds the stages-cache targets of `--with-stages` first (so images mount
-//! their blobs from REPO), and hands everything to the push engine in one run.
+//! their blobs from REPO; each stage in its tagged form, `stage_tag.rs`, which names its
+//! image and stage), and hands everything to the push engine in one run.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use super::config::read_werf_yaml;
 use super::error::WerfError;
 use super::image::final_image;
 use super::naming::{check_names, image_reference, stages_tag, ImageRef, RepoMode};
+use super::stage_tag::tagged;
 use super::stages::StagesStorage;
 use super::tags::{TagSpec, TagStrategy};
 use crate::push::{PushImage, Target};
@@ -88,7 +90,7 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
         if req.with_stages {
             for s in stages {
                 let dest = parse_ref(&format!("{repo}:{}", stages_tag(&s.signature)))?;
-                let image = storage.layout.image(&s.descriptor)?;
+                let image = tagged(&storage.layout, s)?;
                 let image = PushImage::from_layout(&storage.layout, &image)?;
                 targets.push(Target {
                     image: Arc::new(image),
@@ -141,7 +143,7 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
     })
 }
 
-/// werf's labels of a published image (werf-notes.md, Labels).
+/// werf's labels of a published image (docs/stages-format.md and the README's publish section).
 pub fn labels(
     name: &Option<String>,
     strategy: TagStrategy,

@@ -1,13 +1,16 @@
 //! `stages pull`: the distributed stages cache back into the local stages storage. Lists
 //! the `image-stage-<signature>` tags of REPO (following `Link` pagination), reads each
-//! missing stage's manifest and config, takes its image and stage names from the config
-//! labels `io.werf.image`/`io.werf.stage` (or the manifest annotations of the same names),
-//! keeps one stage per image and stage name (one already in the storage wins, else the
-//! newest `created`), and fetches the blobs concurrently: streamed to a temporary file,
-//! resumed with `Range` after a cut, digest verified, renamed into place. `index.json` is
-//! written last, under the writer lock, and only when every blob arrived: a failed or
-//! interrupted pull leaves the storage as it was (blob fetching: `fetch.rs`). Knows nothing
-//! of the CLI.
+//! missing stage's manifest and config, takes its image and stage names from its bytes
+//! (`stage_tag::identify`: the manifest annotations `io.werf.image`/`io.werf.stage`, else
+//! the config labels), keeps one stage per image and stage name (one already in the storage
+//! wins, else the newest `created`), and fetches the blobs concurrently: streamed to a
+//! temporary file, resumed with `Range` after a cut, digest verified, renamed into place.
+//! Each stage is stored as its tag holds it (the tagged form `publish` writes from it
+//! again, byte for byte). A tag whose bytes name no image and stage is reported as
+//! unidentified; with IMAGE_NAMEs, that (or a named image left with no stage) makes the
+//! report incomplete. `index.json` is written last, under the writer lock, and only when
+//! every blob arrived: a failed or interrupted pull leaves the storage as it was (blob
+//! fetching: `fetch.rs`). Knows nothing of the CLI.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -18,7 +21,9 @@ use serde_json::Value;
 
 use super::fetch::{download, small_blob};
 use super::naming::stages_tag;
-use super::store::{label, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
+use super::stage_tag::identify;
+use super::stages::{ANN_IMAGE, ANN_STAGE};
+use super::store::{StoreError, StoreWriter};
 use crate::layout::MAX_MANIFEST;
 use crate::push::Pusher;
 use crate::registry::Registry;
@@ -55,6 +60,12 @@ pub struct SkippedStage {
 pub struct PullReport {
     pub pulled: Vec<PulledStage>,
     pub skipped: Vec<SkippedStage>,
+    /// Stage tags whose bytes name no image and stage (pushed by another tool): not pulled.
+    pub unidentified: Vec<SkippedStage>,
+    /// IMAGE_NAMEs asked for (`~` for the nameless image) that the storage cannot be
+    /// trusted to hold whole: no stage of theirs at all, or an unidentified tag that may be
+    /// one of their stages. Empty without IMAGE_NAMEs.
+    pub not_restored: Vec<String>,
     pub blobs_fetched: usize,
     pub bytes_fetched: u64,
     /// Downloads continued with `Range` after a cut.
@@ -111,7 +122,7 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
         .filter(|s| super::signature::check(s).is_ok() && !local_sigs.contains(s))
         .map(str::to_string)
         .collect();
-    let read: Vec<Result<Result<Candidate, SkippedStage>, StoreError>> =
+    let read: Vec<Result<Result<Candidate, Skip>, StoreError>> =
         stream::iter(sigs.iter().map(|s| candidate(&reg, &repo, s)))
             .buffered(req.jobs.max(1))
             .collect()
@@ -121,8 +132,12 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
     for c in read {
         let c = match c? {
             Ok(c) => c,
-            Err(skip) => {
-                report.skipped.push(skip);
+            Err(Skip::Unidentified(s)) => {
+                report.unidentified.push(s);
+                continue;
+            }
+            Err(Skip::Other(s)) => {
+                report.skipped.push(s);
                 continue;
             }
         };
@@ -215,8 +230,63 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
             Err(e) => return Err(e),
         }
     }
+    let have: HashSet<String> = w.entries().into_iter().map(|e| e.image).collect();
+    report.not_restored = wanted
+        .iter()
+        .filter(|name| !report.unidentified.is_empty() || !have.contains(*name))
+        .map(|name| {
+            if name.is_empty() {
+                "~".into()
+            } else {
+                name.clone()
+            }
+        })
+        .collect();
     w.commit()?;
     Ok(report)
+}
+
+impl PullReport {
+    /// The error of a pull that left an image named on the command line incomplete.
+    pub fn incomplete(&self, repo: &str) -> Option<StoreError> {
+        if self.not_restored.is_empty() {
+            return None;
+        }
+        Some(StoreError::NotRestored {
+            repo: repo.to_string(),
+            images: self.not_restored.clone(),
+            unidentified: self.unidentified.iter().map(|s| s.tag.clone()).collect(),
+        })
+    }
+}
+
+/// The message of `StoreError::NotRestored`.
+pub(super) fn not_restored(repo: &str, images: &[String], unidentified: &[String]) -> String {
+    let names = images
+        .iter()
+        .map(|i| format!("'{}'", crate::spec::text::printable(i)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if unidentified.is_empty() {
+        return format!(
+            "image {names} could not be restored: {repo} has no stage of it; publish it with \
+             --with-stages first"
+        );
+    }
+    format!(
+        "image {names} could not be restored whole from {repo}: the stage tag(s) {} name no \
+         image and stage (pushed by another tool than `publish --with-stages`), so they may \
+         be its stages; run `publish --with-stages` from a runner that has those stages (it \
+         rewrites their tags to name them), or delete the tags",
+        crate::spec::text::printable(&unidentified.join(", "))
+    )
+}
+
+/// Why a remote stage is not a candidate.
+enum Skip {
+    /// Its bytes name no image and stage.
+    Unidentified(SkippedStage),
+    Other(SkippedStage),
 }
 
 /// Reads the manifest(s) and config(s) of stage `sig`; `Err(skip)` when it is not a stage
@@ -225,13 +295,20 @@ async fn candidate(
     reg: &Registry,
     repo: &str,
     sig: &str,
-) -> Result<Result<Candidate, SkippedStage>, StoreError> {
+) -> Result<Result<Candidate, Skip>, StoreError> {
     let tag = stages_tag(sig);
     let skip = |reason: String| {
-        Ok(Err(SkippedStage {
+        Ok(Err(Skip::Other(SkippedStage {
             tag: tag.clone(),
             reason,
-        }))
+        })))
+    };
+    // A stage whose names cannot be read: it may be a stage of any image.
+    let unknown = |reason: String| {
+        Ok(Err(Skip::Unidentified(SkippedStage {
+            tag: tag.clone(),
+            reason,
+        })))
     };
     let err = |what: &str| {
         let context = format!("{what} of {repo}:{tag}");
@@ -257,7 +334,7 @@ async fn candidate(
             match m {
                 Some(m) if matches!(m.kind, ManifestKind::Image { .. }) => manifests.push(m),
                 _ => {
-                    return skip(format!(
+                    return unknown(format!(
                         "child manifest {} is missing or an index",
                         c.digest
                     ))
@@ -271,32 +348,35 @@ async fn candidate(
     for m in &manifests {
         if let ManifestKind::Image { config, layers: l } = &m.kind {
             if config.size > MAX_MANIFEST {
-                return skip(format!("config {} is too large", config.digest));
+                return unknown(format!("config {} is too large", config.digest));
             }
             let bytes = small_blob(reg, repo, config).await.map_err(err("config"))?;
             configs.push((config.clone(), bytes));
             layers.extend(l.iter().cloned());
         }
     }
-    let cfg: Value = match serde_json::from_slice(&configs[0].1) {
+    let Some((_, first_config)) = configs.first() else {
+        return unknown("it is an index with no image manifest".into());
+    };
+    let cfg: Value = match serde_json::from_slice(first_config) {
         Ok(v) => v,
-        Err(e) => return skip(format!("its config is not JSON: {e}")),
+        Err(e) => return unknown(format!("its config is not JSON: {e}")),
     };
     let root = manifests.last().expect("root pushed");
-    let ann: Value = serde_json::from_slice(&root.bytes).unwrap_or_default();
-    let name = |key: &str| {
-        label(&cfg, key)
-            .or_else(|| ann.get("annotations")?.get(key)?.as_str())
-            .map(str::to_string)
-    };
-    let (Some(image), Some(stage)) = (name(LABEL_IMAGE), name(LABEL_STAGE)) else {
-        return skip(format!(
-            "neither its config labels nor its manifest annotations name the image and the \
-             stage ({LABEL_IMAGE}, {LABEL_STAGE})"
+    let root_doc: Value = serde_json::from_slice(&root.bytes).unwrap_or_default();
+    let Some((image, stage)) = identify(&root_doc, &cfg) else {
+        return unknown(format!(
+            "neither its manifest annotations nor its config labels name the image and the \
+             stage ({ANN_IMAGE}, {ANN_STAGE}): it was not pushed by `publish --with-stages`"
         ));
     };
     if let Err(e) = super::store::check_names(&stage, sig) {
         return skip(e.to_string());
+    }
+    if !image.is_empty() {
+        if let Err(e) = super::naming::check_image_name(&image) {
+            return unknown(e);
+        }
     }
     Ok(Ok(Candidate {
         tag,

@@ -148,8 +148,9 @@ pub(crate) fn component_problem(c: &str) -> String {
         "it has an empty path component ('//')".to_string()
     } else {
         format!(
-            "path component '{c}' is not valid: lowercase letters and digits, separated by \
-             '.', '_', '__' or dashes"
+            "path component '{}' is not valid: lowercase letters and digits, separated by \
+             '.', '_', '__' or dashes",
+            crate::spec::text::printable(c)
         )
     }
 }

@@ -1,4 +1,4 @@
-//! The stages storage (design.md section 2): an OCI layout whose `index.json` entries carry
+//! The stages storage (docs/stages-format.md): an OCI layout whose `index.json` entries carry
 //! `io.werf.*` annotations. Validates every rule, groups stages by image in werf's stage
 //! order; the last stage of an image is the image. Knows nothing of registries.
 
@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::error::WerfError;
 use crate::layout::{Layout, REF_NAME};
+use crate::spec::text::printable;
 use crate::spec::Descriptor;
 
 pub const ANN_IMAGE: &str = "io.werf.image";
@@ -60,7 +61,7 @@ impl StagesStorage {
                 entry: d
                     .annotations
                     .get(REF_NAME)
-                    .cloned()
+                    .map(|n| printable(n).into_owned())
                     .unwrap_or_else(|| d.digest.to_string()),
                 rule,
             })?;
@@ -122,7 +123,8 @@ fn parse_entry(d: &Descriptor) -> Result<Stage, String> {
         get(ANN_SIGNATURE).ok_or_else(|| format!("annotation {ANN_SIGNATURE} is missing"))?;
     if !STAGE_ORDER.contains(&stage.as_str()) {
         return Err(format!(
-            "unknown stage name '{stage}' (known: {})",
+            "unknown stage name '{}' (known: {})",
+            printable(&stage),
             STAGE_ORDER.join(", ")
         ));
     }
@@ -130,7 +132,13 @@ fn parse_entry(d: &Descriptor) -> Result<Stage, String> {
         || signature.len() > 128
         || !signature.bytes().all(|b| b.is_ascii_hexdigit())
     {
-        return Err(format!("signature '{signature}' is not a hex digest"));
+        return Err(format!(
+            "signature '{}' is not a hex digest",
+            printable(&signature)
+        ));
+    }
+    if !image.is_empty() {
+        super::naming::check_image_name(&image)?;
     }
     if get(REF_NAME).as_deref() != Some(signature.as_str()) {
         return Err(format!(

@@ -57,6 +57,16 @@ pub enum StoreError {
         #[source]
         source: RegistryError,
     },
+    /// `stages pull IMAGE_NAME...` could not restore every named image whole (what it
+    /// could restore is stored).
+    #[error("{}", super::pull::not_restored(.repo, .images, .unidentified))]
+    NotRestored {
+        repo: String,
+        /// Image names as given (`~` for the nameless image).
+        images: Vec<String>,
+        /// Stage tags whose bytes name no image and stage.
+        unidentified: Vec<String>,
+    },
 }
 
 impl From<WerfError> for StoreError {
@@ -74,7 +84,15 @@ impl From<PushError> for StoreError {
 impl StoreError {
     pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
         let path = path.to_path_buf();
-        move |source| StoreError::Io { path, source }
+        // A write into the storage that failed inside a copy from `path` is the storage's
+        // failure (a full disk, say), not the source's.
+        move |source| match LayoutError::carried(source) {
+            Ok(inner) => StoreError::Layout(inner),
+            Err(source) if crate::layout::safe_fs::is_no_space(&source) => {
+                StoreError::Layout(LayoutError::from_io(path, source))
+            }
+            Err(source) => StoreError::Io { path, source },
+        }
     }
 }
 
@@ -139,6 +157,36 @@ impl StoreWriter {
         self.w().entries().iter().filter_map(entry).collect()
     }
 
+    /// The stage `--parent GIVEN` names: its full signature or a unique prefix of it (as
+    /// `stages list` shows them, whole).
+    pub fn parent(&self, given: &str) -> Result<Entry, StoreError> {
+        let shown = crate::spec::text::printable(given);
+        if let Some(e) = self.find(given) {
+            return Ok(e);
+        }
+        let matches: Vec<Entry> = self
+            .entries()
+            .into_iter()
+            .filter(|e| !given.is_empty() && e.signature.starts_with(given))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(StoreError::Invalid(format!(
+                "--parent {shown}: no stage with this signature (or prefix) in the stages \
+                 storage {}; `werf-push stages list` shows the signatures",
+                self.root.display()
+            ))),
+            many => Err(StoreError::Invalid(format!(
+                "--parent {shown}: {} stages have signatures starting so ({}): give more of it",
+                many.len(),
+                many.iter()
+                    .map(|e| e.signature.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
     pub fn find(&self, signature: &str) -> Option<Entry> {
         self.entries()
             .into_iter()
@@ -156,6 +204,9 @@ impl StoreWriter {
         sig: &str,
     ) -> Result<Option<String>, StoreError> {
         check_names(stage, sig)?;
+        if !image.is_empty() {
+            super::naming::check_image_name(image).map_err(StoreError::Invalid)?;
+        }
         let all = self.entries();
         if let Some(other) = all
             .iter()
@@ -278,7 +329,8 @@ fn entry(v: &Value) -> Option<Entry> {
 pub fn check_names(stage: &str, sig: &str) -> Result<(), StoreError> {
     if !STAGE_ORDER.contains(&stage) {
         return Err(StoreError::Invalid(format!(
-            "unknown stage name '{stage}': use one of {}",
+            "unknown stage name '{}': use one of {}",
+            crate::spec::text::printable(stage),
             STAGE_ORDER.join(", ")
         )));
     }

@@ -129,6 +129,18 @@ pub fn collect_tags(
     }
 
     if out.is_empty() {
+        // An empty value counts as unset (as in werf: CI often exports empty variables),
+        // but when it is all there was, say which one was empty.
+        let empty = [
+            ("--tag-git-branch", "WERF_TAG_GIT_BRANCH", git_branch),
+            ("--tag-git-tag", "WERF_TAG_GIT_TAG", git_tag),
+            ("--tag-git-commit", "WERF_TAG_GIT_COMMIT", git_commit),
+        ]
+        .into_iter()
+        .find(|(_, _, v)| *v == Some(""));
+        if let Some((flag, env, _)) = empty {
+            return Err(WerfError::EmptyTag { flag, env });
+        }
         return Err(WerfError::NoTag);
     }
     Ok(out)
@@ -197,12 +209,32 @@ mod tests {
             name: "nothing",
             custom: &[],
             env: &[("HOME", "/root"), ("WERF_TAG_GIT_BRANCH", "main")],
-            git: [None, Some(""), None],
+            git: NO_GIT,
             stages: false,
             want: Err(
                 "no tag specified: use --tag-custom, --tag-git-branch, --tag-git-tag, \
                        --tag-git-commit or --tag-by-stages-signature",
             ),
+        },
+        Case {
+            name: "only an empty git tag",
+            custom: &[],
+            env: &[],
+            git: [None, Some(""), None],
+            stages: false,
+            want: Err(
+                "--tag-git-tag (or WERF_TAG_GIT_TAG) is empty, and no other tag was \
+                       specified: give it a value (e.g. the branch name, slugged with \
+                       `werf-push slugify -f docker-tag NAME`), or use another --tag-* flag",
+            ),
+        },
+        Case {
+            name: "an empty git tag beside a custom one",
+            custom: &["v1"],
+            env: &[],
+            git: [None, Some(""), None],
+            stages: false,
+            want: Ok(&["custom=v1"]),
         },
         Case {
             name: "all strategies in fixed order",

@@ -17,6 +17,7 @@ pub mod isolated;
 pub mod layouts;
 pub mod nginx;
 pub mod proxy;
+pub mod proxy_hostile;
 pub mod proxy_http;
 pub mod proxy_rules;
 pub mod registry;

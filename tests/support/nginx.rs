@@ -88,6 +88,12 @@ impl NginxOptions {
         }
     }
 
+    /// Serve this certificate and key (PEM) instead of one from the CA.
+    pub fn cert(mut self, cert_pem: &str, key_pem: &str) -> Self {
+        self.cert = (cert_pem.to_string(), key_pem.to_string());
+        self
+    }
+
     /// Require client certificates signed by this CA (PEM).
     pub fn client_ca(mut self, pem: &str) -> Self {
         self.client_ca = Some(pem.to_string());

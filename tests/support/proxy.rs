@@ -6,7 +6,7 @@
 //! Faults: cut the client's connection at given offsets of the stream of upload bytes
 //! (PATCH and blob PUT bodies, counted across requests: [`cut_offsets`] draws them from a
 //! seed), answer chosen requests with a status (429 + `Retry-After`, 503, ...) k times or
-//! always, throttle request bodies. Quirks of real registries (registry-notes.md):
+//! always, throttle request bodies. Quirks of real registries:
 //! GHCR's 416 over a PATCH body cap and relative `Location`; ACR's 413 on a large PUT;
 //! ECR's 201 to PATCH, stale `Range`, 400 for chunks under 5 MiB, no `Location` on manifest
 //! PUT; Google Artifact Registry's `Location` outside `/v2` (mapped back when proxying)
@@ -27,6 +27,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::layouts::XorShift;
+use super::proxy_hostile::{answer, Hostile};
 use super::proxy_http::{header, read_body, read_head, read_response_body, respond, Head};
 use super::proxy_rules::{refusal, rewrite};
 
@@ -97,6 +98,8 @@ pub struct ProxyConfig {
     pub plain_text_errors: bool,
     /// Docker Hub / Harbor: a mount (`POST ...?mount=`) answered with this (401/403).
     pub mount_status: Option<u16>,
+    /// Hostile answers (silent, trickled, huge, echoing credentials): `proxy_hostile.rs`.
+    pub hostile: Vec<Hostile>,
 }
 
 /// One exchange as the proxy saw it.
@@ -134,6 +137,8 @@ pub struct Stats {
     /// Request body bytes forwarded to the registry.
     pub forwarded: u64,
     pub log: Vec<Logged>,
+    /// Every request as it arrived (method, target), answered or not.
+    pub arrivals: Vec<(String, String)>,
 }
 
 struct Shared {
@@ -144,6 +149,7 @@ struct Shared {
     stream_pos: Mutex<u64>,
     cuts_left: Mutex<Vec<u64>>,
     faults_left: Mutex<Vec<u32>>,
+    hostile_left: Mutex<Vec<u32>>,
 }
 
 pub struct Proxy {
@@ -168,6 +174,7 @@ impl Proxy {
         let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
         let shared = Arc::new(Shared {
             faults_left: Mutex::new(cfg.status_faults.iter().map(|f| f.times).collect()),
+            hostile_left: Mutex::new(cfg.hostile.iter().map(|h| h.times).collect()),
             cuts_left: Mutex::new(cfg.cut_at.clone()),
             cfg,
             upstream: upstream.to_string(),
@@ -242,6 +249,11 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         target: parts.next().unwrap_or("").to_string(),
         headers,
     };
+    s.stats
+        .lock()
+        .unwrap()
+        .arrivals
+        .push((head.method.clone(), head.target.clone()));
     let len: u64 = header(&head.headers, "content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -283,7 +295,27 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     }
     let body = body?;
 
-    // Refusals: nothing forwarded.
+    // Hostile answers, then refusals: nothing forwarded.
+    let hostile = {
+        let mut left = s.hostile_left.lock().unwrap();
+        let i = cfg
+            .hostile
+            .iter()
+            .enumerate()
+            .position(|(i, h)| left[i] > 0 && h.matches(&head));
+        if let Some(i) = i {
+            if left[i] != u32::MAX {
+                left[i] -= 1;
+            }
+        }
+        i.map(|i| cfg.hostile[i].kind.clone())
+    };
+    if let Some(kind) = hostile {
+        s.stats.lock().unwrap().faults += 1;
+        let status = answer(&mut client, &head, &kind)?;
+        log(status);
+        return Ok(());
+    }
     let refusal = refusal(&s.cfg, &s.faults_left, &head, len);
     if let Some((status, extra, text)) = refusal {
         s.stats.lock().unwrap().faults += 1;

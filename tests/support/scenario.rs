@@ -89,3 +89,28 @@ pub fn assert_reads_back_identical(reference: &str, src: &Path, digest: &str) {
         "{reference}: skopeo copied back other blobs than the local image has"
     );
 }
+
+/// The upload sessions `repo` holds in the registry's storage: directories
+/// `docker/registry/v2/repositories/<repo>/_uploads/<uuid>` with a `startedat` or a `data`
+/// file, each with the bytes of its `data` (0 when it has none yet). A cancelled session
+/// is not one: distribution 2.8 answers its `DELETE` with 204 and removes both, but leaves
+/// `hashstates/sha256/0` behind (its DELETE handler writes the hash state once more on
+/// close); that residue is no session (`GET` answers `BLOB_UPLOAD_UNKNOWN`) and holds no data.
+pub fn upload_sessions(reg: &super::registry::Registry, repo: &str) -> Vec<(String, u64)> {
+    let dir = reg
+        .storage_dir()
+        .join("docker/registry/v2/repositories")
+        .join(repo)
+        .join("_uploads");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("startedat").exists() || e.path().join("data").exists())
+        .map(|e| {
+            let data = std::fs::metadata(e.path().join("data")).map_or(0, |m| m.len());
+            (e.file_name().to_string_lossy().into_owned(), data)
+        })
+        .collect()
+}

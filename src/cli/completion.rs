@@ -1,0 +1,39 @@
+//! `werf-push completion SHELL`: clap_complete's scripts, with bash's repaired. For a
+//! program name with a hyphen, clap_complete's bash generator names the states of its
+//! subcommand walk `werf__push__subcmd__X` but labels their cases `werf__subcmd__push__subcmd__X`,
+//! so nothing below the top level completed (`stages <TAB>` offered files, `publish --<TAB>`
+//! nothing). The labels are rewritten to the states' names; tests drive a real bash.
+
+use std::io::Write;
+
+use clap_complete::Shell;
+
+use super::args::Cli;
+use super::exit;
+
+/// The program name completions are registered for.
+const BIN: &str = "werf-push";
+
+/// The completion script for `shell`.
+pub fn script(shell: Shell) -> String {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, BIN, &mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    match shell {
+        Shell::Bash => text.replace("werf__subcmd__push", "werf__push"),
+        _ => text,
+    }
+}
+
+/// Prints the script; a closed stdout (`| head`) ends quietly.
+pub fn run(shell: Shell) -> anyhow::Result<i32> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(script(shell).as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::SUCCESS),
+        other => other.map(|()| exit::SUCCESS).map_err(Into::into),
+    }
+}

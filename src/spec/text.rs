@@ -1,0 +1,52 @@
+//! Text that came from outside (a layout, a registry, an archive) made safe to print: control
+//! characters (ESC, OSC sequences, newlines, DEL, C1 codes) shown as escapes, so nothing
+//! read from a hostile source can drive the terminal or forge a line of output. Knows
+//! nothing of where the text came from.
+
+use std::borrow::Cow;
+
+/// `s` with every control character, and every Unicode direction override or invisible
+/// mark (which make a terminal show other text than what is there), escaped (`\n`,
+/// `\u{1b}`, `\u{202e}`, ...); unchanged when it has none.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(hidden) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if hidden(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Control characters, bidi overrides and isolates, zero-width marks, the BOM.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_table() {
+        let cases = [
+            ("backend", "backend"),
+            ("", ""),
+            ("a\nb", "a\\nb"),
+            ("\u{1b}]0;owned\u{7}x", "\\u{1b}]0;owned\\u{7}x"),
+            ("\u{9b}31m", "\\u{9b}31m"),
+            ("del\u{7f}", "del\\u{7f}"),
+            ("ünïcode ok", "ünïcode ok"),
+            ("evil\u{202e}txt.exe", "evil\\u{202e}txt.exe"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(printable(input), want, "{input:?}");
+        }
+    }
+}
