@@ -34,3 +34,10 @@ pub enum AuthError {
         detail: String,
     },
 }
+
+impl AuthError {
+    /// Credentials that cannot be found or read: an auth failure.
+    pub fn kind(&self) -> crate::spec::ErrorKind {
+        crate::spec::ErrorKind::Auth
+    }
+}

@@ -29,6 +29,9 @@ pub const INTERRUPTED: i32 = 130;
 /// Exit code after SIGTERM (128 + 15), which CI runners send to a cancelled job.
 pub const TERMINATED: i32 = 143;
 
+/// The longest a run goes on after Ctrl-C or SIGTERM (CI runners send SIGKILL after 10 s).
+const CANCEL_BOUND: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// The exit code of the signal that interrupted the run (0: none yet).
 static SIGNAL_EXIT: AtomicI32 = AtomicI32::new(0);
 
@@ -57,6 +60,16 @@ fn watch_signals() {
         SIGNAL_EXIT.store(code, Ordering::SeqCst);
         eprintln!("interrupted ({name}): cancelling open uploads (Ctrl-C again to quit at once)");
         interrupt().cancel();
+        // A bound on the way out: uploads drain (3 s) and sessions are cancelled (2 s);
+        // a request still waiting on a silent registry after that is not waited for.
+        std::thread::spawn(move || {
+            std::thread::sleep(CANCEL_BOUND);
+            eprintln!(
+                "interrupted: still waiting on the registry after {} s; exiting",
+                CANCEL_BOUND.as_secs()
+            );
+            std::process::exit(code);
+        });
         tokio::select! {
             _ = int.recv() => {}
             _ = term.recv() => {}

@@ -126,6 +126,19 @@ impl LayoutError {
         }
     }
 
+    /// The class of this failure.
+    pub fn kind(&self) -> crate::spec::ErrorKind {
+        use crate::spec::ErrorKind as K;
+        match self {
+            LayoutError::Missing { .. }
+            | LayoutError::Ambiguous { .. }
+            | LayoutError::NoSuchImage { .. } => K::Usage,
+            LayoutError::NoSpace { .. } => K::NoSpace,
+            LayoutError::Locked { .. } => K::Registry,
+            _ => K::Layout,
+        }
+    }
+
     /// A write failed because the disk is full.
     pub fn is_no_space(&self) -> bool {
         matches!(self, LayoutError::NoSpace { .. })

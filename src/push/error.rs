@@ -47,6 +47,19 @@ pub enum PushError {
 }
 
 impl PushError {
+    /// The class of this failure (that of its cause where it has one).
+    pub fn kind(&self) -> crate::spec::ErrorKind {
+        use crate::spec::ErrorKind as K;
+        match self {
+            PushError::Layout(l) => l.kind(),
+            PushError::Connect { source, .. } => source.kind(),
+            PushError::Blob { source, .. } | PushError::Manifest { source, .. } => source.kind(),
+            PushError::Corrupt { .. } => K::Layout,
+            PushError::Cancelled => K::Interrupted,
+            PushError::Skipped { .. } => K::Registry,
+        }
+    }
+
     /// The registry error underneath, if any.
     pub fn registry_error(&self) -> Option<&RegistryError> {
         match self {

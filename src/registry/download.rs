@@ -69,10 +69,18 @@ impl Registry {
         };
         if let Some(want) = want {
             if want != m.digest.to_string() {
+                // What was asked for (or what the registry says it holds) is `want`; the
+                // bytes that came are `m.digest`.
+                let Ok(want) = Digest::parse(&want) else {
+                    return Err(protocol(format!(
+                        "Docker-Content-Digest '{}' is not a digest",
+                        crate::auth::redact::quote(&want)
+                    )));
+                };
                 return Err(RegistryError::DigestMismatch {
                     op,
-                    want: m.digest.clone(),
-                    got: crate::auth::redact::quote(&want),
+                    want,
+                    got: m.digest.to_string(),
                 });
             }
         }

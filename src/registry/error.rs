@@ -23,7 +23,9 @@ pub enum RegistryError {
     },
     #[error("{op}: {detail}")]
     Protocol { op: String, detail: String },
-    #[error("{op}: registry computed digest {got}, expected {want}")]
+    /// The content (or the registry's `Docker-Content-Digest`) has digest `got`; `want`
+    /// was asked for.
+    #[error("{op}: the content has digest {got}, expected {want}")]
     DigestMismatch {
         op: String,
         want: Digest,
@@ -56,6 +58,16 @@ impl RegistryError {
         match self {
             RegistryError::Status { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+
+    /// The class of this failure: 401/403 are auth failures, transport failures keep
+    /// theirs, any other answer is the registry's refusal.
+    pub fn kind(&self) -> crate::spec::ErrorKind {
+        match self {
+            RegistryError::Transport(t) => t.kind(),
+            e if matches!(e.status(), Some(401 | 403)) => crate::spec::ErrorKind::Auth,
+            _ => crate::spec::ErrorKind::Registry,
         }
     }
 

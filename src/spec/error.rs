@@ -15,3 +15,13 @@ pub enum SpecError {
     #[error("invalid manifest {digest}: {reason}")]
     Manifest { digest: String, reason: String },
 }
+
+impl SpecError {
+    /// Bad input: a digest or reference the user typed, or a manifest a layout holds.
+    pub fn kind(&self) -> super::ErrorKind {
+        match self {
+            SpecError::Manifest { .. } => super::ErrorKind::Layout,
+            _ => super::ErrorKind::Usage,
+        }
+    }
+}

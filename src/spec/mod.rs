@@ -3,6 +3,7 @@
 
 pub mod digest;
 pub mod error;
+pub mod kind;
 pub mod manifest;
 pub mod media_type;
 pub mod reference;
@@ -10,5 +11,6 @@ pub mod text;
 
 pub use digest::Digest;
 pub use error::SpecError;
+pub use kind::ErrorKind;
 pub use manifest::{Descriptor, Manifest, ManifestKind};
 pub use reference::Reference;

@@ -101,6 +101,21 @@ impl TransportError {
         }
     }
 
+    /// The class of this failure.
+    pub fn kind(&self) -> crate::spec::ErrorKind {
+        use crate::spec::ErrorKind as K;
+        match self {
+            TransportError::Credentials(_)
+            | TransportError::NoCredentials { .. }
+            | TransportError::Unauthorized { .. }
+            | TransportError::Denied { .. } => K::Auth,
+            TransportError::Config(_) => K::Usage,
+            TransportError::Body { .. } => K::Layout,
+            TransportError::TooLarge { .. } => K::Registry,
+            _ => K::Network,
+        }
+    }
+
     /// Whether a later attempt may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -7,6 +7,8 @@
 
 pub mod add;
 mod archive;
+mod classify;
+pub use classify::{kind_of, layout_of, registry_of, transport_of};
 pub mod config;
 pub mod error;
 mod fetch;

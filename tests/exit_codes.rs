@@ -1,0 +1,395 @@
+//! Issue 14, item 1: every error answers its class (`kind()`) and the command line maps
+//! classes to exit codes in one place. One case per class through every command that
+//! talks to a registry (push, publish, stages pull, bench), against real registries (plain,
+//! htpasswd, read-only) and a proxy in front (a refusing tag list, a silent server for
+//! the interrupt). Regression cases: a 401 in `stages pull` (was 1 with no login hint), a
+//! stage that is a nested index (was 2 "see publish --help"), a connection lost in the
+//! middle of a push (was 1).
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use support::cmd::{run, werf_push, Output};
+use support::layouts::{image, Format};
+use support::proxy::{Proxy, ProxyConfig, StatusFault};
+use support::proxy_hostile::{Hostile, HostileKind};
+use support::registry::{Registry, RegistryOptions};
+use support::scenario::{assert_no_panic, tmp};
+
+/// The four commands that talk to a registry, as arguments for repository `repo` at
+/// registry `host` (`{src}`: an OCI layout, `{dir}`: a werf project, `{out}`: a fresh
+/// stages directory).
+fn commands(host: &str, src: &str, project: &str, out: &str) -> Vec<(&'static str, Vec<String>)> {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    vec![
+        ("push", s(&["push", src, &format!("{host}/codes:v1")])),
+        (
+            "publish",
+            s(&[
+                "publish",
+                "--dir",
+                project,
+                "--repo",
+                &format!("{host}/codes"),
+                "--tag-custom",
+                "v1",
+            ]),
+        ),
+        (
+            "stages pull",
+            s(&[
+                "stages",
+                "pull",
+                "--repo",
+                &format!("{host}/codes"),
+                "--stages-dir",
+                out,
+            ]),
+        ),
+        (
+            "bench",
+            s(&[
+                "bench",
+                "--repo",
+                &format!("{host}/codes-bench"),
+                "--blobs",
+                "1",
+                "--blob-size",
+                "64KiB",
+                "--rounds",
+                "1",
+                "--warm-rounds",
+                "0",
+            ]),
+        ),
+    ]
+}
+
+fn wp(args: &[String], extra: &[&str]) -> Output {
+    let mut c = werf_push();
+    c.args(args).args(extra).env("NO_COLOR", "1");
+    for v in [
+        "WERF_IMAGES_REPO",
+        "WERF_STAGES_DIR",
+        "WERF_DIR",
+        "WERF_REGISTRY_USERNAME",
+        "WERF_REGISTRY_PASSWORD",
+        "DOCKER_CONFIG",
+        "CI_REGISTRY",
+        "CI_JOB_TOKEN",
+    ] {
+        c.env_remove(v);
+    }
+    let out = run(&mut c);
+    assert_no_panic(&out);
+    out
+}
+
+#[track_caller]
+fn expect(out: &Output, what: &str, code: i32) {
+    assert_eq!(
+        out.code(),
+        Some(code),
+        "{what}: exit code\n{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr.contains("error:"),
+        "{what}: no error line\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn every_class_through_every_registry_command() {
+    let t = tmp();
+    let src = t.path().join("layout");
+    image(&src, &[4096], 3, Format::Oci, None);
+    let src = format!("oci:{}", src.display());
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
+    let project = example.to_str().unwrap();
+    let out = t.path().join("pulled");
+    let out = out.to_str().unwrap();
+    let plain = Registry::start();
+    // Something to pull, so that a pull has work to fail at.
+    let with_stages = wp(
+        &[
+            "publish".into(),
+            "--dir".into(),
+            project.into(),
+            "--repo".into(),
+            format!("{}/codes", plain.host),
+            "--tag-custom".into(),
+            "v1".into(),
+            "--with-stages".into(),
+        ],
+        &[],
+    );
+    assert_eq!(with_stages.code(), Some(0), "{}", with_stages.describe());
+
+    // usage (2): a repository name in upper case, for each command.
+    for (name, args) in commands(&format!("{}/UPPER", plain.host), &src, project, out) {
+        expect(&wp(&args, &[]), &format!("usage: {name}"), 2);
+    }
+
+    // layout (3): a broken layout or stages storage.
+    let broken = t.path().join("broken");
+    std::fs::create_dir_all(broken.join(".werf/stages/blobs/sha256")).unwrap();
+    std::fs::write(
+        broken.join(".werf/stages/oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    std::fs::write(broken.join(".werf/stages/index.json"), b"{ not json").unwrap();
+    let b = broken.to_str().unwrap();
+    let bs = format!("oci:{b}/.werf/stages");
+    let bout = format!("{b}/.werf/stages");
+    let cases = [
+        (
+            "push",
+            vec![
+                "push".to_string(),
+                bs.clone(),
+                format!("{}/codes:v2", plain.host),
+            ],
+        ),
+        (
+            "publish",
+            vec![
+                "publish".into(),
+                "--dir".into(),
+                b.into(),
+                "--repo".into(),
+                format!("{}/codes", plain.host),
+                "--tag-custom".into(),
+                "v2".into(),
+            ],
+        ),
+        (
+            "stages pull",
+            vec![
+                "stages".into(),
+                "pull".into(),
+                "--repo".into(),
+                format!("{}/codes", plain.host),
+                "--stages-dir".into(),
+                bout.clone(),
+            ],
+        ),
+        (
+            "bench",
+            vec![
+                "bench".into(),
+                "--repo".into(),
+                format!("{}/codes-bench", plain.host),
+                "--from".into(),
+                bs.clone(),
+                "--rounds".into(),
+                "1".into(),
+                "--warm-rounds".into(),
+                "0".into(),
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        expect(&wp(&args, &[]), &format!("layout: {name}"), 3);
+    }
+
+    // network (4): nothing listens there.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    for (name, args) in commands(&dead, &src, project, out) {
+        expect(
+            &wp(&args, &["--retries", "1"]),
+            &format!("network: {name}"),
+            4,
+        );
+    }
+
+    // auth (5): a registry with htpasswd and no credentials; a login hint.
+    let locked = RegistryOptions::new().htpasswd().start();
+    for (name, args) in commands(&locked.host, &src, project, out) {
+        let o = wp(&args, &[]);
+        expect(&o, &format!("auth: {name}"), 5);
+        assert!(
+            o.stderr.contains("hint: log in"),
+            "auth: {name}: no login hint\n{}",
+            o.describe()
+        );
+    }
+
+    // registry (1): a read-only registry refuses writes; a tag list that always fails.
+    let readonly = RegistryOptions::new()
+        .storage_extra("maintenance:\n  readonly:\n    enabled: true")
+        .start();
+    for (name, args) in commands(&readonly.host, &src, project, out) {
+        if name == "stages pull" {
+            continue; // reads work on a read-only registry: below, through a proxy
+        }
+        expect(&wp(&args, &[]), &format!("registry: {name}"), 1);
+    }
+    let refusing = Proxy::start(
+        &plain.host,
+        ProxyConfig {
+            status_faults: vec![StatusFault::new(Some("GET"), "/tags/list", 500).times(u32::MAX)],
+            ..Default::default()
+        },
+    );
+    let pull = &commands(&refusing.host, &src, project, out)[2].1;
+    expect(&wp(pull, &["--retries", "1"]), "registry: stages pull", 1);
+
+    // interrupted (130): Ctrl-C while the registry is silent.
+    let silent = Proxy::start(
+        &plain.host,
+        ProxyConfig {
+            hostile: vec![
+                Hostile::new(Some("HEAD"), "/", HostileKind::Silent),
+                Hostile::new(Some("GET"), "/tags/list", HostileKind::Silent),
+                Hostile::new(Some("POST"), "/blobs/uploads", HostileKind::Silent),
+            ],
+            ..Default::default()
+        },
+    );
+    for (name, args) in commands(&silent.host, &src, project, &format!("{out}-int")) {
+        let mut c = werf_push();
+        c.args(&args)
+            .args(["--response-timeout", "20"])
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = c.spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        // SAFETY: sending SIGINT to our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGINT);
+        }
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(130),
+            "interrupted: {name}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// A 401 in `stages pull` is an auth failure (5) with a login hint (was exit 1, no hint).
+#[test]
+fn unauthorized_pull_exits_5_with_a_login_hint() {
+    let t = tmp();
+    let locked = RegistryOptions::new().htpasswd().start();
+    let args: Vec<String> = [
+        "stages",
+        "pull",
+        "--repo",
+        &format!("{}/x", locked.host),
+        "--stages-dir",
+        t.path().join("s").to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = wp(&args, &[]);
+    expect(&out, "pull 401", 5);
+    assert!(
+        out.stderr.contains("hint: log in with `docker login"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// A stage that is an index of an index is a broken stages storage (3), not a usage error.
+#[test]
+fn a_nested_index_stage_exits_3() {
+    use serde_json::json;
+    use werf_push::layout::{LayoutWriter, REF_NAME};
+    use werf_push::spec::media_type as mt;
+    let t = tmp();
+    let project = t.path().join("p");
+    let stages = project.join(".werf/stages");
+    let inner_dir = t.path().join("inner");
+    let child = image(&inner_dir, &[1024], 9, Format::Oci, None);
+    // Copy the child image's blobs into the storage, then wrap it twice in indexes.
+    std::fs::create_dir_all(stages.join("blobs/sha256")).unwrap();
+    for e in std::fs::read_dir(inner_dir.join("blobs/sha256")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), stages.join("blobs/sha256").join(e.file_name())).unwrap();
+    }
+    let mut w = LayoutWriter::create(&stages).unwrap();
+    let size = std::fs::metadata(
+        stages
+            .join("blobs/sha256")
+            .join(child.trim_start_matches("sha256:")),
+    )
+    .unwrap()
+    .len();
+    let inner = json!({"schemaVersion": 2, "mediaType": mt::OCI_INDEX, "manifests": [
+        {"mediaType": mt::OCI_MANIFEST, "digest": child, "size": size, "platform": {"os": "linux", "architecture": "amd64"}}]});
+    let id = w
+        .write_blob(&serde_json::to_vec(&inner).unwrap(), mt::OCI_INDEX)
+        .unwrap();
+    let outer = json!({"schemaVersion": 2, "mediaType": mt::OCI_INDEX, "manifests": [
+        {"mediaType": mt::OCI_INDEX, "digest": id.digest.to_string(), "size": id.size}]});
+    let od = w
+        .write_blob(&serde_json::to_vec(&outer).unwrap(), mt::OCI_INDEX)
+        .unwrap();
+    let sig = "abcdef0123";
+    w.add_entry(&od, json!({"annotations": {REF_NAME: sig, "io.werf.image": "app", "io.werf.stage": "from", "io.werf.signature": sig}}));
+    w.commit().unwrap();
+    let reg = Registry::start();
+    let args: Vec<String> = [
+        "publish",
+        "--dir",
+        project.to_str().unwrap(),
+        "--repo",
+        &format!("{}/n", reg.host),
+        "--tag-custom",
+        "v1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = wp(&args, &[]);
+    expect(&out, "nested index", 3);
+    assert!(
+        !out.stderr.contains("see `werf-push publish --help`"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// A connection that keeps being cut in the middle of an upload is a network failure (4)
+/// once the retries are spent (was exit 1).
+#[test]
+fn a_connection_lost_mid_push_exits_4() {
+    let t = tmp();
+    let src = t.path().join("l");
+    image(&src, &[1 << 20], 4, Format::Oci, None);
+    let reg = Registry::start();
+    let proxy = Proxy::start(
+        &reg.host,
+        ProxyConfig {
+            cut_at: (0..50).map(|i| 1000 + i * 300_000).collect(),
+            ..Default::default()
+        },
+    );
+    let args: Vec<String> = [
+        "push",
+        "--retries",
+        "1",
+        "--upload-strategy",
+        "monolithic",
+        &format!("oci:{}", src.display()),
+        &format!("{}/cut:v1", proxy.host),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = wp(&args, &[]);
+    expect(&out, "cut", 4);
+    assert!(!reg.tag_exists("cut", "v1"));
+}
