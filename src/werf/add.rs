@@ -1,6 +1,6 @@
 //! `stages add`: one stage from a directory, on top of a parent stage or of nothing. The
-//! layer is a reproducible tar (see `layer.rs`), the config is the parent's config (or a
-//! minimal one) plus the new `rootfs.diff_ids` entry, a history entry and the `io.werf.*`
+//! layer is a reproducible tar (see `layer.rs`), gzip or zstd on every core, the config is
+//! the parent's config (or a minimal one) plus the new `rootfs.diff_ids` entry, a history entry and the `io.werf.*`
 //! labels; the manifest is OCI with the parent's layers then the new one. Same directory,
 //! same parent, same names and same `SOURCE_DATE_EPOCH` give the same bytes.
 //! Knows nothing of registries or of the CLI.
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::layer::tar_dir;
+use super::layer::{tar_dir, LayerOptions};
 use super::signature::default_signature;
 use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
 use crate::layout::Layout;
@@ -26,6 +26,8 @@ pub struct AddRequest {
     pub signature: Option<String>,
     /// mtime of every entry and `created` of the config; 0 when `SOURCE_DATE_EPOCH` is unset.
     pub epoch: u64,
+    /// Compression and threads of the new layer.
+    pub layer: LayerOptions,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -51,7 +53,7 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
         Some(sig) => parent(&w, sig)?,
     };
     refuse_storage_inside(w.root(), &req.from_dir)?;
-    let layer = tar_dir(w.root(), &req.from_dir, req.epoch)?;
+    let layer = tar_dir(w.root(), &req.from_dir, req.epoch, &req.layer)?;
     let created = rfc3339(req.epoch);
     let mut cfg = parent_config.unwrap_or_else(|| {
         json!({

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::archive::{docker_archive, Archive};
+use super::layer::LayerOptions;
 use super::signature::default_signature;
 use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
 use crate::layout::{split_selector, BlobWriter, Layout};
@@ -77,6 +78,8 @@ pub struct ImportRequest {
     pub signature: Option<String>,
     /// The parent stage's signature (enters the default signature; must exist).
     pub parent: Option<String>,
+    /// How a docker archive's plain layer tars are compressed.
+    pub layer: LayerOptions,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -109,7 +112,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
             let mut a = Archive::open(file, w.root())?;
             a.fetch(["manifest.json", "oci-layout", "index.json"])?;
             if a.path().join("manifest.json").exists() {
-                docker_archive(&w, file, &mut a, selector, &labels)?
+                docker_archive(&w, file, &mut a, selector, &labels, &req.layer)?
             } else {
                 a.fetch_layout(selector.as_deref())?;
                 import_layout(&w, a.path(), selector, &labels)?
