@@ -3,7 +3,9 @@
 //! tokio's `ReaderStream` as a baseline), the synthetic
 //! generator of `werf-push bench`, sha256 (what client-side hashing would cost), layout and
 //! manifest parsing, planning a publish of many images, stages and tags
-//! (`werf::publish::plan` on a generated stages storage), and werf's slug.
+//! (`werf::publish::plan` on a generated stages storage), werf's slug, and `stages add`
+//! of a directory of real files (32 MiB of Python's standard library when `python3` is
+//! there, else this crate's sources) with gzip on all cores, gzip on one, and zstd.
 //! `cargo bench --bench hot_paths`; under `cargo test --all-targets` each runs once.
 
 use std::hint::black_box;
@@ -20,6 +22,8 @@ use tokio_util::io::ReaderStream;
 use werf_push::layout::{Layout, LayoutWriter};
 use werf_push::spec::Manifest;
 use werf_push::transport::{file_stream, synthetic};
+use werf_push::werf::add::{add, AddRequest};
+use werf_push::werf::layer::{LayerCompression, LayerOptions};
 use werf_push::werf::naming::RepoMode;
 use werf_push::werf::publish::{plan, PublishRequest};
 use werf_push::werf::slug::slugify_docker_tag;
@@ -187,9 +191,82 @@ fn planning(c: &mut Criterion) {
     });
 }
 
+/// Copies real files (Python's standard library, else `src/`) into `dir` in name order
+/// until `limit` bytes; returns the bytes copied.
+fn real_files(dir: &Path, limit: u64) -> u64 {
+    let stdlib = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
+        ])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| std::path::PathBuf::from(s.trim()))
+        .filter(|p| p.is_dir());
+    let from = stdlib.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let mut files = Vec::new();
+    let mut dirs = vec![from.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let name = e.file_name();
+            let skip = ["site-packages", "dist-packages", "__pycache__"];
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() && !skip.iter().any(|s| name == *s) {
+                dirs.push(e.path());
+            } else if t.is_file() {
+                files.push(e.path());
+            }
+        }
+    }
+    files.sort();
+    let mut total = 0;
+    for f in files {
+        let to = dir.join(f.strip_prefix(&from).expect("inside"));
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        total += std::fs::copy(&f, &to).expect("copy");
+        if total >= limit {
+            break;
+        }
+    }
+    total
+}
+
+fn layers(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let src = tmp.path().join("src");
+    let bytes = real_files(&src, 32 * MIB as u64);
+    let mut g = c.benchmark_group("stages add");
+    g.throughput(Throughput::Bytes(bytes));
+    let cases = [
+        ("gzip, all cores", LayerCompression::Gzip, 0),
+        ("gzip, 1 thread", LayerCompression::Gzip, 1),
+        ("zstd, all cores", LayerCompression::Zstd, 0),
+    ];
+    for (name, compression, threads) in cases {
+        let req = AddRequest {
+            stages_dir: tmp.path().join("stages"),
+            image: "bench".into(),
+            stage: "from".into(),
+            from_dir: src.clone(),
+            parent: None,
+            signature: None,
+            epoch: 0,
+            layer: LayerOptions {
+                compression,
+                threads,
+            },
+        };
+        g.bench_function(format!("{} MiB, {name}", bytes >> 20), |b| {
+            b.iter(|| black_box(add(&req).expect("add").layer_digest))
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = streaming, parsing, planning
+    targets = streaming, parsing, planning, layers
 }
 criterion_main!(benches);

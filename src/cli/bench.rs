@@ -135,10 +135,8 @@ async fn synthetic_image(seed: u64, n: usize, sizes: &[u64]) -> Result<PushImage
         annotations: Default::default(),
     };
     let mut blobs = vec![(config_desc.clone(), BlobSource::Bytes(config))];
-    let desc_json = |media_type: &str, digest: String, size: u64| serde_json::json!({ "mediaType": media_type, "digest": digest, "size": size });
     let mut layers = Vec::new();
     for ((s, size), digest) in specs.into_iter().zip(digests) {
-        layers.push(desc_json(layer_type, digest.to_string(), size));
         let desc = Descriptor {
             media_type: layer_type.into(),
             digest,
@@ -146,12 +144,13 @@ async fn synthetic_image(seed: u64, n: usize, sizes: &[u64]) -> Result<PushImage
             platform: None,
             annotations: Default::default(),
         };
+        layers.push(desc.to_json());
         blobs.push((desc, BlobSource::Synthetic { seed: s, size }));
     }
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": desc_json(&config_desc.media_type, config_desc.digest.to_string(), config_desc.size),
+        "config": config_desc.to_json(),
         "layers": layers,
     });
     let manifest = Manifest::parse(Bytes::from(serde_json::to_vec(&manifest)?), None)?;

@@ -30,24 +30,8 @@ pub fn parse_source(src: &str) -> Result<OciSource> {
         ))
         .into());
     };
-    if let Some((dir, digest)) = rest.split_once('@') {
-        return Ok(OciSource {
-            dir: dir.into(),
-            selector: Some(digest.to_string()),
-        });
-    }
-    // A ':' after the last '/' separates the reference name.
-    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-    Ok(match rest[last_slash..].find(':') {
-        Some(i) => OciSource {
-            dir: rest[..last_slash + i].into(),
-            selector: Some(rest[last_slash + i + 1..].to_string()).filter(|s| !s.is_empty()),
-        },
-        None => OciSource {
-            dir: rest.into(),
-            selector: None,
-        },
-    })
+    let (dir, selector) = werf_push::layout::split_selector(rest);
+    Ok(OciSource { dir, selector })
 }
 
 pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {

@@ -14,6 +14,7 @@ use werf_push::spec::ManifestKind;
 use werf_push::werf::add::{add, AddRequest};
 use werf_push::werf::gc::gc;
 use werf_push::werf::import::{import, ImportRequest, ImportSource};
+use werf_push::werf::layer::{LayerCompression, LayerOptions};
 use werf_push::werf::pull::{pull, PullRequest};
 use werf_push::werf::stages::StagesStorage;
 use werf_push::werf::store::StoreError;
@@ -99,6 +100,20 @@ pub struct StageArgs {
     /// Signature of the parent stage (must be in the storage), or a unique prefix of it.
     #[arg(long, value_name = "SIG")]
     pub parent: Option<String>,
+    /// Compression of new layers: gzip (every client) or zstd (containerd 1.5+, Docker
+    /// 23+, podman); a layer that arrives compressed is kept as it is.
+    #[arg(long, value_enum, default_value = "gzip", value_name = "ALGORITHM")]
+    pub compression: CompressionArg,
+    /// Threads compressing a layer (default: one per core); the bytes are the same for any
+    /// number.
+    #[arg(long, env = "WERF_PUSH_LAYER_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub layer_threads: Option<u16>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum CompressionArg {
+    Gzip,
+    Zstd,
 }
 
 impl StageArgs {
@@ -110,6 +125,16 @@ impl StageArgs {
         werf_push::werf::naming::check_image_name(&self.image)
             .map_err(|e| StoreError::Invalid(format!("--image: {e}")))?;
         Ok(self.image.clone())
+    }
+
+    fn layer(&self) -> LayerOptions {
+        LayerOptions {
+            compression: match self.compression {
+                CompressionArg::Gzip => LayerCompression::Gzip,
+                CompressionArg::Zstd => LayerCompression::Zstd,
+            },
+            threads: self.layer_threads.map_or(0, usize::from),
+        }
     }
 }
 
@@ -189,6 +214,7 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
                 stage: a.stage.stage.clone(),
                 signature: a.stage.signature.clone(),
                 parent: a.stage.parent.clone(),
+                layer: a.stage.layer(),
             };
             let done = import(&req)?;
             if let Some(r) = &done.replaced {
@@ -210,6 +236,7 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
                 parent: a.stage.parent.clone(),
                 signature: a.stage.signature.clone(),
                 epoch: a.source_date_epoch.unwrap_or(0),
+                layer: a.stage.layer(),
             };
             let done = add(&req)?;
             if let Some(r) = &done.replaced {

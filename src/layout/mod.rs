@@ -17,3 +17,20 @@ pub use read::{Image, Layout, MAX_MANIFEST};
 pub use write::LayoutWriter;
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// `DIR`, `DIR:REF` (a ':' after the last '/') or `DIR@DIGEST`, the part after `oci:` (or
+/// `oci-archive:`, `docker-archive:`) of a source: the path and the image selector. An
+/// empty `:REF` selects nothing.
+pub fn split_selector(rest: &str) -> (std::path::PathBuf, Option<String>) {
+    if let Some((p, d)) = rest.split_once('@') {
+        return (p.into(), Some(d.to_string()));
+    }
+    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match rest[last_slash..].find(':') {
+        Some(i) => (
+            rest[..last_slash + i].into(),
+            Some(rest[last_slash + i + 1..].to_string()).filter(|s| !s.is_empty()),
+        ),
+        None => (rest.into(), None),
+    }
+}

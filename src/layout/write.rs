@@ -75,11 +75,7 @@ impl LayoutWriter {
     /// Adds an entry to `index.json` (written by `commit`). `extra` holds further
     /// descriptor fields such as `annotations` or `platform`.
     pub fn add_entry(&mut self, d: &Descriptor, extra: serde_json::Value) {
-        let mut v = serde_json::json!({
-            "mediaType": d.media_type,
-            "digest": d.digest.to_string(),
-            "size": d.size,
-        });
+        let mut v = d.to_json();
         if let (Some(obj), Some(more)) = (v.as_object_mut(), extra.as_object()) {
             for (k, val) in more {
                 obj.insert(k.clone(), val.clone());

@@ -20,6 +20,33 @@ pub struct Descriptor {
     pub annotations: BTreeMap<String, String>,
 }
 
+impl Descriptor {
+    /// The descriptor as OCI JSON (`mediaType`, `digest`, `size`, and `platform`,
+    /// `annotations` when set), as manifests and `index.json` hold it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "mediaType": self.media_type,
+            "digest": self.digest.to_string(),
+            "size": self.size,
+        });
+        if let Some(p) = &self.platform {
+            let mut parts = p.splitn(3, '/');
+            let mut platform = serde_json::json!({
+                "os": parts.next().unwrap_or_default(),
+                "architecture": parts.next().unwrap_or_default(),
+            });
+            if let Some(variant) = parts.next() {
+                platform["variant"] = serde_json::Value::from(variant);
+            }
+            v["platform"] = platform;
+        }
+        if !self.annotations.is_empty() {
+            v["annotations"] = serde_json::json!(self.annotations);
+        }
+        v
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum ManifestKind {
     Image {

@@ -1,6 +1,6 @@
 //! `stages add`: one stage from a directory, on top of a parent stage or of nothing. The
-//! layer is a reproducible tar (see `layer.rs`), the config is the parent's config (or a
-//! minimal one) plus the new `rootfs.diff_ids` entry, a history entry and the `io.werf.*`
+//! layer is a reproducible tar (see `layer.rs`), gzip or zstd on every core, the config is
+//! the parent's config (or a minimal one) plus the new `rootfs.diff_ids` entry, a history entry and the `io.werf.*`
 //! labels; the manifest is OCI with the parent's layers then the new one. Same directory,
 //! same parent, same names and same `SOURCE_DATE_EPOCH` give the same bytes.
 //! Knows nothing of registries or of the CLI.
@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::layer::tar_dir;
+use super::layer::{tar_dir, LayerOptions};
 use super::signature::default_signature;
 use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
 use crate::layout::Layout;
-use crate::spec::{media_type, Descriptor, ManifestKind};
+use crate::spec::{media_type, ManifestKind};
 
 pub struct AddRequest {
     pub stages_dir: PathBuf,
@@ -26,6 +26,8 @@ pub struct AddRequest {
     pub signature: Option<String>,
     /// mtime of every entry and `created` of the config; 0 when `SOURCE_DATE_EPOCH` is unset.
     pub epoch: u64,
+    /// Compression and threads of the new layer.
+    pub layer: LayerOptions,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -51,7 +53,7 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
         Some(sig) => parent(&w, sig)?,
     };
     refuse_storage_inside(w.root(), &req.from_dir)?;
-    let layer = tar_dir(w.root(), &req.from_dir, req.epoch)?;
+    let layer = tar_dir(w.root(), &req.from_dir, req.epoch, &req.layer)?;
     let created = rfc3339(req.epoch);
     let mut cfg = parent_config.unwrap_or_else(|| {
         json!({
@@ -88,11 +90,11 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
     let cfg_desc = w.write_blob(&cfg_bytes, media_type::OCI_CONFIG)?;
     let mut layers = parent_layers;
-    layers.push(descriptor_json(&layer.descriptor));
+    layers.push(layer.descriptor.to_json());
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": media_type::OCI_MANIFEST,
-        "config": descriptor_json(&cfg_desc),
+        "config": cfg_desc.to_json(),
         "layers": layers,
     });
     let m_bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");
@@ -163,22 +165,10 @@ fn parent(w: &StoreWriter, sig: &str) -> Result<(Option<Value>, Vec<Value>), Sto
             if l.media_type == media_type::DOCKER_LAYER_GZIP {
                 l.media_type = media_type::OCI_LAYER_GZIP.into();
             }
-            descriptor_json(&l)
+            l.to_json()
         })
         .collect();
     Ok((Some(cfg), layers))
-}
-
-pub(crate) fn descriptor_json(d: &Descriptor) -> Value {
-    let mut v = json!({
-        "mediaType": d.media_type,
-        "digest": d.digest.to_string(),
-        "size": d.size,
-    });
-    if !d.annotations.is_empty() {
-        v["annotations"] = json!(d.annotations);
-    }
-    v
 }
 
 /// The architecture of this machine, in Go's (and OCI's) names.

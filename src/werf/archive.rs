@@ -5,9 +5,9 @@
 //! and layers, so a member nothing names is never written (an 18 MB gzip of 4 GiB of
 //! zeros writes nothing). The `docker save` format is converted to an OCI image:
 //! `manifest.json` names the config and the layer tars (legacy `<id>/layer.tar`, or
-//! `blobs/sha256/<hex>` in the OCI-layout-inside form of Docker 25+); each layer becomes a
-//! gzip blob whose diff_id is checked against the config's `rootfs.diff_ids`.
-//! Knows nothing of registries.
+//! `blobs/sha256/<hex>` in the OCI-layout-inside form of Docker 25+); each plain layer
+//! becomes a gzip or zstd blob (a compressed one is kept as it is) whose diff_id is
+//! checked against the config's `rootfs.diff_ids`. Knows nothing of registries.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -15,8 +15,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::add::descriptor_json;
-use super::layer::gzip_stream;
+use super::layer::{layer_stream, LayerOptions};
 use super::store::{set_labels, StoreError, StoreWriter};
 use crate::layout::{safe_fs, tmp_name, Layout, LayoutError, MAX_MANIFEST};
 use crate::spec::{media_type, Descriptor, ManifestKind};
@@ -247,6 +246,7 @@ pub fn docker_archive(
     archive: &mut Archive,
     selector: &Option<String>,
     labels: &[(&str, &str)],
+    opts: &LayerOptions,
 ) -> Result<Descriptor, StoreError> {
     let bad = |reason: String| StoreError::Source {
         path: file.to_path_buf(),
@@ -302,14 +302,14 @@ pub fn docker_archive(
     for (rel, want) in entry.layers.iter().zip(&diff_ids) {
         let path = inside(dir, rel, file)?;
         let f = safe_fs::open_regular(&path).map_err(StoreError::io(&path))?;
-        let out = gzip_stream(w.root(), f, Path::new(rel))?;
+        let out = layer_stream(w.root(), f, Path::new(rel), opts)?;
         if out.diff_id.to_string() != *want {
             return Err(bad(format!(
                 "layer {rel} has diff_id {}, the config says {want}: the archive is corrupted",
                 out.diff_id
             )));
         }
-        layers.push(descriptor_json(&out.descriptor));
+        layers.push(out.descriptor.to_json());
     }
     set_labels(&mut cfg, labels).map_err(bad)?;
     let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
@@ -317,7 +317,7 @@ pub fn docker_archive(
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": media_type::OCI_MANIFEST,
-        "config": descriptor_json(&cfg_desc),
+        "config": cfg_desc.to_json(),
         "layers": layers,
     });
     let bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::archive::{docker_archive, Archive};
+use super::layer::LayerOptions;
 use super::signature::default_signature;
 use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
-use crate::layout::{BlobWriter, Layout};
+use crate::layout::{split_selector, BlobWriter, Layout};
 use crate::spec::{Descriptor, Manifest, ManifestKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,21 +69,6 @@ fn usage(s: &str) -> StoreError {
     ))
 }
 
-/// `PATH`, `PATH:REF` (a ':' after the last '/') or `PATH@DIGEST`.
-fn split_selector(rest: &str) -> (PathBuf, Option<String>) {
-    if let Some((p, d)) = rest.split_once('@') {
-        return (p.into(), Some(d.to_string()));
-    }
-    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match rest[last_slash..].find(':') {
-        Some(i) => (
-            rest[..last_slash + i].into(),
-            Some(rest[last_slash + i + 1..].to_string()).filter(|s| !s.is_empty()),
-        ),
-        None => (rest.into(), None),
-    }
-}
-
 pub struct ImportRequest {
     pub stages_dir: PathBuf,
     pub source: ImportSource,
@@ -92,6 +78,8 @@ pub struct ImportRequest {
     pub signature: Option<String>,
     /// The parent stage's signature (enters the default signature; must exist).
     pub parent: Option<String>,
+    /// How a docker archive's plain layer tars are compressed.
+    pub layer: LayerOptions,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -124,7 +112,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
             let mut a = Archive::open(file, w.root())?;
             a.fetch(["manifest.json", "oci-layout", "index.json"])?;
             if a.path().join("manifest.json").exists() {
-                docker_archive(&w, file, &mut a, selector, &labels)?
+                docker_archive(&w, file, &mut a, selector, &labels, &req.layer)?
             } else {
                 a.fetch_layout(selector.as_deref())?;
                 import_layout(&w, a.path(), selector, &labels)?
