@@ -15,6 +15,7 @@ mod auth;
 mod bad_input;
 mod bench;
 mod cache;
+mod compression;
 mod exit_codes;
 mod faults;
 mod hostile_fs;

@@ -4,36 +4,22 @@
 //! after `publish --with-stages`, and `stages import` of a docker archive keeping a layer
 //! that is already compressed byte for byte while compressing a plain one.
 
-/// The support modules this file needs (not `support/mod.rs`, so that other tests'
-/// helpers being written meanwhile cannot break this build).
-#[allow(dead_code)]
-mod support {
-    pub mod cmd;
-    pub mod layouts;
-    pub mod registry;
-    pub mod skopeo;
-}
-
 use std::io::{Read, Write};
 use std::path::Path;
 
+use crate::support::cmd::{assert_success, bin, run, sha256_digest, werf_push, Output};
+use crate::support::layouts::{layer_digests, read_blob};
+use crate::support::registry::Registry;
+use crate::support::skopeo::Skopeo;
 use serde_json::{json, Value};
-use support::cmd::{assert_success, bin, run, sha256_digest, werf_push, Output};
-use support::layouts::{layer_digests, read_blob};
-use support::registry::Registry;
-use support::skopeo::Skopeo;
 use tempfile::TempDir;
 
 fn wp(args: &[&str], stages: &Path, threads: Option<&str>) -> Value {
     let mut c = werf_push();
     c.args(args).arg("--stages-dir").arg(stages).arg("--json");
-    for v in ["WERF_STAGES_DIR", "WERF_DIR", "SOURCE_DATE_EPOCH"] {
-        c.env_remove(v);
+    if let Some(n) = threads {
+        c.env("WERF_PUSH_LAYER_THREADS", n);
     }
-    match threads {
-        Some(n) => c.env("WERF_PUSH_LAYER_THREADS", n),
-        None => c.env_remove("WERF_PUSH_LAYER_THREADS"),
-    };
     let out: Output = run(&mut c);
     assert_success(&out);
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("JSON: {e}\n{}", out.describe()))
