@@ -274,7 +274,11 @@ impl Layout {
 
 /// Reads a file of at most `MAX_MANIFEST` bytes (exactly `expect` when given): a regular
 /// file inside `base`, never a FIFO.
-fn read_capped(base: &Path, path: &Path, expect: Option<u64>) -> Result<Bytes, LayoutError> {
+pub(super) fn read_capped(
+    base: &Path,
+    path: &Path,
+    expect: Option<u64>,
+) -> Result<Bytes, LayoutError> {
     use std::io::Read;
     let (file, _) = super::safe_fs::open_inside(base, path).map_err(LayoutError::io(path))?;
     let mut buf = Vec::with_capacity(expect.unwrap_or(4096).min(MAX_MANIFEST) as usize);

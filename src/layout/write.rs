@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::safe_fs::{create_new, open_inside, real_dirs, sync_dir};
-use super::{tmp_name, LayoutError, MAX_MANIFEST};
+use super::safe_fs::{create_new, real_dirs, sync_dir};
+use super::{tmp_name, LayoutError};
 use crate::spec::{media_type, Descriptor, Digest};
 
 pub struct LayoutWriter {
@@ -99,24 +99,14 @@ impl LayoutWriter {
 /// `index.json` of the layout at `dir`: `None` when there is none; any other failure to
 /// read it (a FIFO, a link out, no permission, too big) is an error.
 fn read_index(dir: &Path, index: &Path) -> Result<Option<Vec<u8>>, LayoutError> {
-    use std::io::Read;
     let base = dir.canonicalize().map_err(LayoutError::io(dir))?;
-    let file = match open_inside(&base, index) {
-        Ok((f, _)) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(LayoutError::io(index)(e)),
-    };
-    let mut buf = Vec::new();
-    file.take(MAX_MANIFEST + 1)
-        .read_to_end(&mut buf)
-        .map_err(LayoutError::io(index))?;
-    if buf.len() as u64 > MAX_MANIFEST {
-        return Err(LayoutError::Io {
-            path: index.to_path_buf(),
-            source: std::io::Error::other(format!("file is larger than {MAX_MANIFEST} bytes")),
-        });
+    match super::read::read_capped(&base, index, None) {
+        Ok(bytes) => Ok(Some(bytes.to_vec())),
+        Err(LayoutError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
-    Ok(Some(buf))
 }
 
 /// Writes `bytes` to a new temporary file beside `path`, syncs it, renames it into place

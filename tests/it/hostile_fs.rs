@@ -646,3 +646,27 @@ fn the_directory_is_synced_after_a_commit() {
         stages.display()
     );
 }
+
+/// Item 4: a FIFO as the known-blob cache file is skipped (the push does not wait on it).
+#[test]
+fn a_fifo_as_the_known_blob_cache_is_not_waited_on() {
+    let reg = crate::support::registry::Registry::start();
+    let t = tmp();
+    let stages = example_storage(t.path());
+    let cache = t.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    mkfifo(&cache.join("known-blobs.json"));
+    let sel = format!(
+        "{}:b8d07aea2ca148524b68e9dd4591862689b11764ec5d0ad887ab8597",
+        oci(&stages)
+    );
+    let mut c = werf_push();
+    c.args(["push", &sel, &format!("{}/fifo:v1", reg.host)])
+        .env("WERF_PUSH_CACHE_DIR", &cache)
+        .env_remove("WERF_PUSH_NO_CACHE")
+        .env("NO_COLOR", "1");
+    let out = run_timeout(&mut c, Duration::from_secs(60));
+    assert_no_panic(&out);
+    assert!(out.success(), "{}", out.describe());
+    assert!(reg.tag_exists("fifo", "v1"));
+}
