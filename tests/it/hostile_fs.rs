@@ -663,8 +663,7 @@ fn a_fifo_as_the_known_blob_cache_is_not_waited_on() {
     let mut c = werf_push();
     c.args(["push", &sel, &format!("{}/fifo:v1", reg.host)])
         .env("WERF_PUSH_CACHE_DIR", &cache)
-        .env_remove("WERF_PUSH_NO_CACHE")
-        .env("NO_COLOR", "1");
+        .env_remove("WERF_PUSH_NO_CACHE");
     let out = run_timeout(&mut c, Duration::from_secs(60));
     assert_no_panic(&out);
     assert!(out.success(), "{}", out.describe());
