@@ -81,7 +81,7 @@ impl Registry {
 /// while another push mounts or uploads one of them into the same repository can read an
 /// empty link and answer `400 DIGEST_INVALID` (with `MANIFEST_BLOB_UNKNOWN`), although
 /// every blob is there: seen with four publishers of overlapping images at once
-/// (tests/integrity.rs), reproduced by the proxy in tests/quirks.rs. Manifests are only
+/// (tests/it/integrity.rs), reproduced by the proxy in tests/it/quirks.rs. Manifests are only
 /// written once every blob is confirmed, and their bytes were checked against their
 /// digest on disk, so these answers are retried a few times from the run's budget.
 const LINK_RACE_RETRIES: u32 = 3;
