@@ -131,10 +131,15 @@ pub struct RegistryArgs {
     /// Trust the CA certificates (PEM) in this file too.
     #[arg(long, env = "SSL_CERT_FILE", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
-    /// Speak HTTP/1.1 even where the server offers HTTP/2 (by default ALPN decides):
-    /// uploads through an HTTP/2 proxy cost 30-45% less CPU over HTTP/1.1.
+    /// Speak HTTP/1.1 for every request, also where the server offers HTTP/2. By default
+    /// small requests take what ALPN settles on and request bodies of 64 KiB or more go
+    /// over HTTP/1.1, where no HTTP/2 stream window holds them back.
     #[arg(long, env = "WERF_PUSH_HTTP1", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
     pub http1: bool,
+    /// Requests in flight to one registry at most (checks, mounts, manifests, small blobs;
+    /// `--jobs` bounds the transfers among them). A 429 or 503 answer halves it for a while.
+    #[arg(long, env = "WERF_PUSH_REQUESTS", value_name = "N", default_value_t = werf_push::transport::DEFAULT_MAX_REQUESTS, value_parser = clap::value_parser!(usize))]
+    pub requests: usize,
     /// Retries of any one request or upload (connection errors, timeouts, 408, 429, 5xx);
     /// 20 times this for the whole run.
     #[arg(long, default_value_t = 5, value_name = "N")]

@@ -54,6 +54,7 @@ pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageErro
         skip_tls_verify: r.skip_tls_verify_registry,
         ca_file: r.ca_file.clone(),
         http1_only: r.http1,
+        max_requests: r.requests.max(1),
         timeouts: Timeouts {
             connect: r.connect_timeout,
             response: r.response_timeout,

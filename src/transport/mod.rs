@@ -11,6 +11,7 @@ mod body;
 mod certs;
 mod client;
 mod error;
+mod limit;
 pub mod file_stream;
 mod metrics;
 mod pace;
@@ -22,8 +23,9 @@ pub mod tls;
 mod watch;
 
 pub use body::{Body, STREAM_BUF};
-pub use client::{Request, Transport, TransportOptions};
+pub use client::{Request, Transport, TransportOptions, DEFAULT_MAX_REQUESTS};
 pub use error::TransportError;
+pub use limit::{Limiter, Load};
 pub use metrics::{RequestObserver, RequestSample};
 pub use pace::{TimeoutKind, Timeouts, MIN_RATE};
 pub use read::{Answer, BodyReader, Limit};

@@ -32,3 +32,4 @@ mod stages_roundtrip;
 mod tls;
 mod token_auth;
 mod ux;
+mod wan;

@@ -3,7 +3,7 @@
 //! proxying to a real `docker-registry`. A push works with `--ca-file`, with Docker's
 //! certs.d (`WERF_PUSH_CERTS_D` stands for `/etc/docker/certs.d`), with
 //! `--skip-tls-verify-registry`, and fails with a clear certificate error (exit 4) without
-//! them; HTTP/2 is what nginx saw; a client certificate from certs.d passes mutual TLS.
+//! them; HTTP/2 is what nginx saw for small requests, HTTP/1.1 for big bodies; a client certificate from certs.d passes mutual TLS.
 //! Every werf-push run has an isolated environment (`support::isolated`: HOME,
 //! XDG_RUNTIME_DIR, no SSL_CERT_FILE, DOCKER_CONFIG or WERF_* of the caller).
 
@@ -80,17 +80,23 @@ fn push_with_ca_file_over_http2() {
     let out = s.push("v1", &["--ca-file", ca.to_str().unwrap()], &[]);
     assert_success(&out);
     s.assert_pushed("v1");
+    // Small requests multiplex on HTTP/2; bodies of 64 KiB or more (the 96 KiB layer) go
+    // over HTTP/1.1, where no 64 KiB stream window holds them back.
     let log = s.nginx.access_log();
-    let uploads: Vec<&str> = log
+    let uploads: Vec<(&str, u64)> = log
         .lines()
         .filter(|l| l.starts_with("PUT ") || l.starts_with("PATCH ") || l.starts_with("POST "))
+        .map(|l| (l, l.rsplit(' ').next().unwrap().parse().unwrap()))
         .collect();
-    assert!(!uploads.is_empty(), "{log}");
-    for l in &uploads {
-        assert!(
-            l.contains(" HTTP/2.0 "),
-            "HTTP/2 negotiated by ALPN: {l}\n{log}"
-        );
+    let big: Vec<_> = uploads.iter().filter(|(_, n)| *n > 96 << 10).collect();
+    let small: Vec<_> = uploads.iter().filter(|(_, n)| *n < 32 << 10).collect();
+    assert_eq!(big.len(), 1, "one request carries the 96 KiB layer: {log}");
+    assert!(small.len() >= 3, "POSTs, the small layer and manifest: {log}");
+    for (l, _) in &big {
+        assert!(l.contains(" HTTP/1.1 "), "a big body over HTTP/1.1: {l}\n{log}");
+    }
+    for (l, _) in &small {
+        assert!(l.contains(" HTTP/2.0 "), "HTTP/2 negotiated by ALPN: {l}\n{log}");
     }
     // The registry wrote https Locations (X-Forwarded-Proto): no plain-HTTP request
     // reached nginx's TLS port, or the push would have failed.

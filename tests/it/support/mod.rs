@@ -26,3 +26,4 @@ pub mod registry;
 pub mod scenario;
 pub mod skopeo;
 pub mod token;
+pub mod wan;

@@ -1,7 +1,8 @@
 //! nginx (Debian package) as a TLS terminator with HTTP/2 in front of a real
 //! `docker-registry`, and a test CA made with rcgen to sign its certificate (and client
 //! certificates for mutual TLS). nginx passes `X-Forwarded-Proto https` and the
-//! `Host` with its port, so the registry writes `https://` Locations on nginx's address.
+//! `Host` as the client sent it (`$http_host`), so the registry writes `https://`
+//! Locations on the address the client used (nginx, or a WAN proxy in front of it).
 //! Its access log records `$server_protocol`, so a test can see HTTP/2 was negotiated.
 //!
 //! ```ignore
@@ -188,7 +189,8 @@ impl Nginx {
         panic!("nginx failed to start:\n{last}");
     }
 
-    /// One line per request: `METHOD URI PROTOCOL STATUS`, e.g. `PUT /v2/... HTTP/2.0 201`.
+    /// One line per request: `METHOD URI PROTOCOL STATUS REQUEST_LENGTH`, e.g.
+    /// `PUT /v2/... HTTP/2.0 201 9012` (the length counts headers and body).
     pub fn access_log(&self) -> String {
         fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
@@ -220,7 +222,7 @@ worker_processes 1;
 pid {d}/nginx.pid;
 events {{ worker_connections 256; }}
 http {{
-  log_format werf '$request_method $request_uri $server_protocol $status';
+  log_format werf '$request_method $request_uri $server_protocol $status $request_length';
   access_log {d}/access.log werf;
   client_body_temp_path {d}/tmp/body;
   proxy_temp_path {d}/tmp/proxy;
@@ -235,7 +237,7 @@ http {{
     location / {{
       proxy_pass http://{upstream};
       proxy_http_version 1.1;
-      proxy_set_header Host $host:$server_port;
+      proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-Proto https;
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_request_buffering off;

@@ -1,0 +1,82 @@
+//! Real-network behaviour (issue 15), through the emulated wide-area path of
+//! `support::wan` (a one-way delay on every byte, turns counted) in front of nginx (TLS,
+//! HTTP/2) or of the registry itself. These tests assert round trips and request counts,
+//! never wall times: the delay (50 ms one way) is far above scheduling jitter, so the
+//! counts are stable on a loaded machine.
+
+use crate::support::cmd::assert_success;
+use crate::support::isolated::Env;
+use crate::support::nginx::{Nginx, NginxOptions, TestCa};
+use crate::support::registry::Registry;
+use crate::support::wan::{Wan, WanOptions};
+
+/// A 100 ms round trip without a bandwidth cap: every round trip shows, bytes cost nothing.
+fn slow_path() -> WanOptions {
+    WanOptions::new(100, 0.0)
+}
+
+struct TlsPath {
+    env: Env,
+    reg: Registry,
+    nginx: Nginx,
+    wan: Wan,
+}
+
+impl TlsPath {
+    fn new(layers: &[usize]) -> TlsPath {
+        let reg = Registry::start();
+        let ca = TestCa::new("werf-push test CA");
+        let nginx = Nginx::start(NginxOptions::new(&reg.host, &ca));
+        let wan = Wan::start(&nginx.host, slow_path());
+        let env = Env::new(layers);
+        std::fs::write(env.path("ca.pem"), &ca.cert_pem).unwrap();
+        TlsPath {
+            env,
+            reg,
+            nginx,
+            wan,
+        }
+    }
+
+    fn push(&self, tag: &str, extra: &[&str]) {
+        let ca = self.env.path("ca.pem");
+        let mut args = vec!["--ca-file", ca.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = self.env.push(&format!("{}/app:{tag}", self.wan.host), &args, &[]);
+        assert_success(&out);
+        assert_eq!(
+            self.reg.manifest_digest("app", tag).as_deref(),
+            Some(self.env.digest.as_str()),
+            "pushed through the path"
+        );
+    }
+}
+
+/// nginx gives each HTTP/2 stream a 64 KiB window: a 4 MiB layer sent over HTTP/2 waits
+/// for a WINDOW_UPDATE 64 times, one round trip each. Bodies go over HTTP/1.1, so the whole
+/// push is a handful of round trips, and the layer's request reached nginx as HTTP/1.1
+/// while the small requests multiplexed on HTTP/2.
+#[test]
+fn a_big_layer_is_not_held_to_the_http2_window() {
+    let p = TlsPath::new(&[4 << 20]);
+    p.push("v1", &[]);
+    let trips = p.wan.round_trips();
+    let log = p.nginx.access_log();
+    // TCP + TLS + ping, tag check, blob checks, POST, TCP + TLS for the body's connection,
+    // PUT, manifest: 10 if nothing overlaps. Over HTTP/2 the body alone needs 64.
+    assert!(
+        (6..=14).contains(&trips),
+        "{trips} round trips for one 4 MiB layer\n{log}"
+    );
+    let body = log
+        .lines()
+        .filter(|l| l.starts_with("PUT /v2/app/blobs/uploads/") || l.starts_with("PATCH "))
+        .find(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap() > 4 << 20);
+    let body = body.unwrap_or_else(|| panic!("no request carried the layer:\n{log}"));
+    assert!(body.contains(" HTTP/1.1 "), "{body}\n{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("PUT /v2/app/manifests/v1 HTTP/2.0")),
+        "the manifest went over HTTP/2\n{log}"
+    );
+}
