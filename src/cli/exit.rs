@@ -83,6 +83,11 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         {
             return vec!["see the command's --help".into()];
         }
+        // Known refusals of particular registries first (ECR's dropped upload start is a
+        // network failure too).
+        if let Some(h) = registry_of(cause).and_then(werf_push::registry::hint) {
+            return vec![h.into()];
+        }
         if let Some(h) = transport_of(cause).and_then(transport_hints) {
             return h;
         }

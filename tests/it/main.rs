@@ -27,6 +27,7 @@ mod layering;
 mod publish;
 mod push;
 mod quirks;
+mod quirks_manifests;
 mod stages;
 mod stages_roundtrip;
 mod tls;
