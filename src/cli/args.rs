@@ -185,8 +185,8 @@ pub struct UploadArgs {
     /// PATCH chunk size of chunked uploads (raised to the registry's OCI-Chunk-Min-Length).
     #[arg(long, default_value = "32MiB", value_parser = parse_size, value_name = "SIZE")]
     pub chunk_size: u64,
-    /// Upload limits to assume (generic, ghcr, ecr, gar, acr, dockerhub); default: detected
-    /// from each registry's host name.
+    /// Upload limits to assume (generic, ghcr, ecr, gar, acr, dockerhub, ecr-public, harbor,
+    /// artifactory, quay, gitlab); default: detected from each registry's host name.
     #[arg(long, env = "WERF_PUSH_REGISTRY_PROFILE", value_name = "PROFILE",
           value_parser = |s: &str| s.parse::<werf_push::push::RegistryProfile>())]
     pub registry_profile: Option<werf_push::push::RegistryProfile>,

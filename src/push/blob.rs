@@ -41,6 +41,8 @@ pub(crate) struct BlobJob<'a> {
 enum Step {
     Patch,
     Put,
+    /// The `HEAD` after the closing `PUT` (`BlobJob::verify`).
+    Verify,
 }
 
 /// Why a transfer stopped.
@@ -102,7 +104,9 @@ impl BlobJob<'_> {
             return Ok(record);
         }
         let mut session = None;
-        for from in &self.mount_from {
+        // ECR Public: cross-repository mounts fail; none is tried.
+        let mounts = self.profile().limits().mounts;
+        for from in self.mount_from.iter().filter(|_| mounts) {
             match self
                 .registry
                 .mount_blob(self.repo, &self.desc.digest, from)
@@ -118,8 +122,9 @@ impl BlobJob<'_> {
                     break;
                 }
                 // Docker Hub and Harbor fail a mount they cannot authorise (401/403) instead
-                // of answering 202: go on with a plain upload.
-                Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => continue,
+                // of answering 202, Harbor a top-level `from=` with 400, Nexus with other
+                // codes: any answer but 201/202 means "not mounted", a plain upload follows.
+                Err(e) if e.status().is_some() => continue,
                 Err(e) => return Err(err(e)),
             }
         }
@@ -152,12 +157,11 @@ impl BlobJob<'_> {
     ) -> Result<(), PushError> {
         let budget = self.registry.transport().budget().clone();
         let started = Instant::now();
-        let profile = self
-            .opts
-            .profile
-            .unwrap_or_else(|| RegistryProfile::detect(self.registry_name));
-        let mut plan = UploadPlan::new(profile, self.opts, self.desc.size);
+        let mut plan = UploadPlan::new(self.profile(), self.opts, self.desc.size);
         let (mut attempt, mut adaptations) = (0, 0);
+        // ECR: the offset of a session resumed from its status, and the fresh starts after
+        // a 416 there (see `stale_resume`).
+        let (mut resumed_at, mut stale_restarts) = (None, 0);
         loop {
             let s = match session.take() {
                 Some(s) => s,
@@ -183,7 +187,10 @@ impl BlobJob<'_> {
                 Err(Stop::Failed(f)) => *f,
             };
             let mut fresh = false;
-            if refuses_digest(&f) {
+            if stale_resume(&f, resumed_at) && stale_restarts < MAX_STALE_RESTARTS {
+                stale_restarts += 1;
+                fresh = true;
+            } else if refuses_digest(&f) {
                 if let Some(corrupt) = self.check_local().await {
                     self.abandon(&f.session, open).await;
                     return Err(corrupt);
@@ -202,6 +209,10 @@ impl BlobJob<'_> {
                     // Google Artifact Registry / GCR have no chunked uploads.
                     (Some(405 | 501), Step::Patch) => plan.chunked_refused(),
                     (Some(404), Step::Patch) if f.error.code().is_none() => plan.chunked_refused(),
+                    // Artifactory: a PUT carrying data gets 404 BLOB_UNKNOWN; a chunked upload
+                    // it called done held the last chunk only (`Step::Verify`).
+                    (Some(404), Step::Put) if f.len > 0 => plan.one_patch(self.desc.size),
+                    (_, Step::Verify) => plan.one_patch(self.desc.size),
                     _ => false,
                 };
             if adapted {
@@ -219,7 +230,14 @@ impl BlobJob<'_> {
                         }
                     ),
                 );
-                session = self.resume_unless_cancelled(f.session, open).await?;
+                session = if f.step == Step::Verify {
+                    // The session is closed; what the registry holds is not the blob.
+                    set_open(open, None);
+                    None
+                } else {
+                    self.resume_unless_cancelled(f.session, open).await?
+                };
+                resumed_at = session.as_ref().map(|s| s.offset);
                 continue;
             }
             let retryable = fresh || f.error.is_retryable();
@@ -245,7 +263,14 @@ impl BlobJob<'_> {
             } else {
                 self.resume_unless_cancelled(f.session, open).await?
             };
+            resumed_at = session.as_ref().map(|s| s.offset);
         }
+    }
+
+    fn profile(&self) -> RegistryProfile {
+        self.opts
+            .profile
+            .unwrap_or_else(|| RegistryProfile::detect(self.registry_name))
     }
 
     /// The body for `len` bytes from `offset`, reporting bytes as the connection takes them.
@@ -281,10 +306,13 @@ impl BlobJob<'_> {
         } else {
             plan.chunk.max(1)
         };
-        while size - s.offset > chunk {
+        let mut patched = s.offset > 0;
+        while size - s.offset > chunk || (plan.empty_put && s.offset < size) {
             if self.cancel.is_cancelled() {
                 return Err(Stop::Cancelled);
             }
+            let chunk = chunk.min(size - s.offset);
+            patched = true;
             *sent += chunk;
             let patch = self
                 .registry
@@ -317,6 +345,10 @@ impl BlobJob<'_> {
         let body = self.tracked(s.offset, rest);
         let put = self.registry.finish_upload(&s, &self.desc.digest, body);
         match drain(self.cancel, put).await {
+            // Artifactory said a chunked upload was done but kept its last chunk only:
+            // what was sent in more than one request is checked before a manifest refers
+            // to it.
+            Raced::Done(Ok(())) if patched => self.verify(s).await,
             // Finished after the interrupt: the blob is complete, nothing is left open.
             Raced::Done(Ok(())) | Raced::Drained(Ok(())) => Ok(()),
             Raced::Drained(Err(_)) | Raced::Cut => Err(Stop::Cancelled),
@@ -327,6 +359,36 @@ impl BlobJob<'_> {
                 len: rest,
             }))),
         }
+    }
+
+    /// `HEAD` of the blob just uploaded in several requests: the registry must hold it at its
+    /// size (a redirect, size unknown, counts as held).
+    async fn verify(&self, s: UploadSession) -> Result<(), Stop> {
+        let size = self.desc.size;
+        let held = self.registry.blob_size(self.repo, &self.desc.digest).await;
+        let detail = match held {
+            Ok(Some(None)) => return Ok(()),
+            Ok(Some(Some(n))) if n == size => return Ok(()),
+            Ok(Some(Some(n))) => format!("the registry holds {n} bytes of {size} after the upload"),
+            Ok(None) => "the registry confirmed the upload but does not hold the blob".into(),
+            Err(error) => {
+                return Err(Stop::Failed(Box::new(Failure {
+                    error,
+                    session: s,
+                    step: Step::Put,
+                    len: 0,
+                })))
+            }
+        };
+        Err(Stop::Failed(Box::new(Failure {
+            error: RegistryError::Protocol {
+                op: format!("HEAD blob {} in {}", self.desc.digest, self.repo),
+                detail,
+            },
+            session: s,
+            step: Step::Verify,
+            len: 0,
+        })))
     }
 
     /// [`Self::resume`], given up (the broken session left open) on an interrupt.
@@ -389,6 +451,18 @@ impl BlobJob<'_> {
 /// The first 8 hex digits of a digest, as people compare them.
 fn short_hex(d: &crate::spec::Digest) -> &str {
     d.hex().get(..8).unwrap_or(d.hex())
+}
+
+/// Fresh starts after a 416 on the first PATCH of a resumed session (ECR).
+const MAX_STALE_RESTARTS: u32 = 2;
+
+/// ECR's upload status `Range` stops moving after the first chunk although the data is
+/// stored; a PATCH re-sent from it gets 416. A 416 on the first PATCH after a resume means
+/// the offset was wrong, not the body too large: start over (a bounded number of times).
+fn stale_resume(f: &Failure, resumed_at: Option<u64>) -> bool {
+    f.step == Step::Patch
+        && f.error.status() == Some(416)
+        && resumed_at.is_some_and(|at| at > 0 && at == f.session.offset)
 }
 
 /// The registry says the bytes it got are not the blob: DIGEST_INVALID / SIZE_INVALID, a

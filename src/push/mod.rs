@@ -11,6 +11,7 @@ mod error;
 mod flight;
 mod image;
 mod profile;
+mod profile_hosts;
 mod reporter;
 mod summary;
 mod verify;

@@ -28,6 +28,7 @@ mod publish;
 mod push;
 mod quirks;
 mod quirks_manifests;
+mod quirks_uploads;
 mod stages;
 mod stages_roundtrip;
 mod tls;

@@ -57,6 +57,8 @@ pub enum Quirk {
 pub struct QuirkState {
     data_requests: Mutex<HashMap<String, u32>>,
     last_range: Mutex<HashMap<String, String>>,
+    /// Bytes the registry took per session (PATCH answered 2xx).
+    stored: Mutex<HashMap<String, u64>>,
 }
 
 fn json(code: &str, msg: &str) -> String {
@@ -152,6 +154,20 @@ pub fn refusal(
                     ("Location".to_string(), format!("/v2/{repo}/blobs/{digest}")),
                 ];
                 return Some((201, h, String::new()));
+            }
+            Quirk::StaleStatusRange if head.method == "PATCH" => {
+                let start: u64 = header(&head.headers, "content-range")
+                    .and_then(|r| r.split('-').next())
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                let stored = state.stored.lock().unwrap().get(&session).copied().unwrap_or(0);
+                if start != stored {
+                    return Some((
+                        416,
+                        vec![],
+                        json("BLOB_UPLOAD_INVALID", "Range not satisfiable"),
+                    ));
+                }
             }
             Quirk::PutBodyRefused if is_upload_put(head) && len > 0 => {
                 return Some((
@@ -273,6 +289,10 @@ pub fn rewrite(
                         n += 1;
                     }
                 }
+            }
+            Quirk::StaleStatusRange if head.method == "PATCH" && *status < 300 => {
+                *state.stored.lock().unwrap().entry(path(head).to_string()).or_default() +=
+                    head_len(head);
             }
             Quirk::StaleStatusRange
                 if head.method == "GET"
