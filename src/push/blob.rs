@@ -186,10 +186,10 @@ impl BlobJob<'_> {
                 Err(Stop::Cancelled) => return Err(PushError::Cancelled),
                 Err(Stop::Failed(f)) => *f,
             };
-            let mut fresh = false;
-            if stale_resume(&f, resumed_at) && stale_restarts < MAX_STALE_RESTARTS {
+            let stale = stale_resume(&f, resumed_at) && stale_restarts < MAX_STALE_RESTARTS;
+            let mut fresh = stale;
+            if stale {
                 stale_restarts += 1;
-                fresh = true;
             } else if refuses_digest(&f) {
                 if let Some(corrupt) = self.check_local().await {
                     self.abandon(&f.session, open).await;
@@ -198,7 +198,8 @@ impl BlobJob<'_> {
                 // The file is fine: whatever the registry holds is not; start over.
                 fresh = true;
             }
-            let adapted = adaptations < MAX_ADAPTATIONS
+            let adapted = !stale
+                && adaptations < MAX_ADAPTATIONS
                 && match (f.error.status(), f.step) {
                     // ACR (monolithic PUT over ~20 MB) and proxies with a body cap: 413.
                     (Some(413), _) => plan.too_large(f.len),

@@ -81,7 +81,11 @@ fn artifactory_chunked_upload_checked_after_the_put() {
     );
     let puts = upload_puts(&log);
     assert!(puts.iter().all(|l| l.len == 0), "{log:#?}");
-    assert_eq!(count(&log, "PATCH", 202), puts.len(), "one PATCH per blob: {log:#?}");
+    assert_eq!(
+        count(&log, "PATCH", 202),
+        puts.len(),
+        "one PATCH per blob: {log:#?}"
+    );
 }
 
 /// Row 6, Artifactory: POST then a PUT carrying the body gets 404 BLOB_UNKNOWN; POST,
@@ -260,7 +264,11 @@ fn ghcr_rate_limit_403_retried_permission_403_not() {
         .collect();
     let distinct: std::collections::BTreeSet<_> = puts.iter().collect();
     assert!(!puts.is_empty());
-    assert_eq!(puts.len(), distinct.len(), "a permission 403 was retried: {log:#?}");
+    assert_eq!(
+        puts.len(),
+        distinct.len(),
+        "a permission 403 was retried: {log:#?}"
+    );
 }
 
 /// Row 19, Google Artifact Registry: upload POST answers carry ~21 KB of headers; a

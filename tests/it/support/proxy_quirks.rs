@@ -160,7 +160,13 @@ pub fn refusal(
                     .and_then(|r| r.split('-').next())
                     .and_then(|v| v.trim().parse().ok())
                     .unwrap_or(0);
-                let stored = state.stored.lock().unwrap().get(&session).copied().unwrap_or(0);
+                let stored = state
+                    .stored
+                    .lock()
+                    .unwrap()
+                    .get(&session)
+                    .copied()
+                    .unwrap_or(0);
                 if start != stored {
                     return Some((
                         416,
@@ -291,8 +297,12 @@ pub fn rewrite(
                 }
             }
             Quirk::StaleStatusRange if head.method == "PATCH" && *status < 300 => {
-                *state.stored.lock().unwrap().entry(path(head).to_string()).or_default() +=
-                    head_len(head);
+                *state
+                    .stored
+                    .lock()
+                    .unwrap()
+                    .entry(path(head).to_string())
+                    .or_default() += head_len(head);
             }
             Quirk::StaleStatusRange
                 if head.method == "GET"
