@@ -125,6 +125,11 @@ impl BlobJob<'_> {
                 // of answering 202, Harbor a top-level `from=` with 400, Nexus with other
                 // codes: any answer but 201/202 means "not mounted", a plain upload follows.
                 Err(e) if e.status().is_some() => continue,
+                // GitLab's token service refuses a scope outside the project (sometimes
+                // with 404): the mount is given up; the upload asks without that scope.
+                Err(RegistryError::Transport(crate::transport::TransportError::TokenRealm {
+                    ..
+                })) => continue,
                 Err(e) => return Err(err(e)),
             }
         }

@@ -27,6 +27,7 @@ mod layering;
 mod publish;
 mod push;
 mod quirks;
+mod quirks_auth;
 mod quirks_manifests;
 mod quirks_uploads;
 mod stages;
