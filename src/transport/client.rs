@@ -406,6 +406,9 @@ fn build_client(
         .connect_timeout(opts.timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
+        // Google Artifact Registry's upload answers carry ~21 KB of headers; hyper's HTTP/2
+        // default list size is 16 KiB (HTTP/1.1's buffer is ~400 KiB already).
+        .http2_max_header_list_size(256 << 10)
         // Redirects (to blob storage) are followed, but by existence checks; reqwest drops
         // Authorization when the host changes.
         .redirect(redirect);

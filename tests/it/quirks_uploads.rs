@@ -6,6 +6,7 @@
 
 use crate::quirks::{count, push_to, through, CHUNKED};
 use crate::support::cmd::{assert_failure, assert_success};
+use crate::support::nginx::{Nginx, NginxOptions, TestCa};
 use crate::support::proxy::{cut_offsets, Logged, Proxy, ProxyConfig, StatusFault};
 use crate::support::proxy_quirks::Quirk;
 use crate::support::registry::Registry;
@@ -272,11 +273,36 @@ fn ghcr_rate_limit_403_retried_permission_403_not() {
 }
 
 /// Row 19, Google Artifact Registry: upload POST answers carry ~21 KB of headers; a
-/// 32 KiB header passes.
+/// 32 KiB header passes, over HTTP/1.1 and over HTTP/2 (nginx in front of the proxy).
 #[test]
 fn gar_32k_header_on_upload_answers() {
     let reg = Registry::start();
     let cfg = quirks(vec![Quirk::BigHeader(32 * KIB)]);
-    let (log, _) = through(&reg, "bigheader", cfg, 256 * KIB, &[]);
+    let (log, _) = through(&reg, "bigheader", cfg.clone(), 256 * KIB, &[]);
     assert!(count(&log, "POST", 202) >= 2, "{log:#?}");
+
+    let proxy = Proxy::start(&reg.host, cfg);
+    let ca = TestCa::new("werf-push quirks CA");
+    let nginx = Nginx::start(NginxOptions::new(&proxy.host, &ca));
+    let t = tmp();
+    let src = t.path().join("src");
+    let (digest, _) = big_image(&src, 256 * KIB, 36);
+    let ca_file = t.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.cert_pem).unwrap();
+    let out = push(&[
+        "--ca-file",
+        ca_file.to_str().unwrap(),
+        &oci(&src),
+        &format!("{}/bigheader-h2:v1", nginx.host),
+    ]);
+    assert_success(&out);
+    assert!(
+        nginx
+            .access_log()
+            .contains("POST /v2/bigheader-h2/blobs/uploads/ HTTP/2.0 202"),
+        "{}",
+        nginx.access_log()
+    );
+    assert!(proxy.stats().quirks >= 2);
+    assert_reads_back_identical(&format!("{}/bigheader-h2:v1", reg.host), &src, &digest);
 }
