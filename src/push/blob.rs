@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::{cancel_session, drain, Raced};
+use super::held::{stale_resume, MAX_STALE_RESTARTS};
 use super::profile::{RegistryProfile, UploadPlan};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
@@ -41,7 +42,7 @@ pub(crate) struct BlobJob<'a> {
 enum Step {
     Patch,
     Put,
-    /// The `HEAD` after the closing `PUT` (`BlobJob::verify`).
+    /// The `HEAD` after the closing `PUT` (`held.rs`).
     Verify,
 }
 
@@ -191,7 +192,9 @@ impl BlobJob<'_> {
                 Err(Stop::Cancelled) => return Err(PushError::Cancelled),
                 Err(Stop::Failed(f)) => *f,
             };
-            let stale = stale_resume(&f, resumed_at) && stale_restarts < MAX_STALE_RESTARTS;
+            let stale = f.step == Step::Patch
+                && stale_resume(&f.error, f.session.offset, resumed_at)
+                && stale_restarts < MAX_STALE_RESTARTS;
             let mut fresh = stale;
             if stale {
                 stale_restarts += 1;
@@ -354,7 +357,18 @@ impl BlobJob<'_> {
             // Artifactory said a chunked upload was done but kept its last chunk only:
             // what was sent in more than one request is checked before a manifest refers
             // to it.
-            Raced::Done(Ok(())) if patched => self.verify(s).await,
+            Raced::Done(Ok(())) if patched => self.check_held().await.map_err(|error| {
+                let step = match error {
+                    RegistryError::Protocol { .. } => Step::Verify,
+                    _ => Step::Put,
+                };
+                Stop::Failed(Box::new(Failure {
+                    error,
+                    session: s,
+                    step,
+                    len: 0,
+                }))
+            }),
             // Finished after the interrupt: the blob is complete, nothing is left open.
             Raced::Done(Ok(())) | Raced::Drained(Ok(())) => Ok(()),
             Raced::Drained(Err(_)) | Raced::Cut => Err(Stop::Cancelled),
@@ -365,36 +379,6 @@ impl BlobJob<'_> {
                 len: rest,
             }))),
         }
-    }
-
-    /// `HEAD` of the blob just uploaded in several requests: the registry must hold it at its
-    /// size (a redirect, size unknown, counts as held).
-    async fn verify(&self, s: UploadSession) -> Result<(), Stop> {
-        let size = self.desc.size;
-        let held = self.registry.blob_size(self.repo, &self.desc.digest).await;
-        let detail = match held {
-            Ok(Some(None)) => return Ok(()),
-            Ok(Some(Some(n))) if n == size => return Ok(()),
-            Ok(Some(Some(n))) => format!("the registry holds {n} bytes of {size} after the upload"),
-            Ok(None) => "the registry confirmed the upload but does not hold the blob".into(),
-            Err(error) => {
-                return Err(Stop::Failed(Box::new(Failure {
-                    error,
-                    session: s,
-                    step: Step::Put,
-                    len: 0,
-                })))
-            }
-        };
-        Err(Stop::Failed(Box::new(Failure {
-            error: RegistryError::Protocol {
-                op: format!("HEAD blob {} in {}", self.desc.digest, self.repo),
-                detail,
-            },
-            session: s,
-            step: Step::Verify,
-            len: 0,
-        })))
     }
 
     /// [`Self::resume`], given up (the broken session left open) on an interrupt.
@@ -457,18 +441,6 @@ impl BlobJob<'_> {
 /// The first 8 hex digits of a digest, as people compare them.
 fn short_hex(d: &crate::spec::Digest) -> &str {
     d.hex().get(..8).unwrap_or(d.hex())
-}
-
-/// Fresh starts after a 416 on the first PATCH of a resumed session (ECR).
-const MAX_STALE_RESTARTS: u32 = 2;
-
-/// ECR's upload status `Range` stops moving after the first chunk although the data is
-/// stored; a PATCH re-sent from it gets 416. A 416 on the first PATCH after a resume means
-/// the offset was wrong, not the body too large: start over (a bounded number of times).
-fn stale_resume(f: &Failure, resumed_at: Option<u64>) -> bool {
-    f.step == Step::Patch
-        && f.error.status() == Some(416)
-        && resumed_at.is_some_and(|at| at > 0 && at == f.session.offset)
 }
 
 /// The registry says the bytes it got are not the blob: DIGEST_INVALID / SIZE_INVALID, a

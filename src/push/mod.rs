@@ -9,6 +9,7 @@ mod cancel;
 mod engine;
 mod error;
 mod flight;
+mod held;
 mod image;
 mod profile;
 mod profile_hosts;

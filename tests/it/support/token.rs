@@ -42,13 +42,16 @@ pub const REFRESH_TOKEN: &str = "werf-push-test-refresh-token";
 /// Which actions an account gets on a repository, given those asked for.
 pub type Grant = Arc<dyn Fn(Option<&str>, &str, &[String]) -> Vec<String> + Send + Sync>;
 
+/// Which token requests (by their scopes) are answered 404.
+pub type Refuse = Arc<dyn Fn(&[String]) -> bool + Send + Sync>;
+
 #[derive(Clone)]
 pub struct IssuerOptions {
     lifetime: u64,
     reported: Option<u64>,
     grant: Grant,
     /// Token requests (by their scopes) answered 404 (GitLab, for mount scopes).
-    refuse: Option<Arc<dyn Fn(&[String]) -> bool + Send + Sync>>,
+    refuse: Option<Refuse>,
 }
 
 impl Default for IssuerOptions {
