@@ -171,11 +171,29 @@ impl BlobJob<'_> {
         loop {
             let s = match session.take() {
                 Some(s) => s,
-                None => self
-                    .registry
-                    .start_upload(self.repo)
-                    .await
-                    .map_err(|e| self.error(e))?,
+                None => match self.registry.start_upload(self.repo).await {
+                    Ok(s) => s,
+                    // GHCR's secondary rate limit (403, body says so) backs off like a 429.
+                    Err(e) if e.status() == Some(403) && e.is_retryable() => {
+                        let wait = budget.delay(attempt, e.retry_after());
+                        if !budget.take(attempt, started, wait) {
+                            return Err(self.error(e));
+                        }
+                        self.retrying(
+                            &e,
+                            (attempt + 1, budget.per_operation()),
+                            wait,
+                            String::new(),
+                        );
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
+                        }
+                        attempt += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(self.error(e)),
+                },
             };
             set_open(open, Some(&s));
             if self.cancel.is_cancelled() {

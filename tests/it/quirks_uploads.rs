@@ -233,13 +233,17 @@ fn mount_refused_with_400_falls_back_to_upload() {
 #[test]
 fn ghcr_rate_limit_403_retried_permission_403_not() {
     let reg = Registry::start();
-    let cfg = ProxyConfig {
-        status_faults: vec![StatusFault::new(Some("PUT"), "/blobs/uploads/", 403)
+    let limited = |method| {
+        StatusFault::new(Some(method), "/blobs/uploads/", 403)
             .times(2)
-            .body("DENIED", "You have exceeded a secondary rate limit")],
+            .body("DENIED", "You have exceeded a secondary rate limit")
+    };
+    let cfg = ProxyConfig {
+        status_faults: vec![limited("POST"), limited("PUT")],
         ..Default::default()
     };
     let (log, _) = through(&reg, "ratelimit", cfg, 64 * KIB, &[]);
+    assert_eq!(count(&log, "POST", 403), 2, "{log:#?}");
     assert_eq!(count(&log, "PUT", 403), 2, "{log:#?}");
 
     let t = tmp();
