@@ -21,6 +21,11 @@ pub fn hint(e: &RegistryError) -> Option<&'static str> {
             {
                 return Some(IMMUTABLE);
             }
+            // Harbor answers 404 NOT_FOUND to an index that lists one child twice (a
+            // database unique constraint), and to one whose children are not there.
+            if manifest_put && *status == 404 && code == Some("NOT_FOUND") {
+                return Some(INDEX_404);
+            }
             // Zot without compat mode refuses Docker media types with 415.
             if manifest_put && *status == 415 {
                 return Some(OCI_ONLY);
@@ -34,6 +39,7 @@ pub fn hint(e: &RegistryError) -> Option<&'static str> {
 }
 
 const IMMUTABLE: &str = "the tag is immutable in this registry (ECR image tag mutability, Harbor immutability rules) and holds another image: push to a new tag, or have the tag deleted or the rule changed";
+const INDEX_404: &str = "the registry refused the manifest with 404: Harbor does so for an index that lists the same manifest twice, or whose manifests are not in the repository: list each child once (rebuild the index) and push again";
 const OCI_ONLY: &str = "this registry accepts OCI media types only (Zot without http.compat: [\"docker2s2\"]): convert the image to OCI (`werf-push stages import` and `stages add` write OCI; `skopeo copy --format oci`), or turn the registry's Docker compatibility on";
 const NO_REPOSITORY: &str = "the registry closed the connection on the upload start: the repository may not exist (ECR does not create repositories on push): create it (`aws ecr create-repository --repository-name NAME`) and push again";
 

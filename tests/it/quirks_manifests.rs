@@ -10,6 +10,8 @@ use crate::support::proxy::{Proxy, ProxyConfig, StatusFault};
 use crate::support::proxy_quirks::Quirk;
 use crate::support::registry::Registry;
 use crate::support::scenario::*;
+use werf_push::layout::{LayoutWriter, REF_NAME};
+use werf_push::spec::media_type;
 
 fn quirks(q: Vec<Quirk>) -> ProxyConfig {
     ProxyConfig {
@@ -114,6 +116,41 @@ fn harbor_not_found_code_is_judged_by_status() {
     let log = proxy.stats().log;
     assert!(count(&log, "HEAD", 404) >= 4, "{log:#?}");
     assert_reads_back_identical(&format!("{}/notfound:v1", reg.host), &src, &digest);
+}
+
+/// Row 15, Harbor: an index that lists one child twice gets `404 NOT_FOUND`. The bytes
+/// are the image's, so no client can push it; the error says why and what to change.
+#[test]
+fn harbor_index_listing_a_child_twice_is_explained() {
+    let reg = Registry::start();
+    let t = tmp();
+    let src = t.path().join("src");
+    let idx = layouts::index_image(&src, 47);
+    let mut v: serde_json::Value = serde_json::from_slice(&layouts::read_blob(&src, &idx)).unwrap();
+    let first = v["manifests"][0].clone();
+    v["manifests"].as_array_mut().unwrap().push(first);
+    let mut w = LayoutWriter::create(&src).unwrap();
+    let desc = w
+        .write_blob(&serde_json::to_vec(&v).unwrap(), media_type::OCI_INDEX)
+        .unwrap();
+    w.add_entry(
+        &desc,
+        serde_json::json!({ "annotations": { REF_NAME: "dup" } }),
+    );
+    w.commit().unwrap();
+    let proxy = Proxy::start(&reg.host, quirks(vec![Quirk::NotFoundCode]));
+    let out = push(&[
+        &format!("{}:dup", oci(&src)),
+        &format!("{}/dup:v1", proxy.host),
+    ]);
+    assert_failure(&out);
+    assert_eq!(out.code(), Some(1), "{}", out.describe());
+    assert!(
+        out.stderr.contains("NOT_FOUND") && out.stderr.contains("lists the same manifest twice"),
+        "{}",
+        out.describe()
+    );
+    assert!(!reg.tag_exists("dup", "v1"));
 }
 
 /// Row 16, Gitea/Forgejo: concurrent manifest PUTs get `500 package version already

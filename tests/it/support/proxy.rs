@@ -328,8 +328,9 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         log(status);
         return Ok(());
     }
-    let refusal = refusal(&s.cfg, &s.faults_left, &head, len)
-        .or_else(|| proxy_quirks::refusal(&cfg.quirks, &s.quirk_state, &s.upstream, &head, len));
+    let refusal = refusal(&s.cfg, &s.faults_left, &head, len).or_else(|| {
+        proxy_quirks::refusal(&cfg.quirks, &s.quirk_state, &s.upstream, &head, len, &body)
+    });
     if let Some((status, extra, text)) = refusal {
         s.stats.lock().unwrap().faults += 1;
         log(status);

@@ -43,7 +43,8 @@ pub enum Quirk {
     EcrPublic,
     /// Nexus: `WWW-Authenticate: BASIC realm=...` (scheme in upper case).
     UpperCaseScheme,
-    /// Harbor: `404` bodies say `NOT_FOUND`, not `MANIFEST_UNKNOWN`/`BLOB_UNKNOWN`.
+    /// Harbor: `404` bodies say `NOT_FOUND`, not `MANIFEST_UNKNOWN`/`BLOB_UNKNOWN`; an index
+    /// listing one child twice gets `404 NOT_FOUND`.
     NotFoundCode,
     /// Google Artifact Registry: upload `POST` answers carry a header of this many bytes.
     BigHeader(usize),
@@ -84,6 +85,7 @@ pub fn refusal(
     upstream: &str,
     head: &Head,
     len: u64,
+    body: &[u8],
 ) -> Option<Refusal> {
     let session = path(head).to_string();
     if head.method == "PATCH" || (is_upload_put(head) && len > 0) {
@@ -206,6 +208,12 @@ pub fn refusal(
                         "None of the provided layer digests match",
                     ),
                 ));
+            }
+            Quirk::NotFoundCode
+                if head.method == "PUT" && is_manifest(head) && lists_a_child_twice(body) =>
+            {
+                // A database unique constraint on (index, child).
+                return Some((404, vec![], json("NOT_FOUND", "not found")));
             }
             Quirk::OciOnly
                 if head.method == "PUT"
@@ -343,6 +351,19 @@ pub fn rewrite(
         }
     }
     n
+}
+
+/// An index whose `manifests` name one digest twice.
+fn lists_a_child_twice(body: &[u8]) -> bool {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let Some(children) = v["manifests"].as_array() else {
+        return false;
+    };
+    let digests: std::collections::BTreeSet<_> = children
+        .iter()
+        .filter_map(|c| c["digest"].as_str())
+        .collect();
+    digests.len() < children.len()
 }
 
 fn head_len(head: &Head) -> u64 {
