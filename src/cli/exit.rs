@@ -5,10 +5,9 @@
 use werf_push::layout::LayoutError;
 use werf_push::push::PushError;
 use werf_push::spec::ErrorKind;
+use werf_push::stages::StoreError;
 use werf_push::transport::TransportError;
-use werf_push::werf::{
-    error::WerfError, kind_of, layout_of, registry_of, store::StoreError, transport_of,
-};
+use werf_push::werf::{error::WerfError, kind_of, layout_of, registry_of, transport_of};
 
 pub const SUCCESS: i32 = 0;
 /// The registry refused or failed an operation (or another writer holds the storage).
@@ -105,6 +104,7 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
                 StoreError::Invalid(_) | StoreError::Source { .. } => {
                     return vec!["see `werf-push stages --help`".into()]
                 }
+                StoreError::Rule { .. } => return vec![FIX_ENTRY.into()],
                 StoreError::NotRestored { .. } => return vec!["the stages that could be pulled are stored; `stages pull --json` lists what was not (unidentified, not_restored)".into()],
                 _ => {}
             }
@@ -133,6 +133,9 @@ fn layout_hints(l: &LayoutError) -> Vec<String> {
     vec![h.into()]
 }
 
+/// The hint for a stages storage entry that breaks a rule of the format.
+const FIX_ENTRY: &str = "fix or remove that entry of the stages storage, or build the stage again";
+
 fn werf_hints(w: &WerfError) -> Vec<String> {
     match w {
         WerfError::InvalidTag { tag, .. } => vec![format!(
@@ -143,9 +146,7 @@ fn werf_hints(w: &WerfError) -> Vec<String> {
         WerfError::NotBuilt { .. } => {
             vec!["`werf-push stages list` shows the images the stages storage holds".into()]
         }
-        WerfError::Stages { .. } | WerfError::Reference { .. } => {
-            vec!["fix or remove that entry of the stages storage, or build the stage again".into()]
-        }
+        WerfError::Stages(_) | WerfError::Reference { .. } => vec![FIX_ENTRY.into()],
         WerfError::Layout(l) => layout_hints(l),
         WerfError::ConfigTemplate { .. } | WerfError::Config { .. } | WerfError::Io { .. } => {
             Vec::new()

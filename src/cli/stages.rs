@@ -11,13 +11,12 @@ use clap::{Args, Subcommand};
 use werf_push::push::{NoopReporter, PushOptions, Pusher};
 use werf_push::spec::text::printable;
 use werf_push::spec::ManifestKind;
-use werf_push::werf::add::{add, AddRequest};
-use werf_push::werf::gc::gc;
-use werf_push::werf::import::{import, ImportRequest, ImportSource};
-use werf_push::werf::layer::{LayerCompression, LayerOptions};
-use werf_push::werf::pull::{pull, PullRequest};
-use werf_push::werf::stages::StagesStorage;
-use werf_push::werf::store::StoreError;
+use werf_push::stages::add::{add, AddRequest};
+use werf_push::stages::gc::gc;
+use werf_push::stages::import::{import, ImportRequest, ImportSource};
+use werf_push::stages::layer::{LayerCompression, LayerOptions};
+use werf_push::stages::pull::{pull, PullRequest};
+use werf_push::stages::{ImageName, StagesStorage, StoreError};
 
 use super::args::{GlobalArgs, RegistryArgs};
 use super::output::human;
@@ -117,14 +116,9 @@ pub enum CompressionArg {
 }
 
 impl StageArgs {
-    /// The image name (empty for the nameless one), checked before anything is written.
-    fn image(&self) -> Result<String, StoreError> {
-        if self.image == "~" {
-            return Ok(String::new());
-        }
-        werf_push::werf::naming::check_image_name(&self.image)
-            .map_err(|e| StoreError::Invalid(format!("--image: {e}")))?;
-        Ok(self.image.clone())
+    /// The image name, checked before anything is written.
+    fn image(&self) -> Result<ImageName, StoreError> {
+        ImageName::from_arg(&self.image).map_err(|e| StoreError::Invalid(format!("--image: {e}")))
     }
 
     fn layer(&self) -> LayerOptions {
@@ -367,7 +361,7 @@ fn list(a: ListArgs) -> Result<i32> {
         for s in stages {
             let image = storage.layout.image(&s.descriptor)?;
             rows.push(Row {
-                image: s.image.clone().unwrap_or_else(|| "~".into()),
+                image: s.image.to_string(),
                 stage: s.stage.clone(),
                 signature: s.signature.clone(),
                 size: image.blobs.iter().map(|b| b.size).sum(),

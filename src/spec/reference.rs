@@ -11,7 +11,8 @@ pub const DOCKER_HUB: &str = "docker.io";
 /// The host Docker Hub's registry API actually answers on.
 pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
 const MAX_NAME: usize = 255;
-const MAX_TAG: usize = 128;
+/// The longest tag (and werf image name) a registry takes.
+pub const MAX_TAG: usize = 128;
 
 /// `registry/repository[:tag][@digest]`, normalised.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -199,6 +200,26 @@ fn validate_host(host: &str) -> Result<(), String> {
         return Err(format!("'{host}' is not a valid host[:port]"));
     }
     Ok(())
+}
+
+/// Whether `c` is one component of a repository path:
+/// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`.
+pub fn is_path_component(c: &str) -> bool {
+    validate_component(c).is_ok()
+}
+
+/// What is wrong with the repository path component `c` (one that
+/// [`is_path_component`] refuses), said for a user who typed a repo or an image name.
+pub fn component_problem(c: &str) -> String {
+    if c.is_empty() {
+        "it has an empty path component ('//')".to_string()
+    } else {
+        format!(
+            "path component '{}' is not valid: lowercase letters and digits, separated by \
+             '.', '_', '__' or dashes",
+            super::text::printable(c)
+        )
+    }
 }
 
 fn validate_component(c: &str) -> Result<(), String> {

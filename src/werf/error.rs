@@ -134,14 +134,9 @@ pub enum WerfError {
         message: String,
     },
 
-    /// Reading a file failed for a reason other than its absence.
-    /// The stages storage breaks a rule of the format (docs/stages-format.md).
-    #[error("{}: stage {entry}: {rule}", .path.display())]
-    Stages {
-        path: PathBuf,
-        entry: String,
-        rule: String,
-    },
+    /// The stages storage cannot be read or breaks a rule of its format.
+    #[error(transparent)]
+    Stages(#[from] crate::stages::StoreError),
 
     /// The stages storage itself cannot be read.
     #[error(transparent)]
@@ -166,6 +161,7 @@ pub enum WerfError {
         source: crate::spec::SpecError,
     },
 
+    /// Reading a file failed for a reason other than its absence.
     #[error("cannot read {}: {source}", .path.display())]
     Io {
         path: PathBuf,

@@ -76,11 +76,6 @@ impl fmt::Display for ImageRef {
     }
 }
 
-/// The tag of a stage in the stages cache: `image-stage-<signature>`.
-pub fn stages_tag(signature: &str) -> String {
-    format!("image-stage-{signature}")
-}
-
 /// The effective mode (`Multirepo` or `Monorepo`) for publishing into `repo`.
 ///
 /// Docker Hub (`docker.io`, `index.docker.io`, `registry-1.docker.io`,
@@ -250,30 +245,6 @@ fn monorepo_tag_problem(name: &str, full_tag: &str) -> Option<String> {
          '^[\\w][\\w.-]*$': rename the image or use multirepo mode"
             .to_string()
     })
-}
-
-/// A werf image name as it can be published in every mode: one or more `/`-separated
-/// components of lower-case letters and digits with `.`, `_`, `__` or dashes inside (the
-/// repository path grammar), at most 128 chars. The nameless image is not a name (`~` on
-/// the command line).
-pub fn check_image_name(name: &str) -> Result<(), String> {
-    let shown = crate::spec::text::printable(name);
-    if name.is_empty() {
-        return Err("the image name is empty: give a name, or '~' for the nameless image".into());
-    }
-    if name.len() > DOCKER_TAG_MAX_LEN {
-        return Err(format!(
-            "image name '{shown}' is {} chars, over {DOCKER_TAG_MAX_LEN}",
-            name.len()
-        ));
-    }
-    if let Some(c) = name.split('/').find(|c| !valid_path_component(c)) {
-        return Err(format!(
-            "image name '{shown}' is not valid: {}",
-            component_problem(c)
-        ));
-    }
-    Ok(())
 }
 
 /// A nameless image (`None`) cannot be published together with named images, and no

@@ -19,11 +19,11 @@ use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 
+use super::error::StoreError;
 use super::fetch::{download, small_blob};
-use super::naming::stages_tag;
-use super::stage_tag::identify;
-use super::stages::{ANN_IMAGE, ANN_STAGE};
-use super::store::{StoreError, StoreWriter};
+use super::format::{check_signature, check_stage_name, identify, stage_tag as stages_tag};
+use super::format::{ImageName, ANN_IMAGE, ANN_STAGE};
+use super::write::StoreWriter;
 use crate::layout::MAX_MANIFEST;
 use crate::push::Pusher;
 use crate::registry::Registry;
@@ -119,7 +119,7 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
     let sigs: Vec<String> = tags
         .iter()
         .filter_map(|t| t.strip_prefix("image-stage-"))
-        .filter(|s| super::signature::check(s).is_ok() && !local_sigs.contains(s))
+        .filter(|s| check_signature(s).is_ok() && !local_sigs.contains(s))
         .map(str::to_string)
         .collect();
     let read: Vec<Result<Result<Candidate, Skip>, StoreError>> =
@@ -146,13 +146,15 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
         }
         if let Some(l) = local
             .iter()
-            .find(|l| l.image == c.image && l.stage == c.stage)
+            .find(|l| l.image.annotation() == c.image && l.stage == c.stage)
         {
             report.skipped.push(SkippedStage {
                 tag: c.tag,
                 reason: format!(
                     "the storage has image '{}' stage '{}' already (signature {})",
-                    l.image, l.stage, l.signature
+                    l.image.annotation(),
+                    l.stage,
+                    l.signature
                 ),
             });
             continue;
@@ -217,7 +219,10 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
             platform: None,
             annotations: Default::default(),
         };
-        match w.add_stage(&d, &c.image, &c.stage, &c.signature) {
+        let added = ImageName::from_annotation(&c.image)
+            .map_err(StoreError::Invalid)
+            .and_then(|image| w.add_stage(&d, &image, &c.stage, &c.signature));
+        match added {
             Ok(_) => report.pulled.push(PulledStage {
                 image: c.image,
                 stage: c.stage,
@@ -230,7 +235,11 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
             Err(e) => return Err(e),
         }
     }
-    let have: HashSet<String> = w.entries().into_iter().map(|e| e.image).collect();
+    let have: HashSet<String> = w
+        .entries()
+        .into_iter()
+        .map(|e| e.image.annotation().to_string())
+        .collect();
     report.not_restored = wanted
         .iter()
         .filter(|name| !report.unidentified.is_empty() || !have.contains(*name))
@@ -370,13 +379,11 @@ async fn candidate(
              stage ({ANN_IMAGE}, {ANN_STAGE}): it was not pushed by `publish --with-stages`"
         ));
     };
-    if let Err(e) = super::store::check_names(&stage, sig) {
-        return skip(e.to_string());
+    if let Err(e) = check_stage_name(&stage).and_then(|()| check_signature(sig)) {
+        return skip(e);
     }
-    if !image.is_empty() {
-        if let Err(e) = super::naming::check_image_name(&image) {
-            return unknown(e);
-        }
+    if let Err(e) = ImageName::from_annotation(&image) {
+        return unknown(e);
     }
     Ok(Ok(Candidate {
         tag,
