@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use werf_push::push::{BlobStatus, Summary, TagStatus};
+use werf_push::stages::ImageName;
 use werf_push::werf::report::Report;
 
 use super::args::{GlobalArgs, LogFormat};
@@ -185,7 +186,11 @@ pub fn per_image(report: &Report, summary: &Summary) -> Vec<String> {
             .iter()
             .map(|(status, tags)| format!("{status}: {}", tags.join(", ")))
             .collect();
-        let shown = if name.is_empty() { "~" } else { name };
+        let shown = if name.is_empty() {
+            ImageName::NAMELESS
+        } else {
+            name
+        };
         out.push(format!(
             "{shown:<width$}  {}  {}",
             image.docker_repo,

@@ -114,7 +114,13 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
     let wanted: Vec<String> = req
         .images
         .iter()
-        .map(|n| if n == "~" { String::new() } else { n.clone() })
+        .map(|n| {
+            if n == ImageName::NAMELESS {
+                String::new()
+            } else {
+                n.clone()
+            }
+        })
         .collect();
     let sigs: Vec<String> = tags
         .iter()
@@ -245,7 +251,7 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
         .filter(|name| !report.unidentified.is_empty() || !have.contains(*name))
         .map(|name| {
             if name.is_empty() {
-                "~".into()
+                ImageName::NAMELESS.into()
             } else {
                 name.clone()
             }

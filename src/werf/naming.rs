@@ -9,8 +9,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::error::WerfError;
-use super::repo::{component_problem, parse_repo, valid_path_component};
+use super::repo::parse_repo;
 use super::slug::{is_valid_docker_tag, DOCKER_TAG_MAX_LEN};
+use crate::spec::reference::{component_problem, is_path_component};
 
 /// Longest repository name (host included), as in the distribution reference grammar.
 pub const REPOSITORY_MAX_LEN: usize = 255;
@@ -189,7 +190,7 @@ pub fn image_reference(
             let repository = format!("{base}/{name}");
             let reference = format!("{repository}:{tag}");
             let nests = name.contains('/') && parsed.registry().shape().is_some();
-            if let Some(c) = name.split('/').find(|c| !valid_path_component(c)) {
+            if let Some(c) = name.split('/').find(|c| !is_path_component(c)) {
                 let reason = format!(
                     "the image name is part of the repository in multirepo mode, and {}",
                     component_problem(c)
