@@ -9,6 +9,10 @@ use werf_push::stages::StoreError;
 use werf_push::transport::TransportError;
 use werf_push::werf::{error::WerfError, kind_of, layout_of, registry_of, transport_of};
 
+use super::flags::UsageError;
+use super::output;
+use super::signal::INTERRUPTED;
+
 pub const SUCCESS: i32 = 0;
 /// The registry refused or failed an operation (or another writer holds the storage).
 pub const FAILURE: i32 = 1;
@@ -31,7 +35,7 @@ pub fn code(kind: ErrorKind) -> i32 {
         ErrorKind::Network => NETWORK,
         ErrorKind::Auth => AUTH,
         ErrorKind::Registry => FAILURE,
-        ErrorKind::Interrupted => super::INTERRUPTED,
+        ErrorKind::Interrupted => INTERRUPTED,
         ErrorKind::NoSpace => NO_SPACE,
     }
 }
@@ -40,7 +44,7 @@ pub fn code(kind: ErrorKind) -> i32 {
 /// line) in its chain; a failure of none of them is a plain failure.
 fn kind(e: &anyhow::Error) -> Option<ErrorKind> {
     e.chain().find_map(|c| {
-        if c.downcast_ref::<super::settings::UsageError>().is_some() {
+        if c.downcast_ref::<UsageError>().is_some() {
             Some(ErrorKind::Usage)
         } else {
             kind_of(c)
@@ -60,8 +64,8 @@ pub fn report(e: &anyhow::Error) -> i32 {
     }
     let code = kind(e).map_or(FAILURE, code);
     let hints = hints(e);
-    if super::output::json_lines() {
-        super::output::json_line(serde_json::json!({
+    if output::json_lines() {
+        output::json_line(serde_json::json!({
             "type": "error", "message": line, "hints": hints, "exit_code": code,
         }));
         return code;
@@ -76,10 +80,7 @@ pub fn report(e: &anyhow::Error) -> i32 {
 /// Hints for the most specific error of the chain that has some.
 fn hints(e: &anyhow::Error) -> Vec<String> {
     for cause in e.chain() {
-        if cause
-            .downcast_ref::<super::settings::UsageError>()
-            .is_some()
-        {
+        if cause.downcast_ref::<UsageError>().is_some() {
             return vec!["see the command's --help".into()];
         }
         if let Some(h) = transport_of(cause).and_then(transport_hints) {

@@ -3,7 +3,8 @@ use super::*;
 #[test]
 fn image_name_spellings_table() {
     // (argument, Ok(annotation, display) or Err(start of message))
-    let cases: [(&str, Result<(&str, &str), &str>); 5] = [
+    type Want = Result<(&'static str, &'static str), &'static str>;
+    let cases: [(&str, Want); 5] = [
         ("~", Ok(("", "~"))),
         ("backend", Ok(("backend", "backend"))),
         ("group/app", Ok(("group/app", "group/app"))),
