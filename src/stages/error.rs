@@ -49,7 +49,7 @@ pub enum StoreError {
     },
     /// `stages pull IMAGE_NAME...` could not restore every named image whole (what it
     /// could restore is stored).
-    #[error("{}", super::pull::not_restored(.repo, .images, .unidentified))]
+    #[error("{}", not_restored(.repo, .images, .unidentified))]
     NotRestored {
         repo: String,
         /// Image names as given (`~` for the nameless image).
@@ -94,4 +94,26 @@ impl StoreError {
             StoreError::Registry { source, .. } => source.kind(),
         }
     }
+}
+
+/// The message of `StoreError::NotRestored`.
+fn not_restored(repo: &str, images: &[String], unidentified: &[String]) -> String {
+    let names = images
+        .iter()
+        .map(|i| format!("'{}'", crate::spec::text::printable(i)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if unidentified.is_empty() {
+        return format!(
+            "image {names} could not be restored: {repo} has no stage of it; publish it with \
+             --with-stages first"
+        );
+    }
+    format!(
+        "image {names} could not be restored whole from {repo}: the stage tag(s) {} name no \
+         image and stage (pushed by another tool than `publish --with-stages`), so they may \
+         be its stages; run `publish --with-stages` from a runner that has those stages (it \
+         rewrites their tags to name them), or delete the tags",
+        crate::spec::text::printable(&unidentified.join(", "))
+    )
 }

@@ -4,7 +4,7 @@
 //! `oci-archive:FILE` (a tar of an OCI layout), each with an optional `:REF`. Layers are
 //! copied as they are, streamed and verified; each config gets the `io.werf.image` and
 //! `io.werf.stage` labels, so manifests are rewritten (children of an index too). The
-//! signature is `--signature` or the documented default (`signature.rs`).
+//! signature is `--signature` or the documented default (`stages/signature.rs`).
 //! Knows nothing of registries or of the CLI.
 
 use std::path::{Path, PathBuf};

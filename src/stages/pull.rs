@@ -1,7 +1,7 @@
 //! `stages pull`: the distributed stages cache back into the local stages storage. Lists
 //! the `image-stage-<signature>` tags of REPO (following `Link` pagination), reads each
 //! missing stage's manifest and config, takes its image and stage names from its bytes
-//! (`stage_tag::identify`: the manifest annotations `io.werf.image`/`io.werf.stage`, else
+//! (`format::identify`: the manifest annotations `io.werf.image`/`io.werf.stage`, else
 //! the config labels), keeps one stage per image and stage name (one already in the storage
 //! wins, else the newest `created`), and fetches the blobs concurrently: streamed to a
 //! temporary file, resumed with `Range` after a cut, digest verified, renamed into place.
@@ -273,28 +273,6 @@ impl PullReport {
             unidentified: self.unidentified.iter().map(|s| s.tag.clone()).collect(),
         })
     }
-}
-
-/// The message of `StoreError::NotRestored`.
-pub(super) fn not_restored(repo: &str, images: &[String], unidentified: &[String]) -> String {
-    let names = images
-        .iter()
-        .map(|i| format!("'{}'", crate::spec::text::printable(i)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if unidentified.is_empty() {
-        return format!(
-            "image {names} could not be restored: {repo} has no stage of it; publish it with \
-             --with-stages first"
-        );
-    }
-    format!(
-        "image {names} could not be restored whole from {repo}: the stage tag(s) {} name no \
-         image and stage (pushed by another tool than `publish --with-stages`), so they may \
-         be its stages; run `publish --with-stages` from a runner that has those stages (it \
-         rewrites their tags to name them), or delete the tags",
-        crate::spec::text::printable(&unidentified.join(", "))
-    )
 }
 
 /// Why a remote stage is not a candidate.
