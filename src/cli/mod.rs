@@ -8,7 +8,6 @@
 //! this file declares the command tree and dispatches.
 
 mod bench;
-mod bench_stats;
 mod completion;
 mod exit;
 mod flags;

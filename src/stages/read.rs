@@ -123,3 +123,105 @@ impl Stage {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Digest;
+
+    fn entry(pairs: &[(&str, &str)]) -> Descriptor {
+        Descriptor {
+            media_type: crate::spec::media_type::OCI_MANIFEST.into(),
+            digest: Digest::sha256_of(b"m"),
+            size: 1,
+            platform: None,
+            annotations: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn stage_parse_rules_table() {
+        let sig = "ab12";
+        // (image, stage, signature, ref name; None leaves the annotation out) and
+        // Ok(image as written on the command line) or Err(start of the rule broken)
+        type Case = (
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Result<&'static str, &'static str>,
+        );
+        let cases: [Case; 9] = [
+            (Some("app"), Some("from"), Some(sig), Some(sig), Ok("app")),
+            (Some(""), Some("dockerfile"), Some(sig), Some(sig), Ok("~")),
+            (
+                None,
+                Some("from"),
+                Some(sig),
+                Some(sig),
+                Err("annotation io.werf.image is missing"),
+            ),
+            (
+                Some("app"),
+                None,
+                Some(sig),
+                Some(sig),
+                Err("annotation io.werf.stage is missing"),
+            ),
+            (
+                Some("app"),
+                Some("from"),
+                None,
+                Some(sig),
+                Err("annotation io.werf.signature"),
+            ),
+            (
+                Some("app"),
+                Some("nope"),
+                Some(sig),
+                Some(sig),
+                Err("unknown stage name 'nope'"),
+            ),
+            (
+                Some("app"),
+                Some("from"),
+                Some("xyz"),
+                Some("xyz"),
+                Err("signature 'xyz' is not hex"),
+            ),
+            (
+                Some("Bad"),
+                Some("from"),
+                Some(sig),
+                Some(sig),
+                Err("image name 'Bad' is not valid"),
+            ),
+            (
+                Some("app"),
+                Some("from"),
+                Some(sig),
+                Some("other"),
+                Err("annotation org.opencontainers.image.ref.name must equal"),
+            ),
+        ];
+        for (i, (image, stage, signature, name, want)) in cases.into_iter().enumerate() {
+            let pairs: Vec<(&str, &str)> = [
+                (ANN_IMAGE, image),
+                (ANN_STAGE, stage),
+                (ANN_SIGNATURE, signature),
+                (REF_NAME, name),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect();
+            match (Stage::parse(&entry(&pairs)), want) {
+                (Ok(s), Ok(shown)) => assert_eq!(s.image.to_string(), shown, "case {i}"),
+                (Err(e), Err(w)) => assert!(e.starts_with(w), "case {i}: {e}"),
+                (got, want) => panic!("case {i}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+}

@@ -618,7 +618,7 @@ fn cli_command_uses_table() {
         ),
         (
             "cli/bench.rs",
-            "use super::flags::GlobalArgs; use super::bench_stats::X;",
+            "use super::flags::GlobalArgs; use self::stats::X;",
             &[],
         ),
         (

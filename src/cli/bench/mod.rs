@@ -6,6 +6,8 @@
 //! request kind p50/p95 latency; CPU time of the pushes and peak memory of this process.
 //! The known-blob cache is never used here (cold rounds must upload).
 
+mod stats;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,11 +19,11 @@ use werf_push::layout::Layout;
 use werf_push::push::{BlobSource, NoopReporter, PushImage, Pusher, Summary, Target};
 use werf_push::spec::{Descriptor, Manifest, Reference};
 
-use super::bench_stats::{self as stats, KindStats, Recorder};
 use super::flags::{parse_source, GlobalArgs, RegistryArgs, UploadArgs};
 use super::signal::interrupt;
 use super::size::parse_size;
 use super::{exit, settings};
+use stats::{KindStats, Recorder};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
