@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::error::StoreError;
 use super::fetch::{download, small_blob};
 use super::format::{check_signature, check_stage_name, identify, stage_tag as stages_tag};
-use super::format::{ImageName, ANN_IMAGE, ANN_STAGE};
+use super::format::{ImageName, ANN_IMAGE, ANN_STAGE, TAG_PREFIX};
 use super::write::StoreWriter;
 use crate::layout::MAX_MANIFEST;
 use crate::push::Pusher;
@@ -124,7 +124,7 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
         .collect();
     let sigs: Vec<String> = tags
         .iter()
-        .filter_map(|t| t.strip_prefix("image-stage-"))
+        .filter_map(|t| t.strip_prefix(TAG_PREFIX))
         .filter(|s| check_signature(s).is_ok() && !local_sigs.contains(s))
         .map(str::to_string)
         .collect();

@@ -178,10 +178,7 @@ fn env_suffix(env_var: &Option<String>) -> String {
 }
 
 fn image_display(image: &Option<String>) -> String {
-    match image {
-        Some(name) => format!("image '{name}'"),
-        None => "the nameless image".to_string(),
-    }
+    crate::stages::ImageName::from_option(image.clone()).describe()
 }
 
 fn config_where(path: &Path, doc: &Option<usize>, line: &Option<usize>) -> String {
