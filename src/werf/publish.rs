@@ -16,7 +16,7 @@ use super::stage_tag::tagged;
 use super::tags::{TagSpec, TagStrategy};
 use crate::push::{PushImage, Target};
 use crate::spec::Reference;
-use crate::stages::format::stage_tag;
+use crate::stages::format::{stage_tag, TAG_PREFIX};
 use crate::stages::{ImageName, StagesStorage};
 
 pub struct PublishRequest {
@@ -133,13 +133,7 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
     }
     let stage_targets = targets.len() - planned.len();
     // Stage targets go first so that REPO is the first repository of every shared blob.
-    targets.sort_by_key(|t| {
-        !t.dest
-            .tag
-            .as_deref()
-            .unwrap_or("")
-            .starts_with("image-stage-")
-    });
+    targets.sort_by_key(|t| !t.dest.tag.as_deref().unwrap_or("").starts_with(TAG_PREFIX));
     Ok(PublishPlan {
         project: config.map(|c| c.project),
         targets,
