@@ -6,6 +6,7 @@
 mod blob;
 mod download;
 mod error;
+mod hint;
 pub mod location;
 mod manifest;
 mod tags;
@@ -13,6 +14,7 @@ mod upload;
 
 pub use download::BlobDownload;
 pub use error::{ErrorBody, RegistryError};
+pub use hint::hint;
 pub use upload::{MountOutcome, UploadSession};
 
 use crate::transport::Transport;

@@ -80,6 +80,8 @@ pub struct Request {
     /// The repository a request outside `/v2/<name>/` acts on (an upload `Location` such as
     /// Google Artifact Registry's `/artifacts-uploads/...`), for its token scope.
     pub repository: Option<String>,
+    /// Whether redirects are followed (not for existence checks: GHCR's 307 to storage).
+    pub follow_redirects: bool,
 }
 
 impl Request {
@@ -91,6 +93,7 @@ impl Request {
             body: Body::Empty,
             retry: true,
             repository: None,
+            follow_redirects: true,
         }
     }
 
@@ -116,6 +119,12 @@ impl Request {
         self.retry = false;
         self
     }
+
+    /// A redirect is the answer (existence checks).
+    pub fn no_redirect(mut self) -> Request {
+        self.follow_redirects = false;
+        self
+    }
 }
 
 /// Request bodies from this size on go over HTTP/1.1 ([`Transport::bulk`]): HTTP/2's
@@ -132,6 +141,8 @@ pub struct Transport {
     /// HTTP/1.1 the body rides TCP's window, which grows to the path. Small requests keep
     /// HTTP/2's multiplexing on `client`. The same client as `client` with `--http1`.
     bulk: reqwest::Client,
+    /// The same, following no redirect.
+    client_no_redirect: reqwest::Client,
     base: Url,
     host: String,
     budget: Arc<RetryBudget>,
@@ -149,11 +160,12 @@ impl Transport {
         opts: &TransportOptions,
         budget: Arc<RetryBudget>,
     ) -> Result<Transport, TransportError> {
-        let client = build_client(opts, host, opts.http1_only)?;
+        let client = build_client(opts, host, opts.http1_only, true)?;
+        let client_no_redirect = build_client(opts, host, opts.http1_only, false)?;
         let bulk = if opts.http1_only {
             client.clone()
         } else {
-            build_client(opts, host, true)?
+            build_client(opts, host, true, true)?
         };
         let (base, challenges) = ping::detect_scheme_retrying(&client, host, opts, &budget).await?;
         let auth = Authenticator::new(
@@ -167,6 +179,7 @@ impl Transport {
         Ok(Transport {
             client,
             bulk,
+            client_no_redirect,
             base,
             host: host.to_string(),
             budget,
@@ -320,7 +333,9 @@ impl Transport {
         let watch = Arc::new(Watch::new(self.timeouts, req.body.len(), sent_at));
         let body = req.body.open(watch.clone()).await?;
         tracing::debug!("--> {} {}", req.method, redact_query(&req.url));
-        let client = if req.body.len() >= BULK_BODY {
+        let client = if !req.follow_redirects {
+            &self.client_no_redirect
+        } else if req.body.len() >= BULK_BODY {
             &self.bulk
         } else {
             &self.client
@@ -406,7 +421,13 @@ fn build_client(
     opts: &TransportOptions,
     host: &str,
     http1_only: bool,
+    follow_redirects: bool,
 ) -> Result<reqwest::Client, TransportError> {
+    let redirect = if follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
     let mut b = reqwest::Client::builder()
         // TLS: rustls with the system's roots; HTTP/2 when the server offers it by ALPN.
         .use_rustls_tls()
@@ -417,9 +438,12 @@ fn build_client(
         .connect_timeout(opts.timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
-        // Redirects (to blob storage) are followed; reqwest drops Authorization when the
-        // host changes.
-        .redirect(reqwest::redirect::Policy::limited(10));
+        // Google Artifact Registry's upload answers carry ~21 KB of headers; hyper's HTTP/2
+        // default list size is 16 KiB (HTTP/1.1's buffer is ~400 KiB already).
+        .http2_max_header_list_size(256 << 10)
+        // Redirects (to blob storage) are followed, but by existence checks; reqwest drops
+        // Authorization when the host changes.
+        .redirect(redirect);
     // Protocol: HTTP/1.1 only for bulk bodies and with `--http1`, else whatever ALPN
     // settles on. Over HTTP/2 the receive windows follow the path (hyper measures the
     // bandwidth-delay product), so a download is not held to 64 KiB per round trip.
