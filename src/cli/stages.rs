@@ -4,11 +4,9 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use werf_push::push::{NoopReporter, PushOptions, Pusher};
 use werf_push::spec::text::printable;
 use werf_push::spec::ManifestKind;
 use werf_push::werf::add::{add, AddRequest};
@@ -250,24 +248,18 @@ pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
             })
         }
         StagesCommand::Pull(a) => {
-            let pusher = Pusher::new(
-                PushOptions::default(),
-                settings::transport_options(&a.registry)?,
-                settings::retry_budget(&a.registry),
-                Arc::new(NoopReporter),
-            );
+            let registries = settings::registries(&a.registry)?;
             let req = PullRequest {
                 stages_dir: a.storage.path(),
                 repo: a.repo.repo.clone(),
                 images: a.images.clone(),
                 jobs: a.jobs as usize,
                 page_size: a.page_size,
-                resumes: a.registry.retries,
             };
             // Ctrl-C drops the pull: its writer removes the blobs it placed, index.json
             // is untouched.
             let report = tokio::select! {
-                r = pull(&req, &pusher) => r?,
+                r = pull(&req, &registries) => r?,
                 () = super::interrupt().cancelled() => return Ok(super::INTERRUPTED),
             };
             if !g.quiet {

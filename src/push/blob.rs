@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +17,7 @@ use super::profile::{RegistryProfile, UploadPlan};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use crate::spec::Descriptor;
-use crate::transport::Body;
+use crate::transport::{Body, Retrier};
 
 /// Changes of plan (smaller or bigger chunks, monolithic) allowed for one blob.
 const MAX_ADAPTATIONS: u32 = 12;
@@ -151,13 +151,13 @@ impl BlobJob<'_> {
         open: &Open,
     ) -> Result<(), PushError> {
         let budget = self.registry.transport().budget().clone();
-        let started = Instant::now();
+        let mut retrier = Retrier::new(&budget);
         let profile = self
             .opts
             .profile
             .unwrap_or_else(|| RegistryProfile::detect(self.registry_name));
         let mut plan = UploadPlan::new(profile, self.opts, self.desc.size);
-        let (mut attempt, mut adaptations) = (0, 0);
+        let mut adaptations = 0;
         loop {
             let s = match session.take() {
                 Some(s) => s,
@@ -223,14 +223,17 @@ impl BlobJob<'_> {
                 continue;
             }
             let retryable = fresh || f.error.is_retryable();
-            let wait = budget.delay(attempt, f.error.retry_after());
-            if !retryable || !budget.take(attempt, started, wait) {
+            let wait = match retryable {
+                true => retrier.next(f.error.retry_after()),
+                false => None,
+            };
+            let Some(wait) = wait else {
                 self.abandon(&f.session, open).await;
                 return Err(self.error(f.error));
-            }
+            };
             self.retrying(
                 &f.error,
-                (attempt + 1, budget.per_operation()),
+                (retrier.attempt(), retrier.max()),
                 wait,
                 String::new(),
             );
@@ -238,7 +241,6 @@ impl BlobJob<'_> {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
             }
-            attempt += 1;
             session = if fresh {
                 self.abandon(&f.session, open).await;
                 None

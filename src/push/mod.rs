@@ -10,6 +10,7 @@ mod engine;
 mod error;
 mod flight;
 mod image;
+mod plan;
 mod profile;
 mod reporter;
 mod summary;

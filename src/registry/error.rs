@@ -90,9 +90,7 @@ impl RegistryError {
     /// Whether trying the operation again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            RegistryError::Status { status, .. } => {
-                matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
-            }
+            RegistryError::Status { status, .. } => crate::transport::is_retryable_status(*status),
             RegistryError::Transport(e) => e.is_retryable(),
             RegistryError::Protocol { .. } | RegistryError::DigestMismatch { .. } => false,
         }

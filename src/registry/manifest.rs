@@ -1,7 +1,5 @@
 //! Manifests: `HEAD` by tag (the one-request up-to-date check) and `PUT` of exact bytes.
 
-use std::time::Instant;
-
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::Method;
 
@@ -9,15 +7,16 @@ use super::error::from_response;
 use super::{Registry, RegistryError};
 use crate::spec::media_type::MANIFEST_ACCEPT;
 use crate::spec::{Digest, Manifest};
-use crate::transport::{Body, Request};
+use crate::transport::{Body, Request, Retrier};
 
 impl Registry {
-    /// The digest the tag (or digest) currently points to, `None` when it does not exist.
+    /// The digest the tag (or digest) currently points to, `None` when it does not exist
+    /// (or the answer names no valid digest: then it is written again).
     pub async fn manifest_digest(
         &self,
         repo: &str,
         reference: &str,
-    ) -> Result<Option<String>, RegistryError> {
+    ) -> Result<Option<Digest>, RegistryError> {
         let url = self
             .transport
             .url(&format!("/v2/{repo}/manifests/{reference}"));
@@ -28,7 +27,7 @@ impl Registry {
                 .headers()
                 .get("docker-content-digest")
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string)),
+                .and_then(|v| Digest::parse(v).ok())),
             404 => Ok(None),
             _ => Err(from_response(
                 &self.transport,
@@ -53,21 +52,17 @@ impl Registry {
         let req = Request::new(Method::PUT, url)
             .header(CONTENT_TYPE, &m.media_type)
             .body(Body::Bytes(m.bytes.clone()));
-        let budget = self.transport.budget().clone();
-        let started = Instant::now();
-        let mut attempt = 0;
+        let mut retrier = Retrier::new(self.transport.budget());
         loop {
             let resp = self.transport.send(&req).await?;
             if resp.status().as_u16() == 201 || resp.status().as_u16() == 200 {
                 return check_digest(&op, &m.digest, resp.headers().get("docker-content-digest"));
             }
             let err = from_response(&self.transport, op.clone(), resp).await;
-            if attempt < LINK_RACE_RETRIES && is_link_race(&err) {
-                let wait = budget.delay(attempt, None);
-                if budget.take(attempt, started, wait) {
+            if retrier.attempt() < LINK_RACE_RETRIES && is_link_race(&err) {
+                if let Some(wait) = retrier.next(None) {
                     tracing::debug!("{err}; retrying in {wait:?} (concurrent push into {repo}?)");
                     tokio::time::sleep(wait).await;
-                    attempt += 1;
                     continue;
                 }
             }

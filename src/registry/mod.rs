@@ -8,11 +8,13 @@ mod download;
 mod error;
 pub mod location;
 mod manifest;
+mod pool;
 mod tags;
 mod upload;
 
 pub use download::BlobDownload;
 pub use error::{ErrorBody, RegistryError};
+pub use pool::Registries;
 pub use upload::{MountOutcome, UploadSession};
 
 use crate::transport::Transport;

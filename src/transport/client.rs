@@ -12,7 +12,7 @@ use url::Url;
 
 use super::auth::Authenticator;
 use super::error::{chain, request_error};
-use super::retry::{is_retryable_status, parse_retry_after};
+use super::retry::{is_retryable_status, parse_retry_after, Retrier};
 use super::watch::{guard, Watch};
 use super::{certs, ping, Body, BodyReader, RetryBudget, Timeouts, TransportError};
 use crate::auth::{scope, CredentialStore};
@@ -220,8 +220,7 @@ impl Transport {
         req: &Request,
         authz: Option<&HeaderValue>,
     ) -> Result<Response, TransportError> {
-        let started = std::time::Instant::now();
-        let mut attempt = 0;
+        let mut retrier = Retrier::new(&self.budget);
         loop {
             let result = self.send_once(req, authz).await;
             let retry_after = match &result {
@@ -235,16 +234,18 @@ impl Transport {
                 Err(e) if e.is_retryable() => Some(None),
                 Err(_) => return result,
             };
-            let wait = self.budget.delay(attempt, retry_after.flatten());
-            if !req.retry || !self.budget.take(attempt, started, wait) {
+            if !req.retry {
                 return result;
             }
+            let Some(wait) = retrier.next(retry_after.flatten()) else {
+                return result;
+            };
             // One short line: `retry 2/5 PATCH upload in 1.2s: connection reset by peer`.
             let line = |cause: String| {
                 format!(
                     "retry {}/{} {} {} in {:.1}s: {cause}",
-                    attempt + 1,
-                    self.budget.per_operation(),
+                    retrier.attempt(),
+                    retrier.max(),
                     req.method,
                     what(&req.url),
                     wait.as_secs_f32()
@@ -259,7 +260,6 @@ impl Transport {
                 Err(e) => tracing::info!("{}", line(e.brief())),
             }
             tokio::time::sleep(wait).await;
-            attempt += 1;
         }
     }
 

@@ -232,16 +232,7 @@ fn size_text(n: usize) -> String {
 
 /// The chain of causes of an error, joined, for messages.
 pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let t = s.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        cur = s.source();
-    }
-    parts.join(": ")
+    crate::spec::text::error_chain(e)
 }
 
 #[cfg(test)]

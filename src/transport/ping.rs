@@ -10,7 +10,8 @@ use url::Url;
 use super::error::chain;
 use super::watch::{guard, Watch};
 use super::{
-    BodyReader, Limit, RetryBudget, TimeoutKind, Timeouts, TransportError, TransportOptions,
+    BodyReader, Limit, Retrier, RetryBudget, TimeoutKind, Timeouts, TransportError,
+    TransportOptions,
 };
 use crate::spec::reference::is_local_host;
 
@@ -22,18 +23,15 @@ pub(crate) async fn detect_scheme_retrying(
     opts: &TransportOptions,
     budget: &RetryBudget,
 ) -> Result<(Url, Vec<String>), TransportError> {
-    let started = std::time::Instant::now();
-    let mut attempt = 0;
+    let mut retrier = Retrier::new(budget);
     loop {
         match detect_scheme(client, host, opts).await {
             Err(e @ TransportError::Timeout { .. }) => {
-                let wait = budget.delay(attempt, None);
-                if !budget.take(attempt, started, wait) {
+                let Some(wait) = retrier.next(None) else {
                     return Err(e);
-                }
+                };
                 tracing::warn!("{e} - retrying in {:.1}s", wait.as_secs_f32());
                 tokio::time::sleep(wait).await;
-                attempt += 1;
             }
             other => return other,
         }

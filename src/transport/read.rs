@@ -164,8 +164,7 @@ impl Transport {
     /// Sends `req` ([`Transport::send`]) and reads its answer whole under `limit`; a read
     /// that is cut or stalls sends the request again while the retry budget allows.
     pub async fn send_read(&self, req: &Request, limit: Limit) -> Result<Answer, TransportError> {
-        let started = std::time::Instant::now();
-        let mut attempt = 0;
+        let mut retrier = super::Retrier::new(self.budget());
         loop {
             let resp = self.send(req).await?;
             let (status, headers, url) =
@@ -192,13 +191,14 @@ impl Transport {
                 }
                 Err(e) => e,
             };
-            let wait = self.budget().delay(attempt, None);
-            if !req.retry || !error.is_retryable() || !self.budget().take(attempt, started, wait) {
+            if !req.retry || !error.is_retryable() {
                 return Err(error);
             }
+            let Some(wait) = retrier.next(None) else {
+                return Err(error);
+            };
             tracing::warn!("{error} - retrying in {:.1}s", wait.as_secs_f32());
             tokio::time::sleep(wait).await;
-            attempt += 1;
         }
     }
 }

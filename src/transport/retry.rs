@@ -1,15 +1,24 @@
-//! Retry policy: which failures are worth another attempt, how long to wait (exponential
-//! backoff with jitter, or the server's `Retry-After`), and one budget of retries shared by
-//! every request and upload of a run, bounded per operation by attempts and by time.
-//! Knows nothing of HTTP clients or registries.
+//! The retry engine of the whole crate: which answers are worth another attempt (one list,
+//! [`RETRYABLE_STATUSES`]), how long to wait (exponential backoff with jitter, or the
+//! server's `Retry-After`), one budget of retries shared by every request, upload, manifest
+//! write and download of a run, bounded per operation by attempts and by time, and the
+//! [`Retrier`] every retrying loop counts its attempts with. The defaults of `--retries`
+//! and `--retry-max-time` are defined here. Knows nothing of HTTP clients or registries.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Default retries of any one request or upload (`--retries`).
 pub const DEFAULT_RETRIES: u32 = 5;
-/// Default bound on the time one operation may spend retrying (`--retry-max-time`).
-pub const DEFAULT_MAX_ELAPSED: Duration = Duration::from_secs(600);
+/// Default bound on the time one operation may spend retrying (`--retry-max-time`), in
+/// seconds.
+pub const DEFAULT_RETRY_MAX_TIME: u64 = 600;
+/// The run's budget is this many times the per-operation bound.
+pub const RUN_BUDGET_FACTOR: u32 = 20;
+const DEFAULT_MAX_ELAPSED: Duration = Duration::from_secs(DEFAULT_RETRY_MAX_TIME);
+/// Answers that say "try again later": request timeout, too many requests, and the
+/// server errors a restart or an overloaded backend gives.
+pub const RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 /// Retries left for the whole run, shared by request retries (transport) and upload
 /// retries (push), plus the per-operation attempt bound.
@@ -73,9 +82,65 @@ impl RetryBudget {
     }
 }
 
+impl RetryBudget {
+    /// The budget of a run: `per_operation` retries of any one operation,
+    /// [`RUN_BUDGET_FACTOR`] times that in all, none started after `max_elapsed` of one
+    /// operation.
+    pub fn for_run(per_operation: u32, max_elapsed: Duration) -> RetryBudget {
+        RetryBudget::new(
+            per_operation,
+            per_operation.saturating_mul(RUN_BUDGET_FACTOR),
+        )
+        .with_max_elapsed(max_elapsed)
+    }
+}
+
 impl Default for RetryBudget {
     fn default() -> Self {
-        RetryBudget::new(DEFAULT_RETRIES, DEFAULT_RETRIES * 20)
+        RetryBudget::for_run(DEFAULT_RETRIES, DEFAULT_MAX_ELAPSED)
+    }
+}
+
+/// The retries of one operation (a request, an upload, a manifest write, a download):
+/// every retrying loop of the crate asks it before trying again, so that all of them
+/// count, wait and stop by the same rules and draw on the same budget.
+#[derive(Debug)]
+pub struct Retrier<'a> {
+    budget: &'a RetryBudget,
+    started: Instant,
+    attempt: u32,
+}
+
+impl<'a> Retrier<'a> {
+    /// An operation starting now.
+    pub fn new(budget: &'a RetryBudget) -> Retrier<'a> {
+        Retrier {
+            budget,
+            started: Instant::now(),
+            attempt: 0,
+        }
+    }
+
+    /// The wait before the next attempt, one retry taken from the budget; `None` when the
+    /// operation must give up (its attempts or its time are used up, or the run's budget).
+    /// `retry_after`: the wait the server asked for, if any.
+    pub fn next(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
+        let wait = self.budget.delay(self.attempt, retry_after);
+        if !self.budget.take(self.attempt, self.started, wait) {
+            return None;
+        }
+        self.attempt += 1;
+        Some(wait)
+    }
+
+    /// Retries granted so far (1 after the first [`Retrier::next`]).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The bound on retries of one operation.
+    pub fn max(&self) -> u32 {
+        self.budget.per_operation()
     }
 }
 
@@ -87,9 +152,9 @@ fn jitter_fraction() -> f64 {
     (nanos % 1000) as f64 / 1000.0
 }
 
-/// Statuses that say "try again later".
+/// Whether an answer with `status` says "try again later" ([`RETRYABLE_STATUSES`]).
 pub fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+    RETRYABLE_STATUSES.contains(&status)
 }
 
 /// `Retry-After` as delta-seconds or as an HTTP date, relative to `now`.
@@ -135,6 +200,43 @@ mod tests {
         let steps = [(0, true), (1, true), (2, false), (0, true), (0, false)];
         for (i, (attempt, want)) in steps.into_iter().enumerate() {
             assert_eq!(b.take(attempt, now, Duration::ZERO), want, "step {i}");
+        }
+    }
+
+    #[test]
+    fn retrier_counts_and_stops() {
+        let b = RetryBudget::new(2, 3);
+        let mut r = Retrier::new(&b);
+        // (retry_after, granted)
+        let steps = [(Some(1), Some(1)), (Some(2), Some(2)), (Some(1), None)];
+        for (i, (after, want)) in steps.into_iter().enumerate() {
+            let got = r.next(after.map(Duration::from_secs));
+            assert_eq!(got, want.map(Duration::from_secs), "step {i}");
+        }
+        assert_eq!((r.attempt(), r.max()), (2, 2));
+        // The run's budget had 3: one is left for another operation, then none.
+        let mut other = Retrier::new(&b);
+        assert!(other.next(Some(Duration::ZERO)).is_some());
+        assert!(other.next(Some(Duration::ZERO)).is_none());
+    }
+
+    #[test]
+    fn retryable_statuses_table() {
+        let cases = [
+            (408, true),
+            (429, true),
+            (500, true),
+            (502, true),
+            (503, true),
+            (504, true),
+            (400, false),
+            (401, false),
+            (404, false),
+            (413, false),
+            (501, false),
+        ];
+        for (status, want) in cases {
+            assert_eq!(is_retryable_status(status), want, "{status}");
         }
     }
 

@@ -11,6 +11,7 @@ use super::store::StoreError;
 use crate::layout::{BlobWriter, LayoutError};
 use crate::registry::{Registry, RegistryError};
 use crate::spec::Descriptor;
+use crate::transport::Retrier;
 
 /// A config blob, fetched into memory and verified.
 pub(crate) async fn small_blob(
@@ -38,17 +39,17 @@ pub(crate) async fn small_blob(
 }
 
 /// Fetches layer `d` into the storage at `root`: resumed from the bytes already written
-/// after a cut (at most `resumes` times), verified, renamed into place. Returns the number
-/// of resumptions.
+/// after a cut, verified, renamed into place. Resumptions are retries of the download
+/// drawn from the run's budget (`transport::Retrier`: `--retries`, `--retry-max-time`).
+/// Returns the number of resumptions.
 pub(crate) async fn download(
     reg: &Registry,
     repo: &str,
     d: &Descriptor,
     root: &Path,
-    resumes: u32,
 ) -> Result<u32, StoreError> {
     let mut w = BlobWriter::create(root)?;
-    let mut resumed = 0;
+    let mut retrier = Retrier::new(reg.transport().budget());
     loop {
         let err = match fetch_into(reg, repo, d, &mut w).await {
             Ok(()) if w.len() == d.size => break,
@@ -60,19 +61,23 @@ pub(crate) async fn download(
             Err(FetchError::Registry(e)) => e,
         };
         let retryable = err.is_retryable() || matches!(err, RegistryError::Protocol { .. });
-        if !retryable || resumed >= resumes || w.len() > d.size {
-            return Err(StoreError::Registry {
-                context: format!("downloading blob {} from {repo}", d.digest),
-                source: err,
-            });
-        }
-        resumed += 1;
+        let wait = match retryable && w.len() <= d.size {
+            true => retrier.next(err.retry_after()),
+            false => None,
+        };
+        let Some(wait) = wait else {
+            return Err(download_failed(err));
+        };
         tracing::info!(
-            "blob {}: {err}; resuming at byte {} ({resumed}/{resumes})",
+            "blob {}: {}; resuming at byte {} in {:.1}s ({}/{})",
             d.digest.short(),
-            w.len()
+            err.brief(),
+            w.len(),
+            wait.as_secs_f32(),
+            retrier.attempt(),
+            retrier.max()
         );
-        tokio::time::sleep(std::time::Duration::from_millis(100 << resumed.min(6))).await;
+        tokio::time::sleep(wait).await;
     }
     w.finish(Some((&d.digest, d.size))).map_err(|e| match e {
         LayoutError::DigestMismatch { digest, actual, .. } => StoreError::Invalid(format!(
@@ -81,7 +86,17 @@ pub(crate) async fn download(
         )),
         e => e.into(),
     })?;
-    Ok(resumed)
+    Ok(retrier.attempt())
+}
+
+/// A download given up. The error names the request already (`GET blob <digest> from
+/// <repo>: ...`, or `GET <url>: ...` for a transport failure): the context does not say
+/// it again.
+fn download_failed(source: RegistryError) -> StoreError {
+    StoreError::Registry {
+        context: "stages pull".to_string(),
+        source,
+    }
 }
 
 enum FetchError {
@@ -118,4 +133,40 @@ async fn fetch_into(
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Digest;
+    use crate::transport::TransportError;
+
+    /// Regression: a download error said the request twice ("GET ... GET blob ...").
+    #[test]
+    fn download_error_says_the_request_once() {
+        let digest = Digest::sha256_of(b"layer");
+        let op = format!("GET blob {digest} from app");
+        let cases = [
+            RegistryError::Protocol {
+                op: op.clone(),
+                detail: "the answer ended after 1 of 5 bytes".into(),
+            },
+            RegistryError::Status {
+                op: op.clone(),
+                status: 500,
+                body: Default::default(),
+                retry_after: None,
+            },
+            RegistryError::Transport(TransportError::Request {
+                method: "GET".into(),
+                url: format!("https://r.io/v2/app/blobs/{digest}"),
+                detail: "connection reset by peer".into(),
+            }),
+        ];
+        for e in cases {
+            let text = crate::spec::text::error_chain(&download_failed(e));
+            assert_eq!(text.matches("GET").count(), 1, "{text}");
+            assert_eq!(text.matches(&digest.to_string()).count(), 1, "{text}");
+        }
+    }
 }

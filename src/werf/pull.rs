@@ -25,8 +25,7 @@ use super::stage_tag::identify;
 use super::stages::{ANN_IMAGE, ANN_STAGE};
 use super::store::{StoreError, StoreWriter};
 use crate::layout::MAX_MANIFEST;
-use crate::push::Pusher;
-use crate::registry::Registry;
+use crate::registry::{Registries, Registry, RegistryError};
 use crate::spec::{Descriptor, Manifest, ManifestKind, Reference};
 
 pub struct PullRequest {
@@ -38,8 +37,6 @@ pub struct PullRequest {
     pub jobs: usize,
     /// Tags asked for per page (`n=`); `None` lets the registry choose.
     pub page_size: Option<usize>,
-    /// Times a cut blob download is resumed.
-    pub resumes: u32,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -85,7 +82,7 @@ struct Candidate {
     layers: Vec<Descriptor>,
 }
 
-pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, StoreError> {
+pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullReport, StoreError> {
     let reference = Reference::parse(&req.repo).map_err(|e| StoreError::Invalid(e.to_string()))?;
     if reference.tag.is_some() || reference.digest.is_some() {
         return Err(StoreError::Invalid(format!(
@@ -95,7 +92,13 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
         )));
     }
     let mut w = StoreWriter::open(&req.stages_dir)?;
-    let reg = pusher.registry(&reference).await?;
+    let reg = registries
+        .get(&reference)
+        .await
+        .map_err(|e| StoreError::Registry {
+            context: reference.registry.clone(),
+            source: RegistryError::Transport(e),
+        })?;
     let repo = reference.repository.clone();
     let ctx = |what: String| {
         move |source| StoreError::Registry {
@@ -189,14 +192,11 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
     let mut layers: Vec<Descriptor> = layers.into_values().collect();
     layers.sort_by_key(|l| std::cmp::Reverse(l.size));
     let root = w.root().to_path_buf();
-    let results: Vec<Result<u32, StoreError>> = stream::iter(
-        layers
-            .iter()
-            .map(|d| download(&reg, &repo, d, &root, req.resumes)),
-    )
-    .buffer_unordered(req.jobs.max(1))
-    .collect()
-    .await;
+    let results: Vec<Result<u32, StoreError>> =
+        stream::iter(layers.iter().map(|d| download(&reg, &repo, d, &root)))
+            .buffer_unordered(req.jobs.max(1))
+            .collect()
+            .await;
     for r in results {
         report.resumed += r?;
     }
