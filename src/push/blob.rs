@@ -192,18 +192,7 @@ impl BlobJob<'_> {
                 fresh = true;
             }
             let adapted = adaptations < MAX_ADAPTATIONS
-                && match (f.error.status(), f.step) {
-                    // ACR (monolithic PUT over ~20 MB) and proxies with a body cap: 413.
-                    (Some(413), _) => plan.too_large(f.len),
-                    // GHCR refuses a PATCH body over 4 MiB with 416.
-                    (Some(416), Step::Patch) => plan.too_large(f.len),
-                    // ECR refuses a non-final chunk under 5 MiB with 400 (not advertised).
-                    (Some(400), Step::Patch) => plan.too_small(f.len),
-                    // Google Artifact Registry / GCR have no chunked uploads.
-                    (Some(405 | 501), Step::Patch) => plan.chunked_refused(),
-                    (Some(404), Step::Patch) if f.error.code().is_none() => plan.chunked_refused(),
-                    _ => false,
-                };
+                && adapt(&mut plan, f.error.status(), f.error.code(), f.step, f.len);
             if adapted {
                 adaptations += 1;
                 self.retrying(
@@ -348,7 +337,7 @@ impl BlobJob<'_> {
     /// knows (ACR after a reset, distribution after a lost answer) is cancelled.
     async fn resume(&self, broken: UploadSession, open: &Open) -> Option<UploadSession> {
         match self.registry.upload_status(&broken).await {
-            Ok(s) if s.offset > 1 && s.offset <= self.desc.size => Some(s),
+            Ok(s) if resumable(s.offset, self.desc.size) => Some(s),
             _ => {
                 self.abandon(&broken, open).await;
                 None
@@ -393,11 +382,157 @@ fn short_hex(d: &crate::spec::Digest) -> &str {
     d.hex().get(..8).unwrap_or(d.hex())
 }
 
+/// Changes `plan` for a request of `len` bytes at `step` that the registry refused with
+/// `status` (and OCI error `code`) when the refusal says "body too large", "chunk too
+/// small" or "no chunked uploads"; false (plan unchanged) for any other refusal.
+fn adapt(
+    plan: &mut UploadPlan,
+    status: Option<u16>,
+    code: Option<&str>,
+    step: Step,
+    len: u64,
+) -> bool {
+    match (status, step) {
+        // ACR (monolithic PUT over ~20 MB) and proxies with a body cap: 413.
+        (Some(413), _) => plan.too_large(len),
+        // GHCR refuses a PATCH body over 4 MiB with 416.
+        (Some(416), Step::Patch) => plan.too_large(len),
+        // ECR refuses a non-final chunk under 5 MiB with 400 (not advertised).
+        (Some(400), Step::Patch) => plan.too_small(len),
+        // Google Artifact Registry / GCR have no chunked uploads.
+        (Some(405 | 501), Step::Patch) => plan.chunked_refused(),
+        (Some(404), Step::Patch) if code.is_none() => plan.chunked_refused(),
+        _ => false,
+    }
+}
+
+/// Whether an upload can go on from the `offset` the registry confirms for a blob of
+/// `size` bytes. `Range: 0-0` means 0 or 1 byte (distribution): start over rather than
+/// guess; an offset past the end is nonsense.
+fn resumable(offset: u64, size: u64) -> bool {
+    offset > 1 && offset <= size
+}
+
 /// The registry says the bytes it got are not the blob: DIGEST_INVALID / SIZE_INVALID, a
 /// `Docker-Content-Digest` that differs, or (plain-text error bodies, as from proxies and
 /// some registries) any 400 on the closing PUT.
 fn refuses_digest(f: &Failure) -> bool {
-    matches!(f.error.code(), Some("DIGEST_INVALID" | "SIZE_INVALID"))
-        || matches!(f.error, RegistryError::DigestMismatch { .. })
-        || (f.step == Step::Put && f.error.status() == Some(400))
+    refuses(&f.error, f.step)
+}
+
+fn refuses(e: &RegistryError, step: Step) -> bool {
+    matches!(e.code(), Some("DIGEST_INVALID" | "SIZE_INVALID"))
+        || matches!(e, RegistryError::DigestMismatch { .. })
+        || (step == Step::Put && e.status() == Some(400))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::ErrorBody;
+    use crate::spec::Digest;
+
+    const MIB: u64 = 1 << 20;
+
+    fn status(status: u16, code: Option<&str>) -> RegistryError {
+        RegistryError::Status {
+            op: "PUT blob".into(),
+            status,
+            body: ErrorBody {
+                code: code.map(str::to_string),
+                message: None,
+            },
+            retry_after: None,
+        }
+    }
+
+    fn plan(monolithic: bool) -> UploadPlan {
+        UploadPlan {
+            monolithic,
+            chunk: 32 * MIB,
+            min_chunk: 1,
+            max_chunk: None,
+        }
+    }
+
+    #[test]
+    fn adapt_table() {
+        use Step::{Patch, Put};
+        // (monolithic plan, status, code, step, body size) -> (adapted, monolithic after)
+        let cases = [
+            (true, 413, None, Put, 64 * MIB, (true, false)),
+            (false, 416, None, Patch, 8 * MIB, (true, false)),
+            (true, 416, None, Put, 8 * MIB, (false, true)),
+            // 400 on a small chunk: ECR's minimum (here chunks are big already: not that).
+            (false, 400, None, Patch, MIB, (false, false)),
+            (false, 400, None, Put, MIB, (false, false)),
+            (false, 405, None, Patch, 32 * MIB, (true, true)),
+            (false, 501, None, Patch, 32 * MIB, (true, true)),
+            (false, 404, None, Patch, 32 * MIB, (true, true)),
+            (
+                false,
+                404,
+                Some("BLOB_UPLOAD_UNKNOWN"),
+                Patch,
+                32 * MIB,
+                (false, false),
+            ),
+            (false, 500, None, Patch, 32 * MIB, (false, false)),
+            (true, 401, None, Put, 32 * MIB, (false, true)),
+        ];
+        for (mono, st, code, step, len, (want, mono_after)) in cases {
+            let mut p = plan(mono);
+            let got = adapt(&mut p, Some(st), code, step, len);
+            assert_eq!(
+                (got, p.monolithic),
+                (want, mono_after),
+                "{st} {code:?} {step:?}"
+            );
+        }
+        let mut p = plan(true);
+        assert!(!adapt(&mut p, None, None, Step::Put, MIB), "no status");
+    }
+
+    #[test]
+    fn refuses_digest_table() {
+        use Step::{Patch, Put};
+        let mismatch = RegistryError::DigestMismatch {
+            op: "PUT blob".into(),
+            want: Digest::sha256_of(b"a"),
+            got: "sha256:0".into(),
+        };
+        let cases = [
+            (status(400, Some("DIGEST_INVALID")), Patch, true),
+            (status(400, Some("SIZE_INVALID")), Put, true),
+            (mismatch, Put, true),
+            (status(400, None), Put, true),
+            (status(400, None), Patch, false),
+            (status(500, None), Put, false),
+            (status(404, Some("BLOB_UPLOAD_UNKNOWN")), Put, false),
+        ];
+        for (e, step, want) in cases {
+            assert_eq!(refuses(&e, step), want, "{e} {step:?}");
+        }
+    }
+
+    #[test]
+    fn resumable_table() {
+        // (offset, size) -> resumable
+        let cases = [
+            (0, 10, false),
+            (1, 10, false),
+            (2, 10, true),
+            (10, 10, true),
+            (11, 10, false),
+        ];
+        for (offset, size, want) in cases {
+            assert_eq!(resumable(offset, size), want, "{offset} of {size}");
+        }
+    }
+
+    #[test]
+    fn short_hex_is_eight_digits() {
+        let d = Digest::sha256_of(b"x");
+        assert_eq!(short_hex(&d), &d.hex()[..8]);
+    }
 }

@@ -19,7 +19,7 @@ mod verify;
 pub use engine::{Pusher, Target};
 pub use error::PushError;
 pub use image::{BlobSource, PushImage};
-pub use profile::{RegistryProfile, UploadPlan};
+pub use profile::{RegistryProfile, UnknownProfile, UploadPlan};
 pub use reporter::{Event, NoopReporter, Reporter};
 pub use summary::{BlobRecord, BlobStatus, Summary, TagRecord, TagStatus};
 

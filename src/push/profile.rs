@@ -134,19 +134,26 @@ impl fmt::Display for RegistryProfile {
     }
 }
 
+/// A `--registry-profile` that names no profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown registry profile '{0}': use one of {names}", names = RegistryProfile::names())]
+pub struct UnknownProfile(pub String);
+
+impl RegistryProfile {
+    /// Every profile's name, comma-separated.
+    fn names() -> String {
+        let names: Vec<_> = RegistryProfile::ALL.iter().map(|p| p.name()).collect();
+        names.join(", ")
+    }
+}
+
 impl FromStr for RegistryProfile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownProfile;
+    fn from_str(s: &str) -> Result<Self, UnknownProfile> {
         RegistryProfile::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = RegistryProfile::ALL.iter().map(|p| p.name()).collect();
-                format!(
-                    "unknown registry profile '{s}': use one of {}",
-                    names.join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownProfile(s.to_string()))
     }
 }
 
@@ -270,10 +277,9 @@ mod tests {
         for p in RegistryProfile::ALL {
             assert_eq!(p.name().parse::<RegistryProfile>(), Ok(p));
         }
-        assert!("quay"
-            .parse::<RegistryProfile>()
-            .unwrap_err()
-            .contains("ghcr"));
+        let e = "quay".parse::<RegistryProfile>().unwrap_err();
+        assert_eq!(e, UnknownProfile("quay".into()));
+        assert!(e.to_string().contains("ghcr"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Downloads: `GET` of a manifest by tag or digest (with `Accept` for every manifest kind,
-//! size-capped by `Limit::MANIFEST`, digest checked) and `GET` of a blob as a stream of chunks, from an offset
-//! with `Range` so a cut download can continue. Never retries, never writes files: the
-//! caller decides where bytes go and when to ask again.
+//! size-capped by `Limit::MANIFEST`, digest checked; the transport sends it again after a
+//! cut) and `GET` of a blob as a stream of chunks, from an offset with `Range` so a cut
+//! download can continue. Never writes files: the caller decides where bytes go and when
+//! to resume a blob.
 
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, RANGE};
