@@ -12,16 +12,16 @@ use super::{PushOptions, UploadStrategy};
 const MIB: u64 = 1 << 20;
 
 /// GHCR refuses a PATCH body over 4 MiB with 416.
-pub const GHCR_MAX_PATCH: u64 = 4 * MIB;
+pub(crate) const GHCR_MAX_PATCH: u64 = 4 * MIB;
 /// ECR (S3 multipart underneath) needs every chunk but the last to be at least 5 MiB,
 /// and does not advertise it in `OCI-Chunk-Min-Length`.
-pub const ECR_MIN_CHUNK: u64 = 5 * MIB;
+pub(crate) const ECR_MIN_CHUNK: u64 = 5 * MIB;
 /// ACR answers 413 (or resets the connection) to a monolithic PUT over about 20 MB.
-pub const ACR_MONOLITHIC_MAX: u64 = 20_000_000;
+pub(crate) const ACR_MONOLITHIC_MAX: u64 = 20_000_000;
 /// Chunks of ACR uploads: the closing PUT carries the last one, so it stays under the cap.
-pub const ACR_MAX_CHUNK: u64 = 16 * MIB;
+pub(crate) const ACR_MAX_CHUNK: u64 = 16 * MIB;
 /// Chunks are never made smaller than this when adapting to a body cap.
-pub const CHUNK_FLOOR: u64 = 64 << 10;
+pub(crate) const CHUNK_FLOOR: u64 = 64 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RegistryProfile {

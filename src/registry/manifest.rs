@@ -93,11 +93,13 @@ pub(crate) fn check_digest(
     got: Option<&reqwest::header::HeaderValue>,
 ) -> Result<(), RegistryError> {
     match got.and_then(|v| v.to_str().ok()) {
-        Some(got) if got != want.to_string() => Err(RegistryError::DigestMismatch {
-            op: op.to_string(),
-            want: want.clone(),
-            got: crate::auth::redact::quote(got),
-        }),
+        Some(got) if Digest::parse(got).ok().as_ref() != Some(want) => {
+            Err(RegistryError::DigestMismatch {
+                op: op.to_string(),
+                want: want.clone(),
+                got: crate::auth::redact::quote(got),
+            })
+        }
         _ => Ok(()),
     }
 }

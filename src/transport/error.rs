@@ -170,7 +170,7 @@ pub(crate) fn request_error(
 /// balancers in front of any registry send these mid-upload). Decided on the chain of
 /// causes; an error with nothing recognisable in it is taken as transient unless it is a
 /// request that could not even be built.
-pub fn is_transient(e: &reqwest::Error) -> bool {
+pub(crate) fn is_transient(e: &reqwest::Error) -> bool {
     if e.is_builder() || e.is_redirect() {
         return false;
     }

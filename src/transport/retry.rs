@@ -44,24 +44,31 @@ impl RetryBudget {
         }
     }
 
+    /// The budget of a run: `per_operation` retries of any one operation,
+    /// [`RUN_BUDGET_FACTOR`] times that in all, none started after `max_elapsed` of one
+    /// operation.
+    pub fn for_run(per_operation: u32, max_elapsed: Duration) -> RetryBudget {
+        RetryBudget::new(
+            per_operation,
+            per_operation.saturating_mul(RUN_BUDGET_FACTOR),
+        )
+        .with_max_elapsed(max_elapsed)
+    }
+
     /// No retry starts once an operation has been going on for `d` (first attempt included).
-    pub fn with_max_elapsed(mut self, d: Duration) -> RetryBudget {
+    pub(crate) fn with_max_elapsed(mut self, d: Duration) -> RetryBudget {
         self.max_elapsed = d;
         self
     }
 
-    pub fn max_elapsed(&self) -> Duration {
-        self.max_elapsed
-    }
-
-    pub fn per_operation(&self) -> u32 {
+    pub(crate) fn per_operation(&self) -> u32 {
         self.per_operation
     }
 
     /// Takes one retry from the budget if `attempt` (0-based count of retries already made
     /// for this operation) is within the bound and the operation, started at `started`,
     /// would still be within the time bound after waiting `wait`.
-    pub fn take(&self, attempt: u32, started: Instant, wait: Duration) -> bool {
+    pub(crate) fn take(&self, attempt: u32, started: Instant, wait: Duration) -> bool {
         attempt < self.per_operation
             && started.elapsed() + wait <= self.max_elapsed
             && self
@@ -72,26 +79,13 @@ impl RetryBudget {
 
     /// How long to wait before retry number `attempt` (0-based): `retry_after` when the
     /// server said so (capped), else exponential backoff with jitter.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(d) = retry_after {
             return d.min(self.max_wait);
         }
         let exp = self.base.saturating_mul(1u32 << attempt.min(8));
         let jitter = jitter_fraction();
         exp.mul_f64(0.5 + jitter).min(self.max_wait)
-    }
-}
-
-impl RetryBudget {
-    /// The budget of a run: `per_operation` retries of any one operation,
-    /// [`RUN_BUDGET_FACTOR`] times that in all, none started after `max_elapsed` of one
-    /// operation.
-    pub fn for_run(per_operation: u32, max_elapsed: Duration) -> RetryBudget {
-        RetryBudget::new(
-            per_operation,
-            per_operation.saturating_mul(RUN_BUDGET_FACTOR),
-        )
-        .with_max_elapsed(max_elapsed)
     }
 }
 
