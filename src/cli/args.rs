@@ -137,8 +137,8 @@ pub struct RegistryArgs {
     /// uploads through an HTTP/2 proxy cost 30-45% less CPU over HTTP/1.1.
     #[arg(long, env = "WERF_PUSH_HTTP1", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
     pub http1: bool,
-    /// Retries of any one request or upload (connection errors, timeouts, 408, 429, 5xx);
-    /// 20 times this for the whole run.
+    /// Retries of any one request, upload or download (connection errors, timeouts, 408,
+    /// 429, 5xx); 20 times this for the whole run.
     #[arg(long, default_value_t = werf_push::transport::DEFAULT_RETRIES, value_name = "N")]
     pub retries: u32,
     /// No retry starts once one request or upload has been going on this long.

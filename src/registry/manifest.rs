@@ -7,7 +7,7 @@ use super::error::from_response;
 use super::{Registry, RegistryError};
 use crate::spec::media_type::MANIFEST_ACCEPT;
 use crate::spec::{Digest, Manifest};
-use crate::transport::{Body, Request, Retrier};
+use crate::transport::{Body, Request};
 
 impl Registry {
     /// The digest the tag (or digest) currently points to, `None` when it does not exist
@@ -52,22 +52,32 @@ impl Registry {
         let req = Request::new(Method::PUT, url)
             .header(CONTENT_TYPE, &m.media_type)
             .body(Body::Bytes(m.bytes.clone()));
-        let mut retrier = Retrier::new(self.transport.budget());
-        loop {
+        let put = || async {
             let resp = self.transport.send(&req).await?;
             if resp.status().as_u16() == 201 || resp.status().as_u16() == 200 {
                 return check_digest(&op, &m.digest, resp.headers().get("docker-content-digest"));
             }
-            let err = from_response(&self.transport, op.clone(), resp).await;
-            if retrier.attempt() < LINK_RACE_RETRIES && is_link_race(&err) {
-                if let Some(wait) = retrier.next(None) {
-                    tracing::debug!("{err}; retrying in {wait:?} (concurrent push into {repo}?)");
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-            }
-            return Err(err);
-        }
+            Err(from_response(&self.transport, op.clone(), resp).await)
+        };
+        self.transport
+            .budget()
+            .retry(
+                put,
+                |result, retrier| match result {
+                    Err(e) if retrier.attempt() < LINK_RACE_RETRIES && is_link_race(e) => {
+                        Some(None)
+                    }
+                    _ => None,
+                },
+                |result, _, wait| {
+                    if let Err(err) = result {
+                        tracing::debug!(
+                            "{err}; retrying in {wait:?} (concurrent push into {repo}?)"
+                        );
+                    }
+                },
+            )
+            .await
     }
 }
 

@@ -10,8 +10,7 @@ use url::Url;
 use super::error::chain;
 use super::watch::{guard, Watch};
 use super::{
-    BodyReader, Limit, Retrier, RetryBudget, TimeoutKind, Timeouts, TransportError,
-    TransportOptions,
+    BodyReader, Limit, RetryBudget, TimeoutKind, Timeouts, TransportError, TransportOptions,
 };
 use crate::spec::reference::is_local_host;
 
@@ -23,19 +22,17 @@ pub(crate) async fn detect_scheme_retrying(
     opts: &TransportOptions,
     budget: &RetryBudget,
 ) -> Result<(Url, Vec<String>), TransportError> {
-    let mut retrier = Retrier::new(budget);
-    loop {
-        match detect_scheme(client, host, opts).await {
-            Err(e @ TransportError::Timeout { .. }) => {
-                let Some(wait) = retrier.next(None) else {
-                    return Err(e);
-                };
-                tracing::warn!("{e} - retrying in {:.1}s", wait.as_secs_f32());
-                tokio::time::sleep(wait).await;
-            }
-            other => return other,
-        }
-    }
+    budget
+        .retry(
+            || detect_scheme(client, host, opts),
+            |result, _| matches!(result, Err(TransportError::Timeout { .. })).then_some(None),
+            |result, _, wait| {
+                if let Err(e) = result {
+                    tracing::warn!("{e} - retrying in {:.1}s", wait.as_secs_f32());
+                }
+            },
+        )
+        .await
 }
 
 /// The registry's base URL and the challenges its `GET /v2/` answered with.

@@ -1,8 +1,9 @@
 //! The retry engine of the whole crate: which answers are worth another attempt (one list,
 //! [`RETRYABLE_STATUSES`]), how long to wait (exponential backoff with jitter, or the
 //! server's `Retry-After`), one budget of retries shared by every request, upload, manifest
-//! write and download of a run, bounded per operation by attempts and by time, and the
-//! [`Retrier`] every retrying loop counts its attempts with. The defaults of `--retries`
+//! write and download of a run, bounded per operation by attempts and by time, the one
+//! retry loop ([`RetryBudget::retry`]) and the [`Retrier`] that counts an operation's
+//! attempts (used directly only by the upload loop, which works between attempts). The defaults of `--retries`
 //! and `--retry-max-time` are defined here. Knows nothing of HTTP clients or registries.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -92,6 +93,37 @@ impl RetryBudget {
 impl Default for RetryBudget {
     fn default() -> Self {
         RetryBudget::for_run(DEFAULT_RETRIES, DEFAULT_MAX_ELAPSED)
+    }
+}
+
+impl RetryBudget {
+    /// The retry loop: runs `attempt` until `again` finds its outcome final (`None`) or
+    /// the budget refuses another try, and returns that outcome. `again` gives
+    /// `Some(retry_after)` for an outcome worth another attempt (`retry_after`: the wait
+    /// the server asked for); `note` hears of each retry (the outcome given up, the
+    /// operation's [`Retrier`], the wait) before the wait. Loops that do work between
+    /// attempts (an upload resumed, a download continued) use a [`Retrier`] directly.
+    pub async fn retry<T, Fut>(
+        &self,
+        mut attempt: impl FnMut() -> Fut,
+        mut again: impl FnMut(&T, &Retrier<'_>) -> Option<Option<Duration>>,
+        mut note: impl FnMut(&T, &Retrier<'_>, Duration),
+    ) -> T
+    where
+        Fut: std::future::Future<Output = T>,
+    {
+        let mut retrier = Retrier::new(self);
+        loop {
+            let outcome = attempt().await;
+            let Some(retry_after) = again(&outcome, &retrier) else {
+                return outcome;
+            };
+            let Some(wait) = retrier.next(retry_after) else {
+                return outcome;
+            };
+            note(&outcome, &retrier, wait);
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
@@ -212,6 +244,40 @@ mod tests {
         let mut other = Retrier::new(&b);
         assert!(other.next(Some(Duration::ZERO)).is_some());
         assert!(other.next(Some(Duration::ZERO)).is_none());
+    }
+
+    #[tokio::test]
+    async fn retry_loop_stops_when_final_or_out_of_budget() {
+        use std::cell::Cell;
+        // (outcomes in order (true: worth another attempt), per-operation bound) ->
+        // (attempts made, retries noted)
+        let cases: [(&[bool], u32, usize, usize); 4] = [
+            (&[false], 5, 1, 0),
+            (&[true, true, false], 5, 3, 2),
+            (&[true, true, true, true], 2, 3, 2),
+            (&[true], 0, 1, 0),
+        ];
+        for (outcomes, bound, attempts, noted) in cases {
+            let b = RetryBudget::new(bound, 100);
+            let made = Cell::new(0);
+            let mut heard = 0;
+            let last = b
+                .retry(
+                    || {
+                        let i = made.get();
+                        made.set(i + 1);
+                        async move { outcomes[i.min(outcomes.len() - 1)] }
+                    },
+                    |&worth, _| worth.then_some(Some(Duration::from_millis(1))),
+                    |_, r, _| {
+                        heard += 1;
+                        assert_eq!(r.attempt(), heard as u32);
+                    },
+                )
+                .await;
+            assert_eq!((made.get(), heard), (attempts, noted), "{outcomes:?}");
+            assert_eq!(last, outcomes[(attempts - 1).min(outcomes.len() - 1)]);
+        }
     }
 
     #[test]

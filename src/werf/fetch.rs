@@ -11,7 +11,6 @@ use super::store::StoreError;
 use crate::layout::{BlobWriter, LayoutError};
 use crate::registry::{Registry, RegistryError};
 use crate::spec::Descriptor;
-use crate::transport::Retrier;
 
 /// A config blob, fetched into memory and verified.
 pub(crate) async fn small_blob(
@@ -40,7 +39,7 @@ pub(crate) async fn small_blob(
 
 /// Fetches layer `d` into the storage at `root`: resumed from the bytes already written
 /// after a cut, verified, renamed into place. Resumptions are retries of the download
-/// drawn from the run's budget (`transport::Retrier`: `--retries`, `--retry-max-time`).
+/// drawn from the run's budget (`RetryBudget::retry`: `--retries`, `--retry-max-time`).
 /// Returns the number of resumptions.
 pub(crate) async fn download(
     reg: &Registry,
@@ -48,37 +47,56 @@ pub(crate) async fn download(
     d: &Descriptor,
     root: &Path,
 ) -> Result<u32, StoreError> {
-    let mut w = BlobWriter::create(root)?;
-    let mut retrier = Retrier::new(reg.transport().budget());
-    loop {
-        let err = match fetch_into(reg, repo, d, &mut w).await {
-            Ok(()) if w.len() == d.size => break,
-            Ok(()) => RegistryError::Protocol {
+    let writer = tokio::sync::Mutex::new(BlobWriter::create(root)?);
+    // One GET from the bytes written so far; the whole blob, or why not.
+    let once = || async {
+        let mut w = writer.lock().await;
+        match fetch_into(reg, repo, d, &mut w).await {
+            Ok(()) if w.len() == d.size => Ok(()),
+            Ok(()) => Err(FetchError::Registry(RegistryError::Protocol {
                 op: format!("GET blob {} from {repo}", d.digest),
                 detail: format!("the answer ended after {} of {} bytes", w.len(), d.size),
+            })),
+            Err(e) => Err(e),
+        }
+    };
+    let mut resumed = 0;
+    let outcome = reg
+        .transport()
+        .budget()
+        .retry(
+            once,
+            // A cut (or short) answer is resumed; what the storage refused is final.
+            |result, _| match result {
+                Err(FetchError::Registry(e))
+                    if e.is_retryable() || matches!(e, RegistryError::Protocol { .. }) =>
+                {
+                    Some(e.retry_after())
+                }
+                _ => None,
             },
-            Err(FetchError::Store(e)) => return Err(e),
-            Err(FetchError::Registry(e)) => e,
-        };
-        let retryable = err.is_retryable() || matches!(err, RegistryError::Protocol { .. });
-        let wait = match retryable && w.len() <= d.size {
-            true => retrier.next(err.retry_after()),
-            false => None,
-        };
-        let Some(wait) = wait else {
-            return Err(download_failed(err));
-        };
-        tracing::info!(
-            "blob {}: {}; resuming at byte {} in {:.1}s ({}/{})",
-            d.digest.short(),
-            err.brief(),
-            w.len(),
-            wait.as_secs_f32(),
-            retrier.attempt(),
-            retrier.max()
-        );
-        tokio::time::sleep(wait).await;
+            |result, retrier, wait| {
+                resumed = retrier.attempt();
+                if let Err(FetchError::Registry(e)) = result {
+                    let at = writer.try_lock().map(|w| w.len()).unwrap_or(0);
+                    tracing::info!(
+                        "blob {}: {}; resuming at byte {at} in {:.1}s ({}/{})",
+                        d.digest.short(),
+                        e.brief(),
+                        wait.as_secs_f32(),
+                        retrier.attempt(),
+                        retrier.max()
+                    );
+                }
+            },
+        )
+        .await;
+    match outcome {
+        Ok(()) => {}
+        Err(FetchError::Store(e)) => return Err(e),
+        Err(FetchError::Registry(e)) => return Err(download_failed(e)),
     }
+    let w = writer.into_inner();
     w.finish(Some((&d.digest, d.size))).map_err(|e| match e {
         LayoutError::DigestMismatch { digest, actual, .. } => StoreError::Invalid(format!(
             "blob {digest} downloaded from {repo} has digest {actual}: rejected, nothing \
@@ -86,7 +104,7 @@ pub(crate) async fn download(
         )),
         e => e.into(),
     })?;
-    Ok(retrier.attempt())
+    Ok(resumed)
 }
 
 /// A download given up. The error names the request already (`GET blob <digest> from
