@@ -23,10 +23,6 @@ impl Scope {
             actions: actions.iter().map(|a| a.to_string()).collect(),
         }
     }
-
-    pub fn has(&self, action: &str) -> bool {
-        self.actions.iter().any(|a| a == action)
-    }
 }
 
 impl fmt::Display for Scope {

@@ -199,7 +199,7 @@ impl KnownBlobs {
     }
 
     /// Merges this run's changes into the file under the lock; failures are logged only.
-    pub fn save(&self) {
+    pub(crate) fn save(&self) {
         let changes = std::mem::take(&mut *self.changes.lock().expect("cache lock"));
         if changes.learned.is_empty() && changes.forgotten.is_empty() {
             return;

@@ -42,7 +42,7 @@ pub enum RegistryProfile {
 
 /// What a profile says about uploads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// The registry accepts chunked (PATCH) uploads.
     pub chunked: bool,
     /// Largest blob sent in one PUT under `--upload-strategy auto`.
@@ -97,7 +97,7 @@ impl RegistryProfile {
         }
     }
 
-    pub fn limits(self) -> Limits {
+    pub(crate) fn limits(self) -> Limits {
         let none = Limits {
             chunked: true,
             monolithic_max: None,
