@@ -37,13 +37,13 @@ pub struct Pusher {
     cancel: CancellationToken,
 }
 
-/// (registry, repository, digest).
-type BlobKey = (String, String, Digest);
+/// (registry, repository, digest): a blob or a manifest in one repository.
+type RepoDigest = (String, String, Digest);
 /// The blobs that arrived, per (registry, repository, digest).
-type Arrived = Arc<Mutex<HashMap<BlobKey, BlobRecord>>>;
+type Arrived = Arc<Mutex<HashMap<RepoDigest, BlobRecord>>>;
 /// One check-and-write per child manifest and repository: `Ok(true)` when written, `Ok(false)`
 /// when the registry held it; a failure is shared by every image waiting on it.
-type ManifestFlights = Flights<BlobKey, Result<bool, Arc<RegistryError>>>;
+type ManifestFlights = Flights<RepoDigest, Result<bool, Arc<RegistryError>>>;
 
 impl Pusher {
     pub fn new(

@@ -38,9 +38,4 @@ impl Registries {
         map.insert(reference.registry.clone(), r.clone());
         Ok(r)
     }
-
-    /// The run's retry budget, shared by every registry of the pool.
-    pub fn budget(&self) -> &Arc<RetryBudget> {
-        &self.budget
-    }
 }
