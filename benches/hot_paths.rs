@@ -21,9 +21,10 @@ use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 use werf_push::layout::{Layout, LayoutWriter};
 use werf_push::spec::Manifest;
+use werf_push::stages::add::{add, AddRequest};
+use werf_push::stages::layer::{LayerCompression, LayerOptions};
+use werf_push::stages::ImageName;
 use werf_push::transport::{file_stream, synthetic};
-use werf_push::werf::add::{add, AddRequest};
-use werf_push::werf::layer::{LayerCompression, LayerOptions};
 use werf_push::werf::naming::RepoMode;
 use werf_push::werf::publish::{plan, PublishRequest};
 use werf_push::werf::slug::slugify_docker_tag;
@@ -246,7 +247,7 @@ fn layers(c: &mut Criterion) {
     for (name, compression, threads) in cases {
         let req = AddRequest {
             stages_dir: tmp.path().join("stages"),
-            image: "bench".into(),
+            image: ImageName::named("bench").expect("a valid name"),
             stage: "from".into(),
             from_dir: src.clone(),
             parent: None,

@@ -8,15 +8,13 @@ use std::io::Write;
 
 use clap_complete::Shell;
 
-use super::args::Cli;
 use super::exit;
 
 /// The program name completions are registered for.
 const BIN: &str = "werf-push";
 
-/// The completion script for `shell`.
-pub fn script(shell: Shell) -> String {
-    let mut cmd = <Cli as clap::CommandFactory>::command();
+/// The completion script for `shell` of the command tree `cmd`.
+pub fn script(shell: Shell, mut cmd: clap::Command) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut out);
     let text = String::from_utf8_lossy(&out).into_owned();
@@ -27,10 +25,10 @@ pub fn script(shell: Shell) -> String {
 }
 
 /// Prints the script; a closed stdout (`| head`) ends quietly.
-pub fn run(shell: Shell) -> anyhow::Result<i32> {
+pub fn run(shell: Shell, cmd: clap::Command) -> anyhow::Result<i32> {
     let mut stdout = std::io::stdout().lock();
     match stdout
-        .write_all(script(shell).as_bytes())
+        .write_all(script(shell, cmd).as_bytes())
         .and_then(|()| stdout.flush())
     {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::SUCCESS),

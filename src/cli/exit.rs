@@ -5,10 +5,13 @@
 use werf_push::layout::LayoutError;
 use werf_push::push::PushError;
 use werf_push::spec::ErrorKind;
+use werf_push::stages::StoreError;
 use werf_push::transport::TransportError;
-use werf_push::werf::{
-    error::WerfError, kind_of, layout_of, registry_of, store::StoreError, transport_of,
-};
+use werf_push::werf::{error::WerfError, kind_of, layout_of, registry_of, transport_of};
+
+use super::flags::UsageError;
+use super::output;
+use super::signal::INTERRUPTED;
 
 pub const SUCCESS: i32 = 0;
 /// The registry refused or failed an operation (or another writer holds the storage).
@@ -32,7 +35,7 @@ pub fn code(kind: ErrorKind) -> i32 {
         ErrorKind::Network => NETWORK,
         ErrorKind::Auth => AUTH,
         ErrorKind::Registry => FAILURE,
-        ErrorKind::Interrupted => super::INTERRUPTED,
+        ErrorKind::Interrupted => INTERRUPTED,
         ErrorKind::NoSpace => NO_SPACE,
     }
 }
@@ -41,7 +44,7 @@ pub fn code(kind: ErrorKind) -> i32 {
 /// line) in its chain; a failure of none of them is a plain failure.
 fn kind(e: &anyhow::Error) -> Option<ErrorKind> {
     e.chain().find_map(|c| {
-        if c.downcast_ref::<super::settings::UsageError>().is_some() {
+        if c.downcast_ref::<UsageError>().is_some() {
             Some(ErrorKind::Usage)
         } else {
             kind_of(c)
@@ -54,8 +57,8 @@ pub fn report(e: &anyhow::Error) -> i32 {
     let line = werf_push::spec::text::error_chain(e.as_ref());
     let code = kind(e).map_or(FAILURE, code);
     let hints = hints(e);
-    if super::output::json_lines() {
-        super::output::json_line(serde_json::json!({
+    if output::json_lines() {
+        output::json_line(serde_json::json!({
             "type": "error", "message": line, "hints": hints, "exit_code": code,
         }));
         return code;
@@ -70,11 +73,13 @@ pub fn report(e: &anyhow::Error) -> i32 {
 /// Hints for the most specific error of the chain that has some.
 fn hints(e: &anyhow::Error) -> Vec<String> {
     for cause in e.chain() {
-        if cause
-            .downcast_ref::<super::settings::UsageError>()
-            .is_some()
-        {
+        if cause.downcast_ref::<UsageError>().is_some() {
             return vec!["see the command's --help".into()];
+        }
+        // Known refusals of particular registries first (ECR's dropped upload start is a
+        // network failure too).
+        if let Some(h) = registry_of(cause).and_then(werf_push::registry::hint) {
+            return vec![h.into()];
         }
         if let Some(h) = transport_of(cause).and_then(transport_hints) {
             return h;
@@ -98,6 +103,7 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
                 StoreError::Invalid(_) | StoreError::Source { .. } => {
                     return vec!["see `werf-push stages --help`".into()]
                 }
+                StoreError::Rule { .. } => return vec![FIX_ENTRY.into()],
                 StoreError::NotRestored { .. } => return vec!["the stages that could be pulled are stored; `stages pull --json` lists what was not (unidentified, not_restored)".into()],
                 _ => {}
             }
@@ -126,6 +132,9 @@ fn layout_hints(l: &LayoutError) -> Vec<String> {
     vec![h.into()]
 }
 
+/// The hint for a stages storage entry that breaks a rule of the format.
+const FIX_ENTRY: &str = "fix or remove that entry of the stages storage, or build the stage again";
+
 fn werf_hints(w: &WerfError) -> Vec<String> {
     match w {
         WerfError::InvalidTag { tag, .. } => vec![format!(
@@ -136,9 +145,7 @@ fn werf_hints(w: &WerfError) -> Vec<String> {
         WerfError::NotBuilt { .. } => {
             vec!["`werf-push stages list` shows the images the stages storage holds".into()]
         }
-        WerfError::Stages { .. } | WerfError::Reference { .. } => {
-            vec!["fix or remove that entry of the stages storage, or build the stage again".into()]
-        }
+        WerfError::Stages(_) | WerfError::Reference { .. } => vec![FIX_ENTRY.into()],
         WerfError::Layout(l) => layout_hints(l),
         WerfError::ConfigTemplate { .. } | WerfError::Config { .. } | WerfError::Io { .. } => {
             Vec::new()

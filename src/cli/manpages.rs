@@ -8,7 +8,6 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::args::Cli;
 use super::exit;
 
 /// EXIT STATUS, as documented in the README.
@@ -33,9 +32,9 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("143", "terminated (SIGTERM), after cancelling open uploads"),
 ];
 
-pub fn run(dir: &Path) -> anyhow::Result<i32> {
+/// Writes the pages of the command tree `cmd` into `dir`.
+pub fn run(dir: &Path, mut cmd: clap::Command) -> anyhow::Result<i32> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut cmd = <Cli as clap::CommandFactory>::command();
     cmd.build();
     let mut pages = Vec::new();
     collect(&cmd, "werf-push", &mut pages);

@@ -1,11 +1,16 @@
 //! Command line: clap definitions -> library settings; the only place that prints, exits
 //! and draws progress. `anyhow` lives here and nowhere else.
+//!
+//! One module per command (`push`, `publish`, `bench`, `stages/`, `slugify`, `completion`,
+//! `manpages`), each owning its clap `Args` and `run`; the flag groups they share in
+//! `flags`; helpers no command owns (`output`, `progress`, `settings`, `exit`, `signal`,
+//! `size`, `rate`). A command module uses helpers only, never another command module;
+//! this file declares the command tree and dispatches.
 
-mod args;
 mod bench;
-mod bench_stats;
 mod completion;
 mod exit;
+mod flags;
 mod manpages;
 mod output;
 mod progress;
@@ -13,69 +18,71 @@ mod publish;
 mod push;
 mod rate;
 mod settings;
+mod signal;
 mod size;
+mod slugify;
 mod stages;
 
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
-use clap::Parser;
-use tokio_util::sync::CancellationToken;
+use clap::{CommandFactory, Parser, Subcommand};
 
-pub use args::Cli;
+use flags::GlobalArgs;
+use signal::{interrupt, watch_signals, INTERRUPTED, SIGNAL_EXIT};
 
-/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
-pub const INTERRUPTED: i32 = 130;
-/// Exit code after SIGTERM (128 + 15), which CI runners send to a cancelled job.
-pub const TERMINATED: i32 = 143;
-
-/// The longest a run goes on after Ctrl-C or SIGTERM (CI runners send SIGKILL after 10 s).
-const CANCEL_BOUND: std::time::Duration = std::time::Duration::from_secs(8);
-
-/// The exit code of the signal that interrupted the run (0: none yet).
-static SIGNAL_EXIT: AtomicI32 = AtomicI32::new(0);
-
-/// Cancelled on the first Ctrl-C or SIGTERM: pushes stop, cancel their open upload
-/// sessions and write no further manifests; a second signal exits at once.
-pub fn interrupt() -> &'static CancellationToken {
-    static TOKEN: OnceLock<CancellationToken> = OnceLock::new();
-    TOKEN.get_or_init(CancellationToken::new)
+#[derive(Parser, Debug)]
+#[command(
+    name = "werf-push",
+    version,
+    about = "Publish images and werf stages from an OCI layout to registries, without a Docker daemon"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
 }
 
-/// SIGINT and SIGTERM take the same path; the exit code says which came first.
-fn watch_signals() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        eprintln!("warning: cannot watch for Ctrl-C/SIGTERM: an interrupt will not cancel uploads");
-        return;
-    };
-    tokio::spawn(async move {
-        let (code, name) = tokio::select! {
-            _ = int.recv() => (INTERRUPTED, "Ctrl-C"),
-            _ = term.recv() => (TERMINATED, "SIGTERM"),
-        };
-        SIGNAL_EXIT.store(code, Ordering::SeqCst);
-        eprintln!("interrupted ({name}): cancelling open uploads (Ctrl-C again to quit at once)");
-        interrupt().cancel();
-        // A bound on the way out: uploads drain (3 s) and sessions are cancelled (2 s);
-        // a request still waiting on a silent registry after that is not waited for.
-        std::thread::spawn(move || {
-            std::thread::sleep(CANCEL_BOUND);
-            eprintln!(
-                "interrupted: still waiting on the registry after {} s; exiting",
-                CANCEL_BOUND.as_secs()
-            );
-            std::process::exit(code);
-        });
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        std::process::exit(code);
-    });
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Push an image of an OCI layout to one or more registry references.
+    #[command(
+        after_help = "Examples:\n  werf-push push oci:./layout registry.example.com/app:1.0\n  werf-push push oci:./layout:v2 localhost:5000/a:v2 localhost:5000/b:v2\n  werf-push push --json oci:./layout@sha256:<hex> ghcr.io/org/app:main"
+    )]
+    Push(push::PushArgs),
+    /// Publish werf images (and with --with-stages the stages cache) from the stages storage.
+    #[command(
+        after_help = "Examples:\n  werf-push publish --repo registry.example.com/group/app --tag-git-branch main\n  werf-push publish backend --repo localhost:5000/app --tag-custom v1 --with-stages\n  werf-push publish --repo docker.io/account/app --images-repo-mode monorepo --tag-by-stages-signature"
+    )]
+    Publish(publish::PublishArgs),
+    /// Measure push throughput of a registry with synthetic blobs (or a layout's image).
+    #[command(
+        after_help = "Examples:\n  werf-push bench --repo localhost:5000/bench\n  werf-push bench --repo registry.example.com/bench --blobs 8 --blob-size 16MiB --rounds 3 --warm-rounds 3 --json\n  werf-push bench --repo localhost:5000/bench --from oci:./layout --jobs 2"
+    )]
+    Bench(bench::BenchArgs),
+    /// The stages storage: list what it holds.
+    #[command(subcommand)]
+    Stages(stages::StagesCommand),
+    /// werf's slug: `werf-push slugify -f docker-tag STRING`.
+    #[command(
+        after_help = "Examples:\n  werf-push slugify -f docker-tag core/feature/ADD_SETTINGS   # core-feature-add-settings-df80fdc3"
+    )]
+    Slugify(slugify::SlugifyArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  mkdir -p ~/.local/share/bash-completion/completions && werf-push completion bash > ~/.local/share/bash-completion/completions/werf-push\n  mkdir -p ~/.zfunc && werf-push completion zsh > ~/.zfunc/_werf-push   # with fpath+=(~/.zfunc) before compinit in ~/.zshrc\n  mkdir -p ~/.config/fish/completions && werf-push completion fish > ~/.config/fish/completions/werf-push.fish"
+    )]
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages generated from this command line into DIR (one per command, nested
+    /// ones as werf-push-stages-list.1); scripts/man runs it.
+    #[command(
+        after_help = "Examples:\n  werf-push manpages ~/.local/share/man/man1 && man werf-push-stages-list"
+    )]
+    Manpages { dir: PathBuf },
 }
 
 /// Runs the command line; returns the process exit code.
@@ -98,26 +105,23 @@ pub fn main() -> i32 {
     // storage stays as it was before.
     let cancellable = matches!(
         cli.command,
-        args::Command::Push(_)
-            | args::Command::Publish(_)
-            | args::Command::Bench(_)
-            | args::Command::Stages(stages::StagesCommand::Pull(_))
+        Command::Push(_)
+            | Command::Publish(_)
+            | Command::Bench(_)
+            | Command::Stages(stages::StagesCommand::Pull(_))
     );
     let result = runtime.block_on(async {
         if cancellable {
             watch_signals();
         }
         match cli.command {
-            args::Command::Push(a) => push::run(a, &cli.global).await,
-            args::Command::Publish(a) => publish::run(a, &cli.global).await,
-            args::Command::Bench(a) => bench::run(a, &cli.global).await,
-            args::Command::Stages(c) => stages::run(c, &cli.global).await,
-            args::Command::Completion { shell } => completion::run(shell),
-            args::Command::Manpages { dir } => manpages::run(&dir),
-            args::Command::Slugify(a) => {
-                println!("{}", werf_push::werf::slug::slugify_docker_tag(&a.string));
-                Ok(exit::SUCCESS)
-            }
+            Command::Push(a) => push::run(a, &cli.global).await,
+            Command::Publish(a) => publish::run(a, &cli.global).await,
+            Command::Bench(a) => bench::run(a, &cli.global).await,
+            Command::Stages(c) => stages::run(c, &cli.global).await,
+            Command::Completion { shell } => completion::run(shell, Cli::command()),
+            Command::Manpages { dir } => manpages::run(&dir, Cli::command()),
+            Command::Slugify(a) => slugify::run(&a),
         }
     });
     match result {

@@ -3,13 +3,16 @@
 //! carries only data (`--json`). Colour only on a terminal.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use werf_push::push::{BlobStatus, Summary, TagStatus};
+use werf_push::stages::ImageName;
 use werf_push::werf::report::Report;
 
-use super::args::{GlobalArgs, LogFormat};
+use super::flags::{GlobalArgs, LogFormat};
+use super::progress::Progress;
+use super::size::human;
 
 /// `--log-format json`: results and errors are JSON lines too.
 static JSON: AtomicBool = AtomicBool::new(false);
@@ -107,30 +110,15 @@ pub fn print_summary(s: &Summary, quiet: bool) {
     );
 }
 
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 /// The end of a push: the `--json` summary on stdout, then the first failure, or the
 /// summary line on stderr.
 pub fn finish(
     summary: &Summary,
     errors: Vec<werf_push::push::PushError>,
     json: bool,
-    progress: &super::progress::Progress,
+    progress: &Progress,
     lines: &[String],
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<()> {
     progress.finish();
     if json {
         println!("{}", serde_json::to_string_pretty(summary)?);
@@ -144,7 +132,7 @@ pub fn finish(
         return Err(first.into());
     }
     print_summary(summary, !progress.results());
-    Ok(super::exit::SUCCESS)
+    Ok(())
 }
 
 /// The results of a publish, a line per image (its repository, then its tags grouped by
@@ -185,7 +173,11 @@ pub fn per_image(report: &Report, summary: &Summary) -> Vec<String> {
             .iter()
             .map(|(status, tags)| format!("{status}: {}", tags.join(", ")))
             .collect();
-        let shown = if name.is_empty() { "~" } else { name };
+        let shown = if name.is_empty() {
+            ImageName::NAMELESS
+        } else {
+            name
+        };
         out.push(format!(
             "{shown:<width$}  {}  {}",
             image.docker_repo,
@@ -217,4 +209,19 @@ pub fn per_image(report: &Report, summary: &Summary) -> Vec<String> {
         }
     }
     out
+}
+
+/// `value` as JSON, or `text()` as lines, on stdout.
+pub fn print<T: serde::Serialize>(
+    json: bool,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(value)?)?;
+    } else {
+        writeln!(out, "{}", text())?;
+    }
+    Ok(())
 }

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use werf_push::push::{BlobStatus, Event, Reporter, TagStatus};
 
-use super::args::ProgressMode;
-use super::output::human;
+use super::flags::ProgressMode;
 use super::rate::{short_duration, Window};
+use super::size::human;
 
 /// How often plain mode prints a progress line.
 const PLAIN_EVERY: Duration = Duration::from_secs(2);

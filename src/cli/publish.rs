@@ -9,8 +9,8 @@ use werf_push::werf::publish::{plan, PublishRequest};
 use werf_push::werf::report;
 use werf_push::werf::tags::collect_tags;
 
-use super::args::{GlobalArgs, RegistryArgs, UploadArgs};
-use super::{output, settings};
+use super::flags::{GlobalArgs, RegistryArgs, RepoArg, StorageArgs, UploadArgs, UsageError};
+use super::{exit, output, settings};
 
 #[derive(Args, Debug)]
 pub struct PublishArgs {
@@ -18,7 +18,7 @@ pub struct PublishArgs {
     #[arg(value_name = "IMAGE_NAME")]
     pub images: Vec<String>,
     #[command(flatten)]
-    pub repo: super::args::RepoArg,
+    pub repo: RepoArg,
     /// auto, multirepo or monorepo (auto: werf's per-registry rules).
     #[arg(
         long,
@@ -50,7 +50,7 @@ pub struct PublishArgs {
     #[arg(long, env = "WERF_WITH_STAGES", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub with_stages: bool,
     #[command(flatten)]
-    pub storage: super::stages::StorageArgs,
+    pub storage: StorageArgs,
     /// Write the publish report here.
     #[arg(long, env = "WERF_PUBLISH_REPORT_PATH", value_name = "FILE")]
     pub publish_report_path: Option<PathBuf>,
@@ -71,7 +71,7 @@ pub struct PublishArgs {
 
 pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
     if let Some(t) = &a.tag {
-        return Err(settings::UsageError(format!(
+        return Err(UsageError(format!(
             "--tag is not a flag of publish: use --tag-custom {t}, or --tag-git-branch, \
              --tag-git-tag, --tag-git-commit, --tag-by-stages-signature"
         ))
@@ -107,5 +107,6 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
             .with_context(|| format!("cannot write the publish report {}", path.display()))?;
     }
     let lines = output::per_image(&report, &summary);
-    output::finish(&summary, errors, a.json, &progress, &lines)
+    output::finish(&summary, errors, a.json, &progress, &lines)?;
+    Ok(exit::SUCCESS)
 }

@@ -9,12 +9,9 @@ use werf_push::push::{PushOptions, UploadStrategy};
 use werf_push::registry::Registries;
 use werf_push::transport::{RetryBudget, Timeouts, TransportOptions};
 
-use super::args::{RegistryArgs, Strategy, UploadArgs};
-
-/// A command-line mistake found after parsing (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+use super::flags::{GlobalArgs, RegistryArgs, Strategy, UploadArgs, UsageError};
+use super::progress::{Progress, Shown};
+use super::signal::interrupt;
 
 /// Transport settings from the flags: TLS, credentials (the password from stdin with
 /// `--registry-password-stdin`), Docker's certs.d (`WERF_PUSH_CERTS_D` overrides
@@ -112,19 +109,19 @@ pub fn pusher(
     registry: &RegistryArgs,
     dry_run: bool,
     tag_lines: bool,
-    g: &super::args::GlobalArgs,
-) -> Result<(werf_push::push::Pusher, Arc<super::progress::Progress>), UsageError> {
-    let shown = super::progress::Shown {
+    g: &GlobalArgs,
+) -> Result<(werf_push::push::Pusher, Arc<Progress>), UsageError> {
+    let shown = Shown {
         tag_lines,
         results: !g.quiet,
         blob_lines: g.verbose > 0,
     };
-    let progress = Arc::new(super::progress::Progress::new(g.progress, shown));
+    let progress = Arc::new(Progress::new(g.progress, shown));
     let pusher = werf_push::push::Pusher::new(
         push_options(upload, dry_run),
         registries(registry)?,
         progress.clone(),
     )
-    .with_cancel(super::interrupt().clone());
+    .with_cancel(interrupt().clone());
     Ok((pusher, progress))
 }

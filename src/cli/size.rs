@@ -1,4 +1,5 @@
-//! Byte sizes on the command line: `1048576`, `512KiB`, `16MiB`, `1GiB`, `4M`, `10KB`.
+//! Byte sizes on the command line: `1048576`, `512KiB`, `16MiB`, `1GiB`, `4M`, `10KB`;
+//! and sizes as people read them (`1.5 MiB`). Knows no command.
 
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -20,6 +21,22 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// A byte count as people read it: `512 B`, `1.5 MiB`.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 #[cfg(test)]

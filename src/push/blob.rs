@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::{cancel_session, drain, Raced};
+use super::held::{stale_resume, MAX_STALE_RESTARTS};
 use super::profile::{RegistryProfile, UploadPlan};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
@@ -41,6 +42,8 @@ pub(crate) struct BlobJob<'a> {
 enum Step {
     Patch,
     Put,
+    /// The `HEAD` after the closing `PUT` (`held.rs`).
+    Verify,
 }
 
 /// Why a transfer stopped.
@@ -102,7 +105,9 @@ impl BlobJob<'_> {
             return Ok(record);
         }
         let mut session = None;
-        for from in &self.mount_from {
+        // ECR Public: cross-repository mounts fail; none is tried.
+        let mounts = self.profile().limits().mounts;
+        for from in self.mount_from.iter().filter(|_| mounts) {
             match self
                 .registry
                 .mount_blob(self.repo, &self.desc.digest, from)
@@ -118,8 +123,14 @@ impl BlobJob<'_> {
                     break;
                 }
                 // Docker Hub and Harbor fail a mount they cannot authorise (401/403) instead
-                // of answering 202: go on with a plain upload.
-                Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => continue,
+                // of answering 202, Harbor a top-level `from=` with 400, Nexus with other
+                // codes: any answer but 201/202 means "not mounted", a plain upload follows.
+                Err(e) if e.status().is_some() => continue,
+                // GitLab's token service refuses a scope outside the project (sometimes
+                // with 404): the mount is given up; the upload asks without that scope.
+                Err(RegistryError::Transport(crate::transport::TransportError::TokenRealm {
+                    ..
+                })) => continue,
                 Err(e) => return Err(err(e)),
             }
         }
@@ -152,20 +163,30 @@ impl BlobJob<'_> {
     ) -> Result<(), PushError> {
         let budget = self.registry.transport().budget().clone();
         let mut retrier = Retrier::new(&budget);
-        let profile = self
-            .opts
-            .profile
-            .unwrap_or_else(|| RegistryProfile::detect(self.registry_name));
-        let mut plan = UploadPlan::new(profile, self.opts, self.desc.size);
+        let mut plan = UploadPlan::new(self.profile(), self.opts, self.desc.size);
         let mut adaptations = 0;
+        // ECR: the offset of a session resumed from its status, and the fresh starts after
+        // a 416 there (see `stale_resume`).
+        let (mut resumed_at, mut stale_restarts) = (None, 0);
         loop {
             let s = match session.take() {
                 Some(s) => s,
-                None => self
-                    .registry
-                    .start_upload(self.repo)
-                    .await
-                    .map_err(|e| self.error(e))?,
+                None => match self.registry.start_upload(self.repo).await {
+                    Ok(s) => s,
+                    // GHCR's secondary rate limit (403, body says so) backs off like a 429.
+                    Err(e) if e.status() == Some(403) && e.is_retryable() => {
+                        let Some(wait) = retrier.next(e.retry_after()) else {
+                            return Err(self.error(e));
+                        };
+                        self.retrying(&e, (retrier.attempt(), retrier.max()), wait, String::new());
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(self.error(e)),
+                },
             };
             set_open(open, Some(&s));
             if self.cancel.is_cancelled() {
@@ -182,8 +203,13 @@ impl BlobJob<'_> {
                 Err(Stop::Cancelled) => return Err(PushError::Cancelled),
                 Err(Stop::Failed(f)) => *f,
             };
-            let mut fresh = false;
-            if refuses_digest(&f) {
+            let stale = f.step == Step::Patch
+                && stale_resume(&f.error, f.session.offset, resumed_at)
+                && stale_restarts < MAX_STALE_RESTARTS;
+            let mut fresh = stale;
+            if stale {
+                stale_restarts += 1;
+            } else if refuses_digest(&f) {
                 if let Some(corrupt) = self.check_local().await {
                     self.abandon(&f.session, open).await;
                     return Err(corrupt);
@@ -191,8 +217,16 @@ impl BlobJob<'_> {
                 // The file is fine: whatever the registry holds is not; start over.
                 fresh = true;
             }
-            let adapted = adaptations < MAX_ADAPTATIONS
-                && adapt(&mut plan, f.error.status(), f.error.code(), f.step, f.len);
+            let adapted = !stale
+                && adaptations < MAX_ADAPTATIONS
+                && adapt(
+                    &mut plan,
+                    f.error.status(),
+                    f.error.code(),
+                    f.step,
+                    f.len,
+                    self.desc.size,
+                );
             if adapted {
                 adaptations += 1;
                 self.retrying(
@@ -208,7 +242,14 @@ impl BlobJob<'_> {
                         }
                     ),
                 );
-                session = self.resume_unless_cancelled(f.session, open).await?;
+                session = if f.step == Step::Verify {
+                    // The session is closed; what the registry holds is not the blob.
+                    set_open(open, None);
+                    None
+                } else {
+                    self.resume_unless_cancelled(f.session, open).await?
+                };
+                resumed_at = session.as_ref().map(|s| s.offset);
                 continue;
             }
             let retryable = fresh || f.error.is_retryable();
@@ -236,7 +277,14 @@ impl BlobJob<'_> {
             } else {
                 self.resume_unless_cancelled(f.session, open).await?
             };
+            resumed_at = session.as_ref().map(|s| s.offset);
         }
+    }
+
+    fn profile(&self) -> RegistryProfile {
+        self.opts
+            .profile
+            .unwrap_or_else(|| RegistryProfile::detect(self.registry_name))
     }
 
     /// The body for `len` bytes from `offset`, reporting bytes as the connection takes them.
@@ -272,10 +320,13 @@ impl BlobJob<'_> {
         } else {
             plan.chunk.max(1)
         };
-        while size - s.offset > chunk {
+        let mut patched = s.offset > 0;
+        while size - s.offset > chunk || (plan.empty_put && s.offset < size) {
             if self.cancel.is_cancelled() {
                 return Err(Stop::Cancelled);
             }
+            let chunk = chunk.min(size - s.offset);
+            patched = true;
             *sent += chunk;
             let patch = self
                 .registry
@@ -308,6 +359,21 @@ impl BlobJob<'_> {
         let body = self.tracked(s.offset, rest);
         let put = self.registry.finish_upload(&s, &self.desc.digest, body);
         match drain(self.cancel, put).await {
+            // Artifactory said a chunked upload was done but kept its last chunk only:
+            // what was sent in more than one request is checked before a manifest refers
+            // to it.
+            Raced::Done(Ok(())) if patched => self.check_held().await.map_err(|error| {
+                let step = match error {
+                    RegistryError::Protocol { .. } => Step::Verify,
+                    _ => Step::Put,
+                };
+                Stop::Failed(Box::new(Failure {
+                    error,
+                    session: s,
+                    step,
+                    len: 0,
+                }))
+            }),
             // Finished after the interrupt: the blob is complete, nothing is left open.
             Raced::Done(Ok(())) | Raced::Drained(Ok(())) => Ok(()),
             Raced::Drained(Err(_)) | Raced::Cut => Err(Stop::Cancelled),
@@ -391,6 +457,7 @@ fn adapt(
     code: Option<&str>,
     step: Step,
     len: u64,
+    size: u64,
 ) -> bool {
     match (status, step) {
         // ACR (monolithic PUT over ~20 MB) and proxies with a body cap: 413.
@@ -402,6 +469,10 @@ fn adapt(
         // Google Artifact Registry / GCR have no chunked uploads.
         (Some(405 | 501), Step::Patch) => plan.chunked_refused(),
         (Some(404), Step::Patch) if code.is_none() => plan.chunked_refused(),
+        // Artifactory: a PUT carrying data gets 404 BLOB_UNKNOWN; a chunked upload it
+        // called done held the last chunk only (`Step::Verify`).
+        (Some(404), Step::Put) if len > 0 => plan.one_patch(size),
+        (_, Step::Verify) => plan.one_patch(size),
         _ => false,
     }
 }
@@ -427,112 +498,5 @@ fn refuses(e: &RegistryError, step: Step) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::registry::ErrorBody;
-    use crate::spec::Digest;
-
-    const MIB: u64 = 1 << 20;
-
-    fn status(status: u16, code: Option<&str>) -> RegistryError {
-        RegistryError::Status {
-            op: "PUT blob".into(),
-            status,
-            body: ErrorBody {
-                code: code.map(str::to_string),
-                message: None,
-            },
-            retry_after: None,
-        }
-    }
-
-    fn plan(monolithic: bool) -> UploadPlan {
-        UploadPlan {
-            monolithic,
-            chunk: 32 * MIB,
-            min_chunk: 1,
-            max_chunk: None,
-        }
-    }
-
-    #[test]
-    fn adapt_table() {
-        use Step::{Patch, Put};
-        // (monolithic plan, status, code, step, body size) -> (adapted, monolithic after)
-        let cases = [
-            (true, 413, None, Put, 64 * MIB, (true, false)),
-            (false, 416, None, Patch, 8 * MIB, (true, false)),
-            (true, 416, None, Put, 8 * MIB, (false, true)),
-            // 400 on a small chunk: ECR's minimum (here chunks are big already: not that).
-            (false, 400, None, Patch, MIB, (false, false)),
-            (false, 400, None, Put, MIB, (false, false)),
-            (false, 405, None, Patch, 32 * MIB, (true, true)),
-            (false, 501, None, Patch, 32 * MIB, (true, true)),
-            (false, 404, None, Patch, 32 * MIB, (true, true)),
-            (
-                false,
-                404,
-                Some("BLOB_UPLOAD_UNKNOWN"),
-                Patch,
-                32 * MIB,
-                (false, false),
-            ),
-            (false, 500, None, Patch, 32 * MIB, (false, false)),
-            (true, 401, None, Put, 32 * MIB, (false, true)),
-        ];
-        for (mono, st, code, step, len, (want, mono_after)) in cases {
-            let mut p = plan(mono);
-            let got = adapt(&mut p, Some(st), code, step, len);
-            assert_eq!(
-                (got, p.monolithic),
-                (want, mono_after),
-                "{st} {code:?} {step:?}"
-            );
-        }
-        let mut p = plan(true);
-        assert!(!adapt(&mut p, None, None, Step::Put, MIB), "no status");
-    }
-
-    #[test]
-    fn refuses_digest_table() {
-        use Step::{Patch, Put};
-        let mismatch = RegistryError::DigestMismatch {
-            op: "PUT blob".into(),
-            want: Digest::sha256_of(b"a"),
-            got: "sha256:0".into(),
-        };
-        let cases = [
-            (status(400, Some("DIGEST_INVALID")), Patch, true),
-            (status(400, Some("SIZE_INVALID")), Put, true),
-            (mismatch, Put, true),
-            (status(400, None), Put, true),
-            (status(400, None), Patch, false),
-            (status(500, None), Put, false),
-            (status(404, Some("BLOB_UPLOAD_UNKNOWN")), Put, false),
-        ];
-        for (e, step, want) in cases {
-            assert_eq!(refuses(&e, step), want, "{e} {step:?}");
-        }
-    }
-
-    #[test]
-    fn resumable_table() {
-        // (offset, size) -> resumable
-        let cases = [
-            (0, 10, false),
-            (1, 10, false),
-            (2, 10, true),
-            (10, 10, true),
-            (11, 10, false),
-        ];
-        for (offset, size, want) in cases {
-            assert_eq!(resumable(offset, size), want, "{offset} of {size}");
-        }
-    }
-
-    #[test]
-    fn short_hex_is_eight_digits() {
-        let d = Digest::sha256_of(b"x");
-        assert_eq!(short_hex(&d), &d.hex()[..8]);
-    }
-}
+#[path = "blob_tests.rs"]
+mod tests;

@@ -38,6 +38,17 @@ pub enum RegistryProfile {
     Acr,
     /// Docker Hub (`docker.io`, API host `registry-1.docker.io`).
     DockerHub,
+    /// Amazon ECR Public (`public.ecr.aws`): no cross-repository mounts, one-request uploads.
+    EcrPublic,
+    /// Harbor: the protocol as written (its 412 HEAD and refused mounts are handled for any
+    /// registry); named for `--registry-profile`.
+    Harbor,
+    /// JFrog Artifactory (`*.jfrog.io`): POST, one PATCH, empty PUT.
+    Artifactory,
+    /// Quay (`quay.io`): the protocol as written; named for `--registry-profile`.
+    Quay,
+    /// GitLab (`registry.gitlab.com`): the protocol as written; named for `--registry-profile`.
+    Gitlab,
 }
 
 /// What a profile says about uploads.
@@ -51,16 +62,25 @@ pub(crate) struct Limits {
     pub max_chunk: Option<u64>,
     /// Smallest chunk but the last.
     pub min_chunk: Option<u64>,
+    /// Cross-repository mounts are worth trying.
+    pub mounts: bool,
+    /// The data goes in one PATCH and the closing PUT carries none.
+    pub one_patch: bool,
 }
 
 impl RegistryProfile {
-    pub const ALL: [RegistryProfile; 6] = [
+    pub const ALL: [RegistryProfile; 11] = [
         RegistryProfile::Generic,
         RegistryProfile::Ghcr,
         RegistryProfile::Ecr,
         RegistryProfile::Gar,
         RegistryProfile::Acr,
         RegistryProfile::DockerHub,
+        RegistryProfile::EcrPublic,
+        RegistryProfile::Harbor,
+        RegistryProfile::Artifactory,
+        RegistryProfile::Quay,
+        RegistryProfile::Gitlab,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,30 +91,17 @@ impl RegistryProfile {
             RegistryProfile::Gar => "gar",
             RegistryProfile::Acr => "acr",
             RegistryProfile::DockerHub => "dockerhub",
+            RegistryProfile::EcrPublic => "ecr-public",
+            RegistryProfile::Harbor => "harbor",
+            RegistryProfile::Artifactory => "artifactory",
+            RegistryProfile::Quay => "quay",
+            RegistryProfile::Gitlab => "gitlab",
         }
     }
 
-    /// The profile of a registry by its host name (port ignored).
+    /// The profile of a registry by its host name (port ignored): `profile_hosts.rs`.
     pub fn detect(registry: &str) -> RegistryProfile {
-        let host = registry.to_ascii_lowercase();
-        let host = match host.rsplit_once(':') {
-            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h.to_string(),
-            _ => host,
-        };
-        if host == "ghcr.io" {
-            RegistryProfile::Ghcr
-        } else if host.contains(".dkr.ecr.") && host.ends_with(".amazonaws.com") {
-            RegistryProfile::Ecr
-        } else if host.ends_with("-docker.pkg.dev") || host == "gcr.io" || host.ends_with(".gcr.io")
-        {
-            RegistryProfile::Gar
-        } else if host.ends_with(".azurecr.io") {
-            RegistryProfile::Acr
-        } else if crate::spec::reference::is_docker_hub(&host) {
-            RegistryProfile::DockerHub
-        } else {
-            RegistryProfile::Generic
-        }
+        super::profile_hosts::detect(registry)
     }
 
     pub(crate) fn limits(self) -> Limits {
@@ -103,9 +110,28 @@ impl RegistryProfile {
             monolithic_max: None,
             max_chunk: None,
             min_chunk: None,
+            mounts: true,
+            one_patch: false,
         };
         match self {
-            RegistryProfile::Generic | RegistryProfile::DockerHub => none,
+            RegistryProfile::Generic
+            | RegistryProfile::DockerHub
+            | RegistryProfile::Harbor
+            | RegistryProfile::Quay
+            | RegistryProfile::Gitlab => none,
+            // ECR Public: mounts fail, and the closing PUT of a chunked upload gets 400
+            // BLOB_UPLOAD_INVALID: every blob in one PUT, no mount tried.
+            RegistryProfile::EcrPublic => Limits {
+                chunked: false,
+                mounts: false,
+                ..none
+            },
+            // Artifactory: a PUT carrying data gets 404 BLOB_UNKNOWN, and chunks with
+            // Content-Range were stored as their last one only: POST, one PATCH, empty PUT.
+            RegistryProfile::Artifactory => Limits {
+                one_patch: true,
+                ..none
+            },
             RegistryProfile::Ghcr => Limits {
                 max_chunk: Some(GHCR_MAX_PATCH),
                 ..none
@@ -167,6 +193,8 @@ pub struct UploadPlan {
     pub min_chunk: u64,
     /// Largest allowed body (profile, or learnt from a 413/416).
     pub max_chunk: Option<u64>,
+    /// Every byte goes in PATCHes, the closing PUT carries none (Artifactory).
+    pub empty_put: bool,
 }
 
 impl UploadPlan {
@@ -189,12 +217,41 @@ impl UploadPlan {
         if let Some(max) = l.max_chunk {
             chunk = chunk.min(max);
         }
+        let empty_put = l.one_patch && opts.strategy != UploadStrategy::Monolithic;
+        if empty_put {
+            if opts.strategy == UploadStrategy::Auto {
+                chunk = size.max(1);
+            }
+            return UploadPlan {
+                monolithic: false,
+                chunk,
+                min_chunk,
+                max_chunk: l.max_chunk,
+                empty_put,
+            };
+        }
         UploadPlan {
             monolithic,
             chunk: chunk.max(min_chunk),
             min_chunk,
             max_chunk: l.max_chunk,
+            empty_put,
         }
+    }
+
+    /// The registry refused a PUT carrying data (Artifactory's 404 BLOB_UNKNOWN), or said a
+    /// chunked upload was done without holding the blob whole (Artifactory kept the last
+    /// chunk only): the data in one PATCH (or chunks up to the known cap), then an empty
+    /// PUT. False when that is the plan already.
+    pub fn one_patch(&mut self, size: u64) -> bool {
+        let chunk = self.max_chunk.map_or(size, |m| m.min(size)).max(1);
+        if self.empty_put && !self.monolithic && self.chunk == chunk {
+            return false;
+        }
+        self.monolithic = false;
+        self.empty_put = true;
+        self.chunk = chunk;
+        true
     }
 
     /// The registry advertised `OCI-Chunk-Min-Length`.
@@ -246,39 +303,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn detect_table() {
-        let cases = [
-            ("ghcr.io", RegistryProfile::Ghcr),
-            ("GHCR.io:443", RegistryProfile::Ghcr),
-            (
-                "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-                RegistryProfile::Ecr,
-            ),
-            ("s3.amazonaws.com", RegistryProfile::Generic),
-            ("europe-west3-docker.pkg.dev", RegistryProfile::Gar),
-            ("gcr.io", RegistryProfile::Gar),
-            ("eu.gcr.io", RegistryProfile::Gar),
-            ("myreg.azurecr.io", RegistryProfile::Acr),
-            ("docker.io", RegistryProfile::DockerHub),
-            ("registry-1.docker.io", RegistryProfile::DockerHub),
-            ("registry.hub.docker.com", RegistryProfile::DockerHub),
-            ("localhost:5000", RegistryProfile::Generic),
-            ("127.0.0.1:41234", RegistryProfile::Generic),
-            ("registry.example.com", RegistryProfile::Generic),
-            ("notghcr.io", RegistryProfile::Generic),
-        ];
-        for (host, want) in cases {
-            assert_eq!(RegistryProfile::detect(host), want, "{host}");
-        }
-    }
-
-    #[test]
     fn names_round_trip() {
         for p in RegistryProfile::ALL {
             assert_eq!(p.name().parse::<RegistryProfile>(), Ok(p));
         }
-        let e = "quay".parse::<RegistryProfile>().unwrap_err();
-        assert_eq!(e, UnknownProfile("quay".into()));
+        let e = "nexus".parse::<RegistryProfile>().unwrap_err();
+        assert_eq!(e, UnknownProfile("nexus".into()));
         assert!(e.to_string().contains("ghcr"), "{e}");
     }
 
@@ -303,6 +333,10 @@ mod tests {
             (P::Acr, S::Auto, 32 * MIB, 30 * MIB, (false, 16 * MIB)),
             (P::Acr, S::Auto, 32 * MIB, 10 * MIB, (true, 16 * MIB)),
             (P::Acr, S::Monolithic, 32 * MIB, 300 * MIB, (true, 16 * MIB)),
+            (P::EcrPublic, S::Auto, MIB, 300 * MIB, (true, MIB)),
+            (P::Artifactory, S::Auto, MIB, 10 * MIB, (false, 10 * MIB)),
+            (P::Artifactory, S::Chunked, MIB, 10 * MIB, (false, MIB)),
+            (P::Artifactory, S::Monolithic, MIB, 10 * MIB, (true, MIB)),
         ];
         for (p, s, chunk, size, want) in cases {
             let plan = UploadPlan::new(p, &opts(s, chunk), size);
@@ -317,6 +351,7 @@ mod tests {
             chunk: 32 * MIB,
             min_chunk: 1,
             max_chunk: None,
+            empty_put: false,
         };
         // 413 on an 8 MiB PUT: chunked, 4 MiB chunks, never more than 8 MiB - 1.
         let mut p = base.clone();
@@ -355,5 +390,13 @@ mod tests {
         };
         assert!(p.chunked_refused());
         assert!(!p.chunked_refused());
+        // A PUT with data refused: one PATCH of everything, an empty PUT; once.
+        let mut p = base.clone();
+        assert!(p.one_patch(10 * MIB));
+        assert_eq!(
+            (p.monolithic, p.chunk, p.empty_put),
+            (false, 10 * MIB, true)
+        );
+        assert!(!p.one_patch(10 * MIB));
     }
 }

@@ -1,5 +1,8 @@
-//! Blob existence: `HEAD /v2/<name>/blobs/<digest>`.
+//! Blob existence: `HEAD /v2/<name>/blobs/<digest>`, redirects not followed (GHCR and
+//! GitLab answer `307` to presigned storage, where a `HEAD` gets `403`: the `307` itself
+//! says the blob is there).
 
+use reqwest::header::CONTENT_LENGTH;
 use reqwest::Method;
 
 use super::error::from_response;
@@ -14,10 +17,21 @@ impl Registry {
         repo: &str,
         digest: &Digest,
     ) -> Result<Option<u64>, RegistryError> {
+        Ok(self.blob_size(repo, digest).await?.map(|s| s.unwrap_or(0)))
+    }
+
+    /// `Some(Some(size))` when the repository holds the blob and says its size,
+    /// `Some(None)` when it holds it at a size not said (a redirect), `None` when it does
+    /// not hold it.
+    pub async fn blob_size(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<Option<u64>>, RegistryError> {
         let url = self.transport.url(&format!("/v2/{repo}/blobs/{digest}"));
         let resp = self
             .transport
-            .send(&Request::new(Method::HEAD, url))
+            .send(&Request::new(Method::HEAD, url).no_redirect())
             .await?;
         match resp.status().as_u16() {
             200 => {
@@ -27,8 +41,16 @@ impl Registry {
                     digest,
                     resp.headers().get("docker-content-digest"),
                 )?;
-                Ok(Some(resp.content_length().unwrap_or(0)))
+                // The header itself: for a HEAD the body is empty whatever it says.
+                let size = resp
+                    .headers()
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse().ok());
+                Ok(Some(size))
             }
+            // GHCR, GitLab: a redirect to the storage holding the blob.
+            301 | 302 | 303 | 307 | 308 => Ok(Some(None)),
             404 => Ok(None),
             _ => Err(from_response(
                 &self.transport,

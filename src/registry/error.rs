@@ -90,7 +90,10 @@ impl RegistryError {
     /// Whether trying the operation again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            RegistryError::Status { status, .. } => crate::transport::is_retryable_status(*status),
+            RegistryError::Status { status, body, .. } => {
+                crate::transport::is_retryable_status(*status)
+                    || (*status == 403 && body.is_rate_limit())
+            }
             RegistryError::Transport(e) => e.is_retryable(),
             RegistryError::Protocol { .. } | RegistryError::DigestMismatch { .. } => false,
         }
@@ -142,6 +145,17 @@ impl ErrorBody {
             code: None,
             message: (!line.is_empty()).then(|| quote(line)),
         }
+    }
+}
+
+impl ErrorBody {
+    /// GHCR answers its secondary rate limit with 403 (body: "You have exceeded a secondary
+    /// rate limit"): a wait cures it, as a 429's does; a permission 403 says nothing of rates.
+    pub fn is_rate_limit(&self) -> bool {
+        let m = self.message.as_deref().unwrap_or("").to_ascii_lowercase();
+        self.code.as_deref() == Some("TOOMANYREQUESTS")
+            || m.contains("rate limit")
+            || m.contains("too many requests")
     }
 }
 
@@ -251,6 +265,39 @@ mod tests {
             let e = ErrorBody::parse(body.as_bytes());
             assert_eq!(e.code.as_deref(), code, "{body}");
             assert_eq!(e.message.as_deref(), message, "{body}");
+        }
+    }
+
+    #[test]
+    fn rate_limit_403_table() {
+        let cases = [
+            (
+                r#"{"errors":[{"code":"DENIED","message":"You have exceeded a secondary rate limit"}]}"#,
+                true,
+            ),
+            (
+                r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#,
+                true,
+            ),
+            ("Too Many Requests (HAP429)\n", true),
+            (
+                r#"{"errors":[{"code":"DENIED","message":"permission_denied: write_package"}]}"#,
+                false,
+            ),
+            (
+                r#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#,
+                false,
+            ),
+            ("", false),
+        ];
+        for (body, want) in cases {
+            let e = RegistryError::Status {
+                op: "PUT blob".into(),
+                status: 403,
+                body: ErrorBody::parse(body.as_bytes()),
+                retry_after: None,
+            };
+            assert_eq!(e.is_retryable(), want, "{body}");
         }
     }
 }

@@ -28,7 +28,9 @@ impl Registry {
                 .get("docker-content-digest")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| Digest::parse(v).ok())),
-            404 => Ok(None),
+            // Harbor ("prevent vulnerable images") answers 412 to the HEAD clients send
+            // before a push: the tag is unknown, the push goes on.
+            404 | 412 => Ok(None),
             _ => Err(from_response(
                 &self.transport,
                 format!("HEAD manifest {repo}:{reference}"),
@@ -91,8 +93,14 @@ impl Registry {
 /// digest on disk, so these answers are retried a few times from the run's budget.
 const LINK_RACE_RETRIES: u32 = 3;
 
+/// GHCR answers a passing "unknown blob" (`404 BLOB_UNKNOWN`) just after the blobs were
+/// confirmed: the same few retries cure it.
 fn is_link_race(e: &RegistryError) -> bool {
-    e.status() == Some(400) && matches!(e.code(), Some("DIGEST_INVALID" | "MANIFEST_BLOB_UNKNOWN"))
+    matches!(
+        (e.status(), e.code()),
+        (Some(400), Some("DIGEST_INVALID" | "MANIFEST_BLOB_UNKNOWN"))
+            | (Some(404), Some("BLOB_UNKNOWN" | "MANIFEST_BLOB_UNKNOWN"))
+    )
 }
 
 /// `Docker-Content-Digest` of an answer, checked when present (ECR and older registries

@@ -9,6 +9,7 @@
 mod blob;
 mod download;
 mod error;
+mod hint;
 pub mod location;
 mod manifest;
 mod pool;
@@ -17,6 +18,7 @@ mod upload;
 
 pub use download::BlobDownload;
 pub use error::{ErrorBody, RegistryError};
+pub use hint::hint;
 pub use pool::Registries;
 pub use upload::{MountOutcome, UploadSession};
 

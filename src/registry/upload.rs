@@ -217,9 +217,38 @@ fn session_from(
     })
 }
 
-/// The `<end>` of a `Range: 0-<end>` header.
+/// The `<end>` of a `Range: 0-<end>` header. A `Range` that makes no sense (Zot's `0--1`
+/// for an empty upload, Aliyun's range of the last chunk only, `5-3`) is unknown.
 fn range_end(h: &HeaderMap) -> Option<u64> {
-    let v = h.get("range")?.to_str().ok()?;
+    parse_range_end(h.get("range")?.to_str().ok()?)
+}
+
+fn parse_range_end(v: &str) -> Option<u64> {
     let v = v.trim().trim_start_matches("bytes=");
-    v.split_once('-')?.1.trim().parse().ok()
+    let (start, end) = v.split_once('-')?;
+    if start.trim() != "0" {
+        return None;
+    }
+    end.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn range_end_table() {
+        let cases = [
+            ("0-0", Some(0)),
+            ("0-1048575", Some(1_048_575)),
+            ("bytes=0-99", Some(99)),
+            (" 0-5 ", Some(5)),
+            ("0--1", None),
+            ("1048576-2097151", None),
+            ("5-3", None),
+            ("", None),
+            ("garbage", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(super::parse_range_end(v), want, "{v}");
+        }
+    }
 }

@@ -11,7 +11,8 @@ pub const DOCKER_HUB: &str = "docker.io";
 /// The host Docker Hub's registry API actually answers on.
 pub(crate) const DOCKER_HUB_API: &str = "registry-1.docker.io";
 const MAX_NAME: usize = 255;
-const MAX_TAG: usize = 128;
+/// The longest tag (and werf image name) a registry takes.
+pub const MAX_TAG: usize = 128;
 
 /// `registry/repository[:tag][@digest]`, normalised.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -167,29 +168,65 @@ fn normalise_host(host: &str) -> String {
     }
 }
 
+/// Whether `host` is a registry host with an optional port: domain labels of letters,
+/// digits and inner dashes separated by '.', or `[IPv6]`; the port a number 1..=65535.
+pub fn is_host(host: &str) -> bool {
+    validate_host(host).is_ok()
+}
+
 fn validate_host(host: &str) -> Result<(), String> {
-    let (name, port) = if host.starts_with('[') {
-        let end = host.find(']').ok_or("has an unclosed '['")?;
-        (&host[1..end], host[end + 1..].strip_prefix(':'))
+    let bad = || format!("'{host}' is not a valid host[:port]");
+    let (name_ok, port) = if let Some(rest) = host.strip_prefix('[') {
+        let (ip, after) = rest.split_once(']').ok_or("has an unclosed '['")?;
+        let ip_ok = !ip.is_empty() && ip.bytes().all(|x| x.is_ascii_hexdigit() || x == b':');
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(bad)?),
+        };
+        (ip_ok, port)
     } else {
-        match host.rsplit_once(':') {
+        let (name, port) = match host.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (host, None),
-        }
+        };
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|x| x.is_ascii_alphanumeric() || x == b'-')
+        };
+        (name.split('.').all(label_ok), port)
     };
     if let Some(port) = port {
-        if port.parse::<u16>().map_or(true, |p| p == 0) {
+        let digits = !port.is_empty() && port.bytes().all(|x| x.is_ascii_digit());
+        if !digits || port.parse::<u16>().map_or(true, |p| p == 0) {
             return Err(format!("has an invalid port '{port}'"));
         }
     }
-    let ok = !name.is_empty()
-        && name.chars().all(|c| {
-            c.is_ascii_alphanumeric() || c == '.' || c == '-' || (host.starts_with('[') && c == ':')
-        });
-    if !ok {
-        return Err(format!("'{host}' is not a valid host[:port]"));
+    if !name_ok {
+        return Err(bad());
     }
     Ok(())
+}
+
+/// Whether `c` is one component of a repository path:
+/// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`.
+pub fn is_path_component(c: &str) -> bool {
+    validate_component(c).is_ok()
+}
+
+/// What is wrong with the repository path component `c` (one that
+/// [`is_path_component`] refuses), said for a user who typed a repo or an image name.
+pub fn component_problem(c: &str) -> String {
+    if c.is_empty() {
+        "it has an empty path component ('//')".to_string()
+    } else {
+        format!(
+            "path component '{}' is not valid: lowercase letters and digits, separated by \
+             '.', '_', '__' or dashes",
+            super::text::printable(c)
+        )
+    }
 }
 
 fn validate_component(c: &str) -> Result<(), String> {
@@ -410,6 +447,56 @@ mod tests {
         ];
         for (host, want) in cases {
             assert_eq!(is_local_host(host), want, "{host}");
+        }
+    }
+
+    #[test]
+    fn grammar_parts_table() {
+        // The host and path-component rules that werf's repo addresses share.
+        let hosts = [
+            ("registry.example.com", true),
+            ("localhost:5000", true),
+            ("[::1]:5000", true),
+            ("[fe80::1]", true),
+            ("a-b.io", true),
+            ("-a.io", false),
+            ("a-.io", false),
+            ("a..io", false),
+            ("reg istry.io", false),
+            ("registry.io:port", false),
+            ("registry.io:0", false),
+            ("registry.io:", false),
+            ("[::1]x", false),
+            ("[zz]", false),
+            ("", false),
+        ];
+        for (h, want) in hosts {
+            assert_eq!(is_host(h), want, "{h}");
+        }
+        let components = [
+            ("a", true),
+            ("a.b", true),
+            ("c__d", true),
+            ("e---f", true),
+            ("", false),
+            ("-a", false),
+            ("a_", false),
+            ("a..b", false),
+            ("a___b", false),
+            ("X", false),
+            ("x:latest", false),
+        ];
+        for (c, want) in components {
+            assert_eq!(is_path_component(c), want, "{c}");
+            if !want {
+                let problem = component_problem(c);
+                let names = if c.is_empty() {
+                    "empty path component"
+                } else {
+                    c
+                };
+                assert!(problem.contains(names), "{c}: {problem}");
+            }
         }
     }
 }

@@ -194,10 +194,16 @@ impl Authenticator {
                 host: self.host.clone(),
             };
         }
+        // ACR (and any Basic registry) answers a bad password with another Basic challenge.
+        let detail = if challenges.iter().any(|c| c.is_basic()) {
+            "wrong credentials: the registry answered them with another Basic challenge"
+        } else {
+            "the registry answered 401 Unauthorized"
+        };
         TransportError::Unauthorized {
             host: self.host.clone(),
             credentials: source,
-            detail: "the registry answered 401 Unauthorized".into(),
+            detail: detail.into(),
         }
     }
 

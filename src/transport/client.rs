@@ -72,6 +72,8 @@ pub struct Request {
     /// The repository a request outside `/v2/<name>/` acts on (an upload `Location` such as
     /// Google Artifact Registry's `/artifacts-uploads/...`), for its token scope.
     pub repository: Option<String>,
+    /// Whether redirects are followed (not for existence checks: GHCR's 307 to storage).
+    pub follow_redirects: bool,
 }
 
 impl Request {
@@ -83,6 +85,7 @@ impl Request {
             body: Body::Empty,
             retry: true,
             repository: None,
+            follow_redirects: true,
         }
     }
 
@@ -108,12 +111,20 @@ impl Request {
         self.retry = false;
         self
     }
+
+    /// A redirect is the answer (existence checks).
+    pub fn no_redirect(mut self) -> Request {
+        self.follow_redirects = false;
+        self
+    }
 }
 
 /// A connected registry endpoint: client, base URL and the run's retry budget.
 #[derive(Debug, Clone)]
 pub struct Transport {
     client: reqwest::Client,
+    /// The same, following no redirect.
+    client_no_redirect: reqwest::Client,
     base: Url,
     host: String,
     budget: Arc<RetryBudget>,
@@ -129,7 +140,8 @@ impl Transport {
         opts: &TransportOptions,
         budget: Arc<RetryBudget>,
     ) -> Result<Transport, TransportError> {
-        let client = build_client(opts, host)?;
+        let client = build_client(opts, host, true)?;
+        let client_no_redirect = build_client(opts, host, false)?;
         let (base, challenges) = ping::detect_scheme_retrying(&client, host, opts, &budget).await?;
         let auth = Authenticator::new(
             host,
@@ -141,6 +153,7 @@ impl Transport {
         auth.learn(challenges.iter().map(String::as_str));
         Ok(Transport {
             client,
+            client_no_redirect,
             base,
             host: host.to_string(),
             budget,
@@ -295,8 +308,12 @@ impl Transport {
         let watch = Arc::new(Watch::new(self.timeouts, req.body.len(), sent_at));
         let body = req.body.open(watch.clone()).await?;
         tracing::debug!("--> {} {}", req.method, redact_query(&req.url));
-        let send = self
-            .client
+        let client = if req.follow_redirects {
+            &self.client
+        } else {
+            &self.client_no_redirect
+        };
+        let send = client
             .request(req.method.clone(), req.url.clone())
             .headers(headers)
             .body(body)
@@ -372,7 +389,16 @@ pub fn redact_query(url: &Url) -> String {
 }
 
 /// The one place the HTTP client is configured.
-fn build_client(opts: &TransportOptions, host: &str) -> Result<reqwest::Client, TransportError> {
+fn build_client(
+    opts: &TransportOptions,
+    host: &str,
+    follow_redirects: bool,
+) -> Result<reqwest::Client, TransportError> {
+    let redirect = if follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
     let mut b = reqwest::Client::builder()
         // TLS: rustls with the system's roots; HTTP/2 when the server offers it by ALPN.
         .use_rustls_tls()
@@ -383,9 +409,12 @@ fn build_client(opts: &TransportOptions, host: &str) -> Result<reqwest::Client, 
         .connect_timeout(opts.timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
-        // Redirects (to blob storage) are followed; reqwest drops Authorization when the
-        // host changes.
-        .redirect(reqwest::redirect::Policy::limited(10));
+        // Google Artifact Registry's upload answers carry ~21 KB of headers; hyper's HTTP/2
+        // default list size is 16 KiB (HTTP/1.1's buffer is ~400 KiB already).
+        .http2_max_header_list_size(256 << 10)
+        // Redirects (to blob storage) are followed, but by existence checks; reqwest drops
+        // Authorization when the host changes.
+        .redirect(redirect);
     // Protocol: HTTP/1.1 only when asked (`--http1`), else whatever ALPN settles on.
     if opts.http1_only {
         b = b.http1_only();

@@ -5,12 +5,12 @@
 use std::error::Error;
 
 use super::error::WerfError;
-use super::store::StoreError;
 use crate::auth::AuthError;
 use crate::layout::LayoutError;
 use crate::push::PushError;
 use crate::registry::RegistryError;
 use crate::spec::{ErrorKind, SpecError};
+use crate::stages::StoreError;
 use crate::transport::TransportError;
 
 /// The class of `e` when it is an error of this library.
@@ -88,7 +88,7 @@ pub fn layout_of<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a LayoutError> {
         (Some(WerfError::Layout(l)), _, _)
         | (_, Some(StoreError::Layout(l)), _)
         | (_, _, Some(PushError::Layout(l))) => Some(l),
-        (_, Some(StoreError::Werf(w)), _) => layout_of(w.as_ref()),
+        (Some(WerfError::Stages(s)), _, _) => layout_of(s),
         (_, Some(StoreError::Push(p)), _) => layout_of(p.as_ref()),
         _ => None,
     }
@@ -99,27 +99,10 @@ impl WerfError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             WerfError::Layout(l) => l.kind(),
-            WerfError::Stages { .. } | WerfError::NotBuilt { .. } => ErrorKind::Layout,
+            WerfError::Stages(s) => s.kind(),
+            WerfError::NotBuilt { .. } => ErrorKind::Layout,
             WerfError::Reference { source, .. } => source.kind(),
             _ => ErrorKind::Usage,
-        }
-    }
-}
-
-impl StoreError {
-    /// The class of this failure (that of its cause where it has one).
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            StoreError::Locked(_) | StoreError::NotRestored { .. } => ErrorKind::Registry,
-            StoreError::Layout(l) => l.kind(),
-            StoreError::Werf(w) => w.kind(),
-            StoreError::Invalid(_) | StoreError::Source { .. } => ErrorKind::Usage,
-            StoreError::Io { source, .. } if crate::layout::safe_fs::is_no_space(source) => {
-                ErrorKind::NoSpace
-            }
-            StoreError::Io { .. } => ErrorKind::Usage,
-            StoreError::Push(p) => p.kind(),
-            StoreError::Registry { source, .. } => source.kind(),
         }
     }
 }

@@ -223,7 +223,7 @@ fn image_names(map: &Mapping) -> Result<Vec<Option<String>>, String> {
         Value::String(s) if s.is_empty() => {
             Err("image name is empty: give a name, or ~ for the nameless image".to_string())
         }
-        Value::String(s) => super::naming::check_image_name(s).map(|()| s.clone()),
+        Value::String(s) => crate::stages::format::check_image_name(s).map(|()| s.clone()),
         other => Err(format!(
             "image name must be a string, got {} (quote it: image: \"NAME\")",
             kind(other)

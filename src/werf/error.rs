@@ -134,14 +134,9 @@ pub enum WerfError {
         message: String,
     },
 
-    /// Reading a file failed for a reason other than its absence.
-    /// The stages storage breaks a rule of the format (docs/stages-format.md).
-    #[error("{}: stage {entry}: {rule}", .path.display())]
-    Stages {
-        path: PathBuf,
-        entry: String,
-        rule: String,
-    },
+    /// The stages storage cannot be read or breaks a rule of its format.
+    #[error(transparent)]
+    Stages(#[from] crate::stages::StoreError),
 
     /// The stages storage itself cannot be read.
     #[error(transparent)]
@@ -166,6 +161,7 @@ pub enum WerfError {
         source: crate::spec::SpecError,
     },
 
+    /// Reading a file failed for a reason other than its absence.
     #[error("cannot read {}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -182,10 +178,7 @@ fn env_suffix(env_var: &Option<String>) -> String {
 }
 
 fn image_display(image: &Option<String>) -> String {
-    match image {
-        Some(name) => format!("image '{name}'"),
-        None => "the nameless image".to_string(),
-    }
+    crate::stages::ImageName::from_option(image.clone()).describe()
 }
 
 fn config_where(path: &Path, doc: &Option<usize>, line: &Option<usize>) -> String {

@@ -12,11 +12,11 @@ use serde_json::Value;
 
 use super::error::WerfError;
 use super::stage_tag::tagged;
-use super::stages::Stage;
-use super::store::set_labels;
 use crate::layout::{Layout, LayoutError};
 use crate::push::{BlobSource, PushImage};
 use crate::spec::{Digest, Manifest, ManifestKind, SpecError};
+use crate::stages::format::set_labels;
+use crate::stages::Stage;
 
 /// Builds the published image for `stage` with `labels` added to its config.
 pub fn final_image(

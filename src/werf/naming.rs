@@ -9,8 +9,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::error::WerfError;
-use super::repo::{component_problem, parse_repo, valid_path_component};
+use super::repo::parse_repo;
 use super::slug::{is_valid_docker_tag, DOCKER_TAG_MAX_LEN};
+use crate::spec::reference::{component_problem, is_path_component};
 
 /// Longest repository name (host included), as in the distribution reference grammar.
 pub const REPOSITORY_MAX_LEN: usize = 255;
@@ -74,11 +75,6 @@ impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.repository, self.tag)
     }
-}
-
-/// The tag of a stage in the stages cache: `image-stage-<signature>`.
-pub fn stages_tag(signature: &str) -> String {
-    format!("image-stage-{signature}")
 }
 
 /// The effective mode (`Multirepo` or `Monorepo`) for publishing into `repo`.
@@ -194,7 +190,7 @@ pub fn image_reference(
             let repository = format!("{base}/{name}");
             let reference = format!("{repository}:{tag}");
             let nests = name.contains('/') && parsed.registry().shape().is_some();
-            if let Some(c) = name.split('/').find(|c| !valid_path_component(c)) {
+            if let Some(c) = name.split('/').find(|c| !is_path_component(c)) {
                 let reason = format!(
                     "the image name is part of the repository in multirepo mode, and {}",
                     component_problem(c)
@@ -250,30 +246,6 @@ fn monorepo_tag_problem(name: &str, full_tag: &str) -> Option<String> {
          '^[\\w][\\w.-]*$': rename the image or use multirepo mode"
             .to_string()
     })
-}
-
-/// A werf image name as it can be published in every mode: one or more `/`-separated
-/// components of lower-case letters and digits with `.`, `_`, `__` or dashes inside (the
-/// repository path grammar), at most 128 chars. The nameless image is not a name (`~` on
-/// the command line).
-pub fn check_image_name(name: &str) -> Result<(), String> {
-    let shown = crate::spec::text::printable(name);
-    if name.is_empty() {
-        return Err("the image name is empty: give a name, or '~' for the nameless image".into());
-    }
-    if name.len() > DOCKER_TAG_MAX_LEN {
-        return Err(format!(
-            "image name '{shown}' is {} chars, over {DOCKER_TAG_MAX_LEN}",
-            name.len()
-        ));
-    }
-    if let Some(c) = name.split('/').find(|c| !valid_path_component(c)) {
-        return Err(format!(
-            "image name '{shown}' is not valid: {}",
-            component_problem(c)
-        ));
-    }
-    Ok(())
 }
 
 /// A nameless image (`None`) cannot be published together with named images, and no

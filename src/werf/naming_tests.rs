@@ -137,11 +137,3 @@ fn names() {
         assert_result(&format!("{names:?}"), got, |s| s.to_string(), *want);
     }
 }
-
-#[test]
-fn stage_tags() {
-    const CASES: &[(&str, &str)] = &[("abc", "image-stage-abc"), ("", "image-stage-")];
-    for (sig, want) in CASES {
-        assert_eq!(stages_tag(sig), *want);
-    }
-}

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use super::config::read_werf_yaml;
 use super::error::WerfError;
 use super::image::final_image;
-use super::naming::{check_names, image_reference, stages_tag, ImageRef, RepoMode};
+use super::naming::{check_names, image_reference, ImageRef, RepoMode};
 use super::stage_tag::tagged;
-use super::stages::StagesStorage;
 use super::tags::{TagSpec, TagStrategy};
 use crate::push::{PushImage, Target};
 use crate::spec::Reference;
+use crate::stages::format::{stage_tag, TAG_PREFIX};
+use crate::stages::{ImageName, StagesStorage};
 
 pub struct PublishRequest {
     /// Project directory (werf.yaml).
@@ -55,22 +56,26 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
     let storage = StagesStorage::open(&req.stages_dir)?;
     let mut names: Vec<Option<String>> = match &config {
         Some(c) => c.images.clone(),
-        None => storage.images.keys().cloned().collect(),
+        None => storage
+            .images
+            .keys()
+            .map(|k| k.as_option().clone())
+            .collect(),
     };
     check_names(&names)?;
     if !req.only.is_empty() {
         let wanted: Vec<Option<String>> = req
             .only
             .iter()
-            .map(|n| if n == "~" { None } else { Some(n.clone()) })
+            .map(|n| (n != ImageName::NAMELESS).then(|| n.clone()))
             .collect();
         for w in &wanted {
             if !names.contains(w) {
                 return Err(WerfError::UnknownImage {
-                    name: w.clone().unwrap_or_else(|| "~".into()),
+                    name: ImageName::from_option(w.clone()).to_string(),
                     available: names
                         .iter()
-                        .map(|n| n.clone().unwrap_or_else(|| "~".into()))
+                        .map(|n| ImageName::from_option(n.clone()).to_string())
                         .collect::<Vec<_>>()
                         .join(", "),
                 });
@@ -82,14 +87,14 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
     let mut targets = Vec::new();
     let mut planned = Vec::new();
     for name in &names {
-        let stages = storage.stages(name);
+        let stages = storage.stages(&ImageName::from_option(name.clone()));
         let last = stages.last().ok_or_else(|| WerfError::NotBuilt {
             image: name.clone(),
             path: req.stages_dir.clone(),
         })?;
         if req.with_stages {
             for s in stages {
-                let dest = parse_ref(&format!("{repo}:{}", stages_tag(&s.signature)))?;
+                let dest = parse_ref(&format!("{repo}:{}", stage_tag(&s.signature)))?;
                 let image = tagged(&storage.layout, s)?;
                 let image = PushImage::from_layout(&storage.layout, &image)?;
                 targets.push(Target {
@@ -128,13 +133,7 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
     }
     let stage_targets = targets.len() - planned.len();
     // Stage targets go first so that REPO is the first repository of every shared blob.
-    targets.sort_by_key(|t| {
-        !t.dest
-            .tag
-            .as_deref()
-            .unwrap_or("")
-            .starts_with("image-stage-")
-    });
+    targets.sort_by_key(|t| !t.dest.tag.as_deref().unwrap_or("").starts_with(TAG_PREFIX));
     Ok(PublishPlan {
         project: config.map(|c| c.project),
         targets,

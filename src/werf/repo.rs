@@ -1,10 +1,12 @@
 //! Repository addresses (`--images-repo`): split into registry host and path, validated
-//! against the docker reference grammar, and classified by registry (Docker Hub, Quay,
-//! GitHub Packages, other) from the host name alone.
+//! against the docker reference grammar of `spec::reference` (its host and path-component
+//! rules, the one source of them), and classified by registry (Docker Hub, Quay, GitHub
+//! Packages, other) from the host name alone.
 //!
 //! Knows nothing of HTTP, registry APIs or credentials, nor of image names or tags.
 
 use super::error::WerfError;
+use crate::spec::reference::{component_problem, is_host, is_path_component};
 
 /// The registries whose nesting limits matter; every other registry is `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +107,7 @@ pub(crate) fn parse_repo(repo: &str) -> Result<Repo<'_>, WerfError> {
     let mut parts: Vec<&str> = text.split('/').collect();
     let first = parts.first().copied().unwrap_or_default();
     let host = if first.contains('.') || first.contains(':') || first == "localhost" {
-        if !valid_host(first) {
+        if !is_host(first) {
             return Err(bad(format!(
                 "'{first}' is not a registry host[:port]: letters, digits, '.' and '-', \
                  then an optional ':' and port number"
@@ -117,7 +119,7 @@ pub(crate) fn parse_repo(repo: &str) -> Result<Repo<'_>, WerfError> {
         None
     };
     for c in &parts {
-        if !valid_path_component(c) {
+        if !is_path_component(c) {
             return Err(bad(format!(
                 "{}{}",
                 component_problem(c),
@@ -138,72 +140,6 @@ fn last_part_hint(c: &str) -> &'static str {
     } else {
         ""
     }
-}
-
-pub(crate) fn component_problem(c: &str) -> String {
-    if c.is_empty() {
-        "it has an empty path component ('//')".to_string()
-    } else {
-        format!(
-            "path component '{}' is not valid: lowercase letters and digits, separated by \
-             '.', '_', '__' or dashes",
-            crate::spec::text::printable(c)
-        )
-    }
-}
-
-/// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
-pub(crate) fn valid_path_component(c: &str) -> bool {
-    let b = c.as_bytes();
-    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
-    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
-        return false;
-    };
-    if !alnum(first) || !alnum(last) {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !alnum(b[i]) {
-            i += 1;
-        }
-        let sep = &c[start..i];
-        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-')) {
-            return false;
-        }
-    }
-    true
-}
-
-fn valid_host(h: &str) -> bool {
-    let port_ok = |p: &str| !p.is_empty() && p.bytes().all(|x| x.is_ascii_digit());
-    if let Some(rest) = h.strip_prefix('[') {
-        // [IPv6]:port
-        let Some((ip, after)) = rest.split_once(']') else {
-            return false;
-        };
-        let ip_ok = !ip.is_empty() && ip.bytes().all(|x| x.is_ascii_hexdigit() || x == b':');
-        return ip_ok && (after.is_empty() || after.strip_prefix(':').is_some_and(port_ok));
-    }
-    let (name, port) = match h.rsplit_once(':') {
-        Some((n, p)) => (n, Some(p)),
-        None => (h, None),
-    };
-    let name_ok = !name.is_empty()
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|x| x.is_ascii_alphanumeric() || x == b'-')
-        });
-    name_ok && port.is_none_or(port_ok)
 }
 
 #[cfg(test)]

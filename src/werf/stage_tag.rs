@@ -1,7 +1,6 @@
-//! A stage as it travels through the registry (its `image-stage-<signature>` tag). What a
-//! stage's own bytes say about which image and stage it is ([`identify`]: the root
-//! manifest's annotations `io.werf.image`/`io.werf.stage`, else the config labels of the
-//! same names), and the form `publish --with-stages` writes ([`tagged`]): the stage as
+//! A stage as it travels through the registry (its `image-stage-<signature>` tag): the
+//! form `publish --with-stages` writes ([`tagged`]; what a stage's own bytes say about
+//! which image and stage it is, is `stages::format::identify`): the stage as
 //! stored when its bytes already name its `index.json` image and stage; otherwise its
 //! manifests as OCI (Docker schema 2 media types mapped to their OCI equals; same config
 //! and layer blobs, so the same image ID) with the two annotations on the root. The bytes
@@ -15,10 +14,10 @@ use serde_json::Value;
 
 use super::error::WerfError;
 use super::image::{bad, json, spec};
-use super::stages::{Stage, ANN_IMAGE, ANN_STAGE};
-use super::store::{label, LABEL_IMAGE, LABEL_STAGE};
 use crate::layout::{Image, Layout};
 use crate::spec::{media_type as mt, Manifest, ManifestKind};
+use crate::stages::format::{identify, ANN_IMAGE, ANN_STAGE, LABEL_IMAGE, LABEL_STAGE};
+use crate::stages::{Stage, StoreError};
 
 /// Docker schema 2 media types and their OCI equals (same bytes, other name).
 const TO_OCI: [(&str, &str); 6] = [
@@ -46,33 +45,21 @@ fn oci_type(m: &str) -> Option<&str> {
     }
 }
 
-/// The (image, stage) a stage's bytes name: `root` is its root manifest (or index),
-/// `config` the config of its (first) image manifest. Each name is the root's annotation,
-/// else the config's label; the empty image name is the nameless image.
-pub fn identify(root: &Value, config: &Value) -> Option<(String, String)> {
-    let name = |ann: &str, lbl: &str| {
-        root.get("annotations")
-            .and_then(|a| a.get(ann))
-            .and_then(Value::as_str)
-            .or_else(|| label(config, lbl))
-            .map(str::to_string)
-    };
-    Some((name(ANN_IMAGE, LABEL_IMAGE)?, name(ANN_STAGE, LABEL_STAGE)?))
-}
-
 /// The stage `s` of `layout` as `publish --with-stages` tags it (children first, the root
 /// last; the blobs are the stored stage's).
 pub fn tagged(layout: &Layout, s: &Stage) -> Result<Image, WerfError> {
     let image = layout.image(&s.descriptor)?;
-    let want = (s.image.clone().unwrap_or_default(), s.stage.clone());
+    let want = (s.image.annotation().to_string(), s.stage.clone());
     if says(layout, &image)?.as_ref() == Some(&want) {
         return Ok(image);
     }
     let names = [(ANN_IMAGE, want.0.as_str()), (ANN_STAGE, want.1.as_str())];
-    named(image, &names).map_err(|e| WerfError::Stages {
-        path: layout.root().join("index.json"),
-        entry: s.signature.clone(),
-        rule: format!("cannot be tagged with its image and stage names: {e}"),
+    named(image, &names).map_err(|e| {
+        WerfError::Stages(StoreError::Rule {
+            path: layout.root().join("index.json"),
+            entry: s.signature.clone(),
+            rule: format!("cannot be tagged with its image and stage names: {e}"),
+        })
     })
 }
 

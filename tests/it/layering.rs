@@ -1,8 +1,8 @@
 //! The module layering of `src/`, checked on the source text:
 //!
-//! `cli -> werf -> push -> registry -> transport -> auth -> spec`, each module using only
-//! those below it, and `layout` (which uses only `spec`) used by `push` and above. A lower
-//! module never uses a higher one.
+//! `cli -> werf -> stages -> push -> registry -> transport -> auth -> spec`, each module
+//! using only those below it, and `layout` (which uses only `spec`) used by `push` and
+//! above. A lower module never uses a higher one.
 //!
 //! Every `.rs` file under `src/` belongs to the top-level module of its path
 //! (`src/push/engine.rs` -> `push`). Its paths that leave that module are found in the text
@@ -12,7 +12,8 @@
 //! around them, and `{a::.., b::..}` groups after any of those. Each must go to an allowed
 //! module. `lib.rs` and `main.rs` (which only declare modules) are not checked. A
 //! top-level module missing from the table below, or a path to an unknown lower-case name,
-//! is a failure too: a new module needs a decision about its layer.
+//! is a failure too: a new module needs a decision about its layer. Inside `cli`, a command
+//! module (`CLI_COMMANDS`) uses no other command module, and no helper uses one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,9 +27,19 @@ fn allowed(module: &str) -> Option<&'static [&'static str]> {
         "registry" => &["transport", "auth", "spec"],
         "layout" => &["spec"],
         "push" => &["registry", "transport", "auth", "spec", "layout"],
-        "werf" => &["push", "layout", "registry", "spec", "transport", "auth"],
+        "stages" => &["push", "layout", "registry", "spec", "transport", "auth"],
+        "werf" => &[
+            "stages",
+            "push",
+            "layout",
+            "registry",
+            "spec",
+            "transport",
+            "auth",
+        ],
         "cli" => &[
             "werf",
+            "stages",
             "push",
             "registry",
             "transport",
@@ -263,6 +274,9 @@ fn module_path(rel: &str) -> Vec<String> {
 struct PathRef {
     line: usize,
     tops: Vec<String>,
+    /// The module paths it reaches from the crate root (one per item of a group), e.g.
+    /// `[cli, flags, GlobalArgs]`.
+    targets: Vec<Vec<String>>,
     text: String,
 }
 
@@ -351,6 +365,7 @@ fn parse_path(toks: &[(Tok, usize)], start: usize, cur: &[String]) -> (PathRef, 
     if let Some(first) = base.first() {
         tops.push(first.clone());
     }
+    let mut targets = Vec::new();
     // A group: `{a::b, c, d::{e, f}}`.
     if toks.get(i).map(|t| &t.0) == Some(&Tok::Open) {
         let mut depth = 0;
@@ -381,6 +396,13 @@ fn parse_path(toks: &[(Tok, usize)], start: usize, cur: &[String]) -> (PathRef, 
                     if depth == 1 && item_start && base.is_empty() && w != "self" {
                         tops.push(w.clone());
                     }
+                    if depth == 1 && item_start {
+                        let mut t = base.clone();
+                        if w != "self" {
+                            t.push(w.clone());
+                        }
+                        targets.push(t);
+                    }
                     item_start = false;
                 }
                 Tok::Other(ch) => text.push(*ch),
@@ -391,7 +413,51 @@ fn parse_path(toks: &[(Tok, usize)], start: usize, cur: &[String]) -> (PathRef, 
             }
         }
     }
-    (PathRef { line, tops, text }, i)
+    if targets.is_empty() {
+        targets.push(base);
+    }
+    (
+        PathRef {
+            line,
+            tops,
+            targets,
+            text,
+        },
+        i,
+    )
+}
+
+/// The command modules of `src/cli`: each owns its clap `Args` and `run`, and uses helper
+/// modules only, never another command (only `cli/mod.rs`, which dispatches, uses them).
+const CLI_COMMANDS: [&str; 7] = [
+    "push",
+    "publish",
+    "bench",
+    "stages",
+    "slugify",
+    "completion",
+    "manpages",
+];
+
+/// Paths of a `src/cli` file (`rel` relative to `src/`) that reach a command module other
+/// than its own: `(line, command, path)`.
+fn cli_command_uses(rel: &str, text: &str) -> Vec<(usize, String, String)> {
+    let file_mod = module_path(rel);
+    if file_mod.first().map(String::as_str) != Some("cli") || file_mod.len() < 2 {
+        return Vec::new(); // not in cli, or cli/mod.rs
+    }
+    let own = file_mod[1].as_str();
+    let mut out = Vec::new();
+    for p in paths(&file_mod, text) {
+        for t in &p.targets {
+            if let [top, module, ..] = t.as_slice() {
+                if top == "cli" && module != own && CLI_COMMANDS.contains(&module.as_str()) {
+                    out.push((p.line, module.clone(), p.text.clone()));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The violations of one file (`rel` relative to `src/`), and how many paths it has that
@@ -482,7 +548,15 @@ fn src_respects_the_layering() {
     );
     // The checker must have seen the paths that are known to be there; finding none would
     // mean it stopped looking, not that the code is clean.
-    for module in ["layout", "push", "registry", "transport", "cli"] {
+    for module in [
+        "layout",
+        "push",
+        "registry",
+        "transport",
+        "stages",
+        "werf",
+        "cli",
+    ] {
         assert!(
             crossing.get(module).copied().unwrap_or(0) > 0,
             "no path from '{module}' to another module was found: is the checker broken? {crossing:?}"
@@ -492,6 +566,91 @@ fn src_respects_the_layering() {
         crossing.values().sum::<usize>() >= 20,
         "too few cross-module paths found: {crossing:?}"
     );
+}
+
+#[test]
+fn cli_commands_use_no_other_command() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src.join("cli"), &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    let mut modules = 0;
+    for path in &files {
+        let rel = path
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        modules += usize::from(
+            CLI_COMMANDS
+                .iter()
+                .any(|c| rel == format!("cli/{c}.rs") || rel == format!("cli/{c}/mod.rs")),
+        );
+        for (line, to, p) in cli_command_uses(&rel, &text) {
+            found.push(format!(
+                "src/{rel}:{line}: `{p}` uses the command module '{to}'"
+            ));
+        }
+    }
+    assert_eq!(
+        modules,
+        CLI_COMMANDS.len(),
+        "a command module is missing from src/cli"
+    );
+    assert!(
+        found.is_empty(),
+        "a cli module uses a command module (share it through cli/flags.rs or a helper):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn cli_command_uses_table() {
+    // (file relative to src/, source text, command modules reported)
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("cli/bench.rs", "use super::push::parse_source;", &["push"]),
+        (
+            "cli/bench.rs",
+            "use super::{exit, flags::X, publish};",
+            &["publish"],
+        ),
+        (
+            "cli/bench.rs",
+            "use super::flags::GlobalArgs; use self::stats::X;",
+            &[],
+        ),
+        (
+            "cli/stages/pull.rs",
+            "use crate::cli::{exit, output, publish::X};",
+            &["publish"],
+        ),
+        (
+            "cli/stages/pull.rs",
+            "use super::super::push::X;",
+            &["push"],
+        ),
+        (
+            "cli/stages/pull.rs",
+            "use super::list::X; use crate::cli::stages::Y;",
+            &[],
+        ),
+        ("cli/output.rs", "fn f(a: super::stages::X) {}", &["stages"]),
+        (
+            "cli/mod.rs",
+            "use push::PushArgs; use super::cli::stages::X;",
+            &[],
+        ),
+        ("werf/publish.rs", "use crate::cli::push::X;", &[]),
+    ];
+    for (file, text, want) in cases {
+        let got: Vec<String> = cli_command_uses(file, text)
+            .into_iter()
+            .map(|(_, to, _)| to)
+            .collect();
+        assert_eq!(&got, want, "{file}: {text}");
+    }
 }
 
 #[test]
@@ -571,6 +730,10 @@ fn checker_reports_violations_table() {
         ),
         ("cli/mod.rs", "use super::cli::args;", &[]),
         ("werf/image.rs", "use werf_push::cli::Cli;", &["cli"]),
+        ("stages/read.rs", "use crate::werf::naming::X;", &["werf"]),
+        ("stages/pull.rs", "use crate::{push::Pusher, layout::Layout};", &[]),
+        ("push/engine.rs", "use crate::stages::Stage;", &["stages"]),
+        ("werf/publish.rs", "use crate::stages::StagesStorage;", &[]),
         ("werf/image.rs", "use crate::{layout::{Layout, LayoutError}, push::PushImage};", &[]),
         ("push/blob.rs", "use crate :: cli :: Cli;", &["cli"]),
         ("push/blob.rs", "use crate::{\n  spec::Digest,\n  cli::Cli,\n};", &["cli"]),

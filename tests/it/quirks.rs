@@ -14,7 +14,7 @@ use crate::support::scenario::*;
 /// Pushes an image with a layer of `size` bytes through a proxy configured with `cfg`,
 /// with `args` before SRC DEST; checks success and the read-back; returns the proxy's log
 /// and the push's output.
-fn through(
+pub(crate) fn through(
     reg: &Registry,
     name: &str,
     cfg: ProxyConfig,
@@ -33,7 +33,7 @@ fn through(
     (proxy.stats().log, out)
 }
 
-fn push_to(proxy: &Proxy, src: &Path, name: &str, args: &[&str]) -> Output {
+pub(crate) fn push_to(proxy: &Proxy, src: &Path, name: &str, args: &[&str]) -> Output {
     let mut all = args.to_vec();
     let (s, d) = (oci(src), format!("{}/{name}:v1", proxy.host));
     all.push(&s);
@@ -41,13 +41,13 @@ fn push_to(proxy: &Proxy, src: &Path, name: &str, args: &[&str]) -> Output {
     push(&all)
 }
 
-fn count(log: &[Logged], method: &str, status: u16) -> usize {
+pub(crate) fn count(log: &[Logged], method: &str, status: u16) -> usize {
     log.iter()
         .filter(|l| l.method == method && l.status == status)
         .count()
 }
 
-const CHUNKED: [&str; 4] = ["--upload-strategy", "chunked", "--chunk-size", "1MiB"];
+pub(crate) const CHUNKED: [&str; 4] = ["--upload-strategy", "chunked", "--chunk-size", "1MiB"];
 
 #[test]
 fn ecr_patch_answered_201() {

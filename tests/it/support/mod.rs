@@ -21,6 +21,7 @@ pub mod nginx;
 pub mod proxy;
 pub mod proxy_hostile;
 pub mod proxy_http;
+pub mod proxy_quirks;
 pub mod proxy_rules;
 pub mod registry;
 pub mod scenario;

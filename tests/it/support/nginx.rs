@@ -240,6 +240,10 @@ http {{
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_request_buffering off;
       proxy_buffering off;
+      # Google Artifact Registry's upload answers carry ~21 KB of headers (quirks_uploads.rs).
+      proxy_buffer_size 64k;
+      proxy_buffers 4 64k;
+      proxy_busy_buffers_size 128k;
       proxy_read_timeout 300s;
     }}
   }}

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use super::layouts::XorShift;
 use super::proxy_hostile::{answer, Hostile};
 use super::proxy_http::{header, read_body, read_head, read_response_body, respond, Head};
+use super::proxy_quirks::{self, Quirk, QuirkState};
 use super::proxy_rules::{refusal, rewrite};
 
 /// Answer matching requests with `status` (nothing forwarded), `times` times.
@@ -42,6 +43,8 @@ pub struct StatusFault {
     /// `u32::MAX`: always.
     pub times: u32,
     pub retry_after: Option<&'static str>,
+    /// `(code, message)` of the JSON error body instead of the status's usual one.
+    pub body: Option<(&'static str, &'static str)>,
 }
 
 impl StatusFault {
@@ -52,6 +55,7 @@ impl StatusFault {
             status,
             times: 1,
             retry_after: None,
+            body: None,
         }
     }
     pub fn times(mut self, n: u32) -> Self {
@@ -60,6 +64,10 @@ impl StatusFault {
     }
     pub fn retry_after(mut self, v: &'static str) -> Self {
         self.retry_after = Some(v);
+        self
+    }
+    pub fn body(mut self, code: &'static str, message: &'static str) -> Self {
+        self.body = Some((code, message));
         self
     }
 }
@@ -100,6 +108,8 @@ pub struct ProxyConfig {
     pub mount_status: Option<u16>,
     /// Hostile answers (silent, trickled, huge, echoing credentials): `proxy_hostile.rs`.
     pub hostile: Vec<Hostile>,
+    /// The quirks of issue 18 (`proxy_quirks.rs`).
+    pub quirks: Vec<Quirk>,
 }
 
 /// One exchange as the proxy saw it.
@@ -150,6 +160,7 @@ struct Shared {
     cuts_left: Mutex<Vec<u64>>,
     faults_left: Mutex<Vec<u32>>,
     hostile_left: Mutex<Vec<u32>>,
+    quirk_state: QuirkState,
 }
 
 pub struct Proxy {
@@ -180,6 +191,7 @@ impl Proxy {
             upstream: upstream.to_string(),
             stats: Mutex::default(),
             stream_pos: Mutex::new(0),
+            quirk_state: QuirkState::default(),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let (s2, stop2) = (shared.clone(), stop.clone());
@@ -316,10 +328,17 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         log(status);
         return Ok(());
     }
-    let refusal = refusal(&s.cfg, &s.faults_left, &head, len);
+    let refusal = refusal(&s.cfg, &s.faults_left, &head, len).or_else(|| {
+        proxy_quirks::refusal(&cfg.quirks, &s.quirk_state, &s.upstream, &head, len, &body)
+    });
     if let Some((status, extra, text)) = refusal {
         s.stats.lock().unwrap().faults += 1;
         log(status);
+        if status == 0 {
+            // ECR: the connection dropped, no answer.
+            let _ = client.shutdown(Shutdown::Both);
+            return Ok(());
+        }
         let body = if cfg.plain_text_errors || text.starts_with('{') {
             text.into_bytes()
         } else {
@@ -359,7 +378,18 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         read_response_body(&mut ur, &rh)?
     };
     let mut status = status;
-    let quirks = rewrite(&s.cfg, &head, &mut status, &mut rh, &mut rbody);
+    let quirks = rewrite(&s.cfg, &head, &mut status, &mut rh, &mut rbody)
+        + proxy_quirks::rewrite(
+            &cfg.quirks,
+            &s.quirk_state,
+            &head,
+            &mut status,
+            &mut rh,
+            &mut rbody,
+        );
+    if head.method == "HEAD" {
+        rbody.clear();
+    }
     if quirks > 0 {
         s.stats.lock().unwrap().quirks += quirks;
     }

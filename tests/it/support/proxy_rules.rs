@@ -51,6 +51,7 @@ pub fn refusal(
                     ),
                     _ => ("UNAVAILABLE", "Service Unavailable (injected)"),
                 };
+                let (code, msg) = f.body.unwrap_or((code, msg));
                 return Some((f.status, h, json(code, msg)));
             }
         }

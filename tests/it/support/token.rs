@@ -42,11 +42,16 @@ pub const REFRESH_TOKEN: &str = "werf-push-test-refresh-token";
 /// Which actions an account gets on a repository, given those asked for.
 pub type Grant = Arc<dyn Fn(Option<&str>, &str, &[String]) -> Vec<String> + Send + Sync>;
 
+/// Which token requests (by their scopes) are answered 404.
+pub type Refuse = Arc<dyn Fn(&[String]) -> bool + Send + Sync>;
+
 #[derive(Clone)]
 pub struct IssuerOptions {
     lifetime: u64,
     reported: Option<u64>,
     grant: Grant,
+    /// Token requests (by their scopes) answered 404 (GitLab, for mount scopes).
+    refuse: Option<Refuse>,
 }
 
 impl Default for IssuerOptions {
@@ -68,7 +73,14 @@ impl IssuerOptions {
                     Vec::new()
                 }
             }),
+            refuse: None,
         }
+    }
+
+    /// Answer 404 to token requests whose scopes `f` picks.
+    pub fn refuse(mut self, f: impl Fn(&[String]) -> bool + Send + Sync + 'static) -> Self {
+        self.refuse = Some(Arc::new(f));
+        self
     }
 
     /// Seconds a token is accepted by the registry after it is issued.
@@ -285,6 +297,11 @@ fn handle(
     if !ok {
         s.log.lock().unwrap().push(entry);
         return (401, r#"{"details":"bad credentials"}"#.to_string());
+    }
+    if s.opts.refuse.as_ref().is_some_and(|f| f(&scopes)) {
+        entry.status = 404;
+        s.log.lock().unwrap().push(entry);
+        return (404, r#"{"details":"not found"}"#.to_string());
     }
     for scope in &scopes {
         let mut it = scope.splitn(3, ':');

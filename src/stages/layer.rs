@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
+use super::error::StoreError;
 use super::pargz::ParGzEncoder;
-use super::store::StoreError;
 use crate::layout::BlobWriter;
 use crate::spec::{media_type, Descriptor, Digest};
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 
-use super::store::StoreError;
+use super::error::StoreError;
 use crate::layout::{BlobWriter, LayoutError};
 use crate::registry::{Registry, RegistryError};
 use crate::spec::Descriptor;

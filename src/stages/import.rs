@@ -4,7 +4,7 @@
 //! `oci-archive:FILE` (a tar of an OCI layout), each with an optional `:REF`. Layers are
 //! copied as they are, streamed and verified; each config gets the `io.werf.image` and
 //! `io.werf.stage` labels, so manifests are rewritten (children of an index too). The
-//! signature is `--signature` or the documented default (`signature.rs`).
+//! signature is `--signature` or the documented default (`stages/signature.rs`).
 //! Knows nothing of registries or of the CLI.
 
 use std::path::{Path, PathBuf};
@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::archive::{docker_archive, Archive};
+use super::error::StoreError;
+use super::format::{set_labels, ImageName, LABEL_IMAGE, LABEL_STAGE};
 use super::layer::LayerOptions;
 use super::signature::default_signature;
-use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
+use super::write::StoreWriter;
 use crate::layout::{split_selector, BlobWriter, Layout};
 use crate::spec::{Descriptor, Manifest, ManifestKind};
 
@@ -72,8 +74,7 @@ fn usage(s: &str) -> StoreError {
 pub struct ImportRequest {
     pub stages_dir: PathBuf,
     pub source: ImportSource,
-    /// Empty for the nameless image.
-    pub image: String,
+    pub image: ImageName,
     pub stage: String,
     pub signature: Option<String>,
     /// The parent stage's signature (enters the default signature; must exist).
@@ -98,7 +99,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
         None => None,
     };
     let labels = [
-        (LABEL_IMAGE, req.image.as_str()),
+        (LABEL_IMAGE, req.image.annotation()),
         (LABEL_STAGE, req.stage.as_str()),
     ];
     let d = match &req.source {
@@ -126,7 +127,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
     let replaced = w.add_stage(&d, &req.image, &req.stage, &sig)?;
     w.commit()?;
     Ok(Imported {
-        image: req.image.clone(),
+        image: req.image.annotation().to_string(),
         stage: req.stage.clone(),
         signature: sig,
         digest: d.digest.to_string(),

@@ -9,16 +9,17 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::error::StoreError;
+use super::format::{set_labels, ImageName, LABEL_IMAGE, LABEL_STAGE};
 use super::layer::{tar_dir, LayerOptions};
 use super::signature::default_signature;
-use super::store::{set_labels, StoreError, StoreWriter, LABEL_IMAGE, LABEL_STAGE};
+use super::write::StoreWriter;
 use crate::layout::Layout;
 use crate::spec::{media_type, ManifestKind};
 
 pub struct AddRequest {
     pub stages_dir: PathBuf,
-    /// Empty for the nameless image.
-    pub image: String,
+    pub image: ImageName,
     pub stage: String,
     pub from_dir: PathBuf,
     /// Signature of the parent stage, which must be in the storage.
@@ -84,7 +85,10 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     }));
     set_labels(
         &mut cfg,
-        &[(LABEL_IMAGE, &req.image), (LABEL_STAGE, &req.stage)],
+        &[
+            (LABEL_IMAGE, req.image.annotation()),
+            (LABEL_STAGE, &req.stage),
+        ],
     )
     .map_err(StoreError::Invalid)?;
     let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
@@ -106,7 +110,7 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     let replaced = w.add_stage(&m_desc, &req.image, &req.stage, &sig)?;
     w.commit()?;
     Ok(Added {
-        image: req.image.clone(),
+        image: req.image.annotation().to_string(),
         stage: req.stage.clone(),
         signature: sig,
         digest: m_desc.digest.to_string(),
@@ -146,7 +150,7 @@ fn parent(w: &StoreWriter, sig: &str) -> Result<(Option<Value>, Vec<Value>), Sto
     let d = layout
         .entries()
         .iter()
-        .find(|d| d.digest.to_string() == entry.digest)
+        .find(|d| d.digest == entry.descriptor.digest)
         .ok_or_else(missing)?;
     let m = layout.read_manifest(d)?;
     let ManifestKind::Image { config, layers } = &m.kind else {

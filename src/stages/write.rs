@@ -1,109 +1,24 @@
 //! Writing the stages storage: the writer lock, stale temporary files removed first, stage
 //! entries added (or replacing the entry of the same image and stage) with the `io.werf.*`
-//! annotations, `index.json` committed last by atomic rename. Also the error type of the
-//! storage-writing commands (import, add, pull, gc) and the config labels that carry a
-//! stage's image and stage names (docs/stages-format.md, "Writing stages").
-//! Knows nothing of HTTP or of the CLI.
+//! annotations under the rules of `format`, `index.json` committed last by atomic rename
+//! (docs/stages-format.md, "Writing stages"). Knows nothing of HTTP or of the CLI.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use thiserror::Error;
 
-use super::error::WerfError;
-use super::signature;
-use super::stages::{ANN_IMAGE, ANN_SIGNATURE, ANN_STAGE, STAGE_ORDER};
+use super::error::StoreError;
+use super::format::{
+    check_signature, check_stage_name, dockerfile_clash, ImageName, ANN_IMAGE, ANN_SIGNATURE,
+    ANN_STAGE, DOCKERFILE_RULE,
+};
+use super::read::Stage;
 use crate::layout::{
     remove_temp, stale_temps, Layout, LayoutError, LayoutLock, LayoutWriter, REF_NAME, TMP_PREFIX,
 };
-use crate::push::PushError;
-use crate::registry::RegistryError;
-use crate::spec::Descriptor;
-
-/// Config label holding the werf image name of a stage (empty for the nameless image).
-pub const LABEL_IMAGE: &str = "io.werf.image";
-/// Config label holding the stage name.
-pub const LABEL_STAGE: &str = "io.werf.stage";
-
-/// Failures of `stages import`, `add`, `pull` and `gc`.
-#[derive(Debug, Error)]
-pub enum StoreError {
-    /// Another process holds the storage's lock.
-    #[error("{0}")]
-    Locked(String),
-    #[error("{0}")]
-    Layout(#[from] LayoutError),
-    #[error("{0}")]
-    Werf(#[source] Box<WerfError>),
-    /// Bad input: what, where and how to fix it.
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{}: {reason}", .path.display())]
-    Source { path: PathBuf, reason: String },
-    #[error("{}: {source}", .path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// Connecting to the registry failed.
-    #[error("{0}")]
-    Push(#[source] Box<PushError>),
-    #[error("{context}: {source}")]
-    Registry {
-        context: String,
-        #[source]
-        source: RegistryError,
-    },
-    /// `stages pull IMAGE_NAME...` could not restore every named image whole (what it
-    /// could restore is stored).
-    #[error("{}", super::pull::not_restored(.repo, .images, .unidentified))]
-    NotRestored {
-        repo: String,
-        /// Image names as given (`~` for the nameless image).
-        images: Vec<String>,
-        /// Stage tags whose bytes name no image and stage.
-        unidentified: Vec<String>,
-    },
-}
-
-impl From<WerfError> for StoreError {
-    fn from(e: WerfError) -> StoreError {
-        StoreError::Werf(Box::new(e))
-    }
-}
-
-impl From<PushError> for StoreError {
-    fn from(e: PushError) -> StoreError {
-        StoreError::Push(Box::new(e))
-    }
-}
-
-impl StoreError {
-    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
-        let path = path.to_path_buf();
-        // A write into the storage that failed inside a copy from `path` is the storage's
-        // failure (a full disk, say), not the source's.
-        move |source| match LayoutError::carried(source) {
-            Ok(inner) => StoreError::Layout(inner),
-            Err(source) if crate::layout::safe_fs::is_no_space(&source) => {
-                StoreError::Layout(LayoutError::from_io(path, source))
-            }
-            Err(source) => StoreError::Io { path, source },
-        }
-    }
-}
-
-/// One stage entry of `index.json`, as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub image: String,
-    pub stage: String,
-    pub signature: String,
-    pub digest: String,
-}
+use crate::spec::{Descriptor, Digest};
 
 /// The storage opened for writing: locked until committed or dropped. Dropped without
 /// a commit, it removes the blobs placed since it was opened, so a failed write leaves the
@@ -152,19 +67,19 @@ impl StoreWriter {
         Ok(Some(Layout::open(&self.root)?))
     }
 
-    /// Every entry that carries the werf annotations.
-    pub fn entries(&self) -> Vec<Entry> {
-        self.w().entries().iter().filter_map(entry).collect()
+    /// Every entry that is a stage (entries that break a rule of the format are not).
+    pub fn entries(&self) -> Vec<Stage> {
+        self.w().entries().iter().filter_map(stage_of).collect()
     }
 
     /// The stage `--parent GIVEN` names: its full signature or a unique prefix of it (as
     /// `stages list` shows them, whole).
-    pub fn parent(&self, given: &str) -> Result<Entry, StoreError> {
+    pub fn parent(&self, given: &str) -> Result<Stage, StoreError> {
         let shown = crate::spec::text::printable(given);
         if let Some(e) = self.find(given) {
             return Ok(e);
         }
-        let matches: Vec<Entry> = self
+        let matches: Vec<Stage> = self
             .entries()
             .into_iter()
             .filter(|e| !given.is_empty() && e.signature.starts_with(given))
@@ -187,7 +102,7 @@ impl StoreWriter {
         }
     }
 
-    pub fn find(&self, signature: &str) -> Option<Entry> {
+    pub fn find(&self, signature: &str) -> Option<Stage> {
         self.entries()
             .into_iter()
             .find(|e| e.signature == signature)
@@ -199,46 +114,40 @@ impl StoreWriter {
     pub fn add_stage(
         &mut self,
         d: &Descriptor,
-        image: &str,
+        image: &ImageName,
         stage: &str,
         sig: &str,
     ) -> Result<Option<String>, StoreError> {
-        check_names(stage, sig)?;
-        if !image.is_empty() {
-            super::naming::check_image_name(image).map_err(StoreError::Invalid)?;
-        }
+        check_stage_name(stage).map_err(StoreError::Invalid)?;
+        check_signature(sig).map_err(StoreError::Invalid)?;
         let all = self.entries();
         if let Some(other) = all
             .iter()
-            .find(|e| e.signature == sig && (e.image != image || e.stage != stage))
+            .find(|e| e.signature == sig && (e.image != *image || e.stage != stage))
         {
             return Err(StoreError::Invalid(format!(
                 "signature {sig} is already the '{}' stage of image '{}': signatures are \
                  unique in the stages storage; give another --signature",
-                other.stage, other.image
+                other.stage,
+                other.image.annotation()
             )));
         }
-        let mine: Vec<&Entry> = all.iter().filter(|e| e.image == image).collect();
-        let clash = if stage == "dockerfile" {
-            mine.iter().find(|e| e.stage != "dockerfile")
-        } else {
-            mine.iter().find(|e| e.stage == "dockerfile")
-        };
-        if let Some(c) = clash {
+        let mine: Vec<&Stage> = all.iter().filter(|e| e.image == *image).collect();
+        if let Some(c) = dockerfile_clash(mine.iter().map(|e| e.stage.as_str()), stage) {
             return Err(StoreError::Invalid(format!(
-                "image '{image}' already has stage '{}': a Dockerfile image has the one stage \
-                 'dockerfile' and no other",
-                c.stage
+                "image '{}' already has stage '{c}': {DOCKERFILE_RULE}",
+                image.annotation()
             )));
         }
         let replaced = mine
             .iter()
             .find(|e| e.stage == stage)
             .map(|e| e.signature.clone());
-        self.w_mut().retain_entries(|v| match entry(v) {
-            Some(e) => !(e.image == image && e.stage == stage),
+        self.w_mut().retain_entries(|v| match stage_of(v) {
+            Some(e) => !(e.image == *image && e.stage == stage),
             None => true,
         });
+        let image = image.annotation();
         let mut extra = serde_json::json!({
             "annotations": {
                 REF_NAME: sig,
@@ -314,64 +223,28 @@ pub fn lock(root: &Path) -> Result<LayoutLock, StoreError> {
     })
 }
 
-fn entry(v: &Value) -> Option<Entry> {
-    let a = v.get("annotations")?;
-    let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
-    Some(Entry {
-        image: s(ANN_IMAGE)?,
-        stage: s(ANN_STAGE)?,
-        signature: s(ANN_SIGNATURE)?,
-        digest: v.get("digest")?.as_str()?.to_string(),
-    })
-}
-
-/// A stage name werf knows and a hex signature.
-pub fn check_names(stage: &str, sig: &str) -> Result<(), StoreError> {
-    if !STAGE_ORDER.contains(&stage) {
-        return Err(StoreError::Invalid(format!(
-            "unknown stage name '{}': use one of {}",
-            crate::spec::text::printable(stage),
-            STAGE_ORDER.join(", ")
-        )));
-    }
-    signature::check(sig).map_err(StoreError::Invalid)
-}
-
-/// Sets `labels` in an image config (`config.Labels`), creating the objects as needed.
-pub fn set_labels(cfg: &mut Value, labels: &[(&str, &str)]) -> Result<(), String> {
-    let obj = cfg
-        .as_object_mut()
-        .ok_or("the image config is not a JSON object")?;
-    let inner = obj
-        .entry("config")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if !inner.is_object() {
-        *inner = Value::Object(Default::default());
-    }
-    let lbl = inner
-        .as_object_mut()
-        .expect("an object")
-        .entry("Labels")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if !lbl.is_object() {
-        *lbl = Value::Object(Default::default());
-    }
-    let lbl = lbl.as_object_mut().expect("an object");
-    for (k, v) in labels {
-        lbl.insert(k.to_string(), Value::from(*v));
-    }
-    Ok(())
-}
-
-/// A label of an image config, if set.
-pub fn label<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
-    cfg.get("config")?.get("Labels")?.get(key)?.as_str()
+/// The stage an `index.json` entry being written is, if it is one.
+fn stage_of(v: &Value) -> Option<Stage> {
+    let s = |k: &str| v.get(k).and_then(Value::as_str);
+    let annotations = v
+        .get("annotations")?
+        .as_object()?
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect();
+    let d = Descriptor {
+        media_type: s("mediaType")?.to_string(),
+        digest: Digest::parse(s("digest")?).ok()?,
+        size: v.get("size")?.as_u64()?,
+        platform: None,
+        annotations,
+    };
+    Stage::parse(&d).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Digest;
 
     fn desc(n: u8) -> Descriptor {
         Descriptor {
@@ -409,7 +282,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut w = StoreWriter::open(dir.path()).unwrap();
         for (i, (image, stage, sig, want)) in cases.into_iter().enumerate() {
-            let got = w.add_stage(&desc(i as u8), image, stage, sig);
+            let image = ImageName::from_annotation(image).unwrap();
+            let got = w.add_stage(&desc(i as u8), &image, stage, sig);
             match (got, want) {
                 (Ok(r), Ok(w)) => assert_eq!(r.as_deref(), w, "case {i}"),
                 (Err(e), Err(w)) => assert!(e.to_string().starts_with(w), "case {i}: {e}"),
@@ -418,24 +292,5 @@ mod tests {
         }
         let sigs: Vec<String> = w.entries().into_iter().map(|e| e.signature).collect();
         assert_eq!(sigs, ["bb", "cc", "ff"]);
-    }
-
-    #[test]
-    fn labels_set_and_read() {
-        let cases = [
-            (r#"{}"#, r#"{"config":{"Labels":{"k":"v"}}}"#),
-            (r#"{"config":null}"#, r#"{"config":{"Labels":{"k":"v"}}}"#),
-            (
-                r#"{"config":{"Env":["A=1"],"Labels":{"x":"y"}}}"#,
-                r#"{"config":{"Env":["A=1"],"Labels":{"k":"v","x":"y"}}}"#,
-            ),
-        ];
-        for (input, want) in cases {
-            let mut v: Value = serde_json::from_str(input).unwrap();
-            set_labels(&mut v, &[("k", "v")]).unwrap();
-            assert_eq!(v.to_string(), want, "{input}");
-            assert_eq!(label(&v, "k"), Some("v"));
-        }
-        assert!(set_labels(&mut Value::from(1), &[]).is_err());
     }
 }

@@ -6,6 +6,8 @@
 //! request kind p50/p95 latency; CPU time of the pushes and peak memory of this process.
 //! The known-blob cache is never used here (cold rounds must upload).
 
+mod stats;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,10 +19,11 @@ use werf_push::layout::Layout;
 use werf_push::push::{BlobSource, NoopReporter, PushImage, Pusher, Summary, Target};
 use werf_push::spec::{Descriptor, Manifest, Reference};
 
-use super::args::{GlobalArgs, RegistryArgs, UploadArgs};
-use super::bench_stats::{self as stats, KindStats, Recorder};
+use super::flags::{parse_source, GlobalArgs, RegistryArgs, UploadArgs};
+use super::signal::interrupt;
 use super::size::parse_size;
 use super::{exit, settings};
+use stats::{KindStats, Recorder};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -162,7 +165,7 @@ async fn synthetic_image(seed: u64, n: usize, sizes: &[u64]) -> Result<PushImage
 }
 
 fn layout_image(src: &str) -> Result<PushImage> {
-    let src = super::push::parse_source(src)?;
+    let src = parse_source(src)?;
     let layout = Layout::open(&src.dir)?;
     let entry = layout.select(src.selector.as_deref())?.clone();
     let image = layout.image(&entry)?;
@@ -224,7 +227,7 @@ pub async fn run(a: BenchArgs, g: &GlobalArgs) -> Result<i32> {
             settings::retry_budget(&a.registry),
         );
         let pusher = Pusher::new(opts.clone(), Arc::new(registries), Arc::new(NoopReporter))
-            .with_cancel(super::interrupt().clone());
+            .with_cancel(interrupt().clone());
         let (cpu0, _) = stats::rusage();
         let started = Instant::now();
         let (summary, errors) = pusher

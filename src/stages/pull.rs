@@ -1,7 +1,7 @@
 //! `stages pull`: the distributed stages cache back into the local stages storage. Lists
 //! the `image-stage-<signature>` tags of REPO (following `Link` pagination), reads each
 //! missing stage's manifest and config, takes its image and stage names from its bytes
-//! (`stage_tag::identify`: the manifest annotations `io.werf.image`/`io.werf.stage`, else
+//! (`format::identify`: the manifest annotations `io.werf.image`/`io.werf.stage`, else
 //! the config labels), keeps one stage per image and stage name (one already in the storage
 //! wins, else the newest `created`), and fetches the blobs concurrently: streamed to a
 //! temporary file, resumed with `Range` after a cut, digest verified, renamed into place.
@@ -19,11 +19,11 @@ use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 
+use super::error::StoreError;
 use super::fetch::{download, small_blob};
-use super::naming::stages_tag;
-use super::stage_tag::identify;
-use super::stages::{ANN_IMAGE, ANN_STAGE};
-use super::store::{StoreError, StoreWriter};
+use super::format::{check_signature, check_stage_name, identify, stage_tag as stages_tag};
+use super::format::{ImageName, ANN_IMAGE, ANN_STAGE, TAG_PREFIX};
+use super::write::StoreWriter;
 use crate::layout::MAX_MANIFEST;
 use crate::registry::{Registries, Registry, RegistryError};
 use crate::spec::{Descriptor, Manifest, ManifestKind, Reference};
@@ -117,12 +117,18 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
     let wanted: Vec<String> = req
         .images
         .iter()
-        .map(|n| if n == "~" { String::new() } else { n.clone() })
+        .map(|n| {
+            if n == ImageName::NAMELESS {
+                String::new()
+            } else {
+                n.clone()
+            }
+        })
         .collect();
     let sigs: Vec<String> = tags
         .iter()
-        .filter_map(|t| t.strip_prefix("image-stage-"))
-        .filter(|s| super::signature::check(s).is_ok() && !local_sigs.contains(s))
+        .filter_map(|t| t.strip_prefix(TAG_PREFIX))
+        .filter(|s| check_signature(s).is_ok() && !local_sigs.contains(s))
         .map(str::to_string)
         .collect();
     let read: Vec<Result<Result<Candidate, Skip>, StoreError>> =
@@ -144,7 +150,7 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
         |image, stage| {
             local
                 .iter()
-                .find(|l| l.image == image && l.stage == stage)
+                .find(|l| l.image.annotation() == image && l.stage == stage)
                 .map(|l| l.signature.clone())
         },
         &mut report.skipped,
@@ -180,7 +186,10 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
             platform: None,
             annotations: Default::default(),
         };
-        match w.add_stage(&d, &c.image, &c.stage, &c.signature) {
+        let added = ImageName::from_annotation(&c.image)
+            .map_err(StoreError::Invalid)
+            .and_then(|image| w.add_stage(&d, &image, &c.stage, &c.signature));
+        match added {
             Ok(_) => report.pulled.push(PulledStage {
                 image: c.image,
                 stage: c.stage,
@@ -193,13 +202,17 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
             Err(e) => return Err(e),
         }
     }
-    let have: HashSet<String> = w.entries().into_iter().map(|e| e.image).collect();
+    let have: HashSet<String> = w
+        .entries()
+        .into_iter()
+        .map(|e| e.image.annotation().to_string())
+        .collect();
     report.not_restored = wanted
         .iter()
         .filter(|name| !report.unidentified.is_empty() || !have.contains(*name))
         .map(|name| {
             if name.is_empty() {
-                "~".into()
+                ImageName::NAMELESS.into()
             } else {
                 name.clone()
             }
@@ -221,28 +234,6 @@ impl PullReport {
             unidentified: self.unidentified.iter().map(|s| s.tag.clone()).collect(),
         })
     }
-}
-
-/// The message of `StoreError::NotRestored`.
-pub(super) fn not_restored(repo: &str, images: &[String], unidentified: &[String]) -> String {
-    let names = images
-        .iter()
-        .map(|i| format!("'{}'", crate::spec::text::printable(i)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if unidentified.is_empty() {
-        return format!(
-            "image {names} could not be restored: {repo} has no stage of it; publish it with \
-             --with-stages first"
-        );
-    }
-    format!(
-        "image {names} could not be restored whole from {repo}: the stage tag(s) {} name no \
-         image and stage (pushed by another tool than `publish --with-stages`), so they may \
-         be its stages; run `publish --with-stages` from a runner that has those stages (it \
-         rewrites their tags to name them), or delete the tags",
-        crate::spec::text::printable(&unidentified.join(", "))
-    )
 }
 
 /// The stages to pull: one per (image, stage). Those of images not `wanted` (when some
@@ -398,13 +389,11 @@ async fn candidate(
              stage ({ANN_IMAGE}, {ANN_STAGE}): it was not pushed by `publish --with-stages`"
         ));
     };
-    if let Err(e) = super::store::check_names(&stage, sig) {
-        return skip(e.to_string());
+    if let Err(e) = check_stage_name(&stage).and_then(|()| check_signature(sig)) {
+        return skip(e);
     }
-    if !image.is_empty() {
-        if let Err(e) = super::naming::check_image_name(&image) {
-            return unknown(e);
-        }
+    if let Err(e) = ImageName::from_annotation(&image) {
+        return unknown(e);
     }
     Ok(Ok(Candidate {
         tag,

@@ -139,7 +139,7 @@ pub fn rusage() -> (f64, u64) {
     )
 }
 
-pub use super::output::human;
+pub use crate::cli::size::human;
 
 /// The per-kind table, one line per kind.
 pub fn kind_table(title: &str, kinds: &BTreeMap<&'static str, KindStats>) -> String {

@@ -1,27 +1,18 @@
-//! clap definitions: commands, flags and their environment variables (werf's names where
-//! werf had them).
+//! The flag groups more than one command shares (global flags, how registries are reached,
+//! how blobs are uploaded, the images repository, the stages storage, the stage being
+//! written) and the `oci:DIR[:REF|@DIGEST]` source, with their environment variables
+//! (werf's names where werf had them). Knows no command.
 
 use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, ValueEnum};
+use werf_push::stages::layer::{LayerCompression, LayerOptions};
+use werf_push::stages::{ImageName, StoreError};
 
 use super::size::parse_size;
 use werf_push::push::PushOptions;
 use werf_push::transport::Timeouts;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "werf-push",
-    version,
-    about = "Publish images and werf stages from an OCI layout to registries, without a Docker daemon"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub global: GlobalArgs,
-    #[command(subcommand)]
-    pub command: Command,
-}
 
 #[derive(Args, Debug)]
 pub struct GlobalArgs {
@@ -52,73 +43,10 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Push an image of an OCI layout to one or more registry references.
-    #[command(
-        after_help = "Examples:\n  werf-push push oci:./layout registry.example.com/app:1.0\n  werf-push push oci:./layout:v2 localhost:5000/a:v2 localhost:5000/b:v2\n  werf-push push --json oci:./layout@sha256:<hex> ghcr.io/org/app:main"
-    )]
-    Push(PushArgs),
-    /// Publish werf images (and with --with-stages the stages cache) from the stages storage.
-    #[command(
-        after_help = "Examples:\n  werf-push publish --repo registry.example.com/group/app --tag-git-branch main\n  werf-push publish backend --repo localhost:5000/app --tag-custom v1 --with-stages\n  werf-push publish --repo docker.io/account/app --images-repo-mode monorepo --tag-by-stages-signature"
-    )]
-    Publish(super::publish::PublishArgs),
-    /// Measure push throughput of a registry with synthetic blobs (or a layout's image).
-    #[command(
-        after_help = "Examples:\n  werf-push bench --repo localhost:5000/bench\n  werf-push bench --repo registry.example.com/bench --blobs 8 --blob-size 16MiB --rounds 3 --warm-rounds 3 --json\n  werf-push bench --repo localhost:5000/bench --from oci:./layout --jobs 2"
-    )]
-    Bench(super::bench::BenchArgs),
-    /// The stages storage: list what it holds.
-    #[command(subcommand)]
-    Stages(super::stages::StagesCommand),
-    /// werf's slug: `werf-push slugify -f docker-tag STRING`.
-    #[command(
-        after_help = "Examples:\n  werf-push slugify -f docker-tag core/feature/ADD_SETTINGS   # core-feature-add-settings-df80fdc3"
-    )]
-    Slugify(SlugifyArgs),
-    /// Print a shell completion script.
-    #[command(
-        after_help = "Examples:\n  mkdir -p ~/.local/share/bash-completion/completions && werf-push completion bash > ~/.local/share/bash-completion/completions/werf-push\n  mkdir -p ~/.zfunc && werf-push completion zsh > ~/.zfunc/_werf-push   # with fpath+=(~/.zfunc) before compinit in ~/.zshrc\n  mkdir -p ~/.config/fish/completions && werf-push completion fish > ~/.config/fish/completions/werf-push.fish"
-    )]
-    Completion {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Write man pages generated from this command line into DIR (one per command, nested
-    /// ones as werf-push-stages-list.1); scripts/man runs it.
-    #[command(
-        after_help = "Examples:\n  werf-push manpages ~/.local/share/man/man1 && man werf-push-stages-list"
-    )]
-    Manpages { dir: PathBuf },
-}
-
-#[derive(Args, Debug)]
-pub struct SlugifyArgs {
-    /// Slug format (only docker-tag).
-    #[arg(short, long, value_parser = ["docker-tag"], default_value = "docker-tag")]
-    pub format: String,
-    pub string: String,
-}
-
-#[derive(Args, Debug)]
-pub struct PushArgs {
-    /// Source: oci:DIR, oci:DIR:REF (org.opencontainers.image.ref.name) or oci:DIR@DIGEST.
-    pub src: String,
-    /// Destination references (REGISTRY/REPOSITORY[:TAG]); one image, many tags or repositories.
-    #[arg(required = true)]
-    pub dest: Vec<String>,
-    /// Print a machine-readable summary (JSON) on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Show what would be pushed, using read requests only.
-    #[arg(long)]
-    pub dry_run: bool,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-    #[command(flatten)]
-    pub upload: UploadArgs,
-}
+/// A command-line mistake found after parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 /// How registries are reached.
 #[derive(Args, Debug, Clone)]
@@ -187,8 +115,8 @@ pub struct UploadArgs {
     /// PATCH chunk size of chunked uploads (raised to the registry's OCI-Chunk-Min-Length).
     #[arg(long, default_value = mib(PushOptions::default().chunk_size), value_parser = parse_size, value_name = "SIZE")]
     pub chunk_size: u64,
-    /// Upload limits to assume (generic, ghcr, ecr, gar, acr, dockerhub); default: detected
-    /// from each registry's host name.
+    /// Upload limits to assume (generic, ghcr, ecr, gar, acr, dockerhub, ecr-public, harbor,
+    /// artifactory, quay, gitlab); default: detected from each registry's host name.
     #[arg(long, env = "WERF_PUSH_REGISTRY_PROFILE", value_name = "PROFILE",
           value_parser = |s: &str| s.parse::<werf_push::push::RegistryProfile>())]
     pub registry_profile: Option<werf_push::push::RegistryProfile>,
@@ -239,4 +167,127 @@ pub struct RepoArg {
         value_name = "REPO"
     )]
     pub repo: String,
+}
+
+/// Where the stages storage is.
+#[derive(Args, Debug)]
+pub struct StorageArgs {
+    /// Project directory (holds werf.yaml).
+    #[arg(long, env = "WERF_DIR", default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Stages storage (default DIR/.werf/stages).
+    #[arg(long, env = "WERF_STAGES_DIR", value_name = "DIR")]
+    pub stages_dir: Option<PathBuf>,
+}
+
+impl StorageArgs {
+    pub fn path(&self) -> PathBuf {
+        self.stages_dir
+            .clone()
+            .unwrap_or_else(|| self.dir.join(".werf").join("stages"))
+    }
+}
+
+/// The stage being written.
+#[derive(Args, Debug)]
+pub struct StageArgs {
+    /// werf image name (`~` for the nameless image).
+    #[arg(long, value_name = "NAME")]
+    pub image: String,
+    /// Stage name (from, beforeInstall, ..., dockerInstructions, or dockerfile).
+    #[arg(long, value_name = "STAGE")]
+    pub stage: String,
+    /// Signature to record (hex); default: a documented function of the manifest digest
+    /// and the parent's signature (docs/stages-format.md).
+    #[arg(long, value_name = "SIG")]
+    pub signature: Option<String>,
+    /// Signature of the parent stage (must be in the storage), or a unique prefix of it.
+    #[arg(long, value_name = "SIG")]
+    pub parent: Option<String>,
+    /// Compression of new layers: gzip (every client) or zstd (containerd 1.5+, Docker
+    /// 23+, podman); a layer that arrives compressed is kept as it is.
+    #[arg(long, value_enum, default_value = "gzip", value_name = "ALGORITHM")]
+    pub compression: CompressionArg,
+    /// Threads compressing a layer (default: one per core); the bytes are the same for any
+    /// number.
+    #[arg(long, env = "WERF_PUSH_LAYER_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub layer_threads: Option<u16>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum CompressionArg {
+    Gzip,
+    Zstd,
+}
+
+impl StageArgs {
+    /// The image name, checked before anything is written.
+    pub fn image(&self) -> Result<ImageName, StoreError> {
+        ImageName::from_arg(&self.image).map_err(|e| StoreError::Invalid(format!("--image: {e}")))
+    }
+
+    pub fn layer(&self) -> LayerOptions {
+        LayerOptions {
+            compression: match self.compression {
+                CompressionArg::Gzip => LayerCompression::Gzip,
+                CompressionArg::Zstd => LayerCompression::Zstd,
+            },
+            threads: self.layer_threads.map_or(0, usize::from),
+        }
+    }
+}
+
+/// `oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OciSource {
+    pub dir: PathBuf,
+    pub selector: Option<String>,
+}
+
+pub fn parse_source(src: &str) -> Result<OciSource, UsageError> {
+    let Some(rest) = src.strip_prefix("oci:") else {
+        return Err(UsageError(format!(
+            "source '{src}' is not supported: use oci:DIR, oci:DIR:REF or oci:DIR@DIGEST{}",
+            if std::path::Path::new(src).is_dir() {
+                format!(" (here: oci:{src})")
+            } else {
+                String::new()
+            }
+        )));
+    };
+    let (dir, selector) = werf_push::layout::split_selector(rest);
+    Ok(OciSource { dir, selector })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_table() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        type Want = Option<(&'static str, Option<String>)>;
+        let cases: Vec<(String, Want)> = vec![
+            ("oci:dir".into(), Some(("dir", None))),
+            ("oci:./a/b:v1".into(), Some(("./a/b", Some("v1".into())))),
+            (
+                "oci:/tmp/x:latest".into(),
+                Some(("/tmp/x", Some("latest".into()))),
+            ),
+            (format!("oci:/tmp/x@{d}"), Some(("/tmp/x", Some(d.clone())))),
+            ("oci:dir:".into(), Some(("dir", None))),
+            ("docker://nginx".into(), None),
+            ("dir".into(), None),
+        ];
+        for (input, want) in cases {
+            match (parse_source(&input), want) {
+                (Ok(s), Some((dir, sel))) => {
+                    assert_eq!(s.dir, PathBuf::from(dir), "{input}");
+                    assert_eq!(s.selector, sel, "{input}");
+                }
+                (Err(_), None) => {}
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
 }

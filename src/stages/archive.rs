@@ -15,8 +15,10 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::error::StoreError;
+use super::format::set_labels;
 use super::layer::{layer_stream, LayerOptions};
-use super::store::{set_labels, StoreError, StoreWriter};
+use super::write::StoreWriter;
 use crate::layout::{safe_fs, tmp_name, Layout, LayoutError, MAX_MANIFEST};
 use crate::spec::{media_type, Descriptor, ManifestKind};
 

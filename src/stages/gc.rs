@@ -10,7 +10,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::store::{lock, StoreError};
+use super::error::StoreError;
+use super::write::lock;
 use crate::layout::safe_fs::is_real_dir;
 use crate::layout::{remove_temp, stale_temps, Layout, TMP_PREFIX};
 use crate::spec::{Descriptor, Digest, ManifestKind};

@@ -34,19 +34,6 @@ pub fn default_signature(manifest: &Digest, parent: Option<&str>) -> String {
     hex
 }
 
-/// Checks a signature given by a user: hex, 1 to 128 characters (werf's are 56 or 64).
-pub fn check(signature: &str) -> Result<(), String> {
-    if signature.is_empty()
-        || signature.len() > 128
-        || !signature.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return Err(format!(
-            "signature '{signature}' is not hex (1 to 128 characters of 0-9, a-f)"
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,7 +52,7 @@ mod tests {
         for (digest, parent, label) in &cases {
             let s = default_signature(digest, *parent);
             assert_eq!(s.len(), LEN, "{label}");
-            assert!(check(&s).is_ok(), "{label}");
+            assert!(super::super::format::check_signature(&s).is_ok(), "{label}");
             assert_eq!(s, default_signature(digest, *parent), "{label}: stable");
             assert!(seen.insert(s), "{label}: distinct");
         }
@@ -73,20 +60,5 @@ mod tests {
         let text = format!("werf-push-import-v1\nsha256:{}\n", "a".repeat(64));
         let want = &hex::encode(Sha256::digest(text.as_bytes()))[..LEN];
         assert_eq!(default_signature(&d('a'), None), want);
-    }
-
-    #[test]
-    fn check_table() {
-        let cases = [
-            ("0123abcdef", true),
-            ("ABCDEF", true),
-            ("", false),
-            ("xyz", false),
-            ("ab cd", false),
-        ];
-        for (s, ok) in cases {
-            assert_eq!(check(s).is_ok(), ok, "{s}");
-        }
-        assert!(check(&"a".repeat(129)).is_err());
     }
 }

@@ -1,0 +1,44 @@
+//! `werf-push stages import SRC`: an image written by another tool becomes a stage.
+
+use anyhow::Result;
+use clap::Args;
+use werf_push::stages::import::{import, ImportRequest, ImportSource};
+
+use crate::cli::flags::{StageArgs, StorageArgs};
+use crate::cli::{exit, output};
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// oci:DIR[:REF], oci:DIR@DIGEST, docker-archive:FILE[:REPO:TAG] or oci-archive:FILE[:REF].
+    pub src: String,
+    #[command(flatten)]
+    pub stage: StageArgs,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: ImportArgs) -> Result<i32> {
+    let req = ImportRequest {
+        stages_dir: a.storage.path(),
+        source: ImportSource::parse(&a.src)?,
+        image: a.stage.image()?,
+        stage: a.stage.stage.clone(),
+        signature: a.stage.signature.clone(),
+        parent: a.stage.parent.clone(),
+        layer: a.stage.layer(),
+    };
+    let done = import(&req)?;
+    if let Some(r) = &done.replaced {
+        eprintln!("replaced stage {r} (its blobs go with `werf-push stages gc`)");
+    }
+    output::print(a.json, &done, || {
+        format!(
+            "imported {} as image '{}' stage '{}' signature {}",
+            done.digest, done.image, done.stage, done.signature
+        )
+    })?;
+    Ok(exit::SUCCESS)
+}

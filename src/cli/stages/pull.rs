@@ -1,0 +1,89 @@
+//! `werf-push stages pull --repo REPO [IMAGE_NAME...]`: the stages cache
+//! (`REPO:image-stage-*`) back into the stages storage.
+
+use anyhow::Result;
+use clap::Args;
+use werf_push::spec::text::printable;
+use werf_push::stages::pull::{pull, PullRequest};
+
+use crate::cli::flags::{GlobalArgs, RegistryArgs, RepoArg, StorageArgs};
+use crate::cli::signal::{interrupt, INTERRUPTED};
+use crate::cli::size::human;
+use crate::cli::{exit, output, settings};
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// Pull only the stages of these images (`~` names the nameless image). Exit 1 when one
+    /// of them cannot be restored whole (no stage of it, or a stage tag that names no image).
+    #[arg(value_name = "IMAGE_NAME")]
+    pub images: Vec<String>,
+    #[command(flatten)]
+    pub repo: RepoArg,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Concurrent downloads.
+    #[arg(short = 'j', long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Tags asked for per tag-list page (the registry may page on its own too).
+    #[arg(long, value_name = "N")]
+    pub page_size: Option<usize>,
+    /// JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
+    let registries = settings::registries(&a.registry)?;
+    let req = PullRequest {
+        stages_dir: a.storage.path(),
+        repo: a.repo.repo.clone(),
+        images: a.images.clone(),
+        jobs: a.jobs as usize,
+        page_size: a.page_size,
+    };
+    // Ctrl-C drops the pull: its writer removes the blobs it placed, index.json
+    // is untouched.
+    let report = tokio::select! {
+        r = pull(&req, &registries) => r?,
+        () = interrupt().cancelled() => return Ok(INTERRUPTED),
+    };
+    if !g.quiet {
+        for s in &report.skipped {
+            eprintln!("skipped {}: {}", printable(&s.tag), printable(&s.reason));
+        }
+    }
+    output::print(a.json, &report, || {
+        let mut out = String::new();
+        for s in &report.pulled {
+            out.push_str(&format!(
+                "pulled image '{}' stage '{}' signature {}\n",
+                s.image, s.stage, s.signature
+            ));
+        }
+        for s in &report.unidentified {
+            out.push_str(&format!(
+                "unidentified {}: {}\n",
+                printable(&s.tag),
+                printable(&s.reason)
+            ));
+        }
+        out.push_str(&format!(
+            "{} stages pulled, {} skipped, {} unidentified; {} blobs ({}) fetched, {} \
+             resumed downloads",
+            report.pulled.len(),
+            report.skipped.len(),
+            report.unidentified.len(),
+            report.blobs_fetched,
+            human(report.bytes_fetched),
+            report.resumed
+        ));
+        out
+    })?;
+    // What could be restored is stored; an image named but not restored whole fails.
+    match report.incomplete(&a.repo.repo) {
+        Some(e) => Err(e.into()),
+        None => Ok(exit::SUCCESS),
+    }
+}
