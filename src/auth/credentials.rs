@@ -41,10 +41,6 @@ impl Credentials {
             password: Secret::new(password),
         }
     }
-
-    pub fn is_anonymous(&self) -> bool {
-        matches!(self, Credentials::Anonymous)
-    }
 }
 
 /// Where a host's credentials came from.
@@ -106,7 +102,7 @@ impl CredentialStore {
     }
 
     /// [`CredentialStore::from_env`] with the environment given as a lookup function.
-    pub fn with_env(
+    pub(crate) fn with_env(
         flags: Option<(String, Secret)>,
         docker_config_dir: Option<PathBuf>,
         env: impl Fn(&str) -> Option<String>,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{AuthError, Credentials, Secret};
 
 /// Docker Hub's canonical key in credential stores and for credential helpers.
-pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+pub(crate) const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
 /// A parsed `config.json` or `auth.json` (unknown fields ignored).
 #[derive(Debug, Default, Deserialize)]

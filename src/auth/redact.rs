@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use crate::spec::text::printable;
 
 /// The most characters of registry text quoted in an error or a log line.
-pub const MAX_QUOTE: usize = 256;
+pub(crate) const MAX_QUOTE: usize = 256;
 /// Shorter secrets are not looked for (they would redact ordinary words).
 const MIN_SECRET: usize = 4;
 /// The most secrets remembered (the oldest are forgotten first: expired tokens).

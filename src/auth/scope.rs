@@ -23,10 +23,6 @@ impl Scope {
             actions: actions.iter().map(|a| a.to_string()).collect(),
         }
     }
-
-    pub fn has(&self, action: &str) -> bool {
-        self.actions.iter().any(|a| a == action)
-    }
 }
 
 impl fmt::Display for Scope {
@@ -42,7 +38,7 @@ impl fmt::Display for Scope {
 
 /// The repository of an API path: the part between `/v2/` and the last `/blobs/`,
 /// `/manifests/` or `/tags/` (a repository may itself contain those words as components).
-pub fn repository_of(path: &str) -> Option<&str> {
+pub(crate) fn repository_of(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/v2/")?;
     let end = ["/blobs/", "/manifests/", "/tags/"]
         .iter()
@@ -53,7 +49,7 @@ pub fn repository_of(path: &str) -> Option<&str> {
 
 /// The scopes a request needs, sorted (the token cache key); empty for paths outside a
 /// repository (`/v2/`).
-pub fn scopes_for(
+pub(crate) fn scopes_for(
     method: &str,
     path: &str,
     query: impl IntoIterator<Item = (String, String)>,

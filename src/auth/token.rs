@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::Secret;
 
 /// Lifetime assumed when the realm says nothing (Docker's default).
-pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
 /// The most a token is renewed before it expires.
-pub const MAX_EARLY_RENEWAL: Duration = Duration::from_secs(30);
+pub(crate) const MAX_EARLY_RENEWAL: Duration = Duration::from_secs(30);
 
 /// An access token and how long it is good for.
 #[derive(Clone, Debug)]
@@ -73,7 +73,7 @@ impl Token {
 }
 
 /// The `exp` claim of a JWT, when the token is one.
-pub fn jwt_exp(token: &str) -> Option<i64> {
+pub(crate) fn jwt_exp(token: &str) -> Option<i64> {
     let payload = token.split('.').nth(1)?;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))

@@ -54,14 +54,7 @@ fn kind(e: &anyhow::Error) -> Option<ErrorKind> {
 
 /// Prints `error: ...` and hints for `e`; returns its exit code.
 pub fn report(e: &anyhow::Error) -> i32 {
-    let mut line = e.to_string();
-    for cause in e.chain().skip(1) {
-        let c = cause.to_string();
-        if !line.contains(&c) {
-            line.push_str(": ");
-            line.push_str(&c);
-        }
-    }
+    let line = werf_push::spec::text::error_chain(e.as_ref());
     let code = kind(e).map_or(FAILURE, code);
     let hints = hints(e);
     if output::json_lines() {

@@ -11,6 +11,8 @@ use werf_push::stages::layer::{LayerCompression, LayerOptions};
 use werf_push::stages::{ImageName, StoreError};
 
 use super::size::parse_size;
+use werf_push::push::PushOptions;
+use werf_push::transport::Timeouts;
 
 #[derive(Args, Debug)]
 pub struct GlobalArgs {
@@ -68,22 +70,22 @@ pub struct RegistryArgs {
     /// `--jobs` bounds the transfers among them). A 429 or 503 answer halves it for a while.
     #[arg(long, env = "WERF_PUSH_REQUESTS", value_name = "N", default_value_t = werf_push::transport::DEFAULT_MAX_REQUESTS, value_parser = clap::value_parser!(usize))]
     pub requests: usize,
-    /// Retries of any one request or upload (connection errors, timeouts, 408, 429, 5xx);
-    /// 20 times this for the whole run.
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    /// Retries of any one request, upload or download (connection errors, timeouts, 408,
+    /// 429, 5xx); 20 times this for the whole run.
+    #[arg(long, default_value_t = werf_push::transport::DEFAULT_RETRIES, value_name = "N")]
     pub retries: u32,
     /// No retry starts once one request or upload has been going on this long.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = werf_push::transport::DEFAULT_RETRY_MAX_TIME, value_name = "SECONDS")]
     pub retry_max_time: u64,
     /// Time to open a TCP connection; retried like a reset.
-    #[arg(long, env = "WERF_PUSH_CONNECT_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECONDS")]
+    #[arg(long, env = "WERF_PUSH_CONNECT_TIMEOUT", default_value = seconds(Timeouts::default().connect), value_parser = parse_seconds, value_name = "SECONDS")]
     pub connect_timeout: std::time::Duration,
     /// Time for the first byte of an answer (or of the TLS handshake) once the request is
     /// sent; retried.
-    #[arg(long, env = "WERF_PUSH_RESPONSE_TIMEOUT", default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
+    #[arg(long, env = "WERF_PUSH_RESPONSE_TIMEOUT", default_value = seconds(Timeouts::default().response), value_parser = parse_seconds, value_name = "SECONDS")]
     pub response_timeout: std::time::Duration,
     /// A body (upload or answer) moving less than 1 KiB/s for this long has stalled; retried.
-    #[arg(long, env = "WERF_PUSH_STALL_TIMEOUT", default_value = "30", value_parser = parse_seconds, value_name = "SECONDS")]
+    #[arg(long, env = "WERF_PUSH_STALL_TIMEOUT", default_value = seconds(Timeouts::default().stall), value_parser = parse_seconds, value_name = "SECONDS")]
     pub stall_timeout: std::time::Duration,
     /// User name for every registry of the run (with --registry-password or
     /// --registry-password-stdin); overrides docker config, auth.json and CI credentials.
@@ -107,16 +109,16 @@ pub struct RegistryArgs {
 pub struct UploadArgs {
     /// Concurrent blob transfers (8: measured faster than 4 for several big layers on a
     /// local registry, no slower for many small ones; docs/performance.md).
-    #[arg(short = 'j', long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(short = 'j', long, default_value_t = PushOptions::default().jobs as u16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// auto: one PUT up to --monolithic-max, PATCH chunks above; or force one of them.
     #[arg(long, value_enum, default_value_t = Strategy::Auto)]
     pub upload_strategy: Strategy,
     /// Largest blob sent in one PUT under --upload-strategy auto.
-    #[arg(long, default_value = "256MiB", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = mib(PushOptions::default().monolithic_max), value_parser = parse_size, value_name = "SIZE")]
     pub monolithic_max: u64,
     /// PATCH chunk size of chunked uploads (raised to the registry's OCI-Chunk-Min-Length).
-    #[arg(long, default_value = "32MiB", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = mib(PushOptions::default().chunk_size), value_parser = parse_size, value_name = "SIZE")]
     pub chunk_size: u64,
     /// Upload limits to assume (generic, ghcr, ecr, gar, acr, dockerhub, ecr-public, harbor,
     /// artifactory, quay, gitlab); default: detected from each registry's host name.
@@ -131,6 +133,16 @@ pub struct UploadArgs {
 }
 
 /// A positive number of seconds (fractions allowed: `0.5`).
+/// A default of the library, as its flag's default value: whole seconds.
+fn seconds(d: std::time::Duration) -> String {
+    d.as_secs().to_string()
+}
+
+/// A default size of the library, as its flag's default value: `256MiB`.
+fn mib(n: u64) -> String {
+    format!("{}MiB", n >> 20)
+}
+
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(v)),

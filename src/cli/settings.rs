@@ -6,6 +6,7 @@ use std::sync::Arc;
 use werf_push::auth::{CredentialStore, Secret};
 
 use werf_push::push::{PushOptions, UploadStrategy};
+use werf_push::registry::Registries;
 use werf_push::transport::{RetryBudget, Timeouts, TransportOptions};
 
 use super::flags::{GlobalArgs, RegistryArgs, Strategy, UploadArgs, UsageError};
@@ -69,10 +70,18 @@ pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageErro
 /// One retry budget for the run: `--retries` per operation, 20 times that in all, no retry
 /// after `--retry-max-time` seconds of one operation.
 pub fn retry_budget(r: &RegistryArgs) -> Arc<RetryBudget> {
-    Arc::new(
-        RetryBudget::new(r.retries, r.retries.saturating_mul(20))
-            .with_max_elapsed(std::time::Duration::from_secs(r.retry_max_time)),
-    )
+    Arc::new(RetryBudget::for_run(
+        r.retries,
+        std::time::Duration::from_secs(r.retry_max_time),
+    ))
+}
+
+/// The registries of the run, connected at first use, with the run's retry budget.
+pub fn registries(r: &RegistryArgs) -> Result<Arc<Registries>, UsageError> {
+    Ok(Arc::new(Registries::new(
+        transport_options(r)?,
+        retry_budget(r),
+    )))
 }
 
 pub fn push_options(u: &UploadArgs, dry_run: bool) -> PushOptions {
@@ -111,8 +120,7 @@ pub fn pusher(
     let progress = Arc::new(Progress::new(g.progress, shown));
     let pusher = werf_push::push::Pusher::new(
         push_options(upload, dry_run),
-        transport_options(registry)?,
-        retry_budget(registry),
+        registries(registry)?,
         progress.clone(),
     )
     .with_cancel(interrupt().clone());

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +18,7 @@ use super::profile::{RegistryProfile, UploadPlan};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use crate::spec::Descriptor;
-use crate::transport::Body;
+use crate::transport::{Body, Retrier};
 
 /// Changes of plan (smaller or bigger chunks, monolithic) allowed for one blob.
 const MAX_ADAPTATIONS: u32 = 12;
@@ -162,9 +162,9 @@ impl BlobJob<'_> {
         open: &Open,
     ) -> Result<(), PushError> {
         let budget = self.registry.transport().budget().clone();
-        let started = Instant::now();
+        let mut retrier = Retrier::new(&budget);
         let mut plan = UploadPlan::new(self.profile(), self.opts, self.desc.size);
-        let (mut attempt, mut adaptations) = (0, 0);
+        let mut adaptations = 0;
         // ECR: the offset of a session resumed from its status, and the fresh starts after
         // a 416 there (see `stale_resume`).
         let (mut resumed_at, mut stale_restarts) = (None, 0);
@@ -175,21 +175,14 @@ impl BlobJob<'_> {
                     Ok(s) => s,
                     // GHCR's secondary rate limit (403, body says so) backs off like a 429.
                     Err(e) if e.status() == Some(403) && e.is_retryable() => {
-                        let wait = budget.delay(attempt, e.retry_after());
-                        if !budget.take(attempt, started, wait) {
+                        let Some(wait) = retrier.next(e.retry_after()) else {
                             return Err(self.error(e));
-                        }
-                        self.retrying(
-                            &e,
-                            (attempt + 1, budget.per_operation()),
-                            wait,
-                            String::new(),
-                        );
+                        };
+                        self.retrying(&e, (retrier.attempt(), retrier.max()), wait, String::new());
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
                             _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
                         }
-                        attempt += 1;
                         continue;
                     }
                     Err(e) => return Err(self.error(e)),
@@ -226,22 +219,14 @@ impl BlobJob<'_> {
             }
             let adapted = !stale
                 && adaptations < MAX_ADAPTATIONS
-                && match (f.error.status(), f.step) {
-                    // ACR (monolithic PUT over ~20 MB) and proxies with a body cap: 413.
-                    (Some(413), _) => plan.too_large(f.len),
-                    // GHCR refuses a PATCH body over 4 MiB with 416.
-                    (Some(416), Step::Patch) => plan.too_large(f.len),
-                    // ECR refuses a non-final chunk under 5 MiB with 400 (not advertised).
-                    (Some(400), Step::Patch) => plan.too_small(f.len),
-                    // Google Artifact Registry / GCR have no chunked uploads.
-                    (Some(405 | 501), Step::Patch) => plan.chunked_refused(),
-                    (Some(404), Step::Patch) if f.error.code().is_none() => plan.chunked_refused(),
-                    // Artifactory: a PUT carrying data gets 404 BLOB_UNKNOWN; a chunked upload
-                    // it called done held the last chunk only (`Step::Verify`).
-                    (Some(404), Step::Put) if f.len > 0 => plan.one_patch(self.desc.size),
-                    (_, Step::Verify) => plan.one_patch(self.desc.size),
-                    _ => false,
-                };
+                && adapt(
+                    &mut plan,
+                    f.error.status(),
+                    f.error.code(),
+                    f.step,
+                    f.len,
+                    self.desc.size,
+                );
             if adapted {
                 adaptations += 1;
                 self.retrying(
@@ -268,14 +253,17 @@ impl BlobJob<'_> {
                 continue;
             }
             let retryable = fresh || f.error.is_retryable();
-            let wait = budget.delay(attempt, f.error.retry_after());
-            if !retryable || !budget.take(attempt, started, wait) {
+            let wait = match retryable {
+                true => retrier.next(f.error.retry_after()),
+                false => None,
+            };
+            let Some(wait) = wait else {
                 self.abandon(&f.session, open).await;
                 return Err(self.error(f.error));
-            }
+            };
             self.retrying(
                 &f.error,
-                (attempt + 1, budget.per_operation()),
+                (retrier.attempt(), retrier.max()),
                 wait,
                 String::new(),
             );
@@ -283,7 +271,6 @@ impl BlobJob<'_> {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
             }
-            attempt += 1;
             session = if fresh {
                 self.abandon(&f.session, open).await;
                 None
@@ -416,7 +403,7 @@ impl BlobJob<'_> {
     /// knows (ACR after a reset, distribution after a lost answer) is cancelled.
     async fn resume(&self, broken: UploadSession, open: &Open) -> Option<UploadSession> {
         match self.registry.upload_status(&broken).await {
-            Ok(s) if s.offset > 1 && s.offset <= self.desc.size => Some(s),
+            Ok(s) if resumable(s.offset, self.desc.size) => Some(s),
             _ => {
                 self.abandon(&broken, open).await;
                 None
@@ -461,11 +448,55 @@ fn short_hex(d: &crate::spec::Digest) -> &str {
     d.hex().get(..8).unwrap_or(d.hex())
 }
 
+/// Changes `plan` for a request of `len` bytes at `step` that the registry refused with
+/// `status` (and OCI error `code`) when the refusal says "body too large", "chunk too
+/// small" or "no chunked uploads"; false (plan unchanged) for any other refusal.
+fn adapt(
+    plan: &mut UploadPlan,
+    status: Option<u16>,
+    code: Option<&str>,
+    step: Step,
+    len: u64,
+    size: u64,
+) -> bool {
+    match (status, step) {
+        // ACR (monolithic PUT over ~20 MB) and proxies with a body cap: 413.
+        (Some(413), _) => plan.too_large(len),
+        // GHCR refuses a PATCH body over 4 MiB with 416.
+        (Some(416), Step::Patch) => plan.too_large(len),
+        // ECR refuses a non-final chunk under 5 MiB with 400 (not advertised).
+        (Some(400), Step::Patch) => plan.too_small(len),
+        // Google Artifact Registry / GCR have no chunked uploads.
+        (Some(405 | 501), Step::Patch) => plan.chunked_refused(),
+        (Some(404), Step::Patch) if code.is_none() => plan.chunked_refused(),
+        // Artifactory: a PUT carrying data gets 404 BLOB_UNKNOWN; a chunked upload it
+        // called done held the last chunk only (`Step::Verify`).
+        (Some(404), Step::Put) if len > 0 => plan.one_patch(size),
+        (_, Step::Verify) => plan.one_patch(size),
+        _ => false,
+    }
+}
+
+/// Whether an upload can go on from the `offset` the registry confirms for a blob of
+/// `size` bytes. `Range: 0-0` means 0 or 1 byte (distribution): start over rather than
+/// guess; an offset past the end is nonsense.
+fn resumable(offset: u64, size: u64) -> bool {
+    offset > 1 && offset <= size
+}
+
 /// The registry says the bytes it got are not the blob: DIGEST_INVALID / SIZE_INVALID, a
 /// `Docker-Content-Digest` that differs, or (plain-text error bodies, as from proxies and
 /// some registries) any 400 on the closing PUT.
 fn refuses_digest(f: &Failure) -> bool {
-    matches!(f.error.code(), Some("DIGEST_INVALID" | "SIZE_INVALID"))
-        || matches!(f.error, RegistryError::DigestMismatch { .. })
-        || (f.step == Step::Put && f.error.status() == Some(400))
+    refuses(&f.error, f.step)
 }
+
+fn refuses(e: &RegistryError, step: Step) -> bool {
+    matches!(e.code(), Some("DIGEST_INVALID" | "SIZE_INVALID"))
+        || matches!(e, RegistryError::DigestMismatch { .. })
+        || (step == Step::Put && e.status() == Some(400))
+}
+
+#[cfg(test)]
+#[path = "blob_tests.rs"]
+mod tests;

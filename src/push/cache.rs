@@ -22,11 +22,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 /// Most (registry, digest, repository) entries kept.
-pub const MAX_ENTRIES: usize = 20_000;
+pub(crate) const MAX_ENTRIES: usize = 20_000;
 /// Most repositories remembered per (registry, digest).
-pub const MAX_HOLDERS: usize = 4;
+pub(crate) const MAX_HOLDERS: usize = 4;
 /// Mount candidates offered per blob.
-pub const MAX_CANDIDATES: usize = 2;
+pub(crate) const MAX_CANDIDATES: usize = 2;
 /// How long a writer waits for another process's lock before giving up saving.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
@@ -154,7 +154,7 @@ impl KnownBlobs {
     }
 
     /// `repository` turned out not to hold `digest` (a mount from it failed).
-    pub fn forget(&self, registry: &str, repository: &str, digest: &str) {
+    pub(crate) fn forget(&self, registry: &str, repository: &str, digest: &str) {
         self.changes.lock().expect("cache lock").forgotten.push((
             registry.to_string(),
             digest.to_string(),
@@ -199,7 +199,7 @@ impl KnownBlobs {
     }
 
     /// Merges this run's changes into the file under the lock; failures are logged only.
-    pub fn save(&self) {
+    pub(crate) fn save(&self) {
         let changes = std::mem::take(&mut *self.changes.lock().expect("cache lock"));
         if changes.learned.is_empty() && changes.forgotten.is_empty() {
             return;

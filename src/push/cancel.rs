@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::registry::{Registry, RegistryError, UploadSession};
 
 /// How long an upload request in flight at an interrupt may take to finish.
-pub const DRAIN: Duration = Duration::from_secs(3);
+pub(crate) const DRAIN: Duration = Duration::from_secs(3);
 /// How long cancelling one session may take in all.
 pub const CANCEL: Duration = Duration::from_secs(2);
 

@@ -1,10 +1,11 @@
-//! Orchestration: connect each registry once, check tags (one HEAD each), then transfer
-//! blobs grouped per (registry, digest) — the first repository uploads, the others mount
-//! from it — largest first under `--jobs`, then write manifests children first. A
+//! Orchestration: connect each registry once (`registry::Registries`), check tags (one
+//! HEAD each), then transfer blobs grouped per (registry, digest) — the first repository
+//! uploads, the others mount from it — largest first under `--jobs`, then write manifests
+//! children first. The decisions are `plan.rs`'s; this file does the requests. A
 //! cancellation token (Ctrl-C) stops transfers and is checked before every manifest PUT, so
 //! an interrupted run writes no further manifest.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -14,13 +15,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::blob::BlobJob;
 use super::flight::Flights;
+use super::plan::{self, BlobGroup, Holders};
 use super::{
-    BlobRecord, BlobSource, Event, PushError, PushImage, PushOptions, Reporter, Summary, TagRecord,
-    TagStatus,
+    BlobRecord, Event, PushError, PushImage, PushOptions, Reporter, Summary, TagRecord, TagStatus,
 };
-use crate::registry::Registry;
-use crate::spec::{Descriptor, Digest, Reference};
-use crate::transport::{RetryBudget, Transport, TransportOptions};
+use crate::registry::{Registries, Registry, RegistryError};
+use crate::spec::{Digest, Reference};
 
 /// An image and where it goes.
 #[derive(Debug, Clone)]
@@ -29,32 +29,32 @@ pub struct Target {
     pub dest: Reference,
 }
 
-/// Pushes targets; holds the connections and the run's retry budget.
+/// Pushes targets over the run's registries (connections and retry budget).
 pub struct Pusher {
     opts: PushOptions,
-    transport_opts: TransportOptions,
-    budget: Arc<RetryBudget>,
+    registries: Arc<Registries>,
     reporter: Arc<dyn Reporter>,
-    registries: tokio::sync::Mutex<HashMap<String, Registry>>,
     cancel: CancellationToken,
 }
 
-type BlobKey = (String, String, Digest);
-type BlobResults = Arc<Mutex<HashMap<BlobKey, Result<BlobRecord, String>>>>;
+/// (registry, repository, digest): a blob or a manifest in one repository.
+type RepoDigest = (String, String, Digest);
+/// The blobs that arrived, per (registry, repository, digest).
+type Arrived = Arc<Mutex<HashMap<RepoDigest, BlobRecord>>>;
+/// One check-and-write per child manifest and repository: `Ok(true)` when written, `Ok(false)`
+/// when the registry held it; a failure is shared by every image waiting on it.
+type ManifestFlights = Flights<RepoDigest, Result<bool, Arc<RegistryError>>>;
 
 impl Pusher {
     pub fn new(
         opts: PushOptions,
-        transport_opts: TransportOptions,
-        budget: Arc<RetryBudget>,
+        registries: Arc<Registries>,
         reporter: Arc<dyn Reporter>,
     ) -> Pusher {
         Pusher {
             opts,
-            transport_opts,
-            budget,
+            registries,
             reporter,
-            registries: Default::default(),
             cancel: CancellationToken::new(),
         }
     }
@@ -66,25 +66,14 @@ impl Pusher {
         self
     }
 
-    /// The registry behind `reference`, connected once per run.
-    pub async fn registry(&self, reference: &Reference) -> Result<Registry, PushError> {
-        let mut map = self.registries.lock().await;
-        if let Some(r) = map.get(&reference.registry) {
-            return Ok(r.clone());
-        }
-        let transport = Transport::connect(
-            reference.api_host(),
-            &self.transport_opts,
-            self.budget.clone(),
-        )
-        .await
-        .map_err(|source| PushError::Connect {
-            registry: reference.registry.clone(),
-            source,
-        })?;
-        let r = Registry::new(transport);
-        map.insert(reference.registry.clone(), r.clone());
-        Ok(r)
+    async fn registry(&self, reference: &Reference) -> Result<Registry, PushError> {
+        self.registries
+            .get(reference)
+            .await
+            .map_err(|source| PushError::Connect {
+                registry: reference.registry.clone(),
+                source,
+            })
     }
 
     /// Pushes every target. Returns what happened and every failure; a target whose blobs
@@ -97,6 +86,7 @@ impl Pusher {
 
         // 1. Connect, and the up-to-date check: one HEAD per tag.
         let mut pending = Vec::new();
+        let mut connected: HashMap<String, Registry> = HashMap::new();
         let mut checks = JoinSet::new();
         for (i, t) in targets.iter().enumerate() {
             let reg = match self.registry(&t.dest).await {
@@ -106,6 +96,7 @@ impl Pusher {
                     continue;
                 }
             };
+            connected.insert(t.dest.registry.clone(), reg.clone());
             let (t, sem) = (t.clone(), sem.clone());
             checks.spawn(async move {
                 let _p = sem.acquire().await;
@@ -118,12 +109,12 @@ impl Pusher {
         let mut checked: Vec<_> = checks.join_all().await;
         checked.sort_by_key(|c| c.0);
         // Repositories that hold a blob because a tag there is up to date: mount sources.
-        let mut known: HashMap<(String, Digest), Vec<String>> = HashMap::new();
+        let mut known = Holders::new();
         for (i, reg, current) in checked {
             let t = &targets[i];
             let root = t.image.root();
             match current {
-                Ok(Some(d)) if d == root.digest.to_string() => {
+                Ok(current) if plan::up_to_date(current.as_ref(), &root.digest) => {
                     let record = TagRecord {
                         reference: t.dest.to_string(),
                         digest: root.digest.clone(),
@@ -132,20 +123,13 @@ impl Pusher {
                     };
                     self.reporter.event(Event::TagDone { record: &record });
                     summary.tags.push(record);
-                    for (d, _) in &t.image.blobs {
-                        let holders = known
-                            .entry((t.dest.registry.clone(), d.digest.clone()))
-                            .or_default();
-                        if !holders.contains(&t.dest.repository) {
-                            holders.push(t.dest.repository.clone());
-                        }
-                    }
+                    plan::add_holders(&mut known, &t.dest, &t.image);
                 }
                 Ok(_) => pending.push((t.clone(), reg)),
                 Err(source) => errors.push(PushError::Manifest {
                     reference: t.dest.to_string(),
                     digest: root.digest.clone(),
-                    source,
+                    source: Arc::new(source),
                 }),
             }
         }
@@ -159,82 +143,50 @@ impl Pusher {
             .known_blobs
             .as_deref()
             .map(super::cache::KnownBlobs::load);
-        let mut cached: HashMap<(String, Digest), Vec<String>> = HashMap::new();
-        let results: BlobResults = Default::default();
-        let mut groups: BTreeMap<(String, Digest), Group> = BTreeMap::new();
-        for (t, reg) in &pending {
-            for (desc, source) in &t.image.blobs {
-                let g = groups
-                    .entry((t.dest.registry.clone(), desc.digest.clone()))
-                    .or_insert_with(|| Group {
-                        registry: reg.clone(),
-                        registry_name: t.dest.registry.clone(),
-                        desc: desc.clone(),
-                        source: source.clone(),
-                        repos: Vec::new(),
-                        holders: known
-                            .get(&(t.dest.registry.clone(), desc.digest.clone()))
-                            .cloned()
-                            .unwrap_or_default(),
-                    });
-                if !g.repos.contains(&t.dest.repository) {
-                    g.repos.push(t.dest.repository.clone());
-                }
-                if let (Some(c), true) = (&cache, g.repos.len() == 1) {
-                    let from = c.candidates(&g.registry_name, &desc.digest.to_string());
-                    for r in &from {
-                        if !g.holders.contains(r) {
-                            g.holders.push(r.clone());
-                        }
-                    }
-                    cached.insert((g.registry_name.clone(), desc.digest.clone()), from);
-                }
-            }
-        }
-        let mut groups: Vec<Group> = groups.into_values().collect();
-        groups.sort_by_key(|g| std::cmp::Reverse(g.desc.size));
+        let (groups, cached) = plan::group_blobs(
+            pending.iter().map(|(t, _)| (&t.dest, t.image.as_ref())),
+            &known,
+            |registry, digest| {
+                cache
+                    .as_ref()
+                    .map(|c| c.candidates(registry, &digest.to_string()))
+            },
+        );
+        let arrived: Arrived = Default::default();
         let mut tasks = JoinSet::new();
         for g in groups {
-            let (sem, results, opts, reporter, cancel) = (
+            let registry = connected[&g.registry].clone();
+            let (sem, arrived, opts, reporter, cancel) = (
                 sem.clone(),
-                results.clone(),
+                arrived.clone(),
                 self.opts.clone(),
                 self.reporter.clone(),
                 self.cancel.clone(),
             );
-            tasks.spawn(async move { g.run(&sem, &opts, &reporter, &results, &cancel).await });
+            tasks.spawn(async move {
+                transfer(g, &registry, &sem, &opts, &reporter, &arrived, &cancel).await
+            });
         }
         for group_errors in tasks.join_all().await {
             errors.extend(group_errors);
         }
-        let results = std::mem::take(&mut *results.lock().expect("results lock"));
-        summary.blobs = results
-            .values()
-            .filter_map(|r| r.as_ref().ok().cloned())
-            .collect();
+        let arrived = std::mem::take(&mut *arrived.lock().expect("results lock"));
+        summary.blobs = arrived.values().cloned().collect();
         if let (Some(c), false) = (&cache, self.opts.dry_run) {
             c.record(&summary.blobs, &known, &cached);
         }
 
         // 3. Manifests: children by digest, the root by tag; only for complete images.
-        let manifest_flights: Arc<Flights<BlobKey, Result<bool, String>>> =
-            Arc::new(Flights::new());
+        let manifest_flights: Arc<ManifestFlights> = Arc::new(Flights::new());
         let mut writes = JoinSet::new();
         for (i, (t, reg)) in pending.into_iter().enumerate() {
-            let failed = t.image.blobs.iter().find(|(d, _)| {
-                !matches!(
-                    results.get(&(
-                        t.dest.registry.clone(),
-                        t.dest.repository.clone(),
-                        d.digest.clone()
-                    )),
-                    Some(Ok(_))
-                )
+            let missing = plan::missing_blob(&t.dest, &t.image, |registry, repo, d| {
+                arrived.contains_key(&(registry.to_string(), repo.to_string(), d.clone()))
             });
-            if let Some((d, _)) = failed {
+            if let Some(d) = missing {
                 errors.push(PushError::Skipped {
                     reference: t.dest.to_string(),
-                    digest: d.digest.clone(),
+                    digest: d.clone(),
                 });
                 continue;
             }
@@ -268,70 +220,50 @@ impl Pusher {
     }
 }
 
-/// One blob and the repositories of one registry that need it.
-struct Group {
-    registry: Registry,
-    registry_name: String,
-    desc: Descriptor,
-    source: BlobSource,
-    repos: Vec<String>,
-    /// Repositories known to hold the blob already.
-    holders: Vec<String>,
-}
-
-impl Group {
-    async fn run(
-        self,
-        sem: &Semaphore,
-        opts: &PushOptions,
-        reporter: &Arc<dyn Reporter>,
-        results: &BlobResults,
-        cancel: &CancellationToken,
-    ) -> Vec<PushError> {
-        let mut errors = Vec::new();
-        let mut holders = self.holders.clone();
-        for repo in &self.repos {
-            let _permit: Option<SemaphorePermit> = sem.acquire().await.ok();
-            let job = BlobJob {
-                registry: &self.registry,
-                registry_name: &self.registry_name,
-                repo,
-                desc: &self.desc,
-                source: &self.source,
-                mount_from: holders.iter().filter(|h| *h != repo).cloned().collect(),
-                opts,
-                reporter,
-                cancel,
-            };
-            let result = job.run().await;
-            let key = (
-                self.registry_name.clone(),
-                repo.clone(),
-                self.desc.digest.clone(),
-            );
-            let stored = match result {
-                Ok(record) => {
-                    // In a dry run too: after a real run this repository would hold it.
-                    holders.push(repo.clone());
-                    reporter.event(Event::BlobDone { record: &record });
-                    Ok(record)
-                }
-                Err(e) => {
-                    let text = e.to_string();
-                    errors.push(e);
-                    Err(text)
-                }
-            };
-            results.lock().expect("results lock").insert(key, stored);
+/// Takes one blob into every repository of its group, in order; each one that has it
+/// becomes a mount source for the next.
+async fn transfer(
+    g: BlobGroup,
+    registry: &Registry,
+    sem: &Semaphore,
+    opts: &PushOptions,
+    reporter: &Arc<dyn Reporter>,
+    arrived: &Arrived,
+    cancel: &CancellationToken,
+) -> Vec<PushError> {
+    let mut errors = Vec::new();
+    let mut holders = g.holders.clone();
+    for repo in &g.repos {
+        let _permit: Option<SemaphorePermit> = sem.acquire().await.ok();
+        let job = BlobJob {
+            registry,
+            registry_name: &g.registry,
+            repo,
+            desc: &g.desc,
+            source: &g.source,
+            mount_from: plan::mount_sources(&holders, repo),
+            opts,
+            reporter,
+            cancel,
+        };
+        match job.run().await {
+            Ok(record) => {
+                // In a dry run too: after a real run this repository would hold it.
+                holders.push(repo.clone());
+                reporter.event(Event::BlobDone { record: &record });
+                let key = (g.registry.clone(), repo.clone(), g.desc.digest.clone());
+                arrived.lock().expect("results lock").insert(key, record);
+            }
+            Err(e) => errors.push(e),
         }
-        errors
     }
+    errors
 }
 
 async fn write_manifests(
     reg: &Registry,
     t: &Target,
-    flights: &Flights<BlobKey, Result<bool, String>>,
+    flights: &ManifestFlights,
     dry_run: bool,
     cancel: &CancellationToken,
 ) -> Result<TagRecord, PushError> {
@@ -354,29 +286,21 @@ async fn write_manifests(
         }
         let result = flights
             .run(key, || async {
-                match reg.manifest_digest(repo, &m.digest.to_string()).await {
-                    Ok(Some(_)) => return Ok(false),
-                    Ok(None) => {}
-                    Err(e) => return Err(e.to_string()),
+                if reg
+                    .manifest_digest(repo, &m.digest.to_string())
+                    .await?
+                    .is_some()
+                {
+                    return Ok(false);
                 }
-                reg.put_manifest(repo, &m.digest.to_string(), m)
-                    .await
-                    .map(|_| true)
-                    .map_err(|e| e.to_string())
+                reg.put_manifest(repo, &m.digest.to_string(), m).await?;
+                Ok(true)
             })
             .await;
-        match result {
-            Ok(true) => written += 1,
-            Ok(false) => {}
-            Err(text) => {
-                return Err(fail(
-                    &m.digest,
-                    crate::registry::RegistryError::Protocol {
-                        op: format!("PUT manifest {repo}@{}", m.digest),
-                        detail: text,
-                    },
-                ))
-            }
+        // The child's own failure (status, code, retryability), shared with every image
+        // that waited on the same write.
+        if result.map_err(|e| fail(&m.digest, e))? {
+            written += 1;
         }
     }
     let status = if dry_run {
@@ -387,7 +311,7 @@ async fn write_manifests(
         }
         reg.put_manifest(repo, &t.dest.manifest_reference(), root)
             .await
-            .map_err(|e| fail(&root.digest, e))?;
+            .map_err(|e| fail(&root.digest, Arc::new(e)))?;
         written += 1;
         TagStatus::Pushed
     };
@@ -397,4 +321,102 @@ async fn write_manifests(
         status,
         manifests_written: written,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::push::NoopReporter;
+    use crate::spec::Manifest;
+    use crate::transport::{RetryBudget, TransportOptions};
+
+    fn pusher() -> Pusher {
+        let registries = Registries::new(
+            TransportOptions::default(),
+            Arc::new(RetryBudget::new(0, 0)),
+        );
+        Pusher::new(
+            PushOptions::default(),
+            Arc::new(registries),
+            Arc::new(NoopReporter),
+        )
+    }
+
+    fn target(dest: &str) -> Target {
+        let config = Digest::sha256_of(b"{}");
+        let bytes = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[]}}"#
+        );
+        let m = Manifest::parse(bytes.into(), None).unwrap();
+        let blobs = m
+            .blobs()
+            .into_iter()
+            .map(|d| (d.clone(), super::super::BlobSource::Bytes("{}".into())))
+            .collect();
+        Target {
+            image: Arc::new(PushImage {
+                manifests: vec![m],
+                blobs,
+            }),
+            dest: Reference::parse(dest).unwrap(),
+        }
+    }
+
+    /// Regression: a child manifest's failure reached the images sharing it as a protocol
+    /// error (text only): now each gets the registry's answer, status and retryability
+    /// kept.
+    #[tokio::test]
+    async fn a_shared_child_failure_keeps_its_answer() {
+        let flights: ManifestFlights = Flights::new();
+        let key = (
+            "r.io".to_string(),
+            "a".to_string(),
+            Digest::sha256_of(b"child"),
+        );
+        let first = flights
+            .run(key.clone(), || async {
+                Err(Arc::new(RegistryError::Status {
+                    op: "PUT manifest a:sha256:...".into(),
+                    status: 503,
+                    body: Default::default(),
+                    retry_after: None,
+                }))
+            })
+            .await;
+        // The second image waits on the same write: it is not run again.
+        let second = flights.run(key, || async { Ok(true) }).await;
+        for result in [first, second] {
+            let e = PushError::Manifest {
+                reference: "r.io/a:v1".into(),
+                digest: Digest::sha256_of(b"child"),
+                source: result.unwrap_err(),
+            };
+            let answer = e.registry_error().expect("the registry's answer");
+            assert_eq!(answer.status(), Some(503), "{e}");
+            assert!(answer.is_retryable(), "{e}");
+            assert_eq!(e.kind(), crate::spec::ErrorKind::Registry, "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_to_push() {
+        let (summary, errors) = pusher().push(Vec::new()).await;
+        assert!(errors.is_empty());
+        assert_eq!((summary.tags.len(), summary.blobs.len()), (0, 0));
+    }
+
+    /// A registry nobody listens on: each of its targets fails to connect (a network
+    /// failure, named by registry), nothing is written, no blob is reported.
+    #[tokio::test]
+    async fn unreachable_registry_fails_its_targets() {
+        let (summary, errors) = pusher()
+            .push(vec![target("127.0.0.1:1/a:v1"), target("127.0.0.1:1/b:v1")])
+            .await;
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        for e in &errors {
+            assert!(matches!(e, PushError::Connect { registry, .. } if registry == "127.0.0.1:1"));
+            assert_eq!(e.kind(), crate::spec::ErrorKind::Network, "{e}");
+        }
+        assert_eq!((summary.tags.len(), summary.blobs.len()), (0, 0));
+    }
 }

@@ -1,6 +1,7 @@
 //! Push failures, each naming the reference, digest or path involved.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -35,12 +36,14 @@ pub enum PushError {
     },
     #[error("interrupted: open uploads cancelled, no further manifest written")]
     Cancelled,
+    /// `source` is shared: a child manifest written once for several images fails them all
+    /// with its own answer.
     #[error("manifest {digest} for {reference}: {source}")]
     Manifest {
         reference: String,
         digest: Digest,
         #[source]
-        source: RegistryError,
+        source: Arc<RegistryError>,
     },
     #[error("{reference}: not written because blob {digest} failed")]
     Skipped { reference: String, digest: Digest },
@@ -53,7 +56,8 @@ impl PushError {
         match self {
             PushError::Layout(l) => l.kind(),
             PushError::Connect { source, .. } => source.kind(),
-            PushError::Blob { source, .. } | PushError::Manifest { source, .. } => source.kind(),
+            PushError::Blob { source, .. } => source.kind(),
+            PushError::Manifest { source, .. } => source.kind(),
             PushError::Corrupt { .. } => K::Layout,
             PushError::Cancelled => K::Interrupted,
             PushError::Skipped { .. } => K::Registry,
@@ -63,7 +67,8 @@ impl PushError {
     /// The registry error underneath, if any.
     pub fn registry_error(&self) -> Option<&RegistryError> {
         match self {
-            PushError::Blob { source, .. } | PushError::Manifest { source, .. } => Some(source),
+            PushError::Blob { source, .. } => Some(source),
+            PushError::Manifest { source, .. } => Some(source),
             _ => None,
         }
     }

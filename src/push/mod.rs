@@ -1,6 +1,7 @@
-//! The push algorithm: plan (dedup, children before parents, largest blobs first), per blob
-//! HEAD -> mount -> upload with single-flight per (registry, repository, digest), manifests
-//! only after all their blobs are confirmed, tags by manifest PUT, events to a `Reporter`.
+//! The push algorithm: the plan (`plan.rs`: up-to-date tags, blobs grouped per (registry,
+//! digest), largest first, mount sources), per blob HEAD -> mount -> upload once per
+//! (registry, repository, digest), manifests only after all their blobs are confirmed
+//! (children once each, `flight.rs`), tags by manifest PUT, events to a `Reporter`.
 //! Knows nothing of werf, of the CLI, or of how HTTP is spoken.
 
 mod blob;
@@ -11,6 +12,7 @@ mod error;
 mod flight;
 mod held;
 mod image;
+mod plan;
 mod profile;
 mod profile_hosts;
 mod reporter;
@@ -20,7 +22,7 @@ mod verify;
 pub use engine::{Pusher, Target};
 pub use error::PushError;
 pub use image::{BlobSource, PushImage};
-pub use profile::{RegistryProfile, UploadPlan};
+pub use profile::{RegistryProfile, UnknownProfile, UploadPlan};
 pub use reporter::{Event, NoopReporter, Reporter};
 pub use summary::{BlobRecord, BlobStatus, Summary, TagRecord, TagStatus};
 

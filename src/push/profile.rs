@@ -12,16 +12,16 @@ use super::{PushOptions, UploadStrategy};
 const MIB: u64 = 1 << 20;
 
 /// GHCR refuses a PATCH body over 4 MiB with 416.
-pub const GHCR_MAX_PATCH: u64 = 4 * MIB;
+pub(crate) const GHCR_MAX_PATCH: u64 = 4 * MIB;
 /// ECR (S3 multipart underneath) needs every chunk but the last to be at least 5 MiB,
 /// and does not advertise it in `OCI-Chunk-Min-Length`.
-pub const ECR_MIN_CHUNK: u64 = 5 * MIB;
+pub(crate) const ECR_MIN_CHUNK: u64 = 5 * MIB;
 /// ACR answers 413 (or resets the connection) to a monolithic PUT over about 20 MB.
-pub const ACR_MONOLITHIC_MAX: u64 = 20_000_000;
+pub(crate) const ACR_MONOLITHIC_MAX: u64 = 20_000_000;
 /// Chunks of ACR uploads: the closing PUT carries the last one, so it stays under the cap.
-pub const ACR_MAX_CHUNK: u64 = 16 * MIB;
+pub(crate) const ACR_MAX_CHUNK: u64 = 16 * MIB;
 /// Chunks are never made smaller than this when adapting to a body cap.
-pub const CHUNK_FLOOR: u64 = 64 << 10;
+pub(crate) const CHUNK_FLOOR: u64 = 64 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RegistryProfile {
@@ -53,7 +53,7 @@ pub enum RegistryProfile {
 
 /// What a profile says about uploads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// The registry accepts chunked (PATCH) uploads.
     pub chunked: bool,
     /// Largest blob sent in one PUT under `--upload-strategy auto`.
@@ -104,7 +104,7 @@ impl RegistryProfile {
         super::profile_hosts::detect(registry)
     }
 
-    pub fn limits(self) -> Limits {
+    pub(crate) fn limits(self) -> Limits {
         let none = Limits {
             chunked: true,
             monolithic_max: None,
@@ -160,19 +160,26 @@ impl fmt::Display for RegistryProfile {
     }
 }
 
+/// A `--registry-profile` that names no profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown registry profile '{0}': use one of {names}", names = RegistryProfile::names())]
+pub struct UnknownProfile(pub String);
+
+impl RegistryProfile {
+    /// Every profile's name, comma-separated.
+    fn names() -> String {
+        let names: Vec<_> = RegistryProfile::ALL.iter().map(|p| p.name()).collect();
+        names.join(", ")
+    }
+}
+
 impl FromStr for RegistryProfile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownProfile;
+    fn from_str(s: &str) -> Result<Self, UnknownProfile> {
         RegistryProfile::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = RegistryProfile::ALL.iter().map(|p| p.name()).collect();
-                format!(
-                    "unknown registry profile '{s}': use one of {}",
-                    names.join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownProfile(s.to_string()))
     }
 }
 
@@ -300,10 +307,9 @@ mod tests {
         for p in RegistryProfile::ALL {
             assert_eq!(p.name().parse::<RegistryProfile>(), Ok(p));
         }
-        assert!("nexus"
-            .parse::<RegistryProfile>()
-            .unwrap_err()
-            .contains("ghcr"));
+        let e = "nexus".parse::<RegistryProfile>().unwrap_err();
+        assert_eq!(e, UnknownProfile("nexus".into()));
+        assert!(e.to_string().contains("ghcr"), "{e}");
     }
 
     #[test]

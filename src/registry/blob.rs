@@ -36,18 +36,14 @@ impl Registry {
         match resp.status().as_u16() {
             200 => {
                 // Older registries omit these headers; check them only when present.
-                let h = resp.headers();
-                if let Some(got) = h.get("docker-content-digest").and_then(|v| v.to_str().ok()) {
-                    if got != digest.to_string() {
-                        return Err(RegistryError::DigestMismatch {
-                            op: format!("HEAD blob {digest} in {repo}"),
-                            want: digest.clone(),
-                            got: crate::auth::redact::quote(got),
-                        });
-                    }
-                }
+                super::manifest::check_digest(
+                    &format!("HEAD blob {digest} in {repo}"),
+                    digest,
+                    resp.headers().get("docker-content-digest"),
+                )?;
                 // The header itself: for a HEAD the body is empty whatever it says.
-                let size = h
+                let size = resp
+                    .headers()
                     .get(CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse().ok());

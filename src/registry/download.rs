@@ -1,7 +1,8 @@
 //! Downloads: `GET` of a manifest by tag or digest (with `Accept` for every manifest kind,
-//! size-capped by `Limit::MANIFEST`, digest checked) and `GET` of a blob as a stream of chunks, from an offset
-//! with `Range` so a cut download can continue. Never retries, never writes files: the
-//! caller decides where bytes go and when to ask again.
+//! size-capped by `Limit::MANIFEST`, digest checked; the transport sends it again after a
+//! cut) and `GET` of a blob as a stream of chunks, from an offset with `Range` so a cut
+//! download can continue. Never writes files: the caller decides where bytes go and when
+//! to resume a blob.
 
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, RANGE};
@@ -63,26 +64,24 @@ impl Registry {
             .map(str::to_string);
         let m = Manifest::parse(a.body.clone(), content_type.as_deref())
             .map_err(|e| protocol(e.to_string()))?;
-        let want = match Digest::parse(reference) {
-            Ok(d) => Some(d.to_string()),
-            Err(_) => header_digest,
+        // What was asked for (a digest), else what the registry says it sent; the bytes
+        // that came are `m.digest`.
+        let want = match (Digest::parse(reference), header_digest) {
+            (Ok(d), _) => Some(d),
+            (Err(_), Some(h)) => Some(Digest::parse(&h).map_err(|_| {
+                protocol(format!(
+                    "Docker-Content-Digest '{}' is not a digest",
+                    crate::auth::redact::quote(&h)
+                ))
+            })?),
+            (Err(_), None) => None,
         };
-        if let Some(want) = want {
-            if want != m.digest.to_string() {
-                // What was asked for (or what the registry says it holds) is `want`; the
-                // bytes that came are `m.digest`.
-                let Ok(want) = Digest::parse(&want) else {
-                    return Err(protocol(format!(
-                        "Docker-Content-Digest '{}' is not a digest",
-                        crate::auth::redact::quote(&want)
-                    )));
-                };
-                return Err(RegistryError::DigestMismatch {
-                    op,
-                    want,
-                    got: m.digest.to_string(),
-                });
-            }
+        if let Some(want) = want.filter(|w| *w != m.digest) {
+            return Err(RegistryError::DigestMismatch {
+                op,
+                want,
+                got: m.digest.to_string(),
+            });
         }
         Ok(Some(m))
     }

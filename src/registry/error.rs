@@ -91,7 +91,7 @@ impl RegistryError {
     pub fn is_retryable(&self) -> bool {
         match self {
             RegistryError::Status { status, body, .. } => {
-                matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+                crate::transport::is_retryable_status(*status)
                     || (*status == 403 && body.is_rate_limit())
             }
             RegistryError::Transport(e) => e.is_retryable(),

@@ -1,7 +1,5 @@
 //! Manifests: `HEAD` by tag (the one-request up-to-date check) and `PUT` of exact bytes.
 
-use std::time::Instant;
-
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::Method;
 
@@ -12,12 +10,13 @@ use crate::spec::{Digest, Manifest};
 use crate::transport::{Body, Request};
 
 impl Registry {
-    /// The digest the tag (or digest) currently points to, `None` when it does not exist.
+    /// The digest the tag (or digest) currently points to, `None` when it does not exist
+    /// (or the answer names no valid digest: then it is written again).
     pub async fn manifest_digest(
         &self,
         repo: &str,
         reference: &str,
-    ) -> Result<Option<String>, RegistryError> {
+    ) -> Result<Option<Digest>, RegistryError> {
         let url = self
             .transport
             .url(&format!("/v2/{repo}/manifests/{reference}"));
@@ -28,7 +27,7 @@ impl Registry {
                 .headers()
                 .get("docker-content-digest")
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string)),
+                .and_then(|v| Digest::parse(v).ok())),
             // Harbor ("prevent vulnerable images") answers 412 to the HEAD clients send
             // before a push: the tag is unknown, the push goes on.
             404 | 412 => Ok(None),
@@ -55,26 +54,32 @@ impl Registry {
         let req = Request::new(Method::PUT, url)
             .header(CONTENT_TYPE, &m.media_type)
             .body(Body::Bytes(m.bytes.clone()));
-        let budget = self.transport.budget().clone();
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
+        let put = || async {
             let resp = self.transport.send(&req).await?;
             if resp.status().as_u16() == 201 || resp.status().as_u16() == 200 {
                 return check_digest(&op, &m.digest, resp.headers().get("docker-content-digest"));
             }
-            let err = from_response(&self.transport, op.clone(), resp).await;
-            if attempt < LINK_RACE_RETRIES && is_link_race(&err) {
-                let wait = budget.delay(attempt, None);
-                if budget.take(attempt, started, wait) {
-                    tracing::debug!("{err}; retrying in {wait:?} (concurrent push into {repo}?)");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                    continue;
-                }
-            }
-            return Err(err);
-        }
+            Err(from_response(&self.transport, op.clone(), resp).await)
+        };
+        self.transport
+            .budget()
+            .retry(
+                put,
+                |result, retrier| match result {
+                    Err(e) if retrier.attempt() < LINK_RACE_RETRIES && is_link_race(e) => {
+                        Some(None)
+                    }
+                    _ => None,
+                },
+                |result, _, wait| {
+                    if let Err(err) = result {
+                        tracing::debug!(
+                            "{err}; retrying in {wait:?} (concurrent push into {repo}?)"
+                        );
+                    }
+                },
+            )
+            .await
     }
 }
 
@@ -106,11 +111,13 @@ pub(crate) fn check_digest(
     got: Option<&reqwest::header::HeaderValue>,
 ) -> Result<(), RegistryError> {
     match got.and_then(|v| v.to_str().ok()) {
-        Some(got) if got != want.to_string() => Err(RegistryError::DigestMismatch {
-            op: op.to_string(),
-            want: want.clone(),
-            got: crate::auth::redact::quote(got),
-        }),
+        Some(got) if Digest::parse(got).ok().as_ref() != Some(want) => {
+            Err(RegistryError::DigestMismatch {
+                op: op.to_string(),
+                want: want.clone(),
+                got: crate::auth::redact::quote(got),
+            })
+        }
         _ => Ok(()),
     }
 }

@@ -1,7 +1,10 @@
 //! The OCI distribution API, one file per area: blobs (HEAD), uploads (POST, PATCH, PUT,
 //! mount, status, cancel), manifests (HEAD, PUT), downloads (GET manifest, GET blob with
 //! Range), tag lists (Link pagination), error bodies, Location handling.
-//! Never retries (the transport and push layers do); knows nothing of layouts or werf.
+//! Requests are retried by the transport (`transport::Retrier`, the run's budget); the one
+//! loop here is the manifest `PUT` of a link race (`manifest.rs`), on the same engine.
+//! Connections: one per registry host for the whole run (`pool.rs`). Knows nothing of
+//! layouts or werf.
 
 mod blob;
 mod download;
@@ -9,12 +12,14 @@ mod error;
 mod hint;
 pub mod location;
 mod manifest;
+mod pool;
 mod tags;
 mod upload;
 
 pub use download::BlobDownload;
 pub use error::{ErrorBody, RegistryError};
 pub use hint::hint;
+pub use pool::Registries;
 pub use upload::{MountOutcome, UploadSession};
 
 use crate::transport::Transport;

@@ -78,7 +78,7 @@ impl Registry {
 
 /// The target of the `rel="next"` link of a `Link` header value, if any (RFC 8288: several
 /// comma-separated links, parameters after `;`, the relation quoted or not).
-pub fn next_link(value: &str) -> Option<String> {
+pub(crate) fn next_link(value: &str) -> Option<String> {
     value.split(',').find_map(|link| {
         let (target, params) = link.split_once(';')?;
         let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;

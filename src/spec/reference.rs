@@ -9,7 +9,7 @@ use super::{Digest, SpecError};
 
 pub const DOCKER_HUB: &str = "docker.io";
 /// The host Docker Hub's registry API actually answers on.
-pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
+pub(crate) const DOCKER_HUB_API: &str = "registry-1.docker.io";
 const MAX_NAME: usize = 255;
 /// The longest tag (and werf image name) a registry takes.
 pub const MAX_TAG: usize = 128;
@@ -110,15 +110,6 @@ impl Reference {
         }
     }
 
-    /// The same repository with another tag and no digest.
-    pub fn with_tag(&self, tag: &str) -> Reference {
-        Reference {
-            tag: Some(tag.to_string()),
-            digest: None,
-            ..self.clone()
-        }
-    }
-
     /// `registry/repository`, without tag or digest.
     pub fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
@@ -157,7 +148,7 @@ fn split_registry(name: &str) -> (Option<&str>, &str) {
 }
 
 /// Every name Docker Hub goes by (the one list of them).
-pub const DOCKER_HUB_HOSTS: [&str; 4] = [
+pub(crate) const DOCKER_HUB_HOSTS: [&str; 4] = [
     DOCKER_HUB,
     "index.docker.io",
     DOCKER_HUB_API,

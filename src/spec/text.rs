@@ -5,6 +5,23 @@
 
 use std::borrow::Cow;
 
+/// An error and its causes on one line, joined by `: `; a cause whose text the line holds
+/// already (an error that prints its source) is not said twice. The one way the crate and
+/// its command line join error chains.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cur = c.source();
+    }
+    line
+}
+
 /// `s` with every control character, and every Unicode direction override or invisible
 /// mark (which make a terminal show other text than what is there), escaped (`\n`,
 /// `\u{1b}`, `\u{202e}`, ...); unchanged when it has none.
@@ -47,6 +64,41 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(printable(input), want, "{input:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::error_chain;
+
+    #[derive(Debug)]
+    struct E(&'static str, Option<Box<E>>);
+    impl std::fmt::Display for E {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for E {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn error_chain_table() {
+        fn e(t: &'static str, s: Option<E>) -> E {
+            E(t, s.map(Box::new))
+        }
+        let cases = [
+            (e("top", None), "top"),
+            (e("top", Some(e("cause", None))), "top: cause"),
+            // A wrapper that prints its cause: said once.
+            (e("ctx: cause", Some(e("cause", None))), "ctx: cause"),
+            (e("a", Some(e("b", Some(e("c", None))))), "a: b: c"),
+        ];
+        for (err, want) in cases {
+            assert_eq!(error_chain(&err), want);
         }
     }
 }

@@ -164,16 +164,10 @@ impl Archive {
         if safe_fs::is_no_space(&e) {
             return StoreError::Layout(LayoutError::from_io(self.dir.path().to_path_buf(), e));
         }
-        let mut reason = format!("cannot unpack the archive: {e}");
-        let mut cause = std::error::Error::source(&e);
-        while let Some(c) = cause {
-            let text = c.to_string();
-            if !reason.contains(&text) {
-                reason.push_str(": ");
-                reason.push_str(&text);
-            }
-            cause = c.source();
-        }
+        let reason = format!(
+            "cannot unpack the archive: {}",
+            crate::spec::text::error_chain(&e)
+        );
         StoreError::Source {
             path: self.file.clone(),
             reason,

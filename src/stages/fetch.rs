@@ -38,42 +38,65 @@ pub(crate) async fn small_blob(
 }
 
 /// Fetches layer `d` into the storage at `root`: resumed from the bytes already written
-/// after a cut (at most `resumes` times), verified, renamed into place. Returns the number
-/// of resumptions.
+/// after a cut, verified, renamed into place. Resumptions are retries of the download
+/// drawn from the run's budget (`RetryBudget::retry`: `--retries`, `--retry-max-time`).
+/// Returns the number of resumptions.
 pub(crate) async fn download(
     reg: &Registry,
     repo: &str,
     d: &Descriptor,
     root: &Path,
-    resumes: u32,
 ) -> Result<u32, StoreError> {
-    let mut w = BlobWriter::create(root)?;
-    let mut resumed = 0;
-    loop {
-        let err = match fetch_into(reg, repo, d, &mut w).await {
-            Ok(()) if w.len() == d.size => break,
-            Ok(()) => RegistryError::Protocol {
+    let writer = tokio::sync::Mutex::new(BlobWriter::create(root)?);
+    // One GET from the bytes written so far; the whole blob, or why not.
+    let once = || async {
+        let mut w = writer.lock().await;
+        match fetch_into(reg, repo, d, &mut w).await {
+            Ok(()) if w.len() == d.size => Ok(()),
+            Ok(()) => Err(FetchError::Registry(RegistryError::Protocol {
                 op: format!("GET blob {} from {repo}", d.digest),
                 detail: format!("the answer ended after {} of {} bytes", w.len(), d.size),
-            },
-            Err(FetchError::Store(e)) => return Err(e),
-            Err(FetchError::Registry(e)) => e,
-        };
-        let retryable = err.is_retryable() || matches!(err, RegistryError::Protocol { .. });
-        if !retryable || resumed >= resumes || w.len() > d.size {
-            return Err(StoreError::Registry {
-                context: format!("downloading blob {} from {repo}", d.digest),
-                source: err,
-            });
+            })),
+            Err(e) => Err(e),
         }
-        resumed += 1;
-        tracing::info!(
-            "blob {}: {err}; resuming at byte {} ({resumed}/{resumes})",
-            d.digest.short(),
-            w.len()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100 << resumed.min(6))).await;
+    };
+    let mut resumed = 0;
+    let outcome = reg
+        .transport()
+        .budget()
+        .retry(
+            once,
+            // A cut (or short) answer is resumed; what the storage refused is final.
+            |result, _| match result {
+                Err(FetchError::Registry(e))
+                    if e.is_retryable() || matches!(e, RegistryError::Protocol { .. }) =>
+                {
+                    Some(e.retry_after())
+                }
+                _ => None,
+            },
+            |result, retrier, wait| {
+                resumed = retrier.attempt();
+                if let Err(FetchError::Registry(e)) = result {
+                    let at = writer.try_lock().map(|w| w.len()).unwrap_or(0);
+                    tracing::info!(
+                        "blob {}: {}; resuming at byte {at} in {:.1}s ({}/{})",
+                        d.digest.short(),
+                        e.brief(),
+                        wait.as_secs_f32(),
+                        retrier.attempt(),
+                        retrier.max()
+                    );
+                }
+            },
+        )
+        .await;
+    match outcome {
+        Ok(()) => {}
+        Err(FetchError::Store(e)) => return Err(e),
+        Err(FetchError::Registry(e)) => return Err(download_failed(e)),
     }
+    let w = writer.into_inner();
     w.finish(Some((&d.digest, d.size))).map_err(|e| match e {
         LayoutError::DigestMismatch { digest, actual, .. } => StoreError::Invalid(format!(
             "blob {digest} downloaded from {repo} has digest {actual}: rejected, nothing \
@@ -82,6 +105,16 @@ pub(crate) async fn download(
         e => e.into(),
     })?;
     Ok(resumed)
+}
+
+/// A download given up. The error names the request already (`GET blob <digest> from
+/// <repo>: ...`, or `GET <url>: ...` for a transport failure): the context does not say
+/// it again.
+fn download_failed(source: RegistryError) -> StoreError {
+    StoreError::Registry {
+        context: "stages pull".to_string(),
+        source,
+    }
 }
 
 enum FetchError {
@@ -118,4 +151,40 @@ async fn fetch_into(
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Digest;
+    use crate::transport::TransportError;
+
+    /// Regression: a download error said the request twice ("GET ... GET blob ...").
+    #[test]
+    fn download_error_says_the_request_once() {
+        let digest = Digest::sha256_of(b"layer");
+        let op = format!("GET blob {digest} from app");
+        let cases = [
+            RegistryError::Protocol {
+                op: op.clone(),
+                detail: "the answer ended after 1 of 5 bytes".into(),
+            },
+            RegistryError::Status {
+                op: op.clone(),
+                status: 500,
+                body: Default::default(),
+                retry_after: None,
+            },
+            RegistryError::Transport(TransportError::Request {
+                method: "GET".into(),
+                url: format!("https://r.io/v2/app/blobs/{digest}"),
+                detail: "connection reset by peer".into(),
+            }),
+        ];
+        for e in cases {
+            let text = crate::spec::text::error_chain(&download_failed(e));
+            assert_eq!(text.matches("GET").count(), 1, "{text}");
+            assert_eq!(text.matches(&digest.to_string()).count(), 1, "{text}");
+        }
+    }
 }

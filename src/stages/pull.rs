@@ -25,8 +25,7 @@ use super::format::{check_signature, check_stage_name, identify, stage_tag as st
 use super::format::{ImageName, ANN_IMAGE, ANN_STAGE, TAG_PREFIX};
 use super::write::StoreWriter;
 use crate::layout::MAX_MANIFEST;
-use crate::push::Pusher;
-use crate::registry::Registry;
+use crate::registry::{Registries, Registry, RegistryError};
 use crate::spec::{Descriptor, Manifest, ManifestKind, Reference};
 
 pub struct PullRequest {
@@ -38,8 +37,6 @@ pub struct PullRequest {
     pub jobs: usize,
     /// Tags asked for per page (`n=`); `None` lets the registry choose.
     pub page_size: Option<usize>,
-    /// Times a cut blob download is resumed.
-    pub resumes: u32,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -85,7 +82,7 @@ struct Candidate {
     layers: Vec<Descriptor>,
 }
 
-pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, StoreError> {
+pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullReport, StoreError> {
     let reference = Reference::parse(&req.repo).map_err(|e| StoreError::Invalid(e.to_string()))?;
     if reference.tag.is_some() || reference.digest.is_some() {
         return Err(StoreError::Invalid(format!(
@@ -95,7 +92,13 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
         )));
     }
     let mut w = StoreWriter::open(&req.stages_dir)?;
-    let reg = pusher.registry(&reference).await?;
+    let reg = registries
+        .get(&reference)
+        .await
+        .map_err(|e| StoreError::Registry {
+            context: reference.registry.clone(),
+            source: RegistryError::Transport(e),
+        })?;
     let repo = reference.repository.clone();
     let ctx = |what: String| {
         move |source| StoreError::Registry {
@@ -133,78 +136,36 @@ pub async fn pull(req: &PullRequest, pusher: &Pusher) -> Result<PullReport, Stor
             .buffered(req.jobs.max(1))
             .collect()
             .await;
-    // One stage per (image, stage): the storage's own, else the newest remote one.
-    let mut chosen: BTreeMap<(String, String), Candidate> = BTreeMap::new();
+    let mut candidates = Vec::new();
     for c in read {
-        let c = match c? {
-            Ok(c) => c,
-            Err(Skip::Unidentified(s)) => {
-                report.unidentified.push(s);
-                continue;
-            }
-            Err(Skip::Other(s)) => {
-                report.skipped.push(s);
-                continue;
-            }
-        };
-        if !wanted.is_empty() && !wanted.contains(&c.image) {
-            continue;
-        }
-        if let Some(l) = local
-            .iter()
-            .find(|l| l.image.annotation() == c.image && l.stage == c.stage)
-        {
-            report.skipped.push(SkippedStage {
-                tag: c.tag,
-                reason: format!(
-                    "the storage has image '{}' stage '{}' already (signature {})",
-                    l.image.annotation(),
-                    l.stage,
-                    l.signature
-                ),
-            });
-            continue;
-        }
-        let key = (c.image.clone(), c.stage.clone());
-        let newer = |old: &Candidate| (&c.created, &c.signature) > (&old.created, &old.signature);
-        match chosen.get(&key) {
-            Some(old) if !newer(old) => report.skipped.push(SkippedStage {
-                tag: c.tag,
-                reason: format!("{} is newer for the same image and stage", old.tag),
-            }),
-            _ => {
-                if let Some(old) = chosen.insert(key, c) {
-                    report.skipped.push(SkippedStage {
-                        tag: old.tag,
-                        reason: "a newer stage has the same image and stage".into(),
-                    });
-                }
-            }
+        match c? {
+            Ok(c) => candidates.push(c),
+            Err(Skip::Unidentified(s)) => report.unidentified.push(s),
+            Err(Skip::Other(s)) => report.skipped.push(s),
         }
     }
-    // Blobs: each once, those already present skipped, largest first.
-    let mut layers: BTreeMap<String, Descriptor> = BTreeMap::new();
-    for c in chosen.values() {
-        for l in &c.layers {
-            let present = std::fs::metadata(w.root().join("blobs/sha256").join(l.digest.hex()))
-                .map(|m| m.len() == l.size)
-                .unwrap_or(false);
-            if !present {
-                layers.insert(l.digest.to_string(), l.clone());
-            }
-        }
-    }
-    let mut layers: Vec<Descriptor> = layers.into_values().collect();
-    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
+    let chosen = choose_stages(
+        candidates,
+        &wanted,
+        |image, stage| {
+            local
+                .iter()
+                .find(|l| l.image.annotation() == image && l.stage == stage)
+                .map(|l| l.signature.clone())
+        },
+        &mut report.skipped,
+    );
+    let layers = missing_layers(chosen.values(), |l| {
+        std::fs::metadata(w.root().join("blobs/sha256").join(l.digest.hex()))
+            .map(|m| m.len() == l.size)
+            .unwrap_or(false)
+    });
     let root = w.root().to_path_buf();
-    let results: Vec<Result<u32, StoreError>> = stream::iter(
-        layers
-            .iter()
-            .map(|d| download(&reg, &repo, d, &root, req.resumes)),
-    )
-    .buffer_unordered(req.jobs.max(1))
-    .collect()
-    .await;
+    let results: Vec<Result<u32, StoreError>> =
+        stream::iter(layers.iter().map(|d| download(&reg, &repo, d, &root)))
+            .buffer_unordered(req.jobs.max(1))
+            .collect()
+            .await;
     for r in results {
         report.resumed += r?;
     }
@@ -273,6 +234,71 @@ impl PullReport {
             unidentified: self.unidentified.iter().map(|s| s.tag.clone()).collect(),
         })
     }
+}
+
+/// The stages to pull: one per (image, stage). Those of images not `wanted` (when some
+/// are) are dropped; one whose image and stage the storage holds already (`local` gives
+/// its signature) is skipped, the storage's own wins; of several remote ones the newest
+/// `created` wins (then the greater signature). Every stage not chosen is said in
+/// `skipped`, with why.
+fn choose_stages(
+    candidates: Vec<Candidate>,
+    wanted: &[String],
+    local: impl Fn(&str, &str) -> Option<String>,
+    skipped: &mut Vec<SkippedStage>,
+) -> BTreeMap<(String, String), Candidate> {
+    let mut chosen: BTreeMap<(String, String), Candidate> = BTreeMap::new();
+    for c in candidates {
+        if !wanted.is_empty() && !wanted.contains(&c.image) {
+            continue;
+        }
+        if let Some(signature) = local(&c.image, &c.stage) {
+            skipped.push(SkippedStage {
+                reason: format!(
+                    "the storage has image '{}' stage '{}' already (signature {signature})",
+                    c.image, c.stage
+                ),
+                tag: c.tag,
+            });
+            continue;
+        }
+        let key = (c.image.clone(), c.stage.clone());
+        let newer = |old: &Candidate| (&c.created, &c.signature) > (&old.created, &old.signature);
+        match chosen.get(&key) {
+            Some(old) if !newer(old) => skipped.push(SkippedStage {
+                tag: c.tag,
+                reason: format!("{} is newer for the same image and stage", old.tag),
+            }),
+            _ => {
+                if let Some(old) = chosen.insert(key, c) {
+                    skipped.push(SkippedStage {
+                        tag: old.tag,
+                        reason: "a newer stage has the same image and stage".into(),
+                    });
+                }
+            }
+        }
+    }
+    chosen
+}
+
+/// The layers of the `chosen` stages to fetch: each once, those `present` in the storage
+/// left out, largest first (ties in digest order).
+fn missing_layers<'a>(
+    chosen: impl IntoIterator<Item = &'a Candidate>,
+    present: impl Fn(&Descriptor) -> bool,
+) -> Vec<Descriptor> {
+    let mut layers: BTreeMap<String, Descriptor> = BTreeMap::new();
+    for c in chosen {
+        for l in &c.layers {
+            if !present(l) {
+                layers.insert(l.digest.to_string(), l.clone());
+            }
+        }
+    }
+    let mut layers: Vec<Descriptor> = layers.into_values().collect();
+    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
+    layers
 }
 
 /// Why a remote stage is not a candidate.
@@ -379,4 +405,130 @@ async fn candidate(
         configs,
         layers,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Digest;
+
+    fn layer(n: u8, size: u64) -> Descriptor {
+        Descriptor {
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+            digest: Digest::sha256_of(&[n]),
+            size,
+            platform: None,
+            annotations: Default::default(),
+        }
+    }
+
+    fn candidate(tag: &str, image: &str, stage: &str, created: &str) -> Candidate {
+        Candidate {
+            tag: tag.into(),
+            signature: tag.into(),
+            image: image.into(),
+            stage: stage.into(),
+            created: created.into(),
+            manifests: Vec::new(),
+            configs: Vec::new(),
+            layers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn choose_stages_table() {
+        // (remote (tag, image, stage, created), wanted, local (image, stage)) ->
+        // (chosen tags, skipped tags)
+        type Case = (
+            Vec<(&'static str, &'static str, &'static str, &'static str)>,
+            Vec<&'static str>,
+            Vec<(&'static str, &'static str)>,
+            Vec<&'static str>,
+            Vec<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
+            // Different stages: all chosen.
+            (
+                vec![("t1", "app", "from", "1"), ("t2", "app", "install", "1")],
+                vec![],
+                vec![],
+                vec!["t1", "t2"],
+                vec![],
+            ),
+            // The same stage twice: the newest wins, whatever the order.
+            (
+                vec![("old", "app", "from", "1"), ("new", "app", "from", "2")],
+                vec![],
+                vec![],
+                vec!["new"],
+                vec!["old"],
+            ),
+            (
+                vec![("new", "app", "from", "2"), ("old", "app", "from", "1")],
+                vec![],
+                vec![],
+                vec!["new"],
+                vec!["old"],
+            ),
+            // Same time: the greater signature wins.
+            (
+                vec![("b", "app", "from", "1"), ("a", "app", "from", "1")],
+                vec![],
+                vec![],
+                vec!["b"],
+                vec!["a"],
+            ),
+            // The storage has it: skipped.
+            (
+                vec![("t1", "app", "from", "9")],
+                vec![],
+                vec![("app", "from")],
+                vec![],
+                vec!["t1"],
+            ),
+            // Images not asked for: dropped silently; the nameless image is "".
+            (
+                vec![("t1", "app", "from", "1"), ("t2", "", "from", "1")],
+                vec![""],
+                vec![],
+                vec!["t2"],
+                vec![],
+            ),
+            (vec![], vec!["app"], vec![], vec![], vec![]),
+        ];
+        for (remote, wanted, local, want_chosen, want_skipped) in cases {
+            let candidates = remote
+                .iter()
+                .map(|&(t, i, s, c)| candidate(t, i, s, c))
+                .collect();
+            let wanted: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
+            let mut skipped = Vec::new();
+            let chosen = choose_stages(
+                candidates,
+                &wanted,
+                |image, stage| local.contains(&(image, stage)).then(|| "sig".to_string()),
+                &mut skipped,
+            );
+            let got: Vec<&str> = chosen.values().map(|c| c.tag.as_str()).collect();
+            assert_eq!(got, want_chosen, "{remote:?}");
+            let got: Vec<&str> = skipped.iter().map(|s| s.tag.as_str()).collect();
+            assert_eq!(got, want_skipped, "{remote:?}");
+        }
+    }
+
+    #[test]
+    fn missing_layers_once_largest_first() {
+        let mut a = candidate("a", "app", "from", "1");
+        a.layers = vec![layer(1, 10), layer(2, 30)];
+        let mut b = candidate("b", "app", "install", "1");
+        b.layers = vec![layer(2, 30), layer(3, 20), layer(4, 5)];
+        let present = layer(4, 5).digest;
+        let got: Vec<Digest> = missing_layers([&a, &b], |l| l.digest == present)
+            .into_iter()
+            .map(|l| l.digest)
+            .collect();
+        let want: Vec<Digest> = [2, 3, 1].iter().map(|&n| layer(n, 0).digest).collect();
+        assert_eq!(got, want);
+        assert!(missing_layers([], |_| false).is_empty());
+    }
 }

@@ -260,47 +260,50 @@ impl Transport {
         req: &Request,
         authz: Option<&HeaderValue>,
     ) -> Result<Response, TransportError> {
-        let started = std::time::Instant::now();
-        let mut attempt = 0;
-        loop {
-            let result = self.send_once(req, authz).await;
-            let retry_after = match &result {
-                Ok(resp) if is_retryable_status(resp.status().as_u16()) => Some(
-                    resp.headers()
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, SystemTime::now())),
-                ),
-                Ok(_) => return result,
-                Err(e) if e.is_retryable() => Some(None),
-                Err(_) => return result,
-            };
-            let wait = self.budget.delay(attempt, retry_after.flatten());
-            if !req.retry || !self.budget.take(attempt, started, wait) {
-                return result;
-            }
-            // One short line: `retry 2/5 PATCH upload in 1.2s: connection reset by peer`.
-            let line = |cause: String| {
-                format!(
-                    "retry {}/{} {} {} in {:.1}s: {cause}",
-                    attempt + 1,
-                    self.budget.per_operation(),
-                    req.method,
-                    what(&req.url),
-                    wait.as_secs_f32()
-                )
-            };
-            match &result {
-                Ok(resp) => {
-                    tracing::info!("{}", line(format!("answered {}", resp.status().as_u16())))
-                }
-                // A timeout is said even without -v: the run may have waited long for it.
-                Err(e @ TransportError::Timeout { .. }) => tracing::warn!("{}", line(e.brief())),
-                Err(e) => tracing::info!("{}", line(e.brief())),
-            }
-            tokio::time::sleep(wait).await;
-            attempt += 1;
+        if !req.retry {
+            return self.send_once(req, authz).await;
         }
+        self.budget
+            .retry(
+                || self.send_once(req, authz),
+                |result, _| match result {
+                    Ok(resp) if is_retryable_status(resp.status().as_u16()) => Some(
+                        resp.headers()
+                            .get(RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| parse_retry_after(v, SystemTime::now())),
+                    ),
+                    Ok(_) => None,
+                    Err(e) if e.is_retryable() => Some(None),
+                    Err(_) => None,
+                },
+                |result, retrier, wait| {
+                    // One short line: `retry 2/5 PATCH upload in 1.2s: connection reset by peer`.
+                    let line = |cause: String| {
+                        format!(
+                            "retry {}/{} {} {} in {:.1}s: {cause}",
+                            retrier.attempt(),
+                            retrier.max(),
+                            req.method,
+                            what(&req.url),
+                            wait.as_secs_f32()
+                        )
+                    };
+                    match result {
+                        Ok(resp) => tracing::info!(
+                            "{}",
+                            line(format!("answered {}", resp.status().as_u16()))
+                        ),
+                        // A timeout is said even without -v: the run may have waited long
+                        // for it.
+                        Err(e @ TransportError::Timeout { .. }) => {
+                            tracing::warn!("{}", line(e.brief()))
+                        }
+                        Err(e) => tracing::info!("{}", line(e.brief())),
+                    }
+                },
+            )
+            .await
     }
 
     async fn send_once(

@@ -170,7 +170,7 @@ pub(crate) fn request_error(
 /// balancers in front of any registry send these mid-upload). Decided on the chain of
 /// causes; an error with nothing recognisable in it is taken as transient unless it is a
 /// request that could not even be built.
-pub fn is_transient(e: &reqwest::Error) -> bool {
+pub(crate) fn is_transient(e: &reqwest::Error) -> bool {
     if e.is_builder() || e.is_redirect() {
         return false;
     }
@@ -232,16 +232,7 @@ fn size_text(n: usize) -> String {
 
 /// The chain of causes of an error, joined, for messages.
 pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let t = s.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        cur = s.source();
-    }
-    parts.join(": ")
+    crate::spec::text::error_chain(e)
 }
 
 #[cfg(test)]

@@ -29,4 +29,7 @@ pub use limit::{Limiter, Load};
 pub use metrics::{RequestObserver, RequestSample};
 pub use pace::{TimeoutKind, Timeouts, MIN_RATE};
 pub use read::{Answer, BodyReader, Limit};
-pub use retry::{parse_retry_after, RetryBudget};
+pub use retry::{
+    is_retryable_status, parse_retry_after, Retrier, RetryBudget, DEFAULT_RETRIES,
+    DEFAULT_RETRY_MAX_TIME, RETRYABLE_STATUSES,
+};

@@ -22,22 +22,17 @@ pub(crate) async fn detect_scheme_retrying(
     opts: &TransportOptions,
     budget: &RetryBudget,
 ) -> Result<(Url, Vec<String>), TransportError> {
-    let started = std::time::Instant::now();
-    let mut attempt = 0;
-    loop {
-        match detect_scheme(client, host, opts).await {
-            Err(e @ TransportError::Timeout { .. }) => {
-                let wait = budget.delay(attempt, None);
-                if !budget.take(attempt, started, wait) {
-                    return Err(e);
+    budget
+        .retry(
+            || detect_scheme(client, host, opts),
+            |result, _| matches!(result, Err(TransportError::Timeout { .. })).then_some(None),
+            |result, _, wait| {
+                if let Err(e) = result {
+                    tracing::warn!("{e} - retrying in {:.1}s", wait.as_secs_f32());
                 }
-                tracing::warn!("{e} - retrying in {:.1}s", wait.as_secs_f32());
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+            },
+        )
+        .await
 }
 
 /// The registry's base URL and the challenges its `GET /v2/` answered with.

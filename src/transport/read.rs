@@ -164,41 +164,43 @@ impl Transport {
     /// Sends `req` ([`Transport::send`]) and reads its answer whole under `limit`; a read
     /// that is cut or stalls sends the request again while the retry budget allows.
     pub async fn send_read(&self, req: &Request, limit: Limit) -> Result<Answer, TransportError> {
-        let started = std::time::Instant::now();
-        let mut attempt = 0;
-        loop {
-            let resp = self.send(req).await?;
+        // `Err(Ok(e))`: the request failed (the transport has retried it already);
+        // `Err(Err(e))`: its answer was cut or stalled while read, worth sending it again.
+        let read_once = || async {
+            let resp = self.send(req).await.map_err(Ok)?;
             let (status, headers, url) =
                 (resp.status(), resp.headers().clone(), resp.url().clone());
             let success = status.is_success();
             let limit = if success { limit } else { Limit::ERROR_BODY };
-            let error = match self.reader(resp, req.method.as_str()).collect(limit).await {
-                Ok(body) => {
-                    return Ok(Answer {
-                        status: status.as_u16(),
-                        headers,
-                        url,
-                        body,
-                    })
-                }
+            let body = match self.reader(resp, req.method.as_str()).collect(limit).await {
+                Ok(body) => body,
                 Err(e) if !success => {
                     tracing::debug!("error body not read: {e}");
-                    return Ok(Answer {
-                        status: status.as_u16(),
-                        headers,
-                        url,
-                        body: Bytes::new(),
-                    });
+                    Bytes::new()
                 }
-                Err(e) => e,
+                Err(e) => return Err(Err(e)),
             };
-            let wait = self.budget().delay(attempt, None);
-            if !req.retry || !error.is_retryable() || !self.budget().take(attempt, started, wait) {
-                return Err(error);
-            }
-            tracing::warn!("{error} - retrying in {:.1}s", wait.as_secs_f32());
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+            Ok(Answer {
+                status: status.as_u16(),
+                headers,
+                url,
+                body,
+            })
+        };
+        self.budget()
+            .retry(
+                read_once,
+                |result, _| match result {
+                    Err(Err(e)) if req.retry && e.is_retryable() => Some(None),
+                    _ => None,
+                },
+                |result, _, wait| {
+                    if let Err(Err(error)) = result {
+                        tracing::warn!("{error} - retrying in {:.1}s", wait.as_secs_f32());
+                    }
+                },
+            )
+            .await
+            .map_err(|e| e.unwrap_or_else(|e| e))
     }
 }

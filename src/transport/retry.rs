@@ -1,15 +1,25 @@
-//! Retry policy: which failures are worth another attempt, how long to wait (exponential
-//! backoff with jitter, or the server's `Retry-After`), and one budget of retries shared by
-//! every request and upload of a run, bounded per operation by attempts and by time.
-//! Knows nothing of HTTP clients or registries.
+//! The retry engine of the whole crate: which answers are worth another attempt (one list,
+//! [`RETRYABLE_STATUSES`]), how long to wait (exponential backoff with jitter, or the
+//! server's `Retry-After`), one budget of retries shared by every request, upload, manifest
+//! write and download of a run, bounded per operation by attempts and by time, the one
+//! retry loop ([`RetryBudget::retry`]) and the [`Retrier`] that counts an operation's
+//! attempts (used directly only by the upload loop, which works between attempts). The defaults of `--retries`
+//! and `--retry-max-time` are defined here. Knows nothing of HTTP clients or registries.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Default retries of any one request or upload (`--retries`).
 pub const DEFAULT_RETRIES: u32 = 5;
-/// Default bound on the time one operation may spend retrying (`--retry-max-time`).
-pub const DEFAULT_MAX_ELAPSED: Duration = Duration::from_secs(600);
+/// Default bound on the time one operation may spend retrying (`--retry-max-time`), in
+/// seconds.
+pub const DEFAULT_RETRY_MAX_TIME: u64 = 600;
+/// The run's budget is this many times the per-operation bound.
+pub const RUN_BUDGET_FACTOR: u32 = 20;
+const DEFAULT_MAX_ELAPSED: Duration = Duration::from_secs(DEFAULT_RETRY_MAX_TIME);
+/// Answers that say "try again later": request timeout, too many requests, and the
+/// server errors a restart or an overloaded backend gives.
+pub const RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 /// Retries left for the whole run, shared by request retries (transport) and upload
 /// retries (push), plus the per-operation attempt bound.
@@ -35,24 +45,31 @@ impl RetryBudget {
         }
     }
 
+    /// The budget of a run: `per_operation` retries of any one operation,
+    /// [`RUN_BUDGET_FACTOR`] times that in all, none started after `max_elapsed` of one
+    /// operation.
+    pub fn for_run(per_operation: u32, max_elapsed: Duration) -> RetryBudget {
+        RetryBudget::new(
+            per_operation,
+            per_operation.saturating_mul(RUN_BUDGET_FACTOR),
+        )
+        .with_max_elapsed(max_elapsed)
+    }
+
     /// No retry starts once an operation has been going on for `d` (first attempt included).
-    pub fn with_max_elapsed(mut self, d: Duration) -> RetryBudget {
+    pub(crate) fn with_max_elapsed(mut self, d: Duration) -> RetryBudget {
         self.max_elapsed = d;
         self
     }
 
-    pub fn max_elapsed(&self) -> Duration {
-        self.max_elapsed
-    }
-
-    pub fn per_operation(&self) -> u32 {
+    pub(crate) fn per_operation(&self) -> u32 {
         self.per_operation
     }
 
     /// Takes one retry from the budget if `attempt` (0-based count of retries already made
     /// for this operation) is within the bound and the operation, started at `started`,
     /// would still be within the time bound after waiting `wait`.
-    pub fn take(&self, attempt: u32, started: Instant, wait: Duration) -> bool {
+    pub(crate) fn take(&self, attempt: u32, started: Instant, wait: Duration) -> bool {
         attempt < self.per_operation
             && started.elapsed() + wait <= self.max_elapsed
             && self
@@ -63,7 +80,7 @@ impl RetryBudget {
 
     /// How long to wait before retry number `attempt` (0-based): `retry_after` when the
     /// server said so (capped), else exponential backoff with jitter.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(d) = retry_after {
             return d.min(self.max_wait);
         }
@@ -75,7 +92,81 @@ impl RetryBudget {
 
 impl Default for RetryBudget {
     fn default() -> Self {
-        RetryBudget::new(DEFAULT_RETRIES, DEFAULT_RETRIES * 20)
+        RetryBudget::for_run(DEFAULT_RETRIES, DEFAULT_MAX_ELAPSED)
+    }
+}
+
+impl RetryBudget {
+    /// The retry loop: runs `attempt` until `again` finds its outcome final (`None`) or
+    /// the budget refuses another try, and returns that outcome. `again` gives
+    /// `Some(retry_after)` for an outcome worth another attempt (`retry_after`: the wait
+    /// the server asked for); `note` hears of each retry (the outcome given up, the
+    /// operation's [`Retrier`], the wait) before the wait. Loops that do work between
+    /// attempts (an upload resumed, a download continued) use a [`Retrier`] directly.
+    pub async fn retry<T, Fut>(
+        &self,
+        mut attempt: impl FnMut() -> Fut,
+        mut again: impl FnMut(&T, &Retrier<'_>) -> Option<Option<Duration>>,
+        mut note: impl FnMut(&T, &Retrier<'_>, Duration),
+    ) -> T
+    where
+        Fut: std::future::Future<Output = T>,
+    {
+        let mut retrier = Retrier::new(self);
+        loop {
+            let outcome = attempt().await;
+            let Some(retry_after) = again(&outcome, &retrier) else {
+                return outcome;
+            };
+            let Some(wait) = retrier.next(retry_after) else {
+                return outcome;
+            };
+            note(&outcome, &retrier, wait);
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// The retries of one operation (a request, an upload, a manifest write, a download):
+/// every retrying loop of the crate asks it before trying again, so that all of them
+/// count, wait and stop by the same rules and draw on the same budget.
+#[derive(Debug)]
+pub struct Retrier<'a> {
+    budget: &'a RetryBudget,
+    started: Instant,
+    attempt: u32,
+}
+
+impl<'a> Retrier<'a> {
+    /// An operation starting now.
+    pub fn new(budget: &'a RetryBudget) -> Retrier<'a> {
+        Retrier {
+            budget,
+            started: Instant::now(),
+            attempt: 0,
+        }
+    }
+
+    /// The wait before the next attempt, one retry taken from the budget; `None` when the
+    /// operation must give up (its attempts or its time are used up, or the run's budget).
+    /// `retry_after`: the wait the server asked for, if any.
+    pub fn next(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
+        let wait = self.budget.delay(self.attempt, retry_after);
+        if !self.budget.take(self.attempt, self.started, wait) {
+            return None;
+        }
+        self.attempt += 1;
+        Some(wait)
+    }
+
+    /// Retries granted so far (1 after the first [`Retrier::next`]).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The bound on retries of one operation.
+    pub fn max(&self) -> u32 {
+        self.budget.per_operation()
     }
 }
 
@@ -87,9 +178,9 @@ fn jitter_fraction() -> f64 {
     (nanos % 1000) as f64 / 1000.0
 }
 
-/// Statuses that say "try again later".
+/// Whether an answer with `status` says "try again later" ([`RETRYABLE_STATUSES`]).
 pub fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+    RETRYABLE_STATUSES.contains(&status)
 }
 
 /// `Retry-After` as delta-seconds or as an HTTP date, relative to `now`.
@@ -135,6 +226,77 @@ mod tests {
         let steps = [(0, true), (1, true), (2, false), (0, true), (0, false)];
         for (i, (attempt, want)) in steps.into_iter().enumerate() {
             assert_eq!(b.take(attempt, now, Duration::ZERO), want, "step {i}");
+        }
+    }
+
+    #[test]
+    fn retrier_counts_and_stops() {
+        let b = RetryBudget::new(2, 3);
+        let mut r = Retrier::new(&b);
+        // (retry_after, granted)
+        let steps = [(Some(1), Some(1)), (Some(2), Some(2)), (Some(1), None)];
+        for (i, (after, want)) in steps.into_iter().enumerate() {
+            let got = r.next(after.map(Duration::from_secs));
+            assert_eq!(got, want.map(Duration::from_secs), "step {i}");
+        }
+        assert_eq!((r.attempt(), r.max()), (2, 2));
+        // The run's budget had 3: one is left for another operation, then none.
+        let mut other = Retrier::new(&b);
+        assert!(other.next(Some(Duration::ZERO)).is_some());
+        assert!(other.next(Some(Duration::ZERO)).is_none());
+    }
+
+    #[tokio::test]
+    async fn retry_loop_stops_when_final_or_out_of_budget() {
+        use std::cell::Cell;
+        // (outcomes in order (true: worth another attempt), per-operation bound) ->
+        // (attempts made, retries noted)
+        let cases: [(&[bool], u32, usize, usize); 4] = [
+            (&[false], 5, 1, 0),
+            (&[true, true, false], 5, 3, 2),
+            (&[true, true, true, true], 2, 3, 2),
+            (&[true], 0, 1, 0),
+        ];
+        for (outcomes, bound, attempts, noted) in cases {
+            let b = RetryBudget::new(bound, 100);
+            let made = Cell::new(0);
+            let mut heard = 0;
+            let last = b
+                .retry(
+                    || {
+                        let i = made.get();
+                        made.set(i + 1);
+                        async move { outcomes[i.min(outcomes.len() - 1)] }
+                    },
+                    |&worth, _| worth.then_some(Some(Duration::from_millis(1))),
+                    |_, r, _| {
+                        heard += 1;
+                        assert_eq!(r.attempt(), heard as u32);
+                    },
+                )
+                .await;
+            assert_eq!((made.get(), heard), (attempts, noted), "{outcomes:?}");
+            assert_eq!(last, outcomes[(attempts - 1).min(outcomes.len() - 1)]);
+        }
+    }
+
+    #[test]
+    fn retryable_statuses_table() {
+        let cases = [
+            (408, true),
+            (429, true),
+            (500, true),
+            (502, true),
+            (503, true),
+            (504, true),
+            (400, false),
+            (401, false),
+            (404, false),
+            (413, false),
+            (501, false),
+        ];
+        for (status, want) in cases {
+            assert_eq!(is_retryable_status(status), want, "{status}");
         }
     }
 

@@ -74,7 +74,7 @@ impl Watch {
     }
 
     /// When to look again, or the timeout that ran out at `now`.
-    pub fn poll(&self, now: Instant) -> Result<Instant, (TimeoutKind, Duration)> {
+    pub(crate) fn poll(&self, now: Instant) -> Result<Instant, (TimeoutKind, Duration)> {
         let mut s = self.state();
         let done_at = s.done_at;
         match done_at {

@@ -12,6 +12,7 @@
 mod support;
 
 mod auth;
+mod backoff;
 mod bad_input;
 mod bench;
 mod cache;

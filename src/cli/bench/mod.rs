@@ -222,13 +222,12 @@ pub async fn run(a: BenchArgs, g: &GlobalArgs) -> Result<i32> {
                 if cold { "cold" } else { "warm" }
             );
         }
-        let pusher = Pusher::new(
-            opts.clone(),
+        let registries = werf_push::registry::Registries::new(
             topts.clone(),
             settings::retry_budget(&a.registry),
-            Arc::new(NoopReporter),
-        )
-        .with_cancel(interrupt().clone());
+        );
+        let pusher = Pusher::new(opts.clone(), Arc::new(registries), Arc::new(NoopReporter))
+            .with_cancel(interrupt().clone());
         let (cpu0, _) = stats::rusage();
         let started = Instant::now();
         let (summary, errors) = pusher

@@ -1,11 +1,8 @@
 //! `werf-push stages pull --repo REPO [IMAGE_NAME...]`: the stages cache
 //! (`REPO:image-stage-*`) back into the stages storage.
 
-use std::sync::Arc;
-
 use anyhow::Result;
 use clap::Args;
-use werf_push::push::{NoopReporter, PushOptions, Pusher};
 use werf_push::spec::text::printable;
 use werf_push::stages::pull::{pull, PullRequest};
 
@@ -38,24 +35,18 @@ pub struct PullArgs {
 }
 
 pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
-    let pusher = Pusher::new(
-        PushOptions::default(),
-        settings::transport_options(&a.registry)?,
-        settings::retry_budget(&a.registry),
-        Arc::new(NoopReporter),
-    );
+    let registries = settings::registries(&a.registry)?;
     let req = PullRequest {
         stages_dir: a.storage.path(),
         repo: a.repo.repo.clone(),
         images: a.images.clone(),
         jobs: a.jobs as usize,
         page_size: a.page_size,
-        resumes: a.registry.retries,
     };
     // Ctrl-C drops the pull: its writer removes the blobs it placed, index.json
     // is untouched.
     let report = tokio::select! {
-        r = pull(&req, &pusher) => r?,
+        r = pull(&req, &registries) => r?,
         () = interrupt().cancelled() => return Ok(INTERRUPTED),
     };
     if !g.quiet {

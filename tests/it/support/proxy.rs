@@ -122,7 +122,12 @@ pub struct Logged {
     pub status: u16,
     /// Content-Length of the request.
     pub len: u64,
+    /// When it was answered (or cut).
     pub at: Instant,
+    /// When its head arrived.
+    pub arrived: Instant,
+    /// Requests in flight through the proxy when it arrived, itself included.
+    pub in_flight: usize,
 }
 
 impl Logged {
@@ -161,6 +166,16 @@ struct Shared {
     faults_left: Mutex<Vec<u32>>,
     hostile_left: Mutex<Vec<u32>>,
     quirk_state: QuirkState,
+    in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a request out of [`Shared::in_flight`] when its exchange ends.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 pub struct Proxy {
@@ -192,6 +207,7 @@ impl Proxy {
             stats: Mutex::default(),
             stream_pos: Mutex::new(0),
             quirk_state: QuirkState::default(),
+            in_flight: Default::default(),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let (s2, stop2) = (shared.clone(), stop.clone());
@@ -261,6 +277,8 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         target: parts.next().unwrap_or("").to_string(),
         headers,
     };
+    let (arrived, in_flight) = (Instant::now(), s.in_flight.fetch_add(1, Ordering::SeqCst) + 1);
+    let _counted = InFlight(&s.in_flight);
     s.stats
         .lock()
         .unwrap()
@@ -279,6 +297,8 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
             status,
             len,
             at: Instant::now(),
+            arrived,
+            in_flight,
         })
     };
 
