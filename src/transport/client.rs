@@ -1,20 +1,22 @@
-//! The transport stack, assembled in `Transport::connect`: reqwest with rustls (system
-//! roots, `--ca-file`, Docker's certs.d, optional skip-verify), HTTP/2 by ALPN, scheme by
-//! ping, the auth handshake (`auth.rs`) around request retry.
+//! The transport stack, assembled in `Transport::connect`: the clients (`clients.rs`:
+//! TLS, HTTP/2 for small requests, HTTP/1.1 for bodies), the scheme by ping, the auth
+//! handshake (`auth.rs`) around request retry (`retry.rs`), and the bound on requests in
+//! flight (`limit.rs`) around each attempt.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, RETRY_AFTER};
 use reqwest::{Method, Response};
 use url::Url;
 
 use super::auth::Authenticator;
-use super::error::{chain, request_error};
+use super::clients::Clients;
+use super::error::request_error;
 use super::retry::{is_retryable_status, parse_retry_after};
 use super::watch::{guard, Watch};
-use super::{certs, ping, Body, BodyReader, RetryBudget, Timeouts, TransportError};
+use super::{ping, Body, BodyReader, RetryBudget, Timeouts, TransportError};
 use crate::auth::{scope, CredentialStore};
 
 #[derive(Debug, Clone)]
@@ -127,22 +129,10 @@ impl Request {
     }
 }
 
-/// Request bodies from this size on go over HTTP/1.1 ([`Transport::bulk`]): HTTP/2's
-/// initial stream window is 64 KiB (RFC 9113 6.9.2), which a smaller body never outgrows.
-pub const BULK_BODY: u64 = 64 * 1024;
-
 /// A connected registry endpoint: client, base URL and the run's retry budget.
 #[derive(Debug, Clone)]
 pub struct Transport {
-    client: reqwest::Client,
-    /// HTTP/1.1 only, for request bodies of [`BULK_BODY`] or more: over HTTP/2 a body moves
-    /// one stream window per round trip, and nginx (the front of Harbor and of GitLab's
-    /// registry) gives each stream 64 KiB: 1.6 MB/s at 40 ms, whatever the link. Over
-    /// HTTP/1.1 the body rides TCP's window, which grows to the path. Small requests keep
-    /// HTTP/2's multiplexing on `client`. The same client as `client` with `--http1`.
-    bulk: reqwest::Client,
-    /// The same, following no redirect.
-    client_no_redirect: reqwest::Client,
+    clients: Clients,
     base: Url,
     host: String,
     budget: Arc<RetryBudget>,
@@ -160,13 +150,8 @@ impl Transport {
         opts: &TransportOptions,
         budget: Arc<RetryBudget>,
     ) -> Result<Transport, TransportError> {
-        let client = build_client(opts, host, opts.http1_only, true)?;
-        let client_no_redirect = build_client(opts, host, opts.http1_only, false)?;
-        let bulk = if opts.http1_only {
-            client.clone()
-        } else {
-            build_client(opts, host, true, true)?
-        };
+        let clients = Clients::build(opts, host)?;
+        let client = clients.plain.clone();
         let (base, challenges) = ping::detect_scheme_retrying(&client, host, opts, &budget).await?;
         let auth = Authenticator::new(
             host,
@@ -177,9 +162,7 @@ impl Transport {
         );
         auth.learn(challenges.iter().map(String::as_str));
         Ok(Transport {
-            client,
-            bulk,
-            client_no_redirect,
+            clients,
             base,
             host: host.to_string(),
             budget,
@@ -336,14 +319,9 @@ impl Transport {
         let watch = Arc::new(Watch::new(self.timeouts, req.body.len(), sent_at));
         let body = req.body.open(watch.clone()).await?;
         tracing::debug!("--> {} {}", req.method, redact_query(&req.url));
-        let client = if !req.follow_redirects {
-            &self.client_no_redirect
-        } else if req.body.len() >= BULK_BODY {
-            &self.bulk
-        } else {
-            &self.client
-        };
-        let send = client
+        let send = self
+            .clients
+            .pick(req.follow_redirects, req.body.len())
             .request(req.method.clone(), req.url.clone())
             .headers(headers)
             .body(body)
@@ -417,61 +395,4 @@ pub fn redact_query(url: &Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
     crate::auth::redact::quote(u.as_str())
-}
-
-/// The one place the HTTP client is configured.
-fn build_client(
-    opts: &TransportOptions,
-    host: &str,
-    http1_only: bool,
-    follow_redirects: bool,
-) -> Result<reqwest::Client, TransportError> {
-    let redirect = if follow_redirects {
-        reqwest::redirect::Policy::limited(10)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
-    let mut b = reqwest::Client::builder()
-        // TLS: rustls with the system's roots; HTTP/2 when the server offers it by ALPN.
-        .use_rustls_tls()
-        .user_agent(&opts.user_agent)
-        // Connections: fail fast when nobody listens (TCP and TLS); keep idle ones for
-        // reuse. A silent or stalled server is caught per request (`watch.rs`, `read.rs`;
-        // no total timeout: layers can be huge).
-        .connect_timeout(opts.timeouts.connect)
-        .pool_idle_timeout(Duration::from_secs(60))
-        .tcp_nodelay(true)
-        // Google Artifact Registry's upload answers carry ~21 KB of headers; hyper's HTTP/2
-        // default list size is 16 KiB (HTTP/1.1's buffer is ~400 KiB already).
-        .http2_max_header_list_size(256 << 10)
-        // Redirects (to blob storage) are followed, but by existence checks; reqwest drops
-        // Authorization when the host changes.
-        .redirect(redirect);
-    // Protocol: HTTP/1.1 only for bulk bodies and with `--http1`, else whatever ALPN
-    // settles on. Over HTTP/2 the receive windows follow the path (hyper measures the
-    // bandwidth-delay product), so a download is not held to 64 KiB per round trip.
-    if http1_only {
-        b = b.http1_only();
-    } else {
-        b = b.http2_adaptive_window(true);
-    }
-    if opts.skip_tls_verify {
-        b = b.danger_accept_invalid_certs(true);
-    } else {
-        // Trust: the system's roots, --ca-file and certs.d; a certificate trusted
-        // explicitly works even as the server's own (`tls.rs`).
-        let mut files = super::tls::TlsFiles::default();
-        if let Some(path) = &opts.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                TransportError::Config(format!("cannot read --ca-file {}: {e}", path.display()))
-            })?;
-            files.trusted =
-                super::tls::pem_certificates(&pem, &format!("--ca-file {}", path.display()))?;
-        }
-        if let Some(dir) = &opts.certs_d {
-            certs::read(&mut files, dir, host)?;
-        }
-        b = b.use_preconfigured_tls(super::tls::client_config(files, http1_only)?);
-    }
-    b.build().map_err(|e| TransportError::Config(chain(&e)))
 }

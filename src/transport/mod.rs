@@ -10,6 +10,7 @@ mod auth;
 mod body;
 mod certs;
 mod client;
+mod clients;
 mod error;
 mod limit;
 pub mod file_stream;
@@ -24,6 +25,7 @@ mod watch;
 
 pub use body::{Body, STREAM_BUF};
 pub use client::{Request, Transport, TransportOptions, DEFAULT_MAX_REQUESTS};
+pub use clients::BULK_BODY;
 pub use error::TransportError;
 pub use limit::{Limiter, Load};
 pub use metrics::{RequestObserver, RequestSample};
