@@ -31,11 +31,20 @@ pub(crate) struct BlobJob<'a> {
     pub source: &'a BlobSource,
     /// Repositories of the same registry known to hold the blob.
     pub mount_from: Vec<String>,
+    /// HEAD the blob first. Without it a mount goes first: its answer says as much (201:
+    /// the repository has it now), and a refused mount opens the upload session.
+    pub check_first: bool,
+    /// Bytes in flight (`--jobs`): a permit per upload of a blob of [`SMALL_BLOB`] or more.
+    pub transfers: &'a tokio::sync::Semaphore,
     pub opts: &'a PushOptions,
     pub reporter: &'a Arc<dyn Reporter>,
     /// Ctrl-C: abandon the transfer, cancel the open session.
     pub cancel: &'a CancellationToken,
 }
+
+/// Blobs under this size take no `--jobs` permit: their transfer is a round trip more than
+/// a byte count, bounded only by the requests in flight.
+pub(crate) const SMALL_BLOB: u64 = 1 << 20;
 
 /// Which request of an upload failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,12 +93,16 @@ impl BlobJob<'_> {
             return Err(PushError::Cancelled);
         }
         let err = |source: RegistryError| self.error(source);
-        if self
-            .registry
-            .blob_exists(self.repo, &self.desc.digest)
-            .await
-            .map_err(err)?
-            .is_some()
+        // ECR Public: cross-repository mounts fail; none is tried.
+        let mounts = self.profile().limits().mounts;
+        let mount_answers = mounts && !self.mount_from.is_empty() && !self.opts.dry_run;
+        if (self.check_first || !mount_answers)
+            && self
+                .registry
+                .blob_exists(self.repo, &self.desc.digest)
+                .await
+                .map_err(err)?
+                .is_some()
         {
             return Ok(record);
         }
@@ -105,8 +118,6 @@ impl BlobJob<'_> {
             return Ok(record);
         }
         let mut session = None;
-        // ECR Public: cross-repository mounts fail; none is tried.
-        let mounts = self.profile().limits().mounts;
         for from in self.mount_from.iter().filter(|_| mounts) {
             match self
                 .registry
@@ -134,6 +145,11 @@ impl BlobJob<'_> {
                 Err(e) => return Err(err(e)),
             }
         }
+        // Bytes in flight: wait for a place before the transfer starts (and shows).
+        let _transfer = match self.desc.size >= SMALL_BLOB {
+            true => self.transfers.acquire().await.ok(),
+            false => None,
+        };
         self.reporter.event(Event::BlobStarted {
             repository: self.repo,
             digest: &self.desc.digest,

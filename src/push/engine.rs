@@ -1,19 +1,23 @@
-//! Orchestration: connect each registry once (`registry::Registries`), check tags (one
-//! HEAD each), then transfer blobs grouped per (registry, digest) — the first repository
-//! uploads, the others mount from it — largest first under `--jobs`, then write manifests
-//! children first. The decisions are `plan.rs`'s; this file does the requests. A
-//! cancellation token (Ctrl-C) stops transfers and is checked before every manifest PUT, so
-//! an interrupted run writes no further manifest.
+//! Orchestration: connect each registry once (`registry::Registries`), check every tag at
+//! once (one HEAD each), then one pipeline: blobs grouped per (registry, digest), largest
+//! first — the first repository uploads, then all the others mount from it at once — and
+//! each image's manifests, children first, as soon as its own blobs are there
+//! (`board.rs`). Requests in flight are bounded per registry by the transport
+//! (`--requests`); bytes in flight by `--jobs` (transfers of blobs of `SMALL_BLOB` or more).
+//! The decisions are `plan.rs`'s; this file does the requests. A cancellation token
+//! (Ctrl-C) stops transfers and is checked before every manifest PUT, so an interrupted run
+//! writes no further manifest.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::blob::BlobJob;
+use super::board::{Board, RepoDigest};
 use super::flight::Flights;
 use super::plan::{self, BlobGroup, Holders};
 use super::{
@@ -37,8 +41,6 @@ pub struct Pusher {
     cancel: CancellationToken,
 }
 
-/// (registry, repository, digest): a blob or a manifest in one repository.
-type RepoDigest = (String, String, Digest);
 /// The blobs that arrived, per (registry, repository, digest).
 type Arrived = Arc<Mutex<HashMap<RepoDigest, BlobRecord>>>;
 /// One check-and-write per child manifest and repository: `Ok(true)` when written, `Ok(false)`
@@ -82,9 +84,10 @@ impl Pusher {
         let started = Instant::now();
         let mut summary = Summary::default();
         let mut errors = Vec::new();
-        let sem = Arc::new(Semaphore::new(self.opts.jobs.max(1)));
+        // Bytes in flight: `--jobs` transfers (requests in flight: the transport's bound).
+        let transfers = Arc::new(Semaphore::new(self.opts.jobs.max(1)));
 
-        // 1. Connect, and the up-to-date check: one HEAD per tag.
+        // 1. Connect, and the up-to-date check: one HEAD per tag, all at once.
         let mut pending = Vec::new();
         let mut connected: HashMap<String, Registry> = HashMap::new();
         let mut checks = JoinSet::new();
@@ -97,9 +100,8 @@ impl Pusher {
                 }
             };
             connected.insert(t.dest.registry.clone(), reg.clone());
-            let (t, sem) = (t.clone(), sem.clone());
+            let t = t.clone();
             checks.spawn(async move {
-                let _p = sem.acquire().await;
                 let current = reg
                     .manifest_digest(&t.dest.repository, &t.dest.manifest_reference())
                     .await;
@@ -153,18 +155,68 @@ impl Pusher {
             },
         );
         let arrived: Arrived = Default::default();
+        let board = Arc::new(Board::new(groups.iter().flat_map(|g| {
+            g.repos
+                .iter()
+                .map(|r| (g.registry.clone(), r.clone(), g.desc.digest.clone()))
+        })));
         let mut tasks = JoinSet::new();
         for g in groups {
             let registry = connected[&g.registry].clone();
-            let (sem, arrived, opts, reporter, cancel) = (
-                sem.clone(),
+            let (transfers, arrived, board, opts, reporter, cancel) = (
+                transfers.clone(),
                 arrived.clone(),
+                board.clone(),
                 self.opts.clone(),
                 self.reporter.clone(),
                 self.cancel.clone(),
             );
             tasks.spawn(async move {
-                transfer(g, &registry, &sem, &opts, &reporter, &arrived, &cancel).await
+                let run = Transfer {
+                    registry: &registry,
+                    transfers: &transfers,
+                    opts: &opts,
+                    reporter: &reporter,
+                    arrived: &arrived,
+                    board: &board,
+                    cancel: &cancel,
+                };
+                run.group(g).await
+            });
+        }
+
+        // 3. Manifests: children by digest, the root by tag; each image's as soon as its
+        // blobs are there, only for complete images.
+        let manifest_flights: Arc<ManifestFlights> = Arc::new(Flights::new());
+        let mut writes = JoinSet::new();
+        for (i, (t, reg)) in pending.into_iter().enumerate() {
+            let (board, flights, dry_run, cancel) = (
+                board.clone(),
+                manifest_flights.clone(),
+                self.opts.dry_run,
+                self.cancel.clone(),
+            );
+            writes.spawn(async move {
+                for (d, _) in &t.image.blobs {
+                    let key = (
+                        t.dest.registry.clone(),
+                        t.dest.repository.clone(),
+                        d.digest.clone(),
+                    );
+                    if !board.arrived(&key).await {
+                        return (
+                            i,
+                            Err(PushError::Skipped {
+                                reference: t.dest.to_string(),
+                                digest: d.digest.clone(),
+                            }),
+                        );
+                    }
+                }
+                (
+                    i,
+                    write_manifests(&reg, &t, &flights, dry_run, &cancel).await,
+                )
             });
         }
         for group_errors in tasks.join_all().await {
@@ -174,35 +226,6 @@ impl Pusher {
         summary.blobs = arrived.values().cloned().collect();
         if let (Some(c), false) = (&cache, self.opts.dry_run) {
             c.record(&summary.blobs, &known, &cached);
-        }
-
-        // 3. Manifests: children by digest, the root by tag; only for complete images.
-        let manifest_flights: Arc<ManifestFlights> = Arc::new(Flights::new());
-        let mut writes = JoinSet::new();
-        for (i, (t, reg)) in pending.into_iter().enumerate() {
-            let missing = plan::missing_blob(&t.dest, &t.image, |registry, repo, d| {
-                arrived.contains_key(&(registry.to_string(), repo.to_string(), d.clone()))
-            });
-            if let Some(d) = missing {
-                errors.push(PushError::Skipped {
-                    reference: t.dest.to_string(),
-                    digest: d.clone(),
-                });
-                continue;
-            }
-            let (sem, flights, dry_run, cancel) = (
-                sem.clone(),
-                manifest_flights.clone(),
-                self.opts.dry_run,
-                self.cancel.clone(),
-            );
-            writes.spawn(async move {
-                let _p = sem.acquire().await;
-                (
-                    i,
-                    write_manifests(&reg, &t, &flights, dry_run, &cancel).await,
-                )
-            });
         }
         let mut written = writes.join_all().await;
         written.sort_by_key(|w| w.0);
@@ -220,44 +243,85 @@ impl Pusher {
     }
 }
 
-/// Takes one blob into every repository of its group, in order; each one that has it
-/// becomes a mount source for the next.
-async fn transfer(
-    g: BlobGroup,
-    registry: &Registry,
-    sem: &Semaphore,
-    opts: &PushOptions,
-    reporter: &Arc<dyn Reporter>,
-    arrived: &Arrived,
-    cancel: &CancellationToken,
-) -> Vec<PushError> {
-    let mut errors = Vec::new();
-    let mut holders = g.holders.clone();
-    for repo in &g.repos {
-        let _permit: Option<SemaphorePermit> = sem.acquire().await.ok();
+/// What the transfers of one run share.
+struct Transfer<'a> {
+    registry: &'a Registry,
+    /// Bytes in flight: one permit per transfer of a blob of `SMALL_BLOB` or more.
+    transfers: &'a Semaphore,
+    opts: &'a PushOptions,
+    reporter: &'a Arc<dyn Reporter>,
+    arrived: &'a Arrived,
+    board: &'a Board,
+    cancel: &'a CancellationToken,
+}
+
+impl Transfer<'_> {
+    /// Takes one blob into every repository of its group: the first checks (HEAD) and
+    /// uploads or mounts; once it holds the blob, all the others mount from it at once,
+    /// without a HEAD (the mount answers the same question). If the first fails, the next
+    /// one tries in the same way.
+    async fn group(&self, g: BlobGroup) -> Vec<PushError> {
+        let mut errors = Vec::new();
+        let mut holders = g.holders.clone();
+        let mut rest = g.repos.as_slice();
+        while let Some((repo, others)) = rest.split_first() {
+            rest = others;
+            match self.one(&g, repo, &holders, true).await {
+                Ok(()) => {
+                    holders.push(repo.clone());
+                    break;
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let mounts = rest.iter().map(|repo| self.one(&g, repo, &holders, false));
+        for r in futures_util::future::join_all(mounts).await {
+            if let Err(e) = r {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+
+    /// One blob into one repository; settles its place on the board either way.
+    async fn one(
+        &self,
+        g: &BlobGroup,
+        repo: &str,
+        holders: &[String],
+        check_first: bool,
+    ) -> Result<(), PushError> {
         let job = BlobJob {
-            registry,
+            registry: self.registry,
             registry_name: &g.registry,
             repo,
             desc: &g.desc,
             source: &g.source,
-            mount_from: plan::mount_sources(&holders, repo),
-            opts,
-            reporter,
-            cancel,
+            mount_from: plan::mount_sources(holders, repo),
+            check_first,
+            transfers: self.transfers,
+            opts: self.opts,
+            reporter: self.reporter,
+            cancel: self.cancel,
         };
+        let key = (g.registry.clone(), repo.to_string(), g.desc.digest.clone());
         match job.run().await {
             Ok(record) => {
                 // In a dry run too: after a real run this repository would hold it.
-                holders.push(repo.clone());
-                reporter.event(Event::BlobDone { record: &record });
-                let key = (g.registry.clone(), repo.clone(), g.desc.digest.clone());
-                arrived.lock().expect("results lock").insert(key, record);
+                self.reporter.event(Event::BlobDone { record: &record });
+                self.arrived
+                    .lock()
+                    .expect("results lock")
+                    .insert(key.clone(), record);
+                self.board.settle(&key, true);
+                Ok(())
             }
-            Err(e) => errors.push(e),
+            Err(e) => {
+                self.board.settle(&key, false);
+                Err(e)
+            }
         }
     }
-    errors
 }
 
 async fn write_manifests(
@@ -324,99 +388,5 @@ async fn write_manifests(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::push::NoopReporter;
-    use crate::spec::Manifest;
-    use crate::transport::{RetryBudget, TransportOptions};
-
-    fn pusher() -> Pusher {
-        let registries = Registries::new(
-            TransportOptions::default(),
-            Arc::new(RetryBudget::new(0, 0)),
-        );
-        Pusher::new(
-            PushOptions::default(),
-            Arc::new(registries),
-            Arc::new(NoopReporter),
-        )
-    }
-
-    fn target(dest: &str) -> Target {
-        let config = Digest::sha256_of(b"{}");
-        let bytes = format!(
-            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[]}}"#
-        );
-        let m = Manifest::parse(bytes.into(), None).unwrap();
-        let blobs = m
-            .blobs()
-            .into_iter()
-            .map(|d| (d.clone(), super::super::BlobSource::Bytes("{}".into())))
-            .collect();
-        Target {
-            image: Arc::new(PushImage {
-                manifests: vec![m],
-                blobs,
-            }),
-            dest: Reference::parse(dest).unwrap(),
-        }
-    }
-
-    /// Regression: a child manifest's failure reached the images sharing it as a protocol
-    /// error (text only): now each gets the registry's answer, status and retryability
-    /// kept.
-    #[tokio::test]
-    async fn a_shared_child_failure_keeps_its_answer() {
-        let flights: ManifestFlights = Flights::new();
-        let key = (
-            "r.io".to_string(),
-            "a".to_string(),
-            Digest::sha256_of(b"child"),
-        );
-        let first = flights
-            .run(key.clone(), || async {
-                Err(Arc::new(RegistryError::Status {
-                    op: "PUT manifest a:sha256:...".into(),
-                    status: 503,
-                    body: Default::default(),
-                    retry_after: None,
-                }))
-            })
-            .await;
-        // The second image waits on the same write: it is not run again.
-        let second = flights.run(key, || async { Ok(true) }).await;
-        for result in [first, second] {
-            let e = PushError::Manifest {
-                reference: "r.io/a:v1".into(),
-                digest: Digest::sha256_of(b"child"),
-                source: result.unwrap_err(),
-            };
-            let answer = e.registry_error().expect("the registry's answer");
-            assert_eq!(answer.status(), Some(503), "{e}");
-            assert!(answer.is_retryable(), "{e}");
-            assert_eq!(e.kind(), crate::spec::ErrorKind::Registry, "{e}");
-        }
-    }
-
-    #[tokio::test]
-    async fn nothing_to_push() {
-        let (summary, errors) = pusher().push(Vec::new()).await;
-        assert!(errors.is_empty());
-        assert_eq!((summary.tags.len(), summary.blobs.len()), (0, 0));
-    }
-
-    /// A registry nobody listens on: each of its targets fails to connect (a network
-    /// failure, named by registry), nothing is written, no blob is reported.
-    #[tokio::test]
-    async fn unreachable_registry_fails_its_targets() {
-        let (summary, errors) = pusher()
-            .push(vec![target("127.0.0.1:1/a:v1"), target("127.0.0.1:1/b:v1")])
-            .await;
-        assert_eq!(errors.len(), 2, "{errors:?}");
-        for e in &errors {
-            assert!(matches!(e, PushError::Connect { registry, .. } if registry == "127.0.0.1:1"));
-            assert_eq!(e.kind(), crate::spec::ErrorKind::Network, "{e}");
-        }
-        assert_eq!((summary.tags.len(), summary.blobs.len()), (0, 0));
-    }
-}
+#[path = "engine_tests.rs"]
+mod tests;

@@ -5,6 +5,7 @@
 //! Knows nothing of werf, of the CLI, or of how HTTP is spoken.
 
 mod blob;
+mod board;
 pub mod cache;
 mod cancel;
 mod engine;

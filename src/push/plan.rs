@@ -1,7 +1,8 @@
 //! The decisions of a push, apart from its requests: which tags are up to date, which
 //! repositories are known to hold a blob (mount sources), how blobs are grouped per
-//! (registry, digest) and in which order they go, which mount sources a transfer tries,
-//! and which images are complete enough for their manifests. Pure: no I/O, table-tested.
+//! (registry, digest) and in which order they go, which mount sources a transfer tries.
+//! Pure: no I/O, table-tested. (Which images are complete enough for their manifests is
+//! learnt as blobs arrive: `board.rs`.)
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -87,20 +88,6 @@ pub(crate) fn group_blobs<'a>(
 /// The repositories a transfer into `repo` tries to mount from, in order.
 pub(crate) fn mount_sources(holders: &[String], repo: &str) -> Vec<String> {
     holders.iter().filter(|h| *h != repo).cloned().collect()
-}
-
-/// The first blob of `image` that did not reach the repository of `dest` (`arrived` says
-/// which did): its manifests must not be written.
-pub(crate) fn missing_blob<'a>(
-    dest: &Reference,
-    image: &'a PushImage,
-    arrived: impl Fn(&str, &str, &Digest) -> bool,
-) -> Option<&'a Digest> {
-    image
-        .blobs
-        .iter()
-        .map(|(d, _)| &d.digest)
-        .find(|d| !arrived(&dest.registry, &dest.repository, d))
 }
 
 #[cfg(test)]
@@ -234,26 +221,6 @@ mod tests {
         for (holders, repo, want) in cases {
             let holders: Vec<String> = holders.iter().map(|s| s.to_string()).collect();
             assert_eq!(mount_sources(&holders, repo), want, "{holders:?} {repo}");
-        }
-    }
-
-    #[test]
-    fn missing_blob_table() {
-        let a = dest("r.io/a:v1");
-        let img = image(&[(1, 10), (2, 20)]);
-        // (blob ids that arrived) -> the first missing one
-        let cases: [(&[u8], Option<u8>); 4] = [
-            (&[1, 2], None),
-            (&[1], Some(2)),
-            (&[2], Some(1)),
-            (&[], Some(1)),
-        ];
-        for (arrived, want) in cases {
-            let got = missing_blob(&a, &img, |reg, repo, d| {
-                assert_eq!((reg, repo), ("r.io", "a"));
-                arrived.iter().any(|&n| &digest(n) == d)
-            });
-            assert_eq!(got, want.map(digest).as_ref(), "{arrived:?}");
         }
     }
 }

@@ -165,7 +165,8 @@ mod tests {
     fn answers_move_the_bound() {
         // (start bound, max, answers as (load, window sent in), bound after, debt after)
         use Load::*;
-        let cases: &[(usize, usize, &[(Load, u64)], usize, usize)] = &[
+        type Case = (usize, usize, &'static [(Load, u64)], usize, usize);
+        let cases: &[Case] = &[
             (16, 16, &[(TooMany, 0)], 8, 8),
             // Two 429s of one window cut once; one of the next window cuts again.
             (16, 16, &[(TooMany, 0), (TooMany, 0)], 8, 8),
@@ -178,7 +179,23 @@ mod tests {
             (4, 4, &[(Fine, 0); 8], 4, 0),
             (2, 4, &[(Fine, 0); 5], 4, 0),
             // Raising pays the debt first.
-            (16, 16, &[(TooMany, 0), (Fine, 1), (Fine, 1), (Fine, 1), (Fine, 1), (Fine, 1), (Fine, 1), (Fine, 1), (Fine, 1)], 9, 7),
+            (
+                16,
+                16,
+                &[
+                    (TooMany, 0),
+                    (Fine, 1),
+                    (Fine, 1),
+                    (Fine, 1),
+                    (Fine, 1),
+                    (Fine, 1),
+                    (Fine, 1),
+                    (Fine, 1),
+                    (Fine, 1),
+                ],
+                9,
+                7,
+            ),
         ];
         for (i, (bound, max, answers, want_bound, want_debt)) in cases.iter().enumerate() {
             let mut s = state(*bound, *max);

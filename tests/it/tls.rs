@@ -91,12 +91,21 @@ fn push_with_ca_file_over_http2() {
     let big: Vec<_> = uploads.iter().filter(|(_, n)| *n > 96 << 10).collect();
     let small: Vec<_> = uploads.iter().filter(|(_, n)| *n < 32 << 10).collect();
     assert_eq!(big.len(), 1, "one request carries the 96 KiB layer: {log}");
-    assert!(small.len() >= 3, "POSTs, the small layer and manifest: {log}");
+    assert!(
+        small.len() >= 3,
+        "POSTs, the small layer and manifest: {log}"
+    );
     for (l, _) in &big {
-        assert!(l.contains(" HTTP/1.1 "), "a big body over HTTP/1.1: {l}\n{log}");
+        assert!(
+            l.contains(" HTTP/1.1 "),
+            "a big body over HTTP/1.1: {l}\n{log}"
+        );
     }
     for (l, _) in &small {
-        assert!(l.contains(" HTTP/2.0 "), "HTTP/2 negotiated by ALPN: {l}\n{log}");
+        assert!(
+            l.contains(" HTTP/2.0 "),
+            "HTTP/2 negotiated by ALPN: {l}\n{log}"
+        );
     }
     // The registry wrote https Locations (X-Forwarded-Proto): no plain-HTTP request
     // reached nginx's TLS port, or the push would have failed.

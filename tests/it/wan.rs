@@ -42,7 +42,9 @@ impl TlsPath {
         let ca = self.env.path("ca.pem");
         let mut args = vec!["--ca-file", ca.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let out = self.env.push(&format!("{}/app:{tag}", self.wan.host), &args, &[]);
+        let out = self
+            .env
+            .push(&format!("{}/app:{tag}", self.wan.host), &args, &[]);
         assert_success(&out);
         assert_eq!(
             self.reg.manifest_digest("app", tag).as_deref(),

@@ -277,7 +277,10 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         target: parts.next().unwrap_or("").to_string(),
         headers,
     };
-    let (arrived, in_flight) = (Instant::now(), s.in_flight.fetch_add(1, Ordering::SeqCst) + 1);
+    let (arrived, in_flight) = (
+        Instant::now(),
+        s.in_flight.fetch_add(1, Ordering::SeqCst) + 1,
+    );
     let _counted = InFlight(&s.in_flight);
     s.stats
         .lock()
