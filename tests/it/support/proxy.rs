@@ -45,6 +45,8 @@ pub struct StatusFault {
     pub retry_after: Option<&'static str>,
     /// `(code, message)` of the JSON error body instead of the status's usual one.
     pub body: Option<(&'static str, &'static str)>,
+    /// Matching requests passed through before the first refused.
+    pub after: u32,
 }
 
 impl StatusFault {
@@ -56,7 +58,13 @@ impl StatusFault {
             times: 1,
             retry_after: None,
             body: None,
+            after: 0,
         }
+    }
+    /// Let the first `n` matching requests through.
+    pub fn after(mut self, n: u32) -> Self {
+        self.after = n;
+        self
     }
     pub fn times(mut self, n: u32) -> Self {
         self.times = n;
@@ -164,6 +172,8 @@ struct Shared {
     stream_pos: Mutex<u64>,
     cuts_left: Mutex<Vec<u64>>,
     faults_left: Mutex<Vec<u32>>,
+    /// Per status fault, matching requests still to let through (`StatusFault::after`).
+    skips_left: Mutex<Vec<u32>>,
     hostile_left: Mutex<Vec<u32>>,
     quirk_state: QuirkState,
     in_flight: std::sync::atomic::AtomicUsize,
@@ -200,6 +210,7 @@ impl Proxy {
         let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
         let shared = Arc::new(Shared {
             faults_left: Mutex::new(cfg.status_faults.iter().map(|f| f.times).collect()),
+            skips_left: Mutex::new(cfg.status_faults.iter().map(|f| f.after).collect()),
             hostile_left: Mutex::new(cfg.hostile.iter().map(|h| h.times).collect()),
             cuts_left: Mutex::new(cfg.cut_at.clone()),
             cfg,
@@ -351,7 +362,7 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         log(status);
         return Ok(());
     }
-    let refusal = refusal(&s.cfg, &s.faults_left, &head, len).or_else(|| {
+    let refusal = refusal(&s.cfg, (&s.faults_left, &s.skips_left), &head, len).or_else(|| {
         proxy_quirks::refusal(&cfg.quirks, &s.quirk_state, &s.upstream, &head, len, &body)
     });
     if let Some((status, extra, text)) = refusal {

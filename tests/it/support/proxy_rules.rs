@@ -14,7 +14,7 @@ pub type Refusal = (u16, Vec<(String, String)>, String);
 /// The status, headers and body of an answer the proxy makes up, if this request gets one.
 pub fn refusal(
     cfg: &ProxyConfig,
-    faults_left: &Mutex<Vec<u32>>,
+    (faults_left, skips_left): (&Mutex<Vec<u32>>, &Mutex<Vec<u32>>),
     head: &Head,
     len: u64,
 ) -> Option<Refusal> {
@@ -27,11 +27,16 @@ pub fn refusal(
     };
     {
         let mut left = faults_left.lock().unwrap();
+        let mut skips = skips_left.lock().unwrap();
         for (i, f) in cfg.status_faults.iter().enumerate() {
             if left[i] > 0
                 && f.method.is_none_or(|m| m == head.method)
                 && head.target.contains(f.path_contains)
             {
+                if skips[i] > 0 {
+                    skips[i] -= 1;
+                    continue;
+                }
                 if left[i] != u32::MAX {
                     left[i] -= 1;
                 }
