@@ -1,5 +1,6 @@
 //! Scheme detection: `GET /v2/` over HTTPS; plain HTTP only for registries on this machine
-//! or with `--insecure-registry`, as Docker does. Failures are classified for people. A 401
+//! or with `--insecure-registry`, as Docker does (then both probes go at once, HTTPS
+//! preferred). Failures are classified for people. A 401
 //! (or 403) is a registry that wants credentials: its `WWW-Authenticate` challenges are
 //! handed back for the auth handshake to learn the scheme from. The probe is under the
 //! connect and response timeouts, and retried after one under the run's budget.
@@ -42,17 +43,25 @@ pub(crate) async fn detect_scheme(
     opts: &TransportOptions,
 ) -> Result<(Url, Vec<String>), TransportError> {
     let https = base_url("https", host)?;
-    let https_err = match probe(client, &https, host, &opts.timeouts).await {
+    let may_http = opts.insecure || (opts.local_http_fallback && is_local_host(host));
+    if !may_http {
+        return probe(client, &https, host, &opts.timeouts)
+            .await
+            .map(|challenges| (https, challenges));
+    }
+    // Both at once: a plain-HTTP registry does not wait for the HTTPS attempt to fail (two
+    // round trips on a real path); HTTPS still wins when both answer.
+    let http = base_url("http", host)?;
+    let (over_https, over_http) = tokio::join!(
+        probe(client, &https, host, &opts.timeouts),
+        probe(client, &http, host, &opts.timeouts)
+    );
+    let https_err = match over_https {
         Ok(challenges) => return Ok((https, challenges)),
         Err(e) => e,
     };
     tracing::debug!("HTTPS to {host} failed: {https_err}");
-    let may_http = opts.insecure || (opts.local_http_fallback && is_local_host(host));
-    if !may_http {
-        return Err(https_err);
-    }
-    let http = base_url("http", host)?;
-    match probe(client, &http, host, &opts.timeouts).await {
+    match over_http {
         Ok(challenges) => Ok((http, challenges)),
         // The HTTPS failure says more (an untrusted certificate, say) unless nobody
         // listens there.

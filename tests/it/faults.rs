@@ -118,10 +118,7 @@ fn too_many_requests_waits_for_retry_after_then_succeeds() {
             ..Default::default()
         },
     );
-    let out = push(&[
-        &oci(&src),
-        &format!("{}/limited:v1", proxy.host),
-    ]);
+    let out = push(&[&oci(&src), &format!("{}/limited:v1", proxy.host)]);
     assert_success(&out);
     proxy.report("429 Retry-After: 1", blob_bytes);
     assert_eq!(proxy.stats().faults, 2);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::cmd::{assert_failure, assert_success, run, werf_push, Output};
-use crate::support::layouts::{index_json, layer_digests};
+use crate::support::layouts::{copy_dir, index_json, layer_digests};
 use crate::support::registry::Registry;
 use crate::support::skopeo::Skopeo;
 use serde_json::Value;
@@ -18,19 +18,6 @@ fn project() -> (TempDir, PathBuf) {
     let dir = tmp.path().join("project");
     copy_dir(Path::new(EXAMPLE), &dir);
     (tmp, dir)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 /// The stages storage's index.json of the project `dir`.

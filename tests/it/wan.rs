@@ -83,3 +83,64 @@ fn a_big_layer_is_not_held_to_the_http2_window() {
         "the manifest went over HTTP/2\n{log}"
     );
 }
+
+/// `publish --with-stages` of the example project (2 images, 5 stages) with 10 tags per
+/// image, through the path in front of the plain registry.
+fn publish_through(wan: &Wan, dir: &std::path::Path) -> crate::support::cmd::Output {
+    let mut c = crate::support::cmd::werf_push();
+    c.arg("publish")
+        .arg("--dir")
+        .arg(dir)
+        .arg("--repo")
+        .arg(format!("{}/app", wan.host))
+        .arg("--with-stages");
+    for i in 0..10 {
+        c.arg("--tag-custom").arg(format!("t{i}"));
+    }
+    crate::support::cmd::run(&mut c)
+}
+
+/// A cold publish is one pipeline: every tag checked at once, each blob uploaded once and
+/// mounted into the other repositories at once without a HEAD before, each manifest
+/// written as soon as its blobs are there. A warm one is the tag checks alone, all in one
+/// round trip (25 tags; 8 at a time took 4).
+#[test]
+fn publish_is_a_few_round_trips_cold_and_warm() {
+    let reg = Registry::start();
+    let wan = Wan::start(&reg.host, slow_path());
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().join("project");
+    crate::support::layouts::copy_dir(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/example")),
+        &dir,
+    );
+    let out = publish_through(&wan, &dir);
+    assert_success(&out);
+    let cold = (wan.round_trips(), wan.requests());
+    wan.reset_counts();
+    let before = reg.requests().len();
+    let out = publish_through(&wan, &dir);
+    assert_success(&out);
+    let warm = (wan.round_trips(), wan.requests());
+    // Cold: connect, ping, tag checks (on new connections: a handshake each), HEAD, POST,
+    // PUT of the first repository, the mounts, the manifests: about 9, and a handshake
+    // for each wave that needs more connections (plain HTTP/1.1). Phases and 8 at a time
+    // took over 20.
+    assert!(
+        cold.0 <= 13,
+        "cold publish: {cold:?} (round trips, requests)"
+    );
+    eprintln!("cold publish: {cold:?}, warm: {warm:?} (round trips, requests)");
+    // Warm: connect, ping (the HTTPS probe at the same time), a handshake for the parallel
+    // checks' connections, the checks.
+    assert!(
+        warm.0 <= 5,
+        "warm publish: {warm:?} (round trips, requests)\n{:#?}",
+        &reg.requests()[before..]
+    );
+    assert_eq!(
+        reg.requests().len() - before,
+        1 + 25,
+        "warm: the ping and one HEAD per tag"
+    );
+}

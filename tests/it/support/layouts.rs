@@ -551,3 +551,17 @@ pub fn manifest_digests(dir: &Path, digest: &str) -> BTreeSet<String> {
     }
     out
 }
+
+/// Copies the directory tree `from` to `to` (a project, a layout).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
