@@ -81,6 +81,9 @@ struct Phase {
     median_seconds: f64,
     median_mb_per_s: Option<f64>,
     median_requests: f64,
+    /// Requests per blob of the image: each is a round trip, the requests of one blob go
+    /// one after the other (`HEAD`, `POST`, `PUT`: 3; a warm round's tag check: 1/blobs).
+    round_trips_per_blob: f64,
     median_cpu_seconds: f64,
     requests: std::collections::BTreeMap<&'static str, KindStats>,
 }
@@ -254,16 +257,18 @@ pub async fn run(a: BenchArgs, g: &GlobalArgs) -> Result<i32> {
         if cold { &mut samples.0 } else { &mut samples.1 }.extend(s);
     }
     let (cpu_end, peak) = stats::rusage();
+    let blobs = image.blobs.len().max(1) as f64;
     let phase = |kind: &str, samples: &[stats::Sample]| {
         let rs: Vec<&Round> = rounds.iter().filter(|r| r.kind == kind).collect();
+        let median_requests =
+            stats::median(&rs.iter().map(|r| r.requests as f64).collect::<Vec<_>>());
         (!rs.is_empty()).then(|| Phase {
             rounds: rs.len(),
             median_seconds: stats::median(&rs.iter().map(|r| r.seconds).collect::<Vec<_>>()),
             median_mb_per_s: (kind == "cold")
                 .then(|| stats::median(&rs.iter().filter_map(|r| r.mb_per_s).collect::<Vec<_>>())),
-            median_requests: stats::median(
-                &rs.iter().map(|r| r.requests as f64).collect::<Vec<_>>(),
-            ),
+            median_requests,
+            round_trips_per_blob: median_requests / blobs,
             median_cpu_seconds: stats::median(
                 &rs.iter().map(|r| r.cpu_seconds).collect::<Vec<_>>(),
             ),
@@ -347,12 +352,13 @@ fn text(r: &Report) -> String {
     for (name, p) in [("cold", &r.cold), ("warm", &r.warm)] {
         let Some(p) = p else { continue };
         out.push_str(&format!(
-            "\n{name}: median {:.3} s{}, {} requests, {:.3} s CPU over {} rounds\n",
+            "\n{name}: median {:.3} s{}, {} requests ({:.2} round trips per blob), {:.3} s CPU over {} rounds\n",
             p.median_seconds,
             p.median_mb_per_s
                 .map(|m| format!(", {m:.1} MB/s"))
                 .unwrap_or_default(),
             p.median_requests,
+            p.round_trips_per_blob,
             p.median_cpu_seconds,
             p.rounds
         ));
