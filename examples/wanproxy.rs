@@ -1,12 +1,12 @@
 //! The emulated wide-area path of the tests (`tests/it/support/wan.rs`) as a process, for
 //! `scripts/compare`: `wanproxy UPSTREAM RTT_MS MB_PER_S` prints `127.0.0.1:PORT`, then
-//! forwards until killed; on stdin's end it prints `round_trips requests connections
-//! bytes_up bytes_down` and exits.
+//! forwards; each line on stdin prints `round_trips requests connections bytes_up
+//! bytes_down` counted since the last one (and starts counting afresh); stdin's end exits.
 
 #[path = "../tests/it/support/wan.rs"]
 mod wan;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Write};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,13 +21,18 @@ fn main() {
     let w = wan::Wan::start(upstream, wan::WanOptions::new(rtt, rate));
     println!("{}", w.host);
     let _ = std::io::stdout().flush();
-    let mut sink = Vec::new();
-    let _ = std::io::stdin().read_to_end(&mut sink);
-    let (up, down) = w.bytes();
-    println!(
-        "{} {} {} {up} {down}",
-        w.round_trips(),
-        w.requests(),
-        w.connections()
-    );
+    for line in std::io::stdin().lock().lines() {
+        if line.is_err() {
+            break;
+        }
+        let (up, down) = w.bytes();
+        println!(
+            "{} {} {} {up} {down}",
+            w.round_trips(),
+            w.requests(),
+            w.connections()
+        );
+        let _ = std::io::stdout().flush();
+        w.reset_counts();
+    }
 }

@@ -4,8 +4,10 @@ The path: `wanproxy` (examples/wanproxy.rs, the WAN of the integration tests) ad
 one-way delay of RTT/2 and caps each direction at MB_PER_S (10^6 bytes/s, shared by all
 connections), in front of the registry (plain HTTP) or, with --tls, in front of nginx
 terminating TLS with HTTP/2 (a test CA made with openssl; nginx passes `Host $http_host` so
-upload Locations come back through the path). A fresh proxy per run counts its round trips
-(the deepest chain of turns, handshakes included) and connections.
+upload Locations come back through the path). The proxy counts each run's round trips (the
+deepest chain of turns, handshakes included) and connections; a series that must see one
+address (a publish cold then warm, then a pull: the images' labels name the repository) keeps
+one proxy.
 
 Workloads: A one 32 MiB layer; B 8 x 2 MiB; C 200 x 10 KiB; P publish of 20 images x 3
 stages (a 4 MiB base shared, 64 KiB per later stage), 2 tags each, --with-stages, cold
@@ -30,12 +32,18 @@ def start_wan(exe, upstream, rtt_ms, rate):
     return p, host
 
 
-def stop_wan(p):
-    p.stdin.close()
-    out = p.stdout.read().split()
-    p.wait()
+def wan_counts(p):
+    """The proxy's counts since the last call, which starts them afresh."""
+    p.stdin.write("\n")
+    p.stdin.flush()
+    out = p.stdout.readline().split()
     keys = ("round_trips", "path_requests", "connections", "bytes_up", "bytes_down")
     return dict(zip(keys, map(int, out))) if len(out) == 5 else {}
+
+
+def stop_wan(p):
+    p.stdin.close()
+    p.wait()
 
 
 def make_ca(d):
@@ -70,7 +78,8 @@ worker_processes 1;
 pid {d}/nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
-  access_log off;
+  log_format werf '$connection $request_method $request_uri $server_protocol $status';
+  access_log {d}/access.log werf;
   client_body_temp_path {d}/tmp/body;
   proxy_temp_path {d}/tmp/proxy;
   server {{
@@ -153,22 +162,41 @@ def run(args, c, work, werf_push):
         (lambda flag: [f"--{flag}-tls-verify=false"])
     results = {}
 
+    path = {}
+
     def measure(key, tool, cmd, env, lay, script=False):
-        wan, host = start_wan(exe, front.host if front else reg.host, rtt_ms, rate)
-        cmd = [a.replace("@HOST@", host) for a in cmd]
+        own = not path
+        if own:
+            path["wan"], path["host"] = start_wan(exe, front.host if front else reg.host, rtt_ms, rate)
+        wan_counts(path["wan"])
+        cmd = [a.replace("@HOST@", path["host"]) for a in cmd]
         m = c.timed(["bash", "-c", cmd[0]] if script else cmd, env, reg, lay.sizes)
-        stats = stop_wan(wan)
+        stats = wan_counts(path["wan"])
+        if own:
+            stop_wan(path.pop("wan"))
+            path.clear()
         if m is not None:
             m.update(stats)
             results.setdefault((key, tool), []).append(m)
+
+    def series(runs):
+        """Runs `runs` (callables) through one proxy."""
+        path["wan"], path["host"] = start_wan(exe, front.host if front else reg.host, rtt_ms, rate)
+        try:
+            for r in runs:
+                r()
+        finally:
+            stop_wan(path.pop("wan"))
+            path.clear()
 
     def skopeo_parallel(pairs, flag_src, flag_dst):
         lines = [f"skopeo copy -q --preserve-digests {' '.join(flag_src + flag_dst)} {s} {d}" for s, d in pairs]
         return "printf '%s\\n' " + " ".join(f"'{l}'" for l in lines) + " | xargs -P 4 -I{} bash -c '{}'"
 
     n = 0
+    only = set(args.wan_only)
     for r in range(args.rounds):
-        for key in ("A", "B", "C"):
+        for key in [k for k in ("A", "B", "C") if k in only]:
             lay = w[key]
             for tool in (["werf-push", "skopeo"] if r % 2 == 0 else ["skopeo", "werf-push"]):
                 n += 1
@@ -181,29 +209,31 @@ def run(args, c, work, werf_push):
                             [f"oci:{lay.path}:v1", f"docker://@HOST@/{repo}:v1"], tools.skopeo_env(True), lay)
         p = w["P"]
         pdir = os.path.dirname(os.path.dirname(p.path))
+        if not only & {"P", "L"}:
+            continue
         for tool in (["werf-push", "skopeo"] if r % 2 == 0 else ["skopeo", "werf-push"]):
             n += 1
             prefix = f"wanp{n}"
             if tool == "werf-push":
                 cmd = [werf_push, "publish", "--dir", pdir, "--repo", f"@HOST@/{prefix}", "--with-stages",
                        "--tag-custom", "t1", "--tag-custom", "t2"] + tls_werf
-                measure("P cold", tool, cmd, tools.werf_env(True), p)
-                measure("P warm", tool, cmd, tools.werf_env(True), p)
                 pulled = os.path.join(work, f"pulled{n}")
-                measure("L pull", tool, [werf_push, "stages", "pull", "--repo", f"@HOST@/{prefix}",
-                                         "--dir", pulled] + tls_werf, tools.werf_env(True), p)
+                series([lambda: measure("P cold", tool, cmd, tools.werf_env(True), p),
+                        lambda: measure("P warm", tool, cmd, tools.werf_env(True), p),
+                        lambda: measure("L pull", tool, [werf_push, "stages", "pull", "--repo", f"@HOST@/{prefix}",
+                                                         "--dir", pulled] + tls_werf, tools.werf_env(True), p)])
             else:
                 pairs = [(f"oci:{p.path}:{sig}", f"docker://@HOST@/{prefix}:image-stage-{sig}") for sig in p.stages]
                 pairs += [(f"oci:{p.path}:{sig}", f"docker://@HOST@/{prefix}/{name}:t{t}")
                           for name, sig in p.images for t in (1, 2)]
                 script = skopeo_parallel(pairs, [], tls_skopeo("dest"))
-                measure("P cold", tool, [script], tools.skopeo_env(True), p, script=True)
-                measure("P warm", tool, [script], tools.skopeo_env(False), p, script=True)
                 out = os.path.join(work, f"skopeo-pulled{n}")
                 os.makedirs(out)
-                pairs = [(f"docker://@HOST@/{prefix}:image-stage-{sig}", f"oci:{out}:{sig}") for sig in p.stages]
-                measure("L pull", tool, [skopeo_parallel(pairs, tls_skopeo("src"), [])], tools.skopeo_env(True),
-                        p, script=True)
+                pull = [(f"docker://@HOST@/{prefix}:image-stage-{sig}", f"oci:{out}:{sig}") for sig in p.stages]
+                series([lambda: measure("P cold", tool, [script], tools.skopeo_env(True), p, script=True),
+                        lambda: measure("P warm", tool, [script], tools.skopeo_env(False), p, script=True),
+                        lambda: measure("L pull", tool, [skopeo_parallel(pull, tls_skopeo("src"), [])],
+                                        tools.skopeo_env(True), p, script=True)])
     if front:
         front.stop()
     reg.stop()

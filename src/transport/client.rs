@@ -152,6 +152,10 @@ impl Transport {
     ) -> Result<Transport, TransportError> {
         let clients = Clients::build(opts, host)?;
         let client = clients.plain.clone();
+        if !opts.http1_only {
+            let (c, h, t) = (clients.clone(), host.to_string(), opts.timeouts.connect);
+            tokio::spawn(async move { c.warm_up(&h, t).await });
+        }
         let (base, challenges) = ping::detect_scheme_retrying(&client, host, opts, &budget).await?;
         let auth = Authenticator::new(
             host,

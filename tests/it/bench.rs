@@ -106,7 +106,9 @@ fn synthetic_cold_rounds_upload_everything_and_warm_rounds_send_nothing() {
     assert_eq!(u(&v["warm"]["requests"]["manifest-head"], "count"), 2);
     // Round trips per blob: the requests of a cold round over its blobs (HEAD, POST, PUT
     // each, and the tag's HEAD and PUT shared).
-    let per_blob = v["cold"]["round_trips_per_blob"].as_f64().expect("per blob");
+    let per_blob = v["cold"]["round_trips_per_blob"]
+        .as_f64()
+        .expect("per blob");
     let want = (3 * blobs + 2) as f64 / blobs as f64;
     assert!((per_blob - want).abs() < 1e-9, "{per_blob} vs {want}");
     assert!(v["cpu_seconds"].as_f64().is_some_and(|c| c > 0.0), "{v}");

@@ -154,12 +154,15 @@ impl Wan {
         )
     }
 
-    /// Starts counting round trips and requests afresh (e.g. after a warm-up).
+    /// Starts counting round trips, requests, connections and bytes afresh (e.g. after a
+    /// warm-up).
     pub fn reset_counts(&self) {
         let t = &self.shared.turns;
         for c in [&t.seen, &t.deepest, &t.requests, &t.connections] {
             c.store(0, Ordering::SeqCst);
         }
+        self.shared.up.bytes.store(0, Ordering::Relaxed);
+        self.shared.down.bytes.store(0, Ordering::Relaxed);
     }
 }
 
