@@ -28,12 +28,17 @@ use crate::layout::MAX_MANIFEST;
 use crate::registry::{Registries, Registry, RegistryError};
 use crate::spec::{Descriptor, Manifest, ManifestKind, Reference};
 
+/// Stages read at once (manifest and config each): enough for the transport's bound
+/// (`--requests`) to be the limit.
+const STAGE_READS: usize = 128;
+
 pub struct PullRequest {
     pub stages_dir: PathBuf,
     /// REGISTRY/REPOSITORY, as given to `publish --repo`.
     pub repo: String,
     /// Only stages of these images (`~` is the nameless image); all when empty.
     pub images: Vec<String>,
+    /// Layer downloads at once.
     pub jobs: usize,
     /// Tags asked for per page (`n=`); `None` lets the registry choose.
     pub page_size: Option<usize>,
@@ -131,9 +136,12 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
         .filter(|s| check_signature(s).is_ok() && !local_sigs.contains(s))
         .map(str::to_string)
         .collect();
+    // Reading a stage (its manifest and config) is a round trip or two, not bytes: they all
+    // go at once, under the transport's bound on requests in flight; `jobs` bounds the
+    // layer downloads.
     let read: Vec<Result<Result<Candidate, Skip>, StoreError>> =
         stream::iter(sigs.iter().map(|s| candidate(&reg, &repo, s)))
-            .buffered(req.jobs.max(1))
+            .buffered(STAGE_READS)
             .collect()
             .await;
     let mut candidates = Vec::new();

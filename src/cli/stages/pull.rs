@@ -21,7 +21,8 @@ pub struct PullArgs {
     pub repo: RepoArg,
     #[command(flatten)]
     pub storage: StorageArgs,
-    /// Concurrent downloads.
+    /// Concurrent layer downloads (stage manifests and configs are all read at once, under
+    /// `--requests`).
     #[arg(short = 'j', long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// Tags asked for per tag-list page (the registry may page on its own too).
