@@ -246,7 +246,7 @@ def floor(key, w, rtt, rate, tls):
     rtts = 1 + (1 if tls else 0) + 3  # connect, TLS, POST, PUT, manifest
     if key == "P warm":
         return (1 + (1 if tls else 0) + 1) * rtt / 1000  # connect, TLS, all tag checks at once
-    return unique_bytes(lay) / (rate * 1e6) + rtts * rtt / 1000
+    return (unique_bytes(lay) / (rate * 1e6) if rate else 0) + rtts * rtt / 1000
 
 
 def table(results, w, rtt, rate, proto, rounds):
@@ -262,6 +262,7 @@ def table(results, w, rtt, rate, proto, rounds):
         f = floor(key, w, rtt, rate, tls)
         s = f"{med(sk, 'wall'):.2f} s" if sk else "-"
         ratio = f"{med(wp, 'wall') / med(sk, 'wall'):.2f}" if sk else "-"
-        out += (f"| {key} | {f:.2f} s | {med(wp, 'wall'):.2f} s | {s} | {med(wp, 'wall') / f:.2f} | {ratio} | "
+        per_floor = f"{med(wp, 'wall') / f:.2f}" if f else "-"
+        out += (f"| {key} | {f:.2f} s | {med(wp, 'wall'):.2f} s | {s} | {per_floor} | {ratio} | "
                 f"{med(wp, 'requests'):.0f} | {med(wp, 'round_trips'):.0f} | {med(wp, 'connections'):.0f} |\n")
     return out
