@@ -18,7 +18,7 @@ use super::profile::{RegistryProfile, UploadPlan};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use crate::spec::Descriptor;
-use crate::transport::{Body, Retrier};
+use crate::transport::{Again, Body, WaitCut};
 
 /// Changes of plan (smaller or bigger chunks, monolithic) allowed for one blob.
 const MAX_ADAPTATIONS: u32 = 12;
@@ -69,6 +69,46 @@ struct Failure {
     step: Step,
     /// Body size of the failed request.
     len: u64,
+}
+
+/// What attempts of one upload leave to the next.
+struct Upload {
+    plan: UploadPlan,
+    /// Changes of plan so far (at most [`MAX_ADAPTATIONS`]).
+    adaptations: u32,
+    /// ECR: the offset of a session resumed from its status, and the fresh starts after a
+    /// 416 there (see `stale_resume`).
+    resumed_at: Option<u64>,
+    stale_restarts: u32,
+    /// The session the next attempt starts from.
+    next: Next,
+    /// Bytes sent, every attempt counted.
+    sent: u64,
+}
+
+enum Next {
+    /// This session (from a mount's answer), or a new one.
+    Start(Option<UploadSession>),
+    /// Where the registry says a broken session is; a new one if it cannot say.
+    Resume(UploadSession),
+    /// A new session, the broken one cancelled.
+    Fresh(UploadSession),
+}
+
+/// How one attempt of an upload ended.
+enum Tried {
+    /// Final: uploaded, interrupted, or the layout's file corrupt.
+    Done(Result<(), PushError>),
+    /// The session could not be opened.
+    StartFailed(RegistryError),
+    /// The plan changed after this refusal (`count`-th change, `change` says how).
+    Adapted {
+        error: RegistryError,
+        count: u32,
+        change: String,
+    },
+    /// The transfer failed; `fresh`: retried from a new session even if not retryable.
+    Failed { error: RegistryError, fresh: bool },
 }
 
 /// The open upload session, for cancelling it when the transfer is dropped.
@@ -168,132 +208,165 @@ impl BlobJob<'_> {
         result.map(|()| record)
     }
 
-    /// Uploads with retries from the shared budget; a chunked upload resumes where the
-    /// registry says it is, a monolithic one starts over by reopening the file. Refusals
-    /// that say "body too large" or "chunk too small" change the plan instead.
+    /// Uploads with retries from the shared budget, through the one retry loop
+    /// ([`crate::transport::RetryBudget::retry_until`]): each attempt starts or resumes a
+    /// session and transfers (`Upload` carries what attempts leave to the next). A chunked
+    /// upload resumes where the registry says it is, a monolithic one starts over by
+    /// reopening the file. Refusals that say "body too large" or "chunk too small" change
+    /// the plan and try again at once, outside the budget.
     async fn upload(
         &self,
-        mut session: Option<UploadSession>,
+        session: Option<UploadSession>,
         sent: &mut u64,
         open: &Open,
     ) -> Result<(), PushError> {
         let budget = self.registry.transport().budget().clone();
-        let mut retrier = Retrier::new(&budget);
-        let mut plan = UploadPlan::new(self.profile(), self.opts, self.desc.size);
-        let mut adaptations = 0;
-        // ECR: the offset of a session resumed from its status, and the fresh starts after
-        // a 416 there (see `stale_resume`).
-        let (mut resumed_at, mut stale_restarts) = (None, 0);
-        loop {
-            let s = match session.take() {
-                Some(s) => s,
-                None => match self.registry.start_upload(self.repo).await {
-                    Ok(s) => s,
+        let state = tokio::sync::Mutex::new(Upload {
+            plan: UploadPlan::new(self.profile(), self.opts, self.desc.size),
+            adaptations: 0,
+            resumed_at: None,
+            stale_restarts: 0,
+            next: Next::Start(session),
+            sent: *sent,
+        });
+        let st = &state;
+        let outcome = budget
+            .retry_until(
+                Some(self.cancel),
+                move || async move { self.attempt(&mut *st.lock().await, open).await },
+                |t, _| match t {
+                    Tried::Done(_) => Again::Final,
                     // GHCR's secondary rate limit (403, body says so) backs off like a 429.
-                    Err(e) if e.status() == Some(403) && e.is_retryable() => {
-                        let Some(wait) = retrier.next(e.retry_after()) else {
-                            return Err(self.error(e));
-                        };
-                        self.retrying(&e, (retrier.attempt(), retrier.max()), wait, String::new());
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
-                            _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
-                        }
-                        continue;
+                    Tried::StartFailed(e) if e.status() == Some(403) && e.is_retryable() => {
+                        Again::After(e.retry_after())
                     }
-                    Err(e) => return Err(self.error(e)),
+                    Tried::StartFailed(_) => Again::Final,
+                    Tried::Adapted { .. } => Again::Now,
+                    Tried::Failed { error, fresh } if *fresh || error.is_retryable() => {
+                        Again::After(error.retry_after())
+                    }
+                    Tried::Failed { .. } => Again::Final,
                 },
-            };
-            set_open(open, Some(&s));
-            if self.cancel.is_cancelled() {
-                return Err(PushError::Cancelled);
-            }
-            if let Some(min) = s.chunk_min {
-                plan.server_min(min);
-            }
-            let f = match self.transfer(&plan, s, sent, open).await {
-                Ok(()) => {
-                    set_open(open, None);
-                    return Ok(());
+                |t, r, wait| match t {
+                    Tried::StartFailed(e) | Tried::Failed { error: e, .. } => {
+                        self.retrying(e, (r.attempt(), r.max()), wait, String::new())
+                    }
+                    Tried::Adapted {
+                        error,
+                        count,
+                        change,
+                    } => self.retrying(error, (*count, MAX_ADAPTATIONS), wait, change.clone()),
+                    Tried::Done(_) => {}
+                },
+            )
+            .await;
+        let st = state.into_inner();
+        *sent = st.sent;
+        match outcome {
+            Err(WaitCut) => Err(PushError::Cancelled),
+            Ok(Tried::Done(result)) => result,
+            Ok(Tried::StartFailed(e)) => Err(self.error(e)),
+            Ok(Tried::Failed { error, .. } | Tried::Adapted { error, .. }) => {
+                if let Next::Resume(s) | Next::Fresh(s) = &st.next {
+                    self.abandon(s, open).await;
                 }
-                Err(Stop::Cancelled) => return Err(PushError::Cancelled),
-                Err(Stop::Failed(f)) => *f,
-            };
-            let stale = f.step == Step::Patch
-                && stale_resume(&f.error, f.session.offset, resumed_at)
-                && stale_restarts < MAX_STALE_RESTARTS;
-            let mut fresh = stale;
-            if stale {
-                stale_restarts += 1;
-            } else if refuses_digest(&f) {
-                if let Some(corrupt) = self.check_local().await {
-                    self.abandon(&f.session, open).await;
-                    return Err(corrupt);
+                Err(self.error(error))
+            }
+        }
+    }
+
+    /// One attempt of [`Self::upload`]: the session `st.next` says (given, resumed, or
+    /// started afresh), the transfer, and on a failure the decision of what the next
+    /// attempt starts from (a plan adapted, a fresh start, a resume).
+    async fn attempt(&self, st: &mut Upload, open: &Open) -> Tried {
+        let session = match std::mem::replace(&mut st.next, Next::Start(None)) {
+            Next::Start(s) => s,
+            Next::Resume(broken) => match self.resume_unless_cancelled(broken, open).await {
+                Ok(s) => {
+                    st.resumed_at = s.as_ref().map(|s| s.offset);
+                    s
                 }
-                // The file is fine: whatever the registry holds is not; start over.
-                fresh = true;
-            }
-            let adapted = !stale
-                && adaptations < MAX_ADAPTATIONS
-                && adapt(
-                    &mut plan,
-                    f.error.status(),
-                    f.error.code(),
-                    f.step,
-                    f.len,
-                    self.desc.size,
-                );
-            if adapted {
-                adaptations += 1;
-                self.retrying(
-                    &f.error,
-                    (adaptations, MAX_ADAPTATIONS),
-                    Duration::ZERO,
-                    format!(
-                        " - now {}",
-                        if plan.monolithic {
-                            "one PUT".to_string()
-                        } else {
-                            format!("{} byte chunks", plan.chunk)
-                        }
-                    ),
-                );
-                session = if f.step == Step::Verify {
-                    // The session is closed; what the registry holds is not the blob.
-                    set_open(open, None);
-                    None
-                } else {
-                    self.resume_unless_cancelled(f.session, open).await?
-                };
-                resumed_at = session.as_ref().map(|s| s.offset);
-                continue;
-            }
-            let retryable = fresh || f.error.is_retryable();
-            let wait = match retryable {
-                true => retrier.next(f.error.retry_after()),
-                false => None,
-            };
-            let Some(wait) = wait else {
-                self.abandon(&f.session, open).await;
-                return Err(self.error(f.error));
-            };
-            self.retrying(
-                &f.error,
-                (retrier.attempt(), retrier.max()),
-                wait,
-                String::new(),
-            );
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
-            }
-            session = if fresh {
-                self.abandon(&f.session, open).await;
+                Err(e) => return Tried::Done(Err(e)),
+            },
+            Next::Fresh(broken) => {
+                self.abandon(&broken, open).await;
+                st.resumed_at = None;
                 None
-            } else {
-                self.resume_unless_cancelled(f.session, open).await?
+            }
+        };
+        let s = match session {
+            Some(s) => s,
+            None => match self.registry.start_upload(self.repo).await {
+                Ok(s) => s,
+                Err(e) => return Tried::StartFailed(e),
+            },
+        };
+        set_open(open, Some(&s));
+        if self.cancel.is_cancelled() {
+            return Tried::Done(Err(PushError::Cancelled));
+        }
+        if let Some(min) = s.chunk_min {
+            st.plan.server_min(min);
+        }
+        let f = match self.transfer(&st.plan, s, &mut st.sent, open).await {
+            Ok(()) => {
+                set_open(open, None);
+                return Tried::Done(Ok(()));
+            }
+            Err(Stop::Cancelled) => return Tried::Done(Err(PushError::Cancelled)),
+            Err(Stop::Failed(f)) => *f,
+        };
+        let stale = f.step == Step::Patch
+            && stale_resume(&f.error, f.session.offset, st.resumed_at)
+            && st.stale_restarts < MAX_STALE_RESTARTS;
+        let mut fresh = stale;
+        if stale {
+            st.stale_restarts += 1;
+        } else if refuses_digest(&f) {
+            if let Some(corrupt) = self.check_local().await {
+                self.abandon(&f.session, open).await;
+                return Tried::Done(Err(corrupt));
+            }
+            // The file is fine: whatever the registry holds is not; start over.
+            fresh = true;
+        }
+        let adapted = !stale
+            && st.adaptations < MAX_ADAPTATIONS
+            && adapt(
+                &mut st.plan,
+                f.error.status(),
+                f.error.code(),
+                f.step,
+                f.len,
+                self.desc.size,
+            );
+        if adapted {
+            st.adaptations += 1;
+            let change = match st.plan.monolithic {
+                true => " - now one PUT".to_string(),
+                false => format!(" - now {} byte chunks", st.plan.chunk),
             };
-            resumed_at = session.as_ref().map(|s| s.offset);
+            st.next = if f.step == Step::Verify {
+                // The session is closed; what the registry holds is not the blob.
+                set_open(open, None);
+                st.resumed_at = None;
+                Next::Start(None)
+            } else {
+                Next::Resume(f.session)
+            };
+            return Tried::Adapted {
+                error: f.error,
+                count: st.adaptations,
+                change,
+            };
+        }
+        st.next = match fresh {
+            true => Next::Fresh(f.session),
+            false => Next::Resume(f.session),
+        };
+        Tried::Failed {
+            error: f.error,
+            fresh,
         }
     }
 

@@ -2,12 +2,14 @@
 //! [`RETRYABLE_STATUSES`]), how long to wait (exponential backoff with jitter, or the
 //! server's `Retry-After`), one budget of retries shared by every request, upload, manifest
 //! write and download of a run, bounded per operation by attempts and by time, the one
-//! retry loop ([`RetryBudget::retry`]) and the [`Retrier`] that counts an operation's
-//! attempts (used directly only by the upload loop, which works between attempts). The defaults of `--retries`
-//! and `--retry-max-time` are defined here. Knows nothing of HTTP clients or registries.
+//! retry loop ([`RetryBudget::retry_until`], with [`RetryBudget::retry`] its plain form: attempt,
+//! decide, note, wait) and the [`Retrier`] that counts an operation's attempts. The
+//! defaults of `--retries` and `--retry-max-time` are defined here. Knows nothing of HTTP clients or registries.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
+
+use tokio_util::sync::CancellationToken;
 
 /// Default retries of any one request or upload (`--retries`).
 pub const DEFAULT_RETRIES: u32 = 5;
@@ -96,33 +98,90 @@ impl Default for RetryBudget {
     }
 }
 
+/// What the loop of [`RetryBudget::retry_until`] does after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// The outcome is final: the loop returns it.
+    Final,
+    /// Worth another attempt after the budget's wait (the server's `Retry-After`, if
+    /// any), one retry taken from the budget; final when the budget refuses.
+    After(Option<Duration>),
+    /// Another attempt now, nothing taken from the budget: the operation changed how it
+    /// tries (an upload's plan adapted to a refusal) and bounds such changes itself.
+    Now,
+}
+
+/// The wait before a retry was cut short by the cancellation token given to
+/// [`RetryBudget::retry_until`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitCut;
+
 impl RetryBudget {
-    /// The retry loop: runs `attempt` until `again` finds its outcome final (`None`) or
-    /// the budget refuses another try, and returns that outcome. `again` gives
-    /// `Some(retry_after)` for an outcome worth another attempt (`retry_after`: the wait
-    /// the server asked for); `note` hears of each retry (the outcome given up, the
-    /// operation's [`Retrier`], the wait) before the wait. Loops that do work between
-    /// attempts (an upload resumed, a download continued) use a [`Retrier`] directly.
+    /// The retry loop of requests that only try again: runs `attempt` until `again` finds
+    /// its outcome final (`None`) or the budget refuses another try, and returns that
+    /// outcome. `again` gives `Some(retry_after)` for an outcome worth another attempt
+    /// (`retry_after`: the wait the server asked for); `note` hears of each retry (the
+    /// outcome given up, the operation's [`Retrier`], the wait) before the wait. The
+    /// same loop as [`RetryBudget::retry_until`], with no retry "now" and no cancellation.
     pub async fn retry<T, Fut>(
         &self,
-        mut attempt: impl FnMut() -> Fut,
+        attempt: impl FnMut() -> Fut,
         mut again: impl FnMut(&T, &Retrier<'_>) -> Option<Option<Duration>>,
-        mut note: impl FnMut(&T, &Retrier<'_>, Duration),
+        note: impl FnMut(&T, &Retrier<'_>, Duration),
     ) -> T
+    where
+        Fut: std::future::Future<Output = T>,
+    {
+        let decide = move |t: &T, r: &Retrier<'_>| match again(t, r) {
+            Some(retry_after) => Again::After(retry_after),
+            None => Again::Final,
+        };
+        match self.retry_until(None, attempt, decide, note).await {
+            Ok(outcome) => outcome,
+            Err(WaitCut) => unreachable!("a wait without a token is never cut"),
+        }
+    }
+
+    /// The one retry loop of the crate: attempt, decide, note, wait. Runs `attempt` until
+    /// `again` says [`Again::Final`] or the budget refuses an [`Again::After`], and returns
+    /// that outcome; [`Again::Now`] tries again at once without taking from the budget.
+    /// `note` hears of each retry before its wait (the outcome given up, the operation's
+    /// [`Retrier`], the wait: zero for [`Again::Now`]). A wait is cut short by `cancel`
+    /// (Ctrl-C): the loop then returns [`WaitCut`]. Operations that work between attempts
+    /// (an upload resumed or its plan changed) keep that work in the state their
+    /// `attempt` reads and writes.
+    pub async fn retry_until<T, Fut>(
+        &self,
+        cancel: Option<&CancellationToken>,
+        mut attempt: impl FnMut() -> Fut,
+        mut again: impl FnMut(&T, &Retrier<'_>) -> Again,
+        mut note: impl FnMut(&T, &Retrier<'_>, Duration),
+    ) -> Result<T, WaitCut>
     where
         Fut: std::future::Future<Output = T>,
     {
         let mut retrier = Retrier::new(self);
         loop {
             let outcome = attempt().await;
-            let Some(retry_after) = again(&outcome, &retrier) else {
-                return outcome;
-            };
-            let Some(wait) = retrier.next(retry_after) else {
-                return outcome;
+            let wait = match again(&outcome, &retrier) {
+                Again::Final => return Ok(outcome),
+                Again::Now => {
+                    note(&outcome, &retrier, Duration::ZERO);
+                    continue;
+                }
+                Again::After(retry_after) => match retrier.next(retry_after) {
+                    Some(wait) => wait,
+                    None => return Ok(outcome),
+                },
             };
             note(&outcome, &retrier, wait);
-            tokio::time::sleep(wait).await;
+            match cancel {
+                Some(cancel) => tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => return Err(WaitCut),
+                },
+                None => tokio::time::sleep(wait).await,
+            }
         }
     }
 }
@@ -278,6 +337,44 @@ mod tests {
             assert_eq!((made.get(), heard), (attempts, noted), "{outcomes:?}");
             assert_eq!(last, outcomes[(attempts - 1).min(outcomes.len() - 1)]);
         }
+    }
+
+    #[tokio::test]
+    async fn retry_now_takes_nothing_and_a_cut_wait_stops() {
+        use std::cell::Cell;
+        // A bound of 1: two "now" retries then one "after" retry, then final.
+        let b = RetryBudget::new(1, 1);
+        let made = Cell::new(0);
+        let decisions = [Again::Now, Again::Now, Again::After(Some(Duration::ZERO))];
+        let mut waits = Vec::new();
+        let last = b
+            .retry_until(
+                None,
+                || {
+                    let i = made.get();
+                    made.set(i + 1);
+                    async move { i }
+                },
+                |&i, _| decisions.get(i).copied().unwrap_or(Again::Final),
+                |_, r, wait| waits.push((r.attempt(), wait)),
+            )
+            .await;
+        assert_eq!(last, Ok(3));
+        assert_eq!(waits.len(), 3);
+        assert_eq!(waits[..2], [(0, Duration::ZERO), (0, Duration::ZERO)]);
+        // A cancelled token cuts the wait before the retry.
+        let b = RetryBudget::new(5, 5);
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let cut = b
+            .retry_until(
+                Some(&cancel),
+                || async {},
+                |_, _| Again::After(Some(Duration::from_secs(30))),
+                |_, _, _| {},
+            )
+            .await;
+        assert_eq!(cut, Err(WaitCut));
     }
 
     #[test]
