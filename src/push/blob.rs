@@ -1,7 +1,8 @@
 //! One blob into one repository: HEAD, then mount from a repository known to hold it, then
 //! upload following an [`UploadPlan`] (registry profile + options) that adapts to what the
-//! registry refuses; resumed from the offset the registry confirms after a break, within
-//! the run's retry budget; the session cancelled (DELETE, `cancel.rs`) when abandoned or
+//! registry refuses (the attempts in `upload.rs`, the decisions in `upload_rules.rs`; here
+//! one transfer, the resume, the abandon); resumed from the offset the registry confirms
+//! after a break, within the run's retry budget; the session cancelled (DELETE, `cancel.rs`) when abandoned or
 //! on an interrupt (Ctrl-C, SIGTERM), after the request in flight stopped. A
 //! digest refusal is checked against the file on disk, so a corrupted layout is reported
 //! with its path. Knows nothing of how HTTP is spoken (registry does) or of the CLI.
@@ -13,15 +14,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::{cancel_session, drain, Raced};
-use super::held::{stale_resume, MAX_STALE_RESTARTS};
 use super::profile::{RegistryProfile, UploadPlan};
+use super::upload_rules::{resumable, Step};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use crate::spec::Descriptor;
-use crate::transport::{Again, Body, WaitCut};
-
-/// Changes of plan (smaller or bigger chunks, monolithic) allowed for one blob.
-const MAX_ADAPTATIONS: u32 = 12;
+use crate::transport::Body;
 
 pub(crate) struct BlobJob<'a> {
     pub registry: &'a Registry,
@@ -46,75 +44,26 @@ pub(crate) struct BlobJob<'a> {
 /// a byte count, bounded only by the requests in flight.
 pub(crate) const SMALL_BLOB: u64 = 1 << 20;
 
-/// Which request of an upload failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Patch,
-    Put,
-    /// The `HEAD` after the closing `PUT` (`held.rs`).
-    Verify,
-}
-
 /// Why a transfer stopped.
-enum Stop {
+pub(super) enum Stop {
     Failed(Box<Failure>),
     /// Interrupted; the session to cancel, if any, is in `Open`.
     Cancelled,
 }
 
-struct Failure {
-    error: RegistryError,
+pub(super) struct Failure {
+    pub(super) error: RegistryError,
     /// The session the registry may hold part of the blob in.
-    session: UploadSession,
-    step: Step,
+    pub(super) session: UploadSession,
+    pub(super) step: Step,
     /// Body size of the failed request.
-    len: u64,
-}
-
-/// What attempts of one upload leave to the next.
-struct Upload {
-    plan: UploadPlan,
-    /// Changes of plan so far (at most [`MAX_ADAPTATIONS`]).
-    adaptations: u32,
-    /// ECR: the offset of a session resumed from its status, and the fresh starts after a
-    /// 416 there (see `stale_resume`).
-    resumed_at: Option<u64>,
-    stale_restarts: u32,
-    /// The session the next attempt starts from.
-    next: Next,
-    /// Bytes sent, every attempt counted.
-    sent: u64,
-}
-
-enum Next {
-    /// This session (from a mount's answer), or a new one.
-    Start(Option<UploadSession>),
-    /// Where the registry says a broken session is; a new one if it cannot say.
-    Resume(UploadSession),
-    /// A new session, the broken one cancelled.
-    Fresh(UploadSession),
-}
-
-/// How one attempt of an upload ended.
-enum Tried {
-    /// Final: uploaded, interrupted, or the layout's file corrupt.
-    Done(Result<(), PushError>),
-    /// The session could not be opened.
-    StartFailed(RegistryError),
-    /// The plan changed after this refusal (`count`-th change, `change` says how).
-    Adapted {
-        error: RegistryError,
-        count: u32,
-        change: String,
-    },
-    /// The transfer failed; `fresh`: retried from a new session even if not retryable.
-    Failed { error: RegistryError, fresh: bool },
+    pub(super) len: u64,
 }
 
 /// The open upload session, for cancelling it when the transfer is dropped.
-type Open = Mutex<Option<UploadSession>>;
+pub(super) type Open = Mutex<Option<UploadSession>>;
 
-fn set_open(open: &Open, s: Option<&UploadSession>) {
+pub(super) fn set_open(open: &Open, s: Option<&UploadSession>) {
     *open.lock().expect("session lock") = s.cloned();
 }
 
@@ -208,176 +157,14 @@ impl BlobJob<'_> {
         result.map(|()| record)
     }
 
-    /// Uploads with retries from the shared budget, through the one retry loop
-    /// ([`crate::transport::RetryBudget::retry_until`]): each attempt starts or resumes a
-    /// session and transfers (`Upload` carries what attempts leave to the next). A chunked
-    /// upload resumes where the registry says it is, a monolithic one starts over by
-    /// reopening the file. Refusals that say "body too large" or "chunk too small" change
-    /// the plan and try again at once, outside the budget.
-    async fn upload(
-        &self,
-        session: Option<UploadSession>,
-        sent: &mut u64,
-        open: &Open,
-    ) -> Result<(), PushError> {
-        let budget = self.registry.transport().budget().clone();
-        let state = tokio::sync::Mutex::new(Upload {
-            plan: UploadPlan::new(self.profile(), self.opts, self.desc.size),
-            adaptations: 0,
-            resumed_at: None,
-            stale_restarts: 0,
-            next: Next::Start(session),
-            sent: *sent,
-        });
-        let st = &state;
-        let outcome = budget
-            .retry_until(
-                Some(self.cancel),
-                move || async move { self.attempt(&mut *st.lock().await, open).await },
-                |t, _| match t {
-                    Tried::Done(_) => Again::Final,
-                    // GHCR's secondary rate limit (403, body says so) backs off like a 429.
-                    Tried::StartFailed(e) if e.status() == Some(403) && e.is_retryable() => {
-                        Again::After(e.retry_after())
-                    }
-                    Tried::StartFailed(_) => Again::Final,
-                    Tried::Adapted { .. } => Again::Now,
-                    Tried::Failed { error, fresh } if *fresh || error.is_retryable() => {
-                        Again::After(error.retry_after())
-                    }
-                    Tried::Failed { .. } => Again::Final,
-                },
-                |t, r, wait| match t {
-                    Tried::StartFailed(e) | Tried::Failed { error: e, .. } => {
-                        self.retrying(e, (r.attempt(), r.max()), wait, String::new())
-                    }
-                    Tried::Adapted {
-                        error,
-                        count,
-                        change,
-                    } => self.retrying(error, (*count, MAX_ADAPTATIONS), wait, change.clone()),
-                    Tried::Done(_) => {}
-                },
-            )
-            .await;
-        let st = state.into_inner();
-        *sent = st.sent;
-        match outcome {
-            Err(WaitCut) => Err(PushError::Cancelled),
-            Ok(Tried::Done(result)) => result,
-            Ok(Tried::StartFailed(e)) => Err(self.error(e)),
-            Ok(Tried::Failed { error, .. } | Tried::Adapted { error, .. }) => {
-                if let Next::Resume(s) | Next::Fresh(s) = &st.next {
-                    self.abandon(s, open).await;
-                }
-                Err(self.error(error))
-            }
-        }
-    }
-
-    /// One attempt of [`Self::upload`]: the session `st.next` says (given, resumed, or
-    /// started afresh), the transfer, and on a failure the decision of what the next
-    /// attempt starts from (a plan adapted, a fresh start, a resume).
-    async fn attempt(&self, st: &mut Upload, open: &Open) -> Tried {
-        let session = match std::mem::replace(&mut st.next, Next::Start(None)) {
-            Next::Start(s) => s,
-            Next::Resume(broken) => match self.resume_unless_cancelled(broken, open).await {
-                Ok(s) => {
-                    st.resumed_at = s.as_ref().map(|s| s.offset);
-                    s
-                }
-                Err(e) => return Tried::Done(Err(e)),
-            },
-            Next::Fresh(broken) => {
-                self.abandon(&broken, open).await;
-                st.resumed_at = None;
-                None
-            }
-        };
-        let s = match session {
-            Some(s) => s,
-            None => match self.registry.start_upload(self.repo).await {
-                Ok(s) => s,
-                Err(e) => return Tried::StartFailed(e),
-            },
-        };
-        set_open(open, Some(&s));
-        if self.cancel.is_cancelled() {
-            return Tried::Done(Err(PushError::Cancelled));
-        }
-        if let Some(min) = s.chunk_min {
-            st.plan.server_min(min);
-        }
-        let f = match self.transfer(&st.plan, s, &mut st.sent, open).await {
-            Ok(()) => {
-                set_open(open, None);
-                return Tried::Done(Ok(()));
-            }
-            Err(Stop::Cancelled) => return Tried::Done(Err(PushError::Cancelled)),
-            Err(Stop::Failed(f)) => *f,
-        };
-        let stale = f.step == Step::Patch
-            && stale_resume(&f.error, f.session.offset, st.resumed_at)
-            && st.stale_restarts < MAX_STALE_RESTARTS;
-        let mut fresh = stale;
-        if stale {
-            st.stale_restarts += 1;
-        } else if refuses_digest(&f) {
-            if let Some(corrupt) = self.check_local().await {
-                self.abandon(&f.session, open).await;
-                return Tried::Done(Err(corrupt));
-            }
-            // The file is fine: whatever the registry holds is not; start over.
-            fresh = true;
-        }
-        let adapted = !stale
-            && st.adaptations < MAX_ADAPTATIONS
-            && adapt(
-                &mut st.plan,
-                f.error.status(),
-                f.error.code(),
-                f.step,
-                f.len,
-                self.desc.size,
-            );
-        if adapted {
-            st.adaptations += 1;
-            let change = match st.plan.monolithic {
-                true => " - now one PUT".to_string(),
-                false => format!(" - now {} byte chunks", st.plan.chunk),
-            };
-            st.next = if f.step == Step::Verify {
-                // The session is closed; what the registry holds is not the blob.
-                set_open(open, None);
-                st.resumed_at = None;
-                Next::Start(None)
-            } else {
-                Next::Resume(f.session)
-            };
-            return Tried::Adapted {
-                error: f.error,
-                count: st.adaptations,
-                change,
-            };
-        }
-        st.next = match fresh {
-            true => Next::Fresh(f.session),
-            false => Next::Resume(f.session),
-        };
-        Tried::Failed {
-            error: f.error,
-            fresh,
-        }
-    }
-
-    fn profile(&self) -> RegistryProfile {
+    pub(super) fn profile(&self) -> RegistryProfile {
         self.opts
             .profile
             .unwrap_or_else(|| RegistryProfile::detect(self.registry_name))
     }
 
     /// The body for `len` bytes from `offset`, reporting bytes as the connection takes them.
-    fn tracked(&self, offset: u64, len: u64) -> Body {
+    pub(super) fn tracked(&self, offset: u64, len: u64) -> Body {
         let reporter = Arc::clone(self.reporter);
         let digest = self.desc.digest.clone();
         let sent = Arc::new(AtomicU64::new(offset));
@@ -396,7 +183,7 @@ impl BlobJob<'_> {
     /// PATCH chunks in order, the last one in the closing PUT (a monolithic plan is one
     /// PUT of everything from the session's offset). On an interrupt the request in flight
     /// may finish (`cancel::drain`); `open` is then the session to cancel.
-    async fn transfer(
+    pub(super) async fn transfer(
         &self,
         plan: &UploadPlan,
         mut s: UploadSession,
@@ -476,7 +263,7 @@ impl BlobJob<'_> {
     }
 
     /// [`Self::resume`], given up (the broken session left open) on an interrupt.
-    async fn resume_unless_cancelled(
+    pub(super) async fn resume_unless_cancelled(
         &self,
         broken: UploadSession,
         open: &Open,
@@ -490,7 +277,7 @@ impl BlobJob<'_> {
     /// Asks the registry how much of a broken upload it holds. `Range: 0-0` means 0 or 1
     /// byte (distribution): start over rather than guess. A session the registry no longer
     /// knows (ACR after a reset, distribution after a lost answer) is cancelled.
-    async fn resume(&self, broken: UploadSession, open: &Open) -> Option<UploadSession> {
+    pub(super) async fn resume(&self, broken: UploadSession, open: &Open) -> Option<UploadSession> {
         match self.registry.upload_status(&broken).await {
             Ok(s) if resumable(s.offset, self.desc.size) => Some(s),
             _ => {
@@ -501,12 +288,12 @@ impl BlobJob<'_> {
     }
 
     /// `DELETE` of a session given up (bounded; a failure is logged with -v).
-    async fn abandon(&self, s: &UploadSession, open: &Open) {
+    pub(super) async fn abandon(&self, s: &UploadSession, open: &Open) {
         set_open(open, None);
         cancel_session(self.registry, s, false).await;
     }
 
-    fn retrying(
+    pub(super) fn retrying(
         &self,
         e: &RegistryError,
         (attempt, max): (u32, u32),
@@ -523,7 +310,7 @@ impl BlobJob<'_> {
         });
     }
 
-    fn error(&self, source: RegistryError) -> PushError {
+    pub(super) fn error(&self, source: RegistryError) -> PushError {
         PushError::Blob {
             repository: self.repo.to_string(),
             digest: self.desc.digest.clone(),
@@ -535,55 +322,6 @@ impl BlobJob<'_> {
 /// The first 8 hex digits of a digest, as people compare them.
 fn short_hex(d: &crate::spec::Digest) -> &str {
     d.hex().get(..8).unwrap_or(d.hex())
-}
-
-/// Changes `plan` for a request of `len` bytes at `step` that the registry refused with
-/// `status` (and OCI error `code`) when the refusal says "body too large", "chunk too
-/// small" or "no chunked uploads"; false (plan unchanged) for any other refusal.
-fn adapt(
-    plan: &mut UploadPlan,
-    status: Option<u16>,
-    code: Option<&str>,
-    step: Step,
-    len: u64,
-    size: u64,
-) -> bool {
-    match (status, step) {
-        // ACR (monolithic PUT over ~20 MB) and proxies with a body cap: 413.
-        (Some(413), _) => plan.too_large(len),
-        // GHCR refuses a PATCH body over 4 MiB with 416.
-        (Some(416), Step::Patch) => plan.too_large(len),
-        // ECR refuses a non-final chunk under 5 MiB with 400 (not advertised).
-        (Some(400), Step::Patch) => plan.too_small(len),
-        // Google Artifact Registry / GCR have no chunked uploads.
-        (Some(405 | 501), Step::Patch) => plan.chunked_refused(),
-        (Some(404), Step::Patch) if code.is_none() => plan.chunked_refused(),
-        // Artifactory: a PUT carrying data gets 404 BLOB_UNKNOWN; a chunked upload it
-        // called done held the last chunk only (`Step::Verify`).
-        (Some(404), Step::Put) if len > 0 => plan.one_patch(size),
-        (_, Step::Verify) => plan.one_patch(size),
-        _ => false,
-    }
-}
-
-/// Whether an upload can go on from the `offset` the registry confirms for a blob of
-/// `size` bytes. `Range: 0-0` means 0 or 1 byte (distribution): start over rather than
-/// guess; an offset past the end is nonsense.
-fn resumable(offset: u64, size: u64) -> bool {
-    offset > 1 && offset <= size
-}
-
-/// The registry says the bytes it got are not the blob: DIGEST_INVALID / SIZE_INVALID, a
-/// `Docker-Content-Digest` that differs, or (plain-text error bodies, as from proxies and
-/// some registries) any 400 on the closing PUT.
-fn refuses_digest(f: &Failure) -> bool {
-    refuses(&f.error, f.step)
-}
-
-fn refuses(e: &RegistryError, step: Step) -> bool {
-    matches!(e.code(), Some("DIGEST_INVALID" | "SIZE_INVALID"))
-        || matches!(e, RegistryError::DigestMismatch { .. })
-        || (step == Step::Put && e.status() == Some(400))
 }
 
 #[cfg(test)]
