@@ -24,9 +24,10 @@ pub struct PublishArgs {
         long,
         env = "WERF_IMAGES_REPO_MODE",
         default_value = "auto",
-        value_name = "MODE"
+        value_name = "MODE",
+        value_parser = clap::value_parser!(RepoMode)
     )]
-    pub images_repo_mode: String,
+    pub images_repo_mode: RepoMode,
     /// Custom tag (repeatable); every WERF_TAG_CUSTOM_* variable adds one too.
     #[arg(long, value_name = "TAG")]
     pub tag_custom: Vec<String>,
@@ -55,8 +56,13 @@ pub struct PublishArgs {
     #[arg(long, env = "WERF_PUBLISH_REPORT_PATH", value_name = "FILE")]
     pub publish_report_path: Option<PathBuf>,
     /// Format of the publish report.
-    #[arg(long, env = "WERF_PUBLISH_REPORT_FORMAT", default_value = "json", value_parser = ["json"])]
-    pub publish_report_format: String,
+    #[arg(
+        long,
+        env = "WERF_PUBLISH_REPORT_FORMAT",
+        value_enum,
+        default_value = "json"
+    )]
+    pub publish_report_format: ReportFormat,
     /// Print the push summary (JSON) on stdout.
     #[arg(long)]
     pub json: bool,
@@ -69,6 +75,12 @@ pub struct PublishArgs {
     pub upload: UploadArgs,
 }
 
+/// Formats of the publish report (`--publish-report-format`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+}
+
 pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
     if let Some(t) = &a.tag {
         return Err(UsageError(format!(
@@ -77,7 +89,7 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         ))
         .into());
     }
-    let mode: RepoMode = a.images_repo_mode.parse()?;
+    let mode = a.images_repo_mode;
     let tags = collect_tags(
         &a.tag_custom,
         std::env::vars(),
@@ -100,7 +112,9 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
     let (summary, errors) = pusher.push(plan.targets).await;
     let report = report::build(&plan.planned, &summary);
     if let Some(path) = &a.publish_report_path {
-        let bytes = serde_json::to_vec_pretty(&report)?;
+        let bytes = match a.publish_report_format {
+            ReportFormat::Json => serde_json::to_vec_pretty(&report)?,
+        };
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, &bytes)
             .and_then(|()| std::fs::rename(&tmp, path))

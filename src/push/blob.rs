@@ -1,7 +1,8 @@
 //! One blob into one repository: HEAD, then mount from a repository known to hold it, then
 //! upload following an [`UploadPlan`] (registry profile + options) that adapts to what the
-//! registry refuses; resumed from the offset the registry confirms after a break, within
-//! the run's retry budget; the session cancelled (DELETE, `cancel.rs`) when abandoned or
+//! registry refuses (the attempts in `upload.rs`, the decisions in `upload_rules.rs`; here
+//! one transfer, the resume, the abandon); resumed from the offset the registry confirms
+//! after a break, within the run's retry budget; the session cancelled (DELETE, `cancel.rs`) when abandoned or
 //! on an interrupt (Ctrl-C, SIGTERM), after the request in flight stopped. A
 //! digest refusal is checked against the file on disk, so a corrupted layout is reported
 //! with its path. Knows nothing of how HTTP is spoken (registry does) or of the CLI.
@@ -13,15 +14,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::{cancel_session, drain, Raced};
-use super::held::{stale_resume, MAX_STALE_RESTARTS};
 use super::profile::{RegistryProfile, UploadPlan};
+use super::upload_rules::{resumable, Step};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use crate::spec::Descriptor;
-use crate::transport::{Body, Retrier};
-
-/// Changes of plan (smaller or bigger chunks, monolithic) allowed for one blob.
-const MAX_ADAPTATIONS: u32 = 12;
+use crate::transport::Body;
 
 pub(crate) struct BlobJob<'a> {
     pub registry: &'a Registry,
@@ -46,35 +44,26 @@ pub(crate) struct BlobJob<'a> {
 /// a byte count, bounded only by the requests in flight.
 pub(crate) const SMALL_BLOB: u64 = 1 << 20;
 
-/// Which request of an upload failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Patch,
-    Put,
-    /// The `HEAD` after the closing `PUT` (`held.rs`).
-    Verify,
-}
-
 /// Why a transfer stopped.
-enum Stop {
+pub(super) enum Stop {
     Failed(Box<Failure>),
     /// Interrupted; the session to cancel, if any, is in `Open`.
     Cancelled,
 }
 
-struct Failure {
-    error: RegistryError,
+pub(super) struct Failure {
+    pub(super) error: RegistryError,
     /// The session the registry may hold part of the blob in.
-    session: UploadSession,
-    step: Step,
+    pub(super) session: UploadSession,
+    pub(super) step: Step,
     /// Body size of the failed request.
-    len: u64,
+    pub(super) len: u64,
 }
 
 /// The open upload session, for cancelling it when the transfer is dropped.
-type Open = Mutex<Option<UploadSession>>;
+pub(super) type Open = Mutex<Option<UploadSession>>;
 
-fn set_open(open: &Open, s: Option<&UploadSession>) {
+pub(super) fn set_open(open: &Open, s: Option<&UploadSession>) {
     *open.lock().expect("session lock") = s.cloned();
 }
 
@@ -168,143 +157,14 @@ impl BlobJob<'_> {
         result.map(|()| record)
     }
 
-    /// Uploads with retries from the shared budget; a chunked upload resumes where the
-    /// registry says it is, a monolithic one starts over by reopening the file. Refusals
-    /// that say "body too large" or "chunk too small" change the plan instead.
-    async fn upload(
-        &self,
-        mut session: Option<UploadSession>,
-        sent: &mut u64,
-        open: &Open,
-    ) -> Result<(), PushError> {
-        let budget = self.registry.transport().budget().clone();
-        let mut retrier = Retrier::new(&budget);
-        let mut plan = UploadPlan::new(self.profile(), self.opts, self.desc.size);
-        let mut adaptations = 0;
-        // ECR: the offset of a session resumed from its status, and the fresh starts after
-        // a 416 there (see `stale_resume`).
-        let (mut resumed_at, mut stale_restarts) = (None, 0);
-        loop {
-            let s = match session.take() {
-                Some(s) => s,
-                None => match self.registry.start_upload(self.repo).await {
-                    Ok(s) => s,
-                    // GHCR's secondary rate limit (403, body says so) backs off like a 429.
-                    Err(e) if e.status() == Some(403) && e.is_retryable() => {
-                        let Some(wait) = retrier.next(e.retry_after()) else {
-                            return Err(self.error(e));
-                        };
-                        self.retrying(&e, (retrier.attempt(), retrier.max()), wait, String::new());
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
-                            _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
-                        }
-                        continue;
-                    }
-                    Err(e) => return Err(self.error(e)),
-                },
-            };
-            set_open(open, Some(&s));
-            if self.cancel.is_cancelled() {
-                return Err(PushError::Cancelled);
-            }
-            if let Some(min) = s.chunk_min {
-                plan.server_min(min);
-            }
-            let f = match self.transfer(&plan, s, sent, open).await {
-                Ok(()) => {
-                    set_open(open, None);
-                    return Ok(());
-                }
-                Err(Stop::Cancelled) => return Err(PushError::Cancelled),
-                Err(Stop::Failed(f)) => *f,
-            };
-            let stale = f.step == Step::Patch
-                && stale_resume(&f.error, f.session.offset, resumed_at)
-                && stale_restarts < MAX_STALE_RESTARTS;
-            let mut fresh = stale;
-            if stale {
-                stale_restarts += 1;
-            } else if refuses_digest(&f) {
-                if let Some(corrupt) = self.check_local().await {
-                    self.abandon(&f.session, open).await;
-                    return Err(corrupt);
-                }
-                // The file is fine: whatever the registry holds is not; start over.
-                fresh = true;
-            }
-            let adapted = !stale
-                && adaptations < MAX_ADAPTATIONS
-                && adapt(
-                    &mut plan,
-                    f.error.status(),
-                    f.error.code(),
-                    f.step,
-                    f.len,
-                    self.desc.size,
-                );
-            if adapted {
-                adaptations += 1;
-                self.retrying(
-                    &f.error,
-                    (adaptations, MAX_ADAPTATIONS),
-                    Duration::ZERO,
-                    format!(
-                        " - now {}",
-                        if plan.monolithic {
-                            "one PUT".to_string()
-                        } else {
-                            format!("{} byte chunks", plan.chunk)
-                        }
-                    ),
-                );
-                session = if f.step == Step::Verify {
-                    // The session is closed; what the registry holds is not the blob.
-                    set_open(open, None);
-                    None
-                } else {
-                    self.resume_unless_cancelled(f.session, open).await?
-                };
-                resumed_at = session.as_ref().map(|s| s.offset);
-                continue;
-            }
-            let retryable = fresh || f.error.is_retryable();
-            let wait = match retryable {
-                true => retrier.next(f.error.retry_after()),
-                false => None,
-            };
-            let Some(wait) = wait else {
-                self.abandon(&f.session, open).await;
-                return Err(self.error(f.error));
-            };
-            self.retrying(
-                &f.error,
-                (retrier.attempt(), retrier.max()),
-                wait,
-                String::new(),
-            );
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.cancel.cancelled() => return Err(PushError::Cancelled),
-            }
-            session = if fresh {
-                self.abandon(&f.session, open).await;
-                None
-            } else {
-                self.resume_unless_cancelled(f.session, open).await?
-            };
-            resumed_at = session.as_ref().map(|s| s.offset);
-        }
-    }
-
-    fn profile(&self) -> RegistryProfile {
+    pub(super) fn profile(&self) -> RegistryProfile {
         self.opts
             .profile
             .unwrap_or_else(|| RegistryProfile::detect(self.registry_name))
     }
 
     /// The body for `len` bytes from `offset`, reporting bytes as the connection takes them.
-    fn tracked(&self, offset: u64, len: u64) -> Body {
+    pub(super) fn tracked(&self, offset: u64, len: u64) -> Body {
         let reporter = Arc::clone(self.reporter);
         let digest = self.desc.digest.clone();
         let sent = Arc::new(AtomicU64::new(offset));
@@ -323,7 +183,7 @@ impl BlobJob<'_> {
     /// PATCH chunks in order, the last one in the closing PUT (a monolithic plan is one
     /// PUT of everything from the session's offset). On an interrupt the request in flight
     /// may finish (`cancel::drain`); `open` is then the session to cancel.
-    async fn transfer(
+    pub(super) async fn transfer(
         &self,
         plan: &UploadPlan,
         mut s: UploadSession,
@@ -403,7 +263,7 @@ impl BlobJob<'_> {
     }
 
     /// [`Self::resume`], given up (the broken session left open) on an interrupt.
-    async fn resume_unless_cancelled(
+    pub(super) async fn resume_unless_cancelled(
         &self,
         broken: UploadSession,
         open: &Open,
@@ -417,7 +277,7 @@ impl BlobJob<'_> {
     /// Asks the registry how much of a broken upload it holds. `Range: 0-0` means 0 or 1
     /// byte (distribution): start over rather than guess. A session the registry no longer
     /// knows (ACR after a reset, distribution after a lost answer) is cancelled.
-    async fn resume(&self, broken: UploadSession, open: &Open) -> Option<UploadSession> {
+    pub(super) async fn resume(&self, broken: UploadSession, open: &Open) -> Option<UploadSession> {
         match self.registry.upload_status(&broken).await {
             Ok(s) if resumable(s.offset, self.desc.size) => Some(s),
             _ => {
@@ -428,12 +288,12 @@ impl BlobJob<'_> {
     }
 
     /// `DELETE` of a session given up (bounded; a failure is logged with -v).
-    async fn abandon(&self, s: &UploadSession, open: &Open) {
+    pub(super) async fn abandon(&self, s: &UploadSession, open: &Open) {
         set_open(open, None);
         cancel_session(self.registry, s, false).await;
     }
 
-    fn retrying(
+    pub(super) fn retrying(
         &self,
         e: &RegistryError,
         (attempt, max): (u32, u32),
@@ -450,7 +310,7 @@ impl BlobJob<'_> {
         });
     }
 
-    fn error(&self, source: RegistryError) -> PushError {
+    pub(super) fn error(&self, source: RegistryError) -> PushError {
         PushError::Blob {
             repository: self.repo.to_string(),
             digest: self.desc.digest.clone(),
@@ -462,55 +322,6 @@ impl BlobJob<'_> {
 /// The first 8 hex digits of a digest, as people compare them.
 fn short_hex(d: &crate::spec::Digest) -> &str {
     d.hex().get(..8).unwrap_or(d.hex())
-}
-
-/// Changes `plan` for a request of `len` bytes at `step` that the registry refused with
-/// `status` (and OCI error `code`) when the refusal says "body too large", "chunk too
-/// small" or "no chunked uploads"; false (plan unchanged) for any other refusal.
-fn adapt(
-    plan: &mut UploadPlan,
-    status: Option<u16>,
-    code: Option<&str>,
-    step: Step,
-    len: u64,
-    size: u64,
-) -> bool {
-    match (status, step) {
-        // ACR (monolithic PUT over ~20 MB) and proxies with a body cap: 413.
-        (Some(413), _) => plan.too_large(len),
-        // GHCR refuses a PATCH body over 4 MiB with 416.
-        (Some(416), Step::Patch) => plan.too_large(len),
-        // ECR refuses a non-final chunk under 5 MiB with 400 (not advertised).
-        (Some(400), Step::Patch) => plan.too_small(len),
-        // Google Artifact Registry / GCR have no chunked uploads.
-        (Some(405 | 501), Step::Patch) => plan.chunked_refused(),
-        (Some(404), Step::Patch) if code.is_none() => plan.chunked_refused(),
-        // Artifactory: a PUT carrying data gets 404 BLOB_UNKNOWN; a chunked upload it
-        // called done held the last chunk only (`Step::Verify`).
-        (Some(404), Step::Put) if len > 0 => plan.one_patch(size),
-        (_, Step::Verify) => plan.one_patch(size),
-        _ => false,
-    }
-}
-
-/// Whether an upload can go on from the `offset` the registry confirms for a blob of
-/// `size` bytes. `Range: 0-0` means 0 or 1 byte (distribution): start over rather than
-/// guess; an offset past the end is nonsense.
-fn resumable(offset: u64, size: u64) -> bool {
-    offset > 1 && offset <= size
-}
-
-/// The registry says the bytes it got are not the blob: DIGEST_INVALID / SIZE_INVALID, a
-/// `Docker-Content-Digest` that differs, or (plain-text error bodies, as from proxies and
-/// some registries) any 400 on the closing PUT.
-fn refuses_digest(f: &Failure) -> bool {
-    refuses(&f.error, f.step)
-}
-
-fn refuses(e: &RegistryError, step: Step) -> bool {
-    matches!(e.code(), Some("DIGEST_INVALID" | "SIZE_INVALID"))
-        || matches!(e, RegistryError::DigestMismatch { .. })
-        || (step == Step::Put && e.status() == Some(400))
 }
 
 #[cfg(test)]

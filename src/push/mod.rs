@@ -18,6 +18,8 @@ mod profile;
 mod profile_hosts;
 mod reporter;
 mod summary;
+mod upload;
+mod upload_rules;
 mod verify;
 
 pub use engine::{Pusher, Target};

@@ -32,6 +32,6 @@ pub use metrics::{RequestObserver, RequestSample};
 pub use pace::{TimeoutKind, Timeouts, MIN_RATE};
 pub use read::{Answer, BodyReader, Limit};
 pub use retry::{
-    is_retryable_status, parse_retry_after, Retrier, RetryBudget, DEFAULT_RETRIES,
+    is_retryable_status, parse_retry_after, Again, Retrier, RetryBudget, WaitCut, DEFAULT_RETRIES,
     DEFAULT_RETRY_MAX_TIME, RETRYABLE_STATUSES,
 };

@@ -2,12 +2,14 @@
 //! [`RETRYABLE_STATUSES`]), how long to wait (exponential backoff with jitter, or the
 //! server's `Retry-After`), one budget of retries shared by every request, upload, manifest
 //! write and download of a run, bounded per operation by attempts and by time, the one
-//! retry loop ([`RetryBudget::retry`]) and the [`Retrier`] that counts an operation's
-//! attempts (used directly only by the upload loop, which works between attempts). The defaults of `--retries`
-//! and `--retry-max-time` are defined here. Knows nothing of HTTP clients or registries.
+//! retry loop ([`RetryBudget::retry_until`], with [`RetryBudget::retry`] its plain form: attempt,
+//! decide, note, wait) and the [`Retrier`] that counts an operation's attempts. The
+//! defaults of `--retries` and `--retry-max-time` are defined here. Knows nothing of HTTP clients or registries.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
+
+use tokio_util::sync::CancellationToken;
 
 /// Default retries of any one request or upload (`--retries`).
 pub const DEFAULT_RETRIES: u32 = 5;
@@ -96,33 +98,90 @@ impl Default for RetryBudget {
     }
 }
 
+/// What the loop of [`RetryBudget::retry_until`] does after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// The outcome is final: the loop returns it.
+    Final,
+    /// Worth another attempt after the budget's wait (the server's `Retry-After`, if
+    /// any), one retry taken from the budget; final when the budget refuses.
+    After(Option<Duration>),
+    /// Another attempt now, nothing taken from the budget: the operation changed how it
+    /// tries (an upload's plan adapted to a refusal) and bounds such changes itself.
+    Now,
+}
+
+/// The wait before a retry was cut short by the cancellation token given to
+/// [`RetryBudget::retry_until`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitCut;
+
 impl RetryBudget {
-    /// The retry loop: runs `attempt` until `again` finds its outcome final (`None`) or
-    /// the budget refuses another try, and returns that outcome. `again` gives
-    /// `Some(retry_after)` for an outcome worth another attempt (`retry_after`: the wait
-    /// the server asked for); `note` hears of each retry (the outcome given up, the
-    /// operation's [`Retrier`], the wait) before the wait. Loops that do work between
-    /// attempts (an upload resumed, a download continued) use a [`Retrier`] directly.
+    /// The retry loop of requests that only try again: runs `attempt` until `again` finds
+    /// its outcome final (`None`) or the budget refuses another try, and returns that
+    /// outcome. `again` gives `Some(retry_after)` for an outcome worth another attempt
+    /// (`retry_after`: the wait the server asked for); `note` hears of each retry (the
+    /// outcome given up, the operation's [`Retrier`], the wait) before the wait. The
+    /// same loop as [`RetryBudget::retry_until`], with no retry "now" and no cancellation.
     pub async fn retry<T, Fut>(
         &self,
-        mut attempt: impl FnMut() -> Fut,
+        attempt: impl FnMut() -> Fut,
         mut again: impl FnMut(&T, &Retrier<'_>) -> Option<Option<Duration>>,
-        mut note: impl FnMut(&T, &Retrier<'_>, Duration),
+        note: impl FnMut(&T, &Retrier<'_>, Duration),
     ) -> T
+    where
+        Fut: std::future::Future<Output = T>,
+    {
+        let decide = move |t: &T, r: &Retrier<'_>| match again(t, r) {
+            Some(retry_after) => Again::After(retry_after),
+            None => Again::Final,
+        };
+        match self.retry_until(None, attempt, decide, note).await {
+            Ok(outcome) => outcome,
+            Err(WaitCut) => unreachable!("a wait without a token is never cut"),
+        }
+    }
+
+    /// The one retry loop of the crate: attempt, decide, note, wait. Runs `attempt` until
+    /// `again` says [`Again::Final`] or the budget refuses an [`Again::After`], and returns
+    /// that outcome; [`Again::Now`] tries again at once without taking from the budget.
+    /// `note` hears of each retry before its wait (the outcome given up, the operation's
+    /// [`Retrier`], the wait: zero for [`Again::Now`]). A wait is cut short by `cancel`
+    /// (Ctrl-C): the loop then returns [`WaitCut`]. Operations that work between attempts
+    /// (an upload resumed or its plan changed) keep that work in the state their
+    /// `attempt` reads and writes.
+    pub async fn retry_until<T, Fut>(
+        &self,
+        cancel: Option<&CancellationToken>,
+        mut attempt: impl FnMut() -> Fut,
+        mut again: impl FnMut(&T, &Retrier<'_>) -> Again,
+        mut note: impl FnMut(&T, &Retrier<'_>, Duration),
+    ) -> Result<T, WaitCut>
     where
         Fut: std::future::Future<Output = T>,
     {
         let mut retrier = Retrier::new(self);
         loop {
             let outcome = attempt().await;
-            let Some(retry_after) = again(&outcome, &retrier) else {
-                return outcome;
-            };
-            let Some(wait) = retrier.next(retry_after) else {
-                return outcome;
+            let wait = match again(&outcome, &retrier) {
+                Again::Final => return Ok(outcome),
+                Again::Now => {
+                    note(&outcome, &retrier, Duration::ZERO);
+                    continue;
+                }
+                Again::After(retry_after) => match retrier.next(retry_after) {
+                    Some(wait) => wait,
+                    None => return Ok(outcome),
+                },
             };
             note(&outcome, &retrier, wait);
-            tokio::time::sleep(wait).await;
+            match cancel {
+                Some(cancel) => tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => return Err(WaitCut),
+                },
+                None => tokio::time::sleep(wait).await,
+            }
         }
     }
 }
@@ -194,142 +253,5 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_table() {
-        let now = httpdate::parse_http_date("Sun, 29 Nov 2026 02:00:00 GMT").unwrap();
-        let cases = [
-            ("1", Some(1)),
-            (" 120 ", Some(120)),
-            ("Sun, 29 Nov 2026 02:00:05 GMT", Some(5)),
-            ("Sun, 29 Nov 2026 01:59:00 GMT", Some(0)),
-            ("soon", None),
-            ("-1", None),
-            ("", None),
-        ];
-        for (input, want) in cases {
-            assert_eq!(
-                parse_retry_after(input, now),
-                want.map(Duration::from_secs),
-                "{input:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn budget_is_shared_and_bounded() {
-        let b = RetryBudget::new(2, 3);
-        let now = Instant::now();
-        // (attempt, expected)
-        let steps = [(0, true), (1, true), (2, false), (0, true), (0, false)];
-        for (i, (attempt, want)) in steps.into_iter().enumerate() {
-            assert_eq!(b.take(attempt, now, Duration::ZERO), want, "step {i}");
-        }
-    }
-
-    #[test]
-    fn retrier_counts_and_stops() {
-        let b = RetryBudget::new(2, 3);
-        let mut r = Retrier::new(&b);
-        // (retry_after, granted)
-        let steps = [(Some(1), Some(1)), (Some(2), Some(2)), (Some(1), None)];
-        for (i, (after, want)) in steps.into_iter().enumerate() {
-            let got = r.next(after.map(Duration::from_secs));
-            assert_eq!(got, want.map(Duration::from_secs), "step {i}");
-        }
-        assert_eq!((r.attempt(), r.max()), (2, 2));
-        // The run's budget had 3: one is left for another operation, then none.
-        let mut other = Retrier::new(&b);
-        assert!(other.next(Some(Duration::ZERO)).is_some());
-        assert!(other.next(Some(Duration::ZERO)).is_none());
-    }
-
-    #[tokio::test]
-    async fn retry_loop_stops_when_final_or_out_of_budget() {
-        use std::cell::Cell;
-        // (outcomes in order (true: worth another attempt), per-operation bound) ->
-        // (attempts made, retries noted)
-        let cases: [(&[bool], u32, usize, usize); 4] = [
-            (&[false], 5, 1, 0),
-            (&[true, true, false], 5, 3, 2),
-            (&[true, true, true, true], 2, 3, 2),
-            (&[true], 0, 1, 0),
-        ];
-        for (outcomes, bound, attempts, noted) in cases {
-            let b = RetryBudget::new(bound, 100);
-            let made = Cell::new(0);
-            let mut heard = 0;
-            let last = b
-                .retry(
-                    || {
-                        let i = made.get();
-                        made.set(i + 1);
-                        async move { outcomes[i.min(outcomes.len() - 1)] }
-                    },
-                    |&worth, _| worth.then_some(Some(Duration::from_millis(1))),
-                    |_, r, _| {
-                        heard += 1;
-                        assert_eq!(r.attempt(), heard as u32);
-                    },
-                )
-                .await;
-            assert_eq!((made.get(), heard), (attempts, noted), "{outcomes:?}");
-            assert_eq!(last, outcomes[(attempts - 1).min(outcomes.len() - 1)]);
-        }
-    }
-
-    #[test]
-    fn retryable_statuses_table() {
-        let cases = [
-            (408, true),
-            (429, true),
-            (500, true),
-            (502, true),
-            (503, true),
-            (504, true),
-            (400, false),
-            (401, false),
-            (404, false),
-            (413, false),
-            (501, false),
-        ];
-        for (status, want) in cases {
-            assert_eq!(is_retryable_status(status), want, "{status}");
-        }
-    }
-
-    #[test]
-    fn time_bound_stops_retries() {
-        let b = RetryBudget::new(10, 100).with_max_elapsed(Duration::from_secs(5));
-        let now = Instant::now();
-        // (wait before the retry, expected)
-        let cases = [(0, true), (4, true), (6, false), (600, false)];
-        for (wait, want) in cases {
-            assert_eq!(
-                b.take(0, now, Duration::from_secs(wait)),
-                want,
-                "wait {wait}s"
-            );
-        }
-    }
-
-    #[test]
-    fn delays_grow_and_are_capped() {
-        let b = RetryBudget::new(10, 10);
-        let cases = [(0, 100, 300), (3, 800, 2400), (20, 25_600, 30_000)];
-        for (attempt, lo, hi) in cases {
-            let d = b.delay(attempt, None).as_millis() as u64;
-            assert!((lo..=hi).contains(&d), "attempt {attempt}: {d} ms");
-        }
-        assert_eq!(
-            b.delay(0, Some(Duration::from_secs(3))),
-            Duration::from_secs(3)
-        );
-        assert_eq!(
-            b.delay(0, Some(Duration::from_secs(3600))),
-            Duration::from_secs(30)
-        );
-    }
-}
+#[path = "retry_tests.rs"]
+mod tests;
