@@ -1,3 +1,4 @@
+//! Unit tests of `format.rs`: the stages storage's rules, table-driven.
 use super::*;
 
 #[test]
