@@ -14,7 +14,7 @@ pub use blob_writer::{remove_temp, stale_temps, tmp_name, BlobWriter, TMP_PREFIX
 pub use error::LayoutError;
 pub use lock::{LayoutLock, LOCK_FILE};
 pub use read::{Image, Layout, MAX_MANIFEST};
-pub use write::LayoutWriter;
+pub use write::{IndexEntry, LayoutWriter};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 

@@ -12,7 +12,26 @@ use crate::spec::{media_type, Descriptor, Digest};
 
 pub struct LayoutWriter {
     root: PathBuf,
-    entries: Vec<serde_json::Value>,
+    entries: Vec<IndexEntry>,
+}
+
+/// One `index.json` entry as the writer keeps it: its descriptor, typed (`None` for an
+/// entry that does not read as one: it is kept as it is), and the JSON it came from, so
+/// fields no type here models (`urls`, `artifactType`, a platform's `os.version`) survive
+/// a rewrite.
+#[derive(Debug, Clone)]
+pub struct IndexEntry {
+    pub descriptor: Option<Descriptor>,
+    json: serde_json::Value,
+}
+
+impl IndexEntry {
+    fn new(json: serde_json::Value) -> IndexEntry {
+        IndexEntry {
+            descriptor: Descriptor::from_json(&json),
+            json,
+        }
+    }
 }
 
 impl LayoutWriter {
@@ -35,7 +54,9 @@ impl LayoutWriter {
                     .map_err(|e| not(format!("index.json is not JSON: {e}")))?;
                 match v.get("manifests") {
                     None | Some(serde_json::Value::Null) => Vec::new(),
-                    Some(serde_json::Value::Array(a)) => a.clone(),
+                    Some(serde_json::Value::Array(a)) => {
+                        a.iter().cloned().map(IndexEntry::new).collect()
+                    }
                     Some(_) => return Err(not("index.json: manifests is not a list".into())),
                 }
             }
@@ -62,13 +83,13 @@ impl LayoutWriter {
         })
     }
 
-    /// The entries `index.json` will hold, as JSON descriptors.
-    pub fn entries(&self) -> &[serde_json::Value] {
+    /// The entries `index.json` will hold.
+    pub fn entries(&self) -> &[IndexEntry] {
         &self.entries
     }
 
     /// Keeps only the entries for which `keep` is true.
-    pub fn retain_entries(&mut self, keep: impl FnMut(&serde_json::Value) -> bool) {
+    pub fn retain_entries(&mut self, keep: impl FnMut(&IndexEntry) -> bool) {
         self.entries.retain(keep);
     }
 
@@ -81,15 +102,16 @@ impl LayoutWriter {
                 obj.insert(k.clone(), val.clone());
             }
         }
-        self.entries.push(v);
+        self.entries.push(IndexEntry::new(v));
     }
 
     /// Writes `index.json` by atomic rename.
     pub fn commit(self) -> Result<(), LayoutError> {
+        let manifests: Vec<&serde_json::Value> = self.entries.iter().map(|e| &e.json).collect();
         let index = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": media_type::OCI_INDEX,
-            "manifests": self.entries,
+            "manifests": manifests,
         });
         let bytes = serde_json::to_vec_pretty(&index).expect("JSON values serialise");
         atomic_write(&self.root.join("index.json"), &bytes)
@@ -126,4 +148,50 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), LayoutError>
     }
     result.map_err(LayoutError::io(path))?;
     sync_dir(dir).map_err(LayoutError::io(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries already in `index.json` come back typed where they read as descriptors and
+    /// are written back exactly, fields no type models included; new ones are added.
+    #[test]
+    fn entries_typed_and_kept_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = Digest::sha256_of(b"x");
+        let good = serde_json::json!({"mediaType": media_type::OCI_MANIFEST, "digest": d.to_string(),
+            "size": 1, "urls": ["https://example.com/x"], "annotations": {"a": "b"}});
+        let broken = serde_json::json!({"mediaType": media_type::OCI_MANIFEST, "size": "one"});
+        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+        std::fs::write(
+            dir.path().join("index.json"),
+            serde_json::to_vec(
+                &serde_json::json!({"schemaVersion": 2, "manifests": [good, broken]}),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut w = LayoutWriter::create(dir.path()).unwrap();
+        // (entry, its digest when it reads as a descriptor, its annotation "a")
+        let want = [(Some(d.clone()), Some("b")), (None, None)];
+        assert_eq!(w.entries().len(), want.len());
+        for (e, (digest, a)) in w.entries().iter().zip(want) {
+            assert_eq!(e.descriptor.as_ref().map(|x| x.digest.clone()), digest);
+            let got = e
+                .descriptor
+                .as_ref()
+                .and_then(|x| x.annotations.get("a").cloned());
+            assert_eq!(got.as_deref(), a);
+        }
+        let added = w.write_blob(b"{}", media_type::OCI_MANIFEST).unwrap();
+        w.add_entry(&added, serde_json::json!({"annotations": {"k": "v"}}));
+        w.commit().unwrap();
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+        let m = index["manifests"].as_array().unwrap();
+        assert_eq!(m.len(), 3, "{index}");
+        assert_eq!((&m[0], &m[1]), (&good, &broken), "kept exactly: {index}");
+        assert_eq!(m[2]["annotations"]["k"], "v", "{index}");
+    }
 }

@@ -21,6 +21,13 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
+    /// A descriptor from its OCI JSON (an `index.json` entry): `None` when it does not
+    /// read as one (a field missing or of the wrong type, a bad digest).
+    pub fn from_json(v: &serde_json::Value) -> Option<Descriptor> {
+        let d: oci_spec::image::Descriptor = serde_json::from_value(v.clone()).ok()?;
+        convert(&d).ok()
+    }
+
     /// The descriptor as OCI JSON (`mediaType`, `digest`, `size`, and `platform`,
     /// `annotations` when set), as manifests and `index.json` hold it.
     pub fn to_json(&self) -> serde_json::Value {

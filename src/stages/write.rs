@@ -7,8 +7,6 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use super::error::StoreError;
 use super::format::{
     check_signature, check_stage_name, dockerfile_clash, ImageName, ANN_IMAGE, ANN_SIGNATURE,
@@ -16,9 +14,10 @@ use super::format::{
 };
 use super::read::Stage;
 use crate::layout::{
-    remove_temp, stale_temps, Layout, LayoutError, LayoutLock, LayoutWriter, REF_NAME, TMP_PREFIX,
+    remove_temp, stale_temps, IndexEntry, Layout, LayoutError, LayoutLock, LayoutWriter, REF_NAME,
+    TMP_PREFIX,
 };
-use crate::spec::{Descriptor, Digest};
+use crate::spec::Descriptor;
 
 /// The storage opened for writing: locked until committed or dropped. Dropped without
 /// a commit, it removes the blobs placed since it was opened, so a failed write leaves the
@@ -224,27 +223,14 @@ pub fn lock(root: &Path) -> Result<LayoutLock, StoreError> {
 }
 
 /// The stage an `index.json` entry being written is, if it is one.
-fn stage_of(v: &Value) -> Option<Stage> {
-    let s = |k: &str| v.get(k).and_then(Value::as_str);
-    let annotations = v
-        .get("annotations")?
-        .as_object()?
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-        .collect();
-    let d = Descriptor {
-        media_type: s("mediaType")?.to_string(),
-        digest: Digest::parse(s("digest")?).ok()?,
-        size: v.get("size")?.as_u64()?,
-        platform: None,
-        annotations,
-    };
-    Stage::parse(&d).ok()
+fn stage_of(e: &IndexEntry) -> Option<Stage> {
+    Stage::parse(e.descriptor.as_ref()?).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::Digest;
 
     fn desc(n: u8) -> Descriptor {
         Descriptor {
