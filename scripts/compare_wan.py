@@ -82,14 +82,20 @@ http {{
   access_log {d}/access.log werf;
   client_body_temp_path {d}/tmp/body;
   proxy_temp_path {d}/tmp/proxy;
+  # Connections to the registry kept open between requests, as production fronts do.
+  upstream registry {{
+    server {upstream};
+    keepalive 64;
+  }}
   server {{
     listen 127.0.0.1:{self.port} ssl http2;
     ssl_certificate {d}/server.crt;
     ssl_certificate_key {d}/server.key;
     client_max_body_size 0;
     location / {{
-      proxy_pass http://{upstream};
+      proxy_pass http://registry;
       proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-Proto https;
       proxy_request_buffering off;

@@ -25,6 +25,7 @@ use super::{
 };
 use crate::registry::{Registries, Registry, RegistryError};
 use crate::spec::{Digest, Reference};
+use crate::transport::BULK_BODY;
 
 /// An image and where it goes.
 #[derive(Debug, Clone)]
@@ -154,6 +155,12 @@ impl Pusher {
                     .map(|c| c.candidates(registry, &digest.to_string()))
             },
         );
+        // Upload connections opened while the checks and POSTs run (HTTPS only).
+        if !self.opts.dry_run {
+            for (registry, n) in plan::uploads_ahead(&groups, BULK_BODY, self.opts.jobs) {
+                connected[&registry].transport().warm_uploads(n);
+            }
+        }
         let arrived: Arrived = Default::default();
         let board = Arc::new(Board::new(groups.iter().flat_map(|g| {
             g.repos

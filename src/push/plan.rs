@@ -85,6 +85,24 @@ pub(crate) fn group_blobs<'a>(
     (groups, offered)
 }
 
+/// Per registry, how many upload connections to open ahead of the uploads
+/// (`Transport::warm_uploads`): the groups that will probably upload a body of
+/// `bulk_body` bytes or more (no mount source known), at most `jobs`.
+pub(crate) fn uploads_ahead(
+    groups: &[BlobGroup],
+    bulk_body: u64,
+    jobs: usize,
+) -> BTreeMap<String, usize> {
+    let mut ahead = BTreeMap::new();
+    for g in groups {
+        if g.desc.size >= bulk_body && g.holders.is_empty() {
+            let n = ahead.entry(g.registry.clone()).or_insert(0);
+            *n = (*n + 1).min(jobs);
+        }
+    }
+    ahead
+}
+
 /// The repositories a transfer into `repo` tries to mount from, in order.
 pub(crate) fn mount_sources(holders: &[String], repo: &str) -> Vec<String> {
     holders.iter().filter(|h| *h != repo).cloned().collect()
@@ -192,6 +210,50 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "{targets:?}");
             assert!(offered.is_empty());
+        }
+    }
+
+    #[test]
+    fn uploads_ahead_table() {
+        // (groups: (registry, size, has a mount source), jobs) -> per registry
+        type Case = (
+            Vec<(&'static str, u64, bool)>,
+            usize,
+            Vec<(&'static str, usize)>,
+        );
+        let cases: Vec<Case> = vec![
+            // Bodies from 100 bytes on count; smaller ones do not.
+            (
+                vec![("r.io", 100, false), ("r.io", 99, false)],
+                8,
+                vec![("r.io", 1)],
+            ),
+            // At most `jobs` per registry.
+            (vec![("r.io", 500, false); 5], 2, vec![("r.io", 2)]),
+            // A blob with a mount source will probably be mounted, not uploaded.
+            (
+                vec![("r.io", 500, true), ("s.io", 500, false)],
+                8,
+                vec![("s.io", 1)],
+            ),
+            (vec![], 8, vec![]),
+        ];
+        for (groups, jobs, want) in cases {
+            let groups: Vec<BlobGroup> = groups
+                .iter()
+                .enumerate()
+                .map(|(i, &(registry, size, held))| BlobGroup {
+                    registry: registry.into(),
+                    desc: image(&[(i as u8, size)]).blobs[0].0.clone(),
+                    source: BlobSource::Bytes(bytes::Bytes::new()),
+                    repos: vec!["a".into()],
+                    holders: if held { vec!["b".into()] } else { vec![] },
+                })
+                .collect();
+            let got = uploads_ahead(&groups, 100, jobs);
+            let want: BTreeMap<String, usize> =
+                want.into_iter().map(|(r, n)| (r.to_string(), n)).collect();
+            assert_eq!(got, want, "{groups:?} jobs {jobs}");
         }
     }
 

@@ -177,6 +177,17 @@ impl Transport {
         })
     }
 
+    /// Opens up to `n` connections for upload bodies ahead of the uploads, in the
+    /// background ([`Clients::warm_bulk`]); nothing to do over plain HTTP or with `--http1`.
+    pub fn warm_uploads(&self, n: usize) {
+        let (c, base, t) = (
+            self.clients.clone(),
+            self.base.clone(),
+            self.timeouts.connect,
+        );
+        tokio::spawn(async move { c.warm_bulk(&base, n, t).await });
+    }
+
     pub fn timeouts(&self) -> &Timeouts {
         &self.timeouts
     }
@@ -325,7 +336,7 @@ impl Transport {
         tracing::debug!("--> {} {}", req.method, redact_query(&req.url));
         let send = self
             .clients
-            .pick(req.follow_redirects, req.body.len())
+            .pick(req.follow_redirects, req.body.len(), &req.url)
             .request(req.method.clone(), req.url.clone())
             .headers(headers)
             .body(body)

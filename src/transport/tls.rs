@@ -9,7 +9,7 @@
 //! certificate, still checked for the host's name, with the handshake signatures verified
 //! as usual. Knows nothing of requests.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -33,13 +33,7 @@ pub fn client_config(
     http1_only: bool,
 ) -> Result<rustls::ClientConfig, TransportError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for e in &native.errors {
-        tracing::debug!("system CA certificates: {e}");
-    }
-    let (added, ignored) = roots.add_parsable_certificates(native.certs);
-    tracing::debug!("system CA certificates: {added} trusted, {ignored} unparsable");
+    let mut roots = system_roots().clone();
     for c in &files.trusted {
         roots.add(c.clone()).map_err(|e| {
             TransportError::Config(format!("a trusted certificate cannot be used: {e}"))
@@ -69,6 +63,22 @@ pub fn client_config(
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     };
     Ok(config)
+}
+
+/// The system's CA certificates, read and parsed once per process (every client of every
+/// registry trusts them; reading them costs a few milliseconds each time).
+fn system_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for e in &native.errors {
+            tracing::debug!("system CA certificates: {e}");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!("system CA certificates: {added} trusted, {ignored} unparsable");
+        roots
+    })
 }
 
 /// Certificates in a PEM file (`what` names it in errors).

@@ -82,6 +82,31 @@ fn a_big_layer_is_not_held_to_the_http2_window() {
             .any(|l| l.starts_with("PUT /v2/app/manifests/v1 HTTP/2.0")),
         "the manifest went over HTTP/2\n{log}"
     );
+    // The body's connection was opened ahead, while the checks and the POST ran: it served
+    // a `GET /v2/` before the layer (else its TCP and TLS handshakes come after the POST).
+    let conn = body.split(' ').find(|f| f.starts_with("conn=")).unwrap();
+    let before_body = log.split(body).next().unwrap();
+    assert!(
+        before_body
+            .lines()
+            .any(|l| l.starts_with("GET /v2/ HTTP/1.1 200 ") && l.contains(&format!(" {conn} "))),
+        "the layer's connection ({conn}) was not opened ahead of it\n{log}"
+    );
+    // Up to date: no upload, so no connection opened for one.
+    let warmed = |log: &str| log.matches("GET /v2/ HTTP/1.1 200 ").count();
+    let n = warmed(&log);
+    assert!(n >= 1, "{log}");
+    p.push("v1", &[]);
+    let log = p.nginx.access_log();
+    assert!(
+        log.matches("HEAD /v2/app/manifests/v1 ").count() >= 2,
+        "{log}"
+    );
+    assert_eq!(
+        warmed(&log),
+        n,
+        "a warm push opened upload connections\n{log}"
+    );
 }
 
 /// `publish --with-stages` of the example project (2 images, 5 stages) with 10 tags per
@@ -143,4 +168,23 @@ fn publish_is_a_few_round_trips_cold_and_warm() {
         1 + 25,
         "warm: the ping and one HEAD per tag"
     );
+}
+
+/// Over plain HTTP every request speaks HTTP/1.1 anyway, so a layer's body takes a
+/// connection the checks and the POST left idle instead of opening one more (a TCP
+/// handshake, a round trip, per upload).
+#[test]
+fn plain_http_bodies_reuse_the_connections_of_small_requests() {
+    let reg = Registry::start();
+    let wan = Wan::start(&reg.host, slow_path());
+    let env = Env::new(&[4 << 20]);
+    let out = env.push(&format!("{}/app:v1", wan.host), &[], &[]);
+    assert_success(&out);
+    assert_eq!(
+        reg.manifest_digest("app", "v1").as_deref(),
+        Some(env.digest.as_str())
+    );
+    // Six for the HTTPS attempts, the ping and the checks and POSTs running side by side
+    // (two blobs); the layer's body then takes one of them, where it opened a seventh.
+    assert_eq!(wan.connections(), 6, "connections through the path");
 }

@@ -222,7 +222,7 @@ worker_processes 1;
 pid {d}/nginx.pid;
 events {{ worker_connections 256; }}
 http {{
-  log_format werf '$request_method $request_uri $server_protocol $status $request_length';
+  log_format werf '$request_method $request_uri $server_protocol $status conn=$connection $request_length';
   access_log {d}/access.log werf;
   client_body_temp_path {d}/tmp/body;
   proxy_temp_path {d}/tmp/proxy;
