@@ -15,6 +15,7 @@ pub mod import;
 pub mod layer;
 mod pargz;
 pub mod pull;
+mod pull_plan;
 pub mod read;
 pub mod signature;
 pub mod write;

@@ -10,12 +10,12 @@
 //! unidentified; with IMAGE_NAMEs, that (or a named image left with no stage) makes the
 //! report incomplete. `index.json` is written last, under the writer lock, and only when
 //! every blob arrived: a failed or interrupted pull leaves the storage as it was (blob
-//! fetching: `fetch.rs`). Knows nothing of the CLI.
+//! fetching: `fetch.rs`; the choice of stages and layers: `pull_plan.rs`). Knows nothing of
+//! the CLI.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
-use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 
@@ -23,10 +23,11 @@ use super::error::StoreError;
 use super::fetch::{download, small_blob};
 use super::format::{check_signature, check_stage_name, identify, stage_tag as stages_tag};
 use super::format::{ImageName, ANN_IMAGE, ANN_STAGE, TAG_PREFIX};
+use super::pull_plan::{choose_stages, missing_layers, Candidate};
 use super::write::StoreWriter;
 use crate::layout::MAX_MANIFEST;
 use crate::registry::{Registries, Registry, RegistryError};
-use crate::spec::{Descriptor, Manifest, ManifestKind, Reference};
+use crate::spec::{Descriptor, ManifestKind, Reference};
 
 /// Stages read at once (manifest and config each): enough for the transport's bound
 /// (`--requests`) to be the limit.
@@ -72,19 +73,6 @@ pub struct PullReport {
     pub bytes_fetched: u64,
     /// Downloads continued with `Range` after a cut.
     pub resumed: u32,
-}
-
-/// A remote stage, read but not yet fetched.
-struct Candidate {
-    tag: String,
-    signature: String,
-    image: String,
-    stage: String,
-    created: String,
-    /// Children first, the root last.
-    manifests: Vec<Manifest>,
-    configs: Vec<(Descriptor, Bytes)>,
-    layers: Vec<Descriptor>,
 }
 
 pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullReport, StoreError> {
@@ -244,71 +232,6 @@ impl PullReport {
     }
 }
 
-/// The stages to pull: one per (image, stage). Those of images not `wanted` (when some
-/// are) are dropped; one whose image and stage the storage holds already (`local` gives
-/// its signature) is skipped, the storage's own wins; of several remote ones the newest
-/// `created` wins (then the greater signature). Every stage not chosen is said in
-/// `skipped`, with why.
-fn choose_stages(
-    candidates: Vec<Candidate>,
-    wanted: &[String],
-    local: impl Fn(&str, &str) -> Option<String>,
-    skipped: &mut Vec<SkippedStage>,
-) -> BTreeMap<(String, String), Candidate> {
-    let mut chosen: BTreeMap<(String, String), Candidate> = BTreeMap::new();
-    for c in candidates {
-        if !wanted.is_empty() && !wanted.contains(&c.image) {
-            continue;
-        }
-        if let Some(signature) = local(&c.image, &c.stage) {
-            skipped.push(SkippedStage {
-                reason: format!(
-                    "the storage has image '{}' stage '{}' already (signature {signature})",
-                    c.image, c.stage
-                ),
-                tag: c.tag,
-            });
-            continue;
-        }
-        let key = (c.image.clone(), c.stage.clone());
-        let newer = |old: &Candidate| (&c.created, &c.signature) > (&old.created, &old.signature);
-        match chosen.get(&key) {
-            Some(old) if !newer(old) => skipped.push(SkippedStage {
-                tag: c.tag,
-                reason: format!("{} is newer for the same image and stage", old.tag),
-            }),
-            _ => {
-                if let Some(old) = chosen.insert(key, c) {
-                    skipped.push(SkippedStage {
-                        tag: old.tag,
-                        reason: "a newer stage has the same image and stage".into(),
-                    });
-                }
-            }
-        }
-    }
-    chosen
-}
-
-/// The layers of the `chosen` stages to fetch: each once, those `present` in the storage
-/// left out, largest first (ties in digest order).
-fn missing_layers<'a>(
-    chosen: impl IntoIterator<Item = &'a Candidate>,
-    present: impl Fn(&Descriptor) -> bool,
-) -> Vec<Descriptor> {
-    let mut layers: BTreeMap<String, Descriptor> = BTreeMap::new();
-    for c in chosen {
-        for l in &c.layers {
-            if !present(l) {
-                layers.insert(l.digest.to_string(), l.clone());
-            }
-        }
-    }
-    let mut layers: Vec<Descriptor> = layers.into_values().collect();
-    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
-    layers
-}
-
 /// Why a remote stage is not a candidate.
 enum Skip {
     /// Its bytes name no image and stage.
@@ -414,7 +337,3 @@ async fn candidate(
         layers,
     }))
 }
-
-#[cfg(test)]
-#[path = "pull_tests.rs"]
-mod tests;

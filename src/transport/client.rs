@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, RETRY_AFTER};
+use reqwest::header::{HeaderValue, CONTENT_LENGTH, RETRY_AFTER};
 use reqwest::{Method, Response};
 use url::Url;
 
@@ -16,7 +16,7 @@ use super::clients::Clients;
 use super::error::request_error;
 use super::retry::{is_retryable_status, parse_retry_after};
 use super::watch::{guard, Watch};
-use super::{ping, Body, BodyReader, RetryBudget, Timeouts, TransportError};
+use super::{ping, BodyReader, Request, RetryBudget, Timeouts, TransportError};
 use crate::auth::{scope, CredentialStore};
 
 #[derive(Debug, Clone)]
@@ -69,66 +69,6 @@ impl Default for TransportOptions {
     }
 }
 
-/// One request; its body can be replayed, so the transport may retry it.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub method: Method,
-    pub url: Url,
-    pub headers: HeaderMap,
-    pub body: Body,
-    /// Whether the transport may send it again after a failure. Upload data requests are
-    /// not: the push layer resumes them from what the registry confirmed.
-    pub retry: bool,
-    /// The repository a request outside `/v2/<name>/` acts on (an upload `Location` such as
-    /// Google Artifact Registry's `/artifacts-uploads/...`), for its token scope.
-    pub repository: Option<String>,
-    /// Whether redirects are followed (not for existence checks: GHCR's 307 to storage).
-    pub follow_redirects: bool,
-}
-
-impl Request {
-    pub fn new(method: Method, url: Url) -> Request {
-        Request {
-            method,
-            url,
-            headers: HeaderMap::new(),
-            body: Body::Empty,
-            retry: true,
-            repository: None,
-            follow_redirects: true,
-        }
-    }
-
-    pub fn header(mut self, name: HeaderName, value: &str) -> Request {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            self.headers.insert(name, v);
-        }
-        self
-    }
-
-    pub fn body(mut self, body: Body) -> Request {
-        self.body = body;
-        self
-    }
-
-    /// Names the repository the request acts on (see [`Request::repository`]).
-    pub fn repository(mut self, repo: &str) -> Request {
-        self.repository = Some(repo.to_string());
-        self
-    }
-
-    pub fn no_retry(mut self) -> Request {
-        self.retry = false;
-        self
-    }
-
-    /// A redirect is the answer (existence checks).
-    pub fn no_redirect(mut self) -> Request {
-        self.follow_redirects = false;
-        self
-    }
-}
-
 /// A connected registry endpoint: client, base URL and the run's retry budget.
 #[derive(Debug, Clone)]
 pub struct Transport {
@@ -154,7 +94,7 @@ impl Transport {
         let client = clients.plain.clone();
         if !opts.http1_only {
             let (c, h, t) = (clients.clone(), host.to_string(), opts.timeouts.connect);
-            tokio::spawn(async move { c.warm_up(&h, t).await });
+            tokio::spawn(async move { super::warm::checks_connection(&c, &h, t).await });
         }
         let (base, challenges) = ping::detect_scheme_retrying(&client, host, opts, &budget).await?;
         let auth = Authenticator::new(
@@ -178,14 +118,10 @@ impl Transport {
     }
 
     /// Opens up to `n` connections for upload bodies ahead of the uploads, in the
-    /// background ([`Clients::warm_bulk`]); nothing to do over plain HTTP or with `--http1`.
+    /// background ([`super::warm::upload_connections`]).
     pub fn warm_uploads(&self, n: usize) {
-        let (c, base, t) = (
-            self.clients.clone(),
-            self.base.clone(),
-            self.timeouts.connect,
-        );
-        tokio::spawn(async move { c.warm_bulk(&base, n, t).await });
+        let (c, base, t) = (self.clients.clone(), self.base.clone(), self.timeouts);
+        tokio::spawn(async move { super::warm::upload_connections(&c, &base, n, &t).await });
     }
 
     pub fn timeouts(&self) -> &Timeouts {

@@ -1,8 +1,10 @@
 //! The reqwest clients of one registry, configured in one place: TLS (system roots,
 //! `--ca-file`, certs.d, skip-verify), timeouts, redirects, HTTP/1.1 or HTTP/2. Three of
 //! them, and which request takes which: small requests multiplex on HTTP/2 where ALPN
-//! offers it; request bodies of [`BULK_BODY`] or more go over HTTP/1.1; existence checks
-//! follow no redirect. Knows nothing of auth, retries or the registry API.
+//! offers it; request bodies of [`BULK_BODY`] or more go over HTTP/1.1 connections of
+//! their own over HTTPS (over plain HTTP everything is HTTP/1.1 and shares `plain`);
+//! existence checks follow no redirect. Connections opened ahead: `warm.rs`. Knows nothing
+//! of auth, retries or the registry API.
 
 use std::time::Duration;
 
@@ -28,7 +30,8 @@ pub(crate) struct Clients {
 
 impl Clients {
     pub fn build(opts: &TransportOptions, host: &str) -> Result<Clients, TransportError> {
-        // `warm_up` relies on `no_redirect` being a client of its own only without --http1.
+        // `warm::checks_connection` relies on `no_redirect` being a client of its own only
+        // without --http1.
         let plain = build_client(opts, host, opts.http1_only, true)?;
         let bulk = if opts.http1_only {
             plain.clone()
@@ -40,48 +43,6 @@ impl Clients {
             bulk,
             plain,
         })
-    }
-
-    /// Opens `no_redirect`'s connection to `host` over HTTPS (a `GET /v2/`, its answer
-    /// unread), in the background while the scheme probe opens `plain`'s. Over HTTP/2 all requests share
-    /// one connection, but a burst of requests sent before a client has one open each
-    /// start their own (hyper learns the protocol from the handshake): 130 TLS handshakes
-    /// for 200 blob checks at 40 ms. Nothing to do with `--http1` (connections per
-    /// request anyway) or when TLS fails (the probe says why).
-    pub async fn warm_up(&self, host: &str, timeout: Duration) {
-        let Ok(url) = url::Url::parse(&format!("https://{host}/v2/")) else {
-            return;
-        };
-        let _ = tokio::time::timeout(timeout, self.no_redirect.get(url).send()).await;
-    }
-
-    /// Opens up to `n` of `bulk`'s HTTP/1.1 connections to `base` (each a `GET /v2/`, its
-    /// answer read), while the checks and `POST`s before the uploads go over HTTP/2: an
-    /// upload then finds its connection open instead of spending a TCP and a TLS handshake
-    /// (two round trips) after its `POST`. Only over HTTPS: plain HTTP's uploads share
-    /// `plain`'s connections (see [`Clients::pick`]). Failures are left to the uploads.
-    pub async fn warm_bulk(&self, base: &url::Url, n: usize, timeout: Duration) {
-        if base.scheme() != "https" || n == 0 {
-            return;
-        }
-        let Ok(url) = base.join("/v2/") else { return };
-        let opens = (0..n).map(|_| async {
-            let get = async {
-                let mut resp = self.bulk.get(url.clone()).send().await.ok()?;
-                // Read to the end (a small answer; at most 64 KiB taken), so that HTTP/1.1
-                // returns the connection to the pool.
-                let mut read = 0usize;
-                while let Ok(Some(chunk)) = resp.chunk().await {
-                    read += chunk.len();
-                    if read > 64 << 10 {
-                        break;
-                    }
-                }
-                Some(())
-            };
-            let _ = tokio::time::timeout(timeout, get).await;
-        });
-        futures_util::future::join_all(opens).await;
     }
 
     /// The client for a request to `url` with a body of `body_len` bytes. Over plain HTTP

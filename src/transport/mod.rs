@@ -18,19 +18,22 @@ mod metrics;
 mod pace;
 mod ping;
 mod read;
+mod request;
 mod retry;
 pub mod synthetic;
 pub mod tls;
+mod warm;
 mod watch;
 
 pub use body::{Body, STREAM_BUF};
-pub use client::{Request, Transport, TransportOptions, DEFAULT_MAX_REQUESTS};
+pub use client::{Transport, TransportOptions, DEFAULT_MAX_REQUESTS};
 pub use clients::BULK_BODY;
 pub use error::TransportError;
 pub use limit::{Limiter, Load};
 pub use metrics::{RequestObserver, RequestSample};
 pub use pace::{TimeoutKind, Timeouts, MIN_RATE};
 pub use read::{Answer, BodyReader, Limit};
+pub use request::Request;
 pub use retry::{
     is_retryable_status, parse_retry_after, Again, Retrier, RetryBudget, WaitCut, DEFAULT_RETRIES,
     DEFAULT_RETRY_MAX_TIME, RETRYABLE_STATUSES,

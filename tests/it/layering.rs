@@ -514,25 +514,35 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The Rust files under `src/<under>` in path order: (path relative to `src/`, text).
+fn sources(under: &str) -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src.join(under), &mut files);
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let rel = path
+                .strip_prefix(&src)
+                .expect("under src")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+            (rel, text)
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------
 
 #[test]
 fn src_respects_the_layering() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    files.sort();
     let mut violations = Vec::new();
     let mut crossing: BTreeMap<String, usize> = BTreeMap::new();
-    for path in &files {
-        let rel = path
-            .strip_prefix(&src)
-            .expect("under src")
-            .to_string_lossy()
-            .replace('\\', "/");
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    for (rel, text) in sources("") {
         let (v, n) = check_file(&rel, &text);
         violations.extend(v);
         if let Some(m) = module_path(&rel).first() {
@@ -570,19 +580,9 @@ fn src_respects_the_layering() {
 
 #[test]
 fn cli_commands_use_no_other_command() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src.join("cli"), &mut files);
-    files.sort();
     let mut found = Vec::new();
     let mut modules = 0;
-    for path in &files {
-        let rel = path
-            .strip_prefix(&src)
-            .expect("under src")
-            .to_string_lossy()
-            .replace('\\', "/");
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    for (rel, text) in sources("cli") {
         modules += usize::from(
             CLI_COMMANDS
                 .iter()

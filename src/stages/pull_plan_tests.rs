@@ -1,4 +1,4 @@
-//! Unit tests of `pull.rs`: the stage choice and the layers to fetch.
+//! Unit tests of `pull_plan.rs`: the stage choice and the layers to fetch.
 use super::*;
 use crate::spec::Digest;
 
