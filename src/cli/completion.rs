@@ -4,11 +4,10 @@
 //! so nothing below the top level completed (`stages <TAB>` offered files, `publish --<TAB>`
 //! nothing). The labels are rewritten to the states' names; tests drive a real bash.
 
-use std::io::Write;
 
 use clap_complete::Shell;
 
-use super::exit;
+use super::{exit, output};
 
 /// The program name completions are registered for.
 const BIN: &str = "werf-push";
@@ -26,12 +25,6 @@ pub fn script(shell: Shell, mut cmd: clap::Command) -> String {
 
 /// Prints the script; a closed stdout (`| head`) ends quietly.
 pub fn run(shell: Shell, cmd: clap::Command) -> anyhow::Result<i32> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(script(shell, cmd).as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::SUCCESS),
-        other => other.map(|()| exit::SUCCESS).map_err(Into::into),
-    }
+    output::stdout(&script(shell, cmd))?;
+    Ok(exit::SUCCESS)
 }

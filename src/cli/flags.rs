@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, ValueEnum};
+use werf_push::layout::{Source, Transport};
 use werf_push::stages::layer::{LayerCompression, LayerOptions};
 use werf_push::stages::{ImageName, StoreError};
 
@@ -242,26 +243,20 @@ impl StageArgs {
     }
 }
 
-/// `oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST`.
-#[derive(Debug, PartialEq, Eq)]
-pub struct OciSource {
-    pub dir: PathBuf,
-    pub selector: Option<String>,
-}
-
-pub fn parse_source(src: &str) -> Result<OciSource, UsageError> {
-    let Some(rest) = src.strip_prefix("oci:") else {
-        return Err(UsageError(format!(
+/// `oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST` (parsed by the one parser of sources,
+/// `layout::Source`: DIR is the part up to the first ':' or '@' that exists on disk).
+pub fn parse_source(src: &str) -> Result<Source, UsageError> {
+    match Source::parse(src) {
+        Some(s) if s.transport == Transport::Oci => Ok(s),
+        _ => Err(UsageError(format!(
             "source '{src}' is not supported: use oci:DIR, oci:DIR:REF or oci:DIR@DIGEST{}",
             if std::path::Path::new(src).is_dir() {
                 format!(" (here: oci:{src})")
             } else {
                 String::new()
             }
-        )));
-    };
-    let (dir, selector) = werf_push::layout::split_selector(rest);
-    Ok(OciSource { dir, selector })
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -270,29 +265,17 @@ mod tests {
 
     #[test]
     fn source_table() {
-        let d = format!("sha256:{}", "a".repeat(64));
-        type Want = Option<(&'static str, Option<String>)>;
-        let cases: Vec<(String, Want)> = vec![
-            ("oci:dir".into(), Some(("dir", None))),
-            ("oci:./a/b:v1".into(), Some(("./a/b", Some("v1".into())))),
-            (
-                "oci:/tmp/x:latest".into(),
-                Some(("/tmp/x", Some("latest".into()))),
-            ),
-            (format!("oci:/tmp/x@{d}"), Some(("/tmp/x", Some(d.clone())))),
-            ("oci:dir:".into(), Some(("dir", None))),
-            ("docker://nginx".into(), None),
-            ("dir".into(), None),
+        // Only `oci:` is pushed; the path rules are `layout::Source`'s (tested there).
+        let cases = [
+            ("oci:dir", true),
+            ("oci:./a/b:v1", true),
+            ("oci-archive:x.tar", false),
+            ("docker-archive:x.tar", false),
+            ("docker://nginx", false),
+            ("dir", false),
         ];
-        for (input, want) in cases {
-            match (parse_source(&input), want) {
-                (Ok(s), Some((dir, sel))) => {
-                    assert_eq!(s.dir, PathBuf::from(dir), "{input}");
-                    assert_eq!(s.selector, sel, "{input}");
-                }
-                (Err(_), None) => {}
-                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
-            }
+        for (input, ok) in cases {
+            assert_eq!(parse_source(input).is_ok(), ok, "{input}");
         }
     }
 }

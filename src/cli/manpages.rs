@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::exit;
+use super::{exit, output};
 
 /// EXIT STATUS, as documented in the README.
 const EXIT_STATUS: &[(&str, &str)] = &[
@@ -46,8 +46,7 @@ pub fn run(dir: &Path, mut cmd: clap::Command) -> anyhow::Result<i32> {
             .render(&mut out)?;
         extra_sections(&page, &mut out)?;
         std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))?;
-        // A closed stdout (`| head`) is no failure: the pages are written.
-        let _ = writeln!(std::io::stdout(), "{}", path.display());
+        output::stdout(&format!("{}\n", path.display()))?;
     }
     Ok(exit::SUCCESS)
 }

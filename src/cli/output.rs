@@ -121,7 +121,7 @@ pub fn finish(
 ) -> anyhow::Result<()> {
     progress.finish();
     if json {
-        println!("{}", serde_json::to_string_pretty(summary)?);
+        stdout(&format!("{}\n", serde_json::to_string_pretty(summary)?))?;
     }
     if progress.results() && !json_lines() {
         for l in lines {
@@ -217,11 +217,32 @@ pub fn print<T: serde::Serialize>(
     value: &T,
     text: impl FnOnce() -> String,
 ) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(value)?)?;
+    let body = if json {
+        serde_json::to_string_pretty(value)?
     } else {
-        writeln!(out, "{}", text())?;
-    }
+        text()
+    };
+    stdout(&format!("{body}\n"))?;
     Ok(())
+}
+
+/// Set once stdout's reader has gone: the rest of the output is dropped.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to stdout and flushes it: every command's data goes through here. When the
+/// reader has gone (`werf-push stages list | head -1`), this and every later write is
+/// dropped quietly and the command ends with its own exit code (0 when it succeeded), as
+/// `git` and `rg` do; other write errors (a full disk behind `>`) are errors.
+pub fn stdout(text: &str) -> std::io::Result<()> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        other => other,
+    }
 }

@@ -8,7 +8,7 @@ use werf_push::layout::Layout;
 use werf_push::push::{PushImage, Target};
 use werf_push::spec::Reference;
 
-use super::flags::{parse_source, GlobalArgs, RegistryArgs, UploadArgs, UsageError};
+use super::flags::{parse_source, GlobalArgs, RegistryArgs, UploadArgs};
 use super::{exit, output, settings};
 
 #[derive(Args, Debug)]
@@ -32,15 +32,12 @@ pub struct PushArgs {
 
 pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
     let src = parse_source(&a.src)?;
-    if src.dir.as_os_str().is_empty() {
-        return Err(UsageError(format!("source '{}' names no directory", a.src)).into());
-    }
     let dests = a
         .dest
         .iter()
         .map(|d| Reference::parse(d).with_context(|| format!("destination '{d}'")))
         .collect::<Result<Vec<_>>>()?;
-    let layout = Layout::open(&src.dir)?;
+    let layout = Layout::open(&src.path)?;
     let entry = layout.select(src.selector.as_deref())?.clone();
     let image = layout.image(&entry)?;
     let image = Arc::new(PushImage::from_layout(&layout, &image)?);

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::exit;
+use super::{exit, output};
 
 #[derive(Args, Debug)]
 pub struct SlugifyArgs {
@@ -14,6 +14,9 @@ pub struct SlugifyArgs {
 }
 
 pub fn run(a: &SlugifyArgs) -> Result<i32> {
-    println!("{}", werf_push::werf::slug::slugify_docker_tag(&a.string));
+    output::stdout(&format!(
+        "{}\n",
+        werf_push::werf::slug::slugify_docker_tag(&a.string)
+    ))?;
     Ok(exit::SUCCESS)
 }

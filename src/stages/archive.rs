@@ -20,7 +20,7 @@ use super::format::set_labels;
 use super::layer::{layer_stream, LayerOptions};
 use super::write::StoreWriter;
 use crate::layout::{safe_fs, tmp_name, Layout, LayoutError, MAX_MANIFEST};
-use crate::spec::{media_type, Descriptor, ManifestKind};
+use crate::spec::{media_type, Descriptor, ManifestKind, Reference};
 
 /// Passes over the archive at most (each one reads it from the start).
 const MAX_PASSES: usize = 8;
@@ -255,21 +255,20 @@ pub fn docker_archive(
     let tags = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
     let all: Vec<String> = entries.iter().flat_map(tags).collect();
     let entry = match selector {
-        Some(sel) => entries
-            .iter()
-            .find(|e| {
-                tags(e)
-                    .iter()
-                    .any(|t| t == sel || t == &format!("{sel}:latest"))
-            })
-            .ok_or_else(|| bad(format!("no image tagged '{sel}'; tags: {}", all.join(", "))))?,
+        Some(sel) => select_entry(&entries, sel).ok_or_else(|| {
+            bad(format!(
+                "no image tagged '{sel}'; tags: {} (or @0..@{} by position)",
+                all.join(", "),
+                entries.len().saturating_sub(1)
+            ))
+        })?,
         None => match entries.as_slice() {
             [one] => one,
             [] => return Err(bad("manifest.json lists no image".into())),
             _ => {
                 return Err(bad(format!(
-                    "the archive holds {} images: name one with docker-archive:FILE:REPO:TAG; \
-                     tags: {}",
+                    "the archive holds {} images: name one with docker-archive:FILE:REPO:TAG \
+                     or docker-archive:FILE:@N; tags: {}",
                     entries.len(),
                     all.join(", ")
                 )))
@@ -320,6 +319,32 @@ pub fn docker_archive(
     w.write_blob(&bytes, media_type::OCI_MANIFEST)
 }
 
+/// The entry `sel` names: `@N`, the N-th image of `manifest.json`, else one of its
+/// `RepoTags`, compared as containers/image does, by the normalised name (`app` is
+/// `docker.io/library/app:latest`; `localhost/app:1`, as `podman save` writes, stays
+/// itself).
+fn select_entry<'a>(entries: &'a [Entry], sel: &str) -> Option<&'a Entry> {
+    if let Some(n) = sel.strip_prefix('@') {
+        return n.parse::<usize>().ok().and_then(|n| entries.get(n));
+    }
+    let key = |s: &str| {
+        Reference::parse(s)
+            .ok()
+            .filter(|r| r.digest.is_none())
+            .map(|r| (r.name(), r.manifest_reference()))
+    };
+    let want = key(sel);
+    entries.iter().find(|e| {
+        e.repo_tags.iter().flatten().any(|t| {
+            t == sel
+                || match (&want, key(t)) {
+                    (Some(w), Some(k)) => *w == k,
+                    _ => false,
+                }
+        })
+    })
+}
+
 /// `rel` inside `dir`, symlinks resolved, refused when it leads out.
 fn inside(dir: &Path, rel: &str, file: &Path) -> Result<PathBuf, StoreError> {
     let bad = |reason: String| StoreError::Source {
@@ -357,3 +382,7 @@ fn read_small(dir: &Path, rel: &str, file: &Path) -> Result<Vec<u8>, StoreError>
     .map_err(StoreError::io(&p))?;
     Ok(buf)
 }
+
+#[cfg(test)]
+#[path = "archive_tests.rs"]
+mod tests;

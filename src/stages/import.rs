@@ -1,7 +1,8 @@
 //! `stages import`: one image written by another tool becomes a stage. Sources: `oci:DIR`
 //! (an OCI layout: umoci, buildah, skopeo, kaniko, buildx after extraction),
 //! `docker-archive:FILE` (a `docker save` tarball, see `archive.rs`) and
-//! `oci-archive:FILE` (a tar of an OCI layout), each with an optional `:REF`. Layers are
+//! `oci-archive:FILE` (a tar of an OCI layout), each with an optional `:REF` (parsed by
+//! `layout::Source`: the path is what exists, the reference the rest). Layers are
 //! copied as they are, streamed and verified; each config gets the `io.werf.image` and
 //! `io.werf.stage` labels, so manifests are rewritten (children of an index too). The
 //! signature is `--signature` or the documented default (`stages/signature.rs`).
@@ -17,51 +18,14 @@ use super::format::{set_labels, ImageName, LABEL_IMAGE, LABEL_STAGE};
 use super::layer::LayerOptions;
 use super::signature::default_signature;
 use super::write::StoreWriter;
-use crate::layout::{split_selector, BlobWriter, Layout};
+use crate::layout::{BlobWriter, Layout, Source, Transport};
 use crate::spec::{Descriptor, Manifest, ManifestKind};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImportSource {
-    /// `oci:DIR[:REF]` or `oci:DIR@DIGEST`.
-    Oci {
-        dir: PathBuf,
-        selector: Option<String>,
-    },
-    /// `docker-archive:FILE[:REF]` (REF: one of the archive's `RepoTags`).
-    DockerArchive {
-        file: PathBuf,
-        selector: Option<String>,
-    },
-    /// `oci-archive:FILE[:REF]`.
-    OciArchive {
-        file: PathBuf,
-        selector: Option<String>,
-    },
-}
-
-impl ImportSource {
-    pub fn parse(s: &str) -> Result<ImportSource, StoreError> {
-        let (kind, rest) = s.split_once(':').ok_or_else(|| usage(s))?;
-        let (path, selector) = split_selector(rest);
-        if path.as_os_str().is_empty() {
-            return Err(usage(s));
-        }
-        Ok(match kind {
-            "oci" => ImportSource::Oci {
-                dir: path,
-                selector,
-            },
-            "docker-archive" => ImportSource::DockerArchive {
-                file: path,
-                selector,
-            },
-            "oci-archive" => ImportSource::OciArchive {
-                file: path,
-                selector,
-            },
-            _ => return Err(usage(s)),
-        })
-    }
+/// The source of `stages import`: `oci:DIR[:REF]`, `oci:DIR@DIGEST`,
+/// `docker-archive:FILE[:REF]` (REF: one of the archive's `RepoTags`, or `@N`) or
+/// `oci-archive:FILE[:REF]`, parsed by the one parser of sources ([`Source`]).
+pub fn parse_source(s: &str) -> Result<Source, StoreError> {
+    Source::parse(s).ok_or_else(|| usage(s))
 }
 
 fn usage(s: &str) -> StoreError {
@@ -73,7 +37,7 @@ fn usage(s: &str) -> StoreError {
 
 pub struct ImportRequest {
     pub stages_dir: PathBuf,
-    pub source: ImportSource,
+    pub source: Source,
     pub image: ImageName,
     pub stage: String,
     pub signature: Option<String>,
@@ -102,18 +66,19 @@ pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
         (LABEL_IMAGE, req.image.annotation()),
         (LABEL_STAGE, req.stage.as_str()),
     ];
-    let d = match &req.source {
-        ImportSource::Oci { dir, selector } => import_layout(&w, dir, selector, &labels)?,
-        ImportSource::OciArchive { file, selector } => {
-            let mut a = Archive::open(file, w.root())?;
+    let (path, selector) = (&req.source.path, &req.source.selector);
+    let d = match req.source.transport {
+        Transport::Oci => import_layout(&w, path, selector, &labels)?,
+        Transport::OciArchive => {
+            let mut a = Archive::open(path, w.root())?;
             a.fetch_layout(selector.as_deref())?;
             import_layout(&w, a.path(), selector, &labels)?
         }
-        ImportSource::DockerArchive { file, selector } => {
-            let mut a = Archive::open(file, w.root())?;
+        Transport::DockerArchive => {
+            let mut a = Archive::open(path, w.root())?;
             a.fetch(["manifest.json", "oci-layout", "index.json"])?;
             if a.path().join("manifest.json").exists() {
-                docker_archive(&w, file, &mut a, selector, &labels, &req.layer)?
+                docker_archive(&w, path, &mut a, selector, &labels, &req.layer)?
             } else {
                 a.fetch_layout(selector.as_deref())?;
                 import_layout(&w, a.path(), selector, &labels)?
@@ -230,40 +195,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_source_table() {
-        let oci = |d: &str, s: Option<&str>| ImportSource::Oci {
-            dir: d.into(),
-            selector: s.map(str::to_string),
-        };
-        let cases: Vec<(&str, Result<ImportSource, &str>)> = vec![
-            ("oci:./l", Ok(oci("./l", None))),
-            ("oci:/a/b:v1", Ok(oci("/a/b", Some("v1")))),
-            ("oci:/a:b/c", Ok(oci("/a:b/c", None))),
-            ("oci:l@sha256:ab", Ok(oci("l", Some("sha256:ab")))),
-            (
-                "docker-archive:/t/x.tar",
-                Ok(ImportSource::DockerArchive {
-                    file: "/t/x.tar".into(),
-                    selector: None,
-                }),
-            ),
-            (
-                "oci-archive:x.tar:latest",
-                Ok(ImportSource::OciArchive {
-                    file: "x.tar".into(),
-                    selector: Some("latest".into()),
-                }),
-            ),
-            ("dir:/x", Err("source 'dir:/x' is not supported")),
-            ("oci:", Err("source 'oci:' is not supported")),
-            ("/plain/path", Err("source '/plain/path' is not supported")),
+    fn unsupported_source_table() {
+        let cases = [
+            ("dir:/x", "source 'dir:/x' is not supported"),
+            ("oci:", "source 'oci:' is not supported"),
+            ("/plain/path", "source '/plain/path' is not supported"),
         ];
         for (input, want) in cases {
-            match (ImportSource::parse(input), want) {
-                (Ok(got), Ok(w)) => assert_eq!(got, w, "{input}"),
-                (Err(e), Err(w)) => assert!(e.to_string().starts_with(w), "{input}: {e}"),
-                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
-            }
+            let e = parse_source(input).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{input}: {e}");
         }
     }
 }

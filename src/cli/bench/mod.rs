@@ -22,7 +22,7 @@ use werf_push::spec::{Descriptor, Manifest, Reference};
 use super::flags::{parse_source, GlobalArgs, RegistryArgs, UploadArgs};
 use super::signal::interrupt;
 use super::size::parse_size;
-use super::{exit, settings};
+use super::{exit, output, settings};
 use stats::{KindStats, Recorder};
 
 #[derive(Args, Debug)]
@@ -169,7 +169,7 @@ async fn synthetic_image(seed: u64, n: usize, sizes: &[u64]) -> Result<PushImage
 
 fn layout_image(src: &str) -> Result<PushImage> {
     let src = parse_source(src)?;
-    let layout = Layout::open(&src.dir)?;
+    let layout = Layout::open(&src.path)?;
     let entry = layout.select(src.selector.as_deref())?.clone();
     let image = layout.image(&entry)?;
     Ok(PushImage::from_layout(&layout, &image)?)
@@ -290,9 +290,9 @@ pub async fn run(a: BenchArgs, g: &GlobalArgs) -> Result<i32> {
         peak_rss_bytes: peak,
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        output::stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print!("{}", text(&report));
+        output::stdout(&text(&report))?;
     }
     Ok(exit::SUCCESS)
 }

@@ -2,14 +2,16 @@
 
 use anyhow::Result;
 use clap::Args;
-use werf_push::stages::import::{import, ImportRequest, ImportSource};
+use werf_push::stages::import::{import, parse_source, ImportRequest};
 
 use crate::cli::flags::{StageArgs, StorageArgs};
 use crate::cli::{exit, output};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    /// oci:DIR[:REF], oci:DIR@DIGEST, docker-archive:FILE[:REPO:TAG] or oci-archive:FILE[:REF].
+    /// oci:DIR[:REF], oci:DIR@DIGEST, docker-archive:FILE[:REPO:TAG|:@N] or
+    /// oci-archive:FILE[:REF]; the path is the part up to the first ':' that exists, so REF
+    /// may be `localhost:5000/group/app:1`.
     pub src: String,
     #[command(flatten)]
     pub stage: StageArgs,
@@ -23,7 +25,7 @@ pub struct ImportArgs {
 pub fn run(a: ImportArgs) -> Result<i32> {
     let req = ImportRequest {
         stages_dir: a.storage.path(),
-        source: ImportSource::parse(&a.src)?,
+        source: parse_source(&a.src)?,
         image: a.stage.image()?,
         stage: a.stage.stage.clone(),
         signature: a.stage.signature.clone(),

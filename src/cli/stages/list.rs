@@ -1,13 +1,13 @@
 //! `werf-push stages list`: image, stage, signature, size and digest of every stage.
 
-use std::io::Write;
+use std::fmt::Write;
 
 use anyhow::Result;
 use clap::Args;
 use werf_push::spec::ManifestKind;
 use werf_push::stages::StagesStorage;
 
-use crate::cli::exit;
+use crate::cli::{exit, output};
 use crate::cli::flags::StorageArgs;
 use crate::cli::size::human;
 
@@ -58,7 +58,8 @@ pub fn run(a: ListArgs) -> Result<i32> {
             });
         }
     }
-    let mut out = std::io::stdout().lock();
+    // Written whole through `output::stdout`: a reader that goes (`| head -1`) ends it quietly.
+    let mut out = String::new();
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
@@ -91,5 +92,6 @@ pub fn run(a: ListArgs) -> Result<i32> {
             )?;
         }
     }
+    output::stdout(&out)?;
     Ok(exit::SUCCESS)
 }
