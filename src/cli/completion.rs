@@ -4,7 +4,6 @@
 //! so nothing below the top level completed (`stages <TAB>` offered files, `publish --<TAB>`
 //! nothing). The labels are rewritten to the states' names; tests drive a real bash.
 
-
 use clap_complete::Shell;
 
 use super::{exit, output};

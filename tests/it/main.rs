@@ -23,6 +23,7 @@ mod hostile_fs;
 mod hostile_net;
 mod hostile_pull;
 mod integrity;
+mod interop;
 mod interrupt;
 mod layering;
 mod publish;

@@ -7,9 +7,9 @@ use clap::Args;
 use werf_push::spec::ManifestKind;
 use werf_push::stages::StagesStorage;
 
-use crate::cli::{exit, output};
 use crate::cli::flags::StorageArgs;
 use crate::cli::size::human;
+use crate::cli::{exit, output};
 
 #[derive(Args, Debug)]
 pub struct ListArgs {

@@ -120,17 +120,58 @@ pub fn run_timeout(cmd: &mut Command, timeout: Duration) -> Output {
 /// Like [`run_timeout`], but returns the spawn error (e.g. `NotFound`) instead of panicking.
 /// Still panics when the timeout is exceeded (after killing the process).
 pub fn try_run_timeout(cmd: &mut Command, timeout: Duration) -> io::Result<Output> {
+    run_io(cmd, timeout, None, true)
+}
+
+/// [`run`] with `stdin` fed to the command (then closed).
+pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    run_io(cmd, DEFAULT_TIMEOUT, Some(stdin.to_vec()), true)
+        .unwrap_or_else(|e| panic!("{}: {e}", describe_command(cmd)))
+}
+
+/// [`run`] with stdout a pipe whose reader has already gone, as in `cmd | head -1` once
+/// `head` has exited: every write to it fails with `EPIPE`. `stdout` of the result is
+/// empty; its status and stderr say how the command took it.
+pub fn run_with_closed_stdout(cmd: &mut Command) -> Output {
+    run_io(cmd, DEFAULT_TIMEOUT, None, false)
+        .unwrap_or_else(|e| panic!("{}: {e}", describe_command(cmd)))
+}
+
+fn run_io(
+    cmd: &mut Command,
+    timeout: Duration,
+    stdin: Option<Vec<u8>>,
+    capture_stdout: bool,
+) -> io::Result<Output> {
     let command = describe_command(cmd);
+    let stdout = if capture_stdout {
+        Stdio::piped()
+    } else {
+        let (reader, writer) = io::pipe()?;
+        drop(reader);
+        writer.into()
+    };
     let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()?;
-    let mut out_pipe = child.stdout.take().expect("stdout pipe");
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut pipe, &bytes);
+        });
+    }
+    let out_pipe = child.stdout.take();
     let mut err_pipe = child.stderr.take().expect("stderr pipe");
     let out_reader = thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = out_pipe.read_to_end(&mut buf);
+        if let Some(mut p) = out_pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
         buf
     });
     let err_reader = thread::spawn(move || {

@@ -4,16 +4,18 @@
 //! ([`layouts`]), a fault/quirk proxy in front of the registry ([`proxy`]), and helpers
 //! of the reliability tests ([`scenario`]); for auth and TLS: a token issuer ([`token`]),
 //! nginx as TLS terminator with a test CA ([`nginx`]), header-logging relays
-//! ([`authproxy`]) and isolated werf-push runs ([`isolated`]); a cutting/corrupting pull
-//! proxy of the stages tests ([`cutproxy`]). Declared once in `tests/it/main.rs`; a test
+//! ([`authproxy`]) and isolated werf-push runs ([`isolated`]); podman and buildah writing
+//! archives, layouts and logins ([`containers`]); a cutting/corrupting pull proxy of the
+//! stages tests ([`cutproxy`]). Declared once in `tests/it/main.rs`; a test
 //! module uses it as `crate::support::...`.
 //!
-//! External tools (`docker-registry`, `skopeo`, `umoci`) are required: a missing one is a
-//! panic that says how to install it, never a silent skip.
+//! External tools (`docker-registry`, `skopeo`, `umoci`, `podman`, `buildah`) are required:
+//! a missing one is a panic that says how to install it, never a silent skip.
 #![allow(dead_code)]
 
 pub mod authproxy;
 pub mod cmd;
+pub mod containers;
 pub mod cutproxy;
 pub mod isolated;
 pub mod layouts;
