@@ -3,8 +3,9 @@
 //! 2. Docker's `config.json` (`--docker-config`/`WERF_DOCKER_CONFIG`, `DOCKER_CONFIG`,
 //!    `~/.docker`): the host's `credHelpers` entry, else `credsStore`, else `auths`;
 //! 3. podman/skopeo `auth.json` (`REGISTRY_AUTH_FILE`, else
-//!    `$XDG_RUNTIME_DIR/containers/auth.json`, then `$XDG_CONFIG_HOME` or
-//!    `~/.config` `/containers/auth.json`);
+//!    `$XDG_RUNTIME_DIR/containers/auth.json` or, without `XDG_RUNTIME_DIR`,
+//!    `/run/containers/<uid>/auth.json`, then `$XDG_CONFIG_HOME` or `~/.config`
+//!    `/containers/auth.json`);
 //! 4. GitLab CI: `gitlab-ci-token` / `$CI_JOB_TOKEN` for `$CI_REGISTRY`;
 //! 5. none: anonymous.
 //!
@@ -12,10 +13,11 @@
 //! came from, for error messages. Knows nothing of HTTP.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::docker_config::{self, normalize_host};
 use super::{helper, AuthError, Secret};
+use crate::spec::text::printable;
 
 /// Credentials for one registry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -98,32 +100,46 @@ impl CredentialStore {
         flags: Option<(String, Secret)>,
         docker_config_dir: Option<PathBuf>,
     ) -> CredentialStore {
-        Self::with_env(flags, docker_config_dir, |k| std::env::var(k).ok())
+        Self::with_env(
+            flags,
+            docker_config_dir,
+            |k| std::env::var(k).ok(),
+            &per_uid_dir(),
+        )
     }
 
-    /// [`CredentialStore::from_env`] with the environment given as a lookup function.
-    pub(crate) fn with_env(
+    /// [`CredentialStore::from_env`] with the environment given as a lookup function and
+    /// the directory of podman's login when `XDG_RUNTIME_DIR` is unset (`per_uid_dir`:
+    /// `/run/containers/<uid>` from [`CredentialStore::from_env`], a temporary directory
+    /// in tests).
+    pub fn with_env(
         flags: Option<(String, Secret)>,
         docker_config_dir: Option<PathBuf>,
         env: impl Fn(&str) -> Option<String>,
+        per_uid_dir: &Path,
     ) -> CredentialStore {
         let var = |k: &str| env(k).filter(|v| !v.is_empty());
         let dir = docker_config_dir
             .or_else(|| var("DOCKER_CONFIG").map(PathBuf::from))
             .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".docker")));
-        // containers-auth.json(5): REGISTRY_AUTH_FILE alone when set; else the runtime
-        // file, then $XDG_CONFIG_HOME (default ~/.config)/containers/auth.json.
+        // containers-auth.json(5), as containers/image reads it: REGISTRY_AUTH_FILE alone
+        // when set; else the runtime file ($XDG_RUNTIME_DIR/containers/auth.json, or
+        // /run/containers/<uid>/auth.json without XDG_RUNTIME_DIR: root, CI runners), then
+        // $XDG_CONFIG_HOME (default ~/.config)/containers/auth.json.
         let auth_files = match var("REGISTRY_AUTH_FILE") {
             Some(f) => vec![PathBuf::from(f)],
             None => {
+                let runtime = match var("XDG_RUNTIME_DIR") {
+                    Some(d) => PathBuf::from(d).join("containers"),
+                    None => per_uid_dir.to_path_buf(),
+                };
                 let config_home = var("XDG_CONFIG_HOME")
                     .map(PathBuf::from)
-                    .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".config")));
-                var("XDG_RUNTIME_DIR")
-                    .map(PathBuf::from)
-                    .into_iter()
+                    .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".config")))
+                    .map(|d| d.join("containers"));
+                std::iter::once(runtime)
                     .chain(config_home)
-                    .map(|d| d.join("containers").join("auth.json"))
+                    .map(|d| d.join("auth.json"))
                     .collect()
             }
         };
@@ -137,6 +153,18 @@ impl CredentialStore {
             auth_files,
             gitlab,
         }
+    }
+
+    /// Every place looked at, in order, for an error that found nothing (paths printable).
+    pub fn places(&self) -> String {
+        let path = |p: &Path| printable(&p.display().to_string()).into_owned();
+        let mut places = vec!["--registry-username/--registry-password".to_string()];
+        if let Some(d) = &self.docker_config {
+            places.push(format!("{} (credHelpers, credsStore, auths)", path(d)));
+        }
+        places.extend(self.auth_files.iter().map(|f| path(f)));
+        places.push("CI_REGISTRY/CI_JOB_TOKEN".into());
+        places.join(", ")
     }
 
     /// The credentials for `host` (`reg.example.com:5000`, `registry-1.docker.io`...) from
@@ -201,6 +229,14 @@ impl CredentialStore {
     }
 }
 
+/// Where podman, buildah and skopeo keep a login when `XDG_RUNTIME_DIR` is unset:
+/// `/run/containers/<uid>` (containers-auth.json(5)).
+pub fn per_uid_dir() -> PathBuf {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    PathBuf::from(format!("/run/containers/{uid}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +287,7 @@ mod tests {
                 if use_flags { flags.clone() } else { None },
                 None,
                 |k| base.get(k).cloned(),
+                Path::new("/run/containers/0"),
             );
             let f = store.resolve(host).unwrap();
             let got_user = match &f.credentials {
@@ -278,14 +315,21 @@ mod tests {
             ("XDG_RUNTIME_DIR", "/run/u"),
         ]
         .into();
-        let s = CredentialStore::with_env(None, None, |k| env.get(k).map(|v| v.to_string()));
+        let uid_dir = Path::new("/run/containers/7");
+        let s =
+            CredentialStore::with_env(None, None, |k| env.get(k).map(|v| v.to_string()), uid_dir);
         assert_eq!(s.docker_config, Some(PathBuf::from("/dc/config.json")));
         assert_eq!(s.auth_files, vec![PathBuf::from("/a.json")]);
-        let s = CredentialStore::with_env(None, Some("/flag".into()), |k| {
-            env.get(k)
-                .filter(|_| k != "REGISTRY_AUTH_FILE")
-                .map(|v| v.to_string())
-        });
+        let s = CredentialStore::with_env(
+            None,
+            Some("/flag".into()),
+            |k| {
+                env.get(k)
+                    .filter(|_| k != "REGISTRY_AUTH_FILE")
+                    .map(|v| v.to_string())
+            },
+            uid_dir,
+        );
         assert_eq!(s.docker_config, Some(PathBuf::from("/flag/config.json")));
         assert_eq!(
             s.auth_files,
@@ -295,13 +339,22 @@ mod tests {
             ]
         );
         assert!(s.gitlab.is_none());
-        let s = CredentialStore::with_env(None, None, |k| match k {
-            "XDG_CONFIG_HOME" => Some("/cfg".to_string()),
-            _ => None,
-        });
+        let s = CredentialStore::with_env(
+            None,
+            None,
+            |k| match k {
+                "XDG_CONFIG_HOME" => Some("/cfg".to_string()),
+                _ => None,
+            },
+            uid_dir,
+        );
+        // Without XDG_RUNTIME_DIR (root, CI runners) podman logs in to /run/containers/UID.
         assert_eq!(
             s.auth_files,
-            vec![PathBuf::from("/cfg/containers/auth.json")]
+            vec![
+                PathBuf::from("/run/containers/7/auth.json"),
+                PathBuf::from("/cfg/containers/auth.json")
+            ]
         );
     }
 
@@ -313,7 +366,7 @@ mod tests {
             r#"{"credHelpers":{"reg":"werf-push-no-such-helper"}}"#,
         )
         .unwrap();
-        let s = CredentialStore::with_env(None, Some(dir.path().into()), |_| None);
+        let s = CredentialStore::with_env(None, Some(dir.path().into()), |_| None, dir.path());
         let e = s.resolve("reg").unwrap_err().to_string();
         assert!(
             e.contains("docker-credential-werf-push-no-such-helper"),

@@ -160,9 +160,9 @@ fn transport_hints(t: &TransportError) -> Option<Vec<String>> {
     };
     let one = |s: &str| Some(vec![s.to_string()]);
     match t {
-        TransportError::NoCredentials { host } => Some(vec![
+        TransportError::NoCredentials { host, places } => Some(vec![
             login(host),
-            "credentials are looked for in --registry-username, --docker-config/DOCKER_CONFIG/~/.docker/config.json (auths, credHelpers, credsStore), REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then CI_REGISTRY/CI_JOB_TOKEN".into(),
+            format!("credentials were looked for in {places}"),
         ]),
         TransportError::Unauthorized { host, credentials, .. } => Some(vec![
             format!("the credentials from {credentials} are wrong or expired"),

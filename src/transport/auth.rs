@@ -192,6 +192,7 @@ impl Authenticator {
         if anonymous {
             return TransportError::NoCredentials {
                 host: self.host.clone(),
+                places: self.store.places(),
             };
         }
         // ACR (and any Basic registry) answers a bad password with another Basic challenge.

@@ -61,7 +61,11 @@ pub enum TransportError {
     #[error("cannot get credentials: {0}")]
     Credentials(#[from] crate::auth::AuthError),
     #[error("registry {host} requires authentication and no credentials were found for it")]
-    NoCredentials { host: String },
+    NoCredentials {
+        host: String,
+        /// Every place looked at (`CredentialStore::places`), for the hint.
+        places: String,
+    },
     #[error("registry {host} did not accept the credentials from {credentials}: {detail}")]
     Unauthorized {
         host: String,

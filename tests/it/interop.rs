@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::support::cmd::{assert_success, run, run_with_closed_stdout, werf_push, Output};
 use crate::support::containers::Containers;
 use crate::support::layouts::{blob_files, image, index_json, read_blob, Format};
-use crate::support::registry::Registry;
+use crate::support::registry::{Registry, RegistryOptions, TEST_PASSWORD, TEST_USER};
 use crate::support::skopeo::Skopeo;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -293,4 +293,76 @@ fn a_reader_that_goes_early_ends_every_command_quietly() {
         out.describe()
     );
     assert!(reg.tag_exists("pipe", "v1"));
+}
+
+#[test]
+fn podman_login_without_xdg_runtime_dir_is_found() {
+    use std::os::unix::fs::MetadataExt;
+    use werf_push::auth::{CredentialStore, Credentials, Source};
+
+    let reg = RegistryOptions::new().htpasswd().start();
+    let c = Containers::new();
+    let tmp = TempDir::new().unwrap();
+    // The file a real `podman login` writes, at the place podman uses as root without
+    // XDG_RUNTIME_DIR (`/run/containers/<uid>/auth.json`), moved into a temporary directory.
+    let per_uid = tmp.path().join("run/containers/0");
+    let file = per_uid.join("auth.json");
+    c.podman_stdin(
+        &[
+            "login",
+            "--tls-verify=false",
+            "--authfile",
+            file.to_str().unwrap(),
+            "-u",
+            TEST_USER,
+            "--password-stdin",
+            &reg.host,
+        ],
+        TEST_PASSWORD,
+    );
+    let home = tmp.path().join("home");
+    let env = |k: &str| (k == "HOME").then(|| home.display().to_string());
+    let store = CredentialStore::with_env(None, None, env, &per_uid);
+    let found = store.resolve(&reg.host).unwrap();
+    assert_eq!(found.source, Source::AuthFile { path: file.clone() });
+    let Credentials::Basic { username, password } = &found.credentials else {
+        panic!("not Basic credentials: {:?}", found.source);
+    };
+    assert_eq!(
+        (username.as_str(), password.expose()),
+        (TEST_USER, TEST_PASSWORD)
+    );
+    // With XDG_RUNTIME_DIR set, podman's runtime file is there and the per-uid one is not read.
+    let xdg = tmp.path().join("xdg").display().to_string();
+    let env = |k: &str| match k {
+        "HOME" => Some(home.display().to_string()),
+        "XDG_RUNTIME_DIR" => Some(xdg.clone()),
+        _ => None,
+    };
+    let store = CredentialStore::with_env(None, None, env, &per_uid);
+    assert_eq!(store.resolve(&reg.host).unwrap().source, Source::None);
+
+    // The binary looks there too: without credentials and without XDG_RUNTIME_DIR, its
+    // hint names /run/containers/<uid>/auth.json among the places looked at.
+    let uid = std::fs::metadata("/proc/self").unwrap().uid();
+    let layout = tmp.path().join("l");
+    image(&layout, &[1024], 5, Format::Oci, None);
+    let mut p = werf_push();
+    p.env("HOME", &home)
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .args([
+            "push",
+            &format!("oci:{}", layout.display()),
+            &format!("{}/app:1", reg.host),
+        ]);
+    let out = run(&mut p);
+    assert_eq!(out.code(), Some(5), "{}", out.describe());
+    assert!(
+        out.stderr
+            .contains(&format!("/run/containers/{uid}/auth.json"))
+            && out.stderr.contains("podman login"),
+        "{}",
+        out.describe()
+    );
 }
