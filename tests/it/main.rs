@@ -26,6 +26,7 @@ mod integrity;
 mod interop;
 mod interrupt;
 mod layering;
+mod leftovers;
 mod publish;
 mod push;
 mod quirks;

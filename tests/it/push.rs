@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use werf_push::transport::{RetryBudget, Transport, TransportError, TransportOpti
 
 use crate::support::cmd::{self, assert_failure, assert_success, sha256_digest, Output};
 use crate::support::layouts::{self, Format};
+use crate::support::process::Service;
 use crate::support::registry::{free_port, Registry, Request};
 use crate::support::scenario::{assert_reads_back_identical, oci, push, tmp, KIB, MIB};
 use crate::support::skopeo::Skopeo;
@@ -723,9 +724,9 @@ fn invalid_reference_is_a_usage_error_naming_the_bad_part() {
     }
 }
 
-/// `openssl s_server -www` with a fresh self-signed certificate; killed on drop.
+/// `openssl s_server -www` with a fresh self-signed certificate; stopped on drop.
 struct TlsServer {
-    child: Child,
+    _child: Service,
     port: u16,
     _dir: TempDir,
 }
@@ -746,8 +747,8 @@ impl TlsServer {
         assert_success(&out);
         for _ in 0..5 {
             let port = free_port();
-            let mut child = Command::new("openssl")
-                .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+            let mut cmd = Command::new("openssl");
+            cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
                 .arg("-cert")
                 .arg(&cert)
                 .arg("-key")
@@ -755,12 +756,12 @@ impl TlsServer {
                 .arg("-www")
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
+                .stderr(Stdio::null());
+            let mut child = Service::spawn(&mut cmd, "openssl s_server")
                 .unwrap_or_else(|e| panic!("cannot start openssl s_server (install openssl): {e}"));
             // s_server prints ACCEPT once it has bound the port (so the port is its own, not
             // a parallel test's); keep draining stdout so that it never blocks on it.
-            let stdout = child.stdout.take().expect("s_server stdout");
+            let stdout = child.take_stdout().expect("s_server stdout");
             let (tx, rx) = mpsc::channel();
             std::thread::spawn(move || {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -771,23 +772,15 @@ impl TlsServer {
             });
             if rx.recv_timeout(Duration::from_secs(10)).is_ok() {
                 return TlsServer {
-                    child,
+                    _child: child,
                     port,
                     _dir: dir,
                 };
             }
             // Lost the port (s_server exited), or too slow: try another.
-            let _ = child.kill();
-            let _ = child.wait();
+            child.stop();
         }
         panic!("openssl s_server did not start");
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

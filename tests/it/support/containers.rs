@@ -4,7 +4,7 @@
 //! `podman login`. They run without a daemon, as root or not, each [`Containers`] with its
 //! own storage in a temporary directory: the vfs driver, `--root`/`--runroot` (and podman's
 //! `--tmpdir`) there, `--events-backend file`, `--cgroup-manager cgroupfs`, a cleared
-//! environment (only `PATH` kept; `HOME`, `TMPDIR`, `XDG_RUNTIME_DIR` inside the directory,
+//! environment (only `PATH` and `scripts/test`'s run marker kept; `HOME`, `TMPDIR`, `XDG_RUNTIME_DIR` inside the directory,
 //! empty `CONTAINERS_CONF` and `CONTAINERS_REGISTRIES_CONF`), so a test touches neither the
 //! machine's images nor its logins. Images are built with `buildah from scratch`,
 //! `buildah add` and `buildah commit`: no network, no container run.
@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use tempfile::TempDir;
 
 use super::cmd::{self, Output};
+use super::process;
 
 /// Panics with an install hint when `tool` cannot be run (checked once per tool).
 fn ensure_installed(tool: &'static str) {
@@ -84,6 +85,7 @@ impl Containers {
             .env("XDG_RUNTIME_DIR", d.join("xdg"))
             .env("CONTAINERS_CONF", d.join("containers.conf"))
             .env("CONTAINERS_REGISTRIES_CONF", d.join("registries.conf"))
+            .envs(process::suite_marker())
             .arg("--storage-driver")
             .arg("vfs")
             .arg("--root")

@@ -6,8 +6,9 @@
 //! nginx as TLS terminator with a test CA ([`nginx`]), header-logging relays
 //! ([`authproxy`]) and isolated werf-push runs ([`isolated`]); podman and buildah writing
 //! archives, layouts and logins ([`containers`]); a cutting/corrupting pull proxy of the
-//! stages tests ([`cutproxy`]). Declared once in `tests/it/main.rs`; a test
-//! module uses it as `crate::support::...`.
+//! stages tests ([`cutproxy`]); the long-running programs, each stopped with its whole
+//! process group when its test ends or panics ([`process`]). Declared once in
+//! `tests/it/main.rs`; a test module uses it as `crate::support::...`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`, `podman`, `buildah`) are required:
 //! a missing one is a panic that says how to install it, never a silent skip.
@@ -20,6 +21,7 @@ pub mod cutproxy;
 pub mod isolated;
 pub mod layouts;
 pub mod nginx;
+pub mod process;
 pub mod proxy;
 pub mod proxy_hostile;
 pub mod proxy_http;

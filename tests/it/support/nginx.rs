@@ -15,7 +15,7 @@
 use std::fs;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use rcgen::{
 };
 use tempfile::TempDir;
 
+use super::process::Service;
 use super::registry::free_port;
 
 /// A certificate authority for one test.
@@ -102,13 +103,14 @@ impl NginxOptions {
     }
 }
 
-/// A running nginx; stopped on drop.
+/// A running nginx; stopped on drop with its workers (`process::Service`).
 pub struct Nginx {
     pub port: u16,
     /// `127.0.0.1:PORT`
     pub host: String,
+    /// Declared before `dir`: nginx stops before its directory goes.
+    child: Service,
     dir: TempDir,
-    child: Child,
 }
 
 /// The nginx binary: in PATH, else /usr/sbin/nginx.
@@ -146,8 +148,8 @@ impl Nginx {
             let port = free_port();
             fs::write(d.join("nginx.conf"), config(d, port, &opts)).unwrap();
             let _ = fs::remove_file(d.join("error.log"));
-            let mut child = Command::new(nginx_bin())
-                .arg("-p")
+            let mut cmd = Command::new(nginx_bin());
+            cmd.arg("-p")
                 .arg(d)
                 .arg("-c")
                 .arg(d.join("nginx.conf"))
@@ -155,12 +157,15 @@ impl Nginx {
                 .arg(d.join("error.log"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start nginx: {e}"));
+                .stderr(Stdio::null());
+            // SIGQUIT: nginx's graceful stop (the master waits for its workers); the
+            // group's SIGKILL after the wait catches a worker that outlived it.
+            let mut child = Service::spawn(&mut cmd, "nginx")
+                .unwrap_or_else(|e| panic!("cannot start nginx: {e}"))
+                .stop_signal(libc::SIGQUIT);
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
-                if let Ok(Some(_)) = child.try_wait() {
+                if child.try_wait().is_some() {
                     last = fs::read_to_string(d.join("error.log")).unwrap_or_default();
                     break;
                 }
@@ -173,8 +178,7 @@ impl Nginx {
                     };
                 }
                 if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    child.stop();
                     panic!(
                         "nginx did not listen on {port} within 10s: {}",
                         fs::read_to_string(d.join("error.log")).unwrap_or_default()
@@ -195,15 +199,13 @@ impl Nginx {
         fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
 
+    /// The master process's PID (its workers are its children).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn error_log(&self) -> String {
         fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -2,8 +2,9 @@
 //! integration tests, plus a tiny blocking HTTP/1.1 client over `std::net::TcpStream`.
 //!
 //! Each [`Registry`] runs its own registry process on a free loopback port, with its own
-//! temporary directory holding `config.yml`, `registry.log` and `storage/`; dropping it kills
-//! the process and removes the directory, so tests running in parallel never share state.
+//! temporary directory holding `config.yml`, `registry.log` and `storage/`; dropping it stops
+//! the process (`process::Service`) and removes the directory, so tests running in parallel
+//! never share state.
 //!
 //! ```ignore
 //! let reg = Registry::start(); // plain HTTP, anonymous
@@ -28,12 +29,13 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use super::process::Service;
 use super::proxy_http::read_head;
 
 /// The registry binary, looked up in `PATH`.
@@ -210,13 +212,16 @@ impl Request {
     }
 }
 
-/// A running `docker-registry`; killed (and its directory removed) on drop.
+/// A running `docker-registry`; stopped (with its process group, see `process::Service`)
+/// and its directory removed on drop.
 pub struct Registry {
     pub port: u16,
     /// `127.0.0.1:PORT`, the registry part of image references.
     pub host: String,
+    /// Declared before `dir`: fields drop in order, so the registry stops before its
+    /// directory goes.
+    child: Service,
     dir: TempDir,
-    child: Child,
     credentials: Option<(String, String)>,
 }
 
@@ -271,7 +276,7 @@ impl Registry {
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log_err);
-            let mut child = match cmd.spawn() {
+            let mut child = match Service::spawn(&mut cmd, REGISTRY_BIN) {
                 Ok(c) => c,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => panic!(
                     "{REGISTRY_BIN} not found: run scripts/test (it installs it) or apt-get install docker-registry"
@@ -289,8 +294,7 @@ impl Registry {
                     };
                 }
                 Err(failure) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    child.stop();
                     let log = fs::read_to_string(&log_path).unwrap_or_default();
                     match failure {
                         StartFailure::PortTaken => last = log,
@@ -305,6 +309,11 @@ impl Registry {
         panic!(
             "{REGISTRY_BIN} could not bind a free port in {BIND_ATTEMPTS} attempts\n--- last registry.log ---\n{last}"
         );
+    }
+
+    /// The registry process's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `http://127.0.0.1:PORT`
@@ -451,13 +460,6 @@ impl Registry {
     }
 }
 
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A port that was free a moment ago (bind 127.0.0.1:0, read, drop).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -466,7 +468,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_ready(child: &mut Child, port: u16, log_path: &Path) -> Result<(), StartFailure> {
+fn wait_ready(child: &mut Service, port: u16, log_path: &Path) -> Result<(), StartFailure> {
     // "listening on ADDR" is logged only after a successful bind, so seeing it in our own log
     // proves that the process answering on the port is ours, not a parallel test's.
     let listening = format!("listening on 127.0.0.1:{port}");
@@ -474,7 +476,7 @@ fn wait_ready(child: &mut Child, port: u16, log_path: &Path) -> Result<(), Start
     let deadline = Instant::now() + START_TIMEOUT;
     let mut last_err = String::from("no answer yet");
     loop {
-        if let Some(status) = child.try_wait().expect("try_wait on registry") {
+        if let Some(status) = child.try_wait() {
             let log = fs::read_to_string(log_path).unwrap_or_default();
             return Err(if log.contains("address already in use") {
                 StartFailure::PortTaken

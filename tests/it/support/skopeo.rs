@@ -11,7 +11,8 @@
 //! References are `HOST/REPO:TAG` or `HOST/REPO@DIGEST` (`docker://` is added when missing).
 //!
 //! Isolation from the user's and the machine's configuration. Each [`Skopeo`] owns a
-//! temporary directory and runs skopeo with a cleared environment (only `PATH` kept):
+//! temporary directory and runs skopeo with a cleared environment (only `PATH` and the run
+//! marker of `scripts/test`, `process::SUITE_MARKER`, kept):
 //! - credentials: `REGISTRY_AUTH_FILE` = an empty `{}` auth file of its own (skopeo otherwise
 //!   reads `$XDG_RUNTIME_DIR/containers/auth.json` and `~/.docker/config.json`);
 //! - trust policy: `--policy` = its own insecureAcceptAnything policy (not
@@ -133,6 +134,7 @@ impl Skopeo {
             .env("REGISTRY_AUTH_FILE", p.join("auth.json"))
             .env("CONTAINERS_REGISTRIES_CONF", p.join("registries.conf"))
             .env("CONTAINERS_CONF", p.join("containers.conf"))
+            .envs(super::process::suite_marker())
             .arg("--policy")
             .arg(p.join("policy.json"))
             .arg("--registries.d")
