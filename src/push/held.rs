@@ -1,12 +1,13 @@
-//! Checks that a finished upload is really held: Artifactory called chunked uploads done
-//! that kept the last chunk only. (ECR's stale resume is a rule of `upload_rules.rs`.)
+//! Checks that an upload is really held: Artifactory called chunked uploads done that kept
+//! the last chunk only; a closing `PUT` that got no answer may have been completed. (ECR's stale resume is a rule of `upload_rules.rs`.)
 //! Knows nothing of the upload's retries or of the CLI.
 
 use super::blob::BlobJob;
 use crate::registry::RegistryError;
 
 impl BlobJob<'_> {
-    /// `HEAD` of the blob just uploaded in several requests: the registry must hold it at
+    /// `HEAD` of the blob just uploaded in several requests, or whose closing `PUT` got no
+    /// answer (`upload.rs`): the registry must hold it at
     /// its size (a redirect, size unknown, counts as held). `Protocol` when it does not;
     /// the `HEAD`'s own failure otherwise.
     pub(super) async fn check_held(&self) -> Result<(), RegistryError> {

@@ -1,13 +1,14 @@
 //! The upload of one blob after its session is known: attempts through the crate's one
 //! retry loop ([`crate::transport::RetryBudget::retry_until`]), each starting or resuming a
 //! session and transferring (`blob.rs`), over a small state that says what the next attempt
-//! starts from; the decisions come from `upload_rules.rs`. Knows nothing of how HTTP is
+//! starts from (after a closing `PUT` that got no answer, a `HEAD` first: the registry may
+//! have completed it); the decisions come from `upload_rules.rs`. Knows nothing of how HTTP is
 //! spoken (registry does) or of the CLI.
 
 use super::blob::{set_open, BlobJob, Open, Stop};
 use super::profile::UploadPlan;
 use super::upload_rules::{
-    adapt, refuses_digest, stale_resume, Step, MAX_ADAPTATIONS, MAX_STALE_RESTARTS,
+    adapt, may_have_landed, refuses_digest, stale_resume, Step, MAX_ADAPTATIONS, MAX_STALE_RESTARTS,
 };
 use super::PushError;
 use crate::registry::{RegistryError, UploadSession};
@@ -26,6 +27,9 @@ struct Upload {
     next: Next,
     /// Bytes sent, every attempt counted.
     sent: u64,
+    /// The last closing `PUT` got no answer: the registry may hold the blob already
+    /// (`may_have_landed`); the next attempt asks first.
+    ask_first: bool,
 }
 
 enum Next {
@@ -74,6 +78,7 @@ impl BlobJob<'_> {
             stale_restarts: 0,
             next: Next::Start(session),
             sent: *sent,
+            ask_first: false,
         });
         let st = &state;
         let outcome = budget
@@ -125,6 +130,11 @@ impl BlobJob<'_> {
     /// started afresh), the transfer, and on a failure the decision of what the next
     /// attempt starts from (a plan adapted, a fresh start, a resume).
     async fn attempt(&self, st: &mut Upload, open: &Open) -> Tried {
+        if std::mem::take(&mut st.ask_first) && self.check_held().await.is_ok() {
+            // The unanswered PUT was completed: the session is closed, the blob is there.
+            set_open(open, None);
+            return Tried::Done(Ok(()));
+        }
         let session = match std::mem::replace(&mut st.next, Next::Start(None)) {
             Next::Start(s) => s,
             Next::Resume(broken) => match self.resume_unless_cancelled(broken, open).await {
@@ -162,6 +172,7 @@ impl BlobJob<'_> {
             Err(Stop::Cancelled) => return Tried::Done(Err(PushError::Cancelled)),
             Err(Stop::Failed(f)) => *f,
         };
+        st.ask_first = may_have_landed(&f.error, f.step);
         let stale = f.step == Step::Patch
             && stale_resume(&f.error, f.session.offset, st.resumed_at)
             && st.stale_restarts < MAX_STALE_RESTARTS;

@@ -75,6 +75,20 @@ pub(super) fn refuses_digest(e: &RegistryError, step: Step) -> bool {
         || (step == Step::Put && e.status() == Some(400))
 }
 
+/// The closing `PUT` got no answer from the registry (a timeout, a cut connection, a
+/// gateway's 502 or 504), so the registry may have stored the blob all the same:
+/// docker-registry on object storage (S3 under Harbor and GitLab) completes a `PUT` whose
+/// client gave up during a stall of the store. The next attempt asks with a `HEAD` first
+/// instead of sending the blob again (`tests/it/object_storage.rs` reproduces it).
+pub(super) fn may_have_landed(e: &RegistryError, step: Step) -> bool {
+    step == Step::Put
+        && match e {
+            RegistryError::Transport(t) => t.status().is_none(),
+            RegistryError::Status { status, .. } => matches!(status, 502 | 504),
+            _ => false,
+        }
+}
+
 #[cfg(test)]
 #[path = "upload_rules_tests.rs"]
 mod tests;

@@ -136,3 +136,36 @@ fn stale_resume_table() {
         );
     }
 }
+
+#[test]
+fn may_have_landed_table() {
+    use crate::transport::{TimeoutKind, TransportError};
+    use Step::{Patch, Put, Verify};
+    let timeout = || {
+        RegistryError::Transport(TransportError::Timeout {
+            method: "PUT".into(),
+            url: "http://r/v2/a/blobs/uploads/x".into(),
+            kind: TimeoutKind::Response,
+            after: std::time::Duration::from_secs(60),
+        })
+    };
+    let protocol = RegistryError::Protocol {
+        op: "PUT blob".into(),
+        detail: "no Location".into(),
+    };
+    let cases = [
+        (timeout(), Put, true),
+        (timeout(), Patch, false),
+        (status(504, None), Put, true),
+        (status(502, None), Put, true),
+        (status(503, None), Put, false),
+        (status(500, None), Put, false),
+        (status(404, Some("BLOB_UPLOAD_UNKNOWN")), Put, false),
+        (status(400, Some("DIGEST_INVALID")), Put, false),
+        (protocol, Put, false),
+        (timeout(), Verify, false),
+    ];
+    for (e, step, want) in cases {
+        assert_eq!(may_have_landed(&e, step), want, "{e} {step:?}");
+    }
+}

@@ -20,6 +20,11 @@ pub(crate) struct Watch {
     state: Mutex<State>,
     timeouts: Timeouts,
     len: u64,
+    /// Told when the whole body is handed over: [`guard`] then waits for the answer by the
+    /// response timeout, not until the end of the stall window it was sleeping in (with
+    /// `--response-timeout 1` under the default 30 s `--stall-timeout`, an upload's
+    /// unanswered `PUT` was given up after 30 s, not 1 s).
+    done: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -40,6 +45,7 @@ impl Watch {
             }),
             timeouts,
             len,
+            done: tokio::sync::Notify::new(),
         }
     }
 
@@ -55,6 +61,7 @@ impl Watch {
         s.pace.record(n, now);
         if s.sent >= self.len && s.done_at.is_none() {
             s.done_at = Some(now);
+            self.done.notify_one();
         }
     }
 
@@ -63,6 +70,7 @@ impl Watch {
         let mut s = self.state();
         if s.done_at.is_none() {
             s.done_at = Some(Instant::now());
+            self.done.notify_one();
         }
     }
 
@@ -105,6 +113,7 @@ pub(crate) async fn guard<T>(
         tokio::select! {
             r = &mut fut => return Ok(r),
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(next)) => {}
+            _ = watch.done.notified() => {}
         }
     }
 }
@@ -112,6 +121,30 @@ pub(crate) async fn guard<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body handed over in the middle of a stall window: the answer's timeout (0.2 s)
+    /// runs from then, not from the end of the 30 s window.
+    #[tokio::test]
+    async fn response_timeout_runs_from_the_end_of_the_body() {
+        let t = Timeouts {
+            connect: Duration::from_secs(1),
+            response: Duration::from_millis(200),
+            stall: Duration::from_secs(30),
+        };
+        let watch = std::sync::Arc::new(Watch::new(t, 10, Instant::now()));
+        let w = watch.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            w.sent(10);
+        });
+        let never = std::future::pending::<()>();
+        let got = tokio::time::timeout(Duration::from_secs(10), guard(&watch, never)).await;
+        assert_eq!(
+            got.map(|r| r.err().map(|e| e.0)),
+            Ok(Some(TimeoutKind::Response)),
+            "the response timeout did not fire within 10 s"
+        );
+    }
 
     #[test]
     fn watch_table() {

@@ -27,6 +27,7 @@ mod interop;
 mod interrupt;
 mod layering;
 mod leftovers;
+mod object_storage;
 mod publish;
 mod push;
 mod quirks;

@@ -542,7 +542,13 @@ fn runner_a(tmp: &Path, big: usize) -> PathBuf {
 
 #[test]
 fn round_trip_publish_with_stages_pull_then_publish_is_up_to_date() {
-    let reg = Registry::start();
+    round_trip(&Registry::start());
+}
+
+/// `publish --with-stages` from runner A, `stages pull` on runner B (tag list paged), then
+/// a publish from B is up to date; run on the filesystem and on object storage
+/// (`object_storage.rs`).
+pub(crate) fn round_trip(reg: &Registry) {
     let tmp = TempDir::new().unwrap();
     let a = runner_a(tmp.path(), 300 << 10);
     let repo = format!("{}/rt", reg.host);

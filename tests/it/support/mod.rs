@@ -7,7 +7,8 @@
 //! ([`authproxy`]) and isolated werf-push runs ([`isolated`]); podman and buildah writing
 //! archives, layouts and logins ([`containers`]); a cutting/corrupting pull proxy of the
 //! stages tests ([`cutproxy`]); the long-running programs, each stopped with its whole
-//! process group when its test ends or panics ([`process`]). Declared once in
+//! process group when its test ends or panics ([`process`]); an S3 emulator for a registry
+//! on object storage ([`s3`]). Declared once in
 //! `tests/it/main.rs`; a test module uses it as `crate::support::...`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`, `podman`, `buildah`) are required:
@@ -28,6 +29,7 @@ pub mod proxy_http;
 pub mod proxy_quirks;
 pub mod proxy_rules;
 pub mod registry;
+pub mod s3;
 pub mod scenario;
 pub mod skopeo;
 pub mod token;

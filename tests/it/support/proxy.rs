@@ -118,6 +118,10 @@ pub struct ProxyConfig {
     pub hostile: Vec<Hostile>,
     /// The quirks of issue 18 (`proxy_quirks.rs`).
     pub quirks: Vec<Quirk>,
+    /// docker-registry on object storage during a stall of the store: the first blob
+    /// upload `PUT` of at least this many bytes is forwarded and completed by the registry,
+    /// and its answer held this long before it is passed on (past the client's timeout).
+    pub hold_put_answer: Option<(u64, Duration)>,
 }
 
 /// One exchange as the proxy saw it.
@@ -177,6 +181,8 @@ struct Shared {
     hostile_left: Mutex<Vec<u32>>,
     quirk_state: QuirkState,
     in_flight: std::sync::atomic::AtomicUsize,
+    /// Whether `hold_put_answer` was used.
+    held: AtomicBool,
 }
 
 /// Counts a request out of [`Shared::in_flight`] when its exchange ends.
@@ -219,6 +225,7 @@ impl Proxy {
             stream_pos: Mutex::new(0),
             quirk_state: QuirkState::default(),
             in_flight: Default::default(),
+            held: AtomicBool::new(false),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let (s2, stop2) = (shared.clone(), stop.clone());
@@ -426,6 +433,12 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     }
     if quirks > 0 {
         s.stats.lock().unwrap().quirks += quirks;
+    }
+    if let Some((min, hold)) = cfg.hold_put_answer {
+        if upload && head.method == "PUT" && len >= min && !s.held.swap(true, Ordering::SeqCst) {
+            s.stats.lock().unwrap().faults += 1;
+            std::thread::sleep(hold);
+        }
     }
     log(status);
     respond(&mut client, status, &rh, &rbody, no_body)

@@ -22,7 +22,8 @@
 //!
 //! Environment: every `REGISTRY_*` variable of the caller is removed from the registry's
 //! environment, since distribution reads them as config overrides (a podman user's
-//! `REGISTRY_AUTH_FILE` makes it refuse to start). Overrides wanted on purpose go through
+//! `REGISTRY_AUTH_FILE` makes it refuse to start), and every `AWS_*` one (the S3 driver of
+//! [`RegistryOptions::s3`] panics at start with `AWS_CA_BUNDLE` set). Overrides wanted on purpose go through
 //! [`RegistryOptions::env`].
 
 use std::fs::{self, OpenOptions};
@@ -90,6 +91,8 @@ pub struct RegistryOptions {
     files: Vec<(String, Vec<u8>)>,
     env: Vec<(String, String)>,
     credentials: Option<(String, String)>,
+    /// The storage driver's block (`s3:` ...) instead of `filesystem:`.
+    driver: Option<String>,
 }
 
 impl RegistryOptions {
@@ -158,6 +161,20 @@ impl RegistryOptions {
             .credentials(TEST_USER, TEST_PASSWORD)
     }
 
+    /// Blobs and manifests in an S3 bucket instead of the filesystem, as Harbor and GitLab
+    /// keep them: the bucket `bucket` of the S3 emulator at `endpoint`
+    /// (`http://127.0.0.1:PORT`, see `support::s3`). Blob reads are served by the registry
+    /// itself (no redirect to the bucket).
+    pub fn s3(mut self, endpoint: &str, bucket: &str) -> Self {
+        self.driver = Some(format!(
+            "s3:\n  accesskey: werf-push-test\n  secretkey: werf-push-test\n  \
+             region: us-east-1\n  regionendpoint: {endpoint}\n  bucket: {bucket}\n  \
+             secure: false\n  v4auth: true\n  rootdirectory: /registry\n\
+             redirect:\n  disable: true\n"
+        ));
+        self
+    }
+
     pub fn start(self) -> Registry {
         Registry::start_with(self)
     }
@@ -167,7 +184,10 @@ impl RegistryOptions {
         y.push_str("version: 0.1\n");
         y.push_str("log:\n  level: info\n  formatter: text\n");
         y.push_str("storage:\n");
-        y.push_str("  filesystem:\n    rootdirectory: $DIR/storage\n");
+        match &self.driver {
+            Some(d) => y.push_str(&indent(d, 2)),
+            None => y.push_str("  filesystem:\n    rootdirectory: $DIR/storage\n"),
+        }
         y.push_str("  delete:\n    enabled: true\n");
         y.push_str("  maintenance:\n    uploadpurging:\n      enabled: false\n");
         y.push_str(&indent(&self.storage_extra, 2));
@@ -264,8 +284,11 @@ impl Registry {
                 .expect("open registry.log");
             let log_err = log.try_clone().expect("clone log handle");
             let mut cmd = Command::new(REGISTRY_BIN);
+            // distribution 2.8's S3 driver panics at start when AWS_CA_BUNDLE is set, and
+            // would take credentials, a profile or a region from the other AWS_ variables.
             for (k, _) in std::env::vars_os() {
-                if k.to_string_lossy().starts_with("REGISTRY_") {
+                let name = k.to_string_lossy();
+                if name.starts_with("REGISTRY_") || name.starts_with("AWS_") {
                     cmd.env_remove(&k);
                 }
             }
