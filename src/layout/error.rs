@@ -45,6 +45,13 @@ pub enum LayoutError {
         size: u64,
         limit: u64,
     },
+    /// The writer's `index.json` would be over what readers accept: nothing was written.
+    #[error("{path}: index.json would be {size} bytes, more than the {limit} bytes every reader accepts; nothing was changed: the storage holds too many entries for one index.json (keep fewer images or stages in it, or split it into two storages)")]
+    IndexTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("{path}: no image '{selector}' in index.json; available: {available}")]
     NoSuchImage {
         path: PathBuf,

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use super::{LayoutError, REF_NAME};
 use crate::spec::{media_type, Descriptor, Digest, Manifest, ManifestKind};
 
-/// Manifests and `index.json` bigger than this are refused (registries accept at least 4 MB).
+/// Manifests and `index.json` bigger than this are refused (registries accept at least 4 MB),
+/// by readers, and by the writer before it commits an `index.json`.
 pub const MAX_MANIFEST: u64 = 8 << 20;
 const MAX_DEPTH: usize = 8;
 

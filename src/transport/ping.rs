@@ -101,6 +101,15 @@ async fn probe(
         .await
         .map_err(timeout)?;
     match sent {
+        // A challenge is learned only from the registry itself, never from a host a redirect
+        // led to (its realm would get the registry's credentials).
+        Ok(resp) if resp.url().origin() != url.origin() && resp.status().as_u16() == 401 => {
+            Err(TransportError::ForeignUnauthorized {
+                request: format!("GET {url}"),
+                origin: crate::auth::redact::quote(&resp.url().origin().ascii_serialization()),
+                host: host.into(),
+            })
+        }
         Ok(resp) => match resp.status().as_u16() {
             200 | 401 | 403 => Ok(resp
                 .headers()

@@ -22,6 +22,9 @@ pub enum Quirk {
     /// GHCR, GitLab: a blob `HEAD`/`GET` that finds the blob answers `307` to
     /// `/storage/...`, where a `HEAD` gets `403` (a presigned URL signed for `GET`).
     BlobHeadRedirect,
+    /// Docker Hub, Quay, ECR: a blob `GET` that finds the blob answers `307` to storage or a
+    /// CDN on another host (this `ADDR:PORT`, at `/storage/...`).
+    BlobGetElsewhere(String),
     /// GHCR, ACR (and distribution itself): a manifest `HEAD`/`GET` of an OCI index whose
     /// `Accept` lacks the OCI index type answers `404 MANIFEST_UNKNOWN`.
     AcceptNeedsIndex,
@@ -254,6 +257,17 @@ pub fn rewrite(
             {
                 let host = header(&head.headers, "host").unwrap_or("127.0.0.1");
                 let loc = format!("http://{host}/storage{}?X-Amz-Signature=abc", path(head));
+                h.retain(|(k, _)| {
+                    !k.eq_ignore_ascii_case("content-length")
+                        && !k.eq_ignore_ascii_case("docker-content-digest")
+                });
+                set(h, "Location", &loc);
+                body.clear();
+                *status = 307;
+                n += 1;
+            }
+            Quirk::BlobGetElsewhere(to) if is_blob && *status == 200 && head.method == "GET" => {
+                let loc = format!("http://{to}/storage{}?X-Amz-Signature=abc", path(head));
                 h.retain(|(k, _)| {
                     !k.eq_ignore_ascii_case("content-length")
                         && !k.eq_ignore_ascii_case("docker-content-digest")

@@ -1,0 +1,120 @@
+//! Files werf-push writes beside what a checkout may hold: the publish report and man
+//! pages are written through a new temporary file with an unpredictable name, created
+//! exclusively without following links, then renamed over the target. A link planted
+//! where the old writer put its temporary file (`report.tmp`), or as the target itself, is
+//! never written through; a dangling one creates nothing.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::support::cmd::{assert_success, run_timeout, werf_push, Output};
+use crate::support::layouts::copy_dir;
+use crate::support::registry::Registry;
+use crate::support::scenario::{assert_no_panic, tmp};
+
+const VICTIM: &[u8] = b"root:x:0:0:root:/root:/bin/bash\n";
+
+fn wp(args: &[&str]) -> Output {
+    let mut c = werf_push();
+    c.args(args);
+    let out = run_timeout(&mut c, Duration::from_secs(120));
+    assert_no_panic(&out);
+    out
+}
+
+/// Names in `dir` that start with `.tmp-` (temporary files left behind).
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp-"))
+        .collect()
+}
+
+#[test]
+fn the_publish_report_is_never_written_through_a_planted_link() {
+    let reg = Registry::start();
+    let t = tmp();
+    let project = t.path().join("project");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example"),
+        &project,
+    );
+    let out_dir = t.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    // (what is planted, the link's name, its target: a victim or a path that must stay absent)
+    let cases = [
+        (
+            "a link where the old writer put its temporary file",
+            "report.tmp",
+            "passwd",
+        ),
+        (
+            "a dangling link there",
+            "report.tmp",
+            "created-by-werf-push",
+        ),
+        ("the report path itself a link", "report.json", "passwd"),
+    ];
+    let repo = format!("{}/rep", reg.host);
+    for (what, link, target) in cases {
+        let _ = std::fs::remove_file(out_dir.join("report.json"));
+        let _ = std::fs::remove_file(out_dir.join("report.tmp"));
+        let victim = t.path().join(target);
+        if target == "passwd" {
+            std::fs::write(&victim, VICTIM).unwrap();
+        }
+        symlink(&victim, out_dir.join(link)).unwrap();
+        let report = out_dir.join("report.json");
+        let out = wp(&[
+            "publish",
+            "--dir",
+            project.to_str().unwrap(),
+            "--repo",
+            &repo,
+            "--tag-custom",
+            "v1",
+            "--publish-report-path",
+            report.to_str().unwrap(),
+        ]);
+        assert_success(&out);
+        if target == "passwd" {
+            assert!(
+                std::fs::read(&victim).unwrap() == VICTIM,
+                "{what}: the link's target was written"
+            );
+        } else {
+            assert!(!victim.exists(), "{what}: the dangling link created a file");
+        }
+        let meta = std::fs::symlink_metadata(&report).unwrap();
+        assert!(meta.is_file(), "{what}: the report is not a regular file");
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap())
+            .unwrap_or_else(|e| panic!("{what}: the report is not JSON: {e}"));
+        assert!(r["Images"]["backend"].is_object(), "{what}: {r}");
+        assert_eq!(temporaries(&out_dir), Vec::<String>::new(), "{what}");
+    }
+}
+
+#[test]
+fn man_pages_are_never_written_through_a_planted_link() {
+    let t = tmp();
+    let dir = t.path().join("man1");
+    std::fs::create_dir(&dir).unwrap();
+    let victim = t.path().join("passwd");
+    std::fs::write(&victim, VICTIM).unwrap();
+    symlink(&victim, dir.join("werf-push.1")).unwrap();
+    let out = wp(&["manpages", dir.to_str().unwrap()]);
+    assert_success(&out);
+    assert!(
+        std::fs::read(&victim).unwrap() == VICTIM,
+        "the link's target was written"
+    );
+    let page = std::fs::read_to_string(dir.join("werf-push.1")).unwrap();
+    assert!(page.contains(".TH"), "not a man page: {page}");
+    assert!(!std::fs::symlink_metadata(dir.join("werf-push.1"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(temporaries(&dir), Vec::<String>::new());
+}
