@@ -118,3 +118,63 @@ fn man_pages_are_never_written_through_a_planted_link() {
         .is_symlink());
     assert_eq!(temporaries(&dir), Vec::<String>::new());
 }
+
+/// A checkout whose `.werf` (or a stages directory) is a symlink: no writer follows it
+/// (the storage would be created at the link's target); the storage's real path, given
+/// with `--stages-dir`, is written, and readers follow the link (they write nothing).
+#[test]
+fn a_linked_werf_or_stages_directory_is_never_written_through() {
+    let t = tmp();
+    let project = t.path().join("project");
+    let elsewhere = t.path().join("elsewhere");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let from = t.path().join("from");
+    std::fs::create_dir(&from).unwrap();
+    std::fs::write(from.join("f"), b"x").unwrap();
+    symlink(&elsewhere, project.join(".werf")).unwrap();
+    symlink(elsewhere.join("stages"), t.path().join("stages-link")).unwrap();
+    let add = |storage: &[&str]| {
+        let mut a = vec![
+            "stages",
+            "add",
+            "--image",
+            "backend",
+            "--stage",
+            "from",
+            "--from-dir",
+            from.to_str().unwrap(),
+        ];
+        a.extend_from_slice(storage);
+        wp(&a)
+    };
+    let link = t.path().join("stages-link");
+    // (storage flags, the link the error names)
+    let cases = [
+        (
+            vec!["--dir", project.to_str().unwrap()],
+            project.join(".werf"),
+        ),
+        (vec!["--stages-dir", link.to_str().unwrap()], link.clone()),
+    ];
+    for (flags, named) in &cases {
+        let out = add(flags);
+        assert_eq!(out.code(), Some(2), "{flags:?}\n{}", out.describe());
+        assert!(
+            out.stderr
+                .contains(&format!("{}: is a symbolic link", named.display())),
+            "{flags:?}: the link is not named\n{}",
+            out.describe()
+        );
+        assert!(
+            std::fs::read_dir(&elsewhere).unwrap().next().is_none(),
+            "{flags:?}: something was written at the link's target"
+        );
+    }
+    // The real path is written; a reader through the link reads it.
+    let real = elsewhere.join("stages");
+    assert_success(&add(&["--stages-dir", real.to_str().unwrap()]));
+    let list = wp(&["stages", "list", "--dir", project.to_str().unwrap()]);
+    assert_success(&list);
+    assert!(list.stdout.contains("backend"), "{}", list.describe());
+}
