@@ -13,7 +13,7 @@ pub enum LayoutError {
     /// The directory does not exist.
     #[error("{path}: no such directory")]
     Missing { path: PathBuf },
-    #[error("{path}: unsupported imageLayoutVersion '{found}' (expected 1.x.x)")]
+    #[error("{path}: unsupported imageLayoutVersion '{}' (expected 1.x.x)", crate::spec::text::shown(.found))]
     Version { path: PathBuf, found: String },
     #[error("{path}: {source}")]
     Manifest {
@@ -52,12 +52,14 @@ pub enum LayoutError {
         size: u64,
         limit: u64,
     },
-    #[error("{path}: no image '{selector}' in index.json; available: {available}")]
+    /// `available` is made with `spec::text::shown_list`.
+    #[error("{path}: no image '{}' in index.json; available: {available}", crate::spec::text::shown(.selector))]
     NoSuchImage {
         path: PathBuf,
         selector: String,
         available: String,
     },
+    /// `available` is made with `spec::text::shown_list`.
     #[error("{path}: index.json lists {count} images; name one with oci:DIR:REF or oci:DIR@DIGEST; available: {available}")]
     Ambiguous {
         path: PathBuf,
