@@ -327,10 +327,13 @@ fn append_dir(
             }
             h.set_entry_type(tar::EntryType::Regular);
             h.set_size(meta.len());
-            let f = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
-            // At most the size recorded in the header (a file growing meanwhile is cut).
-            b.append_data(&mut h, &rel, f.take(meta.len()))
-                .map_err(io)?;
+            // The file listed, not a link, FIFO or other file swapped in since; exactly the
+            // size the header records (a file that shrinks or grows meanwhile is an error
+            // naming it, never a short entry that would swallow the next one).
+            let f =
+                crate::layout::safe_fs::open_listed(&path, &meta).map_err(StoreError::io(&path))?;
+            let exact = crate::layout::safe_fs::Exactly::new(f, meta.len());
+            b.append_data(&mut h, &rel, exact).map_err(io)?;
         } else {
             return Err(StoreError::Invalid(format!(
                 "{}: a device, socket or FIFO cannot be put in a layer; remove it from \

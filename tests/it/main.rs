@@ -23,6 +23,7 @@ mod hostile_auth;
 mod hostile_fs;
 mod hostile_net;
 mod hostile_pull;
+mod hostile_read;
 mod hostile_text;
 mod hostile_writers;
 mod integrity;
