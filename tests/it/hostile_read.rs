@@ -1,12 +1,17 @@
-//! Reading what a checkout or an archive holds while it changes or explodes: a file that
-//! shrinks while `stages add` packs it is an error naming it (never a short tar entry that
-//! swallows the next file), and the storage is left as it was.
+//! Reading what a checkout, a layout or an archive holds while it changes or explodes: a
+//! file that shrinks while `stages add` packs it is an error naming it (never a short tar
+//! entry that swallows the next file), and the storage is left as it was; a blob whose
+//! bytes change on disk while it is pushed never completes its upload, whether or not the
+//! registry checks digests (no tag, no manifest, no session left).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::cmd::{run_timeout, werf_push};
-use crate::support::scenario::{assert_no_panic, tmp};
+use crate::support::layouts::{image, Format};
+use crate::support::proxy::{Proxy, ProxyConfig};
+use crate::support::registry::Registry;
+use crate::support::scenario::{assert_no_panic, oci, push, tmp, upload_sessions};
 
 /// Names of the blob files (temporaries included) in the storage at `stages`.
 fn blob_dir_entries(stages: &Path) -> Vec<String> {
@@ -92,5 +97,74 @@ fn a_file_that_shrinks_while_it_is_packed_is_an_error_naming_it() {
         blob_dir_entries(&stages),
         Vec::<String>::new(),
         "blobs left"
+    );
+}
+
+#[test]
+fn a_blob_changed_on_disk_while_it_is_pushed_never_completes_its_upload() {
+    let reg = Registry::start();
+    // Slow: the upload lasts about 3 s, werf-push reads the file a few MiB ahead of it.
+    let proxy = Proxy::start(
+        &reg.host,
+        ProxyConfig {
+            throttle: Some(8 << 20),
+            ..Default::default()
+        },
+    );
+    let t = tmp();
+    let layout = t.path().join("layout");
+    image(&layout, &[24 << 20], 11, Format::Oci, None);
+    let blob = std::fs::read_dir(layout.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    // As the upload starts, the blob's last bytes are changed in place (same size).
+    let change = || {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            let arrived = proxy
+                .stats()
+                .arrivals
+                .iter()
+                .any(|(m, target)| m == "PUT" && target.contains("/blobs/uploads/"));
+            if arrived {
+                use std::os::unix::fs::FileExt;
+                let f = std::fs::OpenOptions::new().write(true).open(&blob).unwrap();
+                let len = f.metadata().unwrap().len();
+                f.write_all_at(&[0x55; 1024], len - 1024).unwrap();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    };
+    let (changed, out) = std::thread::scope(|s| {
+        let changer = s.spawn(change);
+        let out = push(&[&oci(&layout), &format!("{}/changed:v1", proxy.host)]);
+        (changer.join().unwrap(), out)
+    });
+    assert!(changed, "the upload never started");
+    assert_eq!(out.code(), Some(3), "exit code\n{}", out.describe());
+    assert!(
+        out.stderr.contains("changed on disk while they were sent"),
+        "{}",
+        out.describe()
+    );
+    let answered: Vec<_> = proxy
+        .stats()
+        .log
+        .into_iter()
+        .filter(|r| r.is_upload_data() && r.len > 1 << 20 && r.status != 0)
+        .collect();
+    assert!(
+        answered.is_empty(),
+        "an upload was completed and sent to the registry: {answered:#?}"
+    );
+    assert!(!reg.tag_exists("changed", "v1"), "tagged");
+    assert_eq!(
+        upload_sessions(&reg, "changed"),
+        Vec::new(),
+        "sessions left"
     );
 }
