@@ -2,7 +2,8 @@
 //! file that shrinks while `stages add` packs it is an error naming it (never a short tar
 //! entry that swallows the next file), and the storage is left as it was; a blob whose
 //! bytes change on disk while it is pushed never completes its upload, whether or not the
-//! registry checks digests (no tag, no manifest, no session left).
+//! registry checks digests (no tag, no manifest, no session left); a zstd bomb in an
+//! archive is refused once it expands past the documented bound, long before its end.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -167,4 +168,57 @@ fn a_blob_changed_on_disk_while_it_is_pushed_never_completes_its_upload() {
         Vec::new(),
         "sessions left"
     );
+}
+
+/// A docker-archive whose layer is a zstd bomb: 256 MiB of zeros in a few KiB.
+fn zstd_bomb_archive(file: &Path) {
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        std::io::Write::write_all(&mut enc, &zeros).unwrap();
+    }
+    let layer = enc.finish().unwrap();
+    assert!(layer.len() < 256 << 10, "not a bomb: {} bytes", layer.len());
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", "0".repeat(64))]}});
+    let manifest = serde_json::json!([{"Config": "c.json", "RepoTags": ["bomb:1"],
+        "Layers": ["l.tar.zst"]}]);
+    let mut b = tar::Builder::new(std::fs::File::create(file).unwrap());
+    for (name, body) in [
+        ("manifest.json", serde_json::to_vec(&manifest).unwrap()),
+        ("c.json", serde_json::to_vec(&config).unwrap()),
+        ("l.tar.zst", layer),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, body.as_slice()).unwrap();
+    }
+    b.finish().unwrap();
+}
+
+#[test]
+fn a_zstd_bomb_in_an_archive_is_refused_at_the_expansion_bound() {
+    let t = tmp();
+    let archive = t.path().join("bomb.tar");
+    zstd_bomb_archive(&archive);
+    let stages = t.path().join("stages");
+    let mut c = werf_push();
+    c.args(["stages", "import"])
+        .arg(format!("docker-archive:{}", archive.display()))
+        .args(["--image", "x", "--stage", "from", "--stages-dir"])
+        .arg(&stages);
+    let out = run_timeout(&mut c, Duration::from_secs(120));
+    assert_no_panic(&out);
+    assert!(!out.success(), "{}", out.describe());
+    assert!(
+        out.stderr
+            .contains("expands to more than 1100 times its compressed size"),
+        "not stopped at the bound (the whole bomb was expanded)\n{}",
+        out.describe()
+    );
+    assert!(!stages.join("index.json").exists(), "{}", out.describe());
+    let left: Vec<String> = blob_dir_entries(&stages);
+    assert_eq!(left, Vec::<String>::new(), "blobs left");
 }
