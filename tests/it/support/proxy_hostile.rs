@@ -1,4 +1,4 @@
-//! Hostile answers of the test proxy ([`super::proxy`], issue 12): a server that takes the
+//! Hostile answers of the test proxy ([`super::proxy`]): a server that takes the
 //! request and never answers, one that sends its answer one byte at a time, an answer with
 //! a body of hundreds of MiB (streamed, never held in memory), and an error whose message
 //! echoes the request's `Authorization` with control characters and 60 KiB more text, a

@@ -1,4 +1,4 @@
-//! The registry quirks of issue 18 for the test proxy ([`super::proxy`]), each a [`Quirk`]
+//! The registry quirks for the test proxy ([`super::proxy`]), each a [`Quirk`]
 //! switched on in `ProxyConfig::quirks`: answers made up in place of the registry's
 //! ([`refusal`], nothing forwarded; status 0 drops the connection) and rewrites of the real
 //! registry's answers ([`rewrite`]). Each names the registry whose behaviour it copies;
