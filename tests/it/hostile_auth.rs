@@ -8,20 +8,13 @@
 use std::path::Path;
 
 use crate::support::cmd::assert_success;
-use crate::support::isolated::Env;
+use crate::support::isolated::{Env, USER_FLAGS};
 use crate::support::layouts::copy_dir;
 use crate::support::proxy::{Proxy, ProxyConfig};
 use crate::support::proxy_hostile::{Hostile, HostileKind};
 use crate::support::proxy_quirks::Quirk;
-use crate::support::registry::{TEST_PASSWORD, TEST_USER};
+use crate::support::registry::TEST_PASSWORD;
 use crate::support::token::{IssuerOptions, TokenIssuer};
-
-const USER_FLAGS: [&str; 4] = [
-    "--registry-username",
-    TEST_USER,
-    "--registry-password",
-    TEST_PASSWORD,
-];
 
 #[test]
 fn a_401_from_a_redirect_target_gets_no_credentials_and_is_an_error() {

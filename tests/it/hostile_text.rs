@@ -4,20 +4,10 @@
 //! `RepoTags` listed by "the archive holds N images").
 
 use std::path::Path;
-use std::time::Duration;
 
-use crate::support::cmd::{run_timeout, werf_push, Output};
-use crate::support::scenario::{assert_no_panic, tmp};
+use crate::support::scenario::{tmp, werf_push_args};
 
 const ESC: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
-
-fn wp(args: &[&str]) -> Output {
-    let mut c = werf_push();
-    c.args(args);
-    let out = run_timeout(&mut c, Duration::from_secs(60));
-    assert_no_panic(&out);
-    out
-}
 
 fn layout(dir: &Path, version: &str, names: &[String]) {
     std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
@@ -99,7 +89,7 @@ fn text_from_a_layout_or_an_archive_is_escaped_and_bounded() {
         ),
     ];
     for (what, args, needle) in cases {
-        let out = wp(&args);
+        let out = werf_push_args(&args);
         assert!(!out.success(), "{what}: succeeded\n{}", out.describe());
         let all = format!("{}{}", out.stdout, out.stderr);
         assert!(

@@ -6,22 +6,13 @@
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::time::Duration;
 
-use crate::support::cmd::{assert_success, run_timeout, werf_push, Output};
+use crate::support::cmd::assert_success;
 use crate::support::layouts::copy_dir;
 use crate::support::registry::Registry;
-use crate::support::scenario::{assert_no_panic, tmp};
+use crate::support::scenario::{tmp, werf_push_args};
 
 const VICTIM: &[u8] = b"root:x:0:0:root:/root:/bin/bash\n";
-
-fn wp(args: &[&str]) -> Output {
-    let mut c = werf_push();
-    c.args(args);
-    let out = run_timeout(&mut c, Duration::from_secs(120));
-    assert_no_panic(&out);
-    out
-}
 
 /// Names in `dir` that start with `.tmp-` (temporary files left behind).
 fn temporaries(dir: &Path) -> Vec<String> {
@@ -67,7 +58,7 @@ fn the_publish_report_is_never_written_through_a_planted_link() {
         }
         symlink(&victim, out_dir.join(link)).unwrap();
         let report = out_dir.join("report.json");
-        let out = wp(&[
+        let out = werf_push_args(&[
             "publish",
             "--dir",
             project.to_str().unwrap(),
@@ -104,7 +95,7 @@ fn man_pages_are_never_written_through_a_planted_link() {
     let victim = t.path().join("passwd");
     std::fs::write(&victim, VICTIM).unwrap();
     symlink(&victim, dir.join("werf-push.1")).unwrap();
-    let out = wp(&["manpages", dir.to_str().unwrap()]);
+    let out = werf_push_args(&["manpages", dir.to_str().unwrap()]);
     assert_success(&out);
     assert!(
         std::fs::read(&victim).unwrap() == VICTIM,
@@ -146,7 +137,7 @@ fn a_linked_werf_or_stages_directory_is_never_written_through() {
             from.to_str().unwrap(),
         ];
         a.extend_from_slice(storage);
-        wp(&a)
+        werf_push_args(&a)
     };
     let link = t.path().join("stages-link");
     // (storage flags, the link the error names)
@@ -174,7 +165,7 @@ fn a_linked_werf_or_stages_directory_is_never_written_through() {
     // The real path is written; a reader through the link reads it.
     let real = elsewhere.join("stages");
     assert_success(&add(&["--stages-dir", real.to_str().unwrap()]));
-    let list = wp(&["stages", "list", "--dir", project.to_str().unwrap()]);
+    let list = werf_push_args(&["stages", "list", "--dir", project.to_str().unwrap()]);
     assert_success(&list);
     assert!(list.stdout.contains("backend"), "{}", list.describe());
 }

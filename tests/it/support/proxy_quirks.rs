@@ -240,6 +240,27 @@ pub fn refusal(
 }
 
 /// Applies the quirks to an answer of the registry; returns how many applied.
+/// A blob answer made a `307` to `http://<authority>/storage/<path>` (presigned storage).
+fn to_storage(
+    authority: &str,
+    head: &Head,
+    status: &mut u16,
+    h: &mut Vec<(String, String)>,
+    body: &mut Vec<u8>,
+) {
+    let loc = format!(
+        "http://{authority}/storage{}?X-Amz-Signature=abc",
+        path(head)
+    );
+    h.retain(|(k, _)| {
+        !k.eq_ignore_ascii_case("content-length")
+            && !k.eq_ignore_ascii_case("docker-content-digest")
+    });
+    set(h, "Location", &loc);
+    body.clear();
+    *status = 307;
+}
+
 pub fn rewrite(
     quirks: &[Quirk],
     state: &QuirkState,
@@ -256,25 +277,11 @@ pub fn rewrite(
                 if is_blob && *status == 200 && matches!(head.method.as_str(), "HEAD" | "GET") =>
             {
                 let host = header(&head.headers, "host").unwrap_or("127.0.0.1");
-                let loc = format!("http://{host}/storage{}?X-Amz-Signature=abc", path(head));
-                h.retain(|(k, _)| {
-                    !k.eq_ignore_ascii_case("content-length")
-                        && !k.eq_ignore_ascii_case("docker-content-digest")
-                });
-                set(h, "Location", &loc);
-                body.clear();
-                *status = 307;
+                to_storage(host, head, status, h, body);
                 n += 1;
             }
             Quirk::BlobGetElsewhere(to) if is_blob && *status == 200 && head.method == "GET" => {
-                let loc = format!("http://{to}/storage{}?X-Amz-Signature=abc", path(head));
-                h.retain(|(k, _)| {
-                    !k.eq_ignore_ascii_case("content-length")
-                        && !k.eq_ignore_ascii_case("docker-content-digest")
-                });
-                set(h, "Location", &loc);
-                body.clear();
-                *status = 307;
+                to_storage(to, head, status, h, body);
                 n += 1;
             }
             Quirk::AcceptNeedsIndex
