@@ -340,9 +340,8 @@ fn append_dir(
             // The file listed, not a link, FIFO or other file swapped in since; exactly the
             // size the header records (a file that shrinks or grows meanwhile is an error
             // naming it, never a short entry that would swallow the next one).
-            let f =
-                crate::layout::safe_fs::open_listed(&path, &meta).map_err(StoreError::io(&path))?;
-            let exact = crate::layout::safe_fs::Exactly::new(f, meta.len());
+            let f = crate::layout::open_listed(&path, &meta).map_err(StoreError::io(&path))?;
+            let exact = crate::layout::Exactly::new(f, meta.len());
             b.append_data(&mut h, &rel, exact).map_err(io)?;
         } else {
             return Err(StoreError::Invalid(format!(

@@ -26,8 +26,10 @@ const READ_AHEAD: usize = 1;
 
 /// The sha256 digest a whole file of `size` bytes must have, checked across the streams of
 /// one upload (its requests, in order, resumed from any offset): the bytes are hashed as
-/// they are read; a stream starting elsewhere than where the hash stands hashes the file
-/// up to its start first.
+/// they are read; a stream starting elsewhere than where the hash stands goes back to the
+/// hash state kept at that offset (one per piece of the last [`CHECKPOINTS`] pieces: a
+/// resume after a cut starts at the end of a piece sent), else hashes the file up to its
+/// start first.
 #[derive(Debug)]
 pub struct StreamCheck {
     expected: Digest,
@@ -35,11 +37,16 @@ pub struct StreamCheck {
     state: Mutex<Hashed>,
 }
 
+/// Hash states kept to resume from (at 256 KiB pieces: the last 256 MiB sent).
+pub const CHECKPOINTS: usize = 1024;
+
 #[derive(Debug)]
 struct Hashed {
     /// The bytes before this offset are in `hasher`.
     at: u64,
     hasher: Sha256,
+    /// Earlier states `(at, hasher)`, oldest first.
+    checkpoints: std::collections::VecDeque<(u64, Sha256)>,
     /// What the bytes read hashed to, when not `expected`.
     mismatch: Option<Digest>,
 }
@@ -54,6 +61,7 @@ impl StreamCheck {
                 state: Mutex::new(Hashed {
                     at: 0,
                     hasher: Sha256::new(),
+                    checkpoints: Default::default(),
                     mismatch: None,
                 }),
             })
@@ -74,6 +82,13 @@ impl StreamCheck {
     fn start_at(&self, file: &mut std::fs::File, offset: u64) -> std::io::Result<()> {
         let mut st = self.lock();
         if st.at != offset {
+            if let Some(i) = st.checkpoints.iter().position(|(at, _)| *at == offset) {
+                st.checkpoints.truncate(i + 1);
+                let (at, hasher) = st.checkpoints.pop_back().expect("found above");
+                (st.at, st.hasher) = (at, hasher);
+                return file.seek(SeekFrom::Start(offset)).map(|_| ());
+            }
+            st.checkpoints.clear();
             file.seek(SeekFrom::Start(0))?;
             let mut h = Sha256::new();
             let mut buf = vec![0u8; 1 << 20];
@@ -96,6 +111,11 @@ impl StreamCheck {
         if st.at != at {
             return Ok(()); // another stream moved it: the next stream hashes from the file
         }
+        if st.checkpoints.len() == CHECKPOINTS {
+            st.checkpoints.pop_front();
+        }
+        let here = (st.at, st.hasher.clone());
+        st.checkpoints.push_back(here);
         st.hasher.update(piece);
         st.at += piece.len() as u64;
         if st.at != self.size {
@@ -247,32 +267,43 @@ mod tests {
     async fn bytes_changed_on_disk_never_end_a_stream() {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i * 13 % 251) as u8).collect();
         let digest = Digest::sha256_of(&data);
-        // (streams (offset, len), byte changed before the first stream, ends in an error)
-        type Case = (&'static [(u64, u64)], Option<usize>, bool);
-        let cases: [Case; 6] = [
-            (&[(0, 10_000)], None, false),
-            (&[(0, 10_000)], Some(9_999), true),
-            (&[(0, 4_000), (4_000, 6_000)], Some(0), true),
+        // (streams (offset, len), byte changed before the first stream, byte changed after
+        // it, ends in an error)
+        type Case = (&'static [(u64, u64)], Option<usize>, Option<usize>, bool);
+        let cases: [Case; 8] = [
+            (&[(0, 10_000)], None, None, false),
+            (&[(0, 10_000)], Some(9_999), None, true),
+            (&[(0, 4_000), (4_000, 6_000)], Some(0), None, true),
             // A cut, then a resume from what the registry confirmed.
-            (&[(0, 6_000), (3_000, 7_000)], None, false),
-            (&[(0, 6_000), (3_000, 7_000)], Some(100), true),
+            (&[(0, 6_000), (3_000, 7_000)], None, None, false),
+            (&[(0, 6_000), (3_000, 7_000)], Some(100), None, true),
+            // What was sent before the resume counts, not what the disk holds now.
+            (&[(0, 6_000), (3_000, 7_000)], None, Some(100), false),
+            (&[(0, 6_000), (3_000, 7_000)], None, Some(3_100), true),
             // A stream starting where no stream has been.
-            (&[(5_000, 5_000)], Some(10), true),
+            (&[(5_000, 5_000)], Some(10), None, true),
         ];
-        for (streams, change, fails) in cases {
+        for (streams, before, after, fails) in cases {
             let mut bytes = data.clone();
-            if let Some(i) = change {
+            if let Some(i) = before {
                 bytes[i] ^= 0xff;
             }
             let mut f = tempfile::NamedTempFile::new().unwrap();
             f.write_all(&bytes).unwrap();
             let check = StreamCheck::new(&digest, data.len() as u64).unwrap();
             let mut last = Ok(Vec::new());
-            for &(offset, len) in streams {
+            for (n, &(offset, len)) in streams.iter().enumerate() {
                 last = collect_checked(f.path(), offset, len, 1000, Some(check.clone())).await;
+                if let (0, Some(i)) = (n, after) {
+                    use std::os::unix::fs::FileExt;
+                    f.as_file()
+                        .write_all_at(&[bytes[i] ^ 0xff], i as u64)
+                        .unwrap();
+                }
             }
-            assert_eq!(last.is_err(), fails, "{streams:?} {change:?}: {last:?}");
-            assert_eq!(check.mismatch().is_some(), fails, "{streams:?} {change:?}");
+            let case = format!("{streams:?} changed before {before:?}, after {after:?}");
+            assert_eq!(last.is_err(), fails, "{case}: {last:?}");
+            assert_eq!(check.mismatch().is_some(), fails, "{case}");
             if let Err(e) = last {
                 assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
                 assert!(
