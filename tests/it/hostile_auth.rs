@@ -2,8 +2,9 @@
 //! another host, which answers 401 with a Bearer challenge naming a token realm of its
 //! own. werf-push never learns that challenge: the registry's credentials go to no realm
 //! but the registry's own, the registry's auth is left as it was, and the run fails saying
-//! which host answered 401. Real registry (token auth) behind the test proxy; a second
-//! proxy stands for the storage, a second token issuer for its realm.
+//! which host answered 401; the same when the registry's ping is sent on to that host.
+//! Real registry (token auth) behind the test proxy; a second proxy stands for the
+//! storage, a second token issuer for its realm.
 
 use std::path::Path;
 
@@ -87,6 +88,27 @@ fn a_401_from_a_redirect_target_gets_no_credentials_and_is_an_error() {
             && out.stderr.contains(&storage.host),
         "the error does not name the host that answered 401\n{}",
         out.describe()
+    );
+    // The registry's own `GET /v2/` sent on to that host: no challenge learned from it.
+    let ping_front = Proxy::start(
+        &reg.host,
+        ProxyConfig {
+            quirks: vec![Quirk::PingElsewhere(storage.host.clone())],
+            ..Default::default()
+        },
+    );
+    let ping_repo = format!("{}/app", ping_front.host);
+    let mut pull = vec!["stages", "pull", "--repo", &ping_repo, "--stages-dir"];
+    let pulled2 = env.path("pulled2");
+    pull.push(pulled2.to_str().unwrap());
+    pull.extend(USER_FLAGS);
+    let out2 = env.run(&pull, &[]);
+    assert_eq!(out2.code(), Some(5), "exit code\n{}", out2.describe());
+    assert!(
+        out2.stderr
+            .contains(&format!("not the registry {}", ping_front.host)),
+        "{}",
+        out2.describe()
     );
     assert!(
         !out.stderr.contains("wrong credentials") && !out.stderr.contains(TEST_PASSWORD),

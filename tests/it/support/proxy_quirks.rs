@@ -25,6 +25,9 @@ pub enum Quirk {
     /// Docker Hub, Quay, ECR: a blob `GET` that finds the blob answers `307` to storage or a
     /// CDN on another host (this `ADDR:PORT`, at `/storage/...`).
     BlobGetElsewhere(String),
+    /// A registry behind a front that sends its `GET /v2/` on to another host (this
+    /// `ADDR:PORT`) with a `307`.
+    PingElsewhere(String),
     /// GHCR, ACR (and distribution itself): a manifest `HEAD`/`GET` of an OCI index whose
     /// `Accept` lacks the OCI index type answers `404 MANIFEST_UNKNOWN`.
     AcceptNeedsIndex,
@@ -282,6 +285,13 @@ pub fn rewrite(
             }
             Quirk::BlobGetElsewhere(to) if is_blob && *status == 200 && head.method == "GET" => {
                 to_storage(to, head, status, h, body);
+                n += 1;
+            }
+            Quirk::PingElsewhere(to) if path(head) == "/v2/" && head.method == "GET" => {
+                h.retain(|(k, _)| !k.eq_ignore_ascii_case("www-authenticate"));
+                set(h, "Location", &format!("http://{to}/v2/"));
+                body.clear();
+                *status = 307;
                 n += 1;
             }
             Quirk::AcceptNeedsIndex
