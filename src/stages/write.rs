@@ -248,7 +248,7 @@ const WERF_DIR: &str = ".werf";
 /// A stages storage that is a symlink, or whose `.werf` directory is one, is never written
 /// to: a checkout holding `.werf -> /etc` would have the storage created at the link's
 /// target. A storage kept elsewhere on purpose is named by its real path (`--stages-dir`).
-pub fn refuse_linked(root: &Path) -> Result<(), StoreError> {
+fn refuse_linked(root: &Path) -> Result<(), StoreError> {
     let mut check = vec![root];
     if let Some(parent) = root
         .parent()
@@ -262,14 +262,14 @@ pub fn refuse_linked(root: &Path) -> Result<(), StoreError> {
         };
         if meta.file_type().is_symlink() {
             let target = std::fs::read_link(p)
-                .map(|t| crate::spec::text::printable(&t.to_string_lossy()).into_owned())
+                .map(|t| crate::spec::text::shown(&t.to_string_lossy()))
                 .unwrap_or_else(|_| "?".into());
             return Err(StoreError::Invalid(format!(
                 "{}: is a symbolic link (to {target}): the stages storage is never written \
                  through a link (a checkout could point it anywhere); nothing was changed: \
                  replace the link with a directory, or pass --stages-dir with the storage's \
                  real path",
-                crate::spec::text::printable(&p.to_string_lossy())
+                crate::spec::text::shown(&p.to_string_lossy())
             )));
         }
     }
