@@ -96,11 +96,25 @@ fn streaming(c: &mut Criterion) {
         .expect("runtime");
     let mut g = c.benchmark_group("stream");
     g.throughput(Throughput::Bytes(data.len() as u64));
-    for buf in [64 << 10, STREAM_BUF, MIB] {
-        g.bench_function(format!("file 16MiB, {} KiB pieces", buf >> 10), |b| {
+    let digest = werf_push::spec::Digest::sha256_of(&data);
+    // (piece size, hashed as sent against the blob's digest, as uploads do)
+    for (buf, checked) in [
+        (64 << 10, false),
+        (STREAM_BUF, false),
+        (MIB, false),
+        (STREAM_BUF, true),
+    ] {
+        let name = match checked {
+            false => format!("file 16MiB, {} KiB pieces", buf >> 10),
+            true => format!("file 16MiB, {} KiB pieces, digest checked", buf >> 10),
+        };
+        g.bench_function(name, |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    let mut s = file_stream::open(&path, 0, data.len() as u64, buf)
+                    let check = checked
+                        .then(|| file_stream::StreamCheck::new(&digest, data.len() as u64))
+                        .flatten();
+                    let mut s = file_stream::open(&path, 0, data.len() as u64, buf, check)
                         .await
                         .expect("open");
                     let mut n = 0;

@@ -170,6 +170,7 @@ fn transport_hints(t: &TransportError) -> Option<Vec<String>> {
         ]),
         TransportError::Denied { .. } => one("the account lacks push rights on that repository: ask for write access to it, or push to a repository the account may write"),
         TransportError::Credentials(_) => one("fix or remove the credential helper or file named above (see docs/auth.md)"),
+        TransportError::ForeignUnauthorized { .. } => one("the registry sent the request to another host (its storage or a CDN) that wants credentials of its own: the registry's storage must accept what it redirects to without credentials (signed URLs)"),
         TransportError::TokenRealm { .. } => one("the registry's token service failed: check that it is reachable and try again"),
         TransportError::PlainHttp { .. } => one("pass --insecure-registry for a plain-HTTP registry"),
         TransportError::Tls { .. } => one("pass --ca-file FILE (or put the CA in /etc/docker/certs.d/<host:port>/ca.crt) for a private CA, or --skip-tls-verify-registry"),

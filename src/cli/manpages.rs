@@ -45,7 +45,8 @@ pub fn run(dir: &Path, mut cmd: clap::Command) -> anyhow::Result<i32> {
             .title(name.to_uppercase())
             .render(&mut out)?;
         extra_sections(&page, &mut out)?;
-        std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))?;
+        werf_push::layout::safe_fs::replace_file(&path, &out)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         output::stdout(&format!("{}\n", path.display()))?;
     }
     Ok(exit::SUCCESS)

@@ -115,9 +115,7 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         let bytes = match a.publish_report_format {
             ReportFormat::Json => serde_json::to_vec_pretty(&report)?,
         };
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, &bytes)
-            .and_then(|()| std::fs::rename(&tmp, path))
+        werf_push::layout::safe_fs::replace_file(path, &bytes)
             .with_context(|| format!("cannot write the publish report {}", path.display()))?;
     }
     let lines = output::per_image(&report, &summary);

@@ -1,6 +1,6 @@
 //! Streaming blob writes into a layout: bytes go to a temporary file under
-//! `blobs/sha256/.tmp-*` while they are hashed, then the digest (and size) is verified and
-//! the file renamed into place, so a blob path only ever holds complete, verified content.
+//! `blobs/sha256/.tmp-*` (an unpredictable name) while they are hashed, then the digest
+//! (and size) is verified and the file renamed into place, so a blob path only ever holds complete, verified content.
 //! Also finds and removes temporary files left behind by an interrupted writer.
 //! Knows nothing of registries, archives or werf.
 
@@ -44,8 +44,14 @@ impl BlobWriter {
     pub fn create(root: &Path) -> Result<BlobWriter, LayoutError> {
         let dir = real_dirs(root, &["blobs", "sha256"])
             .map_err(LayoutError::io(root.join("blobs/sha256")))?;
-        let tmp = dir.join(tmp_name("blob"));
-        let file = create_new(&tmp).map_err(LayoutError::io(&tmp))?;
+        // Created exclusively, without following a link, under an unpredictable name: a
+        // name planted in the storage can neither be written through nor block the write.
+        let (file, tmp) = tempfile::Builder::new()
+            .prefix(TMP_PREFIX)
+            .suffix("-blob")
+            .make_in(&dir, create_new)
+            .and_then(|t| t.keep().map_err(|e| e.error))
+            .map_err(LayoutError::io(&dir))?;
         Ok(BlobWriter {
             root: root.to_path_buf(),
             tmp,

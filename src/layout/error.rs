@@ -13,7 +13,7 @@ pub enum LayoutError {
     /// The directory does not exist.
     #[error("{path}: no such directory")]
     Missing { path: PathBuf },
-    #[error("{path}: unsupported imageLayoutVersion '{found}' (expected 1.x.x)")]
+    #[error("{path}: unsupported imageLayoutVersion '{}' (expected 1.x.x)", crate::spec::text::shown(.found))]
     Version { path: PathBuf, found: String },
     #[error("{path}: {source}")]
     Manifest {
@@ -45,12 +45,21 @@ pub enum LayoutError {
         size: u64,
         limit: u64,
     },
-    #[error("{path}: no image '{selector}' in index.json; available: {available}")]
+    /// The writer's `index.json` would be over what readers accept: nothing was written.
+    #[error("{path}: index.json would be {size} bytes, more than the {limit} bytes every reader accepts; nothing was changed: the storage holds too many entries for one index.json (keep fewer images or stages in it, or split it into two storages)")]
+    IndexTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    /// `available` is made with `spec::text::shown_list`.
+    #[error("{path}: no image '{}' in index.json; available: {available}", crate::spec::text::shown(.selector))]
     NoSuchImage {
         path: PathBuf,
         selector: String,
         available: String,
     },
+    /// `available` is made with `spec::text::shown_list`.
     #[error("{path}: index.json lists {count} images; name one with oci:DIR:REF or oci:DIR@DIGEST; available: {available}")]
     Ambiguous {
         path: PathBuf,

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use super::{LayoutError, REF_NAME};
 use crate::spec::{media_type, Descriptor, Digest, Manifest, ManifestKind};
 
-/// Manifests and `index.json` bigger than this are refused (registries accept at least 4 MB).
+/// Manifests and `index.json` bigger than this are refused (registries accept at least 4 MB),
+/// by readers, and by the writer before it commits an `index.json`.
 pub const MAX_MANIFEST: u64 = 8 << 20;
 const MAX_DEPTH: usize = 8;
 
@@ -203,20 +204,15 @@ impl Layout {
         }
     }
 
+    /// The entries as an error lists them: ref names from the file, shown by the rule of
+    /// text from outside (escaped, cut, at most so many).
     fn describe_entries(&self) -> String {
-        let names: Vec<String> = self
-            .entries()
-            .iter()
-            .map(|d| match d.annotations.get(REF_NAME) {
+        crate::spec::text::shown_list(self.entries().iter().map(|d| {
+            match d.annotations.get(REF_NAME) {
                 Some(n) => format!("{n} ({})", d.digest),
                 None => d.digest.to_string(),
-            })
-            .collect();
-        if names.is_empty() {
-            "none".into()
-        } else {
-            names.join(", ")
-        }
+            }
+        }))
     }
 
     /// Loads the image behind `d`: every manifest (children before the index), and every

@@ -3,8 +3,10 @@
 //! device or socket opened (a FIFO blocks forever, a device reads without end), control
 //! files (`LOCK`, temporaries) never opened through a link, directories checked to be real
 //! directories before anything is written into them, and directories synced after a rename
-//! so that a committed write survives a power loss. Also the one place that turns a full
-//! disk into its own error. Knows nothing of OCI formats.
+//! so that a committed write survives a power loss. Every file werf-push writes whole (a
+//! layout's `index.json`, a report, a man page, the known-blob cache) goes through
+//! [`replace_file`]. Also the one place that turns a full disk into its own error. Knows
+//! nothing of OCI formats.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -69,6 +71,32 @@ pub fn create_new(path: &Path) -> io::Result<File> {
         .create_new(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
+}
+
+/// Writes `bytes` as the file `path`, replacing whatever had that name (a symlink is
+/// replaced, never followed): a new temporary file beside it, created exclusively without
+/// following links (`O_EXCL | O_NOFOLLOW`) under an unpredictable name (`.tmp-<random>-`
+/// and the target's name), written, synced, renamed over `path`, and the directory synced.
+/// A planted `report.tmp -> /etc/passwd` can neither be written through nor make the write
+/// fail; on any failure the temporary file is removed and `path` is as it was.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| format!("-{}", n.to_string_lossy()))
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(super::TMP_PREFIX)
+        .suffix(&name)
+        .make_in(dir, create_new)?;
+    tmp.as_file_mut().write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
 }
 
 /// Makes sure `root/rel[0]/rel[1]/...` are real directories (created when missing), none of
@@ -172,7 +200,7 @@ fn link_refused(e: io::Error) -> io::Error {
     }
 }
 
-fn refused(msg: String) -> io::Error {
+pub(super) fn refused(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 

@@ -1,13 +1,13 @@
 //! Writing a layout: blobs first (temporary file, then rename into place), `index.json`
 //! last by atomic rename and a sync of the directory, so a reader never sees an entry whose
-//! blobs are missing and a committed write survives a power loss. An `index.json` that
+//! blobs are missing and a committed write survives a power loss. `index.json` is compact
+//! JSON and never larger than readers accept. An `index.json` that
 //! exists but cannot be read stops the write: rewriting it would drop its entries.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::safe_fs::{create_new, real_dirs, sync_dir};
-use super::{tmp_name, LayoutError};
+use super::safe_fs::{real_dirs, replace_file};
+use super::{LayoutError, MAX_MANIFEST};
 use crate::spec::{media_type, Descriptor, Digest};
 
 pub struct LayoutWriter {
@@ -105,7 +105,8 @@ impl LayoutWriter {
         self.entries.push(IndexEntry::new(v));
     }
 
-    /// Writes `index.json` by atomic rename.
+    /// Writes `index.json` (compact JSON) by atomic rename; refused, with nothing written,
+    /// when it would be larger than readers accept ([`MAX_MANIFEST`]).
     pub fn commit(self) -> Result<(), LayoutError> {
         let manifests: Vec<&serde_json::Value> = self.entries.iter().map(|e| &e.json).collect();
         let index = serde_json::json!({
@@ -113,8 +114,16 @@ impl LayoutWriter {
             "mediaType": media_type::OCI_INDEX,
             "manifests": manifests,
         });
-        let bytes = serde_json::to_vec_pretty(&index).expect("JSON values serialise");
-        atomic_write(&self.root.join("index.json"), &bytes)
+        let bytes = serde_json::to_vec(&index).expect("JSON values serialise");
+        let path = self.root.join("index.json");
+        if bytes.len() as u64 > MAX_MANIFEST {
+            return Err(LayoutError::IndexTooLarge {
+                path,
+                size: bytes.len() as u64,
+                limit: MAX_MANIFEST,
+            });
+        }
+        atomic_write(&path, &bytes)
     }
 }
 
@@ -131,23 +140,10 @@ fn read_index(dir: &Path, index: &Path) -> Result<Option<Vec<u8>>, LayoutError> 
     }
 }
 
-/// Writes `bytes` to a new temporary file beside `path`, syncs it, renames it into place
-/// and syncs the directory.
+/// Writes `bytes` as `path` through a new temporary file beside it
+/// ([`super::safe_fs::replace_file`]).
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), LayoutError> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("blob");
-    let tmp = path.with_file_name(tmp_name(name));
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let result = (|| {
-        let mut f = create_new(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(LayoutError::io(path))?;
-    sync_dir(dir).map_err(LayoutError::io(dir))
+    replace_file(path, bytes).map_err(LayoutError::io(path))
 }
 
 #[cfg(test)]
@@ -193,5 +189,57 @@ mod tests {
         assert_eq!(m.len(), 3, "{index}");
         assert_eq!((&m[0], &m[1]), (&good, &broken), "kept exactly: {index}");
         assert_eq!(m[2]["annotations"]["k"], "v", "{index}");
+    }
+
+    /// `index.json` is written compact, so an index a reader accepts stays one after a
+    /// write, and one over the readers' cap is refused with the file left as it was.
+    #[test]
+    fn index_stays_within_what_readers_accept() {
+        let entry = |i: usize| {
+            serde_json::json!({"mediaType": media_type::OCI_MANIFEST,
+                "digest": Digest::sha256_of(i.to_string().as_bytes()).to_string(), "size": 1000 + i,
+                "annotations": {"org.opencontainers.image.ref.name": format!("image-{i}"),
+                    "io.werf.stage": "from"}})
+        };
+        let one = serde_json::to_vec(&entry(0)).unwrap().len() as u64;
+        // (entries already there, as a share of the cap; entries added; commit succeeds)
+        let cases = [(0.85, 1, true), (0.98, 2_000, false)];
+        for (share, added, ok) in cases {
+            let n = (MAX_MANIFEST as f64 * share) as u64 / (one + 1);
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+            std::fs::write(
+                dir.path().join("oci-layout"),
+                br#"{"imageLayoutVersion":"1.0.0"}"#,
+            )
+            .unwrap();
+            let all: Vec<_> = (0..n as usize).map(entry).collect();
+            let before = serde_json::to_vec(
+                &serde_json::json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX,
+                    "manifests": all}),
+            )
+            .unwrap();
+            std::fs::write(dir.path().join("index.json"), &before).unwrap();
+            crate::layout::Layout::open(dir.path()).expect("the index before is readable");
+            let mut w = LayoutWriter::create(dir.path()).unwrap();
+            for i in 0..added {
+                w.add_entry(
+                    &Descriptor::from_json(&entry(n as usize + i)).unwrap(),
+                    serde_json::json!({}),
+                );
+            }
+            let got = w.commit();
+            assert_eq!(got.is_ok(), ok, "{share}: {got:?}");
+            if ok {
+                crate::layout::Layout::open(dir.path()).expect("the index after is readable");
+            } else {
+                assert!(
+                    matches!(got, Err(LayoutError::IndexTooLarge { .. })),
+                    "{got:?}"
+                );
+                let after = std::fs::read(dir.path().join("index.json")).unwrap();
+                assert!(after == before, "index.json changed");
+            }
+        }
     }
 }

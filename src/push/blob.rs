@@ -19,6 +19,7 @@ use super::upload_rules::{resumable, Step};
 use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use crate::registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use crate::spec::Descriptor;
+use crate::transport::file_stream::StreamCheck;
 use crate::transport::Body;
 
 pub(crate) struct BlobJob<'a> {
@@ -38,6 +39,9 @@ pub(crate) struct BlobJob<'a> {
     pub reporter: &'a Arc<dyn Reporter>,
     /// Ctrl-C: abandon the transfer, cancel the open session.
     pub cancel: &'a CancellationToken,
+    /// The blob's digest checked over the bytes its upload reads from disk, across its
+    /// requests (`StreamCheck::new(&desc.digest, desc.size)`).
+    pub sent_check: Option<Arc<StreamCheck>>,
 }
 
 /// Blobs under this size take no `--jobs` permit: their transfer is a round trip more than
@@ -169,7 +173,7 @@ impl BlobJob<'_> {
         let digest = self.desc.digest.clone();
         let sent = Arc::new(AtomicU64::new(offset));
         Body::Tracked {
-            inner: Box::new(self.source.body(offset, len)),
+            inner: Box::new(self.source.body(offset, len, self.sent_check.as_ref())),
             progress: Arc::new(move |n| {
                 let bytes = sent.fetch_add(n, Ordering::Relaxed) + n;
                 reporter.event(Event::BlobProgress {

@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -229,17 +228,8 @@ impl KnownBlobs {
         apply(&mut data.registries, changes, now());
         trim(&mut data.registries);
         data.version = 1;
-        let tmp = self.dir.join(format!("{FILE}.{}.tmp", std::process::id()));
-        let _ = std::fs::remove_file(&tmp); // a stale one of a crashed run with our pid
-        let write = || -> std::io::Result<()> {
-            let mut f = crate::layout::safe_fs::create_new(&tmp)?;
-            f.write_all(&serde_json::to_vec(&data).map_err(std::io::Error::other)?)?;
-            std::fs::rename(&tmp, self.dir.join(FILE))
-        };
-        let r = write();
-        if r.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        let bytes = serde_json::to_vec(&data).map_err(std::io::Error::other)?;
+        let r = crate::layout::safe_fs::replace_file(&self.dir.join(FILE), &bytes);
         drop(lock);
         r
     }

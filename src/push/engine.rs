@@ -310,6 +310,10 @@ impl Transfer<'_> {
             opts: self.opts,
             reporter: self.reporter,
             cancel: self.cancel,
+            sent_check: crate::transport::file_stream::StreamCheck::new(
+                &g.desc.digest,
+                g.desc.size,
+            ),
         };
         let key = (g.registry.clone(), repo.to_string(), g.desc.digest.clone());
         match job.run().await {

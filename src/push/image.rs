@@ -2,11 +2,13 @@
 //! from a file of a layout or from memory (configs written by `werf`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::layout::{Image, Layout, LayoutError};
 use crate::spec::{Descriptor, Manifest};
+use crate::transport::file_stream::StreamCheck;
 use crate::transport::Body;
 
 #[derive(Debug, Clone)]
@@ -21,13 +23,15 @@ pub enum BlobSource {
 }
 
 impl BlobSource {
-    /// A request body for `len` bytes from `offset`.
-    pub fn body(&self, offset: u64, len: u64) -> Body {
+    /// A request body for `len` bytes from `offset`; a file's bytes are checked by `check`
+    /// as they are read.
+    pub fn body(&self, offset: u64, len: u64, check: Option<&Arc<StreamCheck>>) -> Body {
         match self {
             BlobSource::File(path) => Body::File {
                 path: path.clone(),
                 offset,
                 len,
+                check: check.cloned(),
             },
             BlobSource::Bytes(b) => Body::Bytes(b.slice(offset as usize..(offset + len) as usize)),
             BlobSource::Synthetic { seed, .. } => Body::Synthetic {

@@ -172,6 +172,12 @@ impl BlobJob<'_> {
             Err(Stop::Cancelled) => return Tried::Done(Err(PushError::Cancelled)),
             Err(Stop::Failed(f)) => *f,
         };
+        // The file changed on disk while it was sent: the body stopped before its last byte
+        // (whether or not the registry checks digests); nothing more is tried.
+        if let Some(actual) = self.sent_check.as_ref().and_then(|c| c.mismatch()) {
+            self.abandon(&f.session, open).await;
+            return Tried::Done(Err(self.changed_on_disk(actual)));
+        }
         st.ask_first = may_have_landed(&f.error, f.step);
         let stale = f.step == Step::Patch
             && stale_resume(&f.error, f.session.offset, st.resumed_at)

@@ -1,5 +1,6 @@
 //! The local check behind a digest refusal: the blob hashed from disk (streamed), so that a
-//! corrupted layout is reported with its path instead of being retried.
+//! corrupted layout is reported with its path instead of being retried; and the error for a
+//! blob whose bytes changed on disk while its upload read them.
 
 use std::io::Read;
 
@@ -39,6 +40,24 @@ impl BlobJob<'_> {
             path: path.unwrap_or_else(|| "<generated>".into()),
             how,
         })
+    }
+}
+
+impl BlobJob<'_> {
+    /// The error for a blob whose bytes, as its upload read them, hashed to `actual`.
+    pub(crate) fn changed_on_disk(&self, actual: Digest) -> PushError {
+        PushError::Corrupt {
+            digest: self.desc.digest.clone(),
+            path: self
+                .source
+                .path()
+                .cloned()
+                .unwrap_or_else(|| "<generated>".into()),
+            how: format!(
+                "its bytes changed on disk while they were sent and hash to {actual}; the \
+                 upload was stopped before its last byte, nothing refers to it"
+            ),
+        }
     }
 }
 

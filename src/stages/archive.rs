@@ -20,6 +20,7 @@ use super::format::set_labels;
 use super::layer::{layer_stream, LayerOptions};
 use super::write::StoreWriter;
 use crate::layout::{safe_fs, tmp_name, Layout, LayoutError, MAX_MANIFEST};
+use crate::spec::text::{shown, shown_list};
 use crate::spec::{media_type, Descriptor, ManifestKind, Reference};
 
 /// Passes over the archive at most (each one reads it from the start).
@@ -257,8 +258,9 @@ pub fn docker_archive(
     let entry = match selector {
         Some(sel) => select_entry(&entries, sel).ok_or_else(|| {
             bad(format!(
-                "no image tagged '{sel}'; tags: {} (or @0..@{} by position)",
-                all.join(", "),
+                "no image tagged '{}'; tags: {} (or @0..@{} by position)",
+                shown(sel),
+                shown_list(&all),
                 entries.len().saturating_sub(1)
             ))
         })?,
@@ -270,14 +272,14 @@ pub fn docker_archive(
                     "the archive holds {} images: name one with docker-archive:FILE:REPO:TAG \
                      or docker-archive:FILE:@N; tags: {}",
                     entries.len(),
-                    all.join(", ")
+                    shown_list(&all)
                 )))
             }
         },
     };
     archive.fetch(std::iter::once(&entry.config).chain(&entry.layers))?;
     let mut cfg: Value = serde_json::from_slice(&read_small(dir, &entry.config, file)?)
-        .map_err(|e| bad(format!("config {} is not JSON: {e}", entry.config)))?;
+        .map_err(|e| bad(format!("config {} is not JSON: {e}", shown(&entry.config))))?;
     let diff_ids: Vec<String> = cfg["rootfs"]["diff_ids"]
         .as_array()
         .map(|a| {
@@ -300,8 +302,10 @@ pub fn docker_archive(
         let out = layer_stream(w.root(), f, Path::new(rel), opts)?;
         if out.diff_id.to_string() != *want {
             return Err(bad(format!(
-                "layer {rel} has diff_id {}, the config says {want}: the archive is corrupted",
-                out.diff_id
+                "layer {} has diff_id {}, the config says {}: the archive is corrupted",
+                shown(rel),
+                out.diff_id,
+                shown(want)
             )));
         }
         layers.push(out.descriptor.to_json());
@@ -355,9 +359,12 @@ fn inside(dir: &Path, rel: &str, file: &Path) -> Result<PathBuf, StoreError> {
     let p = base
         .join(rel)
         .canonicalize()
-        .map_err(|e| bad(format!("{rel}: {e}")))?;
+        .map_err(|e| bad(format!("{}: {e}", shown(rel))))?;
     if !p.starts_with(&base) || !p.is_file() {
-        return Err(bad(format!("{rel} is not a file inside the archive")));
+        return Err(bad(format!(
+            "{} is not a file inside the archive",
+            shown(rel)
+        )));
     }
     Ok(p)
 }

@@ -7,6 +7,7 @@
 //! (`SOURCE_DATE_EPOCH` or 0), numeric uid/gid 0 with no user or group names, modes kept,
 //! symlinks and hard links kept as links. Knows nothing of registries or of the CLI.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 use super::error::StoreError;
+use super::expand::Expansion;
 use super::pargz::ParGzEncoder;
 use crate::layout::BlobWriter;
 use crate::spec::{media_type, Descriptor, Digest};
@@ -205,21 +207,24 @@ pub fn layer_stream(
     out.finish()
 }
 
-/// Reads through `inner`, copying every byte read into `copy`.
+/// Reads through `inner`, copying every byte read into `copy` and counting them in `read`.
 struct Tee<'a, R> {
     inner: R,
     copy: &'a mut BlobWriter,
+    read: &'a Cell<u64>,
 }
 
 impl<R: Read> Read for Tee<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.copy.write_all(&buf[..n])?;
+        self.read.set(self.read.get() + n as u64);
         Ok(n)
     }
 }
 
-/// Copies a compressed layer as it is while hashing what it decompresses to.
+/// Copies a compressed layer as it is while hashing what it decompresses to, within the
+/// bound on expansion (`expand.rs`).
 fn keep(
     root: &Path,
     src: impl Read,
@@ -227,13 +232,18 @@ fn keep(
     c: LayerCompression,
 ) -> Result<LayerOut, StoreError> {
     let mut blob = BlobWriter::create(root)?;
-    let mut tar = HashWriter {
-        inner: std::io::sink(),
-        hasher: Sha256::new(),
-    };
+    let read = Cell::new(0);
+    let mut tar = Expansion::new(
+        HashWriter {
+            inner: std::io::sink(),
+            hasher: Sha256::new(),
+        },
+        &read,
+    );
     let mut tee = Tee {
         inner: src,
         copy: &mut blob,
+        read: &read,
     };
     let bad = |e: std::io::Error| StoreError::Source {
         path: what.to_path_buf(),
@@ -251,7 +261,7 @@ fn keep(
     };
     // Whatever the decoder did not read (it stops at the end of the stream) is kept too.
     std::io::copy(&mut tee, &mut std::io::sink()).map_err(StoreError::io(what))?;
-    let diff_id = Digest::from_sha256(&tar.hasher.finalize());
+    let diff_id = Digest::from_sha256(&tar.into_inner().hasher.finalize());
     let (digest, size) = blob.finish(None)?;
     Ok(LayerOut {
         diff_id,
@@ -327,10 +337,12 @@ fn append_dir(
             }
             h.set_entry_type(tar::EntryType::Regular);
             h.set_size(meta.len());
-            let f = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
-            // At most the size recorded in the header (a file growing meanwhile is cut).
-            b.append_data(&mut h, &rel, f.take(meta.len()))
-                .map_err(io)?;
+            // The file listed, not a link, FIFO or other file swapped in since; exactly the
+            // size the header records (a file that shrinks or grows meanwhile is an error
+            // naming it, never a short entry that would swallow the next one).
+            let f = crate::layout::open_listed(&path, &meta).map_err(StoreError::io(&path))?;
+            let exact = crate::layout::Exactly::new(f, meta.len());
+            b.append_data(&mut h, &rel, exact).map_err(io)?;
         } else {
             return Err(StoreError::Invalid(format!(
                 "{}: a device, socket or FIFO cannot be put in a layer; remove it from \

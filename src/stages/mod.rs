@@ -8,6 +8,7 @@
 pub mod add;
 mod archive;
 pub mod error;
+mod expand;
 mod fetch;
 pub mod format;
 pub mod gc;

@@ -36,47 +36,8 @@ impl StagesStorage {
     pub fn open(dir: &Path) -> Result<StagesStorage, StoreError> {
         let layout = Layout::open(dir)?;
         let index_path = dir.join("index.json");
-        let mut images: BTreeMap<ImageName, Vec<Stage>> = BTreeMap::new();
-        let mut seen = HashSet::new();
-        for d in layout.entries() {
-            let stage = Stage::parse(d).map_err(|rule| StoreError::Rule {
-                path: index_path.clone(),
-                entry: d
-                    .annotations
-                    .get(REF_NAME)
-                    .map(|n| printable(n).into_owned())
-                    .unwrap_or_else(|| d.digest.to_string()),
-                rule,
-            })?;
-            let err = |entry: String, rule: String| StoreError::Rule {
-                path: index_path.clone(),
-                entry,
-                rule,
-            };
-            if !seen.insert(stage.signature.clone()) {
-                return Err(err(
-                    stage.signature,
-                    "duplicate signature: each stage must be listed once".into(),
-                ));
-            }
-            let list = images.entry(stage.image.clone()).or_default();
-            if list.iter().any(|s| s.stage == stage.stage) {
-                return Err(err(
-                    stage.signature.clone(),
-                    format!(
-                        "{} has two '{}' stages",
-                        stage.image.describe(),
-                        stage.stage
-                    ),
-                ));
-            }
-            if dockerfile_clash(list.iter().map(|s| s.stage.as_str()), &stage.stage).is_some() {
-                return Err(err(stage.image.describe(), DOCKERFILE_RULE.into()));
-            }
-            list.push(stage);
-        }
+        let mut images = check_entries(layout.entries(), &index_path)?;
         for list in images.values_mut() {
-            list.sort_by_key(|s| stage_position(&s.stage));
             for s in list.iter() {
                 // Every blob of every stage present with its size, manifests verified.
                 layout.image(&s.descriptor)?;
@@ -94,6 +55,59 @@ impl StagesStorage {
     pub fn last_stage(&self, image: &ImageName) -> Option<&Stage> {
         self.stages(image).last()
     }
+}
+
+/// Every rule of an entry set of `index.json` (at `index_path`), checked for reading and
+/// before a writer commits alike: each entry a stage ([`Stage::parse`]), each signature
+/// listed once, one entry per image and stage, no Dockerfile stage beside werf.yaml ones.
+/// The stages per image, in stage order.
+pub(super) fn check_entries<'a>(
+    entries: impl IntoIterator<Item = &'a Descriptor>,
+    index_path: &Path,
+) -> Result<BTreeMap<ImageName, Vec<Stage>>, StoreError> {
+    let mut images: BTreeMap<ImageName, Vec<Stage>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for d in entries {
+        let stage = Stage::parse(d).map_err(|rule| StoreError::Rule {
+            path: index_path.to_path_buf(),
+            entry: d
+                .annotations
+                .get(REF_NAME)
+                .map(|n| printable(n).into_owned())
+                .unwrap_or_else(|| d.digest.to_string()),
+            rule,
+        })?;
+        let err = |entry: String, rule: String| StoreError::Rule {
+            path: index_path.to_path_buf(),
+            entry,
+            rule,
+        };
+        if !seen.insert(stage.signature.clone()) {
+            return Err(err(
+                stage.signature,
+                "duplicate signature: each stage must be listed once".into(),
+            ));
+        }
+        let list = images.entry(stage.image.clone()).or_default();
+        if list.iter().any(|s| s.stage == stage.stage) {
+            return Err(err(
+                stage.signature.clone(),
+                format!(
+                    "{} has two '{}' stages",
+                    stage.image.describe(),
+                    stage.stage
+                ),
+            ));
+        }
+        if dockerfile_clash(list.iter().map(|s| s.stage.as_str()), &stage.stage).is_some() {
+            return Err(err(stage.image.describe(), DOCKERFILE_RULE.into()));
+        }
+        list.push(stage);
+    }
+    for list in images.values_mut() {
+        list.sort_by_key(|s| stage_position(&s.stage));
+    }
+    Ok(images)
 }
 
 impl Stage {

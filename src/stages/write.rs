@@ -171,8 +171,26 @@ impl StoreWriter {
         self.writer.as_mut().expect("present until committed")
     }
 
-    /// Writes `index.json` by atomic rename and releases the lock.
+    /// Writes `index.json` by atomic rename and releases the lock. Refused, with nothing
+    /// written, when the entries break a rule readers check (`read::check_entries`: an
+    /// entry that is no stage, a signature listed twice, as a hostile checkout may hold):
+    /// a writer never leaves a storage no reader accepts.
     pub fn commit(mut self) -> Result<(), StoreError> {
+        let index_path = self.root.join("index.json");
+        let mut stages = Vec::new();
+        for (i, e) in self.w().entries().iter().enumerate() {
+            match &e.descriptor {
+                Some(d) => stages.push(d),
+                None => {
+                    return Err(StoreError::Rule {
+                        path: index_path,
+                        entry: format!("entry {}", i + 1),
+                        rule: "not a descriptor (mediaType, digest, size)".into(),
+                    })
+                }
+            }
+        }
+        super::read::check_entries(stages, &index_path)?;
         let w = self.writer.take().expect("present until committed");
         // On failure index.json is unchanged, and the drop removes the new blobs too.
         w.commit()?;
@@ -214,12 +232,48 @@ fn blob_names(root: &Path) -> Result<HashSet<OsString>, StoreError> {
     Ok(out)
 }
 
-/// Takes the storage's writer lock.
+/// Takes the storage's writer lock (every writer takes it first), after refusing a storage
+/// reached through a symlink ([`refuse_linked`]).
 pub fn lock(root: &Path) -> Result<LayoutLock, StoreError> {
+    refuse_linked(root)?;
     LayoutLock::acquire(root).map_err(|e| match e {
         e @ LayoutError::Locked { .. } => StoreError::Locked(e.to_string()),
         e => e.into(),
     })
+}
+
+/// The name of the project directory holding the default stages storage (`.werf/stages`).
+const WERF_DIR: &str = ".werf";
+
+/// A stages storage that is a symlink, or whose `.werf` directory is one, is never written
+/// to: a checkout holding `.werf -> /etc` would have the storage created at the link's
+/// target. A storage kept elsewhere on purpose is named by its real path (`--stages-dir`).
+fn refuse_linked(root: &Path) -> Result<(), StoreError> {
+    let mut check = vec![root];
+    if let Some(parent) = root
+        .parent()
+        .filter(|p| p.file_name() == Some(WERF_DIR.as_ref()))
+    {
+        check.push(parent);
+    }
+    for p in check {
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(p)
+                .map(|t| crate::spec::text::shown(&t.to_string_lossy()))
+                .unwrap_or_else(|_| "?".into());
+            return Err(StoreError::Invalid(format!(
+                "{}: is a symbolic link (to {target}): the stages storage is never written \
+                 through a link (a checkout could point it anywhere); nothing was changed: \
+                 replace the link with a directory, or pass --stages-dir with the storage's \
+                 real path",
+                crate::spec::text::shown(&p.to_string_lossy())
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The stage an `index.json` entry being written is, if it is one.
@@ -278,5 +332,50 @@ mod tests {
         }
         let sigs: Vec<String> = w.entries().into_iter().map(|e| e.signature).collect();
         assert_eq!(sigs, ["bb", "cc", "ff"]);
+    }
+
+    /// A storage that breaks a rule readers check (as a hostile checkout may hold it) is
+    /// not committed to: the add fails naming the rule and `index.json` stays as it was.
+    #[test]
+    fn a_storage_readers_refuse_is_refused_by_the_writer() {
+        let entry = |n: u8, image: &str, stage: &str, sig: &str| {
+            let mut v = desc(n).to_json();
+            v["annotations"] = serde_json::json!({REF_NAME: sig, ANN_IMAGE: image,
+                ANN_STAGE: stage, ANN_SIGNATURE: sig});
+            v
+        };
+        // (entries already in index.json, start of the rule the commit names)
+        let cases = [
+            (
+                vec![entry(1, "a", "from", "aa"), entry(2, "b", "from", "aa")],
+                "duplicate signature",
+            ),
+            (
+                vec![entry(1, "a", "from", "aa"), entry(2, "a", "from", "bb")],
+                "image 'a' has two 'from' stages",
+            ),
+            (vec![entry(1, "a", "nope", "aa")], "unknown stage name"),
+            (
+                vec![serde_json::json!({"mediaType": "x", "size": "one"})],
+                "not a descriptor",
+            ),
+        ];
+        for (entries, rule) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let index =
+                serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": entries}))
+                    .unwrap();
+            std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+            std::fs::write(dir.path().join("index.json"), &index).unwrap();
+            let mut w = StoreWriter::open(dir.path()).unwrap();
+            let image = ImageName::from_annotation("c").unwrap();
+            w.add_stage(&desc(9), &image, "from", "cc").unwrap();
+            let e = w.commit().expect_err(rule);
+            assert!(e.to_string().contains(rule), "{rule}: {e}");
+            assert!(
+                std::fs::read(dir.path().join("index.json")).unwrap() == index,
+                "{rule}"
+            );
+        }
     }
 }

@@ -20,11 +20,14 @@ pub const STREAM_BUF: usize = 256 * 1024;
 pub enum Body {
     Empty,
     Bytes(Bytes),
-    /// `len` bytes of `path` from `offset`.
+    /// `len` bytes of `path` from `offset`; with `check`, the file's bytes are hashed as
+    /// they are read and a body that would end the file with bytes that do not hash to its
+    /// digest fails instead (`file_stream::StreamCheck`).
     File {
         path: PathBuf,
         offset: u64,
         len: u64,
+        check: Option<Arc<super::file_stream::StreamCheck>>,
     },
     /// `len` bytes from `offset` of the synthetic content for `seed` (`synthetic.rs`):
     /// benchmarks.
@@ -82,14 +85,17 @@ impl Body {
     /// The content of a file or synthetic body as a stream of pieces.
     async fn stream(&self) -> Result<BoxStream<'static, std::io::Result<Bytes>>, TransportError> {
         Ok(match self {
-            Body::File { path, offset, len } => {
-                super::file_stream::open(path, *offset, *len, STREAM_BUF)
-                    .await
-                    .map_err(|source| TransportError::Body {
-                        path: path.display().to_string(),
-                        source,
-                    })?
-            }
+            Body::File {
+                path,
+                offset,
+                len,
+                check,
+            } => super::file_stream::open(path, *offset, *len, STREAM_BUF, check.clone())
+                .await
+                .map_err(|source| TransportError::Body {
+                    path: path.display().to_string(),
+                    source,
+                })?,
             Body::Synthetic { seed, offset, len } => {
                 super::synthetic::stream(*seed, *offset, *len).boxed()
             }
@@ -115,7 +121,9 @@ impl std::fmt::Debug for Body {
         match self {
             Body::Empty => f.write_str("Empty"),
             Body::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
-            Body::File { path, offset, len } => {
+            Body::File {
+                path, offset, len, ..
+            } => {
                 write!(f, "File({}, {offset}+{len})", path.display())
             }
             Body::Synthetic { seed, offset, len } => write!(f, "Synthetic({seed}, {offset}+{len})"),

@@ -154,9 +154,14 @@ impl Transport {
     /// a refreshed token or the credentials, then that one request again. A 401 that
     /// persists is an error (`Unauthorized`, `NoCredentials`, `Denied`); any other answer
     /// is returned, whatever its status.
+    ///
+    /// A 401 from another origin (a redirect to storage or a CDN, an upload `Location` on
+    /// another host) is an error, `ForeignUnauthorized`: its challenge is never learned, so
+    /// the registry's credentials never go to a realm another host names.
     pub async fn send(&self, req: &Request) -> Result<Response, TransportError> {
         if !self.auth.is_own(&req.url) {
-            return self.send_retrying(req, None).await;
+            let resp = self.send_retrying(req, None).await?;
+            return self.not_foreign_401(req, resp);
         }
         let scopes = scope::scopes_for_request(
             req.method.as_str(),
@@ -166,6 +171,7 @@ impl Transport {
         );
         let authz = self.auth.authorization(&scopes).await?;
         let resp = self.send_retrying(req, authz.as_ref()).await?;
+        let resp = self.not_foreign_401(req, resp)?;
         if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(resp);
         }
@@ -179,10 +185,24 @@ impl Transport {
             req.url.path()
         );
         let resp = self.send_retrying(req, Some(&again)).await?;
+        let resp = self.not_foreign_401(req, resp)?;
         if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
             return Err(self.auth.final_error(&resp, &scopes).await);
         }
         Ok(resp)
+    }
+
+    /// `resp`, unless it is a 401 from an origin other than the registry's (after a
+    /// redirect, or to a request sent elsewhere).
+    fn not_foreign_401(&self, req: &Request, resp: Response) -> Result<Response, TransportError> {
+        if resp.status() != reqwest::StatusCode::UNAUTHORIZED || self.auth.is_own(resp.url()) {
+            return Ok(resp);
+        }
+        Err(TransportError::ForeignUnauthorized {
+            request: format!("{} {}", req.method, redact_query(&req.url)),
+            origin: crate::auth::redact::quote(&resp.url().origin().ascii_serialization()),
+            host: self.host.clone(),
+        })
     }
 
     /// Sends `req`, retrying transient failures (connection errors, timeouts, HTTP/2

@@ -80,6 +80,15 @@ pub enum TransportError {
     },
     #[error("token realm {realm}: {detail}")]
     TokenRealm { realm: String, detail: String },
+    /// A 401 from an origin other than the registry's (storage or a CDN a request was
+    /// redirected to): never learned from, no credentials sent there.
+    #[error("{request}: {origin}, not the registry {host}, answered 401 Unauthorized; its challenge is not followed: the registry's credentials go only to the registry and the token realm it names")]
+    ForeignUnauthorized {
+        /// The method and URL, as `GET https://...`.
+        request: String,
+        origin: String,
+        host: String,
+    },
 }
 
 impl TransportError {
@@ -112,7 +121,8 @@ impl TransportError {
             TransportError::Credentials(_)
             | TransportError::NoCredentials { .. }
             | TransportError::Unauthorized { .. }
-            | TransportError::Denied { .. } => K::Auth,
+            | TransportError::Denied { .. }
+            | TransportError::ForeignUnauthorized { .. } => K::Auth,
             TransportError::Config(_) => K::Usage,
             TransportError::Body { .. } => K::Layout,
             TransportError::TooLarge { .. } => K::Registry,

@@ -63,6 +63,8 @@ pub(crate) async fn detect_scheme(
     tracing::debug!("HTTPS to {host} failed: {https_err}");
     match over_http {
         Ok(challenges) => Ok((http, challenges)),
+        // A plain-HTTP registry whose ping led to another host's 401: that is the news.
+        Err(http_err @ TransportError::ForeignUnauthorized { .. }) => Err(http_err),
         // The HTTPS failure says more (an untrusted certificate, say) unless nobody
         // listens there.
         Err(http_err) => Err(match https_err {
@@ -101,7 +103,17 @@ async fn probe(
         .await
         .map_err(timeout)?;
     match sent {
+        // A challenge is learned only from the registry itself, never from a host a redirect
+        // led to (its realm would get the registry's credentials).
+        Ok(resp) if resp.url().origin() != url.origin() && resp.status().as_u16() == 401 => {
+            Err(TransportError::ForeignUnauthorized {
+                request: format!("GET {url}"),
+                origin: crate::auth::redact::quote(&resp.url().origin().ascii_serialization()),
+                host: host.into(),
+            })
+        }
         Ok(resp) => match resp.status().as_u16() {
+            200 | 403 if resp.url().origin() != url.origin() => Ok(Vec::new()),
             200 | 401 | 403 => Ok(resp
                 .headers()
                 .get_all(reqwest::header::WWW_AUTHENTICATE)

@@ -16,6 +16,14 @@ use super::registry::{http_request, Registry};
 pub use super::scenario::error_line;
 use super::token::TokenIssuer;
 
+/// `--registry-username`/`--registry-password` flags of the test registries' account.
+pub const USER_FLAGS: [&str; 4] = [
+    "--registry-username",
+    super::registry::TEST_USER,
+    "--registry-password",
+    super::registry::TEST_PASSWORD,
+];
+
 /// A scratch environment for werf-push runs, with one small image in a layout.
 pub struct Env {
     dir: TempDir,

@@ -1,7 +1,8 @@
-//! Hostile answers of the test proxy ([`super::proxy`], issue 12): a server that takes the
+//! Hostile answers of the test proxy ([`super::proxy`]): a server that takes the
 //! request and never answers, one that sends its answer one byte at a time, an answer with
 //! a body of hundreds of MiB (streamed, never held in memory), and an error whose message
-//! echoes the request's `Authorization` with control characters and 60 KiB more text.
+//! echoes the request's `Authorization` with control characters and 60 KiB more text, a
+//! `401` whose challenge names a realm of its own.
 //! Nothing is forwarded to the registry for these.
 
 use std::io::{Read, Write};
@@ -37,6 +38,9 @@ pub enum HostileKind {
     /// `400 DENIED` whose message quotes the request's `Authorization`, an escape sequence,
     /// a newline, and 60 KiB of text (the whole still under the 64 KiB kept of an error body).
     EchoAuthorization,
+    /// `401` with this `WWW-Authenticate` (storage or a CDN that wants a token of its own
+    /// realm).
+    Challenge(String),
 }
 
 impl Hostile {
@@ -126,6 +130,14 @@ pub fn answer(client: &mut TcpStream, head: &Head, kind: &HostileKind) -> std::i
             client.write_all(body.as_bytes())?;
             let _ = client.shutdown(Shutdown::Write);
             Ok(400)
+        }
+        HostileKind::Challenge(challenge) => {
+            let head = format!(
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {challenge}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            client.write_all(head.as_bytes())?;
+            let _ = client.shutdown(Shutdown::Write);
+            Ok(401)
         }
     }
 }

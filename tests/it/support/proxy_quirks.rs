@@ -1,4 +1,4 @@
-//! The registry quirks of issue 18 for the test proxy ([`super::proxy`]), each a [`Quirk`]
+//! The registry quirks for the test proxy ([`super::proxy`]), each a [`Quirk`]
 //! switched on in `ProxyConfig::quirks`: answers made up in place of the registry's
 //! ([`refusal`], nothing forwarded; status 0 drops the connection) and rewrites of the real
 //! registry's answers ([`rewrite`]). Each names the registry whose behaviour it copies;
@@ -22,6 +22,12 @@ pub enum Quirk {
     /// GHCR, GitLab: a blob `HEAD`/`GET` that finds the blob answers `307` to
     /// `/storage/...`, where a `HEAD` gets `403` (a presigned URL signed for `GET`).
     BlobHeadRedirect,
+    /// Docker Hub, Quay, ECR: a blob `GET` that finds the blob answers `307` to storage or a
+    /// CDN on another host (this `ADDR:PORT`, at `/storage/...`).
+    BlobGetElsewhere(String),
+    /// A registry behind a front that sends its `GET /v2/` on to another host (this
+    /// `ADDR:PORT`) with a `307`.
+    PingElsewhere(String),
     /// GHCR, ACR (and distribution itself): a manifest `HEAD`/`GET` of an OCI index whose
     /// `Accept` lacks the OCI index type answers `404 MANIFEST_UNKNOWN`.
     AcceptNeedsIndex,
@@ -237,6 +243,27 @@ pub fn refusal(
 }
 
 /// Applies the quirks to an answer of the registry; returns how many applied.
+/// A blob answer made a `307` to `http://<authority>/storage/<path>` (presigned storage).
+fn to_storage(
+    authority: &str,
+    head: &Head,
+    status: &mut u16,
+    h: &mut Vec<(String, String)>,
+    body: &mut Vec<u8>,
+) {
+    let loc = format!(
+        "http://{authority}/storage{}?X-Amz-Signature=abc",
+        path(head)
+    );
+    h.retain(|(k, _)| {
+        !k.eq_ignore_ascii_case("content-length")
+            && !k.eq_ignore_ascii_case("docker-content-digest")
+    });
+    set(h, "Location", &loc);
+    body.clear();
+    *status = 307;
+}
+
 pub fn rewrite(
     quirks: &[Quirk],
     state: &QuirkState,
@@ -253,12 +280,16 @@ pub fn rewrite(
                 if is_blob && *status == 200 && matches!(head.method.as_str(), "HEAD" | "GET") =>
             {
                 let host = header(&head.headers, "host").unwrap_or("127.0.0.1");
-                let loc = format!("http://{host}/storage{}?X-Amz-Signature=abc", path(head));
-                h.retain(|(k, _)| {
-                    !k.eq_ignore_ascii_case("content-length")
-                        && !k.eq_ignore_ascii_case("docker-content-digest")
-                });
-                set(h, "Location", &loc);
+                to_storage(host, head, status, h, body);
+                n += 1;
+            }
+            Quirk::BlobGetElsewhere(to) if is_blob && *status == 200 && head.method == "GET" => {
+                to_storage(to, head, status, h, body);
+                n += 1;
+            }
+            Quirk::PingElsewhere(to) if path(head) == "/v2/" && head.method == "GET" => {
+                h.retain(|(k, _)| !k.eq_ignore_ascii_case("www-authenticate"));
+                set(h, "Location", &format!("http://{to}/v2/"));
                 body.clear();
                 *status = 307;
                 n += 1;

@@ -40,6 +40,16 @@ pub fn push(args: &[&str]) -> Output {
     out
 }
 
+/// Runs `werf-push ARGS...` (any command) for at most 2 minutes; checks it did not panic,
+/// whatever its status.
+pub fn werf_push_args(args: &[&str]) -> Output {
+    let mut c = cmd::werf_push();
+    c.args(args);
+    let out = cmd::run_timeout(&mut c, std::time::Duration::from_secs(120));
+    assert_no_panic(&out);
+    out
+}
+
 /// The first `error:` line of the stderr of `out` (panics, showing `out`, when there is none).
 #[track_caller]
 pub fn error_line(out: &Output) -> String {
