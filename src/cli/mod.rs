@@ -4,7 +4,7 @@
 //! One module per command (`push`, `publish`, `bench`, `stages/`, `slugify`, `completion`,
 //! `manpages`), each owning its clap `Args` and `run`; the flag groups they share in
 //! `flags`; helpers no command owns (`output`, `progress`, `settings`, `exit`, `signal`,
-//! `size`, `rate`). A command module uses helpers only, never another command module;
+//! `size`, `rate`, `tally`). A command module uses helpers only, never another command module;
 //! this file declares the command tree and dispatches.
 
 mod bench;
@@ -22,6 +22,7 @@ mod signal;
 mod size;
 mod slugify;
 mod stages;
+mod tally;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -126,11 +127,16 @@ pub fn main() -> i32 {
     });
     match result {
         _ if interrupt().is_cancelled() => {
-            eprintln!("error: interrupted; nothing more was written (run again to finish)");
-            match SIGNAL_EXIT.load(Ordering::SeqCst) {
+            let code = match SIGNAL_EXIT.load(Ordering::SeqCst) {
                 0 => INTERRUPTED,
                 code => code,
-            }
+            };
+            let what = match code {
+                signal::TERMINATED => "terminated",
+                _ => "interrupted",
+            };
+            eprintln!("error: {what}; nothing more was written (run again to finish)");
+            code
         }
         Ok(code) => code,
         Err(e) => exit::report(&e),

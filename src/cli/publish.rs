@@ -121,6 +121,6 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
             .with_context(|| format!("cannot write the publish report {}", path.display()))?;
     }
     let lines = output::per_image(&report, &summary);
-    output::finish(&summary, errors, a.json, &progress, &lines)?;
+    output::finish(&summary, errors, a.json, a.dry_run, &progress, &lines)?;
     Ok(exit::SUCCESS)
 }

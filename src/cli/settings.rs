@@ -11,7 +11,7 @@ use werf_push::transport::{RetryBudget, Timeouts, TransportOptions};
 
 use super::flags::{GlobalArgs, RegistryArgs, Strategy, UploadArgs, UsageError};
 use super::progress::{Progress, Shown};
-use super::signal::interrupt;
+use super::signal::{before_notice, interrupt};
 
 /// Transport settings from the flags: TLS, credentials (the password from stdin with
 /// `--registry-password-stdin`), Docker's certs.d (`WERF_PUSH_CERTS_D` overrides
@@ -118,6 +118,13 @@ pub fn pusher(
         blob_lines: g.verbose > 0,
     };
     let progress = Arc::new(Progress::new(g.progress, shown));
+    progress.tick();
+    let stop = Arc::downgrade(&progress);
+    before_notice(move || {
+        if let Some(p) = stop.upgrade() {
+            p.finish();
+        }
+    });
     let pusher = werf_push::push::Pusher::new(
         push_options(upload, dry_run),
         registries(registry)?,

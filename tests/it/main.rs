@@ -33,6 +33,7 @@ mod quirks_manifests;
 mod quirks_uploads;
 mod stages;
 mod stages_roundtrip;
+mod terminal;
 mod tls;
 mod token_auth;
 mod ux;

@@ -1,4 +1,4 @@
-//! Issue 8 acceptance: what people see. Progress on a pseudo-terminal (via `script`), in a
+//! What people see. Progress on a pseudo-terminal (via `script`), in a
 //! pipe, and with `--progress none`; `--dry-run` makes only read requests and its plan
 //! matches the real run; error classes with message, hint and exit code; `--help` examples
 //! and shell completions.
@@ -43,13 +43,18 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         out.describe()
     );
     assert!(
-        !out.stderr.contains("blob "),
+        !out.stderr.lines().any(|l| l.starts_with("blob ")),
         "blob lines need -v\n{}",
         out.describe()
     );
     assert!(
-        out.stderr.contains(&format!("tag  {dest} pushed")),
+        out.stderr.contains(&format!("tag  {dest} pushed sha256:")),
         "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.contains("1 blobs") && !out.stderr.contains("1 tags"),
+        "plurals\n{}",
         out.describe()
     );
     assert!(
@@ -263,7 +268,7 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
     assert!(rows.iter().all(|(_, _, s)| s == "would-mount"), "{rows:?}");
     let last = out.stderr.lines().last().unwrap_or("");
     assert_eq!(
-        last, "dry run: would push 0 blobs (0 B), mount 4, write 1 tags (0 up-to-date); nothing was written",
+        last, "dry run: would push 0 blobs (0 B), mount 4, write 1 tag (0 up-to-date); nothing was written",
         "{}",
         out.describe()
     );
@@ -740,10 +745,18 @@ fn publish_results_per_image_and_as_json_lines() {
         out.describe()
     );
     assert!(
-        lines.contains(&"stages cache: 5 tags, 5 pushed, 0 up-to-date"),
-        "{}",
+        lines.contains(&format!("stages cache {repo}: 5 tags, 5 pushed, 0 up-to-date").as_str()),
+        "the stages cache's line names its repository\n{}",
         out.describe()
     );
+    // Each image line ends with the short digest of what was pushed, as the report has it.
+    let report_digest = |image: &str| {
+        let l = lines.iter().find(|l| l.starts_with(image)).unwrap();
+        l.rsplit_once("  (sha256:")
+            .map(|(_, d)| d.trim_end_matches(')').to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(report_digest("backend ").len(), 12, "{}", out.describe());
     assert!(
         !lines.iter().any(|l| l.starts_with("tag  ")),
         "{}",

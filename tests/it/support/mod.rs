@@ -5,7 +5,8 @@
 //! of the reliability tests ([`scenario`]); for auth and TLS: a token issuer ([`token`]),
 //! nginx as TLS terminator with a test CA ([`nginx`]), header-logging relays
 //! ([`authproxy`]) and isolated werf-push runs ([`isolated`]); a cutting/corrupting pull
-//! proxy of the stages tests ([`cutproxy`]). Declared once in `tests/it/main.rs`; a test
+//! proxy of the stages tests ([`cutproxy`]); a real terminal to read screens off
+//! ([`screen`], tmux). Declared once in `tests/it/main.rs`; a test
 //! module uses it as `crate::support::...`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`) are required: a missing one is a
@@ -25,6 +26,7 @@ pub mod proxy_quirks;
 pub mod proxy_rules;
 pub mod registry;
 pub mod scenario;
+pub mod screen;
 pub mod skopeo;
 pub mod token;
 pub mod wan;
