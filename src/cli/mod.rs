@@ -27,7 +27,7 @@ mod tally;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use flags::GlobalArgs;
 use signal::{interrupt, watch_signals, INTERRUPTED, SIGNAL_EXIT};
@@ -62,7 +62,7 @@ pub enum Command {
         after_help = "Examples:\n  werf-push bench --repo localhost:5000/bench\n  werf-push bench --repo registry.example.com/bench --blobs 8 --blob-size 16MiB --rounds 3 --warm-rounds 3 --json\n  werf-push bench --repo localhost:5000/bench --from oci:./layout --jobs 2"
     )]
     Bench(bench::BenchArgs),
-    /// The stages storage: list what it holds.
+    /// The stages storage: import, add, pull, list stages and collect garbage.
     #[command(subcommand)]
     Stages(stages::StagesCommand),
     /// werf's slug: `werf-push slugify -f docker-tag STRING`.
@@ -84,11 +84,35 @@ pub enum Command {
         after_help = "Examples:\n  werf-push manpages ~/.local/share/man/man1 && man werf-push-stages-list"
     )]
     Manpages { dir: PathBuf },
+    /// werf's `build-and-publish` (and `build`), which scripts carry: caught to say that
+    /// werf-push does not build and what to run instead.
+    #[command(name = "build-and-publish", alias = "build", hide = true)]
+    BuildAndPublish {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
+
+/// The command tree, with environment values hidden in help: a variable that is set is not
+/// a flag that was given (and may hold what is nobody's business).
+pub fn command() -> clap::Command {
+    hide_env_values(Cli::command())
+}
+
+fn hide_env_values(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| a.hide_env_values(true))
+        .mut_subcommands(hide_env_values)
+}
+
+/// What replaces werf's building commands.
+const NO_BUILD: &str = "werf-push does not build images: build them with your builder (werf \
+    build, buildah, kaniko, docker build), bring the stages in with `werf-push stages import` \
+    (or `werf-push stages add`), then run `werf-push publish` with the same --repo and --tag-* \
+    flags";
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     output::init_logging(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -120,9 +144,10 @@ pub fn main() -> i32 {
             Command::Publish(a) => publish::run(a, &cli.global).await,
             Command::Bench(a) => bench::run(a, &cli.global).await,
             Command::Stages(c) => stages::run(c, &cli.global).await,
-            Command::Completion { shell } => completion::run(shell, Cli::command()),
-            Command::Manpages { dir } => manpages::run(&dir, Cli::command()),
+            Command::Completion { shell } => completion::run(shell, command()),
+            Command::Manpages { dir } => manpages::run(&dir, command()),
             Command::Slugify(a) => slugify::run(&a),
+            Command::BuildAndPublish { .. } => Err(flags::UsageError(NO_BUILD.into()).into()),
         }
     });
     match result {

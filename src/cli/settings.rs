@@ -50,7 +50,11 @@ pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageErro
     Ok(TransportOptions {
         insecure: r.insecure_registry,
         skip_tls_verify: r.skip_tls_verify_registry,
-        ca_file: r.ca_file.clone(),
+        ca_file: r.ca_file.clone().or_else(|| {
+            std::env::var_os("SSL_CERT_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        }),
         http1_only: r.http1,
         max_requests: r.requests.max(1),
         timeouts: Timeouts {

@@ -237,8 +237,13 @@ fn validate_component(c: &str) -> Result<(), String> {
         .chars()
         .find(|ch| !matches!(ch, 'a'..='z' | '0'..='9' | '.' | '_' | '-'))
     {
+        let lower = c.to_ascii_lowercase();
+        let suggestion = match bad.is_ascii_uppercase() && validate_component(&lower).is_ok() {
+            true => format!(" (lower case: '{lower}')"),
+            false => String::new(),
+        };
         return Err(format!(
-            "has '{bad}': only lower-case letters, digits and separators '.', '_', '__', '-' are allowed"
+            "has '{bad}': only lower-case letters, digits and separators '.', '_', '__', '-' are allowed{suggestion}"
         ));
     }
     let b = c.as_bytes();

@@ -17,8 +17,15 @@ pub enum TransportError {
     /// `detail` is said in words (`tls::in_words`), never as Rust debug text.
     #[error("TLS with registry {host} failed: {detail}")]
     Tls { host: String, detail: String },
-    #[error("{host} does not look like a registry: GET /v2/ answered {status}")]
-    NotRegistry { host: String, status: u16 },
+    /// Something answered over `scheme`, but not as a registry (`server`: what it says
+    /// it is, ` (Server: nginx, text/html)`, or empty).
+    #[error("{host} is not a registry: {scheme} answered, but GET /v2/ answered {status}{server}")]
+    NotRegistry {
+        host: String,
+        scheme: String,
+        status: u16,
+        server: String,
+    },
     /// A request that failed in a way a later attempt may cure (see [`is_transient`]).
     #[error("{method} {url}: {detail}")]
     Request {

@@ -22,7 +22,7 @@ pub struct GcArgs {
 }
 
 pub fn run(a: GcArgs) -> Result<i32> {
-    let report = gc(&a.storage.path(), a.dry_run)?;
+    let report = gc(&a.storage.path()?, a.dry_run)?;
     output::print(a.json, &report, || {
         let verb = if report.dry_run {
             "would remove"

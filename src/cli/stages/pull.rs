@@ -38,8 +38,8 @@ pub struct PullArgs {
 pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
     let registries = settings::registries(&a.registry)?;
     let req = PullRequest {
-        stages_dir: a.storage.path(),
-        repo: a.repo.repo.clone(),
+        stages_dir: a.storage.path()?,
+        repo: a.repo.get()?.to_string(),
         images: a.images.clone(),
         jobs: a.jobs as usize,
         page_size: a.page_size,
@@ -83,7 +83,7 @@ pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
         out
     })?;
     // What could be restored is stored; an image named but not restored whole fails.
-    match report.incomplete(&a.repo.repo) {
+    match report.incomplete(a.repo.get()?) {
         Some(e) => Err(e.into()),
         None => Ok(exit::SUCCESS),
     }
