@@ -4,7 +4,7 @@
 //! One module per command (`push`, `publish`, `bench`, `stages/`, `slugify`, `completion`,
 //! `manpages`), each owning its clap `Args` and `run`; the flag groups they share in
 //! `flags`; helpers no command owns (`output`, `progress`, `settings`, `exit`, `signal`,
-//! `size`, `rate`, `tally`). A command module uses helpers only, never another command module;
+//! `size`, `rate`, `tally`, `usage`). A command module uses helpers only, never another command module;
 //! this file declares the command tree and dispatches.
 
 mod bench;
@@ -23,6 +23,7 @@ mod size;
 mod slugify;
 mod stages;
 mod tally;
+mod usage;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -104,6 +105,24 @@ fn hide_env_values(cmd: clap::Command) -> clap::Command {
         .mut_subcommands(hide_env_values)
 }
 
+/// Prints a command-line error and exits: help and version as clap prints them; an error
+/// with its usage line cleared of the flags only the environment gave (clap lists every
+/// option that has a value there, which reads as if it were required).
+fn usage_error(e: clap::Error) -> ! {
+    if !e.use_stderr() {
+        e.exit()
+    }
+    let env_set = usage::env_set(&command());
+    let text = e.render().to_string();
+    for line in text.lines() {
+        match line.strip_prefix("Usage: ") {
+            Some(usage) => eprintln!("Usage: {}", usage::without(usage, &env_set)),
+            None => eprintln!("{line}"),
+        }
+    }
+    std::process::exit(e.exit_code())
+}
+
 /// What replaces werf's building commands.
 const NO_BUILD: &str = "werf-push does not build images: build them with your builder (werf \
     build, buildah, kaniko, docker build), bring the stages in with `werf-push stages import` \
@@ -112,7 +131,13 @@ const NO_BUILD: &str = "werf-push does not build images: build them with your bu
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     output::init_logging(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

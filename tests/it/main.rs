@@ -19,6 +19,7 @@ mod cache;
 mod compression;
 mod exit_codes;
 mod faults;
+mod guidance;
 mod hostile_fs;
 mod hostile_net;
 mod hostile_pull;

@@ -385,7 +385,7 @@ fn bash_completes_subcommands_flags_and_values() {
     let script = tmp.path().join("werf-push.bash");
     std::fs::write(&script, &out.stdout).unwrap();
     // (words typed, the word being completed, what must be offered, what must not be)
-    let cases: [(&str, &str, &[&str], &[&str]); 6] = [
+    let cases: [(&str, &str, &[&str], &[&str]); 13] = [
         ("werf-push ", "", &["publish", "stages", "push"], &[]),
         (
             "werf-push stages ",
@@ -412,6 +412,49 @@ fn bash_completes_subcommands_flags_and_values() {
             &[],
         ),
         ("werf-push --progress ", "", &["auto", "plain", "none"], &[]),
+        // Every flag with a fixed set of values completes them, not file names.
+        (
+            "werf-push publish --images-repo-mode ",
+            "",
+            &["auto", "multirepo", "monorepo"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push push --registry-profile ",
+            "",
+            &["generic", "ghcr", "ecr", "harbor", "gitlab"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push stages add --stage ",
+            "",
+            &["from", "beforeInstall", "install", "dockerfile"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push stages add --compression ",
+            "",
+            &["gzip", "zstd"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push push --log-format ",
+            "",
+            &["text", "json"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push publish --publish-report-format ",
+            "",
+            &["json"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push slugify --format ",
+            "",
+            &["docker-tag"],
+            &["Cargo.toml"],
+        ),
     ];
     for (line, cur, want, not) in cases {
         let words: Vec<&str> = line.split_whitespace().collect();
