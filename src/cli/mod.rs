@@ -79,12 +79,17 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Write man pages generated from this command line into DIR (one per command, nested
-    /// ones as werf-push-stages-list.1); scripts/man runs it.
+    /// Write man pages generated from this command line (one per command, nested ones as
+    /// werf-push-stages-list.1); scripts/man runs it.
     #[command(
-        after_help = "Examples:\n  werf-push manpages ~/.local/share/man/man1 && man werf-push-stages-list"
+        after_help = "Examples:\n  werf-push manpages && man werf-push-stages-list   # beside the binary: ~/.cargo/bin/werf-push -> ~/.cargo/share/man/man1\n  werf-push manpages ~/.local/share/man/man1"
     )]
-    Manpages { dir: PathBuf },
+    Manpages {
+        /// Where to write them; default: share/man/man1 beside the binary's bin directory,
+        /// where `man` looks for every directory of PATH (man-db's manpath), so that
+        /// `man werf-push-stages-list` finds them without MANPATH.
+        dir: Option<PathBuf>,
+    },
     /// werf's `build-and-publish` (and `build`), which scripts carry: caught to say that
     /// werf-push does not build and what to run instead.
     #[command(name = "build-and-publish", alias = "build", hide = true)]
@@ -170,7 +175,7 @@ pub fn main() -> i32 {
             Command::Bench(a) => bench::run(a, &cli.global).await,
             Command::Stages(c) => stages::run(c, &cli.global).await,
             Command::Completion { shell } => completion::run(shell, command()),
-            Command::Manpages { dir } => manpages::run(&dir, command()),
+            Command::Manpages { dir } => manpages::run(dir, command()),
             Command::Slugify(a) => slugify::run(&a),
             Command::BuildAndPublish { .. } => Err(flags::UsageError(NO_BUILD.into()).into()),
         }

@@ -246,6 +246,15 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
         .collect();
     assert_eq!(done, planned, "the real run did what the plan said");
     assert_eq!(real["tags"][0]["digest"], plan["tags"][0]["digest"]);
+    // All up to date: the dry run still ends with what it would do (nothing), as documented.
+    let out = push(&["--dry-run", &src, &dest, &dest2]);
+    assert_success(&out);
+    assert_eq!(
+        out.stderr.lines().last().unwrap_or(""),
+        "dry run: would push 0 blobs (0 B), mount 0, write 0 tags (2 up-to-date); nothing was written",
+        "{}",
+        out.describe()
+    );
 
     // A third repository: the plan finds every blob to mount through the known-blob cache
     // that the real run filled, and ends with the one line that sums it up.
@@ -744,6 +753,34 @@ fn manpages_cover_every_command_with_exit_status_and_environment() {
         publish.contains("WERF_IMAGES_REPO"),
         "the publish page lists its variables"
     );
+}
+
+/// `werf-push manpages` without DIR writes beside the binary (`PREFIX/bin` ->
+/// `PREFIX/share/man/man1`), where man-db's `man` finds them from PATH alone, no MANPATH.
+#[test]
+fn manpages_beside_the_binary_are_found_by_man() {
+    let tmp = TempDir::new().unwrap();
+    let bin = tmp.path().join("prefix/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_werf-push"), bin.join("werf-push")).unwrap();
+    let out = run(&mut crate::support::cmd::bin(bin.join("werf-push")).arg("manpages"));
+    assert_success(&out);
+    let page = tmp
+        .path()
+        .join("prefix/share/man/man1/werf-push-stages-list.1");
+    assert!(page.is_file(), "{}", out.describe());
+    let mut man = std::process::Command::new("man");
+    man.env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", tmp.path())
+        .args(["-w", "werf-push-stages-list"]);
+    let found = run(&mut man);
+    assert!(
+        found.success(),
+        "man (Debian package man-db; scripts/test installs it) did not find the page\n{}",
+        found.describe()
+    );
+    assert_eq!(found.stdout.trim(), page.to_str().unwrap());
 }
 
 /// A publish says per image what happened (stage tags counted apart), not a line per tag;
