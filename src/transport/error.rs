@@ -158,6 +158,10 @@ pub(crate) fn request_error(
             after: connect,
         }
     } else if is_transient(e) {
+        let detail = match os_timeout(e) {
+            true => format!("{detail} ({OS_TIMEOUT})"),
+            false => detail,
+        };
         TransportError::Request {
             method,
             url,
@@ -170,6 +174,24 @@ pub(crate) fn request_error(
             detail,
         }
     }
+}
+
+/// What a socket timeout of the operating system is, said beside the system's own words
+/// (`Connection timed out`), which name neither a timeout of werf-push nor a flag.
+const OS_TIMEOUT: &str = "the operating system's TCP timeout: the host stopped answering \
+    at all; no flag sets it, --connect-timeout, --response-timeout and --stall-timeout \
+    normally stop waiting first; retried up to --retries times";
+
+/// Whether the cause of `e` is the operating system's socket timeout (`ETIMEDOUT`).
+fn os_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::TimedOut;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 /// Whether a failed request may succeed when sent again: connection refused, reset or
@@ -292,6 +314,20 @@ mod tests {
         for (e, want) in cases {
             let shown = e.to_string();
             assert_eq!(chain_is_transient(e.as_ref()), want, "{shown}");
+        }
+    }
+
+    #[test]
+    fn os_timeouts_table() {
+        use std::io::{Error, ErrorKind as K};
+        let cases: Vec<(Box<dyn std::error::Error + Send + Sync>, bool)> = vec![
+            (Box::new(Error::from(K::TimedOut)), true),
+            (Box::new(Wrap(Box::new(Error::from(K::TimedOut)))), true),
+            (Box::new(Error::from(K::ConnectionReset)), false),
+            (Box::new(std::fmt::Error), false),
+        ];
+        for (e, want) in cases {
+            assert_eq!(os_timeout(e.as_ref()), want, "{e}");
         }
     }
 }
