@@ -23,6 +23,8 @@ use super::tally::Tally;
 
 /// How often plain mode prints a progress line, whatever moves.
 pub const PLAIN_EVERY: Duration = Duration::from_secs(2);
+/// How often the bars are drawn at most (8 times a second).
+const DRAW_EVERY: Duration = Duration::from_millis(125);
 
 /// What is shown besides progress.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +58,10 @@ struct State {
     /// Blobs being sent, by digest: their repository (for the bar's label) and size.
     repos: HashMap<String, (String, u64)>,
     last_plain: Option<Instant>,
+    /// When the bars were last drawn.
+    last_draw: Option<Instant>,
+    /// What a blob's bar says instead of its rate while it waits to retry, by digest.
+    notes: HashMap<String, String>,
     /// Bars stopped for good (the run is over or interrupted): lines go straight out.
     stopped: bool,
 }
@@ -68,9 +74,14 @@ impl Progress {
             (false, _) | (_, ProgressMode::None) => Mode::Hidden,
             (_, ProgressMode::Plain) => Mode::Plain,
             (_, ProgressMode::Auto) if !tty => Mode::Plain,
-            _ => Mode::Bars(MultiProgress::with_draw_target(
-                ProgressDrawTarget::term_like_with_hz(Box::new(Narrower(Term::stderr())), 8),
-            )),
+            _ => {
+                // Not rate-limited by indicatif: `progress` draws every bar at once, at most
+                // every DRAW_EVERY.
+                let mp = MultiProgress::with_draw_target(ProgressDrawTarget::term_like(Box::new(
+                    Narrower(Term::stderr()),
+                )));
+                Mode::Bars(mp)
+            }
         };
         Progress {
             mode,
@@ -178,11 +189,15 @@ impl Progress {
             self.plain_line(false);
             return;
         };
-        let (sent, total) = st.tally.position();
-        let text = st.tally.text();
-        let rate = st.tally.blob_text(&key);
-        let (repo, size) = st.repos.get(&key).cloned().unwrap_or_default();
-        let label = format!("{} {}", short_digest(&key), short_repo(&repo));
+        st.notes.remove(&key); // moving again after a retry
+                               // A new bar at once; otherwise every bar and the total together, at most
+                               // DRAW_EVERY apart: indicatif formats a bar's line only when that bar draws, so
+                               // bars updated one by one would show numbers of different moments.
+        let new = !st.bars.contains_key(&key);
+        if !new && st.last_draw.is_some_and(|t| t.elapsed() < DRAW_EVERY) {
+            return;
+        }
+        st.last_draw = Some(Instant::now());
         let overall = st
             .overall
             .get_or_insert_with(|| {
@@ -191,16 +206,23 @@ impl Progress {
                 o
             })
             .clone();
+        if new {
+            let (repo, size) = st.repos.get(&key).cloned().unwrap_or_default();
+            let b = mp.insert_before(&overall, ProgressBar::new(size).with_style(blob_style()));
+            b.set_prefix(format!("{} {}", short_digest(&key), short_repo(&repo)));
+            st.bars.insert(key, b);
+        }
+        for (digest, bar) in &st.bars {
+            bar.set_position(st.tally.at(digest));
+            match st.notes.get(digest) {
+                Some(note) => bar.set_message(note.clone()),
+                None => bar.set_message(st.tally.blob_text(digest)),
+            }
+        }
+        let (sent, total) = st.tally.position();
         overall.set_length(total.max(1));
         overall.set_position(sent.min(total));
-        overall.set_message(text);
-        let bar = st.bars.entry(key).or_insert_with(|| {
-            let b = mp.insert_before(&overall, ProgressBar::new(size).with_style(blob_style()));
-            b.set_prefix(label);
-            b
-        });
-        bar.set_position(bytes);
-        bar.set_message(rate);
+        overall.set_message(st.tally.text());
     }
 }
 
@@ -288,6 +310,7 @@ impl Reporter for Progress {
                     let mut st = self.lock();
                     st.tally.done(&key, record.status == BlobStatus::Pushed);
                     st.repos.remove(&key);
+                    st.notes.remove(&key);
                     if let Some(bar) = st.bars.remove(&key) {
                         bar.finish_and_clear();
                     }
@@ -343,8 +366,11 @@ impl Reporter for Progress {
                     let mut st = self.lock();
                     st.tally.retrying(&what, self.start.elapsed() + wait);
                     // The blob's bar says it is retrying instead of standing still.
-                    if let Some(bar) = digest.and_then(|d| st.bars.get(&d.to_string())) {
-                        bar.set_message(note);
+                    if let Some(d) = digest.map(|d| d.to_string()) {
+                        if let Some(bar) = st.bars.get(&d) {
+                            bar.set_message(note.clone());
+                        }
+                        st.notes.insert(d, note);
                     }
                 }
                 if matches!(self.mode, Mode::Hidden) && !self.shown.blob_lines {

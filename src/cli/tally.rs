@@ -30,8 +30,6 @@ pub struct Tally {
     resent: u64,
     /// Blobs being sent, by digest.
     active: HashMap<String, Blob>,
-    /// Every byte moved (sent and resent).
-    window: Window,
     /// When a byte last moved.
     last_moved: Option<Duration>,
     /// A retry being waited for: (what, when it goes).
@@ -98,9 +96,7 @@ impl Tally {
             b.high = b.high.max(bytes);
         }
         b.pos = bytes;
-        let all = self.sent + self.resent;
         b.window.record(now, b.high);
-        self.window.record(now, all);
         self.last_moved = Some(now);
         self.retry = None;
     }
@@ -126,6 +122,11 @@ impl Tally {
     /// Whether bytes of `digest` are being sent.
     pub fn is_active(&self, digest: &str) -> bool {
         self.active.contains_key(digest)
+    }
+
+    /// The offset the transfer of `digest` is at.
+    pub fn at(&self, digest: &str) -> u64 {
+        self.active.get(digest).map_or(0, |b| b.pos)
     }
 
     /// Blobs whose bytes are moving (started and past their first byte).
@@ -163,18 +164,15 @@ impl Tally {
         s
     }
 
-    /// The rate of the whole: while blobs move, the sum of theirs (so that one blob
-    /// moving shows the rate of the whole), else over every byte of the last seconds.
+    /// The rate of the whole: the sum of the rates of the blobs being sent (so that one
+    /// blob moving shows the rate of the whole); none while none has one.
     fn rate(&self) -> Option<f64> {
         let rates: Vec<f64> = self
             .active
             .values()
             .filter_map(|b| b.window.rate())
             .collect();
-        match rates.is_empty() {
-            true => self.window.rate(),
-            false => Some(rates.iter().sum()),
-        }
+        (!rates.is_empty()).then(|| rates.iter().sum())
     }
 
     /// `38.2 MiB/s, eta 1s` for one blob, measured as the total is.

@@ -763,7 +763,7 @@ fn manpages_beside_the_binary_are_found_by_man() {
     let bin = tmp.path().join("prefix/bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_werf-push"), bin.join("werf-push")).unwrap();
-    let out = run(&mut crate::support::cmd::bin(bin.join("werf-push")).arg("manpages"));
+    let out = run(crate::support::cmd::bin(bin.join("werf-push")).arg("manpages"));
     assert_success(&out);
     let page = tmp
         .path()
