@@ -12,18 +12,12 @@ use std::path::Path;
 use crate::support::cmd::{assert_success, run, werf_push, Output};
 use crate::support::layouts::{image, Format};
 use crate::support::registry::Registry;
+use crate::support::scenario::error_line;
 
 fn wp(args: &[&str]) -> Output {
     let mut c = werf_push();
     c.args(args);
     run(&mut c)
-}
-
-fn error_line(out: &Output) -> &str {
-    out.stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or("")
 }
 
 /// A web server that is no registry: every request answered `404` by "test-web".

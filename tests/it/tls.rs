@@ -203,11 +203,7 @@ fn a_certificate_for_another_name_says_its_names() {
         &[],
     );
     assert_eq!(out.code(), Some(4), "{}", out.describe());
-    let error = out
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_default();
+    let error = crate::support::scenario::error_line(&out);
     assert!(
         error.contains("is not valid for the name used (127.0.0.1)")
             && error.contains("is only valid for registry.example.com"),
