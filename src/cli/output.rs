@@ -1,5 +1,6 @@
-//! What people see on stderr: logging setup, the results of a run (a line per image for
-//! publish, the totals), as text or, with `--log-format json`, as JSON lines. stdout
+//! What people see on stderr: logging setup (its lines above progress bars), the results
+//! of a run (a line per image for publish, the totals), as text or, with `--log-format
+//! json`, as JSON lines. stdout
 //! carries only data (`--json`). Colour only on a terminal.
 
 use std::collections::BTreeMap;
@@ -39,7 +40,7 @@ pub fn init_logging(g: &GlobalArgs) {
         .unwrap_or_else(|_| level.into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| AboveBars)
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     JSON.store(g.log_format == LogFormat::Json, Ordering::Relaxed);
@@ -50,6 +51,19 @@ pub fn init_logging(g: &GlobalArgs) {
 }
 
 /// The totals line (`dry_run`: what a real run would do, also when all is up to date).
+/// stderr for logging: while bars are drawn, each line goes above them.
+struct AboveBars;
+
+impl Write for AboveBars {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        super::progress::write_above_bars(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 pub fn print_summary(s: &Summary, quiet: bool, dry_run: bool) {
     if quiet {
         return;

@@ -26,6 +26,20 @@ pub const PLAIN_EVERY: Duration = Duration::from_secs(2);
 /// How often the bars are drawn at most (8 times a second).
 const DRAW_EVERY: Duration = Duration::from_millis(125);
 
+/// The bars being drawn, if any: lines written meanwhile by logging go above them
+/// ([`write_above_bars`]) instead of into the last bar's line.
+static DRAWING: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// Writes `buf` to stderr above the bars (they are cleared, the text written, the bars
+/// drawn again), or plainly when none are drawn.
+pub fn write_above_bars(buf: &[u8]) -> std::io::Result<()> {
+    let drawing = DRAWING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match drawing {
+        Some(mp) => mp.suspend(|| std::io::stderr().write_all(buf)),
+        None => std::io::stderr().write_all(buf),
+    }
+}
+
 /// What is shown besides progress.
 #[derive(Debug, Clone, Copy)]
 pub struct Shown {
@@ -80,6 +94,7 @@ impl Progress {
                 let mp = MultiProgress::with_draw_target(ProgressDrawTarget::term_like(Box::new(
                     Narrower(Term::stderr()),
                 )));
+                *DRAWING.lock().unwrap_or_else(|e| e.into_inner()) = Some(mp.clone());
                 Mode::Bars(mp)
             }
         };
@@ -136,6 +151,7 @@ impl Progress {
         // Every line drawn cleared at once, then nothing drawn any more: bars finished one
         // by one would each redraw the others (and leave a line behind).
         if let Mode::Bars(mp) = &self.mode {
+            *DRAWING.lock().unwrap_or_else(|e| e.into_inner()) = None;
             let _ = mp.clear();
             mp.set_draw_target(ProgressDrawTarget::hidden());
         }

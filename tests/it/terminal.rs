@@ -1,8 +1,9 @@
 //! What a terminal shows, read off the screen of a real terminal (a `tmux` pane of 80 and
 //! 120 columns, `support::screen`) while werf-push pushes through an emulated slow link:
 //! one line per bar, nothing wrapped, no text twice, the blob's rate and the total's
-//! agreeing with one blob moving, nothing left over after the summary; on Ctrl-C the bars
-//! stop and clear, and the notice and the outcome stand on lines of their own. In CI
+//! agreeing with one blob moving, nothing left over after the summary, log lines (`-v`)
+//! above the bars, never in them; on Ctrl-C the bars stop and clear, and the notice and
+//! the outcome stand on lines of their own. In CI
 //! (`--progress plain`) a line comes at the stated interval also while nothing moves,
 //! saying what is waited for, and the whole is known from the first line.
 
@@ -228,4 +229,62 @@ fn plain_progress_prints_at_its_interval_while_nothing_moves() {
         out.describe()
     );
     assert!(totals[0].starts_with("5.0 MiB"), "{totals:?}");
+}
+
+/// With `-v`, the request lines logged while bars are drawn go above them: no log text in a
+/// bar's line, no bar left between log lines.
+#[test]
+fn log_lines_go_above_the_bars() {
+    let reg = Registry::start();
+    let wan = Wan::start(&reg.host, WanOptions::new(0, 6.0));
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().join("l");
+    image(&dir, &[6 * MIB, 6 * MIB], 14, Format::Oci, None);
+    let src = format!("oci:{}", dir.display());
+    let dest = format!("{}/logged:v1", wan.host);
+    let args = [
+        "-v",
+        "push",
+        "--upload-strategy",
+        "chunked",
+        "--chunk-size",
+        "1MiB",
+        &src,
+        &dest,
+    ];
+    let screen = Screen::start(&command(&args), 200, 50, &werf_push());
+    let mut frames = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let frame = screen.capture(true);
+        let ended = frame.iter().any(|l| l.starts_with("[exit "));
+        frames.push(frame);
+        if ended {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no end: {:?}", frames.last());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, last) = screen.wait(Duration::from_secs(5));
+    assert_eq!(code, 0, "{}", last.join("\n"));
+    let logged = |l: &str| l.contains("DEBUG ") || l.contains("INFO ");
+    let mut drawn = 0;
+    for f in &frames {
+        let bars: Vec<usize> = (0..f.len()).filter(|&i| is_bar(&f[i])).collect();
+        drawn += bars.len();
+        for &i in &bars {
+            assert!(!logged(&f[i]), "log text in a bar's line: {:?}", f[i]);
+        }
+        // Bars are the last lines drawn: no log line below the first bar.
+        if let Some(&first) = bars.first() {
+            assert!(
+                !f[first..].iter().any(|l| logged(l)),
+                "a log line among the bars: {:?}",
+                &f[first..]
+            );
+        }
+    }
+    assert!(drawn > 0, "no bar was seen: {frames:?}");
+    assert!(last.iter().any(|l| logged(l)), "-v logs requests: {last:?}");
+    assert!(!last.iter().any(|l| is_bar(l)), "a bar left: {last:?}");
 }
