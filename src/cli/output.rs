@@ -1,7 +1,6 @@
 //! What people see on stderr: logging setup (its lines above progress bars), the results
 //! of a run (a line per image for publish, the totals), as text or, with `--log-format
-//! json`, as JSON lines. stdout
-//! carries only data (`--json`). Colour only on a terminal.
+//! json`, as JSON lines. stdout carries only data (`--json`). Colour only on a terminal.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};

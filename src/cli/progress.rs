@@ -13,13 +13,13 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use console::Term;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use werf_push::push::{BlobStatus, Event, Reporter, TagStatus};
 
 use super::flags::ProgressMode;
 use super::size::human;
 use super::tally::Tally;
+use super::term::Narrower;
 
 /// How often plain mode prints a progress line, whatever moves.
 pub const PLAIN_EVERY: Duration = Duration::from_secs(2);
@@ -92,7 +92,7 @@ impl Progress {
                 // Not rate-limited by indicatif: `progress` draws every bar at once, at most
                 // every DRAW_EVERY.
                 let mp = MultiProgress::with_draw_target(ProgressDrawTarget::term_like(Box::new(
-                    Narrower(Term::stderr()),
+                    Narrower::stderr(),
                 )));
                 *DRAWING.lock().unwrap_or_else(|e| e.into_inner()) = Some(mp.clone());
                 Mode::Bars(mp)
@@ -239,49 +239,6 @@ impl Progress {
         overall.set_length(total.max(1));
         overall.set_position(sent.min(total));
         overall.set_message(st.tally.text());
-    }
-}
-
-/// stderr's terminal, [`MARGIN`] columns narrower than it is. The terminal echoes a
-/// Ctrl-C as `^C` after the last line drawn: on a line as wide as the terminal that wraps,
-/// the cursor is a line lower than indicatif believes, and clearing the bars left the top
-/// one on the screen (tests/it/terminal.rs reads the screen).
-/// Room for the echoed `^C` and the column where a wrap is pending.
-const MARGIN: u16 = 3;
-
-#[derive(Debug)]
-struct Narrower(Term);
-
-impl TermLike for Narrower {
-    fn width(&self) -> u16 {
-        self.0.size().1.saturating_sub(MARGIN).max(1)
-    }
-    fn height(&self) -> u16 {
-        self.0.size().0
-    }
-    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_up(n)
-    }
-    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_down(n)
-    }
-    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_right(n)
-    }
-    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_left(n)
-    }
-    fn write_line(&self, s: &str) -> std::io::Result<()> {
-        self.0.write_line(s)
-    }
-    fn write_str(&self, s: &str) -> std::io::Result<()> {
-        self.0.write_str(s)
-    }
-    fn clear_line(&self) -> std::io::Result<()> {
-        self.0.clear_line()
-    }
-    fn flush(&self) -> std::io::Result<()> {
-        self.0.flush()
     }
 }
 
