@@ -4,7 +4,7 @@
 //! One module per command (`push`, `publish`, `bench`, `stages/`, `slugify`, `completion`,
 //! `manpages`), each owning its clap `Args` and `run`; the flag groups they share in
 //! `flags`; helpers no command owns (`output`, `progress`, `settings`, `exit`, `signal`,
-//! `size`, `rate`, `tally`, `term`, `usage`). A command module uses helpers only, never another command module;
+//! `size`, `rate`, `tally`, `term`, `usage`, `waits`). A command module uses helpers only, never another command module;
 //! this file declares the command tree and dispatches.
 
 mod bench;
@@ -25,6 +25,7 @@ mod stages;
 mod tally;
 mod term;
 mod usage;
+mod waits;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;

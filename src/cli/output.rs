@@ -29,6 +29,7 @@ pub fn json_line(v: serde_json::Value) {
 }
 
 pub fn init_logging(g: &GlobalArgs) {
+    use tracing_subscriber::prelude::*;
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -37,19 +38,26 @@ pub fn init_logging(g: &GlobalArgs) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WERF_PUSH_LOG")
         .unwrap_or_else(|_| level.into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(|| AboveBars)
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     JSON.store(g.log_format == LogFormat::Json, Ordering::Relaxed);
-    let _ = match g.log_format {
-        LogFormat::Text => builder.without_time().try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let fmt = match g.log_format {
+        LogFormat::Text => fmt.without_time().with_filter(filter).boxed(),
+        LogFormat::Json => fmt.json().with_filter(filter).boxed(),
     };
+    // The filter is the printed lines' only: retries are read whatever it shows.
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(
+            super::waits::RetryWaits.with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                m.target().starts_with("werf_push")
+            })),
+        )
+        .try_init();
 }
 
-/// The totals line (`dry_run`: what a real run would do, also when all is up to date).
 /// stderr for logging: while bars are drawn, each line goes above them.
 struct AboveBars;
 
@@ -63,6 +71,7 @@ impl Write for AboveBars {
     }
 }
 
+/// The totals line (`dry_run`: what a real run would do, also when all is up to date).
 pub fn print_summary(s: &Summary, quiet: bool, dry_run: bool) {
     if quiet {
         return;

@@ -185,7 +185,11 @@ impl Progress {
             super::tally::count(st.tally.moving(), "blob")
         );
         if ticked {
-            if let Some(w) = st.tally.waiting(self.start.elapsed(), PLAIN_EVERY) {
+            let transport = super::waits::pending();
+            if let Some(w) = st
+                .tally
+                .waiting(self.start.elapsed(), PLAIN_EVERY, transport)
+            {
                 text.push_str(&format!("; {w}"));
             }
         }

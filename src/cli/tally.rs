@@ -183,21 +183,28 @@ impl Tally {
         })
     }
 
-    /// What the run waits for at `now`, when no byte moved for a while: a retry (and in
-    /// how long), the registry's answers, or the checks of the plan.
-    pub fn waiting(&self, now: Duration, quiet_for: Duration) -> Option<String> {
-        if let Some((what, at)) = &self.retry {
-            let left = at.saturating_sub(now);
-            return Some(format!(
-                "retrying {what} in {}",
-                short_duration(left.max(Duration::from_secs(1)))
-            ));
-        }
+    /// What the run waits for at `now`, when no byte moved for `quiet_for`: a retry (this
+    /// run's of an upload, else `transport`'s: what, and how long until it goes), the
+    /// registry's answers, or the checks of the plan.
+    pub fn waiting(
+        &self,
+        now: Duration,
+        quiet_for: Duration,
+        transport: Option<(String, Duration)>,
+    ) -> Option<String> {
         let quiet = self
             .last_moved
             .is_none_or(|t| now.saturating_sub(t) >= quiet_for);
         if !quiet {
             return None;
+        }
+        let own = self.retry.as_ref().and_then(|(what, at)| {
+            let left = at.checked_sub(now).filter(|l| !l.is_zero())?;
+            Some((what.clone(), left))
+        });
+        if let Some((what, left)) = own.or(transport) {
+            let left = short_duration(left.max(Duration::from_secs(1)));
+            return Some(format!("retrying {what} in {left}"));
         }
         Some(if self.active.is_empty() && !self.undecided.is_empty() {
             "waiting for the registry's answers to the checks".to_string()
@@ -349,24 +356,41 @@ mod tests {
         moving.moved("a", 5, s(9));
         let mut checking = Tally::default();
         checking.planned([("a".to_string(), 10)]);
-        // (tally, now, wanted)
-        let cases: [(&Tally, u64, Option<&str>); 5] = [
+        let post = || Some(("POST upload".to_string(), s(4)));
+        // (tally, now, the transport's retry, wanted)
+        type Case<'a> = (&'a Tally, u64, Option<(String, Duration)>, Option<&'a str>);
+        let cases: [Case; 8] = [
             (
                 &retrying,
                 10,
+                None,
                 Some("retrying upload of blob d5e0bb34 in 2s"),
             ),
-            (&moving, 10, None),
-            (&moving, 12, Some("waiting for the registry")),
+            // This run's retry first; once its time is past, the transport's, if any.
+            (
+                &retrying,
+                10,
+                post(),
+                Some("retrying upload of blob d5e0bb34 in 2s"),
+            ),
+            (&retrying, 13, post(), Some("retrying POST upload in 4s")),
+            (&retrying, 13, None, Some("waiting for the registry")),
+            (&moving, 10, post(), None),
+            (&moving, 12, None, Some("waiting for the registry")),
             (
                 &checking,
                 1,
+                None,
                 Some("waiting for the registry's answers to the checks"),
             ),
-            (&Tally::default(), 1, Some("waiting for the registry")),
+            (&Tally::default(), 1, None, Some("waiting for the registry")),
         ];
-        for (i, (t, now, want)) in cases.into_iter().enumerate() {
-            assert_eq!(t.waiting(s(now), s(2)).as_deref(), want, "case {i}");
+        for (i, (t, now, transport, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                t.waiting(s(now), s(2), transport).as_deref(),
+                want,
+                "case {i}"
+            );
         }
     }
 

@@ -208,9 +208,10 @@ fn plain_progress_prints_at_its_interval_while_nothing_moves() {
         .lines()
         .filter(|l| l.starts_with("progress: "))
         .collect();
+    // Lines 2 s apart while the retry is waited for, saying what waits and for how long.
     let waiting = lines
         .iter()
-        .filter(|l| l.ends_with("; waiting for the registry"))
+        .filter(|l| l.contains("; retrying POST upload in "))
         .count();
     assert!(
         waiting >= 2,
