@@ -1,7 +1,8 @@
 //! Progress on stderr, fed by the library's `Reporter` events. On a terminal: one bar per
-//! blob being sent (drawn once its first bytes go, so blobs found present never flash) and
-//! a total line with the rate over the last seconds and an ETA, each one line fitted to the
-//! terminal's width at every redraw (one wide field per line). In CI or a pipe: a plain
+//! blob being sent (drawn once its first bytes go, so blobs found present never flash; its
+//! rate over the last seconds and an ETA) and a total line (the sum of those rates), each
+//! one line fitted to the terminal's width (one wide field per line), all drawn together at
+//! most 8 times a second, with lines logged meanwhile above them. In CI or a pipe: a plain
 //! line every few seconds, whatever moves, saying what is waited for when nothing does.
 //! `--progress none`: neither. On Ctrl-C or SIGTERM the bars are stopped and cleared
 //! before anything else is printed. Results (tag lines) are shown in every mode but `-q`;
@@ -209,10 +210,11 @@ impl Progress {
             self.plain_line(false);
             return;
         };
-        st.notes.remove(&key); // moving again after a retry
-                               // A new bar at once; otherwise every bar and the total together, at most
-                               // DRAW_EVERY apart: indicatif formats a bar's line only when that bar draws, so
-                               // bars updated one by one would show numbers of different moments.
+        // Moving again after a retry.
+        st.notes.remove(&key);
+        // A new bar at once; otherwise every bar and the total together, at most
+        // DRAW_EVERY apart: indicatif formats a bar's line only when that bar draws, so
+        // bars updated one by one would show numbers of different moments.
         let new = !st.bars.contains_key(&key);
         if !new && st.last_draw.is_some_and(|t| t.elapsed() < DRAW_EVERY) {
             return;
