@@ -7,6 +7,7 @@ use werf_push::stages::gc::gc;
 
 use crate::cli::flags::StorageArgs;
 use crate::cli::size::human;
+use crate::cli::tally::count;
 use crate::cli::{exit, output};
 
 #[derive(Args, Debug)]
@@ -39,10 +40,10 @@ pub fn run(a: GcArgs) -> Result<i32> {
             ));
         }
         out.push_str(&format!(
-            "{verb} {} files ({}); {} blobs in use",
-            report.removed.len(),
+            "{verb} {} ({}); {} in use",
+            count(report.removed.len(), "file"),
             human(report.bytes),
-            report.kept
+            count(report.kept as usize, "blob")
         ));
         out
     })?;

@@ -9,6 +9,7 @@ use werf_push::stages::pull::{pull, PullRequest};
 use crate::cli::flags::{GlobalArgs, RegistryArgs, RepoArg, StorageArgs};
 use crate::cli::signal::{interrupt, INTERRUPTED};
 use crate::cli::size::human;
+use crate::cli::tally::count;
 use crate::cli::{exit, output, settings};
 
 #[derive(Args, Debug)]
@@ -71,14 +72,13 @@ pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
             ));
         }
         out.push_str(&format!(
-            "{} stages pulled, {} skipped, {} unidentified; {} blobs ({}) fetched, {} \
-             resumed downloads",
-            report.pulled.len(),
+            "{} pulled, {} skipped, {} unidentified; {} ({}) fetched, {}",
+            count(report.pulled.len(), "stage"),
             report.skipped.len(),
             report.unidentified.len(),
-            report.blobs_fetched,
+            count(report.blobs_fetched as usize, "blob"),
             human(report.bytes_fetched),
-            report.resumed
+            count(report.resumed as usize, "resumed download")
         ));
         out
     })?;
