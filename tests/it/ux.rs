@@ -755,6 +755,36 @@ fn manpages_cover_every_command_with_exit_status_and_environment() {
     );
 }
 
+/// Counts in summaries agree with their nouns: `1 file`, `2 files`.
+#[test]
+fn summaries_count_in_words() {
+    let tmp = TempDir::new().unwrap();
+    let stages = tmp.path().join("stages");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/.werf/stages");
+    assert!(std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&src)
+        .arg(&stages)
+        .status()
+        .unwrap()
+        .success());
+    let gc = || {
+        let mut c = werf_push();
+        c.args(["stages", "gc", "--dry-run", "--stages-dir"])
+            .arg(&stages);
+        run(&mut c)
+    };
+    // (orphan blobs planted, the count wanted)
+    for (n, want) in [(1, "would remove 1 file ("), (2, "would remove 2 files (")] {
+        let body = format!("orphan {n}");
+        let hex = crate::support::cmd::sha256_hex(&body);
+        std::fs::write(stages.join("blobs/sha256").join(hex), body).unwrap();
+        let out = gc();
+        assert_success(&out);
+        assert!(out.stdout.contains(want), "{}", out.describe());
+    }
+}
+
 /// `werf-push manpages` without DIR writes beside the binary (`PREFIX/bin` ->
 /// `PREFIX/share/man/man1`), where man-db's `man` finds them from PATH alone, no MANPATH.
 #[test]
