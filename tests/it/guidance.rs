@@ -82,13 +82,7 @@ fn the_go_template_hint_is_a_command_that_works() {
     let tmp = tempfile::TempDir::new().unwrap();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
     let project = tmp.path().join("project");
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&example)
-        .arg(&project)
-        .status()
-        .unwrap();
-    assert!(copied.success());
+    crate::support::layouts::copy_dir(&example, &project);
     let rendered = std::fs::read_to_string(project.join("werf.yaml")).unwrap();
     std::fs::write(
         project.join("werf.yaml"),

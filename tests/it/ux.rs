@@ -511,13 +511,7 @@ fn signatures_are_shown_whole_and_parent_takes_a_unique_prefix() {
     let tmp = TempDir::new().unwrap();
     let stages = tmp.path().join("stages");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/.werf/stages");
-    assert!(std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&src)
-        .arg(&stages)
-        .status()
-        .unwrap()
-        .success());
+    crate::support::layouts::copy_dir(&src, &stages);
     let from = tmp.path().join("from");
     std::fs::create_dir(&from).unwrap();
     std::fs::write(from.join("f"), b"x").unwrap();
@@ -761,13 +755,7 @@ fn summaries_count_in_words() {
     let tmp = TempDir::new().unwrap();
     let stages = tmp.path().join("stages");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/.werf/stages");
-    assert!(std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&src)
-        .arg(&stages)
-        .status()
-        .unwrap()
-        .success());
+    crate::support::layouts::copy_dir(&src, &stages);
     let gc = || {
         let mut c = werf_push();
         c.args(["stages", "gc", "--dry-run", "--stages-dir"])
