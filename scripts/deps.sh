@@ -1,12 +1,12 @@
 # Sourced by scripts/test and scripts/demo: installs the Debian packages the tests and the
 # demo use when they are missing (docker-registry, skopeo, umoci, nginx, openssl, curl,
 # podman and buildah (which write the archives, layouts and logins the interop tests read),
-# setsid; GNU time for scripts/compare), and moto's S3 server (pip, `moto[server]`) that the
-# object-storage registry of the tests stands on. Extra BIN:PACKAGE arguments are wanted too
-# (scripts/compare: zstd:zstd).
+# setsid, tmux and man-db (the terminal and man-page tests); GNU time for scripts/compare),
+# and moto's S3 server (pip, `moto[server]`) that the object-storage registry of the tests
+# stands on. Extra BIN:PACKAGE arguments are wanted too (scripts/compare: zstd:zstd).
 ensure_packages() {
   local need=() bin pkg
-  for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci nginx:nginx openssl:openssl curl:curl strace:strace unshare:util-linux setsid:util-linux mkfifo:coreutils podman:podman buildah:buildah "$@"; do
+  for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci nginx:nginx openssl:openssl curl:curl strace:strace unshare:util-linux setsid:util-linux mkfifo:coreutils podman:podman buildah:buildah tmux:tmux man:man-db "$@"; do
     bin=${pair%%:*}; pkg=${pair##*:}
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
   done

@@ -54,7 +54,7 @@ fn kind(e: &anyhow::Error) -> Option<ErrorKind> {
 
 /// Prints `error: ...` and hints for `e`; returns its exit code.
 pub fn report(e: &anyhow::Error) -> i32 {
-    let line = werf_push::spec::text::error_chain(e.as_ref());
+    let line = auth_first(e).unwrap_or_else(|| werf_push::spec::text::error_chain(e.as_ref()));
     let code = kind(e).map_or(FAILURE, code);
     let hints = hints(e);
     if output::json_lines() {
@@ -68,6 +68,30 @@ pub fn report(e: &anyhow::Error) -> i32 {
         eprintln!("hint: {h}");
     }
     code
+}
+
+/// An authentication failure leads with what failed (authentication at the registry, from
+/// which credentials), then the operation it stopped: `registry H did not accept the
+/// credentials from X: ... (while: manifest sha256:... for REF)`, not the other way round.
+fn auth_first(e: &anyhow::Error) -> Option<String> {
+    let auth = e.chain().filter_map(transport_of).find(|t| {
+        matches!(
+            t,
+            TransportError::NoCredentials { .. }
+                | TransportError::Unauthorized { .. }
+                | TransportError::Denied { .. }
+        )
+    })?;
+    let text = auth.to_string();
+    let whole = werf_push::spec::text::error_chain(e.as_ref());
+    let during = whole
+        .find(&text)
+        .map(|i| whole[..i].trim_end_matches([':', ' ']))
+        .filter(|d| !d.is_empty());
+    Some(match during {
+        Some(d) => format!("{text} (while: {d})"),
+        None => text,
+    })
 }
 
 /// Hints for the most specific error of the chain that has some.
@@ -119,11 +143,21 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
 }
 
 /// Hints for a missing directory: where the stages storage is looked for.
-const MISSING_HINT: &str = "run werf-push in the project directory or pass --dir (or --stages-dir); create stages with `werf-push stages import` or `werf-push stages add`; for push, check the oci:DIR path";
+const MISSING_HINT: &str = "run werf-push in the project directory or pass --dir (or --stages-dir); for push, check the oci:DIR path";
+
+/// Where the stages storage is looked for, when that is what is missing.
+const MISSING_STAGES_HINT: &str =
+    "run werf-push in the project directory or pass --dir (or --stages-dir)";
+
+/// How stages get into a stages storage that is not there yet.
+const STAGES_FROM: &str = "stages get there with `werf-push stages import` (an image from umoci, buildah, skopeo, kaniko or `docker save`), `werf-push stages add` (a directory as a layer), or `werf-push stages pull --repo REPO` (the stages cache a `publish --with-stages` pushed)";
 
 fn layout_hints(l: &LayoutError) -> Vec<String> {
     let h = match l {
         LayoutError::NoSpace { .. } => "free space on that filesystem (see `df -h`) and run again: the stages storage was left as it was",
+        LayoutError::Missing { path } if path.ends_with(".werf/stages") => {
+            return vec![MISSING_STAGES_HINT.into(), STAGES_FROM.into()]
+        }
         LayoutError::Missing { .. } => MISSING_HINT,
         LayoutError::Ambiguous { .. } | LayoutError::NoSuchImage { .. } => "name one of the images listed: oci:DIR:REF (its org.opencontainers.image.ref.name) or oci:DIR@DIGEST",
         LayoutError::Locked { .. } => "another werf-push writes this stages storage: wait for it and run again",
@@ -173,7 +207,9 @@ fn transport_hints(t: &TransportError) -> Option<Vec<String>> {
         TransportError::ForeignUnauthorized { .. } => one("the registry sent the request to another host (its storage or a CDN) that wants credentials of its own: the registry's storage must accept what it redirects to without credentials (signed URLs)"),
         TransportError::TokenRealm { .. } => one("the registry's token service failed: check that it is reachable and try again"),
         TransportError::PlainHttp { .. } => one("pass --insecure-registry for a plain-HTTP registry"),
+        TransportError::Tls { detail, .. } if detail.contains("not valid for the name used") => one("connect with a host name the certificate has (listed above), or have the certificate reissued for this one; --skip-tls-verify-registry accepts it as it is"),
         TransportError::Tls { .. } => one("pass --ca-file FILE (or put the CA in /etc/docker/certs.d/<host:port>/ca.crt) for a private CA, or --skip-tls-verify-registry"),
+        TransportError::NotRegistry { .. } => one("check the host and port: they should be those of the registry's API (where GET /v2/ answers 200 or 401), not of a web page or another service"),
         TransportError::NotHttp { .. } => one("drop --insecure-registry: the registry speaks HTTPS"),
         TransportError::Config(_) => Some(Vec::new()),
         TransportError::Timeout { .. } => one("the registry, or the network to it, stopped answering (retried up to --retries times); over a slow link raise --connect-timeout, --response-timeout or --stall-timeout"),

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::builder::BoolishValueParser;
+use clap::builder::{BoolishValueParser, TypedValueParser};
 use clap::{ArgAction, Args, ValueEnum};
 use werf_push::layout::{Source, Transport};
 use werf_push::stages::layer::{LayerCompression, LayerOptions};
@@ -15,19 +15,22 @@ use super::size::parse_size;
 use werf_push::push::PushOptions;
 use werf_push::transport::Timeouts;
 
+/// The heading of the options every command has, apart from its own in `--help`.
+pub const GLOBAL_HEADING: &str = "Global options";
+
 #[derive(Args, Debug)]
 pub struct GlobalArgs {
     /// More detail on stderr: -v requests and retries, -vv headers (secrets redacted).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = GLOBAL_HEADING)]
     pub verbose: u8,
     /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL_HEADING)]
     pub quiet: bool,
     /// Format of diagnostics on stderr.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, help_heading = GLOBAL_HEADING)]
     pub log_format: LogFormat,
     /// Progress on stderr: bars on a terminal (auto), plain lines (CI, pipes), or none.
-    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, global = true, env = "WERF_PUSH_PROGRESS")]
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, global = true, env = "WERF_PUSH_PROGRESS", help_heading = GLOBAL_HEADING)]
     pub progress: ProgressMode,
 }
 
@@ -59,8 +62,9 @@ pub struct RegistryArgs {
     /// Do not verify registry TLS certificates.
     #[arg(long, env = "WERF_SKIP_TLS_VERIFY_REGISTRY", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
     pub skip_tls_verify_registry: bool,
-    /// Trust the CA certificates (PEM) in this file too.
-    #[arg(long, env = "SSL_CERT_FILE", value_name = "FILE")]
+    /// Trust the CA certificates (PEM) in this file too (default: $SSL_CERT_FILE, read
+    /// apart so that a value in the environment never shows in usage lines).
+    #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// Speak HTTP/1.1 for every request, also where the server offers HTTP/2. By default
     /// small requests take what ALPN settles on and request bodies of 64 KiB or more go
@@ -121,10 +125,9 @@ pub struct UploadArgs {
     /// PATCH chunk size of chunked uploads (raised to the registry's OCI-Chunk-Min-Length).
     #[arg(long, default_value = mib(PushOptions::default().chunk_size), value_parser = parse_size, value_name = "SIZE")]
     pub chunk_size: u64,
-    /// Upload limits to assume (generic, ghcr, ecr, gar, acr, dockerhub, ecr-public, harbor,
-    /// artifactory, quay, gitlab); default: detected from each registry's host name.
+    /// Upload limits to assume; default: detected from each registry's host name.
     #[arg(long, env = "WERF_PUSH_REGISTRY_PROFILE", value_name = "PROFILE",
-          value_parser = |s: &str| s.parse::<werf_push::push::RegistryProfile>())]
+          value_parser = profile_parser())]
     pub registry_profile: Option<werf_push::push::RegistryProfile>,
     /// Do not use the known-blob cache (mount sources learned from this machine's earlier
     /// pushes, kept in $WERF_PUSH_CACHE_DIR, else $XDG_CACHE_HOME/werf-push or
@@ -133,7 +136,14 @@ pub struct UploadArgs {
     pub no_cache: bool,
 }
 
-/// A positive number of seconds (fractions allowed: `0.5`).
+/// The registry profiles by name: offered by completion and listed in `--help`.
+fn profile_parser() -> impl clap::builder::TypedValueParser<Value = werf_push::push::RegistryProfile>
+{
+    use werf_push::push::RegistryProfile;
+    clap::builder::PossibleValuesParser::new(RegistryProfile::ALL.map(RegistryProfile::name))
+        .try_map(|s| s.parse::<RegistryProfile>())
+}
+
 /// A default of the library, as its flag's default value: whole seconds.
 fn seconds(d: std::time::Duration) -> String {
     d.as_secs().to_string()
@@ -144,6 +154,7 @@ fn mib(n: u64) -> String {
     format!("{}MiB", n >> 20)
 }
 
+/// A positive number of seconds (fractions allowed: `0.5`).
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(v)),
@@ -165,6 +176,7 @@ pub enum Strategy {
 pub struct RepoArg {
     /// Images repository: REPO/IMAGE:TAG (multirepo) or REPO:IMAGE-TAG (monorepo); the
     /// stages cache is REPO:image-stage-<signature>.
+    /// Required.
     #[arg(
         long = "repo",
         short = 'i',
@@ -172,7 +184,21 @@ pub struct RepoArg {
         env = "WERF_IMAGES_REPO",
         value_name = "REPO"
     )]
-    pub repo: String,
+    pub repo: Option<String>,
+}
+
+impl RepoArg {
+    /// The repository; its absence is said with werf's variable too (a CI job that forgot
+    /// to set it), which clap's own error would not name.
+    pub fn get(&self) -> Result<&str, UsageError> {
+        self.repo.as_deref().ok_or_else(|| {
+            UsageError(
+                "no images repository given: pass --repo REPO (also -i, --images-repo) or set \
+                 WERF_IMAGES_REPO, e.g. --repo registry.example.com/group/app"
+                    .into(),
+            )
+        })
+    }
 }
 
 /// Where the stages storage is.
@@ -184,13 +210,43 @@ pub struct StorageArgs {
     /// Stages storage (default DIR/.werf/stages).
     #[arg(long, env = "WERF_STAGES_DIR", value_name = "DIR")]
     pub stages_dir: Option<PathBuf>,
+    /// werf's flag, which scripts carry: `:local` is taken (the stages storage is
+    /// --stages-dir here), anything else is refused with what replaces it.
+    #[arg(long, hide = true, value_name = "STORAGE")]
+    pub stages_storage: Option<String>,
 }
 
 impl StorageArgs {
-    pub fn path(&self) -> PathBuf {
-        self.stages_dir
+    /// The stages storage's directory, once werf's `--stages-storage` is checked;
+    /// werf's `WERF_STAGES_STORAGE` in the environment gets a warning (it is not read).
+    pub fn path(&self) -> Result<PathBuf, UsageError> {
+        stages_storage(self.stages_storage.as_deref())?;
+        if let Some(v) = std::env::var_os("WERF_STAGES_STORAGE").filter(|v| !v.is_empty()) {
+            tracing::warn!(
+                "WERF_STAGES_STORAGE ({}) is werf's and is not read: werf-push reads the stages \
+                 storage from --stages-dir (WERF_STAGES_DIR), by default DIR/.werf/stages",
+                werf_push::spec::text::printable(&v.to_string_lossy())
+            );
+        }
+        Ok(self
+            .stages_dir
             .clone()
-            .unwrap_or_else(|| self.dir.join(".werf").join("stages"))
+            .unwrap_or_else(|| self.dir.join(".werf").join("stages")))
+    }
+}
+
+/// werf's `--stages-storage`: `:local` means the default here; a registry address is what
+/// `stages pull` fetches from.
+fn stages_storage(value: Option<&str>) -> Result<(), UsageError> {
+    match value {
+        None | Some(":local") => Ok(()),
+        Some(other) => Err(UsageError(format!(
+            "--stages-storage '{}': werf-push keeps stages in a directory, not in a stages \
+             storage of werf's: drop the flag (the default is DIR/.werf/stages) or pass \
+             --stages-dir DIR; to bring a stages cache from a registry first, run \
+             `werf-push stages pull --repo REPO`",
+            werf_push::spec::text::printable(other)
+        ))),
     }
 }
 
@@ -200,8 +256,9 @@ pub struct StageArgs {
     /// werf image name (`~` for the nameless image).
     #[arg(long, value_name = "NAME")]
     pub image: String,
-    /// Stage name (from, beforeInstall, ..., dockerInstructions, or dockerfile).
-    #[arg(long, value_name = "STAGE")]
+    /// Stage name: werf's stages in build order, or dockerfile.
+    #[arg(long, value_name = "STAGE",
+          value_parser = clap::builder::PossibleValuesParser::new(werf_push::stages::format::STAGE_ORDER))]
     pub stage: String,
     /// Signature to record (hex); default: a documented function of the manifest digest
     /// and the parent's signature (docs/stages-format.md).
@@ -262,6 +319,20 @@ pub fn parse_source(src: &str) -> Result<Source, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stages_storage_table() {
+        // (value, accepted)
+        let cases = [
+            (None, true),
+            (Some(":local"), true),
+            (Some("registry.example.com/app/stages"), false),
+            (Some(""), false),
+        ];
+        for (value, ok) in cases {
+            assert_eq!(stages_storage(value).is_ok(), ok, "{value:?}");
+        }
+    }
 
     #[test]
     fn source_table() {

@@ -1,10 +1,11 @@
-//! `werf-push manpages DIR`: one man page per command, nested ones included
+//! `werf-push manpages [DIR]`: one man page per command, nested ones included
 //! (`werf-push-stages-list.1`, as `werf-push-stages.1` points to it), each with the EXIT
 //! STATUS and ENVIRONMENT sections a reader looks for. Generated from the clap definitions
-//! by clap_mangen, so they never drift from `--help`.
+//! by clap_mangen, so they never drift from `--help`. Without DIR they go beside the
+//! binary, where `man` finds them without MANPATH.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -32,8 +33,13 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("143", "terminated (SIGTERM), after cancelling open uploads"),
 ];
 
-/// Writes the pages of the command tree `cmd` into `dir`.
-pub fn run(dir: &Path, mut cmd: clap::Command) -> anyhow::Result<i32> {
+/// Writes the pages of the command tree `cmd` into `dir` (default: [`beside_binary`]).
+pub fn run(dir: Option<PathBuf>, mut cmd: clap::Command) -> anyhow::Result<i32> {
+    let dir = match dir {
+        Some(d) => d,
+        None => beside_binary()?,
+    };
+    let dir = dir.as_path();
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     cmd.build();
     let mut pages = Vec::new();
@@ -50,6 +56,18 @@ pub fn run(dir: &Path, mut cmd: clap::Command) -> anyhow::Result<i32> {
         output::stdout(&format!("{}\n", path.display()))?;
     }
     Ok(exit::SUCCESS)
+}
+
+/// `PREFIX/share/man/man1` for a binary in `PREFIX/bin`: man-db's manpath looks there for
+/// every `PREFIX/bin` of PATH (`~/.cargo/bin` -> `~/.cargo/share/man`, `/usr/local/bin` ->
+/// `/usr/local/share/man`).
+fn beside_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot tell where werf-push is installed")?;
+    let prefix = exe
+        .parent()
+        .and_then(Path::parent)
+        .with_context(|| format!("{} is in no PREFIX/bin directory: give DIR", exe.display()))?;
+    Ok(prefix.join("share").join("man").join("man1"))
 }
 
 /// `cmd` as page `name`, then its visible subcommands as `name-sub`, depth first.

@@ -4,7 +4,7 @@
 //! One module per command (`push`, `publish`, `bench`, `stages/`, `slugify`, `completion`,
 //! `manpages`), each owning its clap `Args` and `run`; the flag groups they share in
 //! `flags`; helpers no command owns (`output`, `progress`, `settings`, `exit`, `signal`,
-//! `size`, `rate`). A command module uses helpers only, never another command module;
+//! `size`, `rate`, `tally`, `term`, `usage`, `waits`). A command module uses helpers only, never another command module;
 //! this file declares the command tree and dispatches.
 
 mod bench;
@@ -22,11 +22,15 @@ mod signal;
 mod size;
 mod slugify;
 mod stages;
+mod tally;
+mod term;
+mod usage;
+mod waits;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use flags::GlobalArgs;
 use signal::{interrupt, watch_signals, INTERRUPTED, SIGNAL_EXIT};
@@ -61,7 +65,7 @@ pub enum Command {
         after_help = "Examples:\n  werf-push bench --repo localhost:5000/bench\n  werf-push bench --repo registry.example.com/bench --blobs 8 --blob-size 16MiB --rounds 3 --warm-rounds 3 --json\n  werf-push bench --repo localhost:5000/bench --from oci:./layout --jobs 2"
     )]
     Bench(bench::BenchArgs),
-    /// The stages storage: list what it holds.
+    /// The stages storage: import, add, pull, list stages and collect garbage.
     #[command(subcommand)]
     Stages(stages::StagesCommand),
     /// werf's slug: `werf-push slugify -f docker-tag STRING`.
@@ -77,17 +81,70 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Write man pages generated from this command line into DIR (one per command, nested
-    /// ones as werf-push-stages-list.1); scripts/man runs it.
+    /// Write man pages generated from this command line (one per command, nested ones as
+    /// werf-push-stages-list.1); scripts/man runs it.
     #[command(
-        after_help = "Examples:\n  werf-push manpages ~/.local/share/man/man1 && man werf-push-stages-list"
+        after_help = "Examples:\n  werf-push manpages && man werf-push-stages-list   # beside the binary: ~/.cargo/bin/werf-push -> ~/.cargo/share/man/man1\n  werf-push manpages ~/.local/share/man/man1"
     )]
-    Manpages { dir: PathBuf },
+    Manpages {
+        /// Where to write them; default: share/man/man1 beside the binary's bin directory,
+        /// where `man` looks for every directory of PATH (man-db's manpath), so that
+        /// `man werf-push-stages-list` finds them without MANPATH.
+        dir: Option<PathBuf>,
+    },
+    /// werf's `build-and-publish` (and `build`), which scripts carry: caught to say that
+    /// werf-push does not build and what to run instead.
+    #[command(name = "build-and-publish", alias = "build", hide = true)]
+    BuildAndPublish {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
+
+/// The command tree, with environment values hidden in help: a variable that is set is not
+/// a flag that was given (and may hold what is nobody's business).
+pub fn command() -> clap::Command {
+    hide_env_values(Cli::command())
+}
+
+fn hide_env_values(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| a.hide_env_values(true))
+        .mut_subcommands(hide_env_values)
+}
+
+/// Prints a command-line error and exits: help and version as clap prints them; an error
+/// with its usage line cleared of the flags only the environment gave (clap lists every
+/// option that has a value there, which reads as if it were required).
+fn usage_error(e: clap::Error) -> ! {
+    if !e.use_stderr() {
+        e.exit()
+    }
+    let env_set = usage::env_set(&command());
+    let text = e.render().to_string();
+    for line in text.lines() {
+        match line.strip_prefix("Usage: ") {
+            Some(usage) => eprintln!("Usage: {}", usage::without(usage, &env_set)),
+            None => eprintln!("{line}"),
+        }
+    }
+    std::process::exit(e.exit_code())
+}
+
+/// What replaces werf's building commands.
+const NO_BUILD: &str = "werf-push does not build images: build them with your builder (werf \
+    build, buildah, kaniko, docker build), bring the stages in with `werf-push stages import` \
+    (or `werf-push stages add`), then run `werf-push publish` with the same --repo and --tag-* \
+    flags";
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     output::init_logging(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -119,18 +176,24 @@ pub fn main() -> i32 {
             Command::Publish(a) => publish::run(a, &cli.global).await,
             Command::Bench(a) => bench::run(a, &cli.global).await,
             Command::Stages(c) => stages::run(c, &cli.global).await,
-            Command::Completion { shell } => completion::run(shell, Cli::command()),
-            Command::Manpages { dir } => manpages::run(&dir, Cli::command()),
+            Command::Completion { shell } => completion::run(shell, command()),
+            Command::Manpages { dir } => manpages::run(dir, command()),
             Command::Slugify(a) => slugify::run(&a),
+            Command::BuildAndPublish { .. } => Err(flags::UsageError(NO_BUILD.into()).into()),
         }
     });
     match result {
         _ if interrupt().is_cancelled() => {
-            eprintln!("error: interrupted; nothing more was written (run again to finish)");
-            match SIGNAL_EXIT.load(Ordering::SeqCst) {
+            let code = match SIGNAL_EXIT.load(Ordering::SeqCst) {
                 0 => INTERRUPTED,
                 code => code,
-            }
+            };
+            let what = match code {
+                signal::TERMINATED => "terminated",
+                _ => "interrupted",
+            };
+            eprintln!("error: {what}; nothing more was written (run again to finish)");
+            code
         }
         Ok(code) => code,
         Err(e) => exit::report(&e),

@@ -1,6 +1,6 @@
-//! What people see on stderr: logging setup, the results of a run (a line per image for
-//! publish, the totals), as text or, with `--log-format json`, as JSON lines. stdout
-//! carries only data (`--json`). Colour only on a terminal.
+//! What people see on stderr: logging setup (its lines above progress bars), the results
+//! of a run (a line per image for publish, the totals), as text or, with `--log-format
+//! json`, as JSON lines. stdout carries only data (`--json`). Colour only on a terminal.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -13,6 +13,7 @@ use werf_push::werf::report::Report;
 use super::flags::{GlobalArgs, LogFormat};
 use super::progress::Progress;
 use super::size::human;
+use super::tally::count;
 
 /// `--log-format json`: results and errors are JSON lines too.
 static JSON: AtomicBool = AtomicBool::new(false);
@@ -28,6 +29,7 @@ pub fn json_line(v: serde_json::Value) {
 }
 
 pub fn init_logging(g: &GlobalArgs) {
+    use tracing_subscriber::prelude::*;
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -36,19 +38,41 @@ pub fn init_logging(g: &GlobalArgs) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WERF_PUSH_LOG")
         .unwrap_or_else(|_| level.into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(|| AboveBars)
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     JSON.store(g.log_format == LogFormat::Json, Ordering::Relaxed);
-    let _ = match g.log_format {
-        LogFormat::Text => builder.without_time().try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let fmt = match g.log_format {
+        LogFormat::Text => fmt.without_time().with_filter(filter).boxed(),
+        LogFormat::Json => fmt.json().with_filter(filter).boxed(),
     };
+    // The filter is the printed lines' only: retries are read whatever it shows.
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(
+            super::waits::RetryWaits.with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                m.target().starts_with("werf_push")
+            })),
+        )
+        .try_init();
 }
 
-pub fn print_summary(s: &Summary, quiet: bool) {
+/// stderr for logging: while bars are drawn, each line goes above them.
+struct AboveBars;
+
+impl Write for AboveBars {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        super::progress::write_above_bars(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// The totals line (`dry_run`: what a real run would do, also when all is up to date).
+pub fn print_summary(s: &Summary, quiet: bool, dry_run: bool) {
     if quiet {
         return;
     }
@@ -70,16 +94,12 @@ pub fn print_summary(s: &Summary, quiet: bool) {
         .iter()
         .filter(|t| t.status == TagStatus::UpToDate)
         .count();
-    let would_tags = s
-        .tags
-        .iter()
-        .filter(|t| t.status == TagStatus::WouldPush)
-        .count();
-    if would_tags > 0
-        || s.blobs
+    if dry_run {
+        let would_tags = s
+            .tags
             .iter()
-            .any(|b| matches!(b.status, BlobStatus::WouldPush | BlobStatus::WouldMount))
-    {
+            .filter(|t| t.status == TagStatus::WouldPush)
+            .count();
         let pushed: Vec<_> = s
             .blobs
             .iter()
@@ -91,19 +111,23 @@ pub fn print_summary(s: &Summary, quiet: bool) {
             .filter(|b| b.status == BlobStatus::WouldMount)
             .count();
         eprintln!(
-            "dry run: would push {} blobs ({}), mount {mounted}, write {would_tags} tags ({up} up-to-date); nothing was written",
-            pushed.len(),
+            "dry run: would push {} ({}), mount {mounted}, write {} ({up} up-to-date); nothing was written",
+            count(pushed.len(), "blob"),
             human(pushed.iter().map(|b| b.size).sum()),
+            count(would_tags, "tag"),
         );
         return;
     }
+    // Two lines that fit a terminal of 80 columns.
     eprintln!(
-        "done: {} tags ({} up-to-date), blobs: {} pushed, {} mounted, {} present; {} sent in {:.2}s ({}/s)",
-        s.tags.len(),
-        up,
+        "done: tags: {} pushed, {up} up-to-date; blobs: {} pushed, {} mounted, {} skipped",
+        s.tags.len() - up,
         s.blobs_pushed,
         s.blobs_mounted,
         s.blobs_skipped,
+    );
+    eprintln!(
+        "sent {} in {:.2}s ({}/s)",
         human(s.bytes_sent),
         s.seconds,
         human((s.bytes_sent as f64 / s.seconds.max(1e-3)) as u64)
@@ -116,6 +140,7 @@ pub fn finish(
     summary: &Summary,
     errors: Vec<werf_push::push::PushError>,
     json: bool,
+    dry_run: bool,
     progress: &Progress,
     lines: &[String],
 ) -> anyhow::Result<()> {
@@ -131,13 +156,13 @@ pub fn finish(
     if let Some(first) = errors.into_iter().next() {
         return Err(first.into());
     }
-    print_summary(summary, !progress.results());
+    print_summary(summary, !progress.results(), dry_run);
     Ok(())
 }
 
-/// The results of a publish, a line per image (its repository, then its tags grouped by
-/// status) and one for the stages cache, e.g.
-/// `backend  localhost:5000/app/backend  pushed: v1, main`.
+/// The results of a publish, a line per image (its repository, its tags grouped by status,
+/// the short digest of its manifest) and one for the stages cache (its repository and
+/// tags), e.g. `backend  localhost:5000/app/backend  pushed: v1, main  (sha256:0a1b2c3d4e5f)`.
 pub fn per_image(report: &Report, summary: &Summary) -> Vec<String> {
     let mut out = Vec::new();
     let width = report
@@ -178,8 +203,13 @@ pub fn per_image(report: &Report, summary: &Summary) -> Vec<String> {
         } else {
             name
         };
+        let digest = image
+            .docker_image_digest
+            .split_once(':')
+            .map(|(a, hex)| format!("  ({a}:{})", hex.get(..12).unwrap_or(hex)))
+            .unwrap_or_default();
         out.push(format!(
-            "{shown:<width$}  {}  {}",
+            "{shown:<width$}  {}  {}{digest}",
             image.docker_repo,
             tags.join("; ")
         ));
@@ -193,16 +223,21 @@ pub fn per_image(report: &Report, summary: &Summary) -> Vec<String> {
         let count = |s| stage_tags.iter().filter(|t| t.status == s).count();
         let (pushed, up) = (count(TagStatus::Pushed), count(TagStatus::UpToDate));
         let would = count(TagStatus::WouldPush);
+        let repo = stage_tags[0]
+            .reference
+            .rsplit_once(":image-stage-")
+            .map_or("", |(r, _)| r);
         let mut text = format!(
-            "stages cache: {} tags, {pushed} pushed, {up} up-to-date",
-            stage_tags.len()
+            "stages cache {repo}: {}, {pushed} pushed, {up} up-to-date",
+            super::tally::count(stage_tags.len(), "tag")
         );
         if would > 0 {
             text.push_str(&format!(", {would} would be pushed"));
         }
         if json_lines() {
             json_line(serde_json::json!({
-                "type": "stages", "tags": stage_tags.len(), "pushed": pushed, "up_to_date": up,
+                "type": "stages", "repository": repo, "tags": stage_tags.len(),
+                "pushed": pushed, "up_to_date": up,
             }));
         } else {
             out.push(text);

@@ -1,24 +1,45 @@
 //! Progress on stderr, fed by the library's `Reporter` events. On a terminal: one bar per
-//! blob being sent (drawn once its first bytes go, so blobs found present never flash) and
-//! a total line with the rate over the last seconds and an ETA, all fitted to the
-//! terminal's width at every redraw. In CI or a pipe: a plain line every few seconds with
-//! percent, rate and ETA. `--progress none`: neither. Results (tag lines) are shown in every
-//! mode but `-q`; per-blob lines only with `-v`. Knows nothing of how results are summed up.
+//! blob being sent (drawn once its first bytes go, so blobs found present never flash; its
+//! rate over the last seconds and an ETA) and a total line (the sum of those rates), each
+//! one line fitted to the terminal's width (one wide field per line), all drawn together at
+//! most 8 times a second, with lines logged meanwhile above them. In CI or a pipe: a plain
+//! line every few seconds, whatever moves, saying what is waited for when nothing does.
+//! `--progress none`: neither. On Ctrl-C or SIGTERM the bars are stopped and cleared
+//! before anything else is printed. Results (tag lines) are shown in every mode but `-q`;
+//! per-blob lines only with `-v`. The numbers come from `tally`; knows nothing of how
+//! results are summed up.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use werf_push::push::{BlobStatus, Event, Reporter, TagStatus};
 
 use super::flags::ProgressMode;
-use super::rate::{short_duration, Window};
 use super::size::human;
+use super::tally::Tally;
+use super::term::Narrower;
 
-/// How often plain mode prints a progress line.
-const PLAIN_EVERY: Duration = Duration::from_secs(2);
+/// How often plain mode prints a progress line, whatever moves.
+pub const PLAIN_EVERY: Duration = Duration::from_secs(2);
+/// How often the bars are drawn at most (8 times a second).
+const DRAW_EVERY: Duration = Duration::from_millis(125);
+
+/// The bars being drawn, if any: lines written meanwhile by logging go above them
+/// ([`write_above_bars`]) instead of into the last bar's line.
+static DRAWING: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// Writes `buf` to stderr above the bars (they are cleared, the text written, the bars
+/// drawn again), or plainly when none are drawn.
+pub fn write_above_bars(buf: &[u8]) -> std::io::Result<()> {
+    let drawing = DRAWING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match drawing {
+        Some(mp) => mp.suspend(|| std::io::stderr().write_all(buf)),
+        None => std::io::stderr().write_all(buf),
+    }
+}
 
 /// What is shown besides progress.
 #[derive(Debug, Clone, Copy)]
@@ -48,20 +69,16 @@ enum Mode {
 struct State {
     bars: HashMap<String, ProgressBar>,
     overall: Option<ProgressBar>,
-    /// Bytes of the blobs that are being or were sent (not those found present).
-    total: u64,
-    /// Of those, bytes sent.
-    sent: u64,
-    /// Blobs started, by digest.
-    active: HashMap<String, Active>,
-    window: Window,
+    tally: Tally,
+    /// Blobs being sent, by digest: their repository (for the bar's label) and size.
+    repos: HashMap<String, (String, u64)>,
     last_plain: Option<Instant>,
-}
-
-struct Active {
-    sent: u64,
-    size: u64,
-    repository: String,
+    /// When the bars were last drawn.
+    last_draw: Option<Instant>,
+    /// What a blob's bar says instead of its rate while it waits to retry, by digest.
+    notes: HashMap<String, String>,
+    /// Bars stopped for good (the run is over or interrupted): lines go straight out.
+    stopped: bool,
 }
 
 impl Progress {
@@ -72,9 +89,15 @@ impl Progress {
             (false, _) | (_, ProgressMode::None) => Mode::Hidden,
             (_, ProgressMode::Plain) => Mode::Plain,
             (_, ProgressMode::Auto) if !tty => Mode::Plain,
-            _ => Mode::Bars(MultiProgress::with_draw_target(
-                ProgressDrawTarget::stderr_with_hz(8),
-            )),
+            _ => {
+                // Not rate-limited by indicatif: `progress` draws every bar at once, at most
+                // every DRAW_EVERY.
+                let mp = MultiProgress::with_draw_target(ProgressDrawTarget::term_like(Box::new(
+                    Narrower::stderr(),
+                )));
+                *DRAWING.lock().unwrap_or_else(|e| e.into_inner()) = Some(mp.clone());
+                Mode::Bars(mp)
+            }
         };
         Progress {
             mode,
@@ -82,6 +105,25 @@ impl Progress {
             start: Instant::now(),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// In plain mode, a line every [`PLAIN_EVERY`] while the run lasts (a silent CI job
+    /// gets killed), saying what is waited for when no byte moves. Ends with the run.
+    pub fn tick(self: &Arc<Self>) {
+        if !matches!(self.mode, Mode::Plain) {
+            return;
+        }
+        let weak: Weak<Progress> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            // Looks often, prints when a line is due: lines come PLAIN_EVERY apart.
+            let mut every = tokio::time::interval(PLAIN_EVERY / 4);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(p) = weak.upgrade() else { return };
+                p.plain_line(true);
+            }
+        });
     }
 
     /// Whether results are shown (not `-q`).
@@ -92,7 +134,7 @@ impl Progress {
     /// A line above the bars (or on its own).
     pub fn line(&self, text: &str) {
         match &self.mode {
-            Mode::Bars(mp) => {
+            Mode::Bars(mp) if !self.lock().stopped => {
                 let _ = mp.println(text);
             }
             _ if self.shown.results => {
@@ -102,9 +144,18 @@ impl Progress {
         }
     }
 
-    /// Removes the bars before the final summary.
+    /// Stops and clears the bars for good (before the final summary, or at an interrupt
+    /// before its notice), so that nothing drawn is left on the screen or drawn again.
     pub fn finish(&self) {
         let mut st = self.lock();
+        st.stopped = true;
+        // Every line drawn cleared at once, then nothing drawn any more: bars finished one
+        // by one would each redraw the others (and leave a line behind).
+        if let Mode::Bars(mp) = &self.mode {
+            *DRAWING.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            let _ = mp.clear();
+            mp.set_draw_target(ProgressDrawTarget::hidden());
+        }
         for (_, bar) in st.bars.drain() {
             bar.finish_and_clear();
         }
@@ -118,81 +169,94 @@ impl Progress {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The plain line, when one is due (`ticked`: from the timer, which also says what is
+    /// waited for).
+    fn plain_line(&self, ticked: bool) {
+        let mut st = self.lock();
+        if st.stopped || st.last_plain.is_some_and(|t| t.elapsed() < PLAIN_EVERY) {
+            return;
+        }
+        if !ticked && st.last_plain.is_some() {
+            return;
+        }
+        st.last_plain = Some(Instant::now());
+        let mut text = format!(
+            "progress: {}, {} active",
+            st.tally.text(),
+            super::tally::count(st.tally.moving(), "blob")
+        );
+        if ticked {
+            let transport = super::waits::pending();
+            if let Some(w) = st
+                .tally
+                .waiting(self.start.elapsed(), PLAIN_EVERY, transport)
+            {
+                text.push_str(&format!("; {w}"));
+            }
+        }
+        drop(st);
+        self.line(&text);
+    }
+
     fn progress(&self, key: String, bytes: u64) {
         let mut st = self.lock();
-        let Some(a) = st.active.get_mut(&key) else {
+        if st.stopped || !st.tally.is_active(&key) {
+            return;
+        }
+        st.tally.moved(&key, bytes, self.start.elapsed());
+        let Mode::Bars(mp) = &self.mode else {
+            drop(st);
+            // The first line at once, the others by the timer.
+            self.plain_line(false);
             return;
         };
-        let (prev, size) = (a.sent, a.size);
-        a.sent = bytes;
-        let prefix = format!("{} {}", short_digest(&key), short_repo(&a.repository));
-        if prev == 0 && bytes > 0 {
-            st.total += size; // it is being sent: from now on it counts
+        // Moving again after a retry.
+        st.notes.remove(&key);
+        // A new bar at once; otherwise every bar and the total together, at most
+        // DRAW_EVERY apart: indicatif formats a bar's line only when that bar draws, so
+        // bars updated one by one would show numbers of different moments.
+        let new = !st.bars.contains_key(&key);
+        if !new && st.last_draw.is_some_and(|t| t.elapsed() < DRAW_EVERY) {
+            return;
         }
-        st.sent += bytes.saturating_sub(prev);
-        let now = self.start.elapsed();
-        let sent = st.sent;
-        st.window.record(now, sent);
-        let text = total_text(&st);
-        match &self.mode {
-            Mode::Bars(mp) => {
-                let (total, sent) = (st.total, st.sent);
-                let overall = st.overall.get_or_insert_with(|| {
-                    let o = mp.add(ProgressBar::new(1).with_style(overall_style()));
-                    o.set_prefix("total");
-                    o
-                });
-                overall.set_length(total.max(1));
-                overall.set_position(sent.min(total));
-                overall.set_message(text);
-                let overall = overall.clone();
-                let bar = st.bars.entry(key.clone()).or_insert_with(|| {
-                    let b =
-                        mp.insert_before(&overall, ProgressBar::new(size).with_style(blob_style()));
-                    b.set_prefix(prefix);
-                    b
-                });
-                if bytes < bar.position() || !bar.message().is_empty() && bytes > bar.position() {
-                    bar.set_message(""); // moving again after a retry
-                }
-                bar.set_position(bytes);
-            }
-            Mode::Plain if st.last_plain.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) => {
-                st.last_plain = Some(Instant::now());
-                let active = st.active.values().filter(|a| a.sent > 0).count();
-                drop(st);
-                self.line(&format!("progress: {text}, {active} blobs active"));
-            }
-            _ => {}
+        st.last_draw = Some(Instant::now());
+        let overall = st
+            .overall
+            .get_or_insert_with(|| {
+                let o = mp.add(ProgressBar::new(1).with_style(overall_style()));
+                o.set_prefix("total");
+                o
+            })
+            .clone();
+        if new {
+            let (repo, size) = st.repos.get(&key).cloned().unwrap_or_default();
+            let b = mp.insert_before(&overall, ProgressBar::new(size).with_style(blob_style()));
+            b.set_prefix(format!("{} {}", short_digest(&key), short_repo(&repo)));
+            st.bars.insert(key, b);
         }
+        for (digest, bar) in &st.bars {
+            bar.set_position(st.tally.at(digest));
+            match st.notes.get(digest) {
+                Some(note) => bar.set_message(note.clone()),
+                None => bar.set_message(st.tally.blob_text(digest)),
+            }
+        }
+        let (sent, total) = st.tally.position();
+        overall.set_length(total.max(1));
+        overall.set_position(sent.min(total));
+        overall.set_message(st.tally.text());
     }
-}
-
-/// `12.0 MiB of 40.0 MiB (30%), 38.2 MiB/s, eta 1s`
-fn total_text(st: &State) -> String {
-    let pct = (st.sent.min(st.total) * 100)
-        .checked_div(st.total)
-        .unwrap_or(0);
-    let mut s = format!("{} of {} ({pct}%)", human(st.sent), human(st.total));
-    if let Some(r) = st.window.rate() {
-        s.push_str(&format!(", {}/s", human(r as u64)));
-    }
-    if let Some(eta) = st.window.eta(st.total.saturating_sub(st.sent)) {
-        s.push_str(&format!(", eta {}", short_duration(eta)));
-    }
-    s
 }
 
 fn blob_style() -> ProgressStyle {
-    ProgressStyle::with_template(
-        "{prefix} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {eta} {msg}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ")
+    ProgressStyle::with_template("{prefix} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
+/// One wide field (the bar): the text beside it is as long as it needs.
 fn overall_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix} [{wide_bar}] {wide_msg}")
+    ProgressStyle::with_template("{prefix} [{wide_bar}] {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("## ")
 }
@@ -200,17 +264,19 @@ fn overall_style() -> ProgressStyle {
 impl Reporter for Progress {
     fn event(&self, event: Event<'_>) {
         match event {
+            Event::Planned { blobs } => {
+                let blobs = blobs.iter().map(|(d, n)| (d.to_string(), *n));
+                self.lock().tally.planned(blobs);
+            }
             Event::BlobStarted {
                 repository,
                 digest,
                 size,
             } => {
-                let a = Active {
-                    sent: 0,
-                    size,
-                    repository: repository.to_string(),
-                };
-                self.lock().active.insert(digest.to_string(), a);
+                let mut st = self.lock();
+                let key = digest.to_string();
+                st.tally.started(&key, size);
+                st.repos.insert(key, (repository.to_string(), size));
             }
             Event::BlobProgress { digest, bytes } => {
                 if !matches!(self.mode, Mode::Hidden) {
@@ -221,18 +287,9 @@ impl Reporter for Progress {
                 let key = record.digest.to_string();
                 {
                     let mut st = self.lock();
-                    if let Some(Active { sent, size, .. }) = st.active.remove(&key) {
-                        if record.status == BlobStatus::Pushed {
-                            if sent == 0 {
-                                st.total += size;
-                            }
-                            st.sent += size.saturating_sub(sent);
-                        } else if sent > 0 {
-                            // Counted, then found present after all: out of the total.
-                            st.total = st.total.saturating_sub(size);
-                            st.sent = st.sent.saturating_sub(sent);
-                        }
-                    }
+                    st.tally.done(&key, record.status == BlobStatus::Pushed);
+                    st.repos.remove(&key);
+                    st.notes.remove(&key);
                     if let Some(bar) = st.bars.remove(&key) {
                         bar.finish_and_clear();
                     }
@@ -243,7 +300,7 @@ impl Reporter for Progress {
                 let what = match record.status {
                     BlobStatus::Pushed => "pushed",
                     BlobStatus::Mounted => "mounted",
-                    BlobStatus::Skipped => "exists",
+                    BlobStatus::Skipped => "skipped",
                     BlobStatus::WouldPush => "would push",
                     BlobStatus::WouldMount => "would mount",
                 };
@@ -268,9 +325,11 @@ impl Reporter for Progress {
                     TagStatus::UpToDate => "up-to-date",
                     TagStatus::WouldPush => "would push",
                 };
+                // The digest short, as docker shows image IDs: the line fits a terminal.
                 self.line(&format!(
                     "tag  {} {what} {}",
-                    record.reference, record.digest
+                    record.reference,
+                    short_manifest_digest(&record.digest)
                 ));
             }
             Event::Retrying {
@@ -282,10 +341,15 @@ impl Reporter for Progress {
                 max,
             } => {
                 let note = format!("retry {attempt}/{max} in {:.1}s", wait.as_secs_f32());
-                // The blob's bar says it is retrying instead of standing still.
-                if let Some(d) = digest {
-                    if let Some(bar) = self.lock().bars.get(&d.to_string()) {
-                        bar.set_message(note.clone());
+                {
+                    let mut st = self.lock();
+                    st.tally.retrying(&what, self.start.elapsed() + wait);
+                    // The blob's bar says it is retrying instead of standing still.
+                    if let Some(d) = digest.map(|d| d.to_string()) {
+                        if let Some(bar) = st.bars.get(&d) {
+                            bar.set_message(note.clone());
+                        }
+                        st.notes.insert(d, note);
                     }
                 }
                 if matches!(self.mode, Mode::Hidden) && !self.shown.blob_lines {
@@ -298,6 +362,13 @@ impl Reporter for Progress {
             }
         }
     }
+}
+
+/// `sha256:` and the first 12 hex digits of a digest, as docker shows image IDs.
+pub fn short_manifest_digest(d: &werf_push::spec::Digest) -> String {
+    let text = d.to_string();
+    let algorithm = text.split_once(':').map_or("", |(a, _)| a);
+    format!("{algorithm}:{}", d.short())
 }
 
 /// The first 8 hex digits of a digest's text (`sha256:d5e0bb34...` -> `d5e0bb34`).

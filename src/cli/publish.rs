@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use clap::builder::TypedValueParser;
 use clap::Args;
 use werf_push::werf::naming::RepoMode;
 use werf_push::werf::publish::{plan, PublishRequest};
@@ -25,7 +26,8 @@ pub struct PublishArgs {
         env = "WERF_IMAGES_REPO_MODE",
         default_value = "auto",
         value_name = "MODE",
-        value_parser = clap::value_parser!(RepoMode)
+        value_parser = clap::builder::PossibleValuesParser::new(["auto", "multirepo", "monorepo"])
+            .try_map(|s| s.parse::<RepoMode>())
     )]
     pub images_repo_mode: RepoMode,
     /// Custom tag (repeatable); every WERF_TAG_CUSTOM_* variable adds one too.
@@ -99,9 +101,9 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         a.tag_by_stages_signature,
     )?;
     let req = PublishRequest {
-        stages_dir: a.storage.path(),
+        stages_dir: a.storage.path()?,
         dir: a.storage.dir.clone(),
-        repo: a.repo.repo.clone(),
+        repo: a.repo.get()?.to_string(),
         mode,
         tags,
         only: a.images.clone(),
@@ -119,6 +121,6 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
             .with_context(|| format!("cannot write the publish report {}", path.display()))?;
     }
     let lines = output::per_image(&report, &summary);
-    output::finish(&summary, errors, a.json, &progress, &lines)?;
+    output::finish(&summary, errors, a.json, a.dry_run, &progress, &lines)?;
     Ok(exit::SUCCESS)
 }

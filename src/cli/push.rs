@@ -36,6 +36,15 @@ pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
         .dest
         .iter()
         .map(|d| Reference::parse(d).with_context(|| format!("destination '{d}'")))
+        .map(|r| {
+            // No tag, no digest: `latest`, as docker push does; said so in the results.
+            r.map(|mut r| {
+                if r.tag.is_none() && r.digest.is_none() {
+                    r.tag = Some("latest".into());
+                }
+                r
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let layout = Layout::open(&src.path)?;
     let entry = layout.select(src.selector.as_deref())?.clone();
@@ -59,6 +68,6 @@ pub async fn run(a: PushArgs, g: &GlobalArgs) -> Result<i32> {
         .collect();
     let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, true, g)?;
     let (summary, errors) = pusher.push(targets).await;
-    output::finish(&summary, errors, a.json, &progress, &[])?;
+    output::finish(&summary, errors, a.json, a.dry_run, &progress, &[])?;
     Ok(exit::SUCCESS)
 }

@@ -41,15 +41,6 @@ impl Window {
         }
         Some(b1.saturating_sub(b0) as f64 / dt.as_secs_f64())
     }
-
-    /// Time left for `remaining` bytes at the window's rate.
-    pub fn eta(&self, remaining: u64) -> Option<Duration> {
-        let r = self.rate()?;
-        if r < 1.0 {
-            return None;
-        }
-        Some(Duration::from_secs_f64(remaining as f64 / r))
-    }
 }
 
 /// `1m05s`, `42s`, `1h02m`.
@@ -108,10 +99,6 @@ mod tests {
                 (got, want) => panic!("case {i}: {got:?} vs {want:?}"),
             }
         }
-        let mut w = Window::default();
-        w.record(ms(0), 0);
-        w.record(ms(2000), 2000);
-        assert_eq!(w.eta(10_000), Some(Duration::from_secs(10)));
     }
 
     #[test]

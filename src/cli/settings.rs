@@ -11,7 +11,7 @@ use werf_push::transport::{RetryBudget, Timeouts, TransportOptions};
 
 use super::flags::{GlobalArgs, RegistryArgs, Strategy, UploadArgs, UsageError};
 use super::progress::{Progress, Shown};
-use super::signal::interrupt;
+use super::signal::{before_notice, interrupt};
 
 /// Transport settings from the flags: TLS, credentials (the password from stdin with
 /// `--registry-password-stdin`), Docker's certs.d (`WERF_PUSH_CERTS_D` overrides
@@ -50,7 +50,11 @@ pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageErro
     Ok(TransportOptions {
         insecure: r.insecure_registry,
         skip_tls_verify: r.skip_tls_verify_registry,
-        ca_file: r.ca_file.clone(),
+        ca_file: r.ca_file.clone().or_else(|| {
+            std::env::var_os("SSL_CERT_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        }),
         http1_only: r.http1,
         max_requests: r.requests.max(1),
         timeouts: Timeouts {
@@ -118,6 +122,13 @@ pub fn pusher(
         blob_lines: g.verbose > 0,
     };
     let progress = Arc::new(Progress::new(g.progress, shown));
+    progress.tick();
+    let stop = Arc::downgrade(&progress);
+    before_notice(move || {
+        if let Some(p) = stop.upgrade() {
+            p.finish();
+        }
+    });
     let pusher = werf_push::push::Pusher::new(
         push_options(upload, dry_run),
         registries(registry)?,

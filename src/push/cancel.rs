@@ -7,7 +7,8 @@
 //! does not finish by then is cut. The `DELETE` (and, when it is refused, a status `GET`
 //! for a fresh `Location` and a second `DELETE`) is bounded by [`CANCEL`] and its answer
 //! checked: a session that cannot be cancelled is reported (registries purge abandoned
-//! uploads themselves, distribution after a week by default).
+//! uploads themselves, distribution after a week by default); one the registry says is
+//! gone already is the outcome wanted, said at `-v` only.
 
 use std::future::Future;
 use std::time::Duration;
@@ -46,26 +47,23 @@ pub(crate) async fn drain<T>(cancel: &CancellationToken, fut: impl Future<Output
 /// Cancels session `s`, within [`CANCEL`]; a failure is logged (a warning when
 /// `interrupted`: the run promised to leave nothing behind).
 pub(crate) async fn cancel_session(registry: &Registry, s: &UploadSession, interrupted: bool) {
-    let result = match tokio::time::timeout(CANCEL, delete(registry, s)).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("no answer within {}s", CANCEL.as_secs())),
-    };
-    if let Err(e) = result {
-        let uuid = s
-            .location
-            .path()
-            .rsplit('/')
-            .next()
-            .unwrap_or("")
-            .to_string();
-        if interrupted {
-            tracing::warn!(
-                "upload session {uuid} in {} was not cancelled ({e}); the registry removes abandoned uploads itself",
-                s.repo
-            );
-        } else {
-            tracing::debug!("upload session {uuid} in {} not cancelled: {e}", s.repo);
+    let uuid = s.location.path().rsplit('/').next().unwrap_or("");
+    let e = match tokio::time::timeout(CANCEL, delete(registry, s)).await {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) if is_gone(&e) => {
+            tracing::debug!("upload session {uuid} in {} is gone already: {e}", s.repo);
+            return;
         }
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {}s", CANCEL.as_secs()),
+    };
+    if interrupted {
+        tracing::warn!(
+            "upload session {uuid} in {} was not cancelled ({e}); the registry removes abandoned uploads itself",
+            s.repo
+        );
+    } else {
+        tracing::debug!("upload session {uuid} in {} not cancelled: {e}", s.repo);
     }
 }
 
@@ -79,4 +77,17 @@ async fn delete(registry: &Registry, s: &UploadSession) -> Result<(), RegistryEr
         Ok(fresh) if fresh.location != s.location => registry.delete_upload(&fresh).await,
         _ => Err(first),
     }
+}
+
+/// The registry says it holds the session no more. docker-registry (distribution) answers
+/// a request naming a session with a stale offset `404 BLOB_UPLOAD_INVALID` and cancels
+/// the session itself as it does (its upload handler calls `Cancel` on an offset
+/// mismatch), so after an interrupt that cut a request that answer is the outcome wanted;
+/// tests/it/interrupt.rs checks that no session is left and no warning printed.
+fn is_gone(e: &RegistryError) -> bool {
+    e.status() == Some(404)
+        && matches!(
+            e.code(),
+            Some("BLOB_UPLOAD_UNKNOWN" | "BLOB_UPLOAD_INVALID")
+        )
 }

@@ -155,6 +155,11 @@ impl Pusher {
                     .map(|c| c.candidates(registry, &digest.to_string()))
             },
         );
+        let planned: Vec<(Digest, u64)> = groups
+            .iter()
+            .map(|g| (g.desc.digest.clone(), g.desc.size))
+            .collect();
+        self.reporter.event(Event::Planned { blobs: &planned });
         // Upload connections opened while the checks and POSTs run (HTTPS only).
         if !self.opts.dry_run {
             for (registry, n) in plan::uploads_ahead(&groups, BULK_BODY, self.opts.jobs) {

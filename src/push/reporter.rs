@@ -6,6 +6,12 @@ use crate::spec::Digest;
 
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
+    /// What the run will check, once per (registry, digest), with each blob's size: sent
+    /// before the first blob is checked, so that progress knows the most there is to send
+    /// before any byte moves (blobs found present or mounted then drop out of it).
+    Planned {
+        blobs: &'a [(Digest, u64)],
+    },
     /// A blob transfer begins (after HEAD said it is absent).
     BlobStarted {
         repository: &'a str,

@@ -223,9 +223,19 @@ pub fn component_problem(c: &str) -> String {
     } else {
         format!(
             "path component '{}' is not valid: lowercase letters and digits, separated by \
-             '.', '_', '__' or dashes",
-            super::text::printable(c)
+             '.', '_', '__' or dashes{}",
+            super::text::printable(c),
+            lower_case_of(c)
         )
+    }
+}
+
+/// ` (lower case: 'app')` for a component that only its upper case makes invalid.
+fn lower_case_of(c: &str) -> String {
+    let lower = c.to_ascii_lowercase();
+    match lower != c && validate_component(&lower).is_ok() {
+        true => format!(" (lower case: '{lower}')"),
+        false => String::new(),
     }
 }
 
@@ -238,7 +248,8 @@ fn validate_component(c: &str) -> Result<(), String> {
         .find(|ch| !matches!(ch, 'a'..='z' | '0'..='9' | '.' | '_' | '-'))
     {
         return Err(format!(
-            "has '{bad}': only lower-case letters, digits and separators '.', '_', '__', '-' are allowed"
+            "has '{bad}': only lower-case letters, digits and separators '.', '_', '__', '-' are allowed{}",
+            lower_case_of(c)
         ));
     }
     let b = c.as_bytes();

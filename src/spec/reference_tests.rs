@@ -127,6 +127,29 @@ fn parse_table() {
 }
 
 #[test]
+fn upper_case_components_get_their_lower_case_form() {
+    // (input, the reason says)
+    let cases = [
+        ("reg.io/Group/App:v1", "has 'G'"),
+        ("reg.io/group/App:v1", "(lower case: 'app')"),
+        ("reg.io/App-_x", "has 'A'"),
+    ];
+    for (input, want) in cases {
+        match Reference::parse(input) {
+            Err(SpecError::Reference { reason, .. }) => {
+                assert!(reason.contains(want), "{input}: {reason}")
+            }
+            got => panic!("{input}: {got:?}"),
+        }
+    }
+    // No suggestion where lower case would not be valid either.
+    let Err(SpecError::Reference { reason, .. }) = Reference::parse("reg.io/App-_x") else {
+        panic!()
+    };
+    assert!(!reason.contains("lower case:"), "{reason}");
+}
+
+#[test]
 fn local_hosts() {
     let cases = [
         ("localhost:5000", true),

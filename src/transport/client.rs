@@ -243,17 +243,27 @@ impl Transport {
                             wait.as_secs_f32()
                         )
                     };
+                    // The wait and what waits, as fields too: progress says it while no
+                    // byte moves.
+                    let (ms, w) = (
+                        wait.as_millis() as u64,
+                        format!("{} {}", req.method, what(&req.url)),
+                    );
                     match result {
                         Ok(resp) => tracing::info!(
+                            retry_in_ms = ms,
+                            retry_what = %w,
                             "{}",
                             line(format!("answered {}", resp.status().as_u16()))
                         ),
                         // A timeout is said even without -v: the run may have waited long
                         // for it.
                         Err(e @ TransportError::Timeout { .. }) => {
-                            tracing::warn!("{}", line(e.brief()))
+                            tracing::warn!(retry_in_ms = ms, retry_what = %w, "{}", line(e.brief()))
                         }
-                        Err(e) => tracing::info!("{}", line(e.brief())),
+                        Err(e) => {
+                            tracing::info!(retry_in_ms = ms, retry_what = %w, "{}", line(e.brief()))
+                        }
                     }
                 },
             )

@@ -17,8 +17,15 @@ pub enum TransportError {
     /// `detail` is said in words (`tls::in_words`), never as Rust debug text.
     #[error("TLS with registry {host} failed: {detail}")]
     Tls { host: String, detail: String },
-    #[error("{host} does not look like a registry: GET /v2/ answered {status}")]
-    NotRegistry { host: String, status: u16 },
+    /// Something answered over `scheme`, but not as a registry (`server`: what it says
+    /// it is, ` (Server: nginx, text/html)`, or empty).
+    #[error("{host} is not a registry: {scheme} answered, but GET /v2/ answered {status}{server}")]
+    NotRegistry {
+        host: String,
+        scheme: String,
+        status: u16,
+        server: String,
+    },
     /// A request that failed in a way a later attempt may cure (see [`is_transient`]).
     #[error("{method} {url}: {detail}")]
     Request {
@@ -165,6 +172,10 @@ pub(crate) fn request_error(
             after: connect,
         }
     } else if is_transient(e) {
+        let detail = match os_timeout(e) {
+            true => format!("{detail} ({OS_TIMEOUT})"),
+            false => detail,
+        };
         TransportError::Request {
             method,
             url,
@@ -177,6 +188,24 @@ pub(crate) fn request_error(
             detail,
         }
     }
+}
+
+/// What a socket timeout of the operating system is, said beside the system's own words
+/// (`Connection timed out`), which name neither a timeout of werf-push nor a flag.
+const OS_TIMEOUT: &str = "the operating system's TCP timeout: the host stopped answering \
+    at all; no flag sets it, --connect-timeout, --response-timeout and --stall-timeout \
+    normally stop waiting first; retried up to --retries times";
+
+/// Whether the cause of `e` is the operating system's socket timeout (`ETIMEDOUT`).
+fn os_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::TimedOut;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 /// Whether a failed request may succeed when sent again: connection refused, reset or
@@ -299,6 +328,20 @@ mod tests {
         for (e, want) in cases {
             let shown = e.to_string();
             assert_eq!(chain_is_transient(e.as_ref()), want, "{shown}");
+        }
+    }
+
+    #[test]
+    fn os_timeouts_table() {
+        use std::io::{Error, ErrorKind as K};
+        let cases: Vec<(Box<dyn std::error::Error + Send + Sync>, bool)> = vec![
+            (Box::new(Error::from(K::TimedOut)), true),
+            (Box::new(Wrap(Box::new(Error::from(K::TimedOut)))), true),
+            (Box::new(Error::from(K::ConnectionReset)), false),
+            (Box::new(std::fmt::Error), false),
+        ];
+        for (e, want) in cases {
+            assert_eq!(os_timeout(e.as_ref()), want, "{e}");
         }
     }
 }

@@ -67,8 +67,12 @@ pub(crate) async fn detect_scheme(
         Err(http_err @ TransportError::ForeignUnauthorized { .. }) => Err(http_err),
         // The HTTPS failure says more (an untrusted certificate, say) unless nobody
         // listens there.
+        // The HTTPS failure says more (an untrusted certificate, say) unless nobody
+        // listens there, or what listens speaks plain HTTP: then what it answered over
+        // plain HTTP is the news (a web server that is no registry).
         Err(http_err) => Err(match https_err {
             TransportError::Unreachable { .. }
+            | TransportError::PlainHttp { .. }
             | TransportError::Timeout {
                 kind: TimeoutKind::Connect,
                 ..
@@ -140,18 +144,43 @@ async fn probe(
                 }
                 Err(TransportError::NotRegistry {
                     host: host.into(),
+                    scheme: base.scheme().to_uppercase(),
                     status: 400,
+                    server: String::new(),
                 })
             }
             status => Err(TransportError::NotRegistry {
                 host: host.into(),
+                scheme: base.scheme().to_uppercase(),
                 status,
+                server: server_of(resp.headers()),
             }),
         },
         Err(e) if e.is_connect() && e.is_timeout() => {
             Err(timeout((TimeoutKind::Connect, timeouts.connect)))
         }
         Err(e) => Err(classify(&e, base.scheme(), host)),
+    }
+}
+
+/// What answered, from its headers, for people: ` (Server: nginx/1.24.0, text/html)`;
+/// empty when it says nothing. Printable and bounded: the answer may be hostile.
+fn server_of(headers: &reqwest::header::HeaderMap) -> String {
+    let get = |name| {
+        headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
+            crate::spec::text::printable(&v.chars().take(80).collect::<String>()).into_owned()
+        })
+    };
+    let parts: Vec<String> = [
+        get(reqwest::header::SERVER).map(|s| format!("Server: {s}")),
+        get(reqwest::header::CONTENT_TYPE),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match parts.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", parts.join(", ")),
     }
 }
 

@@ -181,6 +181,13 @@ pub fn in_words(host: &str, detail: &str) -> String {
             "the certificate of {host} is self-signed (a CA certificate as the server's own) \
              and not trusted here; to trust it, {trust}"
         )
+    } else if let Some(names) = names_of(detail) {
+        format!(
+            "the certificate of {host} is not valid for the name used ({}): it {names}; \
+             use one of those names, or reissue the certificate with this one in its \
+             subjectAltName",
+            host_name(host)
+        )
     } else if d.contains("notvalidforname") || d.contains("not valid for name") {
         format!("the certificate of {host} is not valid for that name (check the host name, or the certificate's subjectAltName)")
     } else if d.contains("expired") {
@@ -198,6 +205,45 @@ pub fn in_words(host: &str, detail: &str) -> String {
         )
     } else {
         format!("TLS with {host} failed: {}", last_part(detail))
+    }
+}
+
+/// The names a certificate has, from rustls' "certificate not valid for name "x";
+/// certificate is only valid for DnsName("a") or IpAddress(1.2.3.4)", in plain words:
+/// `is only valid for a or 1.2.3.4`.
+fn names_of(detail: &str) -> Option<String> {
+    let i = detail.find("not valid for name")?;
+    let (_, names) = detail[i..].split_once("; certificate ")?;
+    let names = names.split(": ").next().unwrap_or(names);
+    let mut out = String::new();
+    let mut rest = names;
+    // `DnsName("a")` -> `a`, `IpAddress(1.2.3.4)` -> `1.2.3.4`.
+    while let Some(open) = rest.find('(') {
+        let head = &rest[..open];
+        let word_start = head
+            .rfind(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(0, |j| j + 1);
+        out.push_str(&head[..word_start]);
+        let Some(close) = rest[open..].find(')') else {
+            break;
+        };
+        out.push_str(rest[open + 1..open + close].trim_matches('"'));
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    Some(crate::spec::text::printable(&out).into_owned())
+}
+
+/// `host` without its port: the name the certificate is checked against.
+fn host_name(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((h, p))
+            if !h.ends_with(']') && p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') =>
+        {
+            h
+        }
+        Some((h, _)) if h.starts_with('[') && h.ends_with(']') => h,
+        _ => host,
     }
 }
 
@@ -225,6 +271,13 @@ mod tests {
                 "invalid peer certificate: NotValidForName",
                 "is not valid for that name",
             ),
+            (
+                "invalid peer certificate: certificate not valid for name \"127.0.0.1\"; \
+                 certificate is only valid for DnsName(\"registry.example.com\") or \
+                 IpAddress(10.0.0.1)",
+                "is not valid for the name used (reg): it is only valid for \
+                 registry.example.com or 10.0.0.1; use one of those names",
+            ),
             ("invalid peer certificate: Expired", "has expired"),
             (
                 "received fatal alert: CertificateRequired",
@@ -235,6 +288,7 @@ mod tests {
         for (detail, want) in cases {
             let got = in_words("reg:5000", detail);
             assert!(got.contains(want), "{detail}: {got}");
+            assert!(!got.contains("DnsName"), "{detail}: debug text: {got}");
             assert!(
                 !got.contains("Other(") && !got.contains("OtherError"),
                 "{detail}: debug text: {got}"

@@ -18,7 +18,7 @@ const CASES: &[(&str, &str, Want)] = &[
     ("meta not first", "image: a\n---\nproject: demo\nconfigVersion: 1\n", Ok("demo|a")),
     ("bom", "\u{feff}project: demo\nconfigVersion: 1\n", Ok("demo|")),
     ("--- with text is not a separator", "project: demo\nconfigVersion: 1\n--- # images\nimage: a\n", Err(", document 1 (line 3): invalid YAML: this line starts another document: a document separator must be a line that is exactly '---' (no spaces, comments or text after it)")),
-    ("template", "project: demo\nconfigVersion: 1\n---\nimage: {{ .Env }}\n", Err(" is a Go template ('{{' on line 4): render it first into another directory (werf config render > DIR/werf.yaml) and point --dir at DIR")),
+    ("template", "project: demo\nconfigVersion: 1\n---\nimage: {{ .Env }}\n", Err(" is a Go template ('{{' on line 4): render it into another directory and keep the stages storage where it is: `werf config render > DIR/werf.yaml`, then `werf-push publish --dir DIR --stages-dir /w/.werf/stages`")),
     ("template in a comment", "# {{ $x := 1 }}\nproject: demo\n", Err(" is a Go template ('{{' on line 1)")),
     ("empty file", "", Err(": no meta document: werf.yaml needs a document with 'project: NAME' and 'configVersion: 1'")),
     ("no meta", "image: a\n", Err(": no meta document")),

@@ -117,9 +117,11 @@ pub enum WerfError {
 
     /// werf.yaml still holds Go template markup.
     #[error(
-        "werf.yaml at {} is a Go template ('{{{{' on line {line}): render it first into \
-         another directory (werf config render > DIR/werf.yaml) and point --dir at DIR",
-        .path.display()
+        "werf.yaml at {} is a Go template ('{{{{' on line {line}): render it into another \
+         directory and keep the stages storage where it is: `werf config render > \
+         DIR/werf.yaml`, then `werf-push publish --dir DIR --stages-dir {}`",
+        .path.display(),
+        stages_beside(.path).display()
     )]
     ConfigTemplate { path: PathBuf, line: usize },
 
@@ -194,6 +196,15 @@ fn config_where(path: &Path, doc: &Option<usize>, line: &Option<usize>) -> Strin
 
 /// Test helper: `got` shown with `show` must equal `Ok(text)`, or its error message must
 /// start with `Err(text)`.
+/// The stages storage of the project whose werf.yaml is `werf_yaml`: `DIR/.werf/stages`.
+fn stages_beside(werf_yaml: &std::path::Path) -> PathBuf {
+    let dir = match werf_yaml.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    dir.join(".werf").join("stages")
+}
+
 #[cfg(test)]
 pub(crate) fn assert_result<T>(
     label: &str,
@@ -243,9 +254,10 @@ mod tests {
                     path: p.clone(),
                     line: 3,
                 },
-                "werf.yaml at /p/werf.yaml is a Go template ('{{' on line 3): render it first \
-                 into another directory (werf config render > DIR/werf.yaml) and point --dir \
-                 at DIR",
+                "werf.yaml at /p/werf.yaml is a Go template ('{{' on line 3): render it into \
+                 another directory and keep the stages storage where it is: `werf config \
+                 render > DIR/werf.yaml`, then `werf-push publish --dir DIR --stages-dir \
+                 /p/.werf/stages`",
             ),
             (
                 WerfError::Config {

@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 4, credentials: `docker-registry` with htpasswd Basic auth
+//! Credentials: `docker-registry` with htpasswd Basic auth
 //! reached through each credential source (flags, env, stdin, Docker `config.json`
 //! `auths`, a credential helper script, podman `auth.json`), wrong or missing credentials,
 //! secrets kept out of every output at `-vv`, and no `Authorization` to an upload
@@ -233,6 +233,19 @@ fn wrong_or_missing_credentials_fail_clearly() {
         line.contains(&reg.host) && line.contains("--registry-username/--registry-password"),
         "the error names the host and the credential source: {line}"
     );
+    // What failed leads (authentication at the registry), then what it stopped; as
+    // docs/troubleshooting.md quotes it.
+    let lead = format!(
+        "error: registry {} did not accept the credentials from",
+        reg.host
+    );
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.starts_with(&lead) && l.contains("(while: ")),
+        "{}",
+        out.describe()
+    );
     assert!(
         out.stderr.contains("hint: ") && out.stderr.contains("docker login"),
         "{}",
@@ -242,8 +255,12 @@ fn wrong_or_missing_credentials_fail_clearly() {
 
     let out = env.push(&format!("{}/app:v1", reg.host), &[], &[]);
     assert_eq!(out.code(), Some(5), "{}", out.describe());
+    let lead = format!(
+        "error: registry {} requires authentication and no credentials were found for it",
+        reg.host
+    );
     assert!(
-        error_line(&out).contains("no credentials were found"),
+        out.stderr.lines().any(|l| l.starts_with(&lead)),
         "{}",
         out.describe()
     );

@@ -5,8 +5,10 @@
 //!
 //! Ctrl-C or SIGTERM during a push with several big blobs mid-transfer, straight to a real
 //! registry: exit 130 / 143, no tag, and no upload session left in the registry's storage
-//! (issue 12: sessions with their partial data used to stay, the `DELETE` refused for a
-//! stale `_state`).
+//! (sessions with their partial data used to stay, the `DELETE` refused for a stale
+//! `_state`); the notice says what happens and how to stop waiting (Ctrl-C again only
+//! where a person pressed it), and docker-registry's `404 BLOB_UPLOAD_INVALID` to the
+//! `DELETE` of a session it cancelled itself is no warning.
 
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
@@ -141,6 +143,18 @@ fn interrupted_push_leaves_no_upload_session(strategy: &str, signal: &str, want_
     );
     assert_eq!(out.status.code(), Some(want_code), "stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    let notice = match signal {
+        "TERM" => "terminated (SIGTERM): cancelling open uploads; exiting within 8 s",
+        _ => "interrupted: cancelling open uploads; Ctrl-C again to quit at once",
+    };
+    assert!(
+        stderr.lines().any(|l| l == notice),
+        "{signal}: the notice on a line of its own\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN"),
+        "a session the registry says is gone is no warning\n{stderr}"
+    );
     assert!(!reg.tag_exists(&repo, "v1"), "a tag was written");
     let left = upload_sessions(&reg, &repo);
     if !left.is_empty() {

@@ -878,7 +878,9 @@ fn a_second_writer_is_refused_and_a_failed_import_changes_nothing() {
                 "--from-dir",
                 src.to_str().unwrap(),
             ],
-            "unknown stage name 'nope'",
+            // Refused by the command line, with the names it takes (also offered by
+            // completion).
+            "invalid value 'nope' for '--stage <STAGE>'",
         ),
         (
             vec![

@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 4's TLS part: nginx (Debian package) terminating TLS with a
+//! TLS: nginx (Debian package) terminating TLS with a
 //! certificate from a test CA made in the test, HTTP/2 on, `X-Forwarded-Proto https`,
 //! proxying to a real `docker-registry`. A push works with `--ca-file`, with Docker's
 //! certs.d (`WERF_PUSH_CERTS_D` stands for `/etc/docker/certs.d`), with
@@ -178,6 +178,48 @@ fn untrusted_certificate_fails_clearly() {
         out.describe()
     );
     assert!(s.reg.manifest_digest("app", "v1").is_none());
+}
+
+/// A certificate for another name: the error says which names it has and which was used,
+/// and the hint does not send the user to --ca-file (the CA is trusted).
+#[test]
+fn a_certificate_for_another_name_says_its_names() {
+    let reg = Registry::start();
+    let ca = TestCa::new("werf-push test CA");
+    let (cert, key) = ca.issue(&["registry.example.com"], false);
+    let nginx = Nginx::start(NginxOptions::new(&reg.host, &ca).cert(&cert, &key));
+    let env = Env::new(&[8 << 10]);
+    std::fs::write(env.path("ca.pem"), &ca.cert_pem).unwrap();
+    let ca_file = env.path("ca.pem");
+    let dest = format!("{}/app:v1", nginx.host);
+    let out = env.run(
+        &[
+            "push",
+            "--ca-file",
+            ca_file.to_str().unwrap(),
+            &env.src(),
+            &dest,
+        ],
+        &[],
+    );
+    assert_eq!(out.code(), Some(4), "{}", out.describe());
+    let error = crate::support::scenario::error_line(&out);
+    assert!(
+        error.contains("is not valid for the name used (127.0.0.1)")
+            && error.contains("is only valid for registry.example.com"),
+        "{}",
+        out.describe()
+    );
+    let hint = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint: "))
+        .unwrap_or_default();
+    assert!(
+        hint.contains("a host name the certificate has") && !hint.contains("--ca-file"),
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Issue 8 acceptance: what people see. Progress on a pseudo-terminal (via `script`), in a
+//! What people see. Progress on a pseudo-terminal (via `script`), in a
 //! pipe, and with `--progress none`; `--dry-run` makes only read requests and its plan
 //! matches the real run; error classes with message, hint and exit code; `--help` examples
 //! and shell completions.
@@ -43,13 +43,18 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         out.describe()
     );
     assert!(
-        !out.stderr.contains("blob "),
+        !out.stderr.lines().any(|l| l.starts_with("blob ")),
         "blob lines need -v\n{}",
         out.describe()
     );
     assert!(
-        out.stderr.contains(&format!("tag  {dest} pushed")),
+        out.stderr.contains(&format!("tag  {dest} pushed sha256:")),
         "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.contains("1 blobs") && !out.stderr.contains("1 tags"),
+        "plurals\n{}",
         out.describe()
     );
     assert!(
@@ -241,6 +246,15 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
         .collect();
     assert_eq!(done, planned, "the real run did what the plan said");
     assert_eq!(real["tags"][0]["digest"], plan["tags"][0]["digest"]);
+    // All up to date: the dry run still ends with what it would do (nothing), as documented.
+    let out = push(&["--dry-run", &src, &dest, &dest2]);
+    assert_success(&out);
+    assert_eq!(
+        out.stderr.lines().last().unwrap_or(""),
+        "dry run: would push 0 blobs (0 B), mount 0, write 0 tags (2 up-to-date); nothing was written",
+        "{}",
+        out.describe()
+    );
 
     // A third repository: the plan finds every blob to mount through the known-blob cache
     // that the real run filled, and ends with the one line that sums it up.
@@ -263,7 +277,7 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
     assert!(rows.iter().all(|(_, _, s)| s == "would-mount"), "{rows:?}");
     let last = out.stderr.lines().last().unwrap_or("");
     assert_eq!(
-        last, "dry run: would push 0 blobs (0 B), mount 4, write 1 tags (0 up-to-date); nothing was written",
+        last, "dry run: would push 0 blobs (0 B), mount 4, write 1 tag (0 up-to-date); nothing was written",
         "{}",
         out.describe()
     );
@@ -380,7 +394,7 @@ fn bash_completes_subcommands_flags_and_values() {
     let script = tmp.path().join("werf-push.bash");
     std::fs::write(&script, &out.stdout).unwrap();
     // (words typed, the word being completed, what must be offered, what must not be)
-    let cases: [(&str, &str, &[&str], &[&str]); 6] = [
+    let cases: [(&str, &str, &[&str], &[&str]); 13] = [
         ("werf-push ", "", &["publish", "stages", "push"], &[]),
         (
             "werf-push stages ",
@@ -407,6 +421,49 @@ fn bash_completes_subcommands_flags_and_values() {
             &[],
         ),
         ("werf-push --progress ", "", &["auto", "plain", "none"], &[]),
+        // Every flag with a fixed set of values completes them, not file names.
+        (
+            "werf-push publish --images-repo-mode ",
+            "",
+            &["auto", "multirepo", "monorepo"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push push --registry-profile ",
+            "",
+            &["generic", "ghcr", "ecr", "harbor", "gitlab"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push stages add --stage ",
+            "",
+            &["from", "beforeInstall", "install", "dockerfile"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push stages add --compression ",
+            "",
+            &["gzip", "zstd"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push push --log-format ",
+            "",
+            &["text", "json"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push publish --publish-report-format ",
+            "",
+            &["json"],
+            &["Cargo.toml"],
+        ),
+        (
+            "werf-push slugify --format ",
+            "",
+            &["docker-tag"],
+            &["Cargo.toml"],
+        ),
     ];
     for (line, cur, want, not) in cases {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -454,13 +511,7 @@ fn signatures_are_shown_whole_and_parent_takes_a_unique_prefix() {
     let tmp = TempDir::new().unwrap();
     let stages = tmp.path().join("stages");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/.werf/stages");
-    assert!(std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&src)
-        .arg(&stages)
-        .status()
-        .unwrap()
-        .success());
+    crate::support::layouts::copy_dir(&src, &stages);
     let from = tmp.path().join("from");
     std::fs::create_dir(&from).unwrap();
     std::fs::write(from.join("f"), b"x").unwrap();
@@ -698,6 +749,58 @@ fn manpages_cover_every_command_with_exit_status_and_environment() {
     );
 }
 
+/// Counts in summaries agree with their nouns: `1 file`, `2 files`.
+#[test]
+fn summaries_count_in_words() {
+    let tmp = TempDir::new().unwrap();
+    let stages = tmp.path().join("stages");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/.werf/stages");
+    crate::support::layouts::copy_dir(&src, &stages);
+    let gc = || {
+        let mut c = werf_push();
+        c.args(["stages", "gc", "--dry-run", "--stages-dir"])
+            .arg(&stages);
+        run(&mut c)
+    };
+    // (orphan blobs planted, the count wanted)
+    for (n, want) in [(1, "would remove 1 file ("), (2, "would remove 2 files (")] {
+        let body = format!("orphan {n}");
+        let hex = crate::support::cmd::sha256_hex(&body);
+        std::fs::write(stages.join("blobs/sha256").join(hex), body).unwrap();
+        let out = gc();
+        assert_success(&out);
+        assert!(out.stdout.contains(want), "{}", out.describe());
+    }
+}
+
+/// `werf-push manpages` without DIR writes beside the binary (`PREFIX/bin` ->
+/// `PREFIX/share/man/man1`), where man-db's `man` finds them from PATH alone, no MANPATH.
+#[test]
+fn manpages_beside_the_binary_are_found_by_man() {
+    let tmp = TempDir::new().unwrap();
+    let bin = tmp.path().join("prefix/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_werf-push"), bin.join("werf-push")).unwrap();
+    let out = run(crate::support::cmd::bin(bin.join("werf-push")).arg("manpages"));
+    assert_success(&out);
+    let page = tmp
+        .path()
+        .join("prefix/share/man/man1/werf-push-stages-list.1");
+    assert!(page.is_file(), "{}", out.describe());
+    let mut man = std::process::Command::new("man");
+    man.env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", tmp.path())
+        .args(["-w", "werf-push-stages-list"]);
+    let found = run(&mut man);
+    assert!(
+        found.success(),
+        "man (Debian package man-db; scripts/test installs it) did not find the page\n{}",
+        found.describe()
+    );
+    assert_eq!(found.stdout.trim(), page.to_str().unwrap());
+}
+
 /// A publish says per image what happened (stage tags counted apart), not a line per tag;
 /// `--log-format json` makes results and errors JSON lines too.
 #[test]
@@ -740,10 +843,18 @@ fn publish_results_per_image_and_as_json_lines() {
         out.describe()
     );
     assert!(
-        lines.contains(&"stages cache: 5 tags, 5 pushed, 0 up-to-date"),
-        "{}",
+        lines.contains(&format!("stages cache {repo}: 5 tags, 5 pushed, 0 up-to-date").as_str()),
+        "the stages cache's line names its repository\n{}",
         out.describe()
     );
+    // Each image line ends with the short digest of what was pushed, as the report has it.
+    let report_digest = |image: &str| {
+        let l = lines.iter().find(|l| l.starts_with(image)).unwrap();
+        l.rsplit_once("  (sha256:")
+            .map(|(_, d)| d.trim_end_matches(')').to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(report_digest("backend ").len(), 12, "{}", out.describe());
     assert!(
         !lines.iter().any(|l| l.starts_with("tag  ")),
         "{}",

@@ -322,9 +322,9 @@ fn round(
 
 fn text(r: &Report) -> String {
     let mut out = format!(
-        "werf-push bench: {} ({} blobs, {}), jobs {}, upload {}, monolithic up to {}, chunks {}\n\n",
+        "werf-push bench: {} ({}, {}), jobs {}, upload {}, monolithic up to {}, chunks {}\n\n",
         r.source,
-        r.blobs,
+        crate::cli::tally::count(r.blobs, "blob"),
         stats::human(r.blob_bytes),
         r.jobs,
         r.upload_strategy,

@@ -29,7 +29,7 @@ pub struct AddArgs {
 
 pub fn run(a: AddArgs) -> Result<i32> {
     let req = AddRequest {
-        stages_dir: a.storage.path(),
+        stages_dir: a.storage.path()?,
         image: a.stage.image()?,
         stage: a.stage.stage.clone(),
         from_dir: a.from_dir.clone(),

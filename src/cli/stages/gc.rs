@@ -7,6 +7,7 @@ use werf_push::stages::gc::gc;
 
 use crate::cli::flags::StorageArgs;
 use crate::cli::size::human;
+use crate::cli::tally::count;
 use crate::cli::{exit, output};
 
 #[derive(Args, Debug)]
@@ -22,7 +23,7 @@ pub struct GcArgs {
 }
 
 pub fn run(a: GcArgs) -> Result<i32> {
-    let report = gc(&a.storage.path(), a.dry_run)?;
+    let report = gc(&a.storage.path()?, a.dry_run)?;
     output::print(a.json, &report, || {
         let verb = if report.dry_run {
             "would remove"
@@ -39,10 +40,10 @@ pub fn run(a: GcArgs) -> Result<i32> {
             ));
         }
         out.push_str(&format!(
-            "{verb} {} files ({}); {} blobs in use",
-            report.removed.len(),
+            "{verb} {} ({}); {} in use",
+            count(report.removed.len(), "file"),
             human(report.bytes),
-            report.kept
+            count(report.kept as usize, "blob")
         ));
         out
     })?;

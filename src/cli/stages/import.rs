@@ -24,7 +24,7 @@ pub struct ImportArgs {
 
 pub fn run(a: ImportArgs) -> Result<i32> {
     let req = ImportRequest {
-        stages_dir: a.storage.path(),
+        stages_dir: a.storage.path()?,
         source: parse_source(&a.src)?,
         image: a.stage.image()?,
         stage: a.stage.stage.clone(),

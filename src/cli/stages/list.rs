@@ -35,7 +35,7 @@ struct Row {
 }
 
 pub fn run(a: ListArgs) -> Result<i32> {
-    let dir = a.storage.path();
+    let dir = a.storage.path()?;
     let storage = StagesStorage::open(&dir)?;
     let mut rows = Vec::new();
     for stages in storage.images.values() {

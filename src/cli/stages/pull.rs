@@ -9,6 +9,7 @@ use werf_push::stages::pull::{pull, PullRequest};
 use crate::cli::flags::{GlobalArgs, RegistryArgs, RepoArg, StorageArgs};
 use crate::cli::signal::{interrupt, INTERRUPTED};
 use crate::cli::size::human;
+use crate::cli::tally::count;
 use crate::cli::{exit, output, settings};
 
 #[derive(Args, Debug)]
@@ -38,8 +39,8 @@ pub struct PullArgs {
 pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
     let registries = settings::registries(&a.registry)?;
     let req = PullRequest {
-        stages_dir: a.storage.path(),
-        repo: a.repo.repo.clone(),
+        stages_dir: a.storage.path()?,
+        repo: a.repo.get()?.to_string(),
         images: a.images.clone(),
         jobs: a.jobs as usize,
         page_size: a.page_size,
@@ -71,19 +72,18 @@ pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
             ));
         }
         out.push_str(&format!(
-            "{} stages pulled, {} skipped, {} unidentified; {} blobs ({}) fetched, {} \
-             resumed downloads",
-            report.pulled.len(),
+            "{} pulled, {} skipped, {} unidentified; {} ({}) fetched, {}",
+            count(report.pulled.len(), "stage"),
             report.skipped.len(),
             report.unidentified.len(),
-            report.blobs_fetched,
+            count(report.blobs_fetched as usize, "blob"),
             human(report.bytes_fetched),
-            report.resumed
+            count(report.resumed as usize, "resumed download")
         ));
         out
     })?;
     // What could be restored is stored; an image named but not restored whole fails.
-    match report.incomplete(&a.repo.repo) {
+    match report.incomplete(a.repo.get()?) {
         Some(e) => Err(e.into()),
         None => Ok(exit::SUCCESS),
     }

@@ -8,8 +8,8 @@
 //! archives, layouts and logins ([`containers`]); a cutting/corrupting pull proxy of the
 //! stages tests ([`cutproxy`]); the long-running programs, each stopped with its whole
 //! process group when its test ends or panics ([`process`]); an S3 emulator for a registry
-//! on object storage ([`s3`]). Declared once in
-//! `tests/it/main.rs`; a test module uses it as `crate::support::...`.
+//! on object storage ([`s3`]); a real terminal to read screens off ([`screen`], tmux).
+//! Declared once in `tests/it/main.rs`; a test module uses it as `crate::support::...`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`, `podman`, `buildah`) are required:
 //! a missing one is a panic that says how to install it, never a silent skip.
@@ -31,6 +31,7 @@ pub mod proxy_rules;
 pub mod registry;
 pub mod s3;
 pub mod scenario;
+pub mod screen;
 pub mod skopeo;
 pub mod token;
 pub mod wan;
