@@ -1,16 +1,13 @@
 //! Text from a registry (error bodies, header values, realms) made safe to print: the
 //! secrets of the run and anything that looks like a credential (`Basic`/`Bearer` values,
 //! `token=`/`"password":` pairs) replaced by `<redacted>`, control and bidi characters
-//! escaped (`spec::text::printable`), and the whole cut to [`MAX_QUOTE`] characters with an
-//! ellipsis. Every secret made with [`Secret::new`](super::Secret::new) is known here.
+//! escaped and the whole cut to `spec::text::MAX_SHOWN` characters with an ellipsis
+//! (`spec::text::shown`). Every secret made with [`Secret::new`](super::Secret::new) is known here.
 //! Pure; no I/O.
 
 use std::sync::Mutex;
 
-use crate::spec::text::printable;
-
-/// The most characters of registry text quoted in an error or a log line.
-pub(crate) const MAX_QUOTE: usize = 256;
+use crate::spec::text::shown;
 /// Shorter secrets are not looked for (they would redact ordinary words).
 const MIN_SECRET: usize = 4;
 /// The most secrets remembered (the oldest are forgotten first: expired tokens).
@@ -36,7 +33,7 @@ pub(crate) fn remember(secret: &str) {
 }
 
 /// `text` (from a registry) as it may be shown: credentials redacted, control characters
-/// escaped, at most [`MAX_QUOTE`] characters (then `…`).
+/// escaped, at most `spec::text::MAX_SHOWN` characters (then `…`).
 pub fn quote(text: &str) -> String {
     let mut t = text.to_string();
     {
@@ -50,17 +47,7 @@ pub fn quote(text: &str) -> String {
             }
         }
     }
-    let t = redact_patterns(&t);
-    let mut out = String::new();
-    let mut buf = [0u8; 4];
-    for (n, c) in t.chars().enumerate() {
-        if n >= MAX_QUOTE {
-            out.push('…');
-            break;
-        }
-        out.push_str(&printable(c.encode_utf8(&mut buf)));
-    }
-    out
+    shown(&redact_patterns(&t)).into_owned()
 }
 
 /// Words after which the next token is a credential: auth schemes (`Basic xxx`) and keys
@@ -152,6 +139,7 @@ fn value_end(text: &str, from: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::text::MAX_SHOWN;
 
     #[test]
     fn quote_table() {
@@ -204,11 +192,11 @@ mod tests {
                 vec!["unknown blob"],
                 vec!["<redacted>"],
             ),
-            (long.clone(), vec!["…"], vec![&long[..MAX_QUOTE + 1]]),
+            (long.clone(), vec!["…"], vec![&long[..MAX_SHOWN + 1]]),
         ];
         for (input, yes, no) in cases {
             let q = quote(&input);
-            assert!(q.chars().count() <= MAX_QUOTE * 10 + 1, "{q}");
+            assert!(q.chars().count() <= MAX_SHOWN + 1, "{q}");
             for y in yes {
                 assert!(q.contains(y), "{input:?} -> {q:?}: no {y:?}");
             }
@@ -220,8 +208,8 @@ mod tests {
 
     #[test]
     fn cap_counts_characters_not_bytes() {
-        let q = quote(&"é".repeat(MAX_QUOTE + 10));
-        assert_eq!(q.chars().count(), MAX_QUOTE + 1);
+        let q = quote(&"é".repeat(MAX_SHOWN + 10));
+        assert_eq!(q.chars().count(), MAX_SHOWN + 1);
         assert!(q.ends_with('…'));
     }
 }

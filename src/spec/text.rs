@@ -1,6 +1,7 @@
 //! Text that came from outside (a layout, a registry, an archive) made safe to print: control
 //! characters (ESC, OSC sequences, newlines, DEL, C1 codes) shown as escapes, so nothing
-//! read from a hostile source can drive the terminal or forge a line of output. Knows
+//! read from a hostile source can drive the terminal or forge a line of output, and cut to
+//! [`MAX_SHOWN`] characters (the one rule for how much of outside text is shown). Knows
 //! nothing of where the text came from.
 
 use std::borrow::Cow;
@@ -40,6 +41,20 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The most characters of outside text (a name, a tag, a registry's message) shown in an
+/// error, a log line or a report.
+pub const MAX_SHOWN: usize = 256;
+
+/// `s` as it may be shown: [`printable`], cut to [`MAX_SHOWN`] characters (counted after
+/// escaping) followed by `…` when longer.
+pub fn shown(s: &str) -> Cow<'_, str> {
+    let p = printable(s);
+    match p.char_indices().nth(MAX_SHOWN) {
+        None => p,
+        Some((at, _)) => Cow::Owned(format!("{}…", &p[..at])),
+    }
+}
+
 /// Control characters, bidi overrides and isolates, zero-width marks, the BOM.
 fn hidden(c: char) -> bool {
     c.is_control()
@@ -64,6 +79,27 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(printable(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn shown_table() {
+        let long = "a".repeat(MAX_SHOWN + 1);
+        let exact = "é".repeat(MAX_SHOWN);
+        let escapes = "\n".repeat(MAX_SHOWN);
+        let cut = format!("{}…", "a".repeat(MAX_SHOWN));
+        let cut_escapes = format!("{}…", "\\n".repeat(MAX_SHOWN / 2));
+        // (input, shown)
+        let cases = [
+            ("backend", "backend"),
+            ("a\nb", "a\\nb"),
+            (exact.as_str(), exact.as_str()),
+            (long.as_str(), cut.as_str()),
+            (escapes.as_str(), cut_escapes.as_str()),
+        ];
+        for (input, want) in cases {
+            assert_eq!(shown(input), want, "{input:?}");
+            assert!(shown(input).chars().count() <= MAX_SHOWN + 1);
         }
     }
 }

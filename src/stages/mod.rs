@@ -16,6 +16,8 @@ pub mod layer;
 mod pargz;
 pub mod pull;
 mod pull_plan;
+mod pull_read;
+mod stage_set;
 pub mod read;
 pub mod signature;
 pub mod write;
