@@ -72,7 +72,10 @@ pub fn report(e: &anyhow::Error) -> i32 {
 
 /// Hints for the most specific error of the chain that has some.
 fn hints(e: &anyhow::Error) -> Vec<String> {
-    if let Some(h) = e.chain().find_map(|c| c.downcast_ref::<StoreError>().and_then(pull_hints)) {
+    if let Some(h) = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<StoreError>().and_then(pull_hints))
+    {
         return h;
     }
     for cause in e.chain() {

@@ -17,9 +17,9 @@ mod pargz;
 pub mod pull;
 mod pull_plan;
 mod pull_read;
-mod stage_set;
 pub mod read;
 pub mod signature;
+mod stage_set;
 pub mod write;
 
 pub use error::StoreError;

@@ -118,7 +118,9 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
     let wanted = req
         .images
         .iter()
-        .map(|n| ImageName::from_arg(n).map_err(|e| StoreError::Invalid(format!("IMAGE_NAME: {e}"))))
+        .map(|n| {
+            ImageName::from_arg(n).map_err(|e| StoreError::Invalid(format!("IMAGE_NAME: {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut w = StoreWriter::open(&req.stages_dir)?;
     let reg = registries
@@ -130,7 +132,9 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
         })?;
     let repo = reference.repository.clone();
     let tags = reg
-        .list_tags(&repo, req.page_size, TAG_PREFIX, |t| t.starts_with(TAG_PREFIX))
+        .list_tags(&repo, req.page_size, TAG_PREFIX, |t| {
+            t.starts_with(TAG_PREFIX)
+        })
         .await
         .map_err(|source| StoreError::Registry {
             context: format!("listing the stages of {}", reference.name()),
@@ -146,16 +150,19 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
         match check_signature(sig) {
             Ok(()) if local_sigs.contains(sig) => {}
             Ok(()) => sigs.push(sig),
-            Err(e) => report.skipped.push(skipped(t, format!("not a stage tag: {e}"))),
+            Err(e) => report
+                .skipped
+                .push(skipped(t, format!("not a stage tag: {e}"))),
         }
     }
     // Reading a stage (its manifest and config) is a round trip or two, not bytes: they all
     // go at once, under the transport's bound on requests in flight; `jobs` bounds the
     // layer downloads.
-    let read: Vec<Result<Remote, StoreError>> = stream::iter(sigs.iter().map(|s| read_stage(&reg, &repo, s)))
-        .buffered(STAGE_READS)
-        .collect()
-        .await;
+    let read: Vec<Result<Remote, StoreError>> =
+        stream::iter(sigs.iter().map(|s| read_stage(&reg, &repo, s)))
+            .buffered(STAGE_READS)
+            .collect()
+            .await;
     let mut candidates = Vec::new();
     for (r, sig) in read.into_iter().zip(&sigs) {
         let tag = format!("{TAG_PREFIX}{sig}");
@@ -169,11 +176,13 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
     let unread = !report.failed.is_empty();
     let images: HashSet<ImageName> = candidates.iter().map(|c| c.image.clone()).collect();
     let tops = local_tops(&w, &local, &images)?;
-    let choice = choose_chains(candidates, &wanted, |image| tops.get(image).map(|t| LocalTop {
-        stage: t.stage.clone(),
-        signature: t.signature.clone(),
-        chain: t.chain.clone(),
-    }));
+    let choice = choose_chains(candidates, &wanted, |image| {
+        tops.get(image).map(|t| LocalTop {
+            stage: t.stage.clone(),
+            signature: t.signature.clone(),
+            chain: t.chain.clone(),
+        })
+    });
     report.skipped.extend(choice.skipped);
     report.chains = choice.chains;
     // The rules of the storage, checked before any layer is fetched.
@@ -191,13 +200,17 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
             .unwrap_or(false)
     });
     let root = w.root().to_path_buf();
-    let results: Vec<Result<u32, StoreError>> =
-        stream::iter(layers.iter().map(|d| download(&reg, &repo, d, &root)))
-            .buffer_unordered(req.jobs.max(1))
-            .collect()
-            .await;
+    // In the order they finish: each with its layer.
+    let results: Vec<(&Descriptor, Result<u32, StoreError>)> = stream::iter(&layers)
+        .map(|d| {
+            let (reg, repo, root) = (&reg, &repo, &root);
+            async move { (d, download(reg, repo, d, root).await) }
+        })
+        .buffer_unordered(req.jobs.max(1))
+        .collect()
+        .await;
     let mut broken: HashMap<&Digest, String> = HashMap::new();
-    for (r, l) in results.into_iter().zip(&layers) {
+    for (l, r) in results {
         match r {
             Ok(n) => {
                 report.resumed += n;
@@ -213,7 +226,11 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
         .into_iter()
         .partition(|c| c.layers.iter().all(|l| !broken.contains_key(&l.digest)));
     for c in &lost {
-        let why = c.layers.iter().find_map(|l| broken.get(&l.digest)).expect("a broken layer");
+        let why = c
+            .layers
+            .iter()
+            .find_map(|l| broken.get(&l.digest))
+            .expect("a broken layer");
         report.failed.push(skipped(&c.tag, why.clone()));
     }
     for c in &chosen {
@@ -256,7 +273,11 @@ impl PullReport {
         if !self.failed.is_empty() {
             return Some(StoreError::PullFailed {
                 repo: shown(repo).into_owned(),
-                failed: self.failed.iter().map(|s| (s.tag.clone(), s.reason.clone())).collect(),
+                failed: self
+                    .failed
+                    .iter()
+                    .map(|s| (s.tag.clone(), s.reason.clone()))
+                    .collect(),
             });
         }
         if self.not_restored.is_empty() {

@@ -114,8 +114,9 @@ pub(super) fn choose_chains(
             for c in eligible {
                 let p = pos(&c.stage);
                 if p >= leaf_pos || !leaf_chain.starts_with(&c.chain) {
-                    let reason =
-                        format!("not an ancestor of {leaf_tag}, the chain's last stage: another build");
+                    let reason = format!(
+                        "not an ancestor of {leaf_tag}, the chain's last stage: another build"
+                    );
                     out.push((c, reason));
                 } else if let Some(kept) = members.get(&p) {
                     let reason = format!("{} is newer for the same stage of the chain", kept.tag);
@@ -158,9 +159,10 @@ pub(super) fn choose_chains(
             left_out: out.iter().map(|(c, _)| c.tag.clone()).collect(),
         });
         choice.chosen.extend(members.into_values());
-        choice
-            .skipped
-            .extend(out.into_iter().map(|(c, reason)| SkippedStage { tag: c.tag, reason }));
+        choice.skipped.extend(
+            out.into_iter()
+                .map(|(c, reason)| SkippedStage { tag: c.tag, reason }),
+        );
     }
     choice
 }

@@ -35,7 +35,13 @@ fn candidate(tag: &str, image_name: &str, stage: &str, created: &str, layers: &[
 }
 
 /// (tag, image, stage, created, layers)
-type Remote = (&'static str, &'static str, &'static str, &'static str, &'static [u8]);
+type Remote = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [u8],
+);
 
 #[test]
 fn choose_chains_table() {
@@ -187,7 +193,11 @@ fn choose_chains_table() {
             .flat_map(|c| c.stages.iter().map(|s| s.signature.clone()))
             .collect();
         assert_eq!(said, want_chosen, "{remote:?}");
-        let left: Vec<String> = choice.chains.iter().flat_map(|c| c.left_out.clone()).collect();
+        let left: Vec<String> = choice
+            .chains
+            .iter()
+            .flat_map(|c| c.left_out.clone())
+            .collect();
         assert_eq!(left, want_skipped, "{remote:?}");
     }
 }

@@ -37,13 +37,21 @@ pub(super) enum Remote {
 
 /// Reads the manifest(s) and config(s) of stage `sig` of `repo`. A failure of the registry
 /// (after retries) is an error naming the request.
-pub(super) async fn read_stage(reg: &Registry, repo: &str, sig: &str) -> Result<Remote, StoreError> {
+pub(super) async fn read_stage(
+    reg: &Registry,
+    repo: &str,
+    sig: &str,
+) -> Result<Remote, StoreError> {
     let tag = stage_tag(sig);
     let err = |what: &str| {
         let context = format!("{what} of {repo}:{tag}");
         move |source| StoreError::Registry { context, source }
     };
-    let Some(root) = reg.get_manifest(repo, &tag).await.map_err(err("manifest"))? else {
+    let Some(root) = reg
+        .get_manifest(repo, &tag)
+        .await
+        .map_err(err("manifest"))?
+    else {
         return Ok(Remote::Skipped("the tag vanished while pulling".into()));
     };
     let mut manifests = Vec::new();

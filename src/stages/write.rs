@@ -123,7 +123,10 @@ impl StoreWriter {
             signature: sig.to_string(),
         };
         let mut results = self.add_stages(std::slice::from_ref(&new));
-        results.pop().expect("one result").map_err(StoreError::Invalid)
+        results
+            .pop()
+            .expect("one result")
+            .map_err(StoreError::Invalid)
     }
 
     /// What [`add_stages`](Self::add_stages) would answer for `batch`, nothing added.

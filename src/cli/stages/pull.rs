@@ -117,10 +117,7 @@ fn chain_line(c: &Chain) -> String {
         _ => line.push_str("no stage to pull"),
     }
     if let Some(s) = &c.storage {
-        line.push_str(&format!(
-            ", on the storage's {} {}",
-            s.stage, s.signature
-        ));
+        line.push_str(&format!(", on the storage's {} {}", s.stage, s.signature));
     }
     if !c.left_out.is_empty() {
         line.push_str(&format!(
