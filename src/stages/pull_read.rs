@@ -43,8 +43,10 @@ pub(super) async fn read_stage(
     sig: &str,
 ) -> Result<Remote, StoreError> {
     let tag = stage_tag(sig);
+    // The registry's error names the request (`GET manifest <repo>:<tag>`): the context
+    // does not say it again.
     let err = |what: &str| {
-        let context = format!("{what} of {repo}:{tag}");
+        let context = format!("reading the {what} of a stage");
         move |source| StoreError::Registry { context, source }
     };
     let Some(root) = reg

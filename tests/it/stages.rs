@@ -21,24 +21,24 @@ use crate::support::skopeo::Skopeo;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-fn wp(args: &[&str], stages: &Path) -> Output {
+pub(crate) fn wp(args: &[&str], stages: &Path) -> Output {
     let mut c = werf_push();
     c.args(args).arg("--stages-dir").arg(stages);
     run(&mut c)
 }
 
-fn ok(args: &[&str], stages: &Path) -> Output {
+pub(crate) fn ok(args: &[&str], stages: &Path) -> Output {
     let out = wp(args, stages);
     assert_success(&out);
     out
 }
 
-fn json_out(out: &Output) -> Value {
+pub(crate) fn json_out(out: &Output) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("JSON: {e}\n{}", out.describe()))
 }
 
 /// (image, stage, signature, digest) of every entry.
-fn entries(stages: &Path) -> BTreeSet<(String, String, String, String)> {
+pub(crate) fn entries(stages: &Path) -> BTreeSet<(String, String, String, String)> {
     index_json(stages)["manifests"]
         .as_array()
         .unwrap()
@@ -484,7 +484,7 @@ fn add_is_reproducible_and_its_layer_unpacks_with_tar() {
 }
 
 /// Runner A's storage: image backend (from, install with a large layer), frontend (from).
-fn runner_a(tmp: &Path, big: usize) -> PathBuf {
+pub(crate) fn runner_a(tmp: &Path, big: usize) -> PathBuf {
     let stages = tmp.join("a-stages");
     let dir = |name: &str, data: Vec<u8>| {
         let d = tmp.join(name);
@@ -615,7 +615,7 @@ fn round_trip_publish_with_stages_pull_then_publish_is_up_to_date() {
     assert_eq!(imgs, BTreeSet::from(["frontend"]));
 }
 
-fn big_layer(stages: &Path) -> String {
+pub(crate) fn big_layer(stages: &Path) -> String {
     entries(stages)
         .iter()
         .filter(|e| e.1 == "install")

@@ -1,7 +1,9 @@
 //! Hostile answers of the test proxy ([`super::proxy`], issue 12): a server that takes the
 //! request and never answers, one that sends its answer one byte at a time, an answer with
 //! a body of hundreds of MiB (streamed, never held in memory), and an error whose message
-//! echoes the request's `Authorization` with control characters and 60 KiB more text.
+//! echoes the request's `Authorization` with control characters and 60 KiB more text, and
+//! a connection closed unanswered, a `206` with the `Content-Range` a test gives, and a tag
+//! list of as many pages of made-up tags as a test asks for.
 //! Nothing is forwarded to the registry for these.
 
 use std::io::{Read, Write};
@@ -37,6 +39,21 @@ pub enum HostileKind {
     /// `400 DENIED` whose message quotes the request's `Authorization`, an escape sequence,
     /// a newline, and 60 KiB of text (the whole still under the 64 KiB kept of an error body).
     EchoAuthorization,
+    /// Close the connection as soon as the request is read, answering nothing.
+    Hangup,
+    /// `206 Partial Content` with this `Content-Range` and a body of `len` bytes, whatever
+    /// the request's `Range`.
+    Partial {
+        content_range: &'static str,
+        len: u64,
+    },
+    /// A tag list of `pages` pages of `per_page` made-up tags (`<prefix><page>x<n>`, hex
+    /// after the prefix), each page but the last with `Link: <...?last=page-P>; rel="next"`.
+    TagPages {
+        prefix: &'static str,
+        per_page: usize,
+        pages: usize,
+    },
 }
 
 impl Hostile {
@@ -114,6 +131,52 @@ pub fn answer(client: &mut TcpStream, head: &Head, kind: &HostileKind) -> std::i
             }
             let _ = client.shutdown(Shutdown::Write);
             Ok(*status)
+        }
+        HostileKind::Hangup => {
+            let _ = client.shutdown(Shutdown::Both);
+            Ok(0)
+        }
+        HostileKind::Partial { content_range, len } => {
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Type: application/octet-stream\r\nContent-Range: {content_range}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+            );
+            client.write_all(head.as_bytes())?;
+            client.write_all(&vec![b'x'; *len as usize])?;
+            let _ = client.shutdown(Shutdown::Write);
+            Ok(206)
+        }
+        HostileKind::TagPages {
+            prefix,
+            per_page,
+            pages,
+        } => {
+            let page: usize = head
+                .target
+                .split_once("last=page-")
+                .and_then(|(_, p)| p.split('&').next()?.parse().ok())
+                .unwrap_or(0);
+            let tags: Vec<String> = (0..*per_page)
+                .map(|n| format!("{prefix}{page:08x}{n:08x}"))
+                .collect();
+            let body = serde_json::to_vec(&serde_json::json!({"name": "app", "tags": tags}))
+                .expect("JSON");
+            let path = head.target.split('?').next().unwrap_or("");
+            let link = if page + 1 < *pages {
+                format!(
+                    "Link: <{path}?n={per_page}&last=page-{}>; rel=\"next\"\r\n",
+                    page + 1
+                )
+            } else {
+                String::new()
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{link}Connection: close\r\n\r\n",
+                body.len()
+            );
+            client.write_all(head.as_bytes())?;
+            client.write_all(&body)?;
+            let _ = client.shutdown(Shutdown::Write);
+            Ok(200)
         }
         HostileKind::EchoAuthorization => {
             let auth = header(&head.headers, "authorization").unwrap_or("(none)");
