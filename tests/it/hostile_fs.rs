@@ -545,6 +545,73 @@ fn a_full_disk_is_reported_and_the_storage_stays_valid() {
     }
 }
 
+/// Regression: a full disk in `stages pull` said the file twice and gave no "free space"
+/// hint. It exits 6 naming the file once, with the hint, the storage as it was.
+#[test]
+fn a_full_disk_during_pull_exits_6_with_the_free_space_hint() {
+    let reg = crate::support::registry::Registry::start();
+    let t = tmp();
+    let big = t.path().join("big");
+    std::fs::create_dir(&big).unwrap();
+    let noise = crate::support::layouts::random_bytes(8, 3 << 20);
+    std::fs::write(big.join("noise"), &noise).unwrap();
+    let roomy = t.path().join("roomy");
+    let repo = format!("{}/app", reg.host);
+    for args in [
+        vec![
+            "stages",
+            "add",
+            "--image",
+            "big",
+            "--stage",
+            "from",
+            "--from-dir",
+            s(&big),
+        ],
+        vec![
+            "publish",
+            "--dir",
+            s(t.path()),
+            "--repo",
+            &repo,
+            "--tag-custom",
+            "v1",
+            "--with-stages",
+        ],
+    ] {
+        let mut all = args.clone();
+        all.extend(["--stages-dir", s(&roomy)]);
+        let out = wp(&all);
+        assert!(out.success(), "{}", out.describe());
+    }
+    let stages = t.path().join("small");
+    let out = on_small_disk("1m", &stages, &["stages", "pull", "--repo", &repo]);
+    assert!(
+        out.stdout.contains("rc=6"),
+        "not exit 6\n{}",
+        out.describe()
+    );
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line\n{}", out.describe()));
+    assert!(line.contains("no space left on device"), "{line}");
+    assert_eq!(
+        line.matches("/blobs/sha256/").count(),
+        1,
+        "the file said once: {line}"
+    );
+    assert!(
+        out.stderr.contains("hint: free space on that filesystem"),
+        "{}",
+        out.describe()
+    );
+    for want in ["list=0", "index=unchanged", "temps=0"] {
+        assert!(out.stdout.contains(want), "{want}\n{}", out.describe());
+    }
+}
+
 /// Item 6: only the members the manifest names are unpacked: an archive with a 256 MiB
 /// member of zeros nothing references imports into a storage on a 16 MiB disk.
 #[test]
