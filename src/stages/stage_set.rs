@@ -77,3 +77,94 @@ impl StageSet {
             .push((stage.to_string(), signature.to_string()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Descriptor, Digest};
+    use crate::stages::write::{NewStage, StoreWriter};
+
+    fn new(n: u8, image: &str, stage: &str, sig: &str) -> NewStage {
+        NewStage {
+            descriptor: Descriptor {
+                media_type: crate::spec::media_type::OCI_MANIFEST.into(),
+                digest: Digest::sha256_of(&[n]),
+                size: 1,
+                platform: None,
+                annotations: Default::default(),
+            },
+            image: ImageName::from_annotation(image).unwrap(),
+            stage: stage.into(),
+            signature: sig.into(),
+        }
+    }
+
+    /// (image, stage, signature, Ok(replaced) or Err(start of the rule)), admitted in order.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Result<Option<&'static str>, &'static str>,
+    );
+    const CASES: [Case; 9] = [
+        ("a", "from", "aa", Ok(None)),
+        ("a", "install", "bb", Ok(None)),
+        ("a", "from", "cc", Ok(Some("aa"))),
+        // The replaced signature is free again.
+        ("b", "from", "aa", Ok(None)),
+        ("b", "from", "bb", Err("signature bb is already")),
+        (
+            "a",
+            "dockerfile",
+            "dd",
+            Err("image 'a' already has stage '"),
+        ),
+        ("a", "nope", "ee", Err("unknown stage name 'nope'")),
+        (
+            "a",
+            "from",
+            "not hex",
+            Err("signature 'not hex' is not hex"),
+        ),
+        ("", "from", "cc", Err("signature cc is already")),
+    ];
+
+    #[test]
+    fn admit_table() {
+        let mut set = StageSet::default();
+        for (i, (image, stage, sig, want)) in CASES.into_iter().enumerate() {
+            let got = set.admit(&ImageName::from_annotation(image).unwrap(), stage, sig);
+            match (got, want) {
+                (Ok(r), Ok(w)) => assert_eq!(r.as_deref(), w, "case {i}"),
+                (Err(e), Err(w)) => assert!(e.starts_with(w), "case {i}: {e}"),
+                (got, want) => panic!("case {i}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    /// A batch gives the results and the entries of the same stages added one by one.
+    #[test]
+    fn a_batch_is_added_as_one_by_one() {
+        let batch: Vec<NewStage> = CASES
+            .iter()
+            .enumerate()
+            .map(|(i, (image, stage, sig, _))| new(i as u8, image, stage, sig))
+            .collect();
+        let (one, many) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut w1 = StoreWriter::open(one.path()).unwrap();
+        let singly: Vec<Result<Option<String>, String>> = batch
+            .iter()
+            .map(|n| {
+                w1.add_stage(&n.descriptor, &n.image, &n.stage, &n.signature)
+                    .map_err(|e| e.to_string())
+            })
+            .collect();
+        let mut w2 = StoreWriter::open(many.path()).unwrap();
+        assert_eq!(w2.check_stages(&batch), singly, "checked, not added");
+        assert!(w2.entries().is_empty());
+        assert_eq!(w2.add_stages(&batch), singly);
+        assert_eq!(w2.entries(), w1.entries());
+        let sigs: Vec<String> = w2.entries().into_iter().map(|e| e.signature).collect();
+        assert_eq!(sigs, ["bb", "cc", "aa"]);
+    }
+}
