@@ -534,6 +534,24 @@ fn every_pull_failure_has_its_exit_code_message_and_hint() {
             assert!(!blob_files(&stages).contains(&blob), "{case}");
         }
     }
+    // A storage whose index.json is broken: exit 3, left as it was.
+    let broken = tmp.path().join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("index.json"), b"not json").unwrap();
+    let out = wp(
+        &["stages", "pull", "--repo", &format!("{}/app", reg.host)],
+        &broken,
+    );
+    assert_eq!(out.code(), Some(3), "{}", out.describe());
+    assert!(
+        error_line(&out).contains("index.json is not JSON"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(
+        std::fs::read(broken.join("index.json")).unwrap(),
+        b"not json"
+    );
 }
 
 /// Regression: one stage tag the registry fails on failed the whole pull. It is reported
