@@ -20,7 +20,7 @@ use crate::support::layouts::{blob_files, gzip_layer, layer_digests, read_blob};
 use crate::support::proxy::{Proxy, ProxyConfig, StatusFault};
 use crate::support::proxy_hostile::{Hostile, HostileKind};
 use crate::support::registry::Registry;
-use crate::support::scenario::{assert_no_panic, error_line, push};
+use crate::support::scenario::{assert_no_panic, error_line, hint_lines, push};
 
 /// `werf-push stages add` of a directory holding `data`, with `SOURCE_DATE_EPOCH=epoch`
 /// (the stage's `created`); returns its signature.
@@ -504,11 +504,7 @@ fn every_pull_failure_has_its_exit_code_message_and_hint() {
         assert_eq!(out.code(), Some(code), "{case}\n{}", out.describe());
         let line = error_line(&out);
         assert!(line.contains(error), "{case}: {line}");
-        let hints: Vec<&str> = out
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("hint:"))
-            .collect();
+        let hints = hint_lines(&out);
         assert!(
             hints.iter().any(|h| h.contains(hint)),
             "{case}: {hints:?}\n{}",
