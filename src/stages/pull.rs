@@ -233,6 +233,18 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
             .expect("a broken layer");
         report.failed.push(skipped(&c.tag, why.clone()));
     }
+    // Layers fetched for failed stages only are not left behind.
+    let kept: HashSet<&Digest> = chosen
+        .iter()
+        .flat_map(|c| c.layers.iter().map(|l| &l.digest))
+        .collect();
+    for l in layers
+        .iter()
+        .filter(|l| !kept.contains(&l.digest) && !broken.contains_key(&l.digest))
+    {
+        let path = root.join("blobs/sha256").join(l.digest.hex());
+        std::fs::remove_file(&path).map_err(StoreError::io(&path))?;
+    }
     for c in &chosen {
         for (d, bytes) in &c.configs {
             w.write_blob(bytes, &d.media_type)?;

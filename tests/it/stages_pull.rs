@@ -16,7 +16,9 @@ use werf_push::spec::media_type as mt;
 use crate::stages::{big_layer, entries, json_out, ok, runner_a, wp};
 use crate::support::cmd::{run, werf_push, Output};
 use crate::support::cutproxy::{CutProxy, Fault};
-use crate::support::layouts::{blob_files, gzip_layer, layer_digests, read_blob};
+use crate::support::layouts::{
+    blob_files, gzip_layer, image, layer_digests, read_blob, referenced_blobs, Format,
+};
 use crate::support::proxy::{Proxy, ProxyConfig, StatusFault};
 use crate::support::proxy_hostile::{Hostile, HostileKind};
 use crate::support::registry::Registry;
@@ -528,6 +530,15 @@ fn every_pull_failure_has_its_exit_code_message_and_hint() {
             // are stored, and nothing of the bad blob.
             assert_eq!(entries(&stages).len(), 2, "{case}\n{}", out.describe());
             assert!(!blob_files(&stages).contains(&blob), "{case}");
+            let referenced: BTreeSet<String> = entries(&stages)
+                .iter()
+                .flat_map(|e| referenced_blobs(&stages, &e.3))
+                .collect();
+            assert_eq!(
+                blob_files(&stages),
+                referenced,
+                "{case}: unreferenced blobs left"
+            );
         }
     }
     // A storage whose index.json is broken: exit 3, left as it was.
@@ -668,4 +679,35 @@ fn a_stage_the_storage_refuses_is_decided_before_its_layers_are_fetched() {
             .is_empty(),
         "its layer was fetched"
     );
+}
+
+/// A stage that fails on one layer leaves none of its other layers in the storage.
+#[test]
+fn a_failed_stage_leaves_none_of_its_layers_behind() {
+    let reg = Registry::start();
+    let tmp = TempDir::new().unwrap();
+    let layout = tmp.path().join("layout");
+    image(&layout, &[300 << 10, 4 << 10], 5, Format::Oci, Some("x"));
+    let project = tmp.path().join("project");
+    let stages = project.join(".werf/stages");
+    let src = format!("oci:{}:x", layout.display());
+    ok(
+        &["stages", "import", &src, "--image", "x", "--stage", "from"],
+        &stages,
+    );
+    publish(&project, &format!("{}/app", reg.host), "v1");
+    let stage = entries(&stages).into_iter().next().unwrap();
+    let manifest: Value = serde_json::from_slice(&read_blob(&stages, &stage.3)).unwrap();
+    let layers = layer_digests(&manifest);
+    let bad = CutProxy::start(&reg.host, &layers[0], Fault::Corrupt(1000));
+    let pulled = tmp.path().join("pulled");
+    let out = pull_through(&bad.host, &pulled, &["--json"]);
+    assert_eq!(out.code(), Some(1), "{}", out.describe());
+    assert_eq!(json_out(&out)["failed"].as_array().unwrap().len(), 1);
+    assert!(
+        !bad.requests(&format!("GET /v2/app/blobs/{}", layers[1]))
+            .is_empty(),
+        "the good layer was fetched"
+    );
+    assert_eq!(blob_files(&pulled), BTreeSet::new(), "layers left behind");
 }
