@@ -10,7 +10,8 @@
 //! from it again, byte for byte).
 //!
 //! A stage the registry answers wrongly about (a refusal, a corrupt or too long blob, a bad
-//! answer) fails alone: it is reported in `failed` and the others are pulled. A failure
+//! answer) fails alone: it is reported in `failed` (the layers fetched for it only are
+//! removed) and the others are pulled. A failure
 //! that no other stage would escape (network, authentication, the local disk) stops the
 //! pull, and the storage is left as it was. `index.json` is written last, under the writer
 //! lock. Knows nothing of the CLI.
