@@ -78,7 +78,8 @@ pub struct Chain {
     pub storage: Option<ChainStage>,
     /// The remote stages chosen, in stage order; the last one is the image.
     pub stages: Vec<ChainStage>,
-    /// The image's stage tags left out (another build; why: in `skipped`).
+    /// The image's stage tags not in the chain: other builds, stages the storage holds
+    /// already (why: in `skipped`).
     pub left_out: Vec<String>,
 }
 

@@ -218,7 +218,7 @@ fn several_builds_of_one_project_pull_as_one_consistent_chain() {
             .contains("image 'backend': chain from .. setup (3 stages, last ")
             && text
                 .stdout
-                .contains("4 stage tags of other builds left out"),
+                .contains("4 stage tags not in the chain (skipped)"),
         "{}",
         text.describe()
     );

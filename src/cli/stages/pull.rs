@@ -103,7 +103,7 @@ pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
 }
 
 /// `image 'NAME': chain from .. setup (3 stages, last <sig>)[, on the storage's install
-/// <sig>]; N stage tags of other builds left out`.
+/// <sig>]; N stage tags not in the chain (skipped)`.
 fn chain_line(c: &Chain) -> String {
     let mut line = format!("image '{}': ", printable(&c.image));
     match (c.stages.first(), c.stages.last()) {
@@ -121,7 +121,7 @@ fn chain_line(c: &Chain) -> String {
     }
     if !c.left_out.is_empty() {
         line.push_str(&format!(
-            "; {} stage tags of other builds left out",
+            "; {} stage tags not in the chain (skipped)",
             c.left_out.len()
         ));
     }
