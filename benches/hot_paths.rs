@@ -5,7 +5,9 @@
 //! manifest parsing, planning a publish of many images, stages and tags
 //! (`werf::publish::plan` on a generated stages storage), werf's slug, and `stages add`
 //! of a directory of real files (32 MiB of Python's standard library when `python3` is
-//! there, else this crate's sources) with gzip on all cores, gzip on one, and zstd.
+//! there, else this crate's sources) with gzip on all cores, gzip on one, and zstd, and
+//! the bookkeeping of `stages pull` (10,000 stages added to the storage's index in one
+//! batch, as a pull adds them, against 1,000 added one by one).
 //! `cargo bench --bench hot_paths`; under `cargo test --all-targets` each runs once.
 
 use std::hint::black_box;
@@ -13,7 +15,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use futures_util::StreamExt;
 use serde_json::json;
 use sha2::Digest as _;
@@ -22,8 +24,10 @@ use tokio_util::io::ReaderStream;
 use werf_push::layout::{Layout, LayoutWriter};
 use werf_push::spec::Manifest;
 use werf_push::stages::add::{add, AddRequest};
+use werf_push::stages::format::STAGE_ORDER;
 use werf_push::stages::layer::{LayerCompression, LayerOptions};
-use werf_push::stages::ImageName;
+use werf_push::stages::write::NewStage;
+use werf_push::stages::{ImageName, StoreWriter};
 use werf_push::transport::{file_stream, synthetic};
 use werf_push::werf::naming::RepoMode;
 use werf_push::werf::publish::{plan, PublishRequest};
@@ -279,9 +283,60 @@ fn layers(c: &mut Criterion) {
     g.finish();
 }
 
+/// `n` stages of `n / 10` images, ten stages each, as `stages pull` adds them.
+fn pulled_stages(n: usize) -> Vec<NewStage> {
+    (0..n)
+        .map(|i| NewStage {
+            descriptor: werf_push::spec::Descriptor {
+                media_type: werf_push::spec::media_type::OCI_MANIFEST.into(),
+                digest: werf_push::spec::Digest::sha256_of(&i.to_le_bytes()),
+                size: 1,
+                platform: None,
+                annotations: Default::default(),
+            },
+            image: ImageName::named(&format!("image-{}", i / 10)).expect("name"),
+            stage: STAGE_ORDER[i % 10].to_string(),
+            signature: format!("{i:056x}"),
+        })
+        .collect()
+}
+
+fn pull_bookkeeping(c: &mut Criterion) {
+    let mut g = c.benchmark_group("stages_pull_bookkeeping");
+    let batch = pulled_stages(10_000);
+    g.bench_function("add_stages_10000", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().expect("tmp"),
+            |dir| {
+                let mut w = StoreWriter::open(dir.path()).expect("writer");
+                let added = w.add_stages(&batch);
+                assert!(added.iter().all(Result::is_ok));
+                black_box(w.entries().len())
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let few = pulled_stages(1_000);
+    g.bench_function("add_stage_one_by_one_1000", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().expect("tmp"),
+            |dir| {
+                let mut w = StoreWriter::open(dir.path()).expect("writer");
+                for n in &few {
+                    w.add_stage(&n.descriptor, &n.image, &n.stage, &n.signature)
+                        .expect("added");
+                }
+                black_box(w.entries().len())
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = streaming, parsing, planning, layers
+    targets = streaming, parsing, planning, layers, pull_bookkeeping
 }
 criterion_main!(benches);

@@ -96,6 +96,12 @@ fn auth_first(e: &anyhow::Error) -> Option<String> {
 
 /// Hints for the most specific error of the chain that has some.
 fn hints(e: &anyhow::Error) -> Vec<String> {
+    if let Some(h) = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<StoreError>().and_then(pull_hints))
+    {
+        return h;
+    }
     for cause in e.chain() {
         if cause.downcast_ref::<UsageError>().is_some() {
             return vec!["see the command's --help".into()];
@@ -140,6 +146,35 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         }
     }
     Vec::new()
+}
+
+/// What `stages pull` stored after failing: nothing when it stopped.
+const PULL_STOPPED: &str =
+    "nothing was stored: the stages storage is as it was; run `werf-push stages pull` again";
+
+/// Hints of the failures of `stages pull`: what was stored, and what to do.
+fn pull_hints(s: &StoreError) -> Option<Vec<String>> {
+    match s {
+        StoreError::PullRepo { .. } => Some(vec![
+            "give --repo as REGISTRY/REPOSITORY, as to `publish --repo` (see `werf-push stages pull --help`)".into(),
+        ]),
+        StoreError::PullFailed { .. } => Some(vec![
+            "the other stages are stored; `werf-push stages pull --json` lists the failed ones and why (failed); run it again once the registry (or a proxy before it) serves them whole".into(),
+        ]),
+        StoreError::Registry { source, .. } if source.kind() == ErrorKind::Network => {
+            let first = match source {
+                werf_push::registry::RegistryError::Transport(TransportError::Request { .. }) => {
+                    Some("the connection failed after retries: check the network to the registry".to_string())
+                }
+                werf_push::registry::RegistryError::Transport(t) => {
+                    transport_hints(t).and_then(|h| h.into_iter().next())
+                }
+                _ => None,
+            };
+            Some(first.into_iter().chain([PULL_STOPPED.to_string()]).collect())
+        }
+        _ => None,
+    }
 }
 
 /// Hints for a missing directory: where the stages storage is looked for.

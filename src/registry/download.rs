@@ -10,6 +10,7 @@ use reqwest::Method;
 
 use super::error::{from_answer, from_response};
 use super::{Registry, RegistryError};
+use crate::auth::redact::quote;
 use crate::spec::media_type::MANIFEST_ACCEPT;
 use crate::spec::{Digest, Manifest};
 use crate::transport::{BodyReader, Limit, Request};
@@ -104,17 +105,15 @@ impl Registry {
         let start = match resp.status().as_u16() {
             200 => 0,
             206 => {
-                let got = resp
+                let header = resp
                     .headers()
                     .get("content-range")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(range_start);
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                let got = header.as_deref().and_then(range_start);
                 if got != Some(offset) {
                     return Err(RegistryError::Protocol {
                         op,
-                        detail: format!(
-                            "asked for bytes from {offset}, the answer's Content-Range starts at {got:?}"
-                        ),
+                        detail: content_range_problem(offset, header.as_deref(), got),
                     });
                 }
                 offset
@@ -125,6 +124,21 @@ impl Registry {
             body: self.transport.reader(resp, "GET"),
             start,
         })
+    }
+}
+
+/// Why the `Content-Range` of a 206 answer to `Range: bytes=<offset>-` is refused.
+fn content_range_problem(offset: u64, header: Option<&str>, start: Option<u64>) -> String {
+    match (header, start) {
+        (None, _) => format!("asked for bytes from {offset}, the answer has no Content-Range"),
+        (Some(h), None) => format!(
+            "asked for bytes from {offset}, the answer's Content-Range '{}' is not \
+             `bytes <start>-<end>/<total>`",
+            quote(h)
+        ),
+        (Some(_), Some(start)) => {
+            format!("asked for bytes from {offset}, the answer's Content-Range starts at {start}")
+        }
     }
 }
 
@@ -149,6 +163,30 @@ mod tests {
         ];
         for (v, want) in cases {
             assert_eq!(range_start(v), want, "{v}");
+        }
+    }
+
+    /// Regression: a bad `Content-Range` was printed as Rust's `Some(10)`.
+    #[test]
+    fn content_range_problem_table() {
+        // (header, its start, what the message says)
+        let cases = [
+            (None, None, "the answer has no Content-Range"),
+            (
+                Some("bytes 10-19/20"),
+                Some(10),
+                "the answer's Content-Range starts at 10",
+            ),
+            (
+                Some("items\u{1b}x"),
+                None,
+                "the answer's Content-Range 'items\\u{1b}x' is not",
+            ),
+        ];
+        for (header, start, want) in cases {
+            let text = content_range_problem(5, header, start);
+            assert!(text.contains(want), "{text}");
+            assert!(!text.contains("Some("), "{text}");
         }
     }
 }

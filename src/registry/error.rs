@@ -31,6 +31,16 @@ pub enum RegistryError {
         want: Digest,
         got: String,
     },
+    /// A tag list holds more tags of interest than a run keeps (`tags::MAX_KEPT_TAGS`).
+    #[error(
+        "{op}: more than {limit} {what} tags: werf-push keeps at most {limit}; delete the old \
+         ones (werf cleanup) and run again"
+    )]
+    TooManyTags {
+        op: String,
+        what: String,
+        limit: usize,
+    },
     #[error(transparent)]
     Transport(#[from] TransportError),
 }
@@ -95,7 +105,9 @@ impl RegistryError {
                     || (*status == 403 && body.is_rate_limit())
             }
             RegistryError::Transport(e) => e.is_retryable(),
-            RegistryError::Protocol { .. } | RegistryError::DigestMismatch { .. } => false,
+            RegistryError::Protocol { .. }
+            | RegistryError::DigestMismatch { .. }
+            | RegistryError::TooManyTags { .. } => false,
         }
     }
 }

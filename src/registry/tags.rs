@@ -1,5 +1,7 @@
 //! Tag listing: `GET /v2/<name>/tags/list[?n=N]`, following `Link: <...>; rel="next"`
-//! pagination to the end. Each page is read into memory up to `Limit::TAG_PAGE` (16 MiB).
+//! pagination to the end. Each page is read into memory up to `Limit::TAG_PAGE` (16 MiB)
+//! and only the tags the caller wants are kept, at most [`MAX_KEPT_TAGS`] in all: memory
+//! stays bounded however many pages a registry sends.
 
 use reqwest::Method;
 
@@ -12,14 +14,20 @@ use crate::transport::{Limit, Request};
 /// More pages than this is a loop (a registry sending the same `Link` again).
 const MAX_PAGES: usize = 10_000;
 
+/// The most tags one listing keeps (those the caller wants; about 100 bytes each).
+pub const MAX_KEPT_TAGS: usize = 100_000;
+
 impl Registry {
-    /// Every tag of `repo`, in the registry's order; `None` when the repository does not
-    /// exist. `page` asks for that many tags per request (`n=`); registries may page on their
-    /// own anyway, so `Link` is always followed.
+    /// The tags of `repo` that `keep` (called `what` in the error) wants, in the
+    /// registry's order; `None` when the repository does not exist. `page` asks for that
+    /// many tags per request (`n=`); registries may page on their own anyway, so `Link` is
+    /// always followed. More than [`MAX_KEPT_TAGS`] wanted tags is an error.
     pub async fn list_tags(
         &self,
         repo: &str,
         page: Option<usize>,
+        what: &str,
+        keep: impl Fn(&str) -> bool,
     ) -> Result<Option<Vec<String>>, RegistryError> {
         #[derive(serde::Deserialize)]
         struct Page {
@@ -31,7 +39,8 @@ impl Registry {
             url.query_pairs_mut().append_pair("n", &n.to_string());
         }
         let mut tags = Vec::new();
-        for _ in 0..MAX_PAGES {
+        for n in 0..MAX_PAGES {
+            let first = n == 0;
             let a = self
                 .transport
                 .send_read(&Request::new(Method::GET, url.clone()), Limit::TAG_PAGE)
@@ -39,7 +48,7 @@ impl Registry {
             match a.status {
                 200 => {}
                 // distribution answers 404 NAME_UNKNOWN for a repository never pushed to.
-                404 if tags.is_empty() => return Ok(None),
+                404 if first => return Ok(None),
                 _ => return Err(from_answer(op, &a)),
             }
             let next = a
@@ -63,7 +72,14 @@ impl Registry {
                 op: op.clone(),
                 detail: format!("answer is not a tag list: {e}"),
             })?;
-            tags.extend(p.tags.unwrap_or_default());
+            tags.extend(p.tags.unwrap_or_default().into_iter().filter(|t| keep(t)));
+            if tags.len() > MAX_KEPT_TAGS {
+                return Err(RegistryError::TooManyTags {
+                    op,
+                    what: what.to_string(),
+                    limit: MAX_KEPT_TAGS,
+                });
+            }
             match next {
                 Some(n) => url = n,
                 None => return Ok(Some(tags)),

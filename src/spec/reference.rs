@@ -224,7 +224,7 @@ pub fn component_problem(c: &str) -> String {
         format!(
             "path component '{}' is not valid: lowercase letters and digits, separated by \
              '.', '_', '__' or dashes{}",
-            super::text::printable(c),
+            super::text::shown(c),
             lower_case_of(c)
         )
     }

@@ -62,18 +62,14 @@ pub fn shown_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
     text
 }
 
-/// The first `max` characters of `s`, each [`printable`], then `…` when there were more.
+/// `s` made [`printable`], then cut to its first `max` characters (counted after escaping,
+/// so the result is never longer than `max` and `…`).
 fn cut(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max * 2));
-    let mut buf = [0u8; 4];
-    for (n, c) in s.chars().enumerate() {
-        if n >= max {
-            out.push('…');
-            break;
-        }
-        out.push_str(&printable(c.encode_utf8(&mut buf)));
+    let p = printable(s);
+    match p.char_indices().nth(max) {
+        None => p.into_owned(),
+        Some((at, _)) => format!("{}…", &p[..at]),
     }
-    out
 }
 
 /// `s` with every control character, and every Unicode direction override or invisible
@@ -126,7 +122,7 @@ mod tests {
         let long = "a".repeat(MAX_SHOWN + 1);
         let cut = format!("{}…", "a".repeat(MAX_SHOWN));
         let esc_long = format!("\u{1b}{}", "b".repeat(10 << 20));
-        let esc_cut = format!("\\u{{1b}}{}…", "b".repeat(MAX_SHOWN - 1));
+        let esc_cut = format!("\\u{{1b}}{}…", "b".repeat(MAX_SHOWN - 6));
         let cases: [(&str, &str); 5] = [
             ("v1.0.0", "v1.0.0"),
             ("\u{1b}[31mred", "\\u{1b}[31mred"),

@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::layout::LayoutError;
 use crate::push::PushError;
 use crate::registry::RegistryError;
-use crate::spec::ErrorKind;
+use crate::spec::{Digest, ErrorKind};
 
 /// Every failure of `crate::stages`.
 #[derive(Debug, Error)]
@@ -41,11 +41,42 @@ pub enum StoreError {
     /// Connecting to the registry failed.
     #[error("{0}")]
     Push(#[source] Box<PushError>),
+    /// A registry request of `stages pull` failed (after retries).
     #[error("{context}: {source}")]
     Registry {
         context: String,
         #[source]
         source: RegistryError,
+    },
+    /// `stages pull --repo` is not a repository.
+    #[error("--repo {repo}: {reason}")]
+    PullRepo { repo: String, reason: String },
+    /// A blob `stages pull` downloaded has another digest than its descriptor's.
+    #[error(
+        "blob {digest} downloaded from {repo} has digest {actual}: rejected, nothing of it was \
+         stored (the registry or a proxy corrupted it)"
+    )]
+    PulledCorrupt {
+        repo: String,
+        digest: Digest,
+        actual: Digest,
+    },
+    /// A blob `stages pull` downloaded is longer than its descriptor says.
+    #[error(
+        "blob {digest} downloaded from {repo} is longer than the {size} bytes its descriptor \
+         says: rejected, nothing of it was stored"
+    )]
+    PulledTooLong {
+        repo: String,
+        digest: Digest,
+        size: u64,
+    },
+    /// `stages pull` could not pull some stages (the others are stored).
+    #[error("{}", pull_failed(.repo, .failed))]
+    PullFailed {
+        repo: String,
+        /// (stage tag, why), as the report lists them.
+        failed: Vec<(String, String)>,
     },
     /// `stages pull IMAGE_NAME...` could not restore every named image whole (what it
     /// could restore is stored).
@@ -82,7 +113,12 @@ impl StoreError {
     /// The class of this failure (that of its cause where it has one).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::Locked(_) | StoreError::NotRestored { .. } => ErrorKind::Registry,
+            StoreError::Locked(_)
+            | StoreError::NotRestored { .. }
+            | StoreError::PullFailed { .. }
+            | StoreError::PulledCorrupt { .. }
+            | StoreError::PulledTooLong { .. } => ErrorKind::Registry,
+            StoreError::PullRepo { .. } => ErrorKind::Usage,
             StoreError::Layout(l) => l.kind(),
             StoreError::Rule { .. } => ErrorKind::Layout,
             StoreError::Invalid(_) | StoreError::Source { .. } => ErrorKind::Usage,
@@ -94,6 +130,18 @@ impl StoreError {
             StoreError::Registry { source, .. } => source.kind(),
         }
     }
+}
+
+/// The message of `StoreError::PullFailed`: how many, and the first with its cause.
+fn pull_failed(repo: &str, failed: &[(String, String)]) -> String {
+    let first = failed
+        .first()
+        .map(|(tag, why)| format!("; the first, {tag}: {why}"))
+        .unwrap_or_default();
+    format!(
+        "{} stage(s) of {repo} could not be pulled{first}",
+        failed.len()
+    )
 }
 
 /// The message of `StoreError::NotRestored`.

@@ -98,10 +98,11 @@ pub(crate) async fn download(
     }
     let w = writer.into_inner();
     w.finish(Some((&d.digest, d.size))).map_err(|e| match e {
-        LayoutError::DigestMismatch { digest, actual, .. } => StoreError::Invalid(format!(
-            "blob {digest} downloaded from {repo} has digest {actual}: rejected, nothing \
-             was stored (the registry or a proxy corrupted it)"
-        )),
+        LayoutError::DigestMismatch { digest, actual, .. } => StoreError::PulledCorrupt {
+            repo: repo.to_string(),
+            digest,
+            actual,
+        },
         e => e.into(),
     })?;
     Ok(resumed)
@@ -138,17 +139,16 @@ async fn fetch_into(
     }
     while let Some(chunk) = dl.chunk().await.map_err(FetchError::Registry)? {
         if w.len() + chunk.len() as u64 > d.size {
-            return Err(FetchError::Store(StoreError::Invalid(format!(
-                "blob {} from {repo} is longer than the {} bytes its descriptor says: rejected",
-                d.digest, d.size
-            ))));
+            return Err(FetchError::Store(StoreError::PulledTooLong {
+                repo: repo.to_string(),
+                digest: d.digest.clone(),
+                size: d.size,
+            }));
         }
-        w.write_all(&chunk).map_err(|e| {
-            FetchError::Store(StoreError::Io {
-                path: w.tmp_path().to_path_buf(),
-                source: e,
-            })
-        })?;
+        // A full disk travels inside the io::Error as the layout's own failure, naming the
+        // file once.
+        w.write_all(&chunk)
+            .map_err(|e| FetchError::Store(StoreError::io(w.tmp_path())(e)))?;
     }
     Ok(())
 }

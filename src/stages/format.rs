@@ -9,7 +9,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::spec::reference::{component_problem, is_path_component, MAX_TAG};
-use crate::spec::text::printable;
+use crate::spec::text::shown;
 
 /// Index annotation holding the werf image name (empty for the nameless image).
 pub const ANN_IMAGE: &str = "io.werf.image";
@@ -127,7 +127,7 @@ impl fmt::Display for ImageName {
 /// repository path grammar of `spec::reference`), at most 128 chars. The nameless image is
 /// not a name (`~` on the command line).
 pub fn check_image_name(name: &str) -> Result<(), String> {
-    let shown = printable(name);
+    let name_shown = shown(name);
     if name.is_empty() {
         return Err(format!(
             "the image name is empty: give a name, or '{}' for the nameless image",
@@ -136,13 +136,13 @@ pub fn check_image_name(name: &str) -> Result<(), String> {
     }
     if name.len() > MAX_TAG {
         return Err(format!(
-            "image name '{shown}' is {} chars, over {MAX_TAG}",
+            "image name '{name_shown}' is {} chars, over {MAX_TAG}",
             name.len()
         ));
     }
     if let Some(c) = name.split('/').find(|c| !is_path_component(c)) {
         return Err(format!(
-            "image name '{shown}' is not valid: {}",
+            "image name '{name_shown}' is not valid: {}",
             component_problem(c)
         ));
     }
@@ -156,7 +156,7 @@ pub fn check_stage_name(stage: &str) -> Result<(), String> {
     }
     Err(format!(
         "unknown stage name '{}': use one of {}",
-        printable(stage),
+        shown(stage),
         STAGE_ORDER.join(", ")
     ))
 }
@@ -169,7 +169,7 @@ pub fn check_signature(signature: &str) -> Result<(), String> {
     {
         return Err(format!(
             "signature '{}' is not hex (1 to 128 characters of 0-9, a-f)",
-            printable(signature)
+            shown(signature)
         ));
     }
     Ok(())

@@ -17,8 +17,10 @@ pub mod layer;
 mod pargz;
 pub mod pull;
 mod pull_plan;
+mod pull_read;
 pub mod read;
 pub mod signature;
+mod stage_set;
 pub mod write;
 
 pub use error::StoreError;

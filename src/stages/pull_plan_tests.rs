@@ -1,4 +1,4 @@
-//! Unit tests of `pull_plan.rs`: the stage choice and the layers to fetch.
+//! Unit tests of `pull_plan.rs`: the chain chosen per image and the layers to fetch.
 use super::*;
 use crate::spec::Digest;
 
@@ -12,105 +12,201 @@ fn layer(n: u8, size: u64) -> Descriptor {
     }
 }
 
-fn candidate(tag: &str, image: &str, stage: &str, created: &str) -> Candidate {
+fn chain(layers: &[u8]) -> Vec<Digest> {
+    layers.iter().map(|&n| layer(n, 1).digest).collect()
+}
+
+fn image(name: &str) -> ImageName {
+    ImageName::from_annotation(name).unwrap()
+}
+
+fn candidate(tag: &str, image_name: &str, stage: &str, created: &str, layers: &[u8]) -> Candidate {
     Candidate {
         tag: tag.into(),
         signature: tag.into(),
-        image: image.into(),
+        image: image(image_name),
         stage: stage.into(),
         created: created.into(),
         manifests: Vec::new(),
         configs: Vec::new(),
-        layers: Vec::new(),
+        layers: layers.iter().map(|&n| layer(n, 1)).collect(),
+        chain: chain(layers),
     }
 }
 
+/// (tag, image, stage, created, layers)
+type Remote = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [u8],
+);
+
 #[test]
-fn choose_stages_table() {
-    // (remote (tag, image, stage, created), wanted, local (image, stage)) ->
-    // (chosen tags, skipped tags)
+fn choose_chains_table() {
+    // (remote, wanted, the storage's furthest stage of "app" (stage, layers)) ->
+    // (chosen tags in order, skipped tags in order)
     type Case = (
-        Vec<(&'static str, &'static str, &'static str, &'static str)>,
+        Vec<Remote>,
         Vec<&'static str>,
-        Vec<(&'static str, &'static str)>,
+        Option<(&'static str, &'static [u8])>,
         Vec<&'static str>,
         Vec<&'static str>,
     );
     let cases: Vec<Case> = vec![
-        // Different stages: all chosen.
+        // One build: its chain.
         (
-            vec![("t1", "app", "from", "1"), ("t2", "app", "install", "1")],
+            vec![
+                ("f", "app", "from", "1", &[1]),
+                ("i", "app", "install", "1", &[1, 2]),
+                ("s", "app", "setup", "1", &[1, 2, 3]),
+            ],
             vec![],
-            vec![],
-            vec!["t1", "t2"],
+            None,
+            vec!["f", "i", "s"],
             vec![],
         ),
-        // The same stage twice: the newest wins, whatever the order.
+        // Regression: two builds whose newest stage per name would mix them (from of A,
+        // install of B): the chain of B's setup, the newest last stage, whole.
         (
-            vec![("old", "app", "from", "1"), ("new", "app", "from", "2")],
+            vec![
+                ("af", "app", "from", "5", &[1]),
+                ("ai", "app", "install", "1", &[1, 2]),
+                ("as", "app", "setup", "1", &[1, 2, 3]),
+                ("bf", "app", "from", "2", &[9]),
+                ("bi", "app", "install", "6", &[9, 8]),
+                ("bs", "app", "setup", "3", &[9, 8, 7]),
+            ],
             vec![],
+            None,
+            vec!["bf", "bi", "bs"],
+            vec!["af", "ai", "as"],
+        ),
+        // Builds sharing their from: the shared stage is in the chain.
+        (
+            vec![
+                ("f", "app", "from", "1", &[1]),
+                ("i1", "app", "install", "1", &[1, 2]),
+                ("i2", "app", "install", "2", &[1, 3]),
+                ("s2", "app", "setup", "2", &[1, 3, 4]),
+            ],
             vec![],
+            None,
+            vec!["f", "i2", "s2"],
+            vec!["i1"],
+        ),
+        // The chain reaching furthest wins over a newer, shorter build.
+        (
+            vec![
+                ("new", "app", "from", "9", &[5]),
+                ("f", "app", "from", "1", &[1]),
+                ("i", "app", "install", "1", &[1, 2]),
+            ],
+            vec![],
+            None,
+            vec!["f", "i"],
             vec!["new"],
-            vec!["old"],
         ),
+        // Two ancestors of the same name (the same layers): the newest.
         (
-            vec![("new", "app", "from", "2"), ("old", "app", "from", "1")],
+            vec![
+                ("fa", "app", "from", "1", &[1]),
+                ("fb", "app", "from", "2", &[1]),
+                ("i", "app", "install", "1", &[1, 2]),
+            ],
             vec![],
-            vec![],
-            vec!["new"],
-            vec!["old"],
+            None,
+            vec!["fb", "i"],
+            vec!["fa"],
         ),
-        // Same time: the greater signature wins.
+        // Same time: the greater signature.
         (
-            vec![("b", "app", "from", "1"), ("a", "app", "from", "1")],
+            vec![
+                ("a", "app", "from", "1", &[1]),
+                ("b", "app", "from", "1", &[2]),
+            ],
             vec![],
-            vec![],
+            None,
             vec!["b"],
             vec!["a"],
         ),
-        // The storage has it: skipped.
+        // An ancestor with fewer layers than the stage before it is left out.
         (
-            vec![("t1", "app", "from", "9")],
+            vec![
+                ("f", "app", "from", "1", &[1, 2]),
+                ("i", "app", "install", "1", &[1]),
+                ("s", "app", "setup", "1", &[1, 2, 3]),
+            ],
             vec![],
-            vec![("app", "from")],
-            vec![],
-            vec!["t1"],
+            None,
+            vec!["f", "s"],
+            vec!["i"],
         ),
-        // Images not asked for: dropped silently; the nameless image is "".
+        // The storage holds app up to install: only stages after it that build on it.
         (
-            vec![("t1", "app", "from", "1"), ("t2", "", "from", "1")],
-            vec![""],
+            vec![
+                ("f", "app", "from", "1", &[1]),
+                ("s", "app", "setup", "1", &[1, 2, 3]),
+                ("other", "app", "setup", "2", &[9, 8, 7]),
+            ],
             vec![],
+            Some(("install", &[1, 2])),
+            vec!["s"],
+            vec!["f", "other"],
+        ),
+        // Images not asked for: dropped silently; "" is the nameless image.
+        (
+            vec![
+                ("t1", "app", "from", "1", &[1]),
+                ("t2", "", "from", "1", &[1]),
+            ],
+            vec![""],
+            None,
             vec!["t2"],
             vec![],
         ),
-        (vec![], vec!["app"], vec![], vec![], vec![]),
+        (vec![], vec!["app"], None, vec![], vec![]),
     ];
-    for (remote, wanted, local, want_chosen, want_skipped) in cases {
+    for (remote, wanted, top, want_chosen, want_skipped) in cases {
         let candidates = remote
             .iter()
-            .map(|&(t, i, s, c)| candidate(t, i, s, c))
+            .map(|&(t, i, s, c, l)| candidate(t, i, s, c, l))
             .collect();
-        let wanted: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
-        let mut skipped = Vec::new();
-        let chosen = choose_stages(
-            candidates,
-            &wanted,
-            |image, stage| local.contains(&(image, stage)).then(|| "sig".to_string()),
-            &mut skipped,
-        );
-        let got: Vec<&str> = chosen.values().map(|c| c.tag.as_str()).collect();
+        let wanted: Vec<ImageName> = wanted.iter().map(|s| image(s)).collect();
+        let choice = choose_chains(candidates, &wanted, |i| {
+            let (stage, layers) = top.filter(|_| *i == image("app"))?;
+            Some(LocalTop {
+                stage: stage.into(),
+                signature: "local".into(),
+                chain: chain(layers),
+            })
+        });
+        let got: Vec<&str> = choice.chosen.iter().map(|c| c.tag.as_str()).collect();
         assert_eq!(got, want_chosen, "{remote:?}");
-        let got: Vec<&str> = skipped.iter().map(|s| s.tag.as_str()).collect();
+        let got: Vec<&str> = choice.skipped.iter().map(|s| s.tag.as_str()).collect();
         assert_eq!(got, want_skipped, "{remote:?}");
+        // The chain report says the same.
+        let said: Vec<String> = choice
+            .chains
+            .iter()
+            .flat_map(|c| c.stages.iter().map(|s| s.signature.clone()))
+            .collect();
+        assert_eq!(said, want_chosen, "{remote:?}");
+        let left: Vec<String> = choice
+            .chains
+            .iter()
+            .flat_map(|c| c.left_out.clone())
+            .collect();
+        assert_eq!(left, want_skipped, "{remote:?}");
     }
 }
 
 #[test]
 fn missing_layers_once_largest_first() {
-    let mut a = candidate("a", "app", "from", "1");
+    let mut a = candidate("a", "app", "from", "1", &[]);
     a.layers = vec![layer(1, 10), layer(2, 30)];
-    let mut b = candidate("b", "app", "install", "1");
+    let mut b = candidate("b", "app", "install", "1", &[]);
     b.layers = vec![layer(2, 30), layer(3, 20), layer(4, 5)];
     let present = layer(4, 5).digest;
     let got: Vec<Digest> = missing_layers([&a, &b], |l| l.digest == present)

@@ -1,18 +1,17 @@
 //! Writing the stages storage: the writer lock, stale temporary files removed first, stage
 //! entries added (or replacing the entry of the same image and stage) with the `io.werf.*`
-//! annotations under the rules of `format`, `index.json` committed last by atomic rename
+//! annotations under the rules of `format` (checked through `stage_set`, one stage or a
+//! batch in linear time), `index.json` committed last by atomic rename
 //! (docs/stages-format.md, "Writing stages"). Knows nothing of HTTP or of the CLI.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::error::StoreError;
-use super::format::{
-    check_signature, check_stage_name, dockerfile_clash, ImageName, ANN_IMAGE, ANN_SIGNATURE,
-    ANN_STAGE, DOCKERFILE_RULE,
-};
+use super::format::{ImageName, ANN_IMAGE, ANN_SIGNATURE, ANN_STAGE};
 use super::read::Stage;
+use super::stage_set::StageSet;
 use crate::layout::{
     remove_temp, stale_temps, IndexEntry, Layout, LayoutError, LayoutLock, LayoutWriter, REF_NAME,
     TMP_PREFIX,
@@ -117,50 +116,52 @@ impl StoreWriter {
         stage: &str,
         sig: &str,
     ) -> Result<Option<String>, StoreError> {
-        check_stage_name(stage).map_err(StoreError::Invalid)?;
-        check_signature(sig).map_err(StoreError::Invalid)?;
-        let all = self.entries();
-        if let Some(other) = all
+        let new = NewStage {
+            descriptor: d.clone(),
+            image: image.clone(),
+            stage: stage.to_string(),
+            signature: sig.to_string(),
+        };
+        let mut results = self.add_stages(std::slice::from_ref(&new));
+        results
+            .pop()
+            .expect("one result")
+            .map_err(StoreError::Invalid)
+    }
+
+    /// What [`add_stages`](Self::add_stages) would answer for `batch`, nothing added.
+    pub fn check_stages(&self, batch: &[NewStage]) -> Vec<Result<Option<String>, String>> {
+        let mut set = StageSet::new(self.entries());
+        batch
             .iter()
-            .find(|e| e.signature == sig && (e.image != *image || e.stage != stage))
-        {
-            return Err(StoreError::Invalid(format!(
-                "signature {sig} is already the '{}' stage of image '{}': signatures are \
-                 unique in the stages storage; give another --signature",
-                other.stage,
-                other.image.annotation()
-            )));
+            .map(|n| set.admit(&n.image, &n.stage, &n.signature))
+            .collect()
+    }
+
+    /// Adds the stages of `batch` (blobs already written) in order, as `add_stage` does one
+    /// by one, in time linear in the storage and the batch. Each result is that of
+    /// `add_stage`: the signature it replaced, or the rule it breaks (then it is not added).
+    pub fn add_stages(&mut self, batch: &[NewStage]) -> Vec<Result<Option<String>, String>> {
+        let results = self.check_stages(batch);
+        // The last admitted stage of each (image, stage) is the entry; the entries it
+        // replaces go in one pass.
+        let mut last: HashMap<(&ImageName, &str), usize> = HashMap::new();
+        for (i, (n, r)) in batch.iter().zip(&results).enumerate() {
+            if r.is_ok() {
+                last.insert((&n.image, n.stage.as_str()), i);
+            }
         }
-        let mine: Vec<&Stage> = all.iter().filter(|e| e.image == *image).collect();
-        if let Some(c) = dockerfile_clash(mine.iter().map(|e| e.stage.as_str()), stage) {
-            return Err(StoreError::Invalid(format!(
-                "image '{}' already has stage '{c}': {DOCKERFILE_RULE}",
-                image.annotation()
-            )));
-        }
-        let replaced = mine
-            .iter()
-            .find(|e| e.stage == stage)
-            .map(|e| e.signature.clone());
         self.w_mut().retain_entries(|v| match stage_of(v) {
-            Some(e) => !(e.image == *image && e.stage == stage),
+            Some(e) => !last.contains_key(&(&e.image, e.stage.as_str())),
             None => true,
         });
-        let image = image.annotation();
-        let mut extra = serde_json::json!({
-            "annotations": {
-                REF_NAME: sig,
-                ANN_IMAGE: image,
-                ANN_STAGE: stage,
-                ANN_SIGNATURE: sig,
+        for (i, n) in batch.iter().enumerate() {
+            if last.get(&(&n.image, n.stage.as_str())) == Some(&i) {
+                let extra = entry_fields(&n.descriptor, &n.image, &n.stage, &n.signature);
+                self.w_mut().add_entry(&n.descriptor, extra);
             }
-        });
-        if let Some(p) = &d.platform {
-            let (os, arch) = p.split_once('/').unwrap_or((p.as_str(), ""));
-            extra["platform"] = serde_json::json!({"os": os, "architecture": arch});
         }
-        self.w_mut().add_entry(d, extra);
-        Ok(replaced.filter(|r| r != sig))
+        results
     }
 
     fn w(&self) -> &LayoutWriter {
@@ -274,6 +275,33 @@ fn refuse_linked(root: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// A stage to add: its root manifest (blobs already written), image, stage and signature.
+#[derive(Debug, Clone)]
+pub struct NewStage {
+    pub descriptor: Descriptor,
+    pub image: ImageName,
+    pub stage: String,
+    pub signature: String,
+}
+
+/// The fields of a stage's `index.json` entry besides its descriptor: the `io.werf.*`
+/// annotations, the ref name and the platform.
+fn entry_fields(d: &Descriptor, image: &ImageName, stage: &str, sig: &str) -> serde_json::Value {
+    let mut extra = serde_json::json!({
+        "annotations": {
+            REF_NAME: sig,
+            ANN_IMAGE: image.annotation(),
+            ANN_STAGE: stage,
+            ANN_SIGNATURE: sig,
+        }
+    });
+    if let Some(p) = &d.platform {
+        let (os, arch) = p.split_once('/').unwrap_or((p.as_str(), ""));
+        extra["platform"] = serde_json::json!({"os": os, "architecture": arch});
+    }
+    extra
 }
 
 /// The stage an `index.json` entry being written is, if it is one.

@@ -457,17 +457,14 @@ echo "temps=$(find "$S" -name '.tmp-*' | wc -l)"
     out
 }
 
-/// Item 16 and 6: a full disk is said as such (exit 6) naming the storage, and the storage
-/// stays valid; an archive bomb's unreferenced member is never written.
-#[test]
-fn a_full_disk_is_reported_and_the_storage_stays_valid() {
-    let t = tmp();
-    let big = t.path().join("big");
+/// A directory `big` of 3 MiB of noise, and a stages storage `roomy` (made where there is
+/// room) holding it as image big's from stage.
+fn big_stage(dir: &Path) -> (PathBuf, PathBuf) {
+    let big = dir.join("big");
     std::fs::create_dir(&big).unwrap();
     let noise = crate::support::layouts::random_bytes(7, 3 << 20);
     std::fs::write(big.join("noise"), &noise).unwrap();
-    // An OCI image of that directory made where there is room.
-    let roomy = t.path().join("roomy");
+    let roomy = dir.join("roomy");
     let out = wp(&[
         "stages",
         "add",
@@ -481,6 +478,15 @@ fn a_full_disk_is_reported_and_the_storage_stays_valid() {
         s(&roomy),
     ]);
     assert!(out.success(), "{}", out.describe());
+    (big, roomy)
+}
+
+/// Item 16 and 6: a full disk is said as such (exit 6) naming the storage, and the storage
+/// stays valid; an archive bomb's unreferenced member is never written.
+#[test]
+fn a_full_disk_is_reported_and_the_storage_stays_valid() {
+    let t = tmp();
+    let (big, roomy) = big_stage(t.path());
     let cases: [(&str, Vec<String>); 2] = [
         (
             "add",
@@ -542,6 +548,55 @@ fn a_full_disk_is_reported_and_the_storage_stays_valid() {
             "{what}: temporaries left\n{}",
             out.describe()
         );
+    }
+}
+
+/// Regression: a full disk in `stages pull` said the file twice and gave no "free space"
+/// hint. It exits 6 naming the file once, with the hint, the storage as it was.
+#[test]
+fn a_full_disk_during_pull_exits_6_with_the_free_space_hint() {
+    let reg = crate::support::registry::Registry::start();
+    let t = tmp();
+    let (_, roomy) = big_stage(t.path());
+    let repo = format!("{}/app", reg.host);
+    let out = wp(&[
+        "publish",
+        "--dir",
+        s(t.path()),
+        "--repo",
+        &repo,
+        "--tag-custom",
+        "v1",
+        "--with-stages",
+        "--stages-dir",
+        s(&roomy),
+    ]);
+    assert!(out.success(), "{}", out.describe());
+    let stages = t.path().join("small");
+    let out = on_small_disk("1m", &stages, &["stages", "pull", "--repo", &repo]);
+    assert!(
+        out.stdout.contains("rc=6"),
+        "not exit 6\n{}",
+        out.describe()
+    );
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line\n{}", out.describe()));
+    assert!(line.contains("no space left on device"), "{line}");
+    assert_eq!(
+        line.matches("/blobs/sha256/").count(),
+        1,
+        "the file said once: {line}"
+    );
+    assert!(
+        out.stderr.contains("hint: free space on that filesystem"),
+        "{}",
+        out.describe()
+    );
+    for want in ["list=0", "index=unchanged", "temps=0"] {
+        assert!(out.stdout.contains(want), "{want}\n{}", out.describe());
     }
 }
 

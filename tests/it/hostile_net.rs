@@ -159,7 +159,11 @@ async fn trickled_answer_is_cut_off_by_the_stall_timeout_and_retried() {
     };
     let proxy = proxy_with(&reg, vec![Hostile::new(Some("GET"), "/tags/list", trickle)]);
     let r = library_registry(&proxy).await;
-    let err = r.list_tags("trickled", None).await.unwrap_err().to_string();
+    let err = r
+        .list_tags("trickled", None, "any", |_| true)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--stall-timeout"), "{err}");
     assert_eq!(arrivals(&proxy, "GET", "/tags/list").len(), 3, "{err}");
 }
@@ -173,7 +177,11 @@ async fn tag_list_page_over_its_cap_is_refused_naming_it() {
     };
     let proxy = proxy_with(&reg, vec![Hostile::new(Some("GET"), "/tags/list", huge)]);
     let r = library_registry(&proxy).await;
-    let err = r.list_tags("huge", None).await.unwrap_err().to_string();
+    let err = r
+        .list_tags("huge", None, "any", |_| true)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("16 MiB") && err.contains("tag-list page"),
         "{err}"

@@ -40,6 +40,7 @@ mod quirks_auth;
 mod quirks_manifests;
 mod quirks_uploads;
 mod stages;
+mod stages_pull;
 mod stages_roundtrip;
 mod terminal;
 mod tls;

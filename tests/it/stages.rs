@@ -21,24 +21,24 @@ use crate::support::skopeo::Skopeo;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-fn wp(args: &[&str], stages: &Path) -> Output {
+pub(crate) fn wp(args: &[&str], stages: &Path) -> Output {
     let mut c = werf_push();
     c.args(args).arg("--stages-dir").arg(stages);
     run(&mut c)
 }
 
-fn ok(args: &[&str], stages: &Path) -> Output {
+pub(crate) fn ok(args: &[&str], stages: &Path) -> Output {
     let out = wp(args, stages);
     assert_success(&out);
     out
 }
 
-fn json_out(out: &Output) -> Value {
+pub(crate) fn json_out(out: &Output) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("JSON: {e}\n{}", out.describe()))
 }
 
 /// (image, stage, signature, digest) of every entry.
-fn entries(stages: &Path) -> BTreeSet<(String, String, String, String)> {
+pub(crate) fn entries(stages: &Path) -> BTreeSet<(String, String, String, String)> {
     index_json(stages)["manifests"]
         .as_array()
         .unwrap()
@@ -484,7 +484,7 @@ fn add_is_reproducible_and_its_layer_unpacks_with_tar() {
 }
 
 /// Runner A's storage: image backend (from, install with a large layer), frontend (from).
-fn runner_a(tmp: &Path, big: usize) -> PathBuf {
+pub(crate) fn runner_a(tmp: &Path, big: usize) -> PathBuf {
     let stages = tmp.join("a-stages");
     let dir = |name: &str, data: Vec<u8>| {
         let d = tmp.join(name);
@@ -621,7 +621,7 @@ pub(crate) fn round_trip(reg: &Registry) {
     assert_eq!(imgs, BTreeSet::from(["frontend"]));
 }
 
-fn big_layer(stages: &Path) -> String {
+pub(crate) fn big_layer(stages: &Path) -> String {
     entries(stages)
         .iter()
         .filter(|e| e.1 == "install")
@@ -674,21 +674,47 @@ fn pull_resumes_a_cut_download_and_rejects_a_corrupted_blob() {
     assert_ne!(gets[1].1.as_deref(), Some("bytes=0-"));
     assert_eq!(entries(&b), entries(&a));
     assert!(blob_files(&b).contains(&blob));
-    // A proxy that flips one byte of that blob: rejected, nothing placed, storage as before.
+    // A proxy that flips one byte of that blob: rejected and never placed; the stage that
+    // needs it fails alone (exit 1, in `failed`), the other stages are pulled.
     let bad = CutProxy::start(&reg.host, &blob, Fault::Corrupt(1000));
     let c = tmp.path().join("c");
     let out = wp(
-        &["stages", "pull", "--repo", &format!("{}/cut", bad.host)],
+        &[
+            "stages",
+            "pull",
+            "--repo",
+            &format!("{}/cut", bad.host),
+            "--json",
+        ],
         &c,
     );
-    assert_failure(&out);
-    assert!(out.stderr.contains("rejected"), "{}", out.describe());
-    assert!(!c.join("index.json").exists(), "no index.json written");
-    let left: Vec<_> = std::fs::read_dir(c.join("blobs/sha256"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
+    assert_eq!(out.code(), Some(1), "{}", out.describe());
+    assert!(
+        out.stderr.contains("rejected") && out.stderr.contains("corrupted"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !blob_files(&c).contains(&blob),
+        "the corrupt blob was placed"
+    );
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let install: Vec<_> = entries(&a)
+        .into_iter()
+        .filter(|e| e.1 == "install")
         .collect();
-    assert!(left.is_empty(), "no blob left behind: {left:?}");
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(
+        failed[0]["tag"],
+        format!("image-stage-{}", install[0].2),
+        "{report}"
+    );
+    let others: BTreeSet<_> = entries(&a)
+        .into_iter()
+        .filter(|e| e.1 != "install")
+        .collect();
+    assert_eq!(entries(&c), others, "the other stages are pulled");
 }
 
 #[test]

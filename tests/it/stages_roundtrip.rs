@@ -13,8 +13,8 @@ use crate::support::cmd::{
     assert_failure, assert_success, bin, run, sha256_hex, werf_push, Output,
 };
 use crate::support::layouts::{
-    ensure_umoci, image, index_image, index_json, layer_digests, random_bytes, read_blob,
-    ref_digest, umoci_image, Format, UMOCI_BIN, UMOCI_TAG,
+    child_image, ensure_umoci, image, index_image, index_json, layer_digests, random_bytes,
+    read_blob, ref_digest, umoci_image, Format, UMOCI_BIN, UMOCI_TAG,
 };
 use crate::support::registry::Registry;
 use crate::support::skopeo::Skopeo;
@@ -281,7 +281,15 @@ fn multi_platform_and_docker_schema_2_stages_round_trip() {
     let a = tmp.path().join("a-stages");
     let multi = index_image(&a, 11);
     let legacy = image(&a, &[40 << 10, 20 << 10], 12, Format::Docker, None);
-    let legacy_top = image(&a, &[40 << 10, 20 << 10, 8 << 10], 13, Format::Docker, None);
+    // Built on `legacy`, as a werf stage is on its parent: its layers are a prefix.
+    let legacy_top = child_image(
+        &a,
+        (&[40 << 10, 20 << 10], 12),
+        &[8 << 10],
+        13,
+        Format::Docker,
+        None,
+    );
     annotate(
         &a,
         &[

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::support::cmd::{assert_failure, assert_success, run, scrub, werf_push, Output};
 use crate::support::layouts::{image, Format};
 use crate::support::registry::Registry;
+use crate::support::scenario::hint_lines;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -688,11 +689,7 @@ fn usual_mistakes_get_hints_that_fix_them() {
             "{args:?}: error lacks {err:?}\n{}",
             out.describe()
         );
-        let hints: Vec<&str> = out
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("hint:"))
-            .collect();
+        let hints = hint_lines(&out);
         assert!(
             hints.iter().any(|h| h.contains(hint)),
             "{args:?}: no hint with {hint:?}\n{}",

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use clap::Args;
 use werf_push::spec::text::printable;
-use werf_push::stages::pull::{pull, PullRequest};
+use werf_push::stages::pull::{pull, Chain, PullRequest};
 
 use crate::cli::flags::{GlobalArgs, RegistryArgs, RepoArg, StorageArgs};
 use crate::cli::signal::{interrupt, INTERRUPTED};
@@ -15,7 +15,8 @@ use crate::cli::{exit, output, settings};
 #[derive(Args, Debug)]
 pub struct PullArgs {
     /// Pull only the stages of these images (`~` names the nameless image). Exit 1 when one
-    /// of them cannot be restored whole (no stage of it, or a stage tag that names no image).
+    /// of them cannot be restored whole (no stage of it, a stage that failed, or a stage tag
+    /// that names no image). Exit 1 too when any stage failed (the others are stored).
     #[arg(value_name = "IMAGE_NAME")]
     pub images: Vec<String>,
     #[command(flatten)]
@@ -71,20 +72,59 @@ pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
                 printable(&s.reason)
             ));
         }
+        for s in &report.failed {
+            out.push_str(&format!(
+                "failed {}: {}\n",
+                printable(&s.tag),
+                printable(&s.reason)
+            ));
+        }
+        for c in &report.chains {
+            out.push_str(&chain_line(c));
+        }
         out.push_str(&format!(
-            "{} pulled, {} skipped, {} unidentified; {} ({}) fetched, {}",
+            "{} pulled, {} skipped, {} unidentified, {} failed; {} ({}) fetched, {}",
             count(report.pulled.len(), "stage"),
             report.skipped.len(),
             report.unidentified.len(),
+            report.failed.len(),
             count(report.blobs_fetched as usize, "blob"),
             human(report.bytes_fetched),
             count(report.resumed as usize, "resumed download")
         ));
         out
     })?;
-    // What could be restored is stored; an image named but not restored whole fails.
+    // What could be restored is stored; a stage that failed, or an image named but not
+    // restored whole, fails the run.
     match report.incomplete(a.repo.get()?) {
         Some(e) => Err(e.into()),
         None => Ok(exit::SUCCESS),
     }
+}
+
+/// `image 'NAME': chain from .. setup (3 stages, last <sig>)[, on the storage's install
+/// <sig>]; N stage tags not in the chain (skipped)`.
+fn chain_line(c: &Chain) -> String {
+    let mut line = format!("image '{}': ", printable(&c.image));
+    match (c.stages.first(), c.stages.last()) {
+        (Some(first), Some(last)) => line.push_str(&format!(
+            "chain {} .. {} ({} stages, last {})",
+            first.stage,
+            last.stage,
+            c.stages.len(),
+            last.signature
+        )),
+        _ => line.push_str("no stage to pull"),
+    }
+    if let Some(s) = &c.storage {
+        line.push_str(&format!(", on the storage's {} {}", s.stage, s.signature));
+    }
+    if !c.left_out.is_empty() {
+        line.push_str(&format!(
+            "; {} stage tags not in the chain (skipped)",
+            c.left_out.len()
+        ));
+    }
+    line.push('\n');
+    line
 }

@@ -279,18 +279,37 @@ pub fn image(
     format: Format,
     ref_name: Option<&str>,
 ) -> String {
-    let mut w = LayoutWriter::create(dir).expect("create layout");
-    let layers: Vec<(Vec<u8>, String)> = layer_sizes
+    child_image(dir, (&[], 0), layer_sizes, seed, format, ref_name)
+}
+
+/// The layers [`image`] makes of `layer_sizes` and `seed`, named from `layer-<first>.bin`.
+fn seeded_layers(layer_sizes: &[usize], seed: u64, first: usize) -> Vec<(Vec<u8>, String)> {
+    layer_sizes
         .iter()
         .enumerate()
         .map(|(i, &size)| {
             gzip_layer(
-                &format!("layer-{i}.bin"),
+                &format!("layer-{}.bin", first + i),
                 size,
                 seed.wrapping_mul(1000).wrapping_add(i as u64),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// As [`image`], built on the image [`image`] makes of `parent` (layer sizes, seed): its
+/// layers first, then those of `layer_sizes` and `seed` (a werf stage and its parent).
+pub fn child_image(
+    dir: &Path,
+    parent: (&[usize], u64),
+    layer_sizes: &[usize],
+    seed: u64,
+    format: Format,
+    ref_name: Option<&str>,
+) -> String {
+    let mut w = LayoutWriter::create(dir).expect("create layout");
+    let mut layers = seeded_layers(parent.0, parent.1, 0);
+    layers.extend(seeded_layers(layer_sizes, seed, parent.0.len()));
     let desc = write_manifest(&w, &layers, format, "amd64", seed);
     let extra = match ref_name {
         Some(name) => json!({ "annotations": { REF_NAME: name } }),

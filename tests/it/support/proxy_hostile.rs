@@ -2,7 +2,9 @@
 //! request and never answers, one that sends its answer one byte at a time, an answer with
 //! a body of hundreds of MiB (streamed, never held in memory), and an error whose message
 //! echoes the request's `Authorization` with control characters and 60 KiB more text, a
-//! `401` whose challenge names a realm of its own.
+//! `401` whose challenge names a realm of its own, a connection closed unanswered, a `206`
+//! with the `Content-Range` a test gives, and a tag list of as many pages of made-up tags
+//! as a test asks for.
 //! Nothing is forwarded to the registry for these.
 
 use std::io::{Read, Write};
@@ -41,6 +43,21 @@ pub enum HostileKind {
     /// `401` with this `WWW-Authenticate` (storage or a CDN that wants a token of its own
     /// realm).
     Challenge(String),
+    /// Close the connection as soon as the request is read, answering nothing.
+    Hangup,
+    /// `206 Partial Content` with this `Content-Range` and a body of `len` bytes, whatever
+    /// the request's `Range`.
+    Partial {
+        content_range: &'static str,
+        len: u64,
+    },
+    /// A tag list of `pages` pages of `per_page` made-up tags (`<prefix><page>x<n>`, hex
+    /// after the prefix), each page but the last with `Link: <...?last=page-P>; rel="next"`.
+    TagPages {
+        prefix: &'static str,
+        per_page: usize,
+        pages: usize,
+    },
 }
 
 impl Hostile {
@@ -118,6 +135,52 @@ pub fn answer(client: &mut TcpStream, head: &Head, kind: &HostileKind) -> std::i
             }
             let _ = client.shutdown(Shutdown::Write);
             Ok(*status)
+        }
+        HostileKind::Hangup => {
+            let _ = client.shutdown(Shutdown::Both);
+            Ok(0)
+        }
+        HostileKind::Partial { content_range, len } => {
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Type: application/octet-stream\r\nContent-Range: {content_range}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+            );
+            client.write_all(head.as_bytes())?;
+            client.write_all(&vec![b'x'; *len as usize])?;
+            let _ = client.shutdown(Shutdown::Write);
+            Ok(206)
+        }
+        HostileKind::TagPages {
+            prefix,
+            per_page,
+            pages,
+        } => {
+            let page: usize = head
+                .target
+                .split_once("last=page-")
+                .and_then(|(_, p)| p.split('&').next()?.parse().ok())
+                .unwrap_or(0);
+            let tags: Vec<String> = (0..*per_page)
+                .map(|n| format!("{prefix}{page:08x}{n:08x}"))
+                .collect();
+            let body = serde_json::to_vec(&serde_json::json!({"name": "app", "tags": tags}))
+                .expect("JSON");
+            let path = head.target.split('?').next().unwrap_or("");
+            let link = if page + 1 < *pages {
+                format!(
+                    "Link: <{path}?n={per_page}&last=page-{}>; rel=\"next\"\r\n",
+                    page + 1
+                )
+            } else {
+                String::new()
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{link}Connection: close\r\n\r\n",
+                body.len()
+            );
+            client.write_all(head.as_bytes())?;
+            client.write_all(&body)?;
+            let _ = client.shutdown(Shutdown::Write);
+            Ok(200)
         }
         HostileKind::EchoAuthorization => {
             let auth = header(&head.headers, "authorization").unwrap_or("(none)");

@@ -60,6 +60,14 @@ pub fn error_line(out: &Output) -> String {
         .to_string()
 }
 
+/// The `hint:` lines of the stderr of `out`.
+pub fn hint_lines(out: &Output) -> Vec<&str> {
+    out.stderr
+        .lines()
+        .filter(|l| l.starts_with("hint:"))
+        .collect()
+}
+
 #[track_caller]
 pub fn assert_no_panic(out: &Output) {
     assert!(
