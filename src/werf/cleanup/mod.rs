@@ -93,3 +93,14 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
 }
+
+impl Report {
+    /// The error of a run whose deletions did not all succeed.
+    pub fn incomplete(&self) -> Option<CleanupError> {
+        Some(CleanupError::Incomplete {
+            failed: self.errors.len(),
+            planned: self.tags.iter().filter(|t| t.delete).count(),
+            first: self.errors.first()?.clone(),
+        })
+    }
+}

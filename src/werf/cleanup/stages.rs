@@ -77,7 +77,8 @@ mod tests {
     #[test]
     fn ancestors_table() {
         let images = vec![vec![chain(&[1, 2, 3])], vec![chain(&[7, 8]), chain(&[9])]];
-        let cases: Vec<(&str, Vec<Chain>, &[Vec<Chain>], bool)> = vec![
+        type Case<'a> = (&'a str, Vec<Chain>, &'a [Vec<Chain>], bool);
+        let cases: Vec<Case> = vec![
             (
                 "the image's own layers",
                 vec![chain(&[1, 2, 3])],
