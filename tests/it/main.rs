@@ -16,6 +16,7 @@ mod backoff;
 mod bad_input;
 mod bench;
 mod cache;
+mod cleanup;
 mod compression;
 mod exit_codes;
 mod faults;

@@ -5,7 +5,8 @@
 //! of the reliability tests ([`scenario`]); for auth and TLS: a token issuer ([`token`]),
 //! nginx as TLS terminator with a test CA ([`nginx`]), header-logging relays
 //! ([`authproxy`]) and isolated werf-push runs ([`isolated`]); a cutting/corrupting pull
-//! proxy of the stages tests ([`cutproxy`]). Declared once in `tests/it/main.rs`; a test
+//! proxy of the stages tests ([`cutproxy`]); git repositories with dated commits, branches
+//! and tags for the cleanup tests ([`gitrepo`]). Declared once in `tests/it/main.rs`; a test
 //! module uses it as `crate::support::...`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`) are required: a missing one is a
@@ -13,8 +14,10 @@
 #![allow(dead_code)]
 
 pub mod authproxy;
+pub mod cleanup;
 pub mod cmd;
 pub mod cutproxy;
+pub mod gitrepo;
 pub mod isolated;
 pub mod layouts;
 pub mod nginx;

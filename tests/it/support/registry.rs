@@ -88,6 +88,8 @@ pub struct RegistryOptions {
     files: Vec<(String, Vec<u8>)>,
     env: Vec<(String, String)>,
     credentials: Option<(String, String)>,
+    /// `storage.delete.enabled: false` (distribution's default): every DELETE is refused.
+    no_delete: bool,
 }
 
 impl RegistryOptions {
@@ -108,6 +110,13 @@ impl RegistryOptions {
     pub fn http_extra(mut self, yaml: &str) -> Self {
         self.http_extra.push_str(yaml);
         self.http_extra.push('\n');
+        self
+    }
+
+    /// A registry that refuses every `DELETE` with `405 UNSUPPORTED`, as distribution does
+    /// without `storage.delete.enabled` (enabled otherwise, for cleanup tests).
+    pub fn no_delete(mut self) -> Self {
+        self.no_delete = true;
         self
     }
 
@@ -166,7 +175,7 @@ impl RegistryOptions {
         y.push_str("log:\n  level: info\n  formatter: text\n");
         y.push_str("storage:\n");
         y.push_str("  filesystem:\n    rootdirectory: $DIR/storage\n");
-        y.push_str("  delete:\n    enabled: true\n");
+        y.push_str(&format!("  delete:\n    enabled: {}\n", !self.no_delete));
         y.push_str("  maintenance:\n    uploadpurging:\n      enabled: false\n");
         y.push_str(&indent(&self.storage_extra, 2));
         y.push_str("http:\n");
