@@ -170,7 +170,7 @@ async fn execute(req: &CleanupRequest, c: &CommonArgs, g: &GlobalArgs) -> Result
     let registries = settings::registries(&c.registry)?;
     // Ctrl-C stops between requests: every kept tag is as it was; a tag being deleted may
     // be left on a placeholder, which the next run deletes.
-    let report = tokio::select! {
+    let mut report = tokio::select! {
         r = run_cleanup(req, &registries) => r?,
         () = interrupt().cancelled() => return Ok(INTERRUPTED),
     };

@@ -130,11 +130,15 @@ pub async fn run(req: &CleanupRequest, registries: &Registries) -> Result<Report
         for (i, r) in results {
             match r {
                 Ok(how) => entries[i].deleted_by = Some(how),
-                Err(e) => report.errors.push(format!(
-                    "{}: {}",
-                    entries[i].reference,
-                    crate::spec::text::printable(&e.to_string())
-                )),
+                Err(e) => {
+                    let reference = &entries[i].reference;
+                    let text = crate::spec::text::printable(&e.to_string()).into_owned();
+                    report.errors.push(format!("{reference}: {text}"));
+                    let first = report.first_failure.as_ref();
+                    if first.is_none_or(|(r, _)| reference < r) {
+                        report.first_failure = Some((reference.clone(), e));
+                    }
+                }
             }
         }
         report.errors.sort();

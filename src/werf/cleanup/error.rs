@@ -45,12 +45,15 @@ pub enum CleanupError {
     },
     #[error(transparent)]
     Werf(#[from] WerfError),
-    /// Some tags could not be deleted; the others were.
-    #[error("{failed} of {planned} tags could not be deleted (the others were); first: {first}")]
+    /// Some tags could not be deleted (the report lists which); `source` is the first
+    /// failure, whose class is the error's.
+    #[error("{failed} of {planned} tags to delete could not be deleted, {reference} first")]
     Incomplete {
         failed: usize,
         planned: usize,
-        first: String,
+        reference: String,
+        #[source]
+        source: RegistryError,
     },
 }
 
@@ -62,9 +65,10 @@ impl CleanupError {
             | CleanupError::NoOrigin { .. }
             | CleanupError::NoWerfYaml { .. }
             | CleanupError::InUse { .. } => ErrorKind::Usage,
-            CleanupError::Registry { source, .. } => source.kind(),
+            CleanupError::Registry { source, .. } | CleanupError::Incomplete { source, .. } => {
+                source.kind()
+            }
             CleanupError::Werf(w) => w.kind(),
-            CleanupError::Incomplete { .. } => ErrorKind::Registry,
         }
     }
 }

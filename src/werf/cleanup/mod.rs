@@ -79,7 +79,7 @@ pub struct Summary {
 }
 
 /// The report of a cleanup or purge (`--cleanup-report-path`): every tag considered.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct Report {
     pub repo: String,
     pub command: String,
@@ -92,15 +92,20 @@ pub struct Report {
     /// Why deletions failed: `reference: error`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The first failed deletion: its reference and error.
+    #[serde(skip)]
+    pub first_failure: Option<(String, crate::registry::RegistryError)>,
 }
 
 impl Report {
-    /// The error of a run whose deletions did not all succeed.
-    pub fn incomplete(&self) -> Option<CleanupError> {
+    /// The error of a run whose deletions did not all succeed (taken: asked once).
+    pub fn incomplete(&mut self) -> Option<CleanupError> {
+        let (reference, source) = self.first_failure.take()?;
         Some(CleanupError::Incomplete {
             failed: self.errors.len(),
             planned: self.tags.iter().filter(|t| t.delete).count(),
-            first: self.errors.first()?.clone(),
+            reference,
+            source,
         })
     }
 }
