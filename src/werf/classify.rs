@@ -76,9 +76,8 @@ pub fn registry_of<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a RegistryError
         (_, Some(StoreError::Registry { source, .. })) => Some(source),
         (_, Some(StoreError::Push(p))) => p.registry_error(),
         _ => match e.downcast_ref::<CleanupError>() {
-            Some(
-                CleanupError::Registry { source, .. } | CleanupError::Incomplete { source, .. },
-            ) => Some(source),
+            Some(CleanupError::Registry { source, .. }) => Some(source),
+            Some(CleanupError::Incomplete { source, .. }) => Some(source.as_ref()),
             _ => None,
         },
     }

@@ -53,7 +53,7 @@ pub enum CleanupError {
         planned: usize,
         reference: String,
         #[source]
-        source: RegistryError,
+        source: Box<RegistryError>,
     },
 }
 
@@ -65,9 +65,8 @@ impl CleanupError {
             | CleanupError::NoOrigin { .. }
             | CleanupError::NoWerfYaml { .. }
             | CleanupError::InUse { .. } => ErrorKind::Usage,
-            CleanupError::Registry { source, .. } | CleanupError::Incomplete { source, .. } => {
-                source.kind()
-            }
+            CleanupError::Registry { source, .. } => source.kind(),
+            CleanupError::Incomplete { source, .. } => source.kind(),
             CleanupError::Werf(w) => w.kind(),
         }
     }

@@ -105,7 +105,7 @@ impl Report {
             failed: self.errors.len(),
             planned: self.tags.iter().filter(|t| t.delete).count(),
             reference,
-            source,
+            source: Box::new(source),
         })
     }
 }
