@@ -1,5 +1,6 @@
 //! Tag listing: `GET /v2/<name>/tags/list[?n=N]`, following `Link: <...>; rel="next"`
-//! pagination to the end. Each page is read into memory up to `Limit::TAG_PAGE` (16 MiB).
+//! pagination to the end. Each page is read into memory up to `Limit::TAG_PAGE` (16 MiB);
+//! at most `MAX_PAGES` pages and `MAX_TAGS` tags.
 
 use reqwest::Method;
 
@@ -11,6 +12,10 @@ use crate::transport::{Limit, Request};
 
 /// More pages than this is a loop (a registry sending the same `Link` again).
 const MAX_PAGES: usize = 10_000;
+
+/// More tags than this in one repository is a registry paging forever (each page new
+/// names): the list stops there, before it fills memory.
+pub const MAX_TAGS: usize = 1_000_000;
 
 impl Registry {
     /// Every tag of `repo`, in the registry's order; `None` when the repository does not
@@ -64,6 +69,12 @@ impl Registry {
                 detail: format!("answer is not a tag list: {e}"),
             })?;
             tags.extend(p.tags.unwrap_or_default());
+            if tags.len() > MAX_TAGS {
+                return Err(RegistryError::Protocol {
+                    op,
+                    detail: format!("more than {MAX_TAGS} tags: a tag list that never ends?"),
+                });
+            }
             match next {
                 Some(n) => url = n,
                 None => return Ok(Some(tags)),

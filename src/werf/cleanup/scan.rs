@@ -1,5 +1,5 @@
 //! The scan of cleanup and purge: the tags of each repository (pagination followed,
-//! bounded), then what deciding needs, each read once and all at once under the transport's
+//! bounded by `Registry::list_tags`), then what deciding needs, each read once and all at once under the transport's
 //! bound on requests in flight (`--requests`):
 //! 1. each tag's manifest, `GET` by tag (one request gives the digest and the bytes; a
 //!    `HEAD` first would add a round trip for every tag whose digest is new, which is
@@ -25,9 +25,6 @@ use crate::transport::Limit;
 
 /// Reads started at once; the transport's `--requests` bound is what limits them.
 const READS: usize = 512;
-
-/// Most tags taken from one repository (a tag list that pages forever stops here).
-pub const MAX_TAGS: usize = 1_000_000;
 
 /// One tag and what it holds.
 #[derive(Debug, Clone)]
@@ -115,15 +112,6 @@ pub async fn scan(
                 source,
             })?
             .unwrap_or_default();
-        if tags.len() > MAX_TAGS {
-            return Err(CleanupError::Registry {
-                context: format!("listing the tags of {r}"),
-                source: crate::registry::RegistryError::Protocol {
-                    op: format!("list tags of {r}"),
-                    detail: format!("more than {MAX_TAGS} tags"),
-                },
-            });
-        }
         Ok::<_, CleanupError>((r.clone(), tags))
     }))
     .buffered(8)
