@@ -17,6 +17,7 @@ mod bad_input;
 mod bench;
 mod cache;
 mod cleanup;
+mod cleanup_concurrency;
 mod cleanup_hostile;
 mod cleanup_safety;
 mod compression;
