@@ -114,7 +114,7 @@ pub async fn scan(
             .unwrap_or_default();
         Ok::<_, CleanupError>((r.clone(), tags))
     }))
-    .buffered(8)
+    .buffer_unordered(READS)
     .collect::<Vec<_>>()
     .await;
     let mut wanted = Vec::new();
