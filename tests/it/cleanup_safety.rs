@@ -3,11 +3,12 @@
 //! registry refuses deletes, delete a stage before an earlier cleanup saw it unused the
 //! grace period ago, trust a config's labels about another tag, read a config of any size,
 //! read a manifest or config twice, or run on a shallow clone, without `origin`, or (purge)
-//! unattended without `--force`.
+//! unattended without `--force`; a delete refused for rights exits with the auth class.
 
 use crate::support::cleanup::{clean, decisions, git_project, publish, report};
 use crate::support::cmd::{run, werf_push};
 use crate::support::gitrepo::now;
+use crate::support::proxy::{Proxy, ProxyConfig, StatusFault};
 use crate::support::registry::{Registry, RegistryOptions};
 use crate::support::skopeo::Skopeo;
 
@@ -210,5 +211,31 @@ fn every_manifest_and_config_is_read_once() {
     assert!(
         log.iter().all(|q| q.method == "GET" || q.method == "HEAD"),
         "a dry run only reads"
+    );
+}
+
+#[test]
+fn a_delete_refused_for_rights_exits_with_the_auth_code_and_a_hint() {
+    let reg = Registry::start();
+    let (_t, git, _) = published(&reg);
+    // A front that refuses every DELETE with 403 DENIED (an account without the delete
+    // permission on Harbor, GitLab, ACR...).
+    let proxy = Proxy::start(
+        &reg.host,
+        ProxyConfig {
+            status_faults: vec![StatusFault::new(Some("DELETE"), "/manifests/", 403)
+                .body("DENIED", "requested access to the resource is denied")
+                .times(u32::MAX)],
+            ..Default::default()
+        },
+    );
+    let out = clean("cleanup", &git.dir, &format!("{}/demo", proxy.host), &[]);
+    assert_eq!(out.code(), Some(5), "{}", out.describe());
+    assert!(out.stderr.contains("delete"), "{}", out.describe());
+    assert!(out.stderr.contains("hint:"), "{}", out.describe());
+    assert_eq!(
+        reg.tags("demo/backend"),
+        vec!["gone", "main"],
+        "nothing deleted"
     );
 }
