@@ -12,10 +12,12 @@ use clap::Args;
 use werf_push::spec::text::printable;
 use werf_push::werf::cleanup::policy::{Limits, Policies};
 use werf_push::werf::cleanup::used::InUse;
-use werf_push::werf::cleanup::{run as run_cleanup, CleanupError, CleanupRequest, Report};
+use werf_push::werf::cleanup::{
+    run as run_cleanup, CleanupError, CleanupRequest, Event, Report, Reporter, Silent,
+};
 use werf_push::werf::naming::RepoMode;
 
-use crate::cli::flags::{GlobalArgs, RegistryArgs, RepoArg, UsageError};
+use crate::cli::flags::{GlobalArgs, ProgressMode, RegistryArgs, RepoArg, UsageError};
 use crate::cli::signal::{interrupt, INTERRUPTED};
 use crate::cli::size::human;
 use crate::cli::{exit, output, settings};
@@ -170,8 +172,14 @@ async fn execute(req: &CleanupRequest, c: &CommonArgs, g: &GlobalArgs) -> Result
     let registries = settings::registries(&c.registry)?;
     // Ctrl-C stops between requests: every kept tag is as it was; a tag being deleted may
     // be left on a placeholder, which the next run deletes.
+    let lines = Lines;
+    let reporter: &dyn Reporter = if g.quiet || g.progress == ProgressMode::None {
+        &Silent
+    } else {
+        &lines
+    };
     let mut report = tokio::select! {
-        r = run_cleanup(req, &registries) => r?,
+        r = run_cleanup(req, &registries, reporter) => r?,
         () = interrupt().cancelled() => return Ok(INTERRUPTED),
     };
     if let Some(path) = &c.cleanup_report_path {
@@ -185,6 +193,27 @@ async fn execute(req: &CleanupRequest, c: &CommonArgs, g: &GlobalArgs) -> Result
     match report.incomplete() {
         Some(e) => Err(e.into()),
         None => Ok(exit::SUCCESS),
+    }
+}
+
+/// Progress as plain lines on stderr.
+struct Lines;
+
+impl Reporter for Lines {
+    fn event(&self, e: Event) {
+        match e {
+            Event::Scanned {
+                repositories,
+                tags,
+                manifests,
+                configs,
+            } => eprintln!(
+                "scanned {tags} tags in {repositories} repositories ({manifests} manifests, \
+                 {configs} configs read)"
+            ),
+            Event::Planned { keep, delete } => eprintln!("plan: keep {keep}, delete {delete}"),
+            Event::Deleting { done, total } => eprintln!("deleted {done} of {total}"),
+        }
     }
 }
 

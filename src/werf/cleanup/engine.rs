@@ -17,7 +17,7 @@ use super::policy::{GitFacts, Policies};
 use super::scan::scan;
 use super::stages::GraceState;
 use super::used::InUse;
-use super::{Report, STATE_LABEL, STATE_TAG};
+use super::{Event, Report, Reporter, STATE_LABEL, STATE_TAG};
 use crate::registry::{Registries, Registry, RegistryError};
 use crate::spec::media_type::{OCI_CONFIG, OCI_MANIFEST};
 use crate::spec::{Manifest, Reference};
@@ -46,7 +46,11 @@ pub struct CleanupRequest {
 
 /// Runs the cleanup (or purge) of `req`; the report lists every tag considered, and the
 /// deletions that failed (`Report::incomplete`).
-pub async fn run(req: &CleanupRequest, registries: &Registries) -> Result<Report, CleanupError> {
+pub async fn run(
+    req: &CleanupRequest,
+    registries: &Registries,
+    reporter: &dyn Reporter,
+) -> Result<Report, CleanupError> {
     let names = names(req)?;
     let base_ref =
         Reference::parse(&format!("{}/{}", names.registry, names.base)).map_err(|source| {
@@ -70,6 +74,12 @@ pub async fn run(req: &CleanupRequest, registries: &Registries) -> Result<Report
         !(repo == base && tag.starts_with(stage_prefix))
     })
     .await?;
+    reporter.event(Event::Scanned {
+        repositories: repositories.len(),
+        tags: scanned.tags.len(),
+        manifests: scanned.manifest_reads,
+        configs: scanned.config_reads,
+    });
     let classes = classify(&scanned, &names, &req.in_use);
     let git = if req.purge {
         GitFacts::default()
@@ -86,6 +96,11 @@ pub async fn run(req: &CleanupRequest, registries: &Registries) -> Result<Report
     let state = read_state(&scanned, &names);
     let (mut entries, mut summary, next_state) =
         decide(&scanned, &names, &classes, &git, &settings, &state);
+    let delete = entries.iter().filter(|e| e.delete).count();
+    reporter.event(Event::Planned {
+        keep: entries.len() - delete,
+        delete,
+    });
     let mut report = Report {
         repo: req.repo.clone(),
         command: if req.purge { "purge" } else { "cleanup" }.into(),
@@ -114,7 +129,8 @@ pub async fn run(req: &CleanupRequest, registries: &Registries) -> Result<Report
                 (i, all == going)
             })
             .collect();
-        let results = stream::iter(jobs.into_iter().map(|(i, sole)| {
+        let total = jobs.len();
+        let mut results = stream::iter(jobs.into_iter().map(|(i, sole)| {
             let t = &scanned.tags[i];
             let reg = &reg;
             async move {
@@ -124,10 +140,13 @@ pub async fn run(req: &CleanupRequest, registries: &Registries) -> Result<Report
                 (i, r)
             }
         }))
-        .buffer_unordered(DELETES)
-        .collect::<Vec<_>>()
-        .await;
-        for (i, r) in results {
+        .buffer_unordered(DELETES);
+        let mut done = 0;
+        while let Some((i, r)) = results.next().await {
+            done += 1;
+            if done % 100 == 0 || done == total {
+                reporter.event(Event::Deleting { done, total });
+            }
             match r {
                 Ok(how) => entries[i].deleted_by = Some(how),
                 Err(e) => {

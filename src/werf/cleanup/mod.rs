@@ -21,6 +21,7 @@ pub mod used;
 use std::collections::BTreeMap;
 
 pub use engine::{run, CleanupRequest};
+
 pub use error::CleanupError;
 pub use reason::Reason;
 
@@ -28,6 +29,34 @@ pub use reason::Reason;
 pub const STATE_TAG: &str = "werf-push-cleanup-state";
 /// The label of the state tag's config that holds the state (JSON: digest -> unix seconds).
 pub const STATE_LABEL: &str = "werf-push-cleanup-state";
+
+/// What a run tells as it goes (the CLI prints it as progress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The scan is done: tags listed in repositories, manifests and configs read.
+    Scanned {
+        repositories: usize,
+        tags: usize,
+        manifests: usize,
+        configs: usize,
+    },
+    /// The plan is made.
+    Planned { keep: usize, delete: usize },
+    /// Deletions done so far (every 100th, and the last).
+    Deleting { done: usize, total: usize },
+}
+
+/// Receives a run's events; the library prints nothing itself.
+pub trait Reporter: Send + Sync {
+    fn event(&self, e: Event);
+}
+
+/// A reporter that ignores every event.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn event(&self, _: Event) {}
+}
 
 /// What a tag is, for the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
