@@ -1,7 +1,8 @@
 //! Deleting one tag without deleting another. In the distribution API a manifest is deleted
 //! by digest, and that removes every tag pointing at it; [`Registry::delete_tag`] removes
 //! one tag only:
-//! 1. `DELETE /v2/<name>/manifests/<tag>` (OCI 1.1 tag deletion; `202` means done);
+//! 1. `DELETE /v2/<name>/manifests/<tag>` (OCI 1.1 tag deletion; `202` means done), until
+//!    the registry shows it does not do it;
 //! 2. else, when the caller says every tag on the digest goes (`sole`), `DELETE` by digest;
 //! 3. else the tag is replaced with a unique minimal manifest (an OCI image of one small
 //!    config naming the tag, no layer), which is then deleted by digest: only that tag goes
@@ -12,6 +13,8 @@
 //! deletion disabled, `401`/`403`) come back as [`RegistryError`]s whose class and hint say
 //! what to enable (`hint.rs`). Blobs are never deleted: the registry's garbage collector
 //! frees them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use reqwest::Method;
@@ -79,20 +82,26 @@ impl Registry {
     /// Deletes `repo:tag`, which held `original` when the caller looked; `sole` when every
     /// tag on `original`'s digest is being deleted (then a delete by digest is allowed).
     /// No other tag is removed: see the module comment for the order of the ways tried.
+    /// `tag_delete` says whether to try the tag `DELETE`; it is cleared when the registry
+    /// turns out not to do it, so that a run asks once, not once per tag.
     pub async fn delete_tag(
         &self,
         repo: &str,
         tag: &str,
         original: &Manifest,
         sole: bool,
+        tag_delete: &AtomicBool,
     ) -> Result<TagDeletion, RegistryError> {
-        match self.delete_manifest(repo, tag).await {
-            Ok(Deleted::Done) => return Ok(TagDeletion::ByTag),
-            Err(e) if !tag_delete_unsupported(&e) => return Err(e),
-            // distribution 2.x answers a tag DELETE with 400 DIGEST_INVALID (or 405
-            // UNSUPPORTED when deletion is off: the digest delete below says so); GitLab
-            // and others with a plain 404: the other ways follow.
-            Ok(Deleted::Missing) | Err(_) => {}
+        if tag_delete.load(Ordering::Relaxed) {
+            match self.delete_manifest(repo, tag).await {
+                Ok(Deleted::Done) => return Ok(TagDeletion::ByTag),
+                Err(e) if !tag_delete_unsupported(&e) => return Err(e),
+                // distribution 2.x answers a tag DELETE with 400 DIGEST_INVALID (405
+                // UNSUPPORTED when deletion is off: the digest delete below says so);
+                // GitLab and others with a plain 404 (tests/it/cleanup_safety.rs against
+                // docker-registry): the other ways follow.
+                Ok(Deleted::Missing) | Err(_) => tag_delete.store(false, Ordering::Relaxed),
+            }
         }
         let digest = original.digest.to_string();
         if sole {

@@ -204,6 +204,17 @@ fn a_cleanup_killed_at_any_moment_leaves_every_kept_tag() {
             .args(["-9", &child.id().to_string()])
             .status();
         let _ = child.wait();
+        // Requests the killed process had sent are still being answered: wait until the
+        // registry is quiet before looking (and before putting tags back).
+        let mut seen = reg.access_log().len();
+        loop {
+            std::thread::sleep(Duration::from_millis(150));
+            let now_seen = reg.access_log().len();
+            if now_seen == seen {
+                break;
+            }
+            seen = now_seen;
+        }
         let now_tags = all_tags(&reg);
         let left = doomed.iter().filter(|k| now_tags.contains_key(*k)).count();
         mid_deletion += usize::from(left > 0 && left < doomed.len());

@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use std::sync::atomic::AtomicBool;
+
 use futures_util::stream::{self, StreamExt};
 
 use super::error::CleanupError;
@@ -130,17 +132,26 @@ pub async fn run(
             })
             .collect();
         let total = jobs.len();
-        let mut results = stream::iter(jobs.into_iter().map(|(i, sole)| {
+        // The first deletion alone: it learns whether the registry deletes tags, so that
+        // the others do not each ask again.
+        let tag_delete = AtomicBool::new(true);
+        let delete = |(i, sole): (usize, bool)| {
             let t = &scanned.tags[i];
-            let reg = &reg;
+            let (reg, tag_delete) = (&reg, &tag_delete);
             async move {
                 let r = reg
-                    .delete_tag(&t.repository, &t.tag, &t.manifest, sole)
+                    .delete_tag(&t.repository, &t.tag, &t.manifest, sole, tag_delete)
                     .await;
                 (i, r)
             }
-        }))
-        .buffer_unordered(DELETES);
+        };
+        let mut jobs = jobs.into_iter();
+        let first = match jobs.next() {
+            Some(j) => vec![delete(j).await],
+            None => Vec::new(),
+        };
+        let mut results =
+            stream::iter(first).chain(stream::iter(jobs).map(delete).buffer_unordered(DELETES));
         let mut done = 0;
         while let Some((i, r)) = results.next().await {
             done += 1;
