@@ -16,14 +16,12 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::Bytes;
 use reqwest::Method;
 
 use super::error::from_response;
 use super::{Registry, RegistryError};
-use crate::spec::media_type::{OCI_CONFIG, OCI_MANIFEST};
-use crate::spec::{Digest, Manifest};
-use crate::transport::{Body, Request};
+use crate::spec::Manifest;
+use crate::transport::Request;
 
 /// Label of the unique manifest a tag is replaced with before it is deleted; a cleanup
 /// killed between the replacement and its delete leaves a tag carrying it, which the next
@@ -134,42 +132,9 @@ impl Registry {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let config = serde_json::to_vec(&serde_json::json!({
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Labels": {PLACEHOLDER_LABEL: format!("{tag} {nanos}")}},
-            "rootfs": {"type": "layers", "diff_ids": []},
-        }))
-        .unwrap_or_default();
-        let config_digest = self
-            .put_small_blob(repo, Bytes::from(config.clone()))
-            .await?;
-        let bytes = serde_json::to_vec(&serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": config_digest.to_string(), "size": config.len()},
-            "layers": [],
-        }))
-        .unwrap_or_default();
-        let m = Manifest::parse(Bytes::from(bytes), Some(OCI_MANIFEST)).map_err(|e| {
-            RegistryError::Protocol {
-                op: format!("placeholder manifest for {repo}:{tag}"),
-                detail: e.to_string(),
-            }
-        })?;
-        self.put_manifest(repo, tag, &m).await?;
-        Ok(m)
-    }
-
-    /// Uploads a small blob held in memory (one `POST` and one `PUT`), unless the
-    /// repository holds it; returns its digest.
-    pub async fn put_small_blob(&self, repo: &str, bytes: Bytes) -> Result<Digest, RegistryError> {
-        let digest = Digest::sha256_of(&bytes);
-        if self.blob_exists(repo, &digest).await?.is_none() {
-            let s = self.start_upload(repo).await?;
-            self.finish_upload(&s, &digest, Body::Bytes(bytes)).await?;
-        }
-        Ok(digest)
+        let mut labels = serde_json::Map::new();
+        labels.insert(PLACEHOLDER_LABEL.into(), format!("{tag} {nanos}").into());
+        self.put_label_image(repo, tag, labels).await
     }
 }
 

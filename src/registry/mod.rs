@@ -12,6 +12,7 @@ pub mod delete;
 mod download;
 mod error;
 mod hint;
+mod label_image;
 pub mod location;
 mod manifest;
 mod pool;

@@ -1,10 +1,11 @@
-//! Small blobs (image configs) read whole into memory: at most the size their descriptor
-//! says and never more than a cap, digest verified.
+//! Small blobs (image configs) whole in memory: read at most the size their descriptor
+//! says and never more than a cap, digest verified; written in one `POST` and one `PUT`.
 
 use bytes::Bytes;
 
 use super::{Registry, RegistryError};
-use crate::spec::Descriptor;
+use crate::spec::{Descriptor, Digest};
+use crate::transport::Body;
 
 impl Registry {
     /// The blob `d` of `repo`, read whole. Refused without a request when `d.size` is over
@@ -39,5 +40,16 @@ impl Registry {
             });
         }
         Ok(Bytes::from(buf))
+    }
+
+    /// Uploads a small blob held in memory (one `POST` and one `PUT`), unless the
+    /// repository holds it; returns its digest.
+    pub async fn put_small_blob(&self, repo: &str, bytes: Bytes) -> Result<Digest, RegistryError> {
+        let digest = Digest::sha256_of(&bytes);
+        if self.blob_exists(repo, &digest).await?.is_none() {
+            let s = self.start_upload(repo).await?;
+            self.finish_upload(&s, &digest, Body::Bytes(bytes)).await?;
+        }
+        Ok(digest)
     }
 }

@@ -21,8 +21,7 @@ use super::stages::GraceState;
 use super::used::InUse;
 use super::{Event, Report, Reporter, STATE_LABEL, STATE_TAG};
 use crate::registry::{Registries, Registry, RegistryError};
-use crate::spec::media_type::{OCI_CONFIG, OCI_MANIFEST};
-use crate::spec::{Manifest, Reference};
+use crate::spec::Reference;
 use crate::werf::config::read_werf_yaml;
 use crate::werf::error::WerfError;
 use crate::werf::naming::{image_reference, resolve_mode, RepoMode};
@@ -266,35 +265,16 @@ fn git_facts(req: &CleanupRequest, classes: &[Class]) -> Result<GitFacts, Cleanu
 /// Writes the grace state as the config (one label) of an OCI image with no layers, tagged
 /// `STATE_TAG` in the base repository.
 async fn write_state(reg: &Registry, repo: &str, state: &GraceState) -> Result<(), CleanupError> {
-    let fail = |source| CleanupError::Registry {
-        context: format!("writing the cleanup state {repo}:{STATE_TAG}"),
-        source,
-    };
-    let text = serde_json::to_string(state).unwrap_or_default();
-    let config = serde_json::to_vec(&serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {"Labels": {STATE_LABEL: text}},
-        "rootfs": {"type": "layers", "diff_ids": []},
-    }))
-    .unwrap_or_default();
-    let len = config.len();
-    let digest = reg
-        .put_small_blob(repo, bytes::Bytes::from(config))
+    let mut labels = serde_json::Map::new();
+    labels.insert(
+        STATE_LABEL.into(),
+        serde_json::to_string(state).unwrap_or_default().into(),
+    );
+    reg.put_label_image(repo, STATE_TAG, labels)
         .await
-        .map_err(fail)?;
-    let bytes = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": digest.to_string(), "size": len},
-        "layers": [],
-    }))
-    .unwrap_or_default();
-    let m = Manifest::parse(bytes::Bytes::from(bytes), Some(OCI_MANIFEST)).map_err(|e| {
-        fail(RegistryError::Protocol {
-            op: "the cleanup state manifest".into(),
-            detail: e.to_string(),
+        .map(|_| ())
+        .map_err(|source| CleanupError::Registry {
+            context: format!("writing the cleanup state {repo}:{STATE_TAG}"),
+            source,
         })
-    })?;
-    reg.put_manifest(repo, STATE_TAG, &m).await.map_err(fail)
 }
