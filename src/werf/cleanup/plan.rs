@@ -282,3 +282,7 @@ pub fn read_state(scan: &Scan, names: &Names) -> GraceState {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
