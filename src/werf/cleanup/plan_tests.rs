@@ -40,8 +40,11 @@ fn werf(image: &str, strategy: &str, tag: &str) -> ConfigInfo {
     }
 }
 
+/// (repository, tag, config, layers, what the config says).
+type Tag<'a> = (&'a str, &'a str, &'a str, &'a [&'a str], Option<ConfigInfo>);
+
 /// A multirepo scan of `REPO` (stages) and `REPO/app`.
-fn scan(tags: Vec<(&str, &str, &str, &[&str], Option<ConfigInfo>)>) -> Scan {
+fn scan(tags: Vec<Tag>) -> Scan {
     let mut s = Scan::default();
     for (repository, tag, config, layers, info) in tags {
         s.tags.push(ScannedTag {
