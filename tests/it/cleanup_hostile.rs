@@ -1,16 +1,16 @@
 //! Hostile registry answers to cleanup get the limits every command has: a tag list that
 //! pages forever stops at a bound with a clear error and deletes nothing; a config of
 //! 10 MB is not read (its tag is not taken for werf's), nor is a config whose werf labels
-//! name another tag.
+//! name another tag; a placeholder left by a killed cleanup is deleted.
 
 use std::io::{BufReader, Write};
 use std::net::TcpListener;
 
-use crate::support::cleanup::{clean, decisions, git_project, publish, report};
+use crate::support::cleanup::{clean, decisions, git_project, publish, push_raw, report};
 use crate::support::cmd::sha256_digest;
 use crate::support::gitrepo::now;
 use crate::support::proxy_http::read_head;
-use crate::support::registry::{header, http_request, Registry};
+use crate::support::registry::Registry;
 
 /// A registry whose tag list of any repository never ends: each page holds 2,000 new tags
 /// and a `Link` to the next. Returns its host.
@@ -84,48 +84,6 @@ fn a_tag_list_that_pages_forever_stops_at_the_bound() {
     );
 }
 
-/// Pushes `config` as the config of a one-layer-less OCI image tagged `repo:tag`.
-fn push_raw(reg: &Registry, repo: &str, tag: &str, config: &[u8]) {
-    let base = format!("http://{}", reg.host);
-    let digest = sha256_digest(config);
-    let (status, headers, _) = http_request(
-        "POST",
-        &format!("{base}/v2/{repo}/blobs/uploads/"),
-        &[],
-        &[],
-    );
-    assert_eq!(status, 202);
-    let location = header(&headers, "location").unwrap().to_string();
-    let location = if location.starts_with('/') {
-        format!("{base}{location}")
-    } else {
-        location
-    };
-    let sep = if location.contains('?') { '&' } else { '?' };
-    let (status, _, body) = http_request(
-        "PUT",
-        &format!("{location}{sep}digest={digest}"),
-        &[("Content-Type", "application/octet-stream")],
-        config,
-    );
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": digest, "size": config.len()},
-        "layers": [],
-    })
-    .to_string();
-    let (status, _, body) = http_request(
-        "PUT",
-        &format!("{base}/v2/{repo}/manifests/{tag}"),
-        &[("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
-        manifest.as_bytes(),
-    );
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
-}
-
 fn werf_config(image_tag: &str, padding: usize) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "architecture": "amd64", "os": "linux",
@@ -140,7 +98,7 @@ fn werf_config(image_tag: &str, padding: usize) -> Vec<u8> {
 }
 
 #[test]
-fn a_huge_config_or_labels_naming_another_tag_leave_the_tag_alone() {
+fn a_huge_config_or_labels_naming_another_tag_leave_the_tag_alone_and_a_placeholder_goes() {
     let reg = Registry::start();
     let (_t, git) = git_project(now() - 86_400);
     let repo = format!("{}/demo", reg.host);
@@ -149,9 +107,25 @@ fn a_huge_config_or_labels_naming_another_tag_leave_the_tag_alone() {
     push_raw(&reg, "demo/backend", "huge", &werf_config("huge", 10 << 20));
     // Labels that claim to be the image of another tag (and of a gone branch).
     push_raw(&reg, "demo/backend", "liar", &werf_config("gone-branch", 0));
+    // What a cleanup killed between moving a tag to its placeholder and deleting that
+    // leaves behind: deleted by the next run.
+    let placeholder = serde_json::json!({"architecture": "amd64", "os": "linux",
+        "config": {"Labels": {"werf-push-cleanup-placeholder": "left 1"}},
+        "rootfs": {"type": "layers", "diff_ids": []}});
+    push_raw(
+        &reg,
+        "demo/backend",
+        "left",
+        &serde_json::to_vec(&placeholder).unwrap(),
+    );
     let r = report(&clean("cleanup", &git.dir, &repo, &[]));
     assert_eq!(reg.tags("demo/backend"), vec!["huge", "liar", "main"]);
     let d = decisions(&r);
+    let left = d
+        .iter()
+        .find(|(r, _, _)| r.ends_with("/backend:left"))
+        .unwrap();
+    assert!(left.1 && left.2 == "placeholder", "{left:?}");
     for tag in ["huge", "liar"] {
         let (_, delete, reason) = d
             .iter()

@@ -1,15 +1,16 @@
 //! Helpers of the cleanup tests: a copy of the example werf project made a git repository
 //! (with an `origin`), `publish`, `cleanup` and `purge` runs of the binary, and their
-//! reports read back.
+//! reports read back; images with a chosen config pushed with raw requests.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
-use super::cmd::{assert_success, run, werf_push, Output};
+use super::cmd::{assert_success, run, sha256_digest, werf_push, Output};
 use super::gitrepo::GitRepo;
 use super::layouts::copy_dir;
+use super::registry::{header, http_request, Registry};
 
 pub const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/example");
 
@@ -81,4 +82,47 @@ pub fn temp_file(name: &str, contents: &str) -> (TempDir, PathBuf) {
     let p = tmp.path().join(name);
     std::fs::write(&p, contents).unwrap();
     (tmp, p)
+}
+
+/// Pushes `config` as the config of an OCI image with no layer tagged `repo:tag` (raw
+/// requests: any bytes, however large or odd).
+pub fn push_raw(reg: &Registry, repo: &str, tag: &str, config: &[u8]) {
+    let base = format!("http://{}", reg.host);
+    let digest = sha256_digest(config);
+    let (status, headers, _) = http_request(
+        "POST",
+        &format!("{base}/v2/{repo}/blobs/uploads/"),
+        &[],
+        &[],
+    );
+    assert_eq!(status, 202);
+    let location = header(&headers, "location").unwrap().to_string();
+    let location = if location.starts_with('/') {
+        format!("{base}{location}")
+    } else {
+        location
+    };
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let (status, _, body) = http_request(
+        "PUT",
+        &format!("{location}{sep}digest={digest}"),
+        &[("Content-Type", "application/octet-stream")],
+        config,
+    );
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest, "size": config.len()},
+        "layers": [],
+    })
+    .to_string();
+    let (status, _, body) = http_request(
+        "PUT",
+        &format!("{base}/v2/{repo}/manifests/{tag}"),
+        &[("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
+        manifest.as_bytes(),
+    );
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
 }
