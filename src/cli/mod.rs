@@ -1,13 +1,14 @@
 //! Command line: clap definitions -> library settings; the only place that prints, exits
 //! and draws progress. `anyhow` lives here and nowhere else.
 //!
-//! One module per command (`push`, `publish`, `bench`, `stages/`, `slugify`, `completion`,
-//! `manpages`), each owning its clap `Args` and `run`; the flag groups they share in
+//! One module per command (`push`, `publish`, `cleanup` (with `purge`), `bench`, `stages/`,
+//! `slugify`, `completion`, `manpages`), each owning its clap `Args` and `run`; the flag groups they share in
 //! `flags`; helpers no command owns (`output`, `progress`, `settings`, `exit`, `signal`,
 //! `size`, `rate`, `tally`, `term`, `usage`, `waits`). A command module uses helpers only, never another command module;
 //! this file declares the command tree and dispatches.
 
 mod bench;
+mod cleanup;
 mod completion;
 mod exit;
 mod flags;
@@ -60,6 +61,16 @@ pub enum Command {
         after_help = "Examples:\n  werf-push publish --repo registry.example.com/group/app --tag-git-branch main\n  werf-push publish backend --repo localhost:5000/app --tag-custom v1 --with-stages\n  werf-push publish --repo docker.io/account/app --images-repo-mode monorepo --tag-by-stages-signature"
     )]
     Publish(publish::PublishArgs),
+    /// Delete images by werf's policies, then the stages no remaining image uses.
+    #[command(
+        after_help = "Examples:\n  werf-push cleanup --repo registry.example.com/group/app --dry-run\n  werf-push cleanup --repo registry.example.com/group/app --git-tag-strategy-limit 10 --git-tag-strategy-expiry-days 30 --git-commit-strategy-limit 50 --git-commit-strategy-expiry-days 30\n  kubectl get pods,deployments,statefulsets,daemonsets,jobs,cronjobs,replicationcontrollers -A -o json | werf-push cleanup --repo registry.example.com/group/app --keep-images-used-by -"
+    )]
+    Cleanup(cleanup::CleanupArgs),
+    /// Delete every image and stage of the project that werf or werf-push published.
+    #[command(
+        after_help = "Examples:\n  werf-push purge --repo registry.example.com/group/app --dry-run\n  werf-push purge --repo registry.example.com/group/app --force"
+    )]
+    Purge(cleanup::PurgeArgs),
     /// Measure push throughput of a registry with synthetic blobs (or a layout's image).
     #[command(
         after_help = "Examples:\n  werf-push bench --repo localhost:5000/bench\n  werf-push bench --repo registry.example.com/bench --blobs 8 --blob-size 16MiB --rounds 3 --warm-rounds 3 --json\n  werf-push bench --repo localhost:5000/bench --from oci:./layout --jobs 2"
@@ -164,6 +175,8 @@ pub fn main() -> i32 {
         cli.command,
         Command::Push(_)
             | Command::Publish(_)
+            | Command::Cleanup(_)
+            | Command::Purge(_)
             | Command::Bench(_)
             | Command::Stages(stages::StagesCommand::Pull(_))
     );
@@ -174,6 +187,8 @@ pub fn main() -> i32 {
         match cli.command {
             Command::Push(a) => push::run(a, &cli.global).await,
             Command::Publish(a) => publish::run(a, &cli.global).await,
+            Command::Cleanup(a) => cleanup::run(a, &cli.global).await,
+            Command::Purge(a) => cleanup::run_purge(a, &cli.global).await,
             Command::Bench(a) => bench::run(a, &cli.global).await,
             Command::Stages(c) => stages::run(c, &cli.global).await,
             Command::Completion { shell } => completion::run(shell, command()),

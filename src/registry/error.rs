@@ -31,10 +31,10 @@ pub enum RegistryError {
         want: Digest,
         got: String,
     },
-    /// A tag list holds more tags of interest than a run keeps (`tags::MAX_KEPT_TAGS`).
+    /// A tag list holds more tags of interest than the caller keeps (its bound).
     #[error(
-        "{op}: more than {limit} {what} tags: werf-push keeps at most {limit}; delete the old \
-         ones (werf cleanup) and run again"
+        "{op}: more than {limit} {what}: werf-push keeps at most {limit}; delete the old \
+         ones (werf-push cleanup) and run again"
     )]
     TooManyTags {
         op: String,

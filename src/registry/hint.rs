@@ -1,6 +1,7 @@
 //! What to do about registry refusals that no retry cures and that name no credentials
 //! problem: answers of particular registries (ECR, Harbor, Zot) recognised by status, code
-//! and operation, each with its cause and the fix. Pure; the CLI prints them as hints.
+//! and operation, and refused deletes (disabled, or no delete right), each with its cause
+//! and the fix. Pure; the CLI prints them as hints.
 
 use super::RegistryError;
 use crate::transport::TransportError;
@@ -12,6 +13,15 @@ pub fn hint(e: &RegistryError) -> Option<&'static str> {
             op, status, body, ..
         } => {
             let manifest_put = op.starts_with("PUT manifest");
+            // distribution without `storage.delete.enabled` answers 405 UNSUPPORTED to
+            // every DELETE (reproduced by tests/it/cleanup_delete.rs).
+            if op.starts_with("DELETE manifest") {
+                return match status {
+                    405 => Some(DELETE_DISABLED),
+                    401 | 403 => Some(DELETE_DENIED),
+                    _ => None,
+                };
+            }
             let msg = body.message.as_deref().unwrap_or("").to_ascii_lowercase();
             let code = body.code.as_deref();
             // ECR answers 400 TAG_INVALID, Harbor 412 DENIED, to a PUT on an immutable tag
@@ -38,6 +48,8 @@ pub fn hint(e: &RegistryError) -> Option<&'static str> {
     }
 }
 
+const DELETE_DISABLED: &str = "the registry does not delete manifests: on distribution (docker-registry) set storage.delete.enabled: true (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it; a hosted registry may need its own API or a setting to allow deletion (docs/cleanup.md lists them)";
+const DELETE_DENIED: &str = "the account may not delete in that repository: the token needs the scope repository:NAME:delete (Harbor: the project's delete permission; GitLab: a token with write_registry and the Maintainer role; ACR: the delete role); ask for it, or run cleanup with credentials that have it";
 const IMMUTABLE: &str = "the tag is immutable in this registry (ECR image tag mutability, Harbor immutability rules) and holds another image: push to a new tag, or have the tag deleted or the rule changed";
 const INDEX_404: &str = "the registry refused the manifest with 404: Harbor does so for an index that lists the same manifest twice, or whose manifests are not in the repository: list each child once (rebuild the index) and push again";
 const OCI_ONLY: &str = "this registry accepts OCI media types only (Zot without http.compat: [\"docker2s2\"]): convert the image to OCI (`werf-push stages import` and `stages add` write OCI; `skopeo copy --format oci`), or turn the registry's Docker compatibility on";
@@ -99,6 +111,15 @@ mod tests {
             ),
             (status("PUT blob sha256:1 to a", 412, None, "x"), None),
             (status("HEAD manifest a:v1", 415, None, "x"), None),
+            (
+                status("DELETE manifest a:sha256:1", 405, Some("UNSUPPORTED"), "x"),
+                Some(DELETE_DISABLED),
+            ),
+            (
+                status("DELETE manifest a:v1", 403, Some("DENIED"), "x"),
+                Some(DELETE_DENIED),
+            ),
+            (status("DELETE manifest a:v1", 500, None, "x"), None),
         ];
         for (e, want) in cases {
             assert_eq!(hint(&e), want, "{e}");

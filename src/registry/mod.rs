@@ -1,5 +1,6 @@
 //! The OCI distribution API, one file per area: blobs (HEAD), uploads (POST, PATCH, PUT,
-//! mount, status, cancel), manifests (HEAD, PUT), downloads (GET manifest, GET blob with
+//! mount, status, cancel), manifests (HEAD, PUT), deletes (one tag without another),
+//! downloads (GET manifest, GET blob with
 //! Range), tag lists (Link pagination), error bodies, Location handling.
 //! Requests are retried by the transport (`transport::Retrier`, the run's budget); the one
 //! loop here is the manifest `PUT` of a link race (`manifest.rs`), on the same engine.
@@ -7,12 +8,15 @@
 //! layouts or werf.
 
 mod blob;
+pub mod delete;
 mod download;
 mod error;
 mod hint;
+mod label_image;
 pub mod location;
 mod manifest;
 mod pool;
+mod small_blob;
 mod tags;
 mod upload;
 

@@ -1,7 +1,7 @@
 //! Tag listing: `GET /v2/<name>/tags/list[?n=N]`, following `Link: <...>; rel="next"`
 //! pagination to the end. Each page is read into memory up to `Limit::TAG_PAGE` (16 MiB)
-//! and only the tags the caller wants are kept, at most [`MAX_KEPT_TAGS`] in all: memory
-//! stays bounded however many pages a registry sends.
+//! and only the tags the caller wants are kept, at most the caller's bound in all: memory
+//! stays bounded however many pages a registry sends; at most `MAX_PAGES` pages.
 
 use reqwest::Method;
 
@@ -14,19 +14,18 @@ use crate::transport::{Limit, Request};
 /// More pages than this is a loop (a registry sending the same `Link` again).
 const MAX_PAGES: usize = 10_000;
 
-/// The most tags one listing keeps (those the caller wants; about 100 bytes each).
-pub const MAX_KEPT_TAGS: usize = 100_000;
-
 impl Registry {
-    /// The tags of `repo` that `keep` (called `what` in the error) wants, in the
-    /// registry's order; `None` when the repository does not exist. `page` asks for that
-    /// many tags per request (`n=`); registries may page on their own anyway, so `Link` is
-    /// always followed. More than [`MAX_KEPT_TAGS`] wanted tags is an error.
+    /// The tags of `repo` that `keep` (called `what` in the error, e.g. `image-stage-
+    /// tags`) wants, in the registry's order; `None` when the repository does not exist.
+    /// `page` asks for that many tags per request (`n=`); registries may page on their own
+    /// anyway, so `Link` is always followed. More than `max` wanted tags is an error
+    /// (a registry paging forever, each page new names, stops there).
     pub async fn list_tags(
         &self,
         repo: &str,
         page: Option<usize>,
         what: &str,
+        max: usize,
         keep: impl Fn(&str) -> bool,
     ) -> Result<Option<Vec<String>>, RegistryError> {
         #[derive(serde::Deserialize)]
@@ -73,11 +72,11 @@ impl Registry {
                 detail: format!("answer is not a tag list: {e}"),
             })?;
             tags.extend(p.tags.unwrap_or_default().into_iter().filter(|t| keep(t)));
-            if tags.len() > MAX_KEPT_TAGS {
+            if tags.len() > max {
                 return Err(RegistryError::TooManyTags {
                     op,
                     what: what.to_string(),
-                    limit: MAX_KEPT_TAGS,
+                    limit: max,
                 });
             }
             match next {

@@ -12,29 +12,14 @@ use crate::layout::{BlobWriter, LayoutError};
 use crate::registry::{Registry, RegistryError};
 use crate::spec::Descriptor;
 
-/// A config blob, fetched into memory and verified.
+/// A config blob, fetched into memory and verified (`Registry::get_small_blob`).
 pub(crate) async fn small_blob(
     reg: &Registry,
     repo: &str,
     d: &Descriptor,
 ) -> Result<Bytes, RegistryError> {
-    let mut dl = reg.get_blob(repo, &d.digest, 0).await?;
-    let mut buf = Vec::with_capacity(d.size as usize);
-    while let Some(chunk) = dl.chunk().await? {
-        if (buf.len() + chunk.len()) as u64 > d.size {
-            break;
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    let got = crate::spec::Digest::sha256_of(&buf);
-    if got != d.digest {
-        return Err(RegistryError::DigestMismatch {
-            op: format!("GET blob {} from {repo}", d.digest),
-            want: d.digest.clone(),
-            got: got.to_string(),
-        });
-    }
-    Ok(Bytes::from(buf))
+    reg.get_small_blob(repo, d, crate::layout::MAX_MANIFEST)
+        .await
 }
 
 /// Fetches layer `d` into the storage at `root`: resumed from the bytes already written

@@ -31,6 +31,10 @@ use crate::registry::{Registries, RegistryError};
 use crate::spec::text::{error_chain, shown};
 use crate::spec::{Descriptor, Digest, ErrorKind, ManifestKind, Reference};
 
+/// The most `image-stage-*` tags a pull keeps while it pages a tag list (about 100 bytes
+/// each): more is an error naming the bound.
+pub const MAX_STAGE_TAGS: usize = 100_000;
+
 /// Stages read at once (manifest and config each): enough for the transport's bound
 /// (`--requests`) to be the limit.
 const STAGE_READS: usize = 128;
@@ -134,9 +138,13 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
         })?;
     let repo = reference.repository.clone();
     let tags = reg
-        .list_tags(&repo, req.page_size, TAG_PREFIX, |t| {
-            t.starts_with(TAG_PREFIX)
-        })
+        .list_tags(
+            &repo,
+            req.page_size,
+            &format!("{TAG_PREFIX} tags"),
+            MAX_STAGE_TAGS,
+            |t| t.starts_with(TAG_PREFIX),
+        )
         .await
         .map_err(|source| StoreError::Registry {
             context: format!("listing the stages of {}", reference.name()),

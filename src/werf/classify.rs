@@ -4,6 +4,7 @@
 
 use std::error::Error;
 
+use super::cleanup::CleanupError;
 use super::error::WerfError;
 use crate::auth::AuthError;
 use crate::layout::LayoutError;
@@ -19,6 +20,9 @@ pub fn kind_of(e: &(dyn Error + 'static)) -> Option<ErrorKind> {
         return Some(x.kind());
     }
     if let Some(x) = e.downcast_ref::<WerfError>() {
+        return Some(x.kind());
+    }
+    if let Some(x) = e.downcast_ref::<CleanupError>() {
         return Some(x.kind());
     }
     if let Some(x) = e.downcast_ref::<PushError>() {
@@ -71,7 +75,11 @@ pub fn registry_of<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a RegistryError
         (Some(p), _) => p.registry_error(),
         (_, Some(StoreError::Registry { source, .. })) => Some(source),
         (_, Some(StoreError::Push(p))) => p.registry_error(),
-        _ => None,
+        _ => match e.downcast_ref::<CleanupError>() {
+            Some(CleanupError::Registry { source, .. }) => Some(source),
+            Some(CleanupError::Incomplete { source, .. }) => Some(source.as_ref()),
+            _ => None,
+        },
     }
 }
 

@@ -2,10 +2,12 @@
 //!
 //! Pure policy (slug, tags, naming modes, repo addresses, werf.yaml) plus the publish plan
 //! (final images from the stages storage, stage tags) and its report, and the class of
-//! every library error for the command line. The stages storage itself is `crate::stages`.
-//! Knows nothing of HTTP or of the CLI.
+//! every library error for the command line; registry-side `cleanup` and `purge` (their
+//! pure policies, and the run that scans and deletes through `crate::registry`). The
+//! stages storage itself is `crate::stages`. Knows nothing of HTTP or of the CLI.
 
 mod classify;
+pub mod cleanup;
 pub use classify::{kind_of, layout_of, registry_of, transport_of};
 pub mod config;
 pub mod error;

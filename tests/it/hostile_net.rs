@@ -160,7 +160,7 @@ async fn trickled_answer_is_cut_off_by_the_stall_timeout_and_retried() {
     let proxy = proxy_with(&reg, vec![Hostile::new(Some("GET"), "/tags/list", trickle)]);
     let r = library_registry(&proxy).await;
     let err = r
-        .list_tags("trickled", None, "any", |_| true)
+        .list_tags("trickled", None, "tags", usize::MAX, |_| true)
         .await
         .unwrap_err()
         .to_string();
@@ -178,7 +178,7 @@ async fn tag_list_page_over_its_cap_is_refused_naming_it() {
     let proxy = proxy_with(&reg, vec![Hostile::new(Some("GET"), "/tags/list", huge)]);
     let r = library_registry(&proxy).await;
     let err = r
-        .list_tags("huge", None, "any", |_| true)
+        .list_tags("huge", None, "tags", usize::MAX, |_| true)
         .await
         .unwrap_err()
         .to_string();

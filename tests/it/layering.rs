@@ -429,9 +429,10 @@ fn parse_path(toks: &[(Tok, usize)], start: usize, cur: &[String]) -> (PathRef, 
 
 /// The command modules of `src/cli`: each owns its clap `Args` and `run`, and uses helper
 /// modules only, never another command (only `cli/mod.rs`, which dispatches, uses them).
-const CLI_COMMANDS: [&str; 7] = [
+const CLI_COMMANDS: [&str; 8] = [
     "push",
     "publish",
+    "cleanup",
     "bench",
     "stages",
     "slugify",

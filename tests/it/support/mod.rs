@@ -8,7 +8,8 @@
 //! archives, layouts and logins ([`containers`]); a cutting/corrupting pull proxy of the
 //! stages tests ([`cutproxy`]); the long-running programs, each stopped with its whole
 //! process group when its test ends or panics ([`process`]); an S3 emulator for a registry
-//! on object storage ([`s3`]); a real terminal to read screens off ([`screen`], tmux).
+//! on object storage ([`s3`]); a real terminal to read screens off ([`screen`], tmux); git
+//! repositories with dated commits, branches and tags for the cleanup tests ([`gitrepo`]).
 //! Declared once in `tests/it/main.rs`; a test module uses it as `crate::support::...`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`, `podman`, `buildah`) are required:
@@ -16,9 +17,11 @@
 #![allow(dead_code)]
 
 pub mod authproxy;
+pub mod cleanup;
 pub mod cmd;
 pub mod containers;
 pub mod cutproxy;
+pub mod gitrepo;
 pub mod isolated;
 pub mod layouts;
 pub mod nginx;

@@ -93,6 +93,8 @@ pub struct RegistryOptions {
     credentials: Option<(String, String)>,
     /// The storage driver's block (`s3:` ...) instead of `filesystem:`.
     driver: Option<String>,
+    /// `storage.delete.enabled: false` (distribution's default): every DELETE is refused.
+    no_delete: bool,
 }
 
 impl RegistryOptions {
@@ -113,6 +115,13 @@ impl RegistryOptions {
     pub fn http_extra(mut self, yaml: &str) -> Self {
         self.http_extra.push_str(yaml);
         self.http_extra.push('\n');
+        self
+    }
+
+    /// A registry that refuses every `DELETE` with `405 UNSUPPORTED`, as distribution does
+    /// without `storage.delete.enabled` (enabled otherwise, for cleanup tests).
+    pub fn no_delete(mut self) -> Self {
+        self.no_delete = true;
         self
     }
 
@@ -189,6 +198,8 @@ impl RegistryOptions {
             None => y.push_str("  filesystem:\n    rootdirectory: $DIR/storage\n"),
         }
         y.push_str("  delete:\n    enabled: true\n");
+        y.push_str("  filesystem:\n    rootdirectory: $DIR/storage\n");
+        y.push_str(&format!("  delete:\n    enabled: {}\n", !self.no_delete));
         y.push_str("  maintenance:\n    uploadpurging:\n      enabled: false\n");
         y.push_str(&indent(&self.storage_extra, 2));
         y.push_str("http:\n");
