@@ -197,8 +197,6 @@ impl RegistryOptions {
             Some(d) => y.push_str(&indent(d, 2)),
             None => y.push_str("  filesystem:\n    rootdirectory: $DIR/storage\n"),
         }
-        y.push_str("  delete:\n    enabled: true\n");
-        y.push_str("  filesystem:\n    rootdirectory: $DIR/storage\n");
         y.push_str(&format!("  delete:\n    enabled: {}\n", !self.no_delete));
         y.push_str("  maintenance:\n    uploadpurging:\n      enabled: false\n");
         y.push_str(&indent(&self.storage_extra, 2));
