@@ -21,21 +21,21 @@ use serde_json::json;
 use sha2::Digest as _;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
-use werf_push::layout::{Layout, LayoutWriter};
-use werf_push::spec::Manifest;
-use werf_push::stages::add::{add, AddRequest};
-use werf_push::stages::format::STAGE_ORDER;
-use werf_push::stages::layer::{LayerCompression, LayerOptions};
-use werf_push::stages::write::NewStage;
-use werf_push::stages::{ImageName, StoreWriter};
-use werf_push::transport::{file_stream, synthetic};
-use werf_push::werf::naming::RepoMode;
-use werf_push::werf::publish::{plan, PublishRequest};
-use werf_push::werf::slug::slugify_docker_tag;
-use werf_push::werf::tags::collect_tags;
+use werf_push_layout::{Layout, LayoutWriter};
+use werf_push_spec::Manifest;
+use werf_push_stages::add::{add, AddRequest};
+use werf_push_stages::format::STAGE_ORDER;
+use werf_push_stages::layer::{LayerCompression, LayerOptions};
+use werf_push_stages::write::NewStage;
+use werf_push_stages::{ImageName, StoreWriter};
+use werf_push_transport::{file_stream, synthetic};
+use werf_push_werf::naming::RepoMode;
+use werf_push_werf::publish::{plan, PublishRequest};
+use werf_push_werf::slug::slugify_docker_tag;
+use werf_push_werf::tags::collect_tags;
 
 const MIB: usize = 1 << 20;
-const STREAM_BUF: usize = werf_push::transport::STREAM_BUF;
+const STREAM_BUF: usize = werf_push_transport::STREAM_BUF;
 
 fn config() -> Criterion {
     Criterion::default()
@@ -68,7 +68,7 @@ fn stages_storage(dir: &Path, images: usize) {
                     "application/vnd.oci.image.config.v1+json",
                 )
                 .expect("blob");
-            let desc = |d: &werf_push::spec::Descriptor| json!({"mediaType": d.media_type, "digest": d.digest.to_string(), "size": d.size});
+            let desc = |d: &werf_push_spec::Descriptor| json!({"mediaType": d.media_type, "digest": d.digest.to_string(), "size": d.size});
             let m = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": desc(&cfg), "layers": layers.iter().map(desc).collect::<Vec<_>>()});
             let m = w
@@ -100,7 +100,7 @@ fn streaming(c: &mut Criterion) {
         .expect("runtime");
     let mut g = c.benchmark_group("stream");
     g.throughput(Throughput::Bytes(data.len() as u64));
-    let digest = werf_push::spec::Digest::sha256_of(&data);
+    let digest = werf_push_spec::Digest::sha256_of(&data);
     // (piece size, hashed as sent against the blob's digest, as uploads do)
     for (buf, checked) in [
         (64 << 10, false),
@@ -287,9 +287,9 @@ fn layers(c: &mut Criterion) {
 fn pulled_stages(n: usize) -> Vec<NewStage> {
     (0..n)
         .map(|i| NewStage {
-            descriptor: werf_push::spec::Descriptor {
-                media_type: werf_push::spec::media_type::OCI_MANIFEST.into(),
-                digest: werf_push::spec::Digest::sha256_of(&i.to_le_bytes()),
+            descriptor: werf_push_spec::Descriptor {
+                media_type: werf_push_spec::media_type::OCI_MANIFEST.into(),
+                digest: werf_push_spec::Digest::sha256_of(&i.to_le_bytes()),
                 size: 1,
                 platform: None,
                 annotations: Default::default(),

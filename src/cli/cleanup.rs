@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use werf_push::spec::text::printable;
-use werf_push::werf::cleanup::policy::{Limits, Policies};
-use werf_push::werf::cleanup::used::InUse;
-use werf_push::werf::cleanup::{
+use werf_push_spec::text::printable;
+use werf_push_werf::cleanup::policy::{Limits, Policies};
+use werf_push_werf::cleanup::used::InUse;
+use werf_push_werf::cleanup::{
     run as run_cleanup, CleanupError, CleanupRequest, Event, Report, Reporter, Silent,
 };
-use werf_push::werf::naming::RepoMode;
+use werf_push_werf::naming::RepoMode;
 
 use crate::cli::flags::{GlobalArgs, ProgressMode, RegistryArgs, RepoArg, UsageError};
 use crate::cli::signal::{interrupt, INTERRUPTED};

@@ -2,12 +2,12 @@
 //! code comes from the library's class of the error (`kind()`) in one `match`; hints come
 //! from what the error says (host, path, tag).
 
-use werf_push::layout::LayoutError;
-use werf_push::push::PushError;
-use werf_push::spec::ErrorKind;
-use werf_push::stages::StoreError;
-use werf_push::transport::TransportError;
-use werf_push::werf::{error::WerfError, kind_of, layout_of, registry_of, transport_of};
+use werf_push_engine::PushError;
+use werf_push_layout::LayoutError;
+use werf_push_spec::ErrorKind;
+use werf_push_stages::StoreError;
+use werf_push_transport::TransportError;
+use werf_push_werf::{error::WerfError, kind_of, layout_of, registry_of, transport_of};
 
 use super::flags::UsageError;
 use super::output;
@@ -54,7 +54,7 @@ fn kind(e: &anyhow::Error) -> Option<ErrorKind> {
 
 /// Prints `error: ...` and hints for `e`; returns its exit code.
 pub fn report(e: &anyhow::Error) -> i32 {
-    let line = auth_first(e).unwrap_or_else(|| werf_push::spec::text::error_chain(e.as_ref()));
+    let line = auth_first(e).unwrap_or_else(|| werf_push_spec::text::error_chain(e.as_ref()));
     let code = kind(e).map_or(FAILURE, code);
     let hints = hints(e);
     if output::json_lines() {
@@ -83,7 +83,7 @@ fn auth_first(e: &anyhow::Error) -> Option<String> {
         )
     })?;
     let text = auth.to_string();
-    let whole = werf_push::spec::text::error_chain(e.as_ref());
+    let whole = werf_push_spec::text::error_chain(e.as_ref());
     let during = whole
         .find(&text)
         .map(|i| whole[..i].trim_end_matches([':', ' ']))
@@ -108,7 +108,7 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         }
         // Known refusals of particular registries first (ECR's dropped upload start is a
         // network failure too).
-        if let Some(h) = registry_of(cause).and_then(werf_push::registry::hint) {
+        if let Some(h) = registry_of(cause).and_then(werf_push_registry::hint) {
             return vec![h.into()];
         }
         if let Some(h) = transport_of(cause).and_then(transport_hints) {
@@ -141,7 +141,7 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         if let Some(PushError::Corrupt { .. }) = cause.downcast_ref::<PushError>() {
             return vec!["the layout is corrupted: rebuild or re-import the image".into()];
         }
-        if cause.downcast_ref::<werf_push::spec::SpecError>().is_some() {
+        if cause.downcast_ref::<werf_push_spec::SpecError>().is_some() {
             return vec!["references look like registry.example.com/group/app:tag".into()];
         }
     }
@@ -163,10 +163,10 @@ fn pull_hints(s: &StoreError) -> Option<Vec<String>> {
         ]),
         StoreError::Registry { source, .. } if source.kind() == ErrorKind::Network => {
             let first = match source {
-                werf_push::registry::RegistryError::Transport(TransportError::Request { .. }) => {
+                werf_push_registry::RegistryError::Transport(TransportError::Request { .. }) => {
                     Some("the connection failed after retries: check the network to the registry".to_string())
                 }
-                werf_push::registry::RegistryError::Transport(t) => {
+                werf_push_registry::RegistryError::Transport(t) => {
                     transport_hints(t).and_then(|h| h.into_iter().next())
                 }
                 _ => None,
@@ -208,8 +208,8 @@ fn werf_hints(w: &WerfError) -> Vec<String> {
     match w {
         WerfError::InvalidTag { tag, .. } => vec![format!(
             "slug it: `werf-push slugify -f docker-tag '{}'` gives {}",
-            werf_push::spec::text::printable(tag),
-            werf_push::werf::slug::slugify_docker_tag(tag)
+            werf_push_spec::text::printable(tag),
+            werf_push_werf::slug::slugify_docker_tag(tag)
         )],
         WerfError::NotBuilt { .. } => {
             vec!["`werf-push stages list` shows the images the stages storage holds".into()]

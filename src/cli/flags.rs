@@ -7,13 +7,13 @@ use std::path::PathBuf;
 
 use clap::builder::{BoolishValueParser, TypedValueParser};
 use clap::{ArgAction, Args, ValueEnum};
-use werf_push::layout::{Source, Transport};
-use werf_push::stages::layer::{LayerCompression, LayerOptions};
-use werf_push::stages::{ImageName, StoreError};
+use werf_push_layout::{Source, Transport};
+use werf_push_stages::layer::{LayerCompression, LayerOptions};
+use werf_push_stages::{ImageName, StoreError};
 
 use super::size::parse_size;
-use werf_push::push::PushOptions;
-use werf_push::transport::Timeouts;
+use werf_push_engine::PushOptions;
+use werf_push_transport::Timeouts;
 
 /// The heading of the options every command has, apart from its own in `--help`.
 pub const GLOBAL_HEADING: &str = "Global options";
@@ -73,14 +73,14 @@ pub struct RegistryArgs {
     pub http1: bool,
     /// Requests in flight to one registry at most (checks, mounts, manifests, small blobs;
     /// `--jobs` bounds the transfers among them). A 429 or 503 answer halves it for a while.
-    #[arg(long, env = "WERF_PUSH_REQUESTS", value_name = "N", default_value_t = werf_push::transport::DEFAULT_MAX_REQUESTS, value_parser = clap::value_parser!(usize))]
+    #[arg(long, env = "WERF_PUSH_REQUESTS", value_name = "N", default_value_t = werf_push_transport::DEFAULT_MAX_REQUESTS, value_parser = clap::value_parser!(usize))]
     pub requests: usize,
     /// Retries of any one request, upload or download (connection errors, timeouts, 408,
     /// 429, 5xx); 20 times this for the whole run.
-    #[arg(long, default_value_t = werf_push::transport::DEFAULT_RETRIES, value_name = "N")]
+    #[arg(long, default_value_t = werf_push_transport::DEFAULT_RETRIES, value_name = "N")]
     pub retries: u32,
     /// No retry starts once one request or upload has been going on this long.
-    #[arg(long, default_value_t = werf_push::transport::DEFAULT_RETRY_MAX_TIME, value_name = "SECONDS")]
+    #[arg(long, default_value_t = werf_push_transport::DEFAULT_RETRY_MAX_TIME, value_name = "SECONDS")]
     pub retry_max_time: u64,
     /// Time to open a TCP connection; retried like a reset.
     #[arg(long, env = "WERF_PUSH_CONNECT_TIMEOUT", default_value = seconds(Timeouts::default().connect), value_parser = parse_seconds, value_name = "SECONDS")]
@@ -99,8 +99,8 @@ pub struct RegistryArgs {
     /// Password or token for --registry-username (prefer --registry-password-stdin: a flag
     /// shows in the process list).
     #[arg(long, env = "WERF_REGISTRY_PASSWORD", value_name = "PASSWORD", hide_env_values = true,
-          value_parser = |s: &str| Ok::<_, String>(werf_push::auth::Secret::new(s)))]
-    pub registry_password: Option<werf_push::auth::Secret>,
+          value_parser = |s: &str| Ok::<_, String>(werf_push_auth::Secret::new(s)))]
+    pub registry_password: Option<werf_push_auth::Secret>,
     /// Read the password for --registry-username from stdin.
     #[arg(long, conflicts_with = "registry_password")]
     pub registry_password_stdin: bool,
@@ -128,7 +128,7 @@ pub struct UploadArgs {
     /// Upload limits to assume; default: detected from each registry's host name.
     #[arg(long, env = "WERF_PUSH_REGISTRY_PROFILE", value_name = "PROFILE",
           value_parser = profile_parser())]
-    pub registry_profile: Option<werf_push::push::RegistryProfile>,
+    pub registry_profile: Option<werf_push_engine::RegistryProfile>,
     /// Do not use the known-blob cache (mount sources learned from this machine's earlier
     /// pushes, kept in $WERF_PUSH_CACHE_DIR, else $XDG_CACHE_HOME/werf-push or
     /// ~/.cache/werf-push).
@@ -137,9 +137,9 @@ pub struct UploadArgs {
 }
 
 /// The registry profiles by name: offered by completion and listed in `--help`.
-fn profile_parser() -> impl clap::builder::TypedValueParser<Value = werf_push::push::RegistryProfile>
-{
-    use werf_push::push::RegistryProfile;
+fn profile_parser(
+) -> impl clap::builder::TypedValueParser<Value = werf_push_engine::RegistryProfile> {
+    use werf_push_engine::RegistryProfile;
     clap::builder::PossibleValuesParser::new(RegistryProfile::ALL.map(RegistryProfile::name))
         .try_map(|s| s.parse::<RegistryProfile>())
 }
@@ -225,7 +225,7 @@ impl StorageArgs {
             tracing::warn!(
                 "WERF_STAGES_STORAGE ({}) is werf's and is not read: werf-push reads the stages \
                  storage from --stages-dir (WERF_STAGES_DIR), by default DIR/.werf/stages",
-                werf_push::spec::text::printable(&v.to_string_lossy())
+                werf_push_spec::text::printable(&v.to_string_lossy())
             );
         }
         Ok(self
@@ -245,7 +245,7 @@ fn stages_storage(value: Option<&str>) -> Result<(), UsageError> {
              storage of werf's: drop the flag (the default is DIR/.werf/stages) or pass \
              --stages-dir DIR; to bring a stages cache from a registry first, run \
              `werf-push stages pull --repo REPO`",
-            werf_push::spec::text::printable(other)
+            werf_push_spec::text::printable(other)
         ))),
     }
 }
@@ -258,7 +258,7 @@ pub struct StageArgs {
     pub image: String,
     /// Stage name: werf's stages in build order, or dockerfile.
     #[arg(long, value_name = "STAGE",
-          value_parser = clap::builder::PossibleValuesParser::new(werf_push::stages::format::STAGE_ORDER))]
+          value_parser = clap::builder::PossibleValuesParser::new(werf_push_stages::format::STAGE_ORDER))]
     pub stage: String,
     /// Signature to record (hex); default: a documented function of the manifest digest
     /// and the parent's signature (docs/stages-format.md).

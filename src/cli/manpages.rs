@@ -51,7 +51,7 @@ pub fn run(dir: Option<PathBuf>, mut cmd: clap::Command) -> anyhow::Result<i32> 
             .title(name.to_uppercase())
             .render(&mut out)?;
         extra_sections(&page, &mut out)?;
-        werf_push::layout::safe_fs::replace_file(&path, &out)
+        werf_push_layout::safe_fs::replace_file(&path, &out)
             .with_context(|| format!("cannot write {}", path.display()))?;
         output::stdout(&format!("{}\n", path.display()))?;
     }

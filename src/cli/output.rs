@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use werf_push::push::{BlobStatus, Summary, TagStatus};
-use werf_push::stages::ImageName;
-use werf_push::werf::report::Report;
+use werf_push_engine::{BlobStatus, Summary, TagStatus};
+use werf_push_stages::ImageName;
+use werf_push_werf::report::Report;
 
 use super::flags::{GlobalArgs, LogFormat};
 use super::progress::Progress;
@@ -138,7 +138,7 @@ pub fn print_summary(s: &Summary, quiet: bool, dry_run: bool) {
 /// summary line on stderr.
 pub fn finish(
     summary: &Summary,
-    errors: Vec<werf_push::push::PushError>,
+    errors: Vec<werf_push_engine::PushError>,
     json: bool,
     dry_run: bool,
     progress: &Progress,

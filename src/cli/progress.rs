@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use werf_push::push::{BlobStatus, Event, Reporter, TagStatus};
+use werf_push_engine::{BlobStatus, Event, Reporter, TagStatus};
 
 use super::flags::ProgressMode;
 use super::size::human;
@@ -365,7 +365,7 @@ impl Reporter for Progress {
 }
 
 /// `sha256:` and the first 12 hex digits of a digest, as docker shows image IDs.
-pub fn short_manifest_digest(d: &werf_push::spec::Digest) -> String {
+pub fn short_manifest_digest(d: &werf_push_spec::Digest) -> String {
     let text = d.to_string();
     let algorithm = text.split_once(':').map_or("", |(a, _)| a);
     format!("{algorithm}:{}", d.short())

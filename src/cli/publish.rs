@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::builder::TypedValueParser;
 use clap::Args;
-use werf_push::werf::naming::RepoMode;
-use werf_push::werf::publish::{plan, PublishRequest};
-use werf_push::werf::report;
-use werf_push::werf::tags::collect_tags;
+use werf_push_werf::naming::RepoMode;
+use werf_push_werf::publish::{plan, PublishRequest};
+use werf_push_werf::report;
+use werf_push_werf::tags::collect_tags;
 
 use super::flags::{GlobalArgs, RegistryArgs, RepoArg, StorageArgs, UploadArgs, UsageError};
 use super::{exit, output, settings};
@@ -117,7 +117,7 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         let bytes = match a.publish_report_format {
             ReportFormat::Json => serde_json::to_vec_pretty(&report)?,
         };
-        werf_push::layout::safe_fs::replace_file(path, &bytes)
+        werf_push_layout::safe_fs::replace_file(path, &bytes)
             .with_context(|| format!("cannot write the publish report {}", path.display()))?;
     }
     let lines = output::per_image(&report, &summary);

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use werf_push::layout::Layout;
-use werf_push::push::{PushImage, Target};
-use werf_push::spec::Reference;
+use werf_push_engine::{PushImage, Target};
+use werf_push_layout::Layout;
+use werf_push_spec::Reference;
 
 use super::flags::{parse_source, GlobalArgs, RegistryArgs, UploadArgs};
 use super::{exit, output, settings};

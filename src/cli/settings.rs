@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use werf_push::auth::{CredentialStore, Secret};
+use werf_push_auth::{CredentialStore, Secret};
 
-use werf_push::push::{PushOptions, UploadStrategy};
-use werf_push::registry::Registries;
-use werf_push::transport::{RetryBudget, Timeouts, TransportOptions};
+use werf_push_engine::{PushOptions, UploadStrategy};
+use werf_push_registry::Registries;
+use werf_push_transport::{RetryBudget, Timeouts, TransportOptions};
 
 use super::flags::{GlobalArgs, RegistryArgs, Strategy, UploadArgs, UsageError};
 use super::progress::{Progress, Shown};
@@ -103,7 +103,7 @@ pub fn push_options(u: &UploadArgs, dry_run: bool) -> PushOptions {
         known_blobs: if u.no_cache {
             None
         } else {
-            werf_push::push::cache::default_dir()
+            werf_push_engine::cache::default_dir()
         },
     }
 }
@@ -115,7 +115,7 @@ pub fn pusher(
     dry_run: bool,
     tag_lines: bool,
     g: &GlobalArgs,
-) -> Result<(werf_push::push::Pusher, Arc<Progress>), UsageError> {
+) -> Result<(werf_push_engine::Pusher, Arc<Progress>), UsageError> {
     let shown = Shown {
         tag_lines,
         results: !g.quiet,
@@ -129,7 +129,7 @@ pub fn pusher(
             p.finish();
         }
     });
-    let pusher = werf_push::push::Pusher::new(
+    let pusher = werf_push_engine::Pusher::new(
         push_options(upload, dry_run),
         registries(registry)?,
         progress.clone(),

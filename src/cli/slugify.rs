@@ -16,7 +16,7 @@ pub struct SlugifyArgs {
 pub fn run(a: &SlugifyArgs) -> Result<i32> {
     output::stdout(&format!(
         "{}\n",
-        werf_push::werf::slug::slugify_docker_tag(&a.string)
+        werf_push_werf::slug::slugify_docker_tag(&a.string)
     ))?;
     Ok(exit::SUCCESS)
 }

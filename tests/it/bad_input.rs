@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use werf_push::layout::Layout;
-use werf_push::spec::{Digest, Manifest, Reference};
+use werf_push_layout::Layout;
+use werf_push_spec::{Digest, Manifest, Reference};
 
 use crate::support::scenario::{assert_no_panic, oci, push, tmp};
 
@@ -84,7 +84,7 @@ fn index_for(manifest: &[u8]) -> Vec<u8> {
 }
 
 /// Opens the layout and loads its only image, as `push` does.
-fn load(dir: &Path) -> Result<usize, werf_push::layout::LayoutError> {
+fn load(dir: &Path) -> Result<usize, werf_push_layout::LayoutError> {
     let l = Layout::open(dir)?;
     let e = l.select(None)?.clone();
     Ok(l.image(&e)?.blobs.len())
@@ -249,7 +249,7 @@ proptest! {
         let _ = Reference::parse(&t);
         let _ = Digest::parse(&s);
         let _ = Digest::parse(&t);
-        let _ = werf_push::spec::reference::validate_tag(&t);
+        let _ = werf_push_spec::reference::validate_tag(&t);
     }
 
     #[test]

@@ -291,8 +291,8 @@ fn unauthorized_pull_exits_5_with_a_login_hint() {
 #[test]
 fn a_nested_index_stage_exits_3() {
     use serde_json::json;
-    use werf_push::layout::{LayoutWriter, REF_NAME};
-    use werf_push::spec::media_type as mt;
+    use werf_push_layout::{LayoutWriter, REF_NAME};
+    use werf_push_spec::media_type as mt;
     let t = tmp();
     let project = t.path().join("p");
     let stages = project.join(".werf/stages");

@@ -131,8 +131,8 @@ fn upload_the_server_stops_reading_is_cut_off_by_the_stall_timeout_and_retried()
 }
 
 /// A `Registry` of the library, connected through `proxy` with small timeouts.
-async fn library_registry(proxy: &Proxy) -> werf_push::registry::Registry {
-    use werf_push::transport::{RetryBudget, Timeouts, Transport, TransportOptions};
+async fn library_registry(proxy: &Proxy) -> werf_push_registry::Registry {
+    use werf_push_transport::{RetryBudget, Timeouts, Transport, TransportOptions};
     let opts = TransportOptions {
         certs_d: None,
         timeouts: Timeouts {
@@ -146,7 +146,7 @@ async fn library_registry(proxy: &Proxy) -> werf_push::registry::Registry {
     let t = Transport::connect(&proxy.host, &opts, budget)
         .await
         .expect("connect through the proxy");
-    werf_push::registry::Registry::new(t)
+    werf_push_registry::Registry::new(t)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,8 +3,8 @@
 //! (unidentified or skipped), escaped and cut, and never panic the puller.
 
 use serde_json::json;
-use werf_push::layout::{LayoutWriter, REF_NAME};
-use werf_push::spec::media_type as mt;
+use werf_push_layout::{LayoutWriter, REF_NAME};
+use werf_push_spec::media_type as mt;
 
 use crate::support::cmd::{assert_success, run, werf_push};
 use crate::support::layouts::gzip_layer;
@@ -69,7 +69,7 @@ fn pull_survives_an_empty_index_and_escape_codes_in_labels() {
 }
 
 /// A stage manifest (one small layer) whose config labels name `image` and `stage`.
-fn labelled_stage(w: &LayoutWriter, image: &str, stage: &str) -> werf_push::spec::Descriptor {
+fn labelled_stage(w: &LayoutWriter, image: &str, stage: &str) -> werf_push_spec::Descriptor {
     let (layer, diff_id) = gzip_layer("f", 100, 1);
     let ld = w.write_blob(&layer, mt::OCI_LAYER_GZIP).unwrap();
     let cfg = json!({

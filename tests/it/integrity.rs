@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use werf_push::layout::LayoutWriter;
+use werf_push_layout::LayoutWriter;
 
 use crate::support::cmd::assert_failure;
 use crate::support::layouts::{self, Format};
@@ -153,7 +153,7 @@ fn overlapping_image(dir: &Path, i: u64) -> String {
     let config = w
         .write_blob(&serde_json::to_vec(&config).unwrap(), f.config_type())
         .unwrap();
-    let d = |d: &werf_push::spec::Descriptor| json!({ "mediaType": d.media_type, "digest": d.digest.to_string(), "size": d.size });
+    let d = |d: &werf_push_spec::Descriptor| json!({ "mediaType": d.media_type, "digest": d.digest.to_string(), "size": d.size });
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": f.manifest_type(),

@@ -298,7 +298,7 @@ fn a_reader_that_goes_early_ends_every_command_quietly() {
 #[test]
 fn podman_login_without_xdg_runtime_dir_is_found() {
     use std::os::unix::fs::MetadataExt;
-    use werf_push::auth::{CredentialStore, Credentials, Source};
+    use werf_push_auth::{CredentialStore, Credentials, Source};
 
     let reg = RegistryOptions::new().htpasswd().start();
     let c = Containers::new();

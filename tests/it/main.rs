@@ -34,7 +34,6 @@ mod hostile_writers;
 mod integrity;
 mod interop;
 mod interrupt;
-mod layering;
 mod leftovers;
 mod object_storage;
 mod publish;

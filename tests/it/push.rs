@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
-use werf_push::spec::media_type;
-use werf_push::transport::{RetryBudget, Transport, TransportError, TransportOptions};
+use werf_push_spec::media_type;
+use werf_push_transport::{RetryBudget, Transport, TransportError, TransportOptions};
 
 use crate::support::cmd::{self, assert_failure, assert_success, sha256_digest, Output};
 use crate::support::layouts::{self, Format};

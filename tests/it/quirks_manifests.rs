@@ -10,8 +10,8 @@ use crate::support::proxy::{Proxy, ProxyConfig, StatusFault};
 use crate::support::proxy_quirks::Quirk;
 use crate::support::registry::Registry;
 use crate::support::scenario::*;
-use werf_push::layout::{LayoutWriter, REF_NAME};
-use werf_push::spec::media_type;
+use werf_push_layout::{LayoutWriter, REF_NAME};
+use werf_push_spec::media_type;
 
 fn quirks(q: Vec<Quirk>) -> ProxyConfig {
     ProxyConfig {

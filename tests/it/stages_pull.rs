@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use werf_push::layout::{LayoutWriter, REF_NAME};
-use werf_push::spec::media_type as mt;
+use werf_push_layout::{LayoutWriter, REF_NAME};
+use werf_push_spec::media_type as mt;
 
 use crate::stages::{big_layer, entries, json_out, ok, runner_a, wp};
 use crate::support::cmd::{run, werf_push, Output};

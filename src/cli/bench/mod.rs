@@ -15,9 +15,9 @@ use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::Args;
 use serde::Serialize;
-use werf_push::layout::Layout;
-use werf_push::push::{BlobSource, NoopReporter, PushImage, Pusher, Summary, Target};
-use werf_push::spec::{Descriptor, Manifest, Reference};
+use werf_push_engine::{BlobSource, NoopReporter, PushImage, Pusher, Summary, Target};
+use werf_push_layout::Layout;
+use werf_push_spec::{Descriptor, Manifest, Reference};
 
 use super::flags::{parse_source, GlobalArgs, RegistryArgs, UploadArgs};
 use super::signal::interrupt;
@@ -135,7 +135,7 @@ async fn synthetic_image(seed: u64, n: usize, sizes: &[u64]) -> Result<PushImage
     let config = Bytes::from(serde_json::to_vec(&config)?);
     let config_desc = Descriptor {
         media_type: "application/vnd.oci.image.config.v1+json".into(),
-        digest: werf_push::spec::Digest::sha256_of(&config),
+        digest: werf_push_spec::Digest::sha256_of(&config),
         size: config.len() as u64,
         platform: None,
         annotations: Default::default(),
@@ -225,10 +225,8 @@ pub async fn run(a: BenchArgs, g: &GlobalArgs) -> Result<i32> {
                 if cold { "cold" } else { "warm" }
             );
         }
-        let registries = werf_push::registry::Registries::new(
-            topts.clone(),
-            settings::retry_budget(&a.registry),
-        );
+        let registries =
+            werf_push_registry::Registries::new(topts.clone(), settings::retry_budget(&a.registry));
         let pusher = Pusher::new(opts.clone(), Arc::new(registries), Arc::new(NoopReporter))
             .with_cancel(interrupt().clone());
         let (cpu0, _) = stats::rusage();

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use werf_push::transport::{RequestObserver, RequestSample};
+use werf_push_transport::{RequestObserver, RequestSample};
 
 /// What kind of registry request a method and path are (OCI distribution API).
 pub fn request_kind(method: &str, path: &str, mount: bool) -> &'static str {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use werf_push::stages::add::{add, AddRequest};
+use werf_push_stages::add::{add, AddRequest};
 
 use crate::cli::flags::{StageArgs, StorageArgs};
 use crate::cli::{exit, output};

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use werf_push::stages::gc::gc;
+use werf_push_stages::gc::gc;
 
 use crate::cli::flags::StorageArgs;
 use crate::cli::size::human;

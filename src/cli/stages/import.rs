@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use werf_push::stages::import::{import, parse_source, ImportRequest};
+use werf_push_stages::import::{import, parse_source, ImportRequest};
 
 use crate::cli::flags::{StageArgs, StorageArgs};
 use crate::cli::{exit, output};

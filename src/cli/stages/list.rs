@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use anyhow::Result;
 use clap::Args;
-use werf_push::spec::ManifestKind;
-use werf_push::stages::StagesStorage;
+use werf_push_spec::ManifestKind;
+use werf_push_stages::StagesStorage;
 
 use crate::cli::flags::StorageArgs;
 use crate::cli::size::human;

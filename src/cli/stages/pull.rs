@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use clap::Args;
-use werf_push::spec::text::printable;
-use werf_push::stages::pull::{pull, Chain, PullRequest};
+use werf_push_spec::text::printable;
+use werf_push_stages::pull::{pull, Chain, PullRequest};
 
 use crate::cli::flags::{GlobalArgs, RegistryArgs, RepoArg, StorageArgs};
 use crate::cli::signal::{interrupt, INTERRUPTED};

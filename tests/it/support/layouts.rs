@@ -22,8 +22,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use werf_push::layout::{LayoutWriter, REF_NAME};
-use werf_push::spec::media_type;
+use werf_push_layout::{LayoutWriter, REF_NAME};
+use werf_push_spec::media_type;
 
 use super::cmd::{self, sha256_digest};
 
@@ -229,7 +229,7 @@ fn config_json(arch: &str, diff_ids: &[String], seed: u64) -> Vec<u8> {
     serde_json::to_vec(&v).expect("config serialises")
 }
 
-fn descriptor_json(d: &werf_push::spec::Descriptor) -> Value {
+fn descriptor_json(d: &werf_push_spec::Descriptor) -> Value {
     json!({
         "mediaType": d.media_type,
         "digest": d.digest.to_string(),
@@ -245,7 +245,7 @@ fn write_manifest(
     format: Format,
     arch: &str,
     seed: u64,
-) -> werf_push::spec::Descriptor {
+) -> werf_push_spec::Descriptor {
     let layer_descs: Vec<_> = layers
         .iter()
         .map(|(l, _)| w.write_blob(l, format.layer_type()).expect("write layer"))

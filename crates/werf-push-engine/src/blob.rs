@@ -1,0 +1,333 @@
+//! One blob into one repository: HEAD, then mount from a repository known to hold it, then
+//! upload following an [`UploadPlan`] (registry profile + options) that adapts to what the
+//! registry refuses (the attempts in `upload.rs`, the decisions in `upload_rules.rs`; here
+//! one transfer, the resume, the abandon); resumed from the offset the registry confirms
+//! after a break, within the run's retry budget; the session cancelled (DELETE, `cancel.rs`) when abandoned or
+//! on an interrupt (Ctrl-C, SIGTERM), after the request in flight stopped. A
+//! digest refusal is checked against the file on disk, so a corrupted layout is reported
+//! with its path. Knows nothing of how HTTP is spoken (registry does) or of the CLI.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::cancel::{cancel_session, drain, Raced};
+use super::profile::{RegistryProfile, UploadPlan};
+use super::upload_rules::{resumable, Step};
+use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
+use werf_push_registry::{MountOutcome, Registry, RegistryError, UploadSession};
+use werf_push_spec::Descriptor;
+use werf_push_transport::file_stream::StreamCheck;
+use werf_push_transport::Body;
+
+pub(crate) struct BlobJob<'a> {
+    pub registry: &'a Registry,
+    pub registry_name: &'a str,
+    pub repo: &'a str,
+    pub desc: &'a Descriptor,
+    pub source: &'a BlobSource,
+    /// Repositories of the same registry known to hold the blob.
+    pub mount_from: Vec<String>,
+    /// HEAD the blob first. Without it a mount goes first: its answer says as much (201:
+    /// the repository has it now), and a refused mount opens the upload session.
+    pub check_first: bool,
+    /// Bytes in flight (`--jobs`): a permit per upload of a blob of [`SMALL_BLOB`] or more.
+    pub transfers: &'a tokio::sync::Semaphore,
+    pub opts: &'a PushOptions,
+    pub reporter: &'a Arc<dyn Reporter>,
+    /// Ctrl-C: abandon the transfer, cancel the open session.
+    pub cancel: &'a CancellationToken,
+    /// The blob's digest checked over the bytes its upload reads from disk, across its
+    /// requests (`StreamCheck::new(&desc.digest, desc.size)`).
+    pub sent_check: Option<Arc<StreamCheck>>,
+}
+
+/// Blobs under this size take no `--jobs` permit: their transfer is a round trip more than
+/// a byte count, bounded only by the requests in flight.
+pub(crate) const SMALL_BLOB: u64 = 1 << 20;
+
+/// Why a transfer stopped.
+pub(super) enum Stop {
+    Failed(Box<Failure>),
+    /// Interrupted; the session to cancel, if any, is in `Open`.
+    Cancelled,
+}
+
+pub(super) struct Failure {
+    pub(super) error: RegistryError,
+    /// The session the registry may hold part of the blob in.
+    pub(super) session: UploadSession,
+    pub(super) step: Step,
+    /// Body size of the failed request.
+    pub(super) len: u64,
+}
+
+/// The open upload session, for cancelling it when the transfer is dropped.
+pub(super) type Open = Mutex<Option<UploadSession>>;
+
+pub(super) fn set_open(open: &Open, s: Option<&UploadSession>) {
+    *open.lock().expect("session lock") = s.cloned();
+}
+
+impl BlobJob<'_> {
+    pub(crate) async fn run(self) -> Result<BlobRecord, PushError> {
+        let mut record = BlobRecord {
+            registry: self.registry_name.to_string(),
+            repository: self.repo.to_string(),
+            digest: self.desc.digest.clone(),
+            size: self.desc.size,
+            status: BlobStatus::Skipped,
+            bytes_sent: 0,
+            mounted_from: None,
+        };
+        if self.cancel.is_cancelled() {
+            return Err(PushError::Cancelled);
+        }
+        let err = |source: RegistryError| self.error(source);
+        // ECR Public: cross-repository mounts fail; none is tried.
+        let mounts = self.profile().limits().mounts;
+        let mount_answers = mounts && !self.mount_from.is_empty() && !self.opts.dry_run;
+        if (self.check_first || !mount_answers)
+            && self
+                .registry
+                .blob_exists(self.repo, &self.desc.digest)
+                .await
+                .map_err(err)?
+                .is_some()
+        {
+            return Ok(record);
+        }
+        if self.opts.dry_run {
+            // A real run would try these mounts first; the plan says so.
+            match self.mount_from.first() {
+                Some(from) => {
+                    record.status = BlobStatus::WouldMount;
+                    record.mounted_from = Some(from.clone());
+                }
+                None => record.status = BlobStatus::WouldPush,
+            }
+            return Ok(record);
+        }
+        let mut session = None;
+        for from in self.mount_from.iter().filter(|_| mounts) {
+            match self
+                .registry
+                .mount_blob(self.repo, &self.desc.digest, from)
+                .await
+            {
+                Ok(MountOutcome::Mounted) => {
+                    record.status = BlobStatus::Mounted;
+                    record.mounted_from = Some(from.clone());
+                    return Ok(record);
+                }
+                Ok(MountOutcome::Session(s)) => {
+                    session = Some(s);
+                    break;
+                }
+                // Docker Hub and Harbor fail a mount they cannot authorise (401/403) instead
+                // of answering 202, Harbor a top-level `from=` with 400, Nexus with other
+                // codes: any answer but 201/202 means "not mounted", a plain upload follows.
+                Err(e) if e.status().is_some() => continue,
+                // GitLab's token service refuses a scope outside the project (sometimes
+                // with 404): the mount is given up; the upload asks without that scope.
+                Err(RegistryError::Transport(
+                    werf_push_transport::TransportError::TokenRealm { .. },
+                )) => continue,
+                Err(e) => return Err(err(e)),
+            }
+        }
+        // Bytes in flight: wait for a place before the transfer starts (and shows).
+        let _transfer = match self.desc.size >= SMALL_BLOB {
+            true => self.transfers.acquire().await.ok(),
+            false => None,
+        };
+        self.reporter.event(Event::BlobStarted {
+            repository: self.repo,
+            digest: &self.desc.digest,
+            size: self.desc.size,
+        });
+        record.status = BlobStatus::Pushed;
+        let open: Open = Mutex::new(None);
+        let result = self.upload(session, &mut record.bytes_sent, &open).await;
+        if let Err(PushError::Cancelled) = result {
+            // The transfer has stopped (finished or cut): cancel what it leaves open.
+            let s = open.lock().expect("session lock").take();
+            if let Some(s) = s {
+                cancel_session(self.registry, &s, true).await;
+            }
+        }
+        result.map(|()| record)
+    }
+
+    pub(super) fn profile(&self) -> RegistryProfile {
+        self.opts
+            .profile
+            .unwrap_or_else(|| RegistryProfile::detect(self.registry_name))
+    }
+
+    /// The body for `len` bytes from `offset`, reporting bytes as the connection takes them.
+    pub(super) fn tracked(&self, offset: u64, len: u64) -> Body {
+        let reporter = Arc::clone(self.reporter);
+        let digest = self.desc.digest.clone();
+        let sent = Arc::new(AtomicU64::new(offset));
+        Body::Tracked {
+            inner: Box::new(self.source.body(offset, len, self.sent_check.as_ref())),
+            progress: Arc::new(move |n| {
+                let bytes = sent.fetch_add(n, Ordering::Relaxed) + n;
+                reporter.event(Event::BlobProgress {
+                    digest: &digest,
+                    bytes,
+                });
+            }),
+        }
+    }
+
+    /// PATCH chunks in order, the last one in the closing PUT (a monolithic plan is one
+    /// PUT of everything from the session's offset). On an interrupt the request in flight
+    /// may finish (`cancel::drain`); `open` is then the session to cancel.
+    pub(super) async fn transfer(
+        &self,
+        plan: &UploadPlan,
+        mut s: UploadSession,
+        sent: &mut u64,
+        open: &Open,
+    ) -> Result<(), Stop> {
+        let size = self.desc.size;
+        let chunk = if plan.monolithic {
+            u64::MAX
+        } else {
+            plan.chunk.max(1)
+        };
+        let mut patched = s.offset > 0;
+        while size - s.offset > chunk || (plan.empty_put && s.offset < size) {
+            if self.cancel.is_cancelled() {
+                return Err(Stop::Cancelled);
+            }
+            let chunk = chunk.min(size - s.offset);
+            patched = true;
+            *sent += chunk;
+            let patch = self
+                .registry
+                .upload_chunk(&s, self.tracked(s.offset, chunk));
+            match drain(self.cancel, patch).await {
+                Raced::Done(Ok(next)) => {
+                    s = next;
+                    set_open(open, Some(&s));
+                }
+                Raced::Drained(Ok(next)) => {
+                    set_open(open, Some(&next));
+                    return Err(Stop::Cancelled);
+                }
+                Raced::Drained(Err(_)) | Raced::Cut => return Err(Stop::Cancelled),
+                Raced::Done(Err(error)) => {
+                    return Err(Stop::Failed(Box::new(Failure {
+                        error,
+                        session: s,
+                        step: Step::Patch,
+                        len: chunk,
+                    })))
+                }
+            }
+        }
+        if self.cancel.is_cancelled() {
+            return Err(Stop::Cancelled);
+        }
+        let rest = size - s.offset;
+        *sent += rest;
+        let body = self.tracked(s.offset, rest);
+        let put = self.registry.finish_upload(&s, &self.desc.digest, body);
+        match drain(self.cancel, put).await {
+            // Artifactory said a chunked upload was done but kept its last chunk only:
+            // what was sent in more than one request is checked before a manifest refers
+            // to it.
+            Raced::Done(Ok(())) if patched => self.check_held().await.map_err(|error| {
+                let step = match error {
+                    RegistryError::Protocol { .. } => Step::Verify,
+                    _ => Step::Put,
+                };
+                Stop::Failed(Box::new(Failure {
+                    error,
+                    session: s,
+                    step,
+                    len: 0,
+                }))
+            }),
+            // Finished after the interrupt: the blob is complete, nothing is left open.
+            Raced::Done(Ok(())) | Raced::Drained(Ok(())) => Ok(()),
+            Raced::Drained(Err(_)) | Raced::Cut => Err(Stop::Cancelled),
+            Raced::Done(Err(error)) => Err(Stop::Failed(Box::new(Failure {
+                error,
+                session: s,
+                step: Step::Put,
+                len: rest,
+            }))),
+        }
+    }
+
+    /// [`Self::resume`], given up (the broken session left open) on an interrupt.
+    pub(super) async fn resume_unless_cancelled(
+        &self,
+        broken: UploadSession,
+        open: &Open,
+    ) -> Result<Option<UploadSession>, PushError> {
+        tokio::select! {
+            s = self.resume(broken, open) => Ok(s),
+            _ = self.cancel.cancelled() => Err(PushError::Cancelled),
+        }
+    }
+
+    /// Asks the registry how much of a broken upload it holds. `Range: 0-0` means 0 or 1
+    /// byte (distribution): start over rather than guess. A session the registry no longer
+    /// knows (ACR after a reset, distribution after a lost answer) is cancelled.
+    pub(super) async fn resume(&self, broken: UploadSession, open: &Open) -> Option<UploadSession> {
+        match self.registry.upload_status(&broken).await {
+            Ok(s) if resumable(s.offset, self.desc.size) => Some(s),
+            _ => {
+                self.abandon(&broken, open).await;
+                None
+            }
+        }
+    }
+
+    /// `DELETE` of a session given up (bounded; a failure is logged with -v).
+    pub(super) async fn abandon(&self, s: &UploadSession, open: &Open) {
+        set_open(open, None);
+        cancel_session(self.registry, s, false).await;
+    }
+
+    pub(super) fn retrying(
+        &self,
+        e: &RegistryError,
+        (attempt, max): (u32, u32),
+        wait: Duration,
+        what_changes: String,
+    ) {
+        self.reporter.event(Event::Retrying {
+            what: format!("upload of blob {}", short_hex(&self.desc.digest)),
+            digest: Some(&self.desc.digest),
+            reason: format!("{}{what_changes}", e.brief()),
+            wait,
+            attempt,
+            max,
+        });
+    }
+
+    pub(super) fn error(&self, source: RegistryError) -> PushError {
+        PushError::Blob {
+            repository: self.repo.to_string(),
+            digest: self.desc.digest.clone(),
+            source,
+        }
+    }
+}
+
+/// The first 8 hex digits of a digest, as people compare them.
+fn short_hex(d: &werf_push_spec::Digest) -> &str {
+    d.hex().get(..8).unwrap_or(d.hex())
+}
+
+#[cfg(test)]
+#[path = "blob_tests.rs"]
+mod tests;

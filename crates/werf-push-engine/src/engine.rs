@@ -1,0 +1,408 @@
+//! Orchestration: connect each registry once (`registry::Registries`), check every tag at
+//! once (one HEAD each), then one pipeline: blobs grouped per (registry, digest), largest
+//! first — the first repository uploads, then all the others mount from it at once — and
+//! each image's manifests, children first, as soon as its own blobs are there
+//! (`board.rs`). Requests in flight are bounded per registry by the transport
+//! (`--requests`); bytes in flight by `--jobs` (transfers of blobs of `SMALL_BLOB` or more).
+//! The decisions are `plan.rs`'s; this file does the requests. A cancellation token
+//! (Ctrl-C) stops transfers and is checked before every manifest PUT, so an interrupted run
+//! writes no further manifest.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::blob::BlobJob;
+use super::board::{Board, RepoDigest};
+use super::flight::Flights;
+use super::plan::{self, BlobGroup, Holders};
+use super::{
+    BlobRecord, Event, PushError, PushImage, PushOptions, Reporter, Summary, TagRecord, TagStatus,
+};
+use werf_push_registry::{Registries, Registry, RegistryError};
+use werf_push_spec::{Digest, Reference};
+use werf_push_transport::BULK_BODY;
+
+/// An image and where it goes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub image: Arc<PushImage>,
+    pub dest: Reference,
+}
+
+/// Pushes targets over the run's registries (connections and retry budget).
+pub struct Pusher {
+    opts: PushOptions,
+    registries: Arc<Registries>,
+    reporter: Arc<dyn Reporter>,
+    cancel: CancellationToken,
+}
+
+/// The blobs that arrived, per (registry, repository, digest).
+type Arrived = Arc<Mutex<HashMap<RepoDigest, BlobRecord>>>;
+/// One check-and-write per child manifest and repository: `Ok(true)` when written, `Ok(false)`
+/// when the registry held it; a failure is shared by every image waiting on it.
+type ManifestFlights = Flights<RepoDigest, Result<bool, Arc<RegistryError>>>;
+
+impl Pusher {
+    pub fn new(
+        opts: PushOptions,
+        registries: Arc<Registries>,
+        reporter: Arc<dyn Reporter>,
+    ) -> Pusher {
+        Pusher {
+            opts,
+            registries,
+            reporter,
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// Uses `token` to interrupt the run: transfers stop, open upload sessions are
+    /// cancelled, no manifest is written once it is cancelled.
+    pub fn with_cancel(mut self, token: CancellationToken) -> Pusher {
+        self.cancel = token;
+        self
+    }
+
+    async fn registry(&self, reference: &Reference) -> Result<Registry, PushError> {
+        self.registries
+            .get(reference)
+            .await
+            .map_err(|source| PushError::Connect {
+                registry: reference.registry.clone(),
+                source,
+            })
+    }
+
+    /// Pushes every target. Returns what happened and every failure; a target whose blobs
+    /// did not all arrive gets no manifest.
+    pub async fn push(&self, targets: Vec<Target>) -> (Summary, Vec<PushError>) {
+        let started = Instant::now();
+        let mut summary = Summary::default();
+        let mut errors = Vec::new();
+        // Bytes in flight: `--jobs` transfers (requests in flight: the transport's bound).
+        let transfers = Arc::new(Semaphore::new(self.opts.jobs.max(1)));
+
+        // 1. Connect, and the up-to-date check: one HEAD per tag, all at once.
+        let mut pending = Vec::new();
+        let mut connected: HashMap<String, Registry> = HashMap::new();
+        let mut checks = JoinSet::new();
+        for (i, t) in targets.iter().enumerate() {
+            let reg = match self.registry(&t.dest).await {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            connected.insert(t.dest.registry.clone(), reg.clone());
+            let t = t.clone();
+            checks.spawn(async move {
+                let current = reg
+                    .manifest_digest(&t.dest.repository, &t.dest.manifest_reference())
+                    .await;
+                (i, reg, current)
+            });
+        }
+        let mut checked: Vec<_> = checks.join_all().await;
+        checked.sort_by_key(|c| c.0);
+        // Repositories that hold a blob because a tag there is up to date: mount sources.
+        let mut known = Holders::new();
+        for (i, reg, current) in checked {
+            let t = &targets[i];
+            let root = t.image.root();
+            match current {
+                Ok(current) if plan::up_to_date(current.as_ref(), &root.digest) => {
+                    let record = TagRecord {
+                        reference: t.dest.to_string(),
+                        digest: root.digest.clone(),
+                        status: TagStatus::UpToDate,
+                        manifests_written: 0,
+                    };
+                    self.reporter.event(Event::TagDone { record: &record });
+                    summary.tags.push(record);
+                    plan::add_holders(&mut known, &t.dest, &t.image);
+                }
+                Ok(_) => pending.push((t.clone(), reg)),
+                Err(source) => errors.push(PushError::Manifest {
+                    reference: t.dest.to_string(),
+                    digest: root.digest.clone(),
+                    source: Arc::new(source),
+                }),
+            }
+        }
+
+        // 2. Blobs, grouped per (registry, digest): repositories in target order. Mount
+        // sources: repositories known from this run first, then the known-blob cache's.
+        // A dry run reads the cache too (its plan shows the mounts a real run would try),
+        // but records nothing.
+        let cache = self
+            .opts
+            .known_blobs
+            .as_deref()
+            .map(super::cache::KnownBlobs::load);
+        let (groups, cached) = plan::group_blobs(
+            pending.iter().map(|(t, _)| (&t.dest, t.image.as_ref())),
+            &known,
+            |registry, digest| {
+                cache
+                    .as_ref()
+                    .map(|c| c.candidates(registry, &digest.to_string()))
+            },
+        );
+        let planned: Vec<(Digest, u64)> = groups
+            .iter()
+            .map(|g| (g.desc.digest.clone(), g.desc.size))
+            .collect();
+        self.reporter.event(Event::Planned { blobs: &planned });
+        // Upload connections opened while the checks and POSTs run (HTTPS only).
+        if !self.opts.dry_run {
+            for (registry, n) in plan::uploads_ahead(&groups, BULK_BODY, self.opts.jobs) {
+                connected[&registry].transport().warm_uploads(n);
+            }
+        }
+        let arrived: Arrived = Default::default();
+        let board = Arc::new(Board::new(groups.iter().flat_map(|g| {
+            g.repos
+                .iter()
+                .map(|r| (g.registry.clone(), r.clone(), g.desc.digest.clone()))
+        })));
+        let mut tasks = JoinSet::new();
+        for g in groups {
+            let registry = connected[&g.registry].clone();
+            let (transfers, arrived, board, opts, reporter, cancel) = (
+                transfers.clone(),
+                arrived.clone(),
+                board.clone(),
+                self.opts.clone(),
+                self.reporter.clone(),
+                self.cancel.clone(),
+            );
+            tasks.spawn(async move {
+                let run = Transfer {
+                    registry: &registry,
+                    transfers: &transfers,
+                    opts: &opts,
+                    reporter: &reporter,
+                    arrived: &arrived,
+                    board: &board,
+                    cancel: &cancel,
+                };
+                run.group(g).await
+            });
+        }
+
+        // 3. Manifests: children by digest, the root by tag; each image's as soon as its
+        // blobs are there, only for complete images.
+        let manifest_flights: Arc<ManifestFlights> = Arc::new(Flights::new());
+        let mut writes = JoinSet::new();
+        for (i, (t, reg)) in pending.into_iter().enumerate() {
+            let (board, flights, dry_run, cancel) = (
+                board.clone(),
+                manifest_flights.clone(),
+                self.opts.dry_run,
+                self.cancel.clone(),
+            );
+            writes.spawn(async move {
+                for (d, _) in &t.image.blobs {
+                    let key = (
+                        t.dest.registry.clone(),
+                        t.dest.repository.clone(),
+                        d.digest.clone(),
+                    );
+                    if !board.arrived(&key).await {
+                        return (
+                            i,
+                            Err(PushError::Skipped {
+                                reference: t.dest.to_string(),
+                                digest: d.digest.clone(),
+                            }),
+                        );
+                    }
+                }
+                (
+                    i,
+                    write_manifests(&reg, &t, &flights, dry_run, &cancel).await,
+                )
+            });
+        }
+        for group_errors in tasks.join_all().await {
+            errors.extend(group_errors);
+        }
+        let arrived = std::mem::take(&mut *arrived.lock().expect("results lock"));
+        summary.blobs = arrived.values().cloned().collect();
+        if let (Some(c), false) = (&cache, self.opts.dry_run) {
+            c.record(&summary.blobs, &known, &cached);
+        }
+        let mut written = writes.join_all().await;
+        written.sort_by_key(|w| w.0);
+        for (_, w) in written {
+            match w {
+                Ok(record) => {
+                    self.reporter.event(Event::TagDone { record: &record });
+                    summary.tags.push(record);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        summary.finish(started.elapsed().as_secs_f64());
+        (summary, errors)
+    }
+}
+
+/// What the transfers of one run share.
+struct Transfer<'a> {
+    registry: &'a Registry,
+    /// Bytes in flight: one permit per transfer of a blob of `SMALL_BLOB` or more.
+    transfers: &'a Semaphore,
+    opts: &'a PushOptions,
+    reporter: &'a Arc<dyn Reporter>,
+    arrived: &'a Arrived,
+    board: &'a Board,
+    cancel: &'a CancellationToken,
+}
+
+impl Transfer<'_> {
+    /// Takes one blob into every repository of its group: the first checks (HEAD) and
+    /// uploads or mounts; once it holds the blob, all the others mount from it at once,
+    /// without a HEAD (the mount answers the same question). If the first fails, the next
+    /// one tries in the same way.
+    async fn group(&self, g: BlobGroup) -> Vec<PushError> {
+        let mut errors = Vec::new();
+        let mut holders = g.holders.clone();
+        let mut rest = g.repos.as_slice();
+        while let Some((repo, others)) = rest.split_first() {
+            rest = others;
+            match self.one(&g, repo, &holders, true).await {
+                Ok(()) => {
+                    holders.push(repo.clone());
+                    break;
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let mounts = rest.iter().map(|repo| self.one(&g, repo, &holders, false));
+        for r in futures_util::future::join_all(mounts).await {
+            if let Err(e) = r {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+
+    /// One blob into one repository; settles its place on the board either way.
+    async fn one(
+        &self,
+        g: &BlobGroup,
+        repo: &str,
+        holders: &[String],
+        check_first: bool,
+    ) -> Result<(), PushError> {
+        let job = BlobJob {
+            registry: self.registry,
+            registry_name: &g.registry,
+            repo,
+            desc: &g.desc,
+            source: &g.source,
+            mount_from: plan::mount_sources(holders, repo),
+            check_first,
+            transfers: self.transfers,
+            opts: self.opts,
+            reporter: self.reporter,
+            cancel: self.cancel,
+            sent_check: werf_push_transport::file_stream::StreamCheck::new(
+                &g.desc.digest,
+                g.desc.size,
+            ),
+        };
+        let key = (g.registry.clone(), repo.to_string(), g.desc.digest.clone());
+        match job.run().await {
+            Ok(record) => {
+                // In a dry run too: after a real run this repository would hold it.
+                self.reporter.event(Event::BlobDone { record: &record });
+                self.arrived
+                    .lock()
+                    .expect("results lock")
+                    .insert(key.clone(), record);
+                self.board.settle(&key, true);
+                Ok(())
+            }
+            Err(e) => {
+                self.board.settle(&key, false);
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn write_manifests(
+    reg: &Registry,
+    t: &Target,
+    flights: &ManifestFlights,
+    dry_run: bool,
+    cancel: &CancellationToken,
+) -> Result<TagRecord, PushError> {
+    let repo = &t.dest.repository;
+    let root = t.image.root();
+    let mut written = 0;
+    let fail = |digest: &Digest, source| PushError::Manifest {
+        reference: t.dest.to_string(),
+        digest: digest.clone(),
+        source,
+    };
+    let n = t.image.manifests.len();
+    for m in &t.image.manifests[..n - 1] {
+        if dry_run {
+            continue;
+        }
+        let key = (t.dest.registry.clone(), repo.clone(), m.digest.clone());
+        if cancel.is_cancelled() {
+            return Err(PushError::Cancelled);
+        }
+        let result = flights
+            .run(key, || async {
+                if reg
+                    .manifest_digest(repo, &m.digest.to_string())
+                    .await?
+                    .is_some()
+                {
+                    return Ok(false);
+                }
+                reg.put_manifest(repo, &m.digest.to_string(), m).await?;
+                Ok(true)
+            })
+            .await;
+        // The child's own failure (status, code, retryability), shared with every image
+        // that waited on the same write.
+        if result.map_err(|e| fail(&m.digest, e))? {
+            written += 1;
+        }
+    }
+    let status = if dry_run {
+        TagStatus::WouldPush
+    } else {
+        if cancel.is_cancelled() {
+            return Err(PushError::Cancelled);
+        }
+        reg.put_manifest(repo, &t.dest.manifest_reference(), root)
+            .await
+            .map_err(|e| fail(&root.digest, Arc::new(e)))?;
+        written += 1;
+        TagStatus::Pushed
+    };
+    Ok(TagRecord {
+        reference: t.dest.to_string(),
+        digest: root.digest.clone(),
+        status,
+        manifests_written: written,
+    })
+}
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

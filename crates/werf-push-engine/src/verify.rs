@@ -1,0 +1,77 @@
+//! The local check behind a digest refusal: the blob hashed from disk (streamed), so that a
+//! corrupted layout is reported with its path instead of being retried; and the error for a
+//! blob whose bytes changed on disk while its upload read them.
+
+use std::io::Read;
+
+use sha2::{Digest as _, Sha256};
+
+use super::blob::BlobJob;
+use super::{BlobSource, PushError};
+use werf_push_spec::Digest;
+
+impl BlobJob<'_> {
+    /// Hashes the local blob (streamed from disk); `Some(error)` when it does not match its
+    /// digest.
+    pub(crate) async fn check_local(&self) -> Option<PushError> {
+        if self.desc.digest.algorithm() != "sha256" {
+            return None;
+        }
+        let (actual, path) = match self.source {
+            BlobSource::Bytes(b) => (Ok(Digest::sha256_of(b)), None),
+            BlobSource::Synthetic { seed, size } => {
+                (Ok(BlobSource::synthetic_digest(*seed, *size)), None)
+            }
+            BlobSource::File(p) => {
+                let p2 = p.clone();
+                let r = tokio::task::spawn_blocking(move || hash_file(&p2))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                (r, Some(p.clone()))
+            }
+        };
+        let how = match actual {
+            Ok(d) if d == self.desc.digest => return None,
+            Ok(d) => format!("its content hashes to {d}"),
+            Err(e) => format!("it cannot be read: {e}"),
+        };
+        Some(PushError::Corrupt {
+            digest: self.desc.digest.clone(),
+            path: path.unwrap_or_else(|| "<generated>".into()),
+            how,
+        })
+    }
+}
+
+impl BlobJob<'_> {
+    /// The error for a blob whose bytes, as its upload read them, hashed to `actual`.
+    pub(crate) fn changed_on_disk(&self, actual: Digest) -> PushError {
+        PushError::Corrupt {
+            digest: self.desc.digest.clone(),
+            path: self
+                .source
+                .path()
+                .cloned()
+                .unwrap_or_else(|| "<generated>".into()),
+            how: format!(
+                "its bytes changed on disk while they were sent and hash to {actual}; the \
+                 upload was stopped before its last byte, nothing refers to it"
+            ),
+        }
+    }
+}
+
+/// sha256 of a file, read in 1 MiB pieces.
+fn hash_file(path: &std::path::Path) -> std::io::Result<Digest> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(Digest::from_sha256(&h.finalize()))
+}

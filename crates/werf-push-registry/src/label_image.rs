@@ -1,0 +1,44 @@
+//! A tiny image of the registry's own bookkeeping: an OCI image with no layer whose config
+//! carries labels (cleanup's state, the placeholder a tag is moved to before its delete).
+//! One config upload (skipped when the repository holds it) and one manifest `PUT`.
+
+use bytes::Bytes;
+
+use super::{Registry, RegistryError};
+use werf_push_spec::media_type::{OCI_CONFIG, OCI_MANIFEST};
+use werf_push_spec::Manifest;
+
+impl Registry {
+    /// Writes under `repo:tag` an image with no layer whose config has `labels`.
+    pub async fn put_label_image(
+        &self,
+        repo: &str,
+        tag: &str,
+        labels: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Manifest, RegistryError> {
+        let config = serde_json::to_vec(&serde_json::json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Labels": labels},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }))
+        .unwrap_or_default();
+        let len = config.len();
+        let digest = self.put_small_blob(repo, Bytes::from(config)).await?;
+        let bytes = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": digest.to_string(), "size": len},
+            "layers": [],
+        }))
+        .unwrap_or_default();
+        let m = Manifest::parse(Bytes::from(bytes), Some(OCI_MANIFEST)).map_err(|e| {
+            RegistryError::Protocol {
+                op: format!("the image of {repo}:{tag}"),
+                detail: e.to_string(),
+            }
+        })?;
+        self.put_manifest(repo, tag, &m).await?;
+        Ok(m)
+    }
+}

@@ -1,0 +1,18 @@
+//! Pure data of the OCI world: digests, media types, references and manifests kept as
+//! their exact bytes. Knows nothing of disks, HTTP or registries' behaviour.
+
+#![warn(unreachable_pub)]
+
+mod digest;
+mod error;
+mod kind;
+mod manifest;
+pub mod media_type;
+pub mod reference;
+pub mod text;
+
+pub use digest::Digest;
+pub use error::SpecError;
+pub use kind::ErrorKind;
+pub use manifest::{Descriptor, Manifest, ManifestKind};
+pub use reference::Reference;

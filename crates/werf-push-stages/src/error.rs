@@ -1,0 +1,156 @@
+//! The one error type of the stages storage: reading it (a rule of the format broken),
+//! writing it (`stages import`, `add`, `pull`, `gc`), and the registry or layout failure
+//! underneath, each with its context and the class the command line maps to an exit code.
+//! Knows nothing of werf.yaml, exit codes or the CLI.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use werf_push_layout::LayoutError;
+use werf_push_registry::RegistryError;
+use werf_push_spec::{Digest, ErrorKind};
+
+/// Every failure of `crate`.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Another process holds the storage's lock.
+    #[error("{0}")]
+    Locked(String),
+    #[error("{0}")]
+    Layout(#[from] LayoutError),
+    /// The stages storage breaks a rule of the format (docs/stages-format.md).
+    #[error("{}: stage {entry}: {rule}", .path.display())]
+    Rule {
+        path: PathBuf,
+        entry: String,
+        rule: String,
+    },
+    /// Bad input: what, where and how to fix it.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{}: {reason}", .path.display())]
+    Source { path: PathBuf, reason: String },
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A registry request of `stages pull` failed (after retries).
+    #[error("{context}: {source}")]
+    Registry {
+        context: String,
+        #[source]
+        source: RegistryError,
+    },
+    /// `stages pull --repo` is not a repository.
+    #[error("--repo {repo}: {reason}")]
+    PullRepo { repo: String, reason: String },
+    /// A blob `stages pull` downloaded has another digest than its descriptor's.
+    #[error(
+        "blob {digest} downloaded from {repo} has digest {actual}: rejected, nothing of it was \
+         stored (the registry or a proxy corrupted it)"
+    )]
+    PulledCorrupt {
+        repo: String,
+        digest: Digest,
+        actual: Digest,
+    },
+    /// A blob `stages pull` downloaded is longer than its descriptor says.
+    #[error(
+        "blob {digest} downloaded from {repo} is longer than the {size} bytes its descriptor \
+         says: rejected, nothing of it was stored"
+    )]
+    PulledTooLong {
+        repo: String,
+        digest: Digest,
+        size: u64,
+    },
+    /// `stages pull` could not pull some stages (the others are stored).
+    #[error("{}", pull_failed(.repo, .failed))]
+    PullFailed {
+        repo: String,
+        /// (stage tag, why), as the report lists them.
+        failed: Vec<(String, String)>,
+    },
+    /// `stages pull IMAGE_NAME...` could not restore every named image whole (what it
+    /// could restore is stored).
+    #[error("{}", not_restored(.repo, .images, .unidentified))]
+    NotRestored {
+        repo: String,
+        /// Image names as given (`~` for the nameless image).
+        images: Vec<String>,
+        /// Stage tags whose bytes name no image and stage.
+        unidentified: Vec<String>,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+        let path = path.to_path_buf();
+        // A write into the storage that failed inside a copy from `path` is the storage's
+        // failure (a full disk, say), not the source's.
+        move |source| match LayoutError::carried(source) {
+            Ok(inner) => StoreError::Layout(inner),
+            Err(source) if werf_push_layout::safe_fs::is_no_space(&source) => {
+                StoreError::Layout(LayoutError::from_io(path, source))
+            }
+            Err(source) => StoreError::Io { path, source },
+        }
+    }
+
+    /// The class of this failure (that of its cause where it has one).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::Locked(_)
+            | StoreError::NotRestored { .. }
+            | StoreError::PullFailed { .. }
+            | StoreError::PulledCorrupt { .. }
+            | StoreError::PulledTooLong { .. } => ErrorKind::Registry,
+            StoreError::PullRepo { .. } => ErrorKind::Usage,
+            StoreError::Layout(l) => l.kind(),
+            StoreError::Rule { .. } => ErrorKind::Layout,
+            StoreError::Invalid(_) | StoreError::Source { .. } => ErrorKind::Usage,
+            StoreError::Io { source, .. } if werf_push_layout::safe_fs::is_no_space(source) => {
+                ErrorKind::NoSpace
+            }
+            StoreError::Io { .. } => ErrorKind::Usage,
+            StoreError::Registry { source, .. } => source.kind(),
+        }
+    }
+}
+
+/// The message of `StoreError::PullFailed`: how many, and the first with its cause.
+fn pull_failed(repo: &str, failed: &[(String, String)]) -> String {
+    let first = failed
+        .first()
+        .map(|(tag, why)| format!("; the first, {tag}: {why}"))
+        .unwrap_or_default();
+    format!(
+        "{} stage(s) of {repo} could not be pulled{first}",
+        failed.len()
+    )
+}
+
+/// The message of `StoreError::NotRestored`.
+fn not_restored(repo: &str, images: &[String], unidentified: &[String]) -> String {
+    let names = images
+        .iter()
+        .map(|i| format!("'{}'", werf_push_spec::text::printable(i)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if unidentified.is_empty() {
+        return format!(
+            "image {names} could not be restored: {repo} has no stage of it; publish it with \
+             --with-stages first"
+        );
+    }
+    format!(
+        "image {names} could not be restored whole from {repo}: the stage tag(s) {} name no \
+         image and stage (pushed by another tool than `publish --with-stages`), so they may \
+         be its stages; run `publish --with-stages` from a runner that has those stages (it \
+         rewrites their tags to name them), or delete the tags",
+        werf_push_spec::text::printable(&unidentified.join(", "))
+    )
+}

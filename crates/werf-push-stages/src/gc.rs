@@ -1,0 +1,148 @@
+//! `stages gc`: under the writer lock, removes every blob that no entry of `index.json`
+//! references (through manifests, indexes, configs and layers) and every temporary file an
+//! interrupted writer left (`.tmp-*`); `--dry-run` only lists them. A manifest that cannot
+//! be read stops it before anything is removed: what it references is unknown. Only
+//! regular files named by a valid hex digest, directly inside the storage's real
+//! `blobs/<algorithm>` directories, are ever removed: a `blobs` or `blobs/sha256` that is a
+//! symlink stops gc, and anything else found there is left alone.
+//! Knows nothing of registries or of the CLI.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::error::StoreError;
+use super::write::lock;
+use werf_push_layout::safe_fs::is_real_dir;
+use werf_push_layout::{remove_temp, stale_temps, Layout, TMP_PREFIX};
+use werf_push_spec::{Descriptor, Digest, ManifestKind};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GcItem {
+    pub path: PathBuf,
+    /// `blob` or `temporary`.
+    pub kind: &'static str,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GcReport {
+    pub dry_run: bool,
+    pub removed: Vec<GcItem>,
+    pub bytes: u64,
+    /// Blobs kept: referenced by a stage.
+    pub kept: usize,
+}
+
+pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
+    if !root.join("oci-layout").exists() {
+        return Err(StoreError::Invalid(format!(
+            "{}: not a stages storage (no oci-layout file)",
+            root.display()
+        )));
+    }
+    let _lock = lock(root)?;
+    // Checked before anything is read: a linked blob directory is refused as such.
+    let mut real = Vec::new();
+    for alg in ["sha256", "sha512"] {
+        let dir = root.join("blobs").join(alg);
+        if is_real_dir(root, &["blobs", alg]).map_err(|e| {
+            StoreError::Invalid(format!(
+                "{e}; nothing was removed: gc removes files only inside the stages storage"
+            ))
+        })? {
+            real.push((alg, dir));
+        }
+    }
+    let mut referenced = BTreeSet::new();
+    if root.join("index.json").exists() {
+        let layout = Layout::open(root)?;
+        for d in layout.entries() {
+            walk(&layout, d, 0, &mut referenced)?;
+        }
+    }
+    let mut items = Vec::new();
+    let mut kept = 0;
+    for (alg, dir) in real {
+        let it = match std::fs::read_dir(&dir) {
+            Ok(it) => it,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(StoreError::io(&dir)(e)),
+        };
+        for e in it {
+            let e = e.map_err(StoreError::io(&dir))?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with(TMP_PREFIX) {
+                continue; // listed below
+            }
+            let Ok(digest) = Digest::parse(&format!("{alg}:{name}")) else {
+                continue; // not a blob name: not ours to remove
+            };
+            // The entry's own type: a symlink is not followed, and only files go.
+            if !e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                continue;
+            }
+            if referenced.contains(&digest) {
+                kept += 1;
+            } else {
+                let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                items.push(GcItem {
+                    path: e.path(),
+                    kind: "blob",
+                    size,
+                });
+            }
+        }
+    }
+    for t in stale_temps(root)? {
+        let size = std::fs::symlink_metadata(&t).map(|m| m.len()).unwrap_or(0);
+        items.push(GcItem {
+            path: t,
+            kind: "temporary",
+            size,
+        });
+    }
+    items.sort_by(|a, b| a.path.cmp(&b.path));
+    if !dry_run {
+        for i in &items {
+            match i.kind {
+                "blob" => std::fs::remove_file(&i.path).map_err(StoreError::io(&i.path))?,
+                _ => remove_temp(&i.path)?,
+            }
+        }
+    }
+    Ok(GcReport {
+        dry_run,
+        bytes: items.iter().map(|i| i.size).sum(),
+        removed: items,
+        kept,
+    })
+}
+
+/// Adds `d` and everything it references to `out`.
+fn walk(
+    layout: &Layout,
+    d: &Descriptor,
+    depth: usize,
+    out: &mut BTreeSet<Digest>,
+) -> Result<(), StoreError> {
+    if !out.insert(d.digest.clone()) || depth > 8 {
+        return Ok(());
+    }
+    let m = layout.read_manifest(d).map_err(|e| {
+        StoreError::Invalid(format!(
+            "{e}; nothing was removed: fix or remove that stage first"
+        ))
+    })?;
+    match &m.kind {
+        ManifestKind::Image { config, layers } => {
+            out.insert(config.digest.clone());
+            out.extend(layers.iter().map(|l| l.digest.clone()));
+        }
+        ManifestKind::Index { manifests } => {
+            for c in manifests {
+                walk(layout, c, depth + 1, out)?;
+            }
+        }
+    }
+    Ok(())
+}

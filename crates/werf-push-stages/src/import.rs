@@ -1,0 +1,209 @@
+//! `stages import`: one image written by another tool becomes a stage. Sources: `oci:DIR`
+//! (an OCI layout: umoci, buildah, skopeo, kaniko, buildx after extraction),
+//! `docker-archive:FILE` (a `docker save` tarball, see `archive.rs`) and
+//! `oci-archive:FILE` (a tar of an OCI layout), each with an optional `:REF` (parsed by
+//! `layout::Source`: the path is what exists, the reference the rest). Layers are
+//! copied as they are, streamed and verified; each config gets the `io.werf.image` and
+//! `io.werf.stage` labels, so manifests are rewritten (children of an index too). The
+//! signature is `--signature` or the documented default (`stages/signature.rs`).
+//! Knows nothing of registries or of the CLI.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::archive::{docker_archive, Archive};
+use super::error::StoreError;
+use super::format::{set_labels, ImageName, LABEL_IMAGE, LABEL_STAGE};
+use super::layer::LayerOptions;
+use super::signature::default_signature;
+use super::write::StoreWriter;
+use werf_push_layout::{BlobWriter, Layout, Source, Transport};
+use werf_push_spec::{Descriptor, Manifest, ManifestKind};
+
+/// The source of `stages import`: `oci:DIR[:REF]`, `oci:DIR@DIGEST`,
+/// `docker-archive:FILE[:REF]` (REF: one of the archive's `RepoTags`, or `@N`) or
+/// `oci-archive:FILE[:REF]`, parsed by the one parser of sources ([`Source`]).
+pub fn parse_source(s: &str) -> Result<Source, StoreError> {
+    Source::parse(s).ok_or_else(|| usage(s))
+}
+
+fn usage(s: &str) -> StoreError {
+    StoreError::Invalid(format!(
+        "source '{s}' is not supported: use oci:DIR[:REF], docker-archive:FILE[:REF] or \
+         oci-archive:FILE[:REF]"
+    ))
+}
+
+pub struct ImportRequest {
+    pub stages_dir: PathBuf,
+    pub source: Source,
+    pub image: ImageName,
+    pub stage: String,
+    pub signature: Option<String>,
+    /// The parent stage's signature (enters the default signature; must exist).
+    pub parent: Option<String>,
+    /// How a docker archive's plain layer tars are compressed.
+    pub layer: LayerOptions,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Imported {
+    pub image: String,
+    pub stage: String,
+    pub signature: String,
+    pub digest: String,
+    pub replaced: Option<String>,
+}
+
+pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
+    let mut w = StoreWriter::open(&req.stages_dir)?;
+    let parent = match &req.parent {
+        Some(p) => Some(w.parent(p)?.signature),
+        None => None,
+    };
+    let labels = [
+        (LABEL_IMAGE, req.image.annotation()),
+        (LABEL_STAGE, req.stage.as_str()),
+    ];
+    let (path, selector) = (&req.source.path, &req.source.selector);
+    let d = match req.source.transport {
+        Transport::Oci => import_layout(&w, path, selector, &labels)?,
+        Transport::OciArchive => {
+            let mut a = Archive::open(path, w.root())?;
+            a.fetch_layout(selector.as_deref())?;
+            import_layout(&w, a.path(), selector, &labels)?
+        }
+        Transport::DockerArchive => {
+            let mut a = Archive::open(path, w.root())?;
+            a.fetch(["manifest.json", "oci-layout", "index.json"])?;
+            if a.path().join("manifest.json").exists() {
+                docker_archive(&w, path, &mut a, selector, &labels, &req.layer)?
+            } else {
+                a.fetch_layout(selector.as_deref())?;
+                import_layout(&w, a.path(), selector, &labels)?
+            }
+        }
+    };
+    let sig = match &req.signature {
+        Some(s) => s.clone(),
+        None => default_signature(&d.digest, parent.as_deref()),
+    };
+    let replaced = w.add_stage(&d, &req.image, &req.stage, &sig)?;
+    w.commit()?;
+    Ok(Imported {
+        image: req.image.annotation().to_string(),
+        stage: req.stage.clone(),
+        signature: sig,
+        digest: d.digest.to_string(),
+        replaced,
+    })
+}
+
+/// Imports the selected image of the layout at `dir`; returns the new root descriptor.
+fn import_layout(
+    w: &StoreWriter,
+    dir: &Path,
+    selector: &Option<String>,
+    labels: &[(&str, &str)],
+) -> Result<Descriptor, StoreError> {
+    let layout = Layout::open(dir)?;
+    let d = layout.select(selector.as_deref())?.clone();
+    let m = layout.read_manifest(&d)?;
+    match &m.kind {
+        ManifestKind::Image { .. } => import_image(w, &layout, &m, labels),
+        ManifestKind::Index { manifests } => {
+            let mut doc: Value = json_of(&m)?;
+            for (i, child) in manifests.iter().enumerate() {
+                let cm = layout.read_manifest(child)?;
+                if !matches!(cm.kind, ManifestKind::Image { .. }) {
+                    return Err(StoreError::Invalid(format!(
+                        "{}: index {} holds another index: nested indexes cannot be a stage",
+                        dir.display(),
+                        m.digest
+                    )));
+                }
+                let new = import_image(w, &layout, &cm, labels)?;
+                doc["manifests"][i]["digest"] = Value::from(new.digest.to_string());
+                doc["manifests"][i]["size"] = Value::from(new.size);
+            }
+            let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
+            w.write_blob(&bytes, &m.media_type)
+        }
+    }
+}
+
+/// Copies the layers of image manifest `m`, relabels its config, writes a new manifest.
+fn import_image(
+    w: &StoreWriter,
+    layout: &Layout,
+    m: &Manifest,
+    labels: &[(&str, &str)],
+) -> Result<Descriptor, StoreError> {
+    let ManifestKind::Image { config, layers } = &m.kind else {
+        unreachable!("called for image manifests only");
+    };
+    for l in layers {
+        copy_blob(w.root(), layout, l)?;
+    }
+    let raw = layout.read_blob(config)?;
+    let mut cfg: Value = serde_json::from_slice(&raw).map_err(|e| StoreError::Source {
+        path: layout.blob_path(&config.digest),
+        reason: format!("the image config is not JSON: {e}"),
+    })?;
+    set_labels(&mut cfg, labels).map_err(|reason| StoreError::Source {
+        path: layout.blob_path(&config.digest),
+        reason,
+    })?;
+    let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
+    let cfg_desc = w.write_blob(&cfg_bytes, &config.media_type)?;
+    let mut doc = json_of(m)?;
+    doc["config"]["digest"] = Value::from(cfg_desc.digest.to_string());
+    doc["config"]["size"] = Value::from(cfg_desc.size);
+    let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
+    w.write_blob(&bytes, &m.media_type)
+}
+
+/// Copies blob `d` of `layout` into the storage at `root`, streamed and verified; a blob
+/// already there is kept.
+fn copy_blob(root: &Path, layout: &Layout, d: &Descriptor) -> Result<(), StoreError> {
+    let target = root
+        .join("blobs")
+        .join(d.digest.algorithm())
+        .join(d.digest.hex());
+    if std::fs::metadata(&target)
+        .map(|m| m.len() == d.size)
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    let src = layout.check_blob(d)?;
+    let mut f = werf_push_layout::safe_fs::open_regular(&src).map_err(StoreError::io(&src))?;
+    let mut out = BlobWriter::create(root)?;
+    std::io::copy(&mut f, &mut out).map_err(StoreError::io(&src))?;
+    out.finish(Some((&d.digest, d.size)))?;
+    Ok(())
+}
+
+fn json_of(m: &Manifest) -> Result<Value, StoreError> {
+    serde_json::from_slice(&m.bytes)
+        .map_err(|e| StoreError::Invalid(format!("manifest {} is not JSON: {e}", m.digest)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsupported_source_table() {
+        let cases = [
+            ("dir:/x", "source 'dir:/x' is not supported"),
+            ("oci:", "source 'oci:' is not supported"),
+            ("/plain/path", "source '/plain/path' is not supported"),
+        ];
+        for (input, want) in cases {
+            let e = parse_source(input).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{input}: {e}");
+        }
+    }
+}

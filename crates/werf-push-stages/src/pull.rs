@@ -1,0 +1,397 @@
+//! `stages pull`: the distributed stages cache back into the local stages storage. Lists
+//! the `image-stage-<signature>` tags of REPO (following `Link` pagination, keeping only
+//! those tags), reads each missing stage's manifest and config (`pull_read.rs`: its image
+//! and stage names from its bytes), chooses per image one consistent chain of stages
+//! (`pull_plan.rs`: ancestors of one another by their layers, built on what the storage
+//! holds, so that builds are never mixed), checks the chosen stages against the rules of
+//! the storage, and only then fetches the layers they need, concurrently: streamed to a
+//! temporary file, resumed with `Range` after a cut, digest verified, renamed into place
+//! (`fetch.rs`). Each stage is stored as its tag holds it (the tagged form `publish` writes
+//! from it again, byte for byte).
+//!
+//! A stage the registry answers wrongly about (a refusal, a corrupt or too long blob, a bad
+//! answer) fails alone: it is reported in `failed` (the layers fetched for it only are
+//! removed) and the others are pulled. A failure
+//! that no other stage would escape (network, authentication, the local disk) stops the
+//! pull, and the storage is left as it was. `index.json` is written last, under the writer
+//! lock. Knows nothing of the CLI.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::error::StoreError;
+use super::fetch::download;
+use super::format::{check_signature, stage_position, ImageName, TAG_PREFIX};
+use super::pull_plan::{choose_chains, missing_layers, Candidate, LocalTop};
+use super::pull_read::{read_stage, Remote};
+use super::write::{NewStage, StoreWriter};
+use werf_push_registry::{Registries, RegistryError};
+use werf_push_spec::text::{error_chain, shown};
+use werf_push_spec::{Descriptor, Digest, ErrorKind, ManifestKind, Reference};
+
+/// The most `image-stage-*` tags a pull keeps while it pages a tag list (about 100 bytes
+/// each): more is an error naming the bound.
+pub const MAX_STAGE_TAGS: usize = 100_000;
+
+/// Stages read at once (manifest and config each): enough for the transport's bound
+/// (`--requests`) to be the limit.
+const STAGE_READS: usize = 128;
+
+pub struct PullRequest {
+    pub stages_dir: PathBuf,
+    /// REGISTRY/REPOSITORY, as given to `publish --repo`.
+    pub repo: String,
+    /// Only stages of these images (`~` is the nameless image); all when empty.
+    pub images: Vec<String>,
+    /// Layer downloads at once.
+    pub jobs: usize,
+    /// Tags asked for per page (`n=`); `None` lets the registry choose.
+    pub page_size: Option<usize>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PulledStage {
+    pub image: String,
+    pub stage: String,
+    pub signature: String,
+    pub digest: String,
+}
+
+/// A stage tag not pulled, and why (the tag as it may be shown: escaped and cut).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SkippedStage {
+    pub tag: String,
+    pub reason: String,
+}
+
+/// One stage of a chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainStage {
+    pub stage: String,
+    pub signature: String,
+}
+
+/// The chain of stages chosen for one image.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Chain {
+    /// The image (`~` for the nameless one).
+    pub image: String,
+    /// The storage's stage the chain builds on (its furthest stage of the image), if any.
+    pub storage: Option<ChainStage>,
+    /// The remote stages chosen, in stage order; the last one is the image.
+    pub stages: Vec<ChainStage>,
+    /// The image's stage tags not in the chain: other builds, stages the storage holds
+    /// already (why: in `skipped`).
+    pub left_out: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PullReport {
+    pub pulled: Vec<PulledStage>,
+    /// Stage tags not pulled by choice: another build, already in the storage, a rule of
+    /// the storage, not a stage tag.
+    pub skipped: Vec<SkippedStage>,
+    /// Stages that could not be pulled: the registry refused or corrupted them.
+    pub failed: Vec<SkippedStage>,
+    /// Stage tags whose bytes name no image and stage (pushed by another tool): not pulled.
+    pub unidentified: Vec<SkippedStage>,
+    /// IMAGE_NAMEs asked for (`~` for the nameless image) that the storage cannot be
+    /// trusted to hold whole: no stage of theirs at all, a failed stage, or an unidentified
+    /// tag that may be one of their stages. Empty without IMAGE_NAMEs.
+    pub not_restored: Vec<String>,
+    /// Per image, the chain chosen.
+    pub chains: Vec<Chain>,
+    pub blobs_fetched: usize,
+    pub bytes_fetched: u64,
+    /// Downloads continued with `Range` after a cut.
+    pub resumed: u32,
+}
+
+pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullReport, StoreError> {
+    let bad_repo = |reason: String| StoreError::PullRepo {
+        repo: shown(&req.repo),
+        reason,
+    };
+    let reference = Reference::parse(&req.repo).map_err(|e| bad_repo(e.to_string()))?;
+    if reference.tag.is_some() || reference.digest.is_some() {
+        return Err(bad_repo(
+            "give the repository without a tag or digest (stages are its image-stage-* tags)"
+                .into(),
+        ));
+    }
+    let wanted = req
+        .images
+        .iter()
+        .map(|n| {
+            ImageName::from_arg(n).map_err(|e| StoreError::Invalid(format!("IMAGE_NAME: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut w = StoreWriter::open(&req.stages_dir)?;
+    let reg = registries
+        .get(&reference)
+        .await
+        .map_err(|e| StoreError::Registry {
+            context: reference.registry.clone(),
+            source: RegistryError::Transport(e),
+        })?;
+    let repo = reference.repository.clone();
+    let tags = reg
+        .list_tags(
+            &repo,
+            req.page_size,
+            &format!("{TAG_PREFIX} tags"),
+            MAX_STAGE_TAGS,
+            |t| t.starts_with(TAG_PREFIX),
+        )
+        .await
+        .map_err(|source| StoreError::Registry {
+            context: format!("listing the stages of {}", reference.name()),
+            source,
+        })?
+        .unwrap_or_default();
+    let mut report = PullReport::default();
+    let local = w.entries();
+    let local_sigs: HashSet<&str> = local.iter().map(|e| e.signature.as_str()).collect();
+    let mut sigs = Vec::new();
+    for t in &tags {
+        let sig = &t[TAG_PREFIX.len()..];
+        match check_signature(sig) {
+            Ok(()) if local_sigs.contains(sig) => {}
+            Ok(()) => sigs.push(sig),
+            Err(e) => report
+                .skipped
+                .push(skipped(t, format!("not a stage tag: {e}"))),
+        }
+    }
+    // Reading a stage (its manifest and config) is a round trip or two, not bytes: they all
+    // go at once, under the transport's bound on requests in flight; `jobs` bounds the
+    // layer downloads.
+    let read: Vec<Result<Remote, StoreError>> =
+        stream::iter(sigs.iter().map(|s| read_stage(&reg, &repo, s)))
+            .buffered(STAGE_READS)
+            .collect()
+            .await;
+    let mut candidates = Vec::new();
+    for (r, sig) in read.into_iter().zip(&sigs) {
+        let tag = format!("{TAG_PREFIX}{sig}");
+        match r {
+            Ok(Remote::Stage(c)) => candidates.push(*c),
+            Ok(Remote::Unidentified(why)) => report.unidentified.push(skipped(&tag, why)),
+            Ok(Remote::Skipped(why)) => report.skipped.push(skipped(&tag, why)),
+            Err(e) => report.failed.push(skipped(&tag, alone(e)?)),
+        }
+    }
+    let unread = !report.failed.is_empty();
+    let images: HashSet<ImageName> = candidates.iter().map(|c| c.image.clone()).collect();
+    let tops = local_tops(&w, &local, &images)?;
+    let choice = choose_chains(candidates, &wanted, |image| {
+        tops.get(image).map(|t| LocalTop {
+            stage: t.stage.clone(),
+            signature: t.signature.clone(),
+            chain: t.chain.clone(),
+        })
+    });
+    report.skipped.extend(choice.skipped);
+    report.chains = choice.chains;
+    // The rules of the storage, checked before any layer is fetched.
+    let mut chosen = Vec::new();
+    let checked = w.check_stages(&new_stages(&choice.chosen));
+    for (c, r) in choice.chosen.into_iter().zip(checked) {
+        match r {
+            Ok(_) => chosen.push(c),
+            Err(reason) => report.skipped.push(skipped(&c.tag, reason)),
+        }
+    }
+    let layers = missing_layers(&chosen, |l| {
+        std::fs::metadata(w.root().join("blobs/sha256").join(l.digest.hex()))
+            .map(|m| m.len() == l.size)
+            .unwrap_or(false)
+    });
+    let root = w.root().to_path_buf();
+    // In the order they finish: each with its layer.
+    let results: Vec<(&Descriptor, Result<u32, StoreError>)> = stream::iter(&layers)
+        .map(|d| {
+            let (reg, repo, root) = (&reg, &repo, &root);
+            async move { (d, download(reg, repo, d, root).await) }
+        })
+        .buffer_unordered(req.jobs.max(1))
+        .collect()
+        .await;
+    let mut broken: HashMap<&Digest, String> = HashMap::new();
+    for (l, r) in results {
+        match r {
+            Ok(n) => {
+                report.resumed += n;
+                report.blobs_fetched += 1;
+                report.bytes_fetched += l.size;
+            }
+            Err(e) => {
+                broken.insert(&l.digest, alone(e)?);
+            }
+        }
+    }
+    let (chosen, lost): (Vec<Candidate>, Vec<Candidate>) = chosen
+        .into_iter()
+        .partition(|c| c.layers.iter().all(|l| !broken.contains_key(&l.digest)));
+    for c in &lost {
+        let why = c
+            .layers
+            .iter()
+            .find_map(|l| broken.get(&l.digest))
+            .expect("a broken layer");
+        report.failed.push(skipped(&c.tag, why.clone()));
+    }
+    // Layers fetched for failed stages only are not left behind.
+    let kept: HashSet<&Digest> = chosen
+        .iter()
+        .flat_map(|c| c.layers.iter().map(|l| &l.digest))
+        .collect();
+    for l in layers
+        .iter()
+        .filter(|l| !kept.contains(&l.digest) && !broken.contains_key(&l.digest))
+    {
+        let path = root.join("blobs/sha256").join(l.digest.hex());
+        std::fs::remove_file(&path).map_err(StoreError::io(&path))?;
+    }
+    for c in &chosen {
+        for (d, bytes) in &c.configs {
+            w.write_blob(bytes, &d.media_type)?;
+        }
+        for m in &c.manifests {
+            w.write_blob(&m.bytes, &m.media_type)?;
+        }
+    }
+    let batch = new_stages(&chosen);
+    for ((c, n), r) in chosen.iter().zip(&batch).zip(w.add_stages(&batch)) {
+        match r {
+            Ok(_) => report.pulled.push(PulledStage {
+                image: c.image.annotation().to_string(),
+                stage: c.stage.clone(),
+                signature: c.signature.clone(),
+                digest: n.descriptor.digest.to_string(),
+            }),
+            Err(reason) => report.skipped.push(skipped(&c.tag, reason)),
+        }
+    }
+    let have: HashSet<ImageName> = w.entries().into_iter().map(|e| e.image).collect();
+    let failed_images: HashSet<&ImageName> = lost.iter().map(|c| &c.image).collect();
+    // A stage that could not be read, like an unidentified one, may be any image's.
+    let unknown = !report.unidentified.is_empty() || unread;
+    report.not_restored = wanted
+        .iter()
+        .filter(|name| unknown || failed_images.contains(name) || !have.contains(*name))
+        .map(ImageName::to_string)
+        .collect();
+    w.commit()?;
+    Ok(report)
+}
+
+impl PullReport {
+    /// The error of a pull that could not pull some stages, or left an image named on the
+    /// command line incomplete.
+    pub fn incomplete(&self, repo: &str) -> Option<StoreError> {
+        if !self.failed.is_empty() {
+            return Some(StoreError::PullFailed {
+                repo: shown(repo),
+                failed: self
+                    .failed
+                    .iter()
+                    .map(|s| (s.tag.clone(), s.reason.clone()))
+                    .collect(),
+            });
+        }
+        if self.not_restored.is_empty() {
+            return None;
+        }
+        Some(StoreError::NotRestored {
+            repo: repo.to_string(),
+            images: self.not_restored.clone(),
+            unidentified: self.unidentified.iter().map(|s| s.tag.clone()).collect(),
+        })
+    }
+}
+
+/// A report entry: the tag as it may be shown.
+fn skipped(tag: &str, reason: String) -> SkippedStage {
+    SkippedStage {
+        tag: shown(tag),
+        reason,
+    }
+}
+
+/// The cause of a failure that concerns one stage (the registry's answer about it), or the
+/// failure itself when no stage would escape it: the network, authentication, the local
+/// disk or storage, an interruption.
+fn alone(e: StoreError) -> Result<String, StoreError> {
+    match e.kind() {
+        ErrorKind::Registry => Ok(error_chain(&e)),
+        _ => Err(e),
+    }
+}
+
+/// The stages to add for `chosen`: each one's root manifest (or index).
+fn new_stages(chosen: &[Candidate]) -> Vec<NewStage> {
+    chosen
+        .iter()
+        .map(|c| {
+            let root = c.manifests.last().expect("a root manifest");
+            NewStage {
+                descriptor: Descriptor {
+                    media_type: root.media_type.clone(),
+                    digest: root.digest.clone(),
+                    size: root.bytes.len() as u64,
+                    platform: None,
+                    annotations: Default::default(),
+                },
+                image: c.image.clone(),
+                stage: c.stage.clone(),
+                signature: c.signature.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Per image of `images` the storage holds stages of, its furthest stage with its layers.
+fn local_tops(
+    w: &StoreWriter,
+    local: &[super::Stage],
+    images: &HashSet<ImageName>,
+) -> Result<HashMap<ImageName, LocalTop>, StoreError> {
+    let mut furthest: HashMap<&ImageName, &super::Stage> = HashMap::new();
+    for s in local.iter().filter(|s| images.contains(&s.image)) {
+        let e = furthest.entry(&s.image).or_insert(s);
+        if stage_position(&s.stage) > stage_position(&e.stage) {
+            *e = s;
+        }
+    }
+    let mut tops = HashMap::new();
+    if furthest.is_empty() {
+        return Ok(tops);
+    }
+    let Some(layout) = w.layout()? else {
+        return Ok(tops);
+    };
+    for (image, s) in furthest {
+        let mut m = layout.read_manifest(&s.descriptor)?;
+        if let ManifestKind::Index { manifests } = &m.kind {
+            if let Some(first) = manifests.first() {
+                m = layout.read_manifest(first)?;
+            }
+        }
+        let chain = match &m.kind {
+            ManifestKind::Image { layers, .. } => layers.iter().map(|l| l.digest.clone()).collect(),
+            ManifestKind::Index { .. } => Vec::new(),
+        };
+        tops.insert(
+            image.clone(),
+            LocalTop {
+                stage: s.stage.clone(),
+                signature: s.signature.clone(),
+                chain,
+            },
+        );
+    }
+    Ok(tops)
+}

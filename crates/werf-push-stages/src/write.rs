@@ -1,0 +1,409 @@
+//! Writing the stages storage: the writer lock, stale temporary files removed first, stage
+//! entries added (or replacing the entry of the same image and stage) with the `io.werf.*`
+//! annotations under the rules of `format` (checked through `stage_set`, one stage or a
+//! batch in linear time), `index.json` committed last by atomic rename
+//! (docs/stages-format.md, "Writing stages"). Knows nothing of HTTP or of the CLI.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::error::StoreError;
+use super::format::{ImageName, ANN_IMAGE, ANN_SIGNATURE, ANN_STAGE};
+use super::read::Stage;
+use super::stage_set::StageSet;
+use werf_push_layout::{
+    remove_temp, stale_temps, IndexEntry, Layout, LayoutError, LayoutLock, LayoutWriter, REF_NAME,
+    TMP_PREFIX,
+};
+use werf_push_spec::Descriptor;
+
+/// The storage opened for writing: locked until committed or dropped. Dropped without
+/// a commit, it removes the blobs placed since it was opened, so a failed write leaves the
+/// storage as it was.
+pub struct StoreWriter {
+    root: PathBuf,
+    writer: Option<LayoutWriter>,
+    /// Blob files present when opened.
+    before: HashSet<OsString>,
+    committed: bool,
+    _lock: LayoutLock,
+}
+
+impl StoreWriter {
+    /// Locks the storage at `root` (created when missing) and removes temporary files an
+    /// interrupted writer left behind.
+    pub fn open(root: &Path) -> Result<StoreWriter, StoreError> {
+        let lock = lock(root)?;
+        for t in stale_temps(root)? {
+            remove_temp(&t)?;
+        }
+        let writer = LayoutWriter::create(root)?;
+        Ok(StoreWriter {
+            root: root.to_path_buf(),
+            before: blob_names(root)?,
+            writer: Some(writer),
+            committed: false,
+            _lock: lock,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Stores a small blob (config, manifest) from memory.
+    pub fn write_blob(&self, bytes: &[u8], media_type: &str) -> Result<Descriptor, StoreError> {
+        Ok(self.w().write_blob(bytes, media_type)?)
+    }
+
+    /// The committed layout, for reading blobs; `None` before the first commit.
+    pub fn layout(&self) -> Result<Option<Layout>, StoreError> {
+        if !self.root.join("index.json").exists() {
+            return Ok(None);
+        }
+        Ok(Some(Layout::open(&self.root)?))
+    }
+
+    /// Every entry that is a stage (entries that break a rule of the format are not).
+    pub fn entries(&self) -> Vec<Stage> {
+        self.w().entries().iter().filter_map(stage_of).collect()
+    }
+
+    /// The stage `--parent GIVEN` names: its full signature or a unique prefix of it (as
+    /// `stages list` shows them, whole).
+    pub fn parent(&self, given: &str) -> Result<Stage, StoreError> {
+        let shown = werf_push_spec::text::printable(given);
+        if let Some(e) = self.find(given) {
+            return Ok(e);
+        }
+        let matches: Vec<Stage> = self
+            .entries()
+            .into_iter()
+            .filter(|e| !given.is_empty() && e.signature.starts_with(given))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(StoreError::Invalid(format!(
+                "--parent {shown}: no stage with this signature (or prefix) in the stages \
+                 storage {}; `werf-push stages list` shows the signatures",
+                self.root.display()
+            ))),
+            many => Err(StoreError::Invalid(format!(
+                "--parent {shown}: {} stages have signatures starting so ({}): give more of it",
+                many.len(),
+                many.iter()
+                    .map(|e| e.signature.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    pub fn find(&self, signature: &str) -> Option<Stage> {
+        self.entries()
+            .into_iter()
+            .find(|e| e.signature == signature)
+    }
+
+    /// Adds the stage `d` (blobs already written) as `image`/`stage`/`signature`. An entry
+    /// of the same image and stage is replaced (its signature is returned); the same
+    /// signature for another image or stage is an error.
+    pub fn add_stage(
+        &mut self,
+        d: &Descriptor,
+        image: &ImageName,
+        stage: &str,
+        sig: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let new = NewStage {
+            descriptor: d.clone(),
+            image: image.clone(),
+            stage: stage.to_string(),
+            signature: sig.to_string(),
+        };
+        let mut results = self.add_stages(std::slice::from_ref(&new));
+        results
+            .pop()
+            .expect("one result")
+            .map_err(StoreError::Invalid)
+    }
+
+    /// What [`add_stages`](Self::add_stages) would answer for `batch`, nothing added.
+    pub fn check_stages(&self, batch: &[NewStage]) -> Vec<Result<Option<String>, String>> {
+        let mut set = StageSet::new(self.entries());
+        batch
+            .iter()
+            .map(|n| set.admit(&n.image, &n.stage, &n.signature))
+            .collect()
+    }
+
+    /// Adds the stages of `batch` (blobs already written) in order, as `add_stage` does one
+    /// by one, in time linear in the storage and the batch. Each result is that of
+    /// `add_stage`: the signature it replaced, or the rule it breaks (then it is not added).
+    pub fn add_stages(&mut self, batch: &[NewStage]) -> Vec<Result<Option<String>, String>> {
+        let results = self.check_stages(batch);
+        // The last admitted stage of each (image, stage) is the entry; the entries it
+        // replaces go in one pass.
+        let mut last: HashMap<(&ImageName, &str), usize> = HashMap::new();
+        for (i, (n, r)) in batch.iter().zip(&results).enumerate() {
+            if r.is_ok() {
+                last.insert((&n.image, n.stage.as_str()), i);
+            }
+        }
+        self.w_mut().retain_entries(|v| match stage_of(v) {
+            Some(e) => !last.contains_key(&(&e.image, e.stage.as_str())),
+            None => true,
+        });
+        for (i, n) in batch.iter().enumerate() {
+            if last.get(&(&n.image, n.stage.as_str())) == Some(&i) {
+                let extra = entry_fields(&n.descriptor, &n.image, &n.stage, &n.signature);
+                self.w_mut().add_entry(&n.descriptor, extra);
+            }
+        }
+        results
+    }
+
+    fn w(&self) -> &LayoutWriter {
+        self.writer.as_ref().expect("present until committed")
+    }
+
+    fn w_mut(&mut self) -> &mut LayoutWriter {
+        self.writer.as_mut().expect("present until committed")
+    }
+
+    /// Writes `index.json` by atomic rename and releases the lock. Refused, with nothing
+    /// written, when the entries break a rule readers check (`read::check_entries`: an
+    /// entry that is no stage, a signature listed twice, as a hostile checkout may hold):
+    /// a writer never leaves a storage no reader accepts.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        let index_path = self.root.join("index.json");
+        let mut stages = Vec::new();
+        for (i, e) in self.w().entries().iter().enumerate() {
+            match &e.descriptor {
+                Some(d) => stages.push(d),
+                None => {
+                    return Err(StoreError::Rule {
+                        path: index_path,
+                        entry: format!("entry {}", i + 1),
+                        rule: "not a descriptor (mediaType, digest, size)".into(),
+                    })
+                }
+            }
+        }
+        super::read::check_entries(stages, &index_path)?;
+        let w = self.writer.take().expect("present until committed");
+        // On failure index.json is unchanged, and the drop removes the new blobs too.
+        w.commit()?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for StoreWriter {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let dir = self.root.join("blobs").join("sha256");
+        let Ok(now) = blob_names(&self.root) else {
+            return;
+        };
+        for name in now.difference(&self.before) {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
+}
+
+/// The names of the blob files (temporary files aside) in `blobs/sha256`.
+fn blob_names(root: &Path) -> Result<HashSet<OsString>, StoreError> {
+    let dir = root.join("blobs").join("sha256");
+    let mut out = HashSet::new();
+    let it = match std::fs::read_dir(&dir) {
+        Ok(it) => it,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(StoreError::io(&dir)(e)),
+    };
+    for e in it {
+        let name = e.map_err(StoreError::io(&dir))?.file_name();
+        if !name.to_string_lossy().starts_with(TMP_PREFIX) {
+            out.insert(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Takes the storage's writer lock (every writer takes it first), after refusing a storage
+/// reached through a symlink ([`refuse_linked`]).
+pub fn lock(root: &Path) -> Result<LayoutLock, StoreError> {
+    refuse_linked(root)?;
+    LayoutLock::acquire(root).map_err(|e| match e {
+        e @ LayoutError::Locked { .. } => StoreError::Locked(e.to_string()),
+        e => e.into(),
+    })
+}
+
+/// The name of the project directory holding the default stages storage (`.werf/stages`).
+const WERF_DIR: &str = ".werf";
+
+/// A stages storage that is a symlink, or whose `.werf` directory is one, is never written
+/// to: a checkout holding `.werf -> /etc` would have the storage created at the link's
+/// target. A storage kept elsewhere on purpose is named by its real path (`--stages-dir`).
+fn refuse_linked(root: &Path) -> Result<(), StoreError> {
+    let mut check = vec![root];
+    if let Some(parent) = root
+        .parent()
+        .filter(|p| p.file_name() == Some(WERF_DIR.as_ref()))
+    {
+        check.push(parent);
+    }
+    for p in check {
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(p)
+                .map(|t| werf_push_spec::text::shown(&t.to_string_lossy()))
+                .unwrap_or_else(|_| "?".into());
+            return Err(StoreError::Invalid(format!(
+                "{}: is a symbolic link (to {target}): the stages storage is never written \
+                 through a link (a checkout could point it anywhere); nothing was changed: \
+                 replace the link with a directory, or pass --stages-dir with the storage's \
+                 real path",
+                werf_push_spec::text::shown(&p.to_string_lossy())
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A stage to add: its root manifest (blobs already written), image, stage and signature.
+#[derive(Debug, Clone)]
+pub struct NewStage {
+    pub descriptor: Descriptor,
+    pub image: ImageName,
+    pub stage: String,
+    pub signature: String,
+}
+
+/// The fields of a stage's `index.json` entry besides its descriptor: the `io.werf.*`
+/// annotations, the ref name and the platform.
+fn entry_fields(d: &Descriptor, image: &ImageName, stage: &str, sig: &str) -> serde_json::Value {
+    let mut extra = serde_json::json!({
+        "annotations": {
+            REF_NAME: sig,
+            ANN_IMAGE: image.annotation(),
+            ANN_STAGE: stage,
+            ANN_SIGNATURE: sig,
+        }
+    });
+    if let Some(p) = &d.platform {
+        let (os, arch) = p.split_once('/').unwrap_or((p.as_str(), ""));
+        extra["platform"] = serde_json::json!({"os": os, "architecture": arch});
+    }
+    extra
+}
+
+/// The stage an `index.json` entry being written is, if it is one.
+fn stage_of(e: &IndexEntry) -> Option<Stage> {
+    Stage::parse(e.descriptor.as_ref()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use werf_push_spec::Digest;
+
+    fn desc(n: u8) -> Descriptor {
+        Descriptor {
+            media_type: werf_push_spec::media_type::OCI_MANIFEST.into(),
+            digest: Digest::sha256_of(&[n]),
+            size: 1,
+            platform: None,
+            annotations: Default::default(),
+        }
+    }
+
+    #[test]
+    fn add_stage_rules_table() {
+        // (image, stage, signature, Ok(replaced) or Err(start of message)), applied in order.
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static str,
+            Result<Option<&'static str>, &'static str>,
+        );
+        let cases: [Case; 7] = [
+            ("a", "from", "aa", Ok(None)),
+            ("a", "install", "bb", Ok(None)),
+            ("a", "from", "cc", Ok(Some("aa"))),
+            ("b", "from", "bb", Err("signature bb is already")),
+            (
+                "a",
+                "dockerfile",
+                "dd",
+                Err("image 'a' already has stage '"),
+            ),
+            ("a", "nope", "ee", Err("unknown stage name 'nope'")),
+            ("", "from", "ff", Ok(None)),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = StoreWriter::open(dir.path()).unwrap();
+        for (i, (image, stage, sig, want)) in cases.into_iter().enumerate() {
+            let image = ImageName::from_annotation(image).unwrap();
+            let got = w.add_stage(&desc(i as u8), &image, stage, sig);
+            match (got, want) {
+                (Ok(r), Ok(w)) => assert_eq!(r.as_deref(), w, "case {i}"),
+                (Err(e), Err(w)) => assert!(e.to_string().starts_with(w), "case {i}: {e}"),
+                (got, want) => panic!("case {i}: got {got:?}, want {want:?}"),
+            }
+        }
+        let sigs: Vec<String> = w.entries().into_iter().map(|e| e.signature).collect();
+        assert_eq!(sigs, ["bb", "cc", "ff"]);
+    }
+
+    /// A storage that breaks a rule readers check (as a hostile checkout may hold it) is
+    /// not committed to: the add fails naming the rule and `index.json` stays as it was.
+    #[test]
+    fn a_storage_readers_refuse_is_refused_by_the_writer() {
+        let entry = |n: u8, image: &str, stage: &str, sig: &str| {
+            let mut v = desc(n).to_json();
+            v["annotations"] = serde_json::json!({REF_NAME: sig, ANN_IMAGE: image,
+                ANN_STAGE: stage, ANN_SIGNATURE: sig});
+            v
+        };
+        // (entries already in index.json, start of the rule the commit names)
+        let cases = [
+            (
+                vec![entry(1, "a", "from", "aa"), entry(2, "b", "from", "aa")],
+                "duplicate signature",
+            ),
+            (
+                vec![entry(1, "a", "from", "aa"), entry(2, "a", "from", "bb")],
+                "image 'a' has two 'from' stages",
+            ),
+            (vec![entry(1, "a", "nope", "aa")], "unknown stage name"),
+            (
+                vec![serde_json::json!({"mediaType": "x", "size": "one"})],
+                "not a descriptor",
+            ),
+        ];
+        for (entries, rule) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let index =
+                serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": entries}))
+                    .unwrap();
+            std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+            std::fs::write(dir.path().join("index.json"), &index).unwrap();
+            let mut w = StoreWriter::open(dir.path()).unwrap();
+            let image = ImageName::from_annotation("c").unwrap();
+            w.add_stage(&desc(9), &image, "from", "cc").unwrap();
+            let e = w.commit().expect_err(rule);
+            assert!(e.to_string().contains(rule), "{rule}: {e}");
+            assert!(
+                std::fs::read(dir.path().join("index.json")).unwrap() == index,
+                "{rule}"
+            );
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! The transport stack, assembled in `Transport::connect`: the clients (`clients.rs`:
+//! TLS, HTTP/2 for small requests, HTTP/1.1 for bodies), the scheme by ping, the auth
+//! handshake (`auth.rs`) around request retry (`retry.rs`), and the bound on requests in
+//! flight (`limit.rs`) around each attempt.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use reqwest::header::{HeaderValue, CONTENT_LENGTH, RETRY_AFTER};
+use reqwest::{Method, Response};
+use url::Url;
+
+use super::auth::Authenticator;
+use super::clients::Clients;
+use super::error::request_error;
+use super::retry::{is_retryable_status, parse_retry_after};
+use super::watch::{guard, Watch};
+use super::{ping, BodyReader, Request, RetryBudget, Timeouts, TransportError};
+use werf_push_auth::{scope, CredentialStore};
+
+#[derive(Debug, Clone)]
+pub struct TransportOptions {
+    /// Allow plain HTTP for this registry (HTTPS is tried first).
+    pub insecure: bool,
+    /// Accept any certificate.
+    pub skip_tls_verify: bool,
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Fall back to plain HTTP for registries on this machine, as Docker does.
+    pub local_http_fallback: bool,
+    pub user_agent: String,
+    /// Where credentials come from (looked up per registry at its first challenge).
+    pub credentials: CredentialStore,
+    /// Docker's per-registry TLS directory (`<dir>/<host[:port]>/ca.crt`, `client.cert`).
+    pub certs_d: Option<PathBuf>,
+    /// Sees every request attempt (method, path, status, latency, body size): benchmarks.
+    pub observer: Option<super::RequestObserver>,
+    /// Offer only HTTP/1.1 by ALPN: through a TLS proxy that speaks HTTP/2, uploads over
+    /// HTTP/1.1 cost less CPU (one connection per transfer, no 16 KiB frames and
+    /// flow-control windows; docs/performance.md).
+    pub http1_only: bool,
+    /// Connect, response and stall timeouts of every request.
+    pub timeouts: Timeouts,
+    /// Requests in flight to one registry at most (`--requests`); 429 and 503 answers
+    /// lower it for a while (`limit.rs`).
+    pub max_requests: usize,
+}
+
+/// Requests in flight to one registry unless `--requests` says otherwise: enough for a
+/// publish's tag checks to go in one round trip. Over HTTP/2 they share one connection.
+pub const DEFAULT_MAX_REQUESTS: usize = 128;
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        TransportOptions {
+            insecure: false,
+            skip_tls_verify: false,
+            ca_file: None,
+            local_http_fallback: true,
+            user_agent: format!("werf-push/{}", env!("CARGO_PKG_VERSION")),
+            credentials: CredentialStore::default(),
+            certs_d: Some(PathBuf::from("/etc/docker/certs.d")),
+            observer: None,
+            http1_only: false,
+            timeouts: Timeouts::default(),
+            max_requests: DEFAULT_MAX_REQUESTS,
+        }
+    }
+}
+
+/// A connected registry endpoint: client, base URL and the run's retry budget.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    clients: Clients,
+    base: Url,
+    host: String,
+    budget: Arc<RetryBudget>,
+    auth: Arc<Authenticator>,
+    observer: Option<super::RequestObserver>,
+    timeouts: Timeouts,
+    /// The bound on requests in flight, shared by every request to this registry.
+    limiter: Arc<super::Limiter>,
+}
+
+impl Transport {
+    /// Builds the client and finds the scheme the registry at `host` speaks.
+    pub async fn connect(
+        host: &str,
+        opts: &TransportOptions,
+        budget: Arc<RetryBudget>,
+    ) -> Result<Transport, TransportError> {
+        let clients = Clients::build(opts, host)?;
+        let client = clients.plain.clone();
+        if !opts.http1_only {
+            let (c, h, t) = (clients.clone(), host.to_string(), opts.timeouts.connect);
+            tokio::spawn(async move { super::warm::checks_connection(&c, &h, t).await });
+        }
+        let (base, challenges) = ping::detect_scheme_retrying(&client, host, opts, &budget).await?;
+        let auth = Authenticator::new(
+            host,
+            &base,
+            opts.credentials.clone(),
+            client.clone(),
+            opts.timeouts,
+        );
+        auth.learn(challenges.iter().map(String::as_str));
+        Ok(Transport {
+            clients,
+            base,
+            host: host.to_string(),
+            budget,
+            auth: Arc::new(auth),
+            observer: opts.observer.clone(),
+            timeouts: opts.timeouts,
+            limiter: super::Limiter::new(opts.max_requests),
+        })
+    }
+
+    /// Opens up to `n` connections for upload bodies ahead of the uploads, in the
+    /// background ([`super::warm::upload_connections`]).
+    pub fn warm_uploads(&self, n: usize) {
+        let (c, base, t) = (self.clients.clone(), self.base.clone(), self.timeouts);
+        tokio::spawn(async move { super::warm::upload_connections(&c, &base, n, &t).await });
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// Reads the body of `resp` (the answer to `method`) under the stall rule; collect it
+    /// with a size cap ([`BodyReader::collect`]) or stream it.
+    pub fn reader(&self, resp: Response, method: &str) -> BodyReader {
+        BodyReader::new(resp, method, &self.timeouts)
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn budget(&self) -> &Arc<RetryBudget> {
+        &self.budget
+    }
+
+    /// `path` (starting with `/v2/`) on the registry.
+    pub fn url(&self, path_and_query: &str) -> Url {
+        self.base
+            .join(path_and_query)
+            .unwrap_or_else(|_| self.base.clone())
+    }
+
+    /// Sends `req` with the auth handshake (`transport::auth`) around request retry: the
+    /// `Authorization` its scopes need (only to the registry's own origin), and after a 401
+    /// a refreshed token or the credentials, then that one request again. A 401 that
+    /// persists is an error (`Unauthorized`, `NoCredentials`, `Denied`); any other answer
+    /// is returned, whatever its status.
+    ///
+    /// A 401 from another origin (a redirect to storage or a CDN, an upload `Location` on
+    /// another host) is an error, `ForeignUnauthorized`: its challenge is never learned, so
+    /// the registry's credentials never go to a realm another host names.
+    pub async fn send(&self, req: &Request) -> Result<Response, TransportError> {
+        if !self.auth.is_own(&req.url) {
+            let resp = self.send_retrying(req, None).await?;
+            return self.not_foreign_401(req, resp);
+        }
+        let scopes = scope::scopes_for_request(
+            req.method.as_str(),
+            req.url.path(),
+            req.url.query_pairs().into_owned(),
+            req.repository.as_deref(),
+        );
+        let authz = self.auth.authorization(&scopes).await?;
+        let resp = self.send_retrying(req, authz.as_ref()).await?;
+        let resp = self.not_foreign_401(req, resp)?;
+        if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        let again = self
+            .auth
+            .on_unauthorized(&resp, &scopes, authz.as_ref())
+            .await?;
+        tracing::debug!(
+            "{} {}: 401, sending it again authorised",
+            req.method,
+            req.url.path()
+        );
+        let resp = self.send_retrying(req, Some(&again)).await?;
+        let resp = self.not_foreign_401(req, resp)?;
+        if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(self.auth.final_error(&resp, &scopes).await);
+        }
+        Ok(resp)
+    }
+
+    /// `resp`, unless it is a 401 from an origin other than the registry's (after a
+    /// redirect, or to a request sent elsewhere).
+    fn not_foreign_401(&self, req: &Request, resp: Response) -> Result<Response, TransportError> {
+        if resp.status() != reqwest::StatusCode::UNAUTHORIZED || self.auth.is_own(resp.url()) {
+            return Ok(resp);
+        }
+        Err(TransportError::ForeignUnauthorized {
+            request: format!("{} {}", req.method, redact_query(&req.url)),
+            origin: werf_push_auth::redact::quote(&resp.url().origin().ascii_serialization()),
+            host: self.host.clone(),
+        })
+    }
+
+    /// Sends `req`, retrying transient failures (connection errors, timeouts, HTTP/2
+    /// GOAWAY or refused streams) and 408/429/5xx answers (honouring `Retry-After`) while
+    /// the budget allows: attempts per request and time per request are both bounded.
+    /// Returns the last answer, whatever its status.
+    async fn send_retrying(
+        &self,
+        req: &Request,
+        authz: Option<&HeaderValue>,
+    ) -> Result<Response, TransportError> {
+        if !req.retry {
+            return self.send_once(req, authz).await;
+        }
+        self.budget
+            .retry(
+                || self.send_once(req, authz),
+                |result, _| match result {
+                    Ok(resp) if is_retryable_status(resp.status().as_u16()) => Some(
+                        resp.headers()
+                            .get(RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| parse_retry_after(v, SystemTime::now())),
+                    ),
+                    Ok(_) => None,
+                    Err(e) if e.is_retryable() => Some(None),
+                    Err(_) => None,
+                },
+                |result, retrier, wait| {
+                    // One short line: `retry 2/5 PATCH upload in 1.2s: connection reset by peer`.
+                    let line = |cause: String| {
+                        format!(
+                            "retry {}/{} {} {} in {:.1}s: {cause}",
+                            retrier.attempt(),
+                            retrier.max(),
+                            req.method,
+                            what(&req.url),
+                            wait.as_secs_f32()
+                        )
+                    };
+                    // The wait and what waits, as fields too: progress says it while no
+                    // byte moves.
+                    let (ms, w) = (
+                        wait.as_millis() as u64,
+                        format!("{} {}", req.method, what(&req.url)),
+                    );
+                    match result {
+                        Ok(resp) => tracing::info!(
+                            retry_in_ms = ms,
+                            retry_what = %w,
+                            "{}",
+                            line(format!("answered {}", resp.status().as_u16()))
+                        ),
+                        // A timeout is said even without -v: the run may have waited long
+                        // for it.
+                        Err(e @ TransportError::Timeout { .. }) => {
+                            tracing::warn!(retry_in_ms = ms, retry_what = %w, "{}", line(e.brief()))
+                        }
+                        Err(e) => {
+                            tracing::info!(retry_in_ms = ms, retry_what = %w, "{}", line(e.brief()))
+                        }
+                    }
+                },
+            )
+            .await
+    }
+
+    async fn send_once(
+        &self,
+        req: &Request,
+        authz: Option<&HeaderValue>,
+    ) -> Result<Response, TransportError> {
+        let mut headers = req.headers.clone();
+        if let Some(a) = authz {
+            headers.insert(reqwest::header::AUTHORIZATION, a.clone());
+        }
+        if tracing::enabled!(tracing::Level::TRACE) {
+            // -vv: request headers, credentials redacted.
+            for (k, v) in &headers {
+                let shown = if v.is_sensitive() || k == reqwest::header::AUTHORIZATION {
+                    "<redacted>"
+                } else {
+                    v.to_str().unwrap_or("<binary>")
+                };
+                tracing::trace!("    {k}: {shown}");
+            }
+        }
+        if !matches!(req.method, Method::GET | Method::HEAD) || !req.body.is_empty() {
+            // Always explicit: Google Artifact Registry answers 411 to a POST without
+            // Content-Length, and ACR rejects Transfer-Encoding: chunked.
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(req.body.len()));
+        }
+        let slot = self.limiter.slot().await;
+        let sent_at = std::time::Instant::now();
+        let watch = Arc::new(Watch::new(self.timeouts, req.body.len(), sent_at));
+        let body = req.body.open(watch.clone()).await?;
+        tracing::debug!("--> {} {}", req.method, redact_query(&req.url));
+        let send = self
+            .clients
+            .pick(req.follow_redirects, req.body.len(), &req.url)
+            .request(req.method.clone(), req.url.clone())
+            .headers(headers)
+            .body(body)
+            .send();
+        let resp = guard(&watch, send)
+            .await
+            .map_err(|(kind, after)| TransportError::Timeout {
+                method: req.method.to_string(),
+                url: redact_query(&req.url),
+                kind,
+                after,
+            })
+            .and_then(|r| {
+                r.map_err(|e| {
+                    request_error(
+                        req.method.as_str(),
+                        redact_query(&req.url),
+                        &e,
+                        self.timeouts.connect,
+                    )
+                })
+            });
+        if let Some(o) = &self.observer {
+            o.observe(&super::metrics::RequestSample {
+                method: &req.method,
+                path: req.url.path(),
+                mount: req.url.query_pairs().any(|(k, _)| k == "mount"),
+                status: resp.as_ref().ok().map(|r| r.status().as_u16()),
+                elapsed: sent_at.elapsed(),
+                body_bytes: req.body.len(),
+            });
+        }
+        let resp = resp?;
+        slot.answered(super::Load::of_status(resp.status().as_u16()));
+        tracing::debug!(
+            "<-- {} {} {}",
+            resp.status().as_u16(),
+            req.method,
+            req.url.path()
+        );
+        Ok(resp)
+    }
+}
+
+/// What a registry URL is about, in a word or two: `upload`, `blob 1a2b3c4d`,
+/// `manifest v1`, `tag list`, `ping`.
+fn what(url: &Url) -> String {
+    let path = url.path();
+    let short = |s: &str| -> String {
+        let s = s.rsplit(':').next().unwrap_or(s);
+        s.chars().take(12).collect()
+    };
+    if path.contains("/blobs/uploads") {
+        "upload".into()
+    } else if let Some((_, d)) = path.rsplit_once("/blobs/") {
+        format!("blob {}", short(d).chars().take(8).collect::<String>())
+    } else if let Some((_, r)) = path.rsplit_once("/manifests/") {
+        format!("manifest {}", werf_push_auth::redact::quote(&short(r)))
+    } else if path.ends_with("/tags/list") {
+        "tag list".into()
+    } else if path == "/v2/" || path == "/v2" {
+        "ping".into()
+    } else {
+        werf_push_auth::redact::quote(path)
+    }
+}
+
+/// A URL for logs and errors: the query (which may carry signed upload state) dropped, and
+/// quoted like any registry text (an upload `Location` is the registry's).
+pub(crate) fn redact_query(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    werf_push_auth::redact::quote(u.as_str())
+}

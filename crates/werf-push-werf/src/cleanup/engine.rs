@@ -1,0 +1,280 @@
+//! A cleanup or purge run: where the project's tags are (the repo, the naming mode and the
+//! images of werf.yaml), the scan, git facts when an image policy needs them, the plan, and
+//! (unless `dry_run`) the grace state written, then the deletions, all at once under the
+//! transport's bound. A deletion removes its tag only (`Registry::delete_tag`); a manifest
+//! is deleted by digest only when every tag on it in the repository is being deleted.
+//! Killed at any moment, a run leaves every kept tag as it was: kept tags are never
+//! written, and a tag being deleted is at worst left on a placeholder the next run deletes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use std::sync::atomic::AtomicBool;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::error::CleanupError;
+use super::plan::{classify, decide, read_state, Class, Names, Settings};
+use super::policy::{GitFacts, Policies};
+use super::scan::scan;
+use super::stages::GraceState;
+use super::used::InUse;
+use super::{Event, Report, Reporter, STATE_LABEL, STATE_TAG};
+use crate::config::read_werf_yaml;
+use crate::error::WerfError;
+use crate::naming::{image_reference, resolve_mode, RepoMode};
+use werf_push_registry::{Registries, Registry, RegistryError};
+use werf_push_spec::Reference;
+
+/// Deletions sent at once; the transport's `--requests` bound is what limits them.
+const DELETES: usize = 512;
+
+pub struct CleanupRequest {
+    /// Project directory: werf.yaml and the git repository.
+    pub dir: PathBuf,
+    pub repo: String,
+    pub mode: RepoMode,
+    /// IMAGE_NAMEs (`~`: the nameless image) whose images are cleaned; all when empty.
+    pub only: Vec<String>,
+    pub policies: Policies,
+    pub in_use: InUse,
+    /// `--keep-stages-built-within`, seconds.
+    pub grace_secs: i64,
+    pub dry_run: bool,
+    pub purge: bool,
+    pub page_size: Option<usize>,
+}
+
+/// Runs the cleanup (or purge) of `req`; the report lists every tag considered, and the
+/// deletions that failed (`Report::incomplete`).
+pub async fn run(
+    req: &CleanupRequest,
+    registries: &Registries,
+    reporter: &dyn Reporter,
+) -> Result<Report, CleanupError> {
+    let names = names(req)?;
+    let base_ref =
+        Reference::parse(&format!("{}/{}", names.registry, names.base)).map_err(|source| {
+            WerfError::Reference {
+                reference: req.repo.clone(),
+                source,
+            }
+        })?;
+    let reg = registries
+        .get(&base_ref)
+        .await
+        .map_err(|e| CleanupError::Registry {
+            context: base_ref.registry.clone(),
+            source: RegistryError::Transport(e),
+        })?;
+    let mut repositories = vec![names.base.clone()];
+    repositories.extend(names.multirepo.values().cloned());
+    let stage_prefix = werf_push_stages::format::TAG_PREFIX;
+    let base = names.base.clone();
+    let scanned = scan(&reg, &repositories, req.page_size, |repo, tag| {
+        !(repo == base && tag.starts_with(stage_prefix))
+    })
+    .await?;
+    reporter.event(Event::Scanned {
+        repositories: repositories.len(),
+        tags: scanned.tags.len(),
+        manifests: scanned.manifest_reads,
+        configs: scanned.config_reads,
+    });
+    let classes = classify(&scanned, &names, &req.in_use);
+    let git = if req.purge {
+        GitFacts::default()
+    } else {
+        git_facts(req, &classes)?
+    };
+    let settings = Settings {
+        policies: req.policies,
+        in_use: &req.in_use,
+        now: super::time::now(),
+        grace_secs: req.grace_secs,
+        purge: req.purge,
+    };
+    let state = read_state(&scanned, &names);
+    let (mut entries, mut summary, next_state) =
+        decide(&scanned, &names, &classes, &git, &settings, &state);
+    let delete = entries.iter().filter(|e| e.delete).count();
+    reporter.event(Event::Planned {
+        keep: entries.len() - delete,
+        delete,
+    });
+    let mut report = Report {
+        repo: req.repo.clone(),
+        command: if req.purge { "purge" } else { "cleanup" }.into(),
+        dry_run: req.dry_run,
+        manifest_reads: scanned.manifest_reads,
+        config_reads: scanned.config_reads,
+        ..Default::default()
+    };
+    if !req.dry_run {
+        if !req.purge && (next_state != state || !next_state.is_empty()) {
+            write_state(&reg, &names.base, &next_state).await?;
+        }
+        // Per (repository, digest): how many tags it has, and how many go.
+        let mut on_digest: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
+        for e in &entries {
+            let c = on_digest.entry((&e.repository, &e.digest)).or_default();
+            c.0 += 1;
+            c.1 += usize::from(e.delete);
+        }
+        let jobs: Vec<(usize, bool)> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.delete)
+            .map(|(i, e)| {
+                let (all, going) = on_digest[&(e.repository.as_str(), e.digest.as_str())];
+                (i, all == going)
+            })
+            .collect();
+        let total = jobs.len();
+        // The first deletion alone: it learns whether the registry deletes tags, so that
+        // the others do not each ask again.
+        let tag_delete = AtomicBool::new(true);
+        let delete = |(i, sole): (usize, bool)| {
+            let t = &scanned.tags[i];
+            let (reg, tag_delete) = (&reg, &tag_delete);
+            async move {
+                let r = reg
+                    .delete_tag(&t.repository, &t.tag, &t.manifest, sole, tag_delete)
+                    .await;
+                (i, r)
+            }
+        };
+        let mut jobs = jobs.into_iter();
+        let first = match jobs.next() {
+            Some(j) => vec![delete(j).await],
+            None => Vec::new(),
+        };
+        let mut results =
+            stream::iter(first).chain(stream::iter(jobs).map(delete).buffer_unordered(DELETES));
+        let mut done = 0;
+        while let Some((i, r)) = results.next().await {
+            done += 1;
+            if done % 100 == 0 || done == total {
+                reporter.event(Event::Deleting { done, total });
+            }
+            match r {
+                Ok(how) => entries[i].deleted_by = Some(how),
+                Err(e) => {
+                    let reference = &entries[i].reference;
+                    let text = werf_push_spec::text::printable(&e.to_string()).into_owned();
+                    report.errors.push(format!("{reference}: {text}"));
+                    let first = report.first_failure.as_ref();
+                    if first.is_none_or(|(r, _)| reference < r) {
+                        report.first_failure = Some((reference.clone(), e));
+                    }
+                }
+            }
+        }
+        report.errors.sort();
+        summary.failed = report.errors.len();
+    }
+    report.tags = entries;
+    report.summary = summary;
+    Ok(report)
+}
+
+/// The repositories of the project: REPO, and in multirepo mode REPO/IMAGE for each image
+/// of werf.yaml (which multirepo needs: stages of an image whose repository was not seen
+/// would look unused).
+fn names(req: &CleanupRequest) -> Result<Names, CleanupError> {
+    let repo = req.repo.trim_end_matches('/');
+    let mode = resolve_mode(repo, req.mode)?;
+    let base = image_reference(repo, mode, None, "latest")?;
+    let base_ref = Reference::parse(&format!("{}:latest", base.repository)).map_err(|source| {
+        WerfError::Reference {
+            reference: repo.to_string(),
+            source,
+        }
+    })?;
+    let config = read_werf_yaml(&req.dir)?;
+    let known: Option<Vec<Option<String>>> = config.map(|c| c.images);
+    let selected: Option<Vec<Option<String>>> = (!req.only.is_empty()).then(|| {
+        req.only
+            .iter()
+            .map(|n| (n != werf_push_stages::ImageName::NAMELESS).then(|| n.clone()))
+            .collect()
+    });
+    let mut multirepo = BTreeMap::new();
+    if mode == RepoMode::Multirepo {
+        let Some(known) = &known else {
+            return Err(CleanupError::NoWerfYaml {
+                dir: req.dir.clone(),
+            });
+        };
+        for name in known.iter().flatten() {
+            let r = image_reference(repo, mode, Some(name), "latest")?;
+            let r = Reference::parse(&format!("{}:latest", r.repository)).map_err(|source| {
+                WerfError::Reference {
+                    reference: r.repository.clone(),
+                    source,
+                }
+            })?;
+            multirepo.insert(name.clone(), r.repository);
+        }
+    }
+    if let (Some(selected), Some(known)) = (&selected, &known) {
+        if let Some(unknown) = selected.iter().find(|s| !known.contains(s)) {
+            return Err(CleanupError::Werf(WerfError::UnknownImage {
+                name: unknown.clone().unwrap_or_else(|| "~".into()),
+                available: known
+                    .iter()
+                    .map(|n| n.clone().unwrap_or_else(|| "~".into()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }));
+        }
+    }
+    Ok(Names {
+        registry: base_ref.registry,
+        base: base_ref.repository,
+        multirepo,
+        monorepo: mode == RepoMode::Monorepo,
+        selected,
+    })
+}
+
+/// Git facts, read only when an image's strategy needs them.
+fn git_facts(req: &CleanupRequest, classes: &[Class]) -> Result<GitFacts, CleanupError> {
+    let mut needed = false;
+    let mut commits = Vec::new();
+    for c in classes {
+        if let Class::Image(t) = c {
+            match t.strategy.as_str() {
+                "git-branch" | "git-tag" => needed = true,
+                "git-commit" => {
+                    needed = true;
+                    commits.push(t.image_tag.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    if !needed {
+        return Ok(GitFacts::default());
+    }
+    commits.sort();
+    commits.dedup();
+    super::git::read(&req.dir, &commits)
+}
+
+/// Writes the grace state as the config (one label) of an OCI image with no layers, tagged
+/// `STATE_TAG` in the base repository.
+async fn write_state(reg: &Registry, repo: &str, state: &GraceState) -> Result<(), CleanupError> {
+    let mut labels = serde_json::Map::new();
+    labels.insert(
+        STATE_LABEL.into(),
+        serde_json::to_string(state).unwrap_or_default().into(),
+    );
+    reg.put_label_image(repo, STATE_TAG, labels)
+        .await
+        .map(|_| ())
+        .map_err(|source| CleanupError::Registry {
+            context: format!("writing the cleanup state {repo}:{STATE_TAG}"),
+            source,
+        })
+}

@@ -1,0 +1,140 @@
+//! Registry-side `cleanup` and `purge`, as werf v1.1 does them: images by policies (their
+//! `werf-tag-strategy` label against the project's git refs, limits and expiry; images in
+//! use kept), then the stages synchronised with the images that remain (a stage is kept
+//! while its layers begin a remaining image's, and an unreferenced one only goes once an
+//! earlier cleanup saw it unreferenced the grace period ago); `purge` deletes every image
+//! and stage of the project. The scan (`scan.rs`), the pure decisions (`policy.rs`,
+//! `stages.rs`, `plan.rs`), the git facts (`git.rs`), the in-use list (`used.rs`) and the
+//! run (`engine.rs`) that deletes through `registry::delete` (one tag, never another).
+
+mod engine;
+mod error;
+pub mod git;
+pub mod plan;
+pub mod policy;
+pub mod reason;
+pub mod scan;
+pub mod stages;
+mod time;
+pub mod used;
+
+use std::collections::BTreeMap;
+
+pub use engine::{run, CleanupRequest};
+
+pub use error::CleanupError;
+pub use reason::Reason;
+
+/// The tag in REPO where cleanup keeps its state (when it first saw each unreferenced stage).
+pub const STATE_TAG: &str = "werf-push-cleanup-state";
+/// The label of the state tag's config that holds the state (JSON: digest -> unix seconds).
+pub const STATE_LABEL: &str = "werf-push-cleanup-state";
+
+/// What a run tells as it goes (the CLI prints it as progress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The scan is done: tags listed in repositories, manifests and configs read.
+    Scanned {
+        repositories: usize,
+        tags: usize,
+        manifests: usize,
+        configs: usize,
+    },
+    /// The plan is made.
+    Planned { keep: usize, delete: usize },
+    /// Deletions done so far (every 100th, and the last).
+    Deleting { done: usize, total: usize },
+}
+
+/// Receives a run's events; the library prints nothing itself.
+pub trait Reporter: Send + Sync {
+    fn event(&self, e: Event);
+}
+
+/// A reporter that ignores every event.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn event(&self, _: Event) {}
+}
+
+/// What a tag is, for the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Image,
+    Stage,
+    /// The cleanup's own state tag.
+    State,
+    /// Not werf's (or a placeholder of an interrupted cleanup).
+    Other,
+}
+
+/// One tag of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlanEntry {
+    /// `registry/repository:tag`.
+    pub reference: String,
+    pub repository: String,
+    pub tag: String,
+    pub digest: String,
+    pub kind: Kind,
+    /// `werf-image-name` (empty: the nameless image) of an image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// `werf-tag-strategy` of an image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    pub delete: bool,
+    pub reason: Reason,
+    /// How the tag was deleted (not in a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<werf_push_registry::delete::TagDeletion>,
+}
+
+/// Counts of a plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub scanned: usize,
+    pub kept: usize,
+    pub deleted: usize,
+    /// Tags by reason (kebab-case, as in the plan).
+    pub by_reason: BTreeMap<String, usize>,
+    /// Bytes of blobs and manifests that only deleted tags reference: what the registry's
+    /// garbage collector can free (an estimate over the repositories scanned).
+    pub freeable_bytes: u64,
+    /// Deletions that failed.
+    pub failed: usize,
+}
+
+/// The report of a cleanup or purge (`--cleanup-report-path`): every tag considered.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Report {
+    pub repo: String,
+    pub command: String,
+    pub dry_run: bool,
+    pub tags: Vec<PlanEntry>,
+    pub summary: Summary,
+    /// Reads the scan made (manifests by tag and by digest, configs).
+    pub manifest_reads: usize,
+    pub config_reads: usize,
+    /// Why deletions failed: `reference: error`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// The first failed deletion: its reference and error.
+    #[serde(skip)]
+    pub first_failure: Option<(String, werf_push_registry::RegistryError)>,
+}
+
+impl Report {
+    /// The error of a run whose deletions did not all succeed (taken: asked once).
+    pub fn incomplete(&mut self) -> Option<CleanupError> {
+        let (reference, source) = self.first_failure.take()?;
+        Some(CleanupError::Incomplete {
+            failed: self.errors.len(),
+            planned: self.tags.iter().filter(|t| t.delete).count(),
+            reference,
+            source: Box::new(source),
+        })
+    }
+}

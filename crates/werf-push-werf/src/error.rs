@@ -1,0 +1,289 @@
+//! The one error type of the werf policy layer: bad tags, bad repos and naming modes,
+//! invalid image references, and werf.yaml problems, each carrying its context (flag,
+//! tag, image, repo, path, document) and saying what went wrong, where, and how to fix it.
+//!
+//! Knows nothing of HTTP, registries' APIs, the OCI layout or the CLI parser: it only
+//! names the flags a user typed so messages can point back at them.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// Every failure of `crate`.
+#[derive(Debug, Error)]
+pub enum WerfError {
+    /// A user tag (`--tag-custom`, `--tag-git-*` or `WERF_TAG_CUSTOM_*`) is not a docker
+    /// tag. The text up to the optional env suffix is werf's own message.
+    #[error(
+        "bad {flag} parameter '{tag}' specified: docker tag should comply with regex \
+         '^[\\w][\\w.-]*$' and be maximum 128 chars{}",
+        env_suffix(.env_var)
+    )]
+    InvalidTag {
+        flag: &'static str,
+        tag: String,
+        /// The `WERF_TAG_CUSTOM_*` variable the tag came from, when not from a flag.
+        env_var: Option<String>,
+    },
+
+    /// No tagging strategy was asked for.
+    #[error(
+        "no tag specified: use --tag-custom, --tag-git-branch, --tag-git-tag, \
+         --tag-git-commit or --tag-by-stages-signature"
+    )]
+    NoTag,
+
+    /// The only tag given was an empty value.
+    #[error(
+        "{flag} (or {env}) is empty, and no other tag was specified: give it a value (e.g. \
+         the branch name, slugged with `werf-push slugify -f docker-tag NAME`), or use \
+         another --tag-* flag"
+    )]
+    EmptyTag {
+        flag: &'static str,
+        env: &'static str,
+    },
+
+    /// `--images-repo-mode` got something other than auto, multirepo or monorepo.
+    #[error("bad --images-repo-mode '{value}' specified: use auto, multirepo or monorepo")]
+    BadRepoMode { value: String },
+
+    /// `--images-repo` is not a usable repository address.
+    #[error("bad --images-repo '{repo}' specified: {reason}")]
+    InvalidRepo { repo: String, reason: String },
+
+    /// Multirepo asked for a repo that already names a repository on a registry that
+    /// cannot nest repositories (Docker Hub, Quay, GitHub Packages).
+    #[error(
+        "registry {registry} does not support nested repositories: {repo} already names a \
+         repository ({shape}), so images can only be tags in it: use \
+         --images-repo-mode=monorepo or auto"
+    )]
+    NestedRepoUnsupported {
+        registry: String,
+        repo: String,
+        shape: &'static str,
+    },
+
+    /// Monorepo asked for a repo that is a bare account on a registry that needs a
+    /// repository under it (Docker Hub, Quay, GitHub Packages).
+    #[error(
+        "registry {registry} cannot hold images as tags of {repo}: it is {shape}; for \
+         monorepo mode use {repo}/{missing}, or use --images-repo-mode=multirepo or auto"
+    )]
+    MonorepoNeedsRepository {
+        registry: String,
+        repo: String,
+        shape: &'static str,
+        missing: &'static str,
+    },
+
+    /// The repo has a path depth that the registry cannot hold in any mode.
+    #[error(
+        "bad --images-repo '{repo}' specified: registry {registry} takes {expected} after \
+         the host, got {found} path component(s)"
+    )]
+    RepoPathShape {
+        registry: String,
+        repo: String,
+        expected: &'static str,
+        found: usize,
+    },
+
+    /// The reference an image and tag would be published as is not a valid reference.
+    #[error(
+        "cannot publish {} with tag '{tag}': reference '{reference}' is invalid: {reason}",
+        image_display(.image)
+    )]
+    InvalidImageReference {
+        /// `None` is the nameless image.
+        image: Option<String>,
+        tag: String,
+        reference: String,
+        reason: String,
+    },
+
+    /// `image: ~` together with named images.
+    #[error(
+        "a nameless image (image: ~) cannot be used together with named images ({}): name \
+         it, or keep it as the only image",
+        .named.join(", ")
+    )]
+    NamelessWithNamed { named: Vec<String> },
+
+    /// The same image name (or two nameless images) given twice.
+    #[error("{} is defined more than once: image names must be unique", image_display(.image))]
+    DuplicateImage { image: Option<String> },
+
+    /// werf.yaml still holds Go template markup.
+    #[error(
+        "werf.yaml at {} is a Go template ('{{{{' on line {line}): render it into another \
+         directory and keep the stages storage where it is: `werf config render > \
+         DIR/werf.yaml`, then `werf-push publish --dir DIR --stages-dir {}`",
+        .path.display(),
+        stages_beside(.path).display()
+    )]
+    ConfigTemplate { path: PathBuf, line: usize },
+
+    /// werf.yaml is not what werf would accept.
+    #[error("{}: {message}", config_where(.path, .doc, .line))]
+    Config {
+        path: PathBuf,
+        /// 1-based number of the YAML document, when the problem is in one.
+        doc: Option<usize>,
+        /// 1-based line in the file, when known.
+        line: Option<usize>,
+        message: String,
+    },
+
+    /// The stages storage cannot be read or breaks a rule of its format.
+    #[error(transparent)]
+    Stages(#[from] werf_push_stages::StoreError),
+
+    /// The stages storage itself cannot be read.
+    #[error(transparent)]
+    Layout(#[from] werf_push_layout::LayoutError),
+
+    /// An image of werf.yaml has no stages in the stages storage.
+    #[error("{} is not built: the stages storage {} has no stages for it; build it first", image_display(.image), .path.display())]
+    NotBuilt {
+        image: Option<String>,
+        path: PathBuf,
+    },
+
+    /// A positional IMAGE_NAME names no image.
+    #[error("image '{name}' is not defined (available: {available})")]
+    UnknownImage { name: String, available: String },
+
+    /// A published reference came out invalid.
+    #[error("{reference}: {source}")]
+    Reference {
+        reference: String,
+        #[source]
+        source: werf_push_spec::SpecError,
+    },
+
+    /// Reading a file failed for a reason other than its absence.
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn env_suffix(env_var: &Option<String>) -> String {
+    match env_var {
+        Some(name) => format!(" (from ${name})"),
+        None => String::new(),
+    }
+}
+
+fn image_display(image: &Option<String>) -> String {
+    werf_push_stages::ImageName::from_option(image.clone()).describe()
+}
+
+fn config_where(path: &Path, doc: &Option<usize>, line: &Option<usize>) -> String {
+    let mut s = format!("werf.yaml at {}", path.display());
+    if let Some(doc) = doc {
+        s.push_str(&format!(", document {doc}"));
+    }
+    if let Some(line) = line {
+        s.push_str(&format!(" (line {line})"));
+    }
+    s
+}
+
+/// Test helper: `got` shown with `show` must equal `Ok(text)`, or its error message must
+/// start with `Err(text)`.
+/// The stages storage of the project whose werf.yaml is `werf_yaml`: `DIR/.werf/stages`.
+fn stages_beside(werf_yaml: &std::path::Path) -> PathBuf {
+    let dir = match werf_yaml.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    dir.join(".werf").join("stages")
+}
+
+#[cfg(test)]
+pub(crate) fn assert_result<T>(
+    label: &str,
+    got: Result<T, WerfError>,
+    show: impl Fn(&T) -> String,
+    want: Result<&str, &str>,
+) {
+    match (got, want) {
+        (Ok(v), Ok(w)) => assert_eq!(show(&v), w, "{label}"),
+        (Err(e), Err(w)) => {
+            let msg = e.to_string();
+            assert!(msg.starts_with(w), "{label}:\n got {msg}\nwant {w}");
+        }
+        (Ok(v), Err(w)) => panic!("{label}: got Ok({}), want Err({w})", show(&v)),
+        (Err(e), Ok(w)) => panic!("{label}: got Err({e}), want Ok({w})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages() {
+        let p = PathBuf::from("/p/werf.yaml");
+        let cases: Vec<(WerfError, &str)> = vec![
+            (
+                WerfError::InvalidTag {
+                    flag: "--tag-custom",
+                    tag: "a/b".into(),
+                    env_var: None,
+                },
+                "bad --tag-custom parameter 'a/b' specified: docker tag should comply with \
+                 regex '^[\\w][\\w.-]*$' and be maximum 128 chars",
+            ),
+            (
+                WerfError::InvalidTag {
+                    flag: "--tag-custom",
+                    tag: "".into(),
+                    env_var: Some("WERF_TAG_CUSTOM_X".into()),
+                },
+                "bad --tag-custom parameter '' specified: docker tag should comply with \
+                 regex '^[\\w][\\w.-]*$' and be maximum 128 chars (from $WERF_TAG_CUSTOM_X)",
+            ),
+            (
+                WerfError::ConfigTemplate {
+                    path: p.clone(),
+                    line: 3,
+                },
+                "werf.yaml at /p/werf.yaml is a Go template ('{{' on line 3): render it into \
+                 another directory and keep the stages storage where it is: `werf config \
+                 render > DIR/werf.yaml`, then `werf-push publish --dir DIR --stages-dir \
+                 /p/.werf/stages`",
+            ),
+            (
+                WerfError::Config {
+                    path: p.clone(),
+                    doc: Some(2),
+                    line: Some(7),
+                    message: "m".into(),
+                },
+                "werf.yaml at /p/werf.yaml, document 2 (line 7): m",
+            ),
+            (
+                WerfError::Config {
+                    path: p,
+                    doc: None,
+                    line: None,
+                    message: "m".into(),
+                },
+                "werf.yaml at /p/werf.yaml: m",
+            ),
+            (
+                WerfError::DuplicateImage { image: None },
+                "the nameless image is defined more than once: image names must be unique",
+            ),
+        ];
+        for (i, (err, want)) in cases.iter().enumerate() {
+            assert_eq!(err.to_string(), *want, "case {i}");
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Final images, written not built: the last stage's config plus werf's labels becomes a new
+//! config blob; the stage's layers are reused; a new manifest of the same media-type family
+//! as the stage's tagged form (`stage_tag.rs`: the stage as stored, or as OCI with its
+//! names annotated when its bytes do not name it) points at them (one per platform and a
+//! new index for a multi-platform stage). Bytes are deterministic (sorted keys, no
+//! timestamps), so publishing twice gives the same digests.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::error::WerfError;
+use super::stage_tag::tagged;
+use werf_push_engine::{BlobSource, PushImage};
+use werf_push_layout::{Layout, LayoutError};
+use werf_push_spec::{Digest, Manifest, ManifestKind, SpecError};
+use werf_push_stages::format::set_labels;
+use werf_push_stages::Stage;
+
+/// Builds the published image for `stage` with `labels` added to its config.
+pub(crate) fn final_image(
+    layout: &Layout,
+    stage: &Stage,
+    labels: &BTreeMap<String, String>,
+) -> Result<PushImage, WerfError> {
+    // The stage as its `image-stage-*` tag holds it: the same on the runner that built it
+    // and on one that pulled it, so both write the same final image.
+    let image = tagged(layout, stage)?;
+    let mut configs: Vec<(werf_push_spec::Descriptor, Bytes)> = Vec::new();
+    let root = &image.root;
+    let manifests = match &root.kind {
+        ManifestKind::Image { .. } => vec![relabel(layout, root, labels, &mut configs)?],
+        ManifestKind::Index {
+            manifests: children,
+        } => {
+            let mut out = Vec::new();
+            let mut index: Value = json(&root.bytes, root)?;
+            for (i, child) in children.iter().enumerate() {
+                let m = image
+                    .manifests
+                    .iter()
+                    .find(|m| m.digest == child.digest)
+                    .ok_or_else(|| bad(root, "child manifest missing"))?;
+                if !matches!(m.kind, ManifestKind::Image { .. }) {
+                    return Err(bad(root, "nested indexes are not supported in a stage"));
+                }
+                let new = relabel(layout, m, labels, &mut configs)?;
+                index["manifests"][i]["digest"] = Value::from(new.digest.to_string());
+                index["manifests"][i]["size"] = Value::from(new.bytes.len());
+                out.push(new);
+            }
+            let bytes = Bytes::from(serde_json::to_vec(&index).expect("JSON values serialise"));
+            out.push(Manifest::parse(bytes, Some(&root.media_type)).map_err(|e| spec(root, e))?);
+            out
+        }
+    };
+    let mut blobs: Vec<_> = configs
+        .into_iter()
+        .map(|(d, b)| (d, BlobSource::Bytes(b)))
+        .collect();
+    for d in &image.blobs {
+        let is_old_config = image.manifests.iter().any(|m| match &m.kind {
+            ManifestKind::Image { config, .. } => config.digest == d.digest,
+            ManifestKind::Index { .. } => false,
+        });
+        let used_as_layer = image.manifests.iter().any(|m| match &m.kind {
+            ManifestKind::Image { layers, .. } => layers.iter().any(|l| l.digest == d.digest),
+            ManifestKind::Index { .. } => false,
+        });
+        if !is_old_config || used_as_layer {
+            blobs.push((d.clone(), BlobSource::File(layout.check_blob(d)?)));
+        }
+    }
+    blobs.sort_by(|a, b| {
+        b.0.size
+            .cmp(&a.0.size)
+            .then_with(|| a.0.digest.cmp(&b.0.digest))
+    });
+    blobs.dedup_by(|a, b| a.0.digest == b.0.digest);
+    Ok(PushImage { manifests, blobs })
+}
+
+/// A copy of image manifest `m` whose config carries `labels`.
+fn relabel(
+    layout: &Layout,
+    m: &Manifest,
+    labels: &BTreeMap<String, String>,
+    configs: &mut Vec<(werf_push_spec::Descriptor, Bytes)>,
+) -> Result<Manifest, WerfError> {
+    let ManifestKind::Image { config, .. } = &m.kind else {
+        return Err(bad(m, "not an image manifest"));
+    };
+    let raw = layout.read_blob(config)?;
+    let mut cfg: Value = serde_json::from_slice(&raw).map_err(|e| {
+        WerfError::Layout(LayoutError::NotALayout {
+            path: layout.blob_path(&config.digest),
+            reason: format!("image config is not JSON: {e}"),
+        })
+    })?;
+    let pairs: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    set_labels(&mut cfg, &pairs).map_err(|reason| bad(m, &reason))?;
+    let cfg_bytes = Bytes::from(serde_json::to_vec(&cfg).expect("JSON values serialise"));
+    let cfg_digest = Digest::sha256_of(&cfg_bytes);
+    let mut doc: Value = json(&m.bytes, m)?;
+    doc["config"]["digest"] = Value::from(cfg_digest.to_string());
+    doc["config"]["size"] = Value::from(cfg_bytes.len());
+    let bytes = Bytes::from(serde_json::to_vec(&doc).expect("JSON values serialise"));
+    let new = Manifest::parse(bytes, Some(&m.media_type)).map_err(|e| spec(m, e))?;
+    let mut desc = config.clone();
+    desc.digest = cfg_digest;
+    desc.size = cfg_bytes.len() as u64;
+    configs.push((desc, cfg_bytes));
+    Ok(new)
+}
+
+pub(super) fn json(bytes: &[u8], m: &Manifest) -> Result<Value, WerfError> {
+    serde_json::from_slice(bytes).map_err(|e| bad(m, &e.to_string()))
+}
+
+pub(super) fn bad(m: &Manifest, reason: &str) -> WerfError {
+    spec(
+        m,
+        SpecError::Manifest {
+            digest: m.digest.to_string(),
+            reason: reason.to_string(),
+        },
+    )
+}
+
+pub(super) fn spec(m: &Manifest, source: SpecError) -> WerfError {
+    WerfError::Reference {
+        reference: m.digest.to_string(),
+        source,
+    }
+}

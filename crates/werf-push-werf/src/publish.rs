@@ -1,0 +1,171 @@
+//! `publish`: which images, which references, which bytes. Selects images (werf.yaml and the
+//! stages storage, positional names), names every (image, tag) per the repo mode, writes the
+//! final images, adds the stages-cache targets of `--with-stages` first (so images mount
+//! their blobs from REPO; each stage in its tagged form, `stage_tag.rs`, which names its
+//! image and stage), and hands everything to the push engine in one run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::config::read_werf_yaml;
+use super::error::WerfError;
+use super::image::final_image;
+use super::naming::{check_names, image_reference, ImageRef, RepoMode};
+use super::stage_tag::tagged;
+use super::tags::{TagSpec, TagStrategy};
+use werf_push_engine::{PushImage, Target};
+use werf_push_spec::Reference;
+use werf_push_stages::format::{stage_tag, TAG_PREFIX};
+use werf_push_stages::{ImageName, StagesStorage};
+
+pub struct PublishRequest {
+    /// Project directory (werf.yaml).
+    pub dir: PathBuf,
+    /// The stages storage.
+    pub stages_dir: PathBuf,
+    pub repo: String,
+    pub mode: RepoMode,
+    pub tags: Vec<TagSpec>,
+    /// Positional IMAGE_NAMEs (`~` for the nameless image); empty means all.
+    pub only: Vec<String>,
+    pub with_stages: bool,
+}
+
+/// One published reference, as planned.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub image: Option<String>,
+    pub strategy: TagStrategy,
+    pub image_ref: ImageRef,
+    pub reference: Reference,
+    pub config_digest: String,
+    pub manifest_digest: String,
+}
+
+pub struct PublishPlan {
+    pub project: Option<String>,
+    /// Stage targets first (with `--with-stages`), then image targets.
+    pub targets: Vec<Target>,
+    pub planned: Vec<Planned>,
+    pub stage_targets: usize,
+}
+
+pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
+    let config = read_werf_yaml(&req.dir)?;
+    let storage = StagesStorage::open(&req.stages_dir)?;
+    let mut names: Vec<Option<String>> = match &config {
+        Some(c) => c.images.clone(),
+        None => storage
+            .images
+            .keys()
+            .map(|k| k.as_option().clone())
+            .collect(),
+    };
+    check_names(&names)?;
+    if !req.only.is_empty() {
+        let wanted: Vec<Option<String>> = req
+            .only
+            .iter()
+            .map(|n| (n != ImageName::NAMELESS).then(|| n.clone()))
+            .collect();
+        for w in &wanted {
+            if !names.contains(w) {
+                return Err(WerfError::UnknownImage {
+                    name: ImageName::from_option(w.clone()).to_string(),
+                    available: names
+                        .iter()
+                        .map(|n| ImageName::from_option(n.clone()).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        names.retain(|n| wanted.contains(n));
+    }
+    let repo = req.repo.trim_end_matches('/').to_string();
+    let mut targets = Vec::new();
+    let mut planned = Vec::new();
+    for name in &names {
+        let stages = storage.stages(&ImageName::from_option(name.clone()));
+        let last = stages.last().ok_or_else(|| WerfError::NotBuilt {
+            image: name.clone(),
+            path: req.stages_dir.clone(),
+        })?;
+        if req.with_stages {
+            for s in stages {
+                let dest = parse_ref(&format!("{repo}:{}", stage_tag(&s.signature)))?;
+                let image = tagged(&storage.layout, s)?;
+                let image = PushImage::from_layout(&storage.layout, &image)?;
+                targets.push(Target {
+                    image: Arc::new(image),
+                    dest,
+                });
+            }
+        }
+        for spec in &req.tags {
+            let tag = match (&spec.tag, spec.strategy) {
+                (Some(t), _) => t.clone(),
+                (None, _) => last.signature.clone(),
+            };
+            let image_ref = image_reference(&repo, req.mode, name.as_deref(), &tag)?;
+            let reference = parse_ref(&image_ref.to_string())?;
+            let labels = labels(name, spec.strategy, &image_ref, &last.signature);
+            let image = final_image(&storage.layout, last, &labels)?;
+            let root = image.root();
+            let config_digest = match &root.kind {
+                werf_push_spec::ManifestKind::Image { config, .. } => config.digest.to_string(),
+                werf_push_spec::ManifestKind::Index { .. } => String::new(),
+            };
+            planned.push(Planned {
+                image: name.clone(),
+                strategy: spec.strategy,
+                image_ref,
+                manifest_digest: root.digest.to_string(),
+                config_digest,
+                reference: reference.clone(),
+            });
+            targets.push(Target {
+                image: Arc::new(image),
+                dest: reference,
+            });
+        }
+    }
+    let stage_targets = targets.len() - planned.len();
+    // Stage targets go first so that REPO is the first repository of every shared blob.
+    targets.sort_by_key(|t| !t.dest.tag.as_deref().unwrap_or("").starts_with(TAG_PREFIX));
+    Ok(PublishPlan {
+        project: config.map(|c| c.project),
+        targets,
+        planned,
+        stage_targets,
+    })
+}
+
+/// werf's labels of a published image (docs/stages-format.md and the README's publish section).
+pub fn labels(
+    name: &Option<String>,
+    strategy: TagStrategy,
+    r: &ImageRef,
+    signature: &str,
+) -> BTreeMap<String, String> {
+    [
+        ("werf-image", "true".to_string()),
+        ("werf-image-name", name.clone().unwrap_or_default()),
+        ("werf-image-tag", r.image_tag.clone()),
+        ("werf-tag-strategy", strategy.as_label().to_string()),
+        ("werf-docker-image-name", r.to_string()),
+        ("werf-content-signature", signature.to_string()),
+        ("werf-image-version", "1".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn parse_ref(s: &str) -> Result<Reference, WerfError> {
+    Reference::parse(s).map_err(|source| WerfError::Reference {
+        reference: s.to_string(),
+        source,
+    })
+}
