@@ -1,4 +1,4 @@
-//! Concurrency that backs off by itself (issue 15): a 429 or 503 lowers the number of
+//! Concurrency that backs off by itself: a 429 or 503 lowers the number of
 //! requests werf-push keeps in flight to that registry. Counted through the fault proxy in
 //! front of the real registry (requests in flight when each arrives), never timed.
 

@@ -1,4 +1,4 @@
-//! Bad input never panics (issue 5, item 5): a seed corpus of malformed `index.json`,
+//! Bad input never panics: a seed corpus of malformed `index.json`,
 //! manifests and `oci-layout` files, invalid references and digests (testdata/fuzz/), plus
 //! layouts broken on disk (symlinks leading out, truncated blobs, absurd sizes), fed to the
 //! parsers and to the `werf-push` binary; and property tests (proptest) that feed the same

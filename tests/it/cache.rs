@@ -1,4 +1,4 @@
-//! The known-blob cache (issue 7, item 5) against a real `docker-registry`: a push to a new
+//! The known-blob cache (which registry holds which blob, kept across runs) against a real `docker-registry`: a push to a new
 //! repository of a registry that already holds the blobs (learned by an earlier process)
 //! mounts every blob and sends no blob bytes; `--no-cache` / `WERF_PUSH_NO_CACHE` upload;
 //! stale entries (a blob deleted, a repository gone) fall back to an upload that reads

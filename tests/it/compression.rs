@@ -1,4 +1,4 @@
-//! Issue 17 acceptance: layers compressed on every core with bytes that do not depend on
+//! Compression: layers compressed on every core with bytes that do not depend on
 //! the number of threads (`stages add` with 1 and 8 threads, gzip and zstd), zstd layers
 //! that the system tools unpack and that skopeo reads back from a real docker-registry
 //! after `publish --with-stages`, and `stages import` of a docker archive keeping a layer

@@ -1,4 +1,4 @@
-//! Issue 14, item 1: every error answers its class (`kind()`) and the command line maps
+//! Exit codes: every error answers its class (`kind()`) and the command line maps
 //! classes to exit codes in one place. One case per class through every command that
 //! talks to a registry (push, publish, stages pull, bench), against real registries (plain,
 //! htpasswd, read-only) and a proxy in front (a refusing tag list, a silent server for

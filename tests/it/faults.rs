@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 5 (reliability), network faults: a proxy in front of a real
+//! Reliability, network faults: a proxy in front of a real
 //! `docker-registry` cuts connections at random offsets, answers 429 with `Retry-After`,
 //! 503 three times, or fails always. Every successful scenario ends with skopeo reading the
 //! image back identical from the registry; each prints the faults injected and the bytes

@@ -1,7 +1,7 @@
-//! Hostile input on disk (issue 12): a checkout or an archive that plants links, FIFOs,
+//! Hostile input on disk: a checkout or an archive that plants links, FIFOs,
 //! bad names or bombs changes nothing outside the stages storage, never hangs, and a full
 //! disk is said as such with the storage left as it was. Each case is a regression test of
-//! one item of the issue.
+//! one way in.
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -73,7 +73,7 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// Item 1: `LOCK -> victim` is refused by every writer, the victim untouched.
+/// A planted lock link: `LOCK -> victim` is refused by every writer, the victim untouched.
 #[test]
 fn a_lock_symlink_is_refused_and_its_target_untouched() {
     let t = tmp();
@@ -125,7 +125,7 @@ fn a_lock_symlink_is_refused_and_its_target_untouched() {
     }
 }
 
-/// Item 2: gc through a `blobs/sha256` symlink deletes nothing there.
+/// gc through a `blobs/sha256` symlink deletes nothing there.
 #[test]
 fn gc_never_deletes_through_a_linked_blob_directory() {
     let t = tmp();
@@ -156,7 +156,7 @@ fn gc_never_deletes_through_a_linked_blob_directory() {
     }
 }
 
-/// Item 2: gc removes only regular files named by a digest; other things are left.
+/// gc removes only regular files named by a digest; other things are left.
 #[test]
 fn gc_removes_only_regular_files_named_by_a_digest() {
     let t = tmp();
@@ -184,7 +184,7 @@ fn gc_removes_only_regular_files_named_by_a_digest() {
     assert_eq!(std::fs::read(&outside).unwrap(), b"keep");
 }
 
-/// Item 3: `blobs` (or `blobs/sha256`) leading out of the layout is refused for reads and
+/// A linked blob directory: `blobs` (or `blobs/sha256`) leading out of the layout is refused for reads and
 /// writes: push, import, list, add.
 #[test]
 fn a_blob_directory_leading_out_is_refused_for_reads_and_writes() {
@@ -246,7 +246,7 @@ fn a_blob_directory_leading_out_is_refused_for_reads_and_writes() {
     }
 }
 
-/// Item 4: a FIFO as `index.json` or `oci-layout` is refused at once, never waited on.
+/// A FIFO as `index.json` or `oci-layout` is refused at once, never waited on.
 #[test]
 fn a_fifo_in_the_layout_is_refused_without_hanging() {
     for name in ["index.json", "oci-layout"] {
@@ -297,7 +297,7 @@ fn a_fifo_in_the_layout_is_refused_without_hanging() {
     }
 }
 
-/// Item 8: an `index.json` that exists but cannot be read stops a write: the storage is
+/// An `index.json` that exists but cannot be read stops a write: the storage is
 /// not rewritten with only the new entry.
 #[test]
 fn an_unreadable_index_stops_the_write() {
@@ -335,7 +335,7 @@ fn an_unreadable_index_stops_the_write() {
     );
 }
 
-/// Item 10: image names are checked before anything is written; names read from a layout
+/// Image names are checked before anything is written; names read from a layout
 /// never reach the terminal raw.
 #[test]
 fn bad_image_names_are_refused_and_never_printed_raw() {
@@ -398,7 +398,7 @@ fn bad_image_names_are_refused_and_never_printed_raw() {
     assert!(out.stderr.contains("\\u{1b}"), "{}", out.describe());
 }
 
-/// Item 12: `add --from-dir` over a directory holding the storage is refused.
+/// `add --from-dir` over a directory holding the storage is refused.
 #[test]
 fn add_refuses_a_directory_that_holds_the_storage() {
     let t = tmp();
@@ -481,7 +481,7 @@ fn big_stage(dir: &Path) -> (PathBuf, PathBuf) {
     (big, roomy)
 }
 
-/// Item 16 and 6: a full disk is said as such (exit 6) naming the storage, and the storage
+/// A full disk is said as such (exit 6) naming the storage, and the storage
 /// stays valid; an archive bomb's unreferenced member is never written.
 #[test]
 fn a_full_disk_is_reported_and_the_storage_stays_valid() {
@@ -600,7 +600,7 @@ fn a_full_disk_during_pull_exits_6_with_the_free_space_hint() {
     }
 }
 
-/// Item 6: only the members the manifest names are unpacked: an archive with a 256 MiB
+/// An archive bomb: only the members the manifest names are unpacked: an archive with a 256 MiB
 /// member of zeros nothing references imports into a storage on a 16 MiB disk.
 #[test]
 fn an_archive_bomb_member_is_never_unpacked() {
@@ -642,7 +642,7 @@ fn an_archive_bomb_member_is_never_unpacked() {
     );
 }
 
-/// Item 17: after `index.json` is renamed into place the storage directory is synced.
+/// Durability: after `index.json` is renamed into place the storage directory is synced.
 #[test]
 fn the_directory_is_synced_after_a_commit() {
     let t = tmp();
@@ -702,7 +702,7 @@ fn the_directory_is_synced_after_a_commit() {
     );
 }
 
-/// Item 4: a FIFO as the known-blob cache file is skipped (the push does not wait on it).
+/// A FIFO as the known-blob cache file is skipped (the push does not wait on it).
 #[test]
 fn a_fifo_as_the_known_blob_cache_is_not_waited_on() {
     let reg = crate::support::registry::Registry::start();

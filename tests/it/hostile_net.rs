@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 12, registries and networks: hostile answers through the
+//! Hostile registries and networks: answers through the
 //! proxy (`tests/it/support/proxy_hostile.rs`) in front of a real `docker-registry`. A server
 //! that takes a request and never answers, an upload the server stops reading, an answer
 //! trickled one byte at a time: each is cut off by its timeout, retried (requests counted

@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 5 (reliability), data integrity: a corrupted blob in the
+//! Reliability, data integrity: a corrupted blob in the
 //! layout is reported with its path and digest and no tag is written (even when the
 //! registry's error bodies are plain text); Ctrl-C cancels open uploads, writes no manifest
 //! and exits 130; four concurrent publishers of overlapping images all succeed and every

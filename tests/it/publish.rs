@@ -1,4 +1,4 @@
-//! Issue 3 acceptance: `werf-push publish` against a real docker-registry, results read back
+//! `werf-push publish` against a real docker-registry, results read back
 //! with skopeo. Projects are copies of `testdata/example`, changed per case.
 
 use std::path::{Path, PathBuf};

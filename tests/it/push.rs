@@ -1,6 +1,6 @@
-//! Acceptance tests of `werf-push push` (issue 2) against a real `docker-registry`, with
+//! Acceptance tests of `werf-push push` against a real `docker-registry`, with
 //! `skopeo` as the independent client that reads back what was pushed. One test per
-//! acceptance bullet; each checks something that a broken push would get wrong.
+//! behaviour; each checks something that a broken push would get wrong.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};

@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 5 (reliability), registry quirks: each quirk of the notes'
+//! Reliability, registry quirks: each quirk of the notes'
 //! table (docs/reliability.md), reproduced by the proxy in front of a real `docker-registry`,
 //! and pushed through. Every scenario ends with skopeo reading the image back identical
 //! from the registry, and prints the faults injected, the quirk rewrites and the bytes

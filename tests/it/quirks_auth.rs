@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 18, auth quirks of the survey (rows 11-14 of
+//! Auth quirks of the push quirks survey (rows 11-14 of
 //! docs/reliability.md): GitLab's token service refusing a mount scope, Quay's pull-only
 //! token for a repository not there yet, Nexus's `BASIC` in upper case, ACR's Basic
 //! challenge to a bad password. The token issuer (`support::token`) and the quirk proxy

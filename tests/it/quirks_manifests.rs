@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 18, manifest and tag quirks of the survey (rows 1, 2, 4, 15,
+//! Manifest and tag quirks of the push quirks survey (rows 1, 2, 4, 15,
 //! 16, 17, 20 of docs/reliability.md): each reproduced by the proxy in front of a real
 //! `docker-registry` (`support::proxy_quirks`), the push finishing with the image read back
 //! identical by skopeo, or, where no client can succeed, the error naming cause and fix.

@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 18, blob and upload quirks of the survey (rows 3, 5-11, 18, 19
+//! Blob and upload quirks of the push quirks survey (rows 3, 5-11, 18, 19
 //! of docs/reliability.md): each reproduced by the proxy in front of a real
 //! `docker-registry` (`support::proxy_quirks`), the push finishing with the image read back
 //! identical by skopeo, or, where no client can succeed (ECR without the repository), the

@@ -1,4 +1,4 @@
-//! Issue 6 acceptance: the stages storage written without a daemon. `stages import` from
+//! The stages storage written without a daemon. `stages import` from
 //! layouts written by the real umoci and skopeo and from `docker save` tarballs (both forms,
 //! built here), `stages add` (reproducible, unpacked by the system `tar`), `stages pull`
 //! from a real docker-registry (round trip with `publish --with-stages`, a cut download

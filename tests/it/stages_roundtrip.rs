@@ -1,4 +1,4 @@
-//! Issue 13 acceptance: stages written by any builder round-trip through the registry. A
+//! Stages written by any builder round-trip through the registry. A
 //! storage written the way the contract asks and no more (images by the real umoci, or
 //! plain OCI / Docker schema 2 / multi-platform images by the layout helpers, then
 //! `index.json` annotated by a few lines of JSON editing, no config labels) is published

@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 4, token auth: `docker-registry` in `auth: token:` mode with
+//! Token auth: `docker-registry` in `auth: token:` mode with
 //! the test token issuer (`support::token`): a push that outlasts its tokens (renewed
 //! early, or refreshed on the registry's 401 and only that request sent again, through a
 //! throttled relay), the source pull scope of a cross-repository mount, a token without

@@ -1,4 +1,4 @@
-//! Real-network behaviour (issue 15), through the emulated wide-area path of
+//! Real-network behaviour (latency, round trips, connection reuse), through the emulated wide-area path of
 //! `support::wan` (a one-way delay on every byte, turns counted) in front of nginx (TLS,
 //! HTTP/2) or of the registry itself. These tests assert round trips and request counts,
 //! never wall times: the delay (50 ms one way) is far above scheduling jitter, so the

@@ -116,7 +116,7 @@ pub struct ProxyConfig {
     pub mount_status: Option<u16>,
     /// Hostile answers (silent, trickled, huge, echoing credentials): `proxy_hostile.rs`.
     pub hostile: Vec<Hostile>,
-    /// The quirks of issue 18 (`proxy_quirks.rs`).
+    /// Registry quirks of the push quirks survey (`proxy_quirks.rs`).
     pub quirks: Vec<Quirk>,
     /// docker-registry on object storage during a stall of the store: the first blob
     /// upload `PUT` of at least this many bytes is forwarded and completed by the registry,
