@@ -1,11 +1,12 @@
 //! Manifests and indexes kept as their exact bytes, with the parsed view needed to walk
-//! them (config, layers, children). Parsing uses `oci-spec`; the bytes are never
-//! re-serialised, so the digest a registry computes is the digest we read.
+//! them (config, layers, children). Parsing reads only the fields walked here, with serde
+//! (the OCI image spec's field names); the bytes are never re-serialised, so the digest a
+//! registry computes is the digest we read.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use oci_spec::image::{ImageIndex, ImageManifest};
+use serde::Deserialize;
 
 use super::media_type as mt;
 use super::{Digest, SpecError};
@@ -24,8 +25,8 @@ impl Descriptor {
     /// A descriptor from its OCI JSON (an `index.json` entry): `None` when it does not
     /// read as one (a field missing or of the wrong type, a bad digest).
     pub fn from_json(v: &serde_json::Value) -> Option<Descriptor> {
-        let d: oci_spec::image::Descriptor = serde_json::from_value(v.clone()).ok()?;
-        convert(&d).ok()
+        let d = RawDescriptor::deserialize(v).ok()?;
+        convert(d).ok()
     }
 
     /// The descriptor as OCI JSON (`mediaType`, `digest`, `size`, and `platform`,
@@ -106,23 +107,25 @@ impl Manifest {
             ));
         }
         let kind = if mt::is_index(&media_type) {
-            let index: ImageIndex =
-                serde_json::from_slice(&bytes).map_err(|e| err(format!("bad index: {e}")))?;
+            let bad = |e: String| err(format!("bad index: {e}"));
+            let index: RawIndex =
+                serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
             let manifests = index
-                .manifests()
-                .iter()
-                .map(|d| convert(d).map_err(&err))
+                .manifests
+                .into_iter()
+                .map(|d| convert(d).map_err(bad))
                 .collect::<Result<Vec<_>, _>>()?;
             ManifestKind::Index { manifests }
         } else if mt::is_image_manifest(&media_type) {
-            let m: ImageManifest = serde_json::from_slice(&bytes)
-                .map_err(|e| err(format!("bad image manifest: {e}")))?;
+            let bad = |e: String| err(format!("bad image manifest: {e}"));
+            let m: RawImageManifest =
+                serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
             ManifestKind::Image {
-                config: convert(m.config()).map_err(&err)?,
+                config: convert(m.config).map_err(bad)?,
                 layers: m
-                    .layers()
-                    .iter()
-                    .map(|d| convert(d).map_err(&err))
+                    .layers
+                    .into_iter()
+                    .map(|d| convert(d).map_err(bad))
                     .collect::<Result<_, _>>()?,
             }
         } else {
@@ -147,27 +150,57 @@ impl Manifest {
     }
 }
 
-fn convert(d: &oci_spec::image::Descriptor) -> Result<Descriptor, String> {
-    let digest = Digest::parse(d.digest().as_ref()).map_err(|e| e.to_string())?;
-    let platform = d.platform().as_ref().map(|p| {
-        let mut s = format!("{}/{}", p.os(), p.architecture());
-        if let Some(v) = p.variant() {
+/// The fields of an OCI descriptor read here (`mediaType`, `digest`, `size` required).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDescriptor {
+    media_type: String,
+    digest: String,
+    size: u64,
+    #[serde(default)]
+    platform: Option<RawPlatform>,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+/// A descriptor's `platform` (`os` and `architecture` required).
+#[derive(Deserialize)]
+struct RawPlatform {
+    os: String,
+    architecture: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+/// An image manifest's `config` and `layers` (both required).
+#[derive(Deserialize)]
+struct RawImageManifest {
+    config: RawDescriptor,
+    layers: Vec<RawDescriptor>,
+}
+
+/// An index's `manifests` (required).
+#[derive(Deserialize)]
+struct RawIndex {
+    manifests: Vec<RawDescriptor>,
+}
+
+fn convert(d: RawDescriptor) -> Result<Descriptor, String> {
+    let digest = Digest::parse(&d.digest).map_err(|e| e.to_string())?;
+    let platform = d.platform.map(|p| {
+        let mut s = format!("{}/{}", p.os, p.architecture);
+        if let Some(v) = p.variant {
             s.push('/');
-            s.push_str(v);
+            s.push_str(&v);
         }
         s
     });
     Ok(Descriptor {
-        media_type: d.media_type().to_string(),
+        media_type: d.media_type,
         digest,
-        size: d.size(),
+        size: d.size,
         platform,
-        annotations: d
-            .annotations()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
+        annotations: d.annotations.unwrap_or_default(),
     })
 }
 
