@@ -3,6 +3,11 @@
 //! forwards; each line on stdin prints `round_trips requests connections bytes_up
 //! bytes_down` counted since the last one (and starts counting afresh); stdin's end exits.
 
+// The tests' files, whole: what only the tests use is not dead code there.
+#[allow(dead_code)]
+#[path = "../tests/it/support/server.rs"]
+mod server;
+#[allow(dead_code)]
 #[path = "../tests/it/support/wan.rs"]
 mod wan;
 

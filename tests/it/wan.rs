@@ -168,6 +168,12 @@ fn publish_is_a_few_round_trips_cold_and_warm() {
         1 + 25,
         "warm: the ping and one HEAD per tag"
     );
+    // Nothing is uploaded again: the bytes sent up are request heads alone.
+    let (up, down) = wan.bytes();
+    assert!(
+        up < 64 << 10,
+        "warm publish sent {up} bytes up ({down} down): a body was sent again"
+    );
 }
 
 /// Over plain HTTP every request speaks HTTP/1.1 anyway, so a layer's body takes a

@@ -14,13 +14,13 @@
 //! ```
 
 use std::io::{BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::proxy_http::{header, read_head};
+use super::server::Server;
 
 #[derive(Clone, Debug)]
 pub struct RelayOptions {
@@ -98,54 +98,32 @@ impl Relayed {
 
 /// A running relay; stopped on drop.
 pub struct Relay {
-    pub port: u16,
     /// `ADDR:PORT`, to put in references.
     pub host: String,
     log: Arc<Mutex<Vec<Relayed>>>,
-    stop: Arc<AtomicBool>,
+    /// Accepting stops when the relay is dropped.
+    _server: Server,
 }
 
 impl Relay {
     pub fn start(opts: RelayOptions) -> Relay {
-        let listener = TcpListener::bind((opts.bind.as_str(), 0)).expect("bind relay");
-        let port = listener.local_addr().expect("relay addr").port();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (l, st, o) = (log.clone(), stop.clone(), Arc::new(opts.clone()));
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                if st.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(conn) = conn {
-                    let (l, o) = (l.clone(), o.clone());
-                    thread::spawn(move || {
-                        if let Some(r) = relay_one(conn, &o) {
-                            l.lock().unwrap().push(r);
-                        }
-                    });
-                }
+        let (l, o) = (log.clone(), opts.clone());
+        let server = Server::start(&opts.bind, "the relay", move |conn| {
+            if let Some(r) = relay_one(conn, &o) {
+                l.lock().unwrap().push(r);
             }
         });
         Relay {
-            port,
-            host: format!("{}:{port}", opts.bind),
+            host: server.host.clone(),
             log,
-            stop,
+            _server: server,
         }
     }
 
     /// Every request relayed so far (those whose answer came back), in order of answer.
     pub fn requests(&self) -> Vec<Relayed> {
         self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let addr = self.host.clone();
-        let _ = TcpStream::connect(addr);
     }
 }
 

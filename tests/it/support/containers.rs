@@ -16,7 +16,6 @@
 //! ```
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -68,11 +67,6 @@ impl Containers {
         fs::write(dir.path().join("containers.conf"), "").unwrap();
         fs::write(dir.path().join("registries.conf"), "").unwrap();
         Containers { dir }
-    }
-
-    /// The temporary directory (its `home`, `xdg` and `tmp` are the tools' own).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     fn command(&self, tool: &str) -> Command {
@@ -156,10 +150,5 @@ impl Containers {
             .iter()
             .map(|l| l.as_str().unwrap().to_string())
             .collect()
-    }
-
-    /// A path inside the temporary directory.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
     }
 }

@@ -5,16 +5,16 @@
 //! Or it pages tag lists (`Fault::PageTags`) as distribution 3.x, GHCR and Harbor do
 //! (distribution 2.8 ignores `n` and always answers the whole list): `n` tags after `last`,
 //! with `Link: <...?n=N&last=X>; rel="next"` while more remain.
-//! It records each request line and its `Range` header. Heads are read and written by
-//! [`super::proxy_http`].
+//! It records each request line and its `Range` header. It is a [`super::server`] whose
+//! heads are read and written by [`super::proxy_http`].
 
 use std::io::{BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
 
 use super::proxy_http::{head_text, header, read_head, Headers};
+use super::server::Server;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
@@ -33,28 +33,25 @@ pub struct CutProxy {
     pub host: String,
     /// (request line, Range header) of every request.
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Accepting stops when the proxy is dropped.
+    _server: Server,
 }
 
 impl CutProxy {
     /// Proxies to `upstream` (`127.0.0.1:PORT`), applying `fault` to GETs of `blob`
     /// (`sha256:...`).
     pub fn start(upstream: &str, blob: &str, fault: Fault) -> CutProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let cut_done = Arc::new(AtomicBool::new(false));
+        let cut_done = AtomicBool::new(false);
         let (up, blob, s) = (upstream.to_string(), blob.to_string(), seen.clone());
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let (up, blob, s, cut_done) =
-                    (up.clone(), blob.clone(), s.clone(), cut_done.clone());
-                thread::spawn(move || {
-                    let _ = serve(conn, &up, &blob, fault, &s, &cut_done);
-                });
-            }
+        let server = Server::start("127.0.0.1", "the pull-fault proxy", move |conn| {
+            let _ = serve(conn, &up, &blob, fault, &s, &cut_done);
         });
-        CutProxy { host, seen }
+        CutProxy {
+            host: server.host.clone(),
+            seen,
+            _server: server,
+        }
     }
 
     /// Requests whose line contains `needle`, with their Range headers.

@@ -85,26 +85,6 @@ impl GitRepo {
         self.git(&["push", "-q", "origin", "--delete", name], None);
         self.git(&["fetch", "-q", "--prune", "origin"], None);
     }
-
-    /// Deletes tag `name` here and on `origin`.
-    pub fn delete_tag(&self, name: &str) {
-        self.git(&["tag", "-d", name], None);
-        self.git(
-            &["push", "-q", "origin", &format!(":refs/tags/{name}")],
-            None,
-        );
-    }
-
-    /// Moves the current branch back to `rev` and force-pushes it: later commits are gone
-    /// once garbage-collected (`git reflog expire` and `gc --prune=now`) in both repositories.
-    pub fn reset_hard_and_forget(&self, rev: &str) {
-        self.git(&["reset", "-q", "--hard", rev], None);
-        self.git(&["push", "-q", "-f", "origin", "HEAD"], None);
-        for dir in [&self.dir, &self.origin] {
-            run_git(dir, &["reflog", "expire", "--expire=now", "--all"], None);
-            run_git(dir, &["gc", "-q", "--prune=now"], None);
-        }
-    }
 }
 
 fn run_git(dir: &Path, args: &[&str], date: Option<i64>) -> String {

@@ -10,11 +10,12 @@
 //! process group when its test ends or panics ([`process`]); an S3 emulator for a registry
 //! on object storage ([`s3`]); a real terminal to read screens off ([`screen`], tmux); git
 //! repositories with dated commits, branches and tags for the cleanup tests ([`gitrepo`]).
+//! The proxies, relays, token issuer and WAN link are one small kit: a TCP server on a free
+//! port that stops when dropped ([`server`]) and the HTTP/1.1 wire ([`proxy_http`]).
 //! Declared once in `tests/it/main.rs`; a test module uses it as `crate::support::...`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`, `podman`, `buildah`) are required:
 //! a missing one is a panic that says how to install it, never a silent skip.
-#![allow(dead_code)]
 
 pub mod authproxy;
 pub mod cleanup;
@@ -35,6 +36,7 @@ pub mod registry;
 pub mod s3;
 pub mod scenario;
 pub mod screen;
+pub mod server;
 pub mod skopeo;
 pub mod token;
 pub mod wan;

@@ -105,7 +105,6 @@ impl NginxOptions {
 
 /// A running nginx; stopped on drop with its workers (`process::Service`).
 pub struct Nginx {
-    pub port: u16,
     /// `127.0.0.1:PORT`
     pub host: String,
     /// Declared before `dir`: nginx stops before its directory goes.
@@ -171,7 +170,6 @@ impl Nginx {
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     return Nginx {
-                        port,
                         host: format!("127.0.0.1:{port}"),
                         dir,
                         child,
@@ -202,10 +200,6 @@ impl Nginx {
     /// The master process's PID (its workers are its children).
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-
-    pub fn error_log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
 }
 

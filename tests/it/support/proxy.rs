@@ -20,10 +20,9 @@
 //! tests can report them.
 
 use std::io::{BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use super::layouts::XorShift;
@@ -31,6 +30,7 @@ use super::proxy_hostile::{answer, Hostile};
 use super::proxy_http::{header, read_body, read_head, read_response_body, respond, Head};
 use super::proxy_quirks::{self, Quirk, QuirkState};
 use super::proxy_rules::{refusal, rewrite};
+use super::server::Server;
 
 /// Answer matching requests with `status` (nothing forwarded), `times` times.
 #[derive(Clone, Debug)]
@@ -198,7 +198,8 @@ pub struct Proxy {
     /// `127.0.0.1:PORT`, to push to.
     pub host: String,
     shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
+    /// Accepting stops when the proxy is dropped.
+    _server: Server,
 }
 
 /// `n` offsets in `[1, max)` drawn from `seed`, sorted.
@@ -212,8 +213,6 @@ pub fn cut_offsets(seed: u64, n: usize, max: u64) -> Vec<u64> {
 impl Proxy {
     /// Starts a proxy to `upstream` (`127.0.0.1:PORT` of a registry).
     pub fn start(upstream: &str, cfg: ProxyConfig) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
         let shared = Arc::new(Shared {
             faults_left: Mutex::new(cfg.status_faults.iter().map(|f| f.times).collect()),
             skips_left: Mutex::new(cfg.status_faults.iter().map(|f| f.after).collect()),
@@ -227,21 +226,15 @@ impl Proxy {
             in_flight: Default::default(),
             held: AtomicBool::new(false),
         });
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s2, stop2) = (shared.clone(), stop.clone());
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let s = s2.clone();
-                thread::spawn(move || {
-                    let _ = handle(&s, conn);
-                });
-            }
+        let s = shared.clone();
+        let server = Server::start("127.0.0.1", "the fault proxy", move |conn| {
+            let _ = handle(&s, conn);
         });
-        Proxy { host, shared, stop }
+        Proxy {
+            host: server.host.clone(),
+            shared,
+            _server: server,
+        }
     }
 
     pub fn stats(&self) -> Stats {
@@ -262,13 +255,6 @@ impl Proxy {
         );
         println!("{line}");
         line
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(&self.host);
     }
 }
 

@@ -85,11 +85,8 @@ pub use super::proxy_http::header;
 #[derive(Clone, Debug, Default)]
 pub struct RegistryOptions {
     auth: Option<String>,
-    http_extra: String,
     storage_extra: String,
-    extra: String,
     files: Vec<(String, Vec<u8>)>,
-    env: Vec<(String, String)>,
     credentials: Option<(String, String)>,
     /// The storage driver's block (`s3:` ...) instead of `filesystem:`.
     driver: Option<String>,
@@ -110,14 +107,6 @@ impl RegistryOptions {
         self
     }
 
-    /// Lines added under `http:`, e.g. `"relativeurls: true"` or
-    /// `"host: https://127.0.0.1:8443"` (for a TLS proxy in front).
-    pub fn http_extra(mut self, yaml: &str) -> Self {
-        self.http_extra.push_str(yaml);
-        self.http_extra.push('\n');
-        self
-    }
-
     /// A registry that refuses every `DELETE` with `405 UNSUPPORTED`, as distribution does
     /// without `storage.delete.enabled` (enabled otherwise, for cleanup tests).
     pub fn no_delete(mut self) -> Self {
@@ -132,26 +121,11 @@ impl RegistryOptions {
         self
     }
 
-    /// Extra top-level sections (`validation:`, `compatibility:`, `notifications:`, ...).
-    /// Must not repeat a section the harness writes (version, log, storage, http, health, auth).
-    pub fn extra(mut self, yaml: &str) -> Self {
-        self.extra.push_str(yaml);
-        self.extra.push('\n');
-        self
-    }
-
     /// A file written into the registry's temporary directory before it starts
     /// (refer to it as `$DIR/<name>` in the YAML). `name` may contain `/`.
     pub fn file(mut self, name: &str, contents: impl AsRef<[u8]>) -> Self {
         self.files
             .push((name.to_string(), contents.as_ref().to_vec()));
-        self
-    }
-
-    /// An environment variable for the registry process (distribution reads
-    /// `REGISTRY_<SECTION>_<KEY>` as config overrides, e.g. `REGISTRY_LOG_LEVEL=debug`).
-    pub fn env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.to_string(), value.to_string()));
         self
     }
 
@@ -203,13 +177,11 @@ impl RegistryOptions {
         y.push_str("http:\n");
         y.push_str(&format!("  addr: 127.0.0.1:{port}\n"));
         y.push_str(&format!("  secret: {HTTP_SECRET}\n"));
-        y.push_str(&indent(&self.http_extra, 2));
         y.push_str("health:\n  storagedriver:\n    enabled: false\n");
         if let Some(auth) = &self.auth {
             y.push_str("auth:\n");
             y.push_str(&indent(auth, 2));
         }
-        y.push_str(&self.extra);
         y.replace("$DIR", &dir.to_string_lossy())
     }
 }
@@ -244,7 +216,6 @@ impl Request {
 /// A running `docker-registry`; stopped (with its process group, see `process::Service`)
 /// and its directory removed on drop.
 pub struct Registry {
-    pub port: u16,
     /// `127.0.0.1:PORT`, the registry part of image references.
     pub host: String,
     /// Declared before `dir`: fields drop in order, so the registry stops before its
@@ -304,7 +275,6 @@ impl Registry {
             cmd.arg("serve")
                 .arg(&config_path)
                 .current_dir(dir.path())
-                .envs(opts.env.iter().map(|(k, v)| (k, v)))
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log_err);
@@ -318,7 +288,6 @@ impl Registry {
             match wait_ready(&mut child, port, &log_path) {
                 Ok(()) => {
                     return Registry {
-                        port,
                         host: format!("127.0.0.1:{port}"),
                         dir,
                         child,
@@ -351,11 +320,6 @@ impl Registry {
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("http://{}", self.host)
-    }
-
-    /// The registry's temporary directory (config.yml, registry.log, storage/, files).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// The filesystem storage root (`docker/registry/v2/...` lives below it).

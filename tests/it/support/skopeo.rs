@@ -34,7 +34,7 @@
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -107,13 +107,6 @@ impl Skopeo {
         let mut s = Skopeo::new();
         s.creds = Some(format!("{user}:{password}"));
         s
-    }
-
-    /// Where this instance's blob-info cache lives (created by skopeo on first use).
-    pub fn cache_file(&self) -> PathBuf {
-        self.dir
-            .path()
-            .join("data/containers/cache/blob-info-cache-v1.boltdb")
     }
 
     /// A skopeo command with the isolated environment and global flags; add the subcommand
@@ -203,40 +196,6 @@ impl Skopeo {
             .unwrap_or_else(|o| fail(o))
     }
 
-    /// skopeo's summary (`Digest`, `RepoTags`, `Layers`, `Labels`, ...; `skopeo inspect`).
-    /// For an index it describes the instance for the current platform.
-    pub fn try_inspect(&self, reference: &str) -> Result<serde_json::Value, Output> {
-        let out = self.run_owned(&self.inspect_args(&[], reference));
-        self.ok(out).map(|o| parse_json(&o))
-    }
-
-    pub fn inspect(&self, reference: &str) -> serde_json::Value {
-        self.try_inspect(reference).unwrap_or_else(|o| fail(o))
-    }
-
-    /// Tags of a repository (`skopeo list-tags docker://HOST/REPO`), sorted.
-    pub fn try_list_tags(&self, repository: &str) -> Result<Vec<String>, Output> {
-        let mut args = vec!["list-tags".to_string(), "--tls-verify=false".to_string()];
-        args.extend(self.creds_args("--creds"));
-        args.push(docker_ref(repository));
-        let out = self.ok(self.run_owned(&args))?;
-        let v = parse_json(&out);
-        let mut tags: Vec<String> = v["Tags"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|t| t.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        tags.sort();
-        Ok(tags)
-    }
-
-    pub fn list_tags(&self, repository: &str) -> Vec<String> {
-        self.try_list_tags(repository).unwrap_or_else(|o| fail(o))
-    }
-
     /// `skopeo copy [EXTRA...] SRC DEST` with full transport references
     /// (`docker://...`, `oci:DIR:TAG`, `dir:...`).
     pub fn try_copy(&self, src: &str, dest: &str, extra: &[&str]) -> Result<Output, Output> {
@@ -310,56 +269,7 @@ fn fail(out: Output) -> ! {
     panic!("skopeo failed\n{}", out.describe())
 }
 
-/// [`Skopeo::inspect_raw`] with a fresh anonymous [`Skopeo`].
-pub fn inspect_raw(reference: &str) -> Vec<u8> {
-    Skopeo::new().inspect_raw(reference)
-}
-
-pub fn try_inspect_raw(reference: &str) -> Result<Vec<u8>, Output> {
-    Skopeo::new().try_inspect_raw(reference)
-}
-
-/// [`Skopeo::inspect_config`] with a fresh anonymous [`Skopeo`].
-pub fn inspect_config(reference: &str) -> serde_json::Value {
-    Skopeo::new().inspect_config(reference)
-}
-
-pub fn try_inspect_config(reference: &str) -> Result<serde_json::Value, Output> {
-    Skopeo::new().try_inspect_config(reference)
-}
-
-/// [`Skopeo::inspect`] with a fresh anonymous [`Skopeo`].
-pub fn inspect(reference: &str) -> serde_json::Value {
-    Skopeo::new().inspect(reference)
-}
-
-/// [`Skopeo::list_tags`] with a fresh anonymous [`Skopeo`].
-pub fn list_tags(repository: &str) -> Vec<String> {
-    Skopeo::new().list_tags(repository)
-}
-
 /// [`Skopeo::copy_to_oci`] with a fresh anonymous [`Skopeo`].
 pub fn copy_to_oci(reference: &str, dest_dir: impl AsRef<Path>, tag: &str) {
     Skopeo::new().copy_to_oci(reference, dest_dir, tag)
-}
-
-pub fn try_copy_to_oci(
-    reference: &str,
-    dest_dir: impl AsRef<Path>,
-    tag: &str,
-) -> Result<Output, Output> {
-    Skopeo::new().try_copy_to_oci(reference, dest_dir, tag)
-}
-
-/// [`Skopeo::copy_from_oci`] with a fresh anonymous [`Skopeo`].
-pub fn copy_from_oci(src_dir: impl AsRef<Path>, tag: &str, reference: &str) {
-    Skopeo::new().copy_from_oci(src_dir, tag, reference)
-}
-
-pub fn try_copy_from_oci(
-    src_dir: impl AsRef<Path>,
-    tag: &str,
-    reference: &str,
-) -> Result<Output, Output> {
-    Skopeo::new().try_copy_from_oci(src_dir, tag, reference)
 }

@@ -20,10 +20,9 @@
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -31,6 +30,7 @@ use serde_json::json;
 
 use super::proxy_http::read_head;
 use super::registry::{RegistryOptions, TEST_PASSWORD, TEST_USER};
+use super::server::Server;
 
 /// `service` of the registry and `aud` of the tokens.
 pub const SERVICE: &str = "werf-push-test-registry";
@@ -133,7 +133,8 @@ pub struct TokenIssuer {
     pub port: u16,
     cert_pem: String,
     shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
+    /// Accepting stops when the issuer is dropped.
+    _server: Server,
 }
 
 impl TokenIssuer {
@@ -149,8 +150,6 @@ impl TokenIssuer {
             &rng,
         )
         .expect("ring reads the rcgen key");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind token issuer");
-        let port = listener.local_addr().expect("issuer addr").port();
         let shared = Arc::new(Shared {
             opts,
             key: signer,
@@ -159,35 +158,19 @@ impl TokenIssuer {
             tokens: Mutex::new(Vec::new()),
             serial: AtomicU64::new(0),
         });
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (shared.clone(), stop.clone());
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                if st.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(conn) = conn {
-                    let s = s.clone();
-                    thread::spawn(move || serve(conn, &s));
-                }
-            }
-        });
+        let s = shared.clone();
+        let server = Server::start("127.0.0.1", "the token issuer", move |conn| serve(conn, &s));
         TokenIssuer {
-            port,
+            port: server.port,
             cert_pem: cert.pem(),
             shared,
-            stop,
+            _server: server,
         }
     }
 
     /// The realm URL.
     pub fn realm(&self) -> String {
         format!("http://127.0.0.1:{}/token", self.port)
-    }
-
-    /// The issuer's certificate (PEM), the registry's `rootcertbundle`.
-    pub fn cert_pem(&self) -> &str {
-        &self.cert_pem
     }
 
     /// Registry options with token auth against this issuer.
@@ -214,13 +197,6 @@ impl TokenIssuer {
     pub fn token_for(&self, scopes: &[&str]) -> String {
         let granted: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         sign(&self.shared, Some(TEST_USER), &granted)
-    }
-}
-
-impl Drop for TokenIssuer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 

@@ -15,16 +15,18 @@
 //!   trip; requests that wait for each other count one each. Exact as long as the delay is
 //!   well above the client's scheduling jitter (tests use 50 ms or more).
 //!
-//! Knows nothing of HTTP: it sees bytes and turns.
-#![allow(dead_code)]
+//! Knows nothing of HTTP: it sees bytes and turns. It is a [`super::server`] (the example
+//! includes that file too).
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use super::server::Server;
 
 /// The path: one-way delay and bytes per second in each direction (0: no cap).
 #[derive(Clone, Copy, Debug)]
@@ -103,7 +105,6 @@ struct Shared {
     up: Link,
     down: Link,
     turns: Turns,
-    stop: AtomicBool,
 }
 
 /// A running path: listens on `host`, forwards to the upstream given to [`Wan::start`].
@@ -111,32 +112,27 @@ pub struct Wan {
     /// `127.0.0.1:PORT`
     pub host: String,
     shared: Arc<Shared>,
+    /// Accepting stops when the path is dropped.
+    _server: Server,
 }
 
 impl Wan {
     pub fn start(upstream: &str, opts: WanOptions) -> Wan {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the WAN proxy");
-        let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
         let shared = Arc::new(Shared {
             opts,
             up: Link::new(opts.rate),
             down: Link::new(opts.rate),
             turns: Turns::default(),
-            stop: AtomicBool::new(false),
         });
-        let s = shared.clone();
-        let upstream = upstream.to_string();
-        thread::spawn(move || {
-            for client in listener.incoming() {
-                if s.stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(client) = client else { continue };
-                let (s, upstream) = (s.clone(), upstream.clone());
-                thread::spawn(move || connection(client, &upstream, s));
-            }
+        let (s, upstream) = (shared.clone(), upstream.to_string());
+        let server = Server::start("127.0.0.1", "the WAN proxy", move |client| {
+            connection(client, &upstream, s.clone())
         });
-        Wan { host, shared }
+        Wan {
+            host: server.host.clone(),
+            shared,
+            _server: server,
+        }
     }
 
     /// The deepest chain of round trips seen (handshakes included).
@@ -173,17 +169,7 @@ impl Wan {
     }
 }
 
-impl Drop for Wan {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(&self.host);
-    }
-}
-
 fn connection(client: TcpStream, upstream: &str, s: Arc<Shared>) {
-    if s.stop.load(Ordering::Relaxed) {
-        return;
-    }
     let turns = &s.turns;
     turns.connections.fetch_add(1, Ordering::SeqCst);
     // The TCP handshake: one round trip, a turn of its own.
