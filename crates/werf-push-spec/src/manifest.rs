@@ -108,8 +108,7 @@ impl Manifest {
         }
         let kind = if mt::is_index(&media_type) {
             let bad = |e: String| err(format!("bad index: {e}"));
-            let index: RawIndex =
-                serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+            let index: RawIndex = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
             let manifests = index
                 .manifests
                 .into_iter()

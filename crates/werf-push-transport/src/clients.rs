@@ -78,7 +78,7 @@ fn build_client(
     };
     let mut b = reqwest::Client::builder()
         // TLS: rustls with the system's roots; HTTP/2 when the server offers it by ALPN.
-        .use_rustls_tls()
+        .tls_backend_rustls()
         .user_agent(&opts.user_agent)
         // Connections: fail fast when nobody listens (TCP and TLS); keep idle ones for
         // reuse. A silent or stalled server is caught per request (`watch.rs`, `read.rs`;
@@ -101,7 +101,14 @@ fn build_client(
         b = b.http2_adaptive_window(true);
     }
     if opts.skip_tls_verify {
-        b = b.danger_accept_invalid_certs(true);
+        // Our rustls configuration (ring) in this case too: reqwest's own needs a
+        // process-wide crypto provider.
+        let files = super::tls::TlsFiles::default();
+        b = b.tls_backend_preconfigured(super::tls::client_config(
+            files,
+            http1_only,
+            super::tls::Verify::Skip,
+        )?);
     } else {
         // Trust: the system's roots, --ca-file and certs.d; a certificate trusted
         // explicitly works even as the server's own (`tls.rs`).
@@ -116,7 +123,11 @@ fn build_client(
         if let Some(dir) = &opts.certs_d {
             certs::read(&mut files, dir, host)?;
         }
-        b = b.use_preconfigured_tls(super::tls::client_config(files, http1_only)?);
+        b = b.tls_backend_preconfigured(super::tls::client_config(
+            files,
+            http1_only,
+            super::tls::Verify::Certificate,
+        )?);
     }
     b.build().map_err(|e| TransportError::Config(chain(&e)))
 }
