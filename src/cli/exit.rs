@@ -2,12 +2,17 @@
 //! code comes from the library's class of the error (`kind()`) in one `match`; hints come
 //! from what the error says (host, path, tag).
 
+use std::error::Error;
+
+use werf_push_auth::AuthError;
 use werf_push_engine::PushError;
 use werf_push_layout::LayoutError;
-use werf_push_spec::ErrorKind;
+use werf_push_registry::RegistryError;
+use werf_push_spec::{ErrorKind, SpecError};
 use werf_push_stages::StoreError;
 use werf_push_transport::TransportError;
-use werf_push_werf::{error::WerfError, kind_of, layout_of, registry_of, transport_of};
+use werf_push_werf::cleanup::CleanupError;
+use werf_push_werf::error::WerfError;
 
 use super::flags::UsageError;
 use super::output;
@@ -40,8 +45,9 @@ pub fn code(kind: ErrorKind) -> i32 {
     }
 }
 
-/// The class of `e`: that of the first error of the library (or usage error of the command
-/// line) in its chain; a failure of none of them is a plain failure.
+/// The class of `e`: that of the outermost error of the library (or usage error of the
+/// command line) in its chain, whose `kind()` already answers for what it wraps; a failure
+/// of none of them is a plain failure.
 fn kind(e: &anyhow::Error) -> Option<ErrorKind> {
     e.chain().find_map(|c| {
         if c.downcast_ref::<UsageError>().is_some() {
@@ -50,6 +56,30 @@ fn kind(e: &anyhow::Error) -> Option<ErrorKind> {
             kind_of(c)
         }
     })
+}
+
+/// The class of `e` when it is an error of the library (the wrappers it holds are later
+/// links of the same chain).
+fn kind_of(e: &(dyn Error + 'static)) -> Option<ErrorKind> {
+    macro_rules! first {
+        ($($t:ty),*) => {
+            $(if let Some(x) = e.downcast_ref::<$t>() {
+                return Some(x.kind());
+            })*
+        };
+    }
+    first!(
+        StoreError,
+        WerfError,
+        CleanupError,
+        PushError,
+        RegistryError,
+        TransportError,
+        AuthError,
+        LayoutError,
+        SpecError
+    );
+    None
 }
 
 /// Prints `error: ...` and hints for `e`; returns its exit code.
@@ -74,7 +104,7 @@ pub fn report(e: &anyhow::Error) -> i32 {
 /// which credentials), then the operation it stopped: `registry H did not accept the
 /// credentials from X: ... (while: manifest sha256:... for REF)`, not the other way round.
 fn auth_first(e: &anyhow::Error) -> Option<String> {
-    let auth = e.chain().filter_map(transport_of).find(|t| {
+    let auth = e.chain().filter_map(|c| c.downcast_ref::<TransportError>()).find(|t| {
         matches!(
             t,
             TransportError::NoCredentials { .. }
@@ -108,24 +138,24 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         }
         // Known refusals of particular registries first (ECR's dropped upload start is a
         // network failure too).
-        if let Some(h) = registry_of(cause).and_then(werf_push_registry::hint) {
+        if let Some(h) = cause.downcast_ref::<RegistryError>().and_then(werf_push_registry::hint) {
             return vec![h.into()];
         }
-        if let Some(h) = transport_of(cause).and_then(transport_hints) {
+        if let Some(h) = cause.downcast_ref::<TransportError>().and_then(transport_hints) {
             return h;
         }
-        if let Some(status) = registry_of(cause).and_then(|r| r.status()) {
+        if let Some(status) = cause.downcast_ref::<RegistryError>().and_then(|r| r.status()) {
             match status {
                 401 => return vec!["log in to the registry (docker login) or pass --registry-username/--registry-password".into()],
                 403 => return vec!["the account lacks the rights on that repository: ask for them, or use a repository the account may write".into()],
                 _ => {}
             }
         }
-        if let Some(l) = layout_of(cause) {
+        if let Some(l) = cause.downcast_ref::<LayoutError>() {
             return layout_hints(l);
         }
-        if let Some(w) = cause.downcast_ref::<WerfError>() {
-            return werf_hints(w);
+        if let Some(h) = cause.downcast_ref::<WerfError>().and_then(werf_hints) {
+            return h;
         }
         if let Some(s) = cause.downcast_ref::<StoreError>() {
             match s {
@@ -204,8 +234,8 @@ fn layout_hints(l: &LayoutError) -> Vec<String> {
 /// The hint for a stages storage entry that breaks a rule of the format.
 const FIX_ENTRY: &str = "fix or remove that entry of the stages storage, or build the stage again";
 
-fn werf_hints(w: &WerfError) -> Vec<String> {
-    match w {
+fn werf_hints(w: &WerfError) -> Option<Vec<String>> {
+    Some(match w {
         WerfError::InvalidTag { tag, .. } => vec![format!(
             "slug it: `werf-push slugify -f docker-tag '{}'` gives {}",
             werf_push_spec::text::printable(tag),
@@ -214,13 +244,14 @@ fn werf_hints(w: &WerfError) -> Vec<String> {
         WerfError::NotBuilt { .. } => {
             vec!["`werf-push stages list` shows the images the stages storage holds".into()]
         }
-        WerfError::Stages(_) | WerfError::Reference { .. } => vec![FIX_ENTRY.into()],
-        WerfError::Layout(l) => layout_hints(l),
+        WerfError::Reference { .. } => vec![FIX_ENTRY.into()],
+        // The wrapped error is the next link of the chain, with hints of its own.
+        WerfError::Stages(_) | WerfError::Layout(_) => return None,
         WerfError::ConfigTemplate { .. } | WerfError::Config { .. } | WerfError::Io { .. } => {
             Vec::new()
         }
         _ => vec!["see `werf-push publish --help`".into()],
-    }
+    })
 }
 
 fn transport_hints(t: &TransportError) -> Option<Vec<String>> {

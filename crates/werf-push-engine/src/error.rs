@@ -12,7 +12,7 @@ use werf_push_transport::TransportError;
 
 #[derive(Debug, Error)]
 pub enum PushError {
-    #[error(transparent)]
+    #[error("{0}")]
     Layout(#[from] LayoutError),
     #[error("{registry}: {source}")]
     Connect {

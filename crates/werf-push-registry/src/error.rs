@@ -41,7 +41,7 @@ pub enum RegistryError {
         what: String,
         limit: usize,
     },
-    #[error(transparent)]
+    #[error("{0}")]
     Transport(#[from] TransportError),
 }
 
