@@ -19,7 +19,8 @@ use super::output;
 use super::signal::INTERRUPTED;
 
 pub const SUCCESS: i32 = 0;
-/// The registry refused or failed an operation (or another writer holds the storage).
+/// The operation failed: the registry refused it, served bytes that do not match, another
+/// writer holds the stages storage, or part of the run failed.
 pub const FAILURE: i32 = 1;
 /// Bad command line, reference, name or path.
 pub const USAGE: i32 = 2;
@@ -39,7 +40,9 @@ pub fn code(kind: ErrorKind) -> i32 {
         ErrorKind::Layout => BAD_LAYOUT,
         ErrorKind::Network => NETWORK,
         ErrorKind::Auth => AUTH,
-        ErrorKind::Registry => FAILURE,
+        ErrorKind::Registry | ErrorKind::Integrity | ErrorKind::Locked | ErrorKind::Partial => {
+            FAILURE
+        }
         ErrorKind::Interrupted => INTERRUPTED,
         ErrorKind::NoSpace => NO_SPACE,
     }
@@ -85,11 +88,13 @@ fn kind_of(e: &(dyn Error + 'static)) -> Option<ErrorKind> {
 /// Prints `error: ...` and hints for `e`; returns its exit code.
 pub fn report(e: &anyhow::Error) -> i32 {
     let line = auth_first(e).unwrap_or_else(|| werf_push_spec::text::error_chain(e.as_ref()));
-    let code = kind(e).map_or(FAILURE, code);
+    let kind = kind(e);
+    let code = kind.map_or(FAILURE, code);
     let hints = hints(e);
     if output::json_lines() {
         output::json_line(serde_json::json!({
             "type": "error", "message": line, "hints": hints, "exit_code": code,
+            "class": kind.map(ErrorKind::name),
         }));
         return code;
     }
@@ -160,7 +165,10 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         if let Some(s) = cause.downcast_ref::<StoreError>() {
             match s {
                 StoreError::Locked(_) => return vec!["another werf-push writes this stages storage: wait for it and run again".into()],
-                StoreError::Invalid(_) | StoreError::Source { .. } => {
+                StoreError::Arg { .. }
+                | StoreError::Source { .. }
+                | StoreError::Refused { .. }
+                | StoreError::NotStorage { .. } => {
                     return vec!["see `werf-push stages --help`".into()]
                 }
                 StoreError::Rule { .. } => return vec![FIX_ENTRY.into()],
@@ -297,11 +305,85 @@ mod tests {
             (ErrorKind::Network, 4),
             (ErrorKind::Auth, 5),
             (ErrorKind::Registry, 1),
+            (ErrorKind::Integrity, 1),
+            (ErrorKind::Locked, 1),
+            (ErrorKind::Partial, 1),
             (ErrorKind::Interrupted, 130),
             (ErrorKind::NoSpace, 6),
         ];
         for (k, c) in cases {
             assert_eq!(code(k), c, "{k:?}");
+        }
+    }
+
+    /// The class and the first hint come from the typed errors of the chain, however they
+    /// nest: a lock conflict is `Locked` whether the layout, the storage, werf or cleanup
+    /// wraps it.
+    #[test]
+    fn class_and_hint_through_wrappers() {
+        let locked = || LayoutError::Locked {
+            path: "/s/LOCK".into(),
+            holder: "pid 1".into(),
+        };
+        let wait = "another werf-push writes this stages storage: wait for it and run again";
+        let digest: werf_push_spec::Digest =
+            format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        let cases: Vec<(anyhow::Error, ErrorKind, Option<&str>)> = vec![
+            (locked().into(), ErrorKind::Locked, Some(wait)),
+            (StoreError::Layout(locked()).into(), ErrorKind::Locked, Some(wait)),
+            (
+                WerfError::Stages(StoreError::Layout(locked())).into(),
+                ErrorKind::Locked,
+                Some(wait),
+            ),
+            (
+                CleanupError::Werf(WerfError::Layout(locked())).into(),
+                ErrorKind::Locked,
+                Some(wait),
+            ),
+            (
+                anyhow::Error::from(StoreError::Rule {
+                    path: "/s/index.json".into(),
+                    entry: "x".into(),
+                    rule: "y".into(),
+                })
+                .context("reading the stages storage"),
+                ErrorKind::Layout,
+                Some(FIX_ENTRY),
+            ),
+            (
+                WerfError::Stages(StoreError::Rule {
+                    path: "/s/index.json".into(),
+                    entry: "x".into(),
+                    rule: "y".into(),
+                })
+                .into(),
+                ErrorKind::Layout,
+                Some(FIX_ENTRY),
+            ),
+            (
+                StoreError::PulledCorrupt {
+                    repo: "r".into(),
+                    digest: digest.clone(),
+                    actual: digest,
+                }
+                .into(),
+                ErrorKind::Integrity,
+                None,
+            ),
+            (
+                PushError::Connect {
+                    registry: "r".into(),
+                    source: TransportError::Config("x".into()),
+                }
+                .into(),
+                ErrorKind::Usage,
+                None,
+            ),
+        ];
+        for (e, want, hint) in cases {
+            assert_eq!(kind(&e), Some(want), "{e:#}");
+            assert_eq!(hints(&e).first().map(String::as_str), hint, "{e:#}");
         }
     }
 }

@@ -60,7 +60,7 @@ impl PushError {
             PushError::Manifest { source, .. } => source.kind(),
             PushError::Corrupt { .. } => K::Layout,
             PushError::Cancelled => K::Interrupted,
-            PushError::Skipped { .. } => K::Registry,
+            PushError::Skipped { .. } => K::Partial,
         }
     }
 

@@ -72,10 +72,12 @@ impl RegistryError {
     }
 
     /// The class of this failure: 401/403 are auth failures, transport failures keep
-    /// theirs, any other answer is the registry's refusal.
+    /// theirs, content that does not match its digest is an integrity failure, any other
+    /// answer is the registry's refusal.
     pub fn kind(&self) -> werf_push_spec::ErrorKind {
         match self {
             RegistryError::Transport(t) => t.kind(),
+            RegistryError::DigestMismatch { .. } => werf_push_spec::ErrorKind::Integrity,
             e if matches!(e.status(), Some(401 | 403)) => werf_push_spec::ErrorKind::Auth,
             _ => werf_push_spec::ErrorKind::Registry,
         }
@@ -244,6 +246,46 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use werf_push_spec::ErrorKind;
+
+    #[test]
+    fn class_table() {
+        let status = |status| RegistryError::Status {
+            op: "PUT manifest a:v1".into(),
+            status,
+            body: ErrorBody::default(),
+            retry_after: None,
+        };
+        let digest: Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        let cases = [
+            (status(500), ErrorKind::Registry),
+            (status(404), ErrorKind::Registry),
+            (status(401), ErrorKind::Auth),
+            (status(403), ErrorKind::Auth),
+            (
+                RegistryError::DigestMismatch {
+                    op: "GET blob".into(),
+                    want: digest,
+                    got: "sha256:b".into(),
+                },
+                ErrorKind::Integrity,
+            ),
+            (
+                RegistryError::Protocol {
+                    op: "GET tags".into(),
+                    detail: "not JSON".into(),
+                },
+                ErrorKind::Registry,
+            ),
+            (
+                RegistryError::Transport(TransportError::Config("x".into())),
+                ErrorKind::Usage,
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.kind(), want, "{e}");
+        }
+    }
 
     #[test]
     fn error_body_table() {
