@@ -9,6 +9,8 @@ use thiserror::Error;
 
 use werf_push_auth::redact::quote;
 use werf_push_spec::Digest;
+
+use super::Action;
 use werf_push_transport::{Answer, Limit, Transport, TransportError};
 
 #[derive(Debug, Error)]
@@ -16,6 +18,8 @@ pub enum RegistryError {
     #[error("{op}: registry answered {status}{body}")]
     Status {
         op: String,
+        /// The request, typed (`op` says it in words).
+        action: Action,
         status: u16,
         body: ErrorBody,
         /// The answer's `Retry-After` (429, 503), as a wait from when it arrived.
@@ -201,6 +205,7 @@ fn html_title(text: &str) -> Option<String> {
 /// is dropped with the connection), under the stall rule.
 pub(crate) async fn from_response(
     transport: &Transport,
+    action: Action,
     op: String,
     resp: reqwest::Response,
 ) -> RegistryError {
@@ -221,6 +226,7 @@ pub(crate) async fn from_response(
     };
     RegistryError::Status {
         op,
+        action,
         status,
         body,
         retry_after,
@@ -228,9 +234,10 @@ pub(crate) async fn from_response(
 }
 
 /// A failed answer read whole ([`Transport::send_read`]) as an error.
-pub(crate) fn from_answer(op: String, a: &Answer) -> RegistryError {
+pub(crate) fn from_answer(action: Action, op: String, a: &Answer) -> RegistryError {
     RegistryError::Status {
         op,
+        action,
         status: a.status,
         body: ErrorBody::parse(&a.body),
         retry_after: retry_after(&a.headers),
@@ -252,6 +259,7 @@ mod tests {
     fn class_table() {
         let status = |status| RegistryError::Status {
             op: "PUT manifest a:v1".into(),
+            action: Action::PutManifest,
             status,
             body: ErrorBody::default(),
             retry_after: None,
@@ -347,6 +355,7 @@ mod tests {
         for (body, want) in cases {
             let e = RegistryError::Status {
                 op: "PUT blob".into(),
+                action: Action::FinishUpload,
                 status: 403,
                 body: ErrorBody::parse(body.as_bytes()),
                 retry_after: None,

@@ -99,6 +99,17 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// The method and URL of the request that failed, when the failure is one request's.
+    pub fn request(&self) -> Option<(&str, &str)> {
+        match self {
+            TransportError::Request { method, url, .. }
+            | TransportError::RequestFatal { method, url, .. }
+            | TransportError::Timeout { method, url, .. }
+            | TransportError::TooLarge { method, url, .. } => Some((method, url)),
+            _ => None,
+        }
+    }
+
     /// The HTTP status an auth failure stands for: 401 (not authenticated) or 403 (not
     /// allowed), so that callers treat it like the registry's own answer.
     pub fn status(&self) -> Option<u16> {
