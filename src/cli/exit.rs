@@ -129,6 +129,16 @@ fn auth_first(e: &anyhow::Error) -> Option<String> {
     })
 }
 
+/// The registry's answer `cause` is: an error of its own, or one shared between the
+/// references it failed (the push engine keeps it in an `Arc`).
+fn registry<'a>(cause: &'a (dyn Error + 'static)) -> Option<&'a RegistryError> {
+    cause.downcast_ref::<RegistryError>().or_else(|| {
+        cause
+            .downcast_ref::<std::sync::Arc<RegistryError>>()
+            .map(|a| a.as_ref())
+    })
+}
+
 /// Hints for the most specific error of the chain that has some.
 fn hints(e: &anyhow::Error) -> Vec<String> {
     if let Some(h) = e
@@ -143,13 +153,13 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         }
         // Known refusals of particular registries first (ECR's dropped upload start is a
         // network failure too).
-        if let Some(h) = cause.downcast_ref::<RegistryError>().and_then(werf_push_registry::hint) {
+        if let Some(h) = registry(cause).and_then(werf_push_registry::hint) {
             return vec![h.into()];
         }
         if let Some(h) = cause.downcast_ref::<TransportError>().and_then(transport_hints) {
             return h;
         }
-        if let Some(status) = cause.downcast_ref::<RegistryError>().and_then(|r| r.status()) {
+        if let Some(status) = registry(cause).and_then(|r| r.status()) {
             match status {
                 401 => return vec!["log in to the registry (docker login) or pass --registry-username/--registry-password".into()],
                 403 => return vec!["the account lacks the rights on that repository: ask for them, or use a repository the account may write".into()],
@@ -328,6 +338,7 @@ mod tests {
         let wait = "another werf-push writes this stages storage: wait for it and run again";
         let digest: werf_push_spec::Digest =
             format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        let digest2 = digest.clone();
         let cases: Vec<(anyhow::Error, ErrorKind, Option<&str>)> = vec![
             (locked().into(), ErrorKind::Locked, Some(wait)),
             (StoreError::Layout(locked()).into(), ErrorKind::Locked, Some(wait)),
@@ -370,6 +381,22 @@ mod tests {
                 .into(),
                 ErrorKind::Integrity,
                 None,
+            ),
+            (
+                PushError::Manifest {
+                    reference: "r/a:v1".into(),
+                    digest: digest2.clone(),
+                    source: std::sync::Arc::new(RegistryError::Status {
+                        op: "PUT manifest a:v1".into(),
+                        action: werf_push_registry::Action::PutManifest,
+                        status: 412,
+                        body: Default::default(),
+                        retry_after: None,
+                    }),
+                }
+                .into(),
+                ErrorKind::Registry,
+                Some("the tag is immutable in this registry (ECR image tag mutability, Harbor immutability rules) and holds another image: push to a new tag, or have the tag deleted or the rule changed"),
             ),
             (
                 PushError::Connect {
