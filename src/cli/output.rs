@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use werf_push_engine::{BlobStatus, Summary, TagStatus};
+use werf_push_engine::{BlobStatus, PushError, Summary, TagStatus};
 use werf_push_stages::ImageName;
 use werf_push_werf::report::Report;
 
@@ -134,8 +134,9 @@ pub fn print_summary(s: &Summary, quiet: bool, dry_run: bool) {
     );
 }
 
-/// The end of a push: the `--json` summary on stdout, then the first failure, or the
-/// summary line on stderr.
+/// The end of a push: the `--json` summary on stdout (with `failed`: every failure, its
+/// reference and error), then every failure on stderr (the first last, with its hints and
+/// its exit code), or the summary line.
 pub fn finish(
     summary: &Summary,
     errors: Vec<werf_push_engine::PushError>,
@@ -146,18 +147,53 @@ pub fn finish(
 ) -> anyhow::Result<()> {
     progress.finish();
     if json {
-        stdout(&format!("{}\n", serde_json::to_string_pretty(summary)?))?;
+        let mut doc = serde_json::to_value(summary)?;
+        doc["failed"] = errors.iter().map(failed).collect();
+        stdout(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     }
     if progress.results() && !json_lines() {
         for l in lines {
             eprintln!("{l}");
         }
     }
-    if let Some(first) = errors.into_iter().next() {
+    let mut errors = errors.into_iter();
+    if let Some(first) = errors.next() {
+        // Every other failure, one line each; the first is reported last by the caller,
+        // with its hints, and gives the exit code.
+        for e in errors {
+            let line = werf_push_spec::text::error_chain(&e);
+            if json_lines() {
+                json_line(serde_json::json!({
+                    "type": "error", "message": line, "class": e.kind().name(),
+                }));
+            } else {
+                eprintln!("error: {line}");
+            }
+        }
         return Err(first.into());
     }
     print_summary(summary, !progress.results(), dry_run);
     Ok(())
+}
+
+/// A failure as `--json` lists it: what failed (a reference, a blob in a repository, a
+/// registry), the error and its class.
+fn failed(e: &PushError) -> serde_json::Value {
+    let what = match e {
+        PushError::Manifest { reference, .. } | PushError::Skipped { reference, .. } => {
+            Some(reference.clone())
+        }
+        PushError::Blob {
+            repository, digest, ..
+        } => Some(format!("{repository}@{digest}")),
+        PushError::Connect { registry, .. } => Some(registry.clone()),
+        _ => None,
+    };
+    serde_json::json!({
+        "reference": what,
+        "error": werf_push_spec::text::error_chain(e),
+        "class": e.kind().name(),
+    })
 }
 
 /// The results of a publish, a line per image (its repository, its tags grouped by status,

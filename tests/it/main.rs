@@ -11,6 +11,7 @@
 
 mod support;
 
+mod all_failures;
 mod auth;
 mod backoff;
 mod bad_input;
