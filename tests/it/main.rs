@@ -45,6 +45,7 @@ mod quirks_manifests;
 mod quirks_uploads;
 mod stages;
 mod stages_pull;
+mod stages_pull_codes;
 mod stages_roundtrip;
 mod terminal;
 mod tls;
