@@ -109,14 +109,17 @@ pub fn report(e: &anyhow::Error) -> i32 {
 /// which credentials), then the operation it stopped: `registry H did not accept the
 /// credentials from X: ... (while: manifest sha256:... for REF)`, not the other way round.
 fn auth_first(e: &anyhow::Error) -> Option<String> {
-    let auth = e.chain().filter_map(|c| c.downcast_ref::<TransportError>()).find(|t| {
-        matches!(
-            t,
-            TransportError::NoCredentials { .. }
-                | TransportError::Unauthorized { .. }
-                | TransportError::Denied { .. }
-        )
-    })?;
+    let auth = e
+        .chain()
+        .filter_map(|c| c.downcast_ref::<TransportError>())
+        .find(|t| {
+            matches!(
+                t,
+                TransportError::NoCredentials { .. }
+                    | TransportError::Unauthorized { .. }
+                    | TransportError::Denied { .. }
+            )
+        })?;
     let text = auth.to_string();
     let whole = werf_push_spec::text::error_chain(e.as_ref());
     let during = whole
@@ -156,7 +159,10 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         if let Some(h) = registry(cause).and_then(werf_push_registry::hint) {
             return vec![h.into()];
         }
-        if let Some(h) = cause.downcast_ref::<TransportError>().and_then(transport_hints) {
+        if let Some(h) = cause
+            .downcast_ref::<TransportError>()
+            .and_then(transport_hints)
+        {
             return h;
         }
         if let Some(status) = registry(cause).and_then(|r| r.status()) {
@@ -291,7 +297,10 @@ fn transport_hints(t: &TransportError) -> Option<Vec<String>> {
         TransportError::ForeignUnauthorized { .. } => one("the registry sent the request to another host (its storage or a CDN) that wants credentials of its own: the registry's storage must accept what it redirects to without credentials (signed URLs)"),
         TransportError::TokenRealm { .. } => one("the registry's token service failed: check that it is reachable and try again"),
         TransportError::PlainHttp { .. } => one("pass --insecure-registry for a plain-HTTP registry"),
-        TransportError::Tls { detail, .. } if detail.contains("not valid for the name used") => one("connect with a host name the certificate has (listed above), or have the certificate reissued for this one; --skip-tls-verify-registry accepts it as it is"),
+        TransportError::Tls {
+            problem: werf_push_transport::TlsProblem::WrongName,
+            ..
+        } => one("connect with a host name the certificate has (listed above), or have the certificate reissued for this one; --skip-tls-verify-registry accepts it as it is"),
         TransportError::Tls { .. } => one("pass --ca-file FILE (or put the CA in /etc/docker/certs.d/<host:port>/ca.crt) for a private CA, or --skip-tls-verify-registry"),
         TransportError::NotRegistry { .. } => one("check the host and port: they should be those of the registry's API (where GET /v2/ answers 200 or 401), not of a web page or another service"),
         TransportError::NotHttp { .. } => one("drop --insecure-registry: the registry speaks HTTPS"),
@@ -336,8 +345,7 @@ mod tests {
             holder: "pid 1".into(),
         };
         let wait = "another werf-push writes this stages storage: wait for it and run again";
-        let digest: werf_push_spec::Digest =
-            format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        let digest: werf_push_spec::Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
         let digest2 = digest.clone();
         let cases: Vec<(anyhow::Error, ErrorKind, Option<&str>)> = vec![
             (locked().into(), ErrorKind::Locked, Some(wait)),

@@ -42,7 +42,11 @@ fn push_reports_every_failed_reference_and_lists_them_in_json() {
         .lines()
         .filter(|l| l.starts_with("error: "))
         .collect();
-    assert_eq!(errors.len(), 2, "one error line per refused reference: {errors:?}");
+    assert_eq!(
+        errors.len(),
+        2,
+        "one error line per refused reference: {errors:?}"
+    );
     for repo in ["refused1", "refused2"] {
         assert_eq!(
             errors.iter().filter(|l| l.contains(repo)).count(),
@@ -50,10 +54,7 @@ fn push_reports_every_failed_reference_and_lists_them_in_json() {
             "{repo} is not reported once: {errors:?}"
         );
     }
-    assert!(
-        !errors.iter().any(|l| l.contains("accepted")),
-        "{errors:?}"
-    );
+    assert!(!errors.iter().any(|l| l.contains("accepted")), "{errors:?}");
 
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("--json on stdout");
     let failed = doc["failed"].as_array().expect("a failed list");

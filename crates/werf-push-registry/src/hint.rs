@@ -139,10 +139,16 @@ mod tests {
                 Some(NO_REPOSITORY),
             ),
             (
-                request("POST", "https://r.example/v2/a/blobs/uploads/?mount=sha256:1&from=b"),
+                request(
+                    "POST",
+                    "https://r.example/v2/a/blobs/uploads/?mount=sha256:1&from=b",
+                ),
                 Some(NO_REPOSITORY),
             ),
-            (request("GET", "https://r.example/v2/a/blobs/uploads/"), None),
+            (
+                request("GET", "https://r.example/v2/a/blobs/uploads/"),
+                None,
+            ),
             (request("POST", "https://r.example/v2/a/manifests/x"), None),
             (
                 RegistryError::Transport(TransportError::Config("POST /blobs/uploads/".into())),

@@ -6,8 +6,8 @@
 use reqwest::Method;
 
 use super::error::from_answer;
-use super::Action;
 use super::location::resolve;
+use super::Action;
 use super::{Registry, RegistryError};
 use werf_push_auth::redact::quote;
 use werf_push_transport::{Limit, Request};

@@ -7,9 +7,9 @@ use reqwest::{Method, Response};
 use url::Url;
 
 use super::error::from_response;
-use super::Action;
 use super::location::{resolve, with_query};
 use super::manifest::check_digest;
+use super::Action;
 use super::{Registry, RegistryError};
 use werf_push_spec::Digest;
 use werf_push_transport::{Body, Request};
@@ -42,14 +42,13 @@ impl Registry {
             .send(&Request::new(Method::POST, url))
             .await?;
         if resp.status().as_u16() != 202 {
-            return Err(
-                from_response(
-                    &self.transport,
-                    Action::StartUpload,
-                    format!("start upload to {repo}"),
-                    resp,
-                ).await,
-            );
+            return Err(from_response(
+                &self.transport,
+                Action::StartUpload,
+                format!("start upload to {repo}"),
+                resp,
+            )
+            .await);
         }
         session_from(repo, &resp, 0, "start upload")
     }

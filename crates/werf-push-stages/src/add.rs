@@ -64,13 +64,11 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
             "rootfs": {"type": "layers", "diff_ids": []},
         })
     });
-    let obj = cfg
-        .as_object_mut()
-        .ok_or_else(|| StoreError::Rule {
-            path: w.root().to_path_buf(),
-            entry: parent_sig.clone().unwrap_or_default(),
-            rule: "the parent's config is not a JSON object".into(),
-        })?;
+    let obj = cfg.as_object_mut().ok_or_else(|| StoreError::Rule {
+        path: w.root().to_path_buf(),
+        entry: parent_sig.clone().unwrap_or_default(),
+        rule: "the parent's config is not a JSON object".into(),
+    })?;
     obj.insert("created".into(), Value::from(created.clone()));
     let rootfs = obj
         .entry("rootfs")
@@ -148,15 +146,13 @@ fn refuse_storage_inside(root: &Path, from: &Path) -> Result<(), StoreError> {
 
 /// The parent's config and its layers (as OCI descriptors).
 fn parent(w: &StoreWriter, sig: &str) -> Result<(Option<Value>, Vec<Value>), StoreError> {
-    let missing = || {
-        StoreError::Arg {
-            arg: format!("--parent {sig}"),
-            reason: format!(
-                "no stage with this signature in the stages storage {}; see `werf-push stages \
+    let missing = || StoreError::Arg {
+        arg: format!("--parent {sig}"),
+        reason: format!(
+            "no stage with this signature in the stages storage {}; see `werf-push stages \
                  list`",
-                w.root().display()
-            ),
-        }
+            w.root().display()
+        ),
     };
     let entry = w.find(sig).ok_or_else(missing)?;
     let layout: Layout = w.layout()?.ok_or_else(missing)?;
@@ -174,8 +170,8 @@ fn parent(w: &StoreWriter, sig: &str) -> Result<(Option<Value>, Vec<Value>), Sto
                 .into(),
         });
     };
-    let cfg: Value = serde_json::from_slice(&layout.read_blob(config)?)
-        .map_err(|e| StoreError::Rule {
+    let cfg: Value =
+        serde_json::from_slice(&layout.read_blob(config)?).map_err(|e| StoreError::Rule {
             path: w.root().to_path_buf(),
             entry: sig.to_string(),
             rule: format!("its config is not JSON: {e}"),

@@ -45,13 +45,11 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
     let mut real = Vec::new();
     for alg in ["sha256", "sha512"] {
         let dir = root.join("blobs").join(alg);
-        if is_real_dir(root, &["blobs", alg]).map_err(|e| {
-            StoreError::NotStorage {
-                path: dir.clone(),
-                reason: format!(
-                    "{e}; nothing was removed: gc removes files only inside the stages storage"
-                ),
-            }
+        if is_real_dir(root, &["blobs", alg]).map_err(|e| StoreError::NotStorage {
+            path: dir.clone(),
+            reason: format!(
+                "{e}; nothing was removed: gc removes files only inside the stages storage"
+            ),
         })? {
             real.push((alg, dir));
         }
@@ -131,12 +129,10 @@ fn walk(
     if !out.insert(d.digest.clone()) || depth > 8 {
         return Ok(());
     }
-    let m = layout.read_manifest(d).map_err(|e| {
-        StoreError::Rule {
-            path: layout.root().to_path_buf(),
-            entry: d.digest.to_string(),
-            rule: format!("{e}; nothing was removed: fix or remove that stage first"),
-        }
+    let m = layout.read_manifest(d).map_err(|e| StoreError::Rule {
+        path: layout.root().to_path_buf(),
+        entry: d.digest.to_string(),
+        rule: format!("{e}; nothing was removed: fix or remove that stage first"),
     })?;
     match &m.kind {
         ManifestKind::Image { config, layers } => {

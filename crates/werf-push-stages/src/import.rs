@@ -31,9 +31,10 @@ pub fn parse_source(s: &str) -> Result<Source, StoreError> {
 fn usage(s: &str) -> StoreError {
     StoreError::Arg {
         arg: format!("source '{s}'"),
-        reason: "this kind of source is not supported: use oci:DIR[:REF], docker-archive:FILE[:REF] or \
+        reason:
+            "this kind of source is not supported: use oci:DIR[:REF], docker-archive:FILE[:REF] or \
                  oci-archive:FILE[:REF]"
-            .into(),
+                .into(),
     }
 }
 
@@ -203,9 +204,18 @@ mod tests {
     #[test]
     fn unsupported_source_table() {
         let cases = [
-            ("dir:/x", "source 'dir:/x': this kind of source is not supported"),
-            ("oci:", "source 'oci:': this kind of source is not supported"),
-            ("/plain/path", "source '/plain/path': this kind of source is not supported"),
+            (
+                "dir:/x",
+                "source 'dir:/x': this kind of source is not supported",
+            ),
+            (
+                "oci:",
+                "source 'oci:': this kind of source is not supported",
+            ),
+            (
+                "/plain/path",
+                "source '/plain/path': this kind of source is not supported",
+            ),
         ];
         for (input, want) in cases {
             let e = parse_source(input).unwrap_err().to_string();

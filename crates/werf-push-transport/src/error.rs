@@ -16,7 +16,12 @@ pub enum TransportError {
     NotHttp { host: String },
     /// `detail` is said in words (`tls::in_words`), never as Rust debug text.
     #[error("TLS with registry {host} failed: {detail}")]
-    Tls { host: String, detail: String },
+    Tls {
+        host: String,
+        /// What the fix depends on, typed.
+        problem: super::TlsProblem,
+        detail: String,
+    },
     /// Something answered over `scheme`, but not as a registry (`server`: what it says
     /// it is, ` (Server: nginx, text/html)`, or empty).
     #[error("{host} is not a registry: {scheme} answered, but GET /v2/ answered {status}{server}")]
