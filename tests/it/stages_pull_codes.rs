@@ -32,9 +32,9 @@ fn pull(repo: &str, stages: &Path, extra: &[&str]) -> Output {
 fn error(out: &Output) -> Value {
     out.stderr
         .lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["type"] == "error")
-        .last()
+        .find(|v| v["type"] == "error")
         .unwrap_or_else(|| panic!("no JSON error line\n{}", out.describe()))
 }
 

@@ -223,6 +223,19 @@ pub(crate) fn assert_result<T>(
     }
 }
 
+impl WerfError {
+    /// The class of this failure (that of its cause where it wraps one).
+    pub fn kind(&self) -> werf_push_spec::ErrorKind {
+        match self {
+            WerfError::Layout(l) => l.kind(),
+            WerfError::Stages(s) => s.kind(),
+            WerfError::NotBuilt { .. } => werf_push_spec::ErrorKind::Layout,
+            WerfError::Reference { source, .. } => source.kind(),
+            _ => werf_push_spec::ErrorKind::Usage,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,19 +297,6 @@ mod tests {
         ];
         for (i, (err, want)) in cases.iter().enumerate() {
             assert_eq!(err.to_string(), *want, "case {i}");
-        }
-    }
-}
-
-impl WerfError {
-    /// The class of this failure (that of its cause where it wraps one).
-    pub fn kind(&self) -> werf_push_spec::ErrorKind {
-        match self {
-            WerfError::Layout(l) => l.kind(),
-            WerfError::Stages(s) => s.kind(),
-            WerfError::NotBuilt { .. } => werf_push_spec::ErrorKind::Layout,
-            WerfError::Reference { source, .. } => source.kind(),
-            _ => werf_push_spec::ErrorKind::Usage,
         }
     }
 }
