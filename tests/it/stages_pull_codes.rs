@@ -10,7 +10,8 @@ use std::path::Path;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::stages::{big_layer, runner_a, wp};
+use crate::stages::big_layer;
+use crate::stages_pull::published;
 use crate::support::cmd::{run, werf_push, Output};
 use crate::support::cutproxy::{CutProxy, Fault};
 use crate::support::registry::Registry;
@@ -42,21 +43,7 @@ fn error(out: &Output) -> Value {
 fn every_pull_failure_has_its_class() {
     let reg = Registry::start();
     let tmp = TempDir::new().unwrap();
-    let a = runner_a(tmp.path(), 600 << 10);
-    let out = wp(
-        &[
-            "publish",
-            "--dir",
-            tmp.path().to_str().unwrap(),
-            "--repo",
-            &format!("{}/app", reg.host),
-            "--tag-custom",
-            "v1",
-            "--with-stages",
-        ],
-        &a,
-    );
-    assert!(out.status.success(), "{}", out.describe());
+    let a = published(&reg, tmp.path(), 600 << 10);
     let repo = format!("{}/app", reg.host);
 
     // Another process holds the storage's lock: nothing is pulled.
