@@ -286,7 +286,10 @@ pub enum CompressionArg {
 impl StageArgs {
     /// The image name, checked before anything is written.
     pub fn image(&self) -> Result<ImageName, StoreError> {
-        ImageName::from_arg(&self.image).map_err(|e| StoreError::Invalid(format!("--image: {e}")))
+        ImageName::from_arg(&self.image).map_err(|e| StoreError::Arg {
+            arg: "--image".into(),
+            reason: e.to_string(),
+        })
     }
 
     pub fn layer(&self) -> LayerOptions {

@@ -12,6 +12,7 @@ mod cleanup;
 mod completion;
 mod exit;
 mod flags;
+mod hints;
 mod manpages;
 mod output;
 mod progress;

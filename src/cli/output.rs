@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
-use werf_push_engine::{BlobStatus, Summary, TagStatus};
+use werf_push_engine::{BlobStatus, PushError, Summary, TagStatus};
+use werf_push_spec::ErrorKind;
 use werf_push_stages::ImageName;
 use werf_push_werf::report::Report;
 
@@ -134,8 +136,10 @@ pub fn print_summary(s: &Summary, quiet: bool, dry_run: bool) {
     );
 }
 
-/// The end of a push: the `--json` summary on stdout, then the first failure, or the
-/// summary line on stderr.
+/// The end of a push: the `--json` summary on stdout (with `failed`: every failure, its
+/// reference and error), then the summary line, or the failures: the first (with its hints
+/// and its exit code) and then every other one ([`also_failed`]). A tag not written because
+/// a blob of its failed is in `failed`, not on stderr: the blob's failure says it.
 pub fn finish(
     summary: &Summary,
     errors: Vec<werf_push_engine::PushError>,
@@ -146,18 +150,66 @@ pub fn finish(
 ) -> anyhow::Result<()> {
     progress.finish();
     if json {
-        stdout(&format!("{}\n", serde_json::to_string_pretty(summary)?))?;
+        let mut doc = serde_json::to_value(summary)?;
+        doc["failed"] = errors.iter().map(failed).collect();
+        stdout(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     }
     if progress.results() && !json_lines() {
         for l in lines {
             eprintln!("{l}");
         }
     }
-    if let Some(first) = errors.into_iter().next() {
+    let consequence = |e: &PushError| matches!(e, PushError::Skipped { .. });
+    let mut errors = errors;
+    if !errors.is_empty() {
+        let main = errors.iter().position(|e| !consequence(e)).unwrap_or(0);
+        let first = errors.remove(main);
+        let others = errors.iter().filter(|e| !consequence(e));
+        *ALSO.lock().unwrap_or_else(|p| p.into_inner()) = others
+            .map(|e| (werf_push_spec::text::error_chain(e), e.kind()))
+            .collect();
         return Err(first.into());
     }
     print_summary(summary, !progress.results(), dry_run);
     Ok(())
+}
+
+/// The failures of the run besides the one returned as its error.
+static ALSO: Mutex<Vec<(String, ErrorKind)>> = Mutex::new(Vec::new());
+
+/// Prints the failures of the run besides the one just reported (its error line, the
+/// class), as `error:` lines or JSON lines; once.
+pub fn also_failed() {
+    let also = std::mem::take(&mut *ALSO.lock().unwrap_or_else(|p| p.into_inner()));
+    for (line, kind) in also {
+        if json_lines() {
+            json_line(serde_json::json!({
+                "type": "error", "message": line, "class": kind.name(),
+            }));
+        } else {
+            eprintln!("error: {line}");
+        }
+    }
+}
+
+/// A failure as `--json` lists it: what failed (a reference, a blob in a repository, a
+/// registry), the error and its class.
+fn failed(e: &PushError) -> serde_json::Value {
+    let what = match e {
+        PushError::Manifest { reference, .. } | PushError::Skipped { reference, .. } => {
+            Some(reference.clone())
+        }
+        PushError::Blob {
+            repository, digest, ..
+        } => Some(format!("{repository}@{digest}")),
+        PushError::Connect { registry, .. } => Some(registry.clone()),
+        _ => None,
+    };
+    serde_json::json!({
+        "reference": what,
+        "error": werf_push_spec::text::error_chain(e),
+        "class": e.kind().name(),
+    })
 }
 
 /// The results of a publish, a line per image (its repository, its tags grouped by status,

@@ -11,6 +11,7 @@
 
 mod support;
 
+mod all_failures;
 mod auth;
 mod backoff;
 mod bad_input;
@@ -44,6 +45,7 @@ mod quirks_manifests;
 mod quirks_uploads;
 mod stages;
 mod stages_pull;
+mod stages_pull_codes;
 mod stages_roundtrip;
 mod terminal;
 mod tls;

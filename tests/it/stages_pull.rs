@@ -376,7 +376,7 @@ fn tag_pages_keep_only_stage_tags_and_too_many_is_a_clear_error() {
 
 /// runner_a's project (backend from and install with a layer of `big` bytes, frontend
 /// from) published with `--with-stages` to `REG/app`; returns its storage.
-fn published(reg: &Registry, tmp: &Path, big: usize) -> std::path::PathBuf {
+pub(crate) fn published(reg: &Registry, tmp: &Path, big: usize) -> std::path::PathBuf {
     let a = runner_a(tmp, big);
     ok(
         &[

@@ -51,6 +51,7 @@ async fn a_shared_child_failure_keeps_its_answer() {
         .run(key.clone(), || async {
             Err(Arc::new(RegistryError::Status {
                 op: "PUT manifest a:sha256:...".into(),
+                action: werf_push_registry::Action::PutManifest,
                 status: 503,
                 body: Default::default(),
                 retry_after: None,

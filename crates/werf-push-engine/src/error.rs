@@ -12,7 +12,7 @@ use werf_push_transport::TransportError;
 
 #[derive(Debug, Error)]
 pub enum PushError {
-    #[error(transparent)]
+    #[error("{0}")]
     Layout(#[from] LayoutError),
     #[error("{registry}: {source}")]
     Connect {
@@ -60,7 +60,7 @@ impl PushError {
             PushError::Manifest { source, .. } => source.kind(),
             PushError::Corrupt { .. } => K::Layout,
             PushError::Cancelled => K::Interrupted,
-            PushError::Skipped { .. } => K::Registry,
+            PushError::Skipped { .. } => K::Partial,
         }
     }
 

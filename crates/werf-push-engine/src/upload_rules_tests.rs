@@ -8,6 +8,7 @@ const MIB: u64 = 1 << 20;
 fn status(status: u16, code: Option<&str>) -> RegistryError {
     RegistryError::Status {
         op: "PUT blob".into(),
+        action: werf_push_registry::Action::FinishUpload,
         status,
         body: ErrorBody {
             code: code.map(str::to_string),
@@ -116,6 +117,7 @@ fn resumable_table() {
 fn stale_resume_table() {
     let status = |s: u16| RegistryError::Status {
         op: "PATCH".into(),
+        action: werf_push_registry::Action::UploadChunk,
         status: s,
         body: Default::default(),
         retry_after: None,

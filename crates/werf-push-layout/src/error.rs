@@ -143,7 +143,7 @@ impl LayoutError {
             | LayoutError::Ambiguous { .. }
             | LayoutError::NoSuchImage { .. } => K::Usage,
             LayoutError::NoSpace { .. } => K::NoSpace,
-            LayoutError::Locked { .. } => K::Registry,
+            LayoutError::Locked { .. } => K::Locked,
             _ => K::Layout,
         }
     }

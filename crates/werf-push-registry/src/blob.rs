@@ -6,6 +6,7 @@ use reqwest::header::CONTENT_LENGTH;
 use reqwest::Method;
 
 use super::error::from_response;
+use super::Action;
 use super::{Registry, RegistryError};
 use werf_push_spec::Digest;
 use werf_push_transport::Request;
@@ -54,6 +55,7 @@ impl Registry {
             404 => Ok(None),
             _ => Err(from_response(
                 &self.transport,
+                Action::HeadBlob,
                 format!("HEAD blob {digest} in {repo}"),
                 resp,
             )

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use reqwest::Method;
 
 use super::error::from_response;
+use super::Action;
 use super::{Registry, RegistryError};
 use werf_push_spec::Manifest;
 use werf_push_transport::Request;
@@ -70,6 +71,7 @@ impl Registry {
             404 => Ok(Deleted::Missing),
             _ => Err(from_response(
                 &self.transport,
+                Action::DeleteManifest,
                 format!("DELETE manifest {repo}:{reference}"),
                 resp,
             )
@@ -151,6 +153,7 @@ mod tests {
     fn tag_delete_unsupported_table() {
         let status = |s: u16| RegistryError::Status {
             op: "DELETE manifest a:b".into(),
+            action: crate::Action::DeleteManifest,
             status: s,
             body: Default::default(),
             retry_after: None,

@@ -9,6 +9,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, RANGE};
 use reqwest::Method;
 
 use super::error::{from_answer, from_response};
+use super::Action;
 use super::{Registry, RegistryError};
 use werf_push_auth::redact::quote;
 use werf_push_spec::media_type::MANIFEST_ACCEPT;
@@ -47,7 +48,7 @@ impl Registry {
         match a.status {
             200 => {}
             404 => return Ok(None),
-            _ => return Err(from_answer(op, &a)),
+            _ => return Err(from_answer(Action::GetManifest, op, &a)),
         }
         let protocol = |detail: String| RegistryError::Protocol {
             op: op.clone(),
@@ -118,7 +119,7 @@ impl Registry {
                 }
                 offset
             }
-            _ => return Err(from_response(&self.transport, op, resp).await),
+            _ => return Err(from_response(&self.transport, Action::GetBlob, op, resp).await),
         };
         Ok(BlobDownload {
             body: self.transport.reader(resp, "GET"),

@@ -9,6 +9,8 @@ use thiserror::Error;
 
 use werf_push_auth::redact::quote;
 use werf_push_spec::Digest;
+
+use super::Action;
 use werf_push_transport::{Answer, Limit, Transport, TransportError};
 
 #[derive(Debug, Error)]
@@ -16,6 +18,8 @@ pub enum RegistryError {
     #[error("{op}: registry answered {status}{body}")]
     Status {
         op: String,
+        /// The request, typed (`op` says it in words).
+        action: Action,
         status: u16,
         body: ErrorBody,
         /// The answer's `Retry-After` (429, 503), as a wait from when it arrived.
@@ -41,7 +45,7 @@ pub enum RegistryError {
         what: String,
         limit: usize,
     },
-    #[error(transparent)]
+    #[error("{0}")]
     Transport(#[from] TransportError),
 }
 
@@ -72,10 +76,12 @@ impl RegistryError {
     }
 
     /// The class of this failure: 401/403 are auth failures, transport failures keep
-    /// theirs, any other answer is the registry's refusal.
+    /// theirs, content that does not match its digest is an integrity failure, any other
+    /// answer is the registry's refusal.
     pub fn kind(&self) -> werf_push_spec::ErrorKind {
         match self {
             RegistryError::Transport(t) => t.kind(),
+            RegistryError::DigestMismatch { .. } => werf_push_spec::ErrorKind::Integrity,
             e if matches!(e.status(), Some(401 | 403)) => werf_push_spec::ErrorKind::Auth,
             _ => werf_push_spec::ErrorKind::Registry,
         }
@@ -199,6 +205,7 @@ fn html_title(text: &str) -> Option<String> {
 /// is dropped with the connection), under the stall rule.
 pub(crate) async fn from_response(
     transport: &Transport,
+    action: Action,
     op: String,
     resp: reqwest::Response,
 ) -> RegistryError {
@@ -219,6 +226,7 @@ pub(crate) async fn from_response(
     };
     RegistryError::Status {
         op,
+        action,
         status,
         body,
         retry_after,
@@ -226,9 +234,10 @@ pub(crate) async fn from_response(
 }
 
 /// A failed answer read whole ([`Transport::send_read`]) as an error.
-pub(crate) fn from_answer(op: String, a: &Answer) -> RegistryError {
+pub(crate) fn from_answer(action: Action, op: String, a: &Answer) -> RegistryError {
     RegistryError::Status {
         op,
+        action,
         status: a.status,
         body: ErrorBody::parse(&a.body),
         retry_after: retry_after(&a.headers),
@@ -244,6 +253,47 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use werf_push_spec::ErrorKind;
+
+    #[test]
+    fn class_table() {
+        let status = |status| RegistryError::Status {
+            op: "PUT manifest a:v1".into(),
+            action: Action::PutManifest,
+            status,
+            body: ErrorBody::default(),
+            retry_after: None,
+        };
+        let digest: Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        let cases = [
+            (status(500), ErrorKind::Registry),
+            (status(404), ErrorKind::Registry),
+            (status(401), ErrorKind::Auth),
+            (status(403), ErrorKind::Auth),
+            (
+                RegistryError::DigestMismatch {
+                    op: "GET blob".into(),
+                    want: digest,
+                    got: "sha256:b".into(),
+                },
+                ErrorKind::Integrity,
+            ),
+            (
+                RegistryError::Protocol {
+                    op: "GET tags".into(),
+                    detail: "not JSON".into(),
+                },
+                ErrorKind::Registry,
+            ),
+            (
+                RegistryError::Transport(TransportError::Config("x".into())),
+                ErrorKind::Usage,
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.kind(), want, "{e}");
+        }
+    }
 
     #[test]
     fn error_body_table() {
@@ -305,6 +355,7 @@ mod tests {
         for (body, want) in cases {
             let e = RegistryError::Status {
                 op: "PUT blob".into(),
+                action: Action::FinishUpload,
                 status: 403,
                 body: ErrorBody::parse(body.as_bytes()),
                 retry_after: None,

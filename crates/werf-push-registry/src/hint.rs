@@ -3,19 +3,22 @@
 //! and operation, and refused deletes (disabled, or no delete right), each with its cause
 //! and the fix. Pure; the CLI prints them as hints.
 
-use super::RegistryError;
+use super::{Action, RegistryError};
 use werf_push_transport::TransportError;
 
 /// A hint for `e`, when it is one of the refusals known here.
 pub fn hint(e: &RegistryError) -> Option<&'static str> {
     match e {
         RegistryError::Status {
-            op, status, body, ..
+            action,
+            status,
+            body,
+            ..
         } => {
-            let manifest_put = op.starts_with("PUT manifest");
+            let manifest_put = *action == Action::PutManifest;
             // distribution without `storage.delete.enabled` answers 405 UNSUPPORTED to
             // every DELETE (reproduced by tests/it/cleanup_delete.rs).
-            if op.starts_with("DELETE manifest") {
+            if *action == Action::DeleteManifest {
                 return match status {
                     405 => Some(DELETE_DISABLED),
                     401 | 403 => Some(DELETE_DENIED),
@@ -55,12 +58,13 @@ const INDEX_404: &str = "the registry refused the manifest with 404: Harbor does
 const OCI_ONLY: &str = "this registry accepts OCI media types only (Zot without http.compat: [\"docker2s2\"]): convert the image to OCI (`werf-push stages import` and `stages add` write OCI; `skopeo copy --format oci`), or turn the registry's Docker compatibility on";
 const NO_REPOSITORY: &str = "the registry closed the connection on the upload start: the repository may not exist (ECR does not create repositories on push): create it (`aws ecr create-repository --repository-name NAME`) and push again";
 
-/// A network failure (no answer) of `POST .../blobs/uploads/`.
+/// A network failure (no answer) of `POST .../blobs/uploads/` (an upload start or mount).
 fn starts_upload(t: &TransportError) -> bool {
-    let s = t.to_string();
     t.kind() == werf_push_spec::ErrorKind::Network
-        && s.contains("POST")
-        && s.contains("/blobs/uploads/")
+        && t.request().is_some_and(|(method, url)| {
+            method == "POST"
+                && url::Url::parse(url).is_ok_and(|u| u.path().ends_with("/blobs/uploads/"))
+        })
 }
 
 #[cfg(test)]
@@ -68,9 +72,10 @@ mod tests {
     use super::*;
     use crate::ErrorBody;
 
-    fn status(op: &str, status: u16, code: Option<&str>, msg: &str) -> RegistryError {
+    fn status(action: Action, status: u16, code: Option<&str>, msg: &str) -> RegistryError {
         RegistryError::Status {
-            op: op.into(),
+            op: format!("{action:?}"),
+            action,
             status,
             body: ErrorBody {
                 code: code.map(str::to_string),
@@ -80,12 +85,21 @@ mod tests {
         }
     }
 
+    /// A request that got no answer.
+    fn request(method: &str, url: &str) -> RegistryError {
+        RegistryError::Transport(TransportError::Request {
+            method: method.into(),
+            url: url.into(),
+            detail: "connection closed before message completed".into(),
+        })
+    }
+
     #[test]
     fn hints_table() {
         let cases = [
             (
                 status(
-                    "PUT manifest a:v1",
+                    Action::PutManifest,
                     400,
                     Some("TAG_INVALID"),
                     "tag is immutable",
@@ -94,7 +108,7 @@ mod tests {
             ),
             (
                 status(
-                    "PUT manifest a:v1",
+                    Action::PutManifest,
                     412,
                     Some("DENIED"),
                     "configured as immutable",
@@ -102,24 +116,44 @@ mod tests {
                 Some(IMMUTABLE),
             ),
             (
-                status("PUT manifest a:v1", 415, Some("MANIFEST_INVALID"), "x"),
+                status(Action::PutManifest, 415, Some("MANIFEST_INVALID"), "x"),
                 Some(OCI_ONLY),
             ),
             (
-                status("PUT manifest a:v1", 400, Some("DIGEST_INVALID"), "x"),
+                status(Action::PutManifest, 400, Some("DIGEST_INVALID"), "x"),
                 None,
             ),
-            (status("PUT blob sha256:1 to a", 412, None, "x"), None),
-            (status("HEAD manifest a:v1", 415, None, "x"), None),
+            (status(Action::FinishUpload, 412, None, "x"), None),
+            (status(Action::HeadManifest, 415, None, "x"), None),
             (
-                status("DELETE manifest a:sha256:1", 405, Some("UNSUPPORTED"), "x"),
+                status(Action::DeleteManifest, 405, Some("UNSUPPORTED"), "x"),
                 Some(DELETE_DISABLED),
             ),
             (
-                status("DELETE manifest a:v1", 403, Some("DENIED"), "x"),
+                status(Action::DeleteManifest, 403, Some("DENIED"), "x"),
                 Some(DELETE_DENIED),
             ),
-            (status("DELETE manifest a:v1", 500, None, "x"), None),
+            (status(Action::DeleteManifest, 500, None, "x"), None),
+            (
+                request("POST", "https://r.example/v2/a/blobs/uploads/"),
+                Some(NO_REPOSITORY),
+            ),
+            (
+                request(
+                    "POST",
+                    "https://r.example/v2/a/blobs/uploads/?mount=sha256:1&from=b",
+                ),
+                Some(NO_REPOSITORY),
+            ),
+            (
+                request("GET", "https://r.example/v2/a/blobs/uploads/"),
+                None,
+            ),
+            (request("POST", "https://r.example/v2/a/manifests/x"), None),
+            (
+                RegistryError::Transport(TransportError::Config("POST /blobs/uploads/".into())),
+                None,
+            ),
         ];
         for (e, want) in cases {
             assert_eq!(hint(&e), want, "{e}");

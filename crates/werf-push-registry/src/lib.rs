@@ -9,6 +9,7 @@
 
 #![warn(unreachable_pub)]
 
+mod action;
 mod blob;
 pub mod delete;
 mod download;
@@ -22,6 +23,7 @@ mod small_blob;
 mod tags;
 mod upload;
 
+pub use action::Action;
 pub use download::BlobDownload;
 pub use error::{ErrorBody, RegistryError};
 pub use hint::hint;

@@ -4,6 +4,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::Method;
 
 use super::error::from_response;
+use super::Action;
 use super::{Registry, RegistryError};
 use werf_push_spec::media_type::MANIFEST_ACCEPT;
 use werf_push_spec::{Digest, Manifest};
@@ -33,6 +34,7 @@ impl Registry {
             404 | 412 => Ok(None),
             _ => Err(from_response(
                 &self.transport,
+                Action::HeadManifest,
                 format!("HEAD manifest {repo}:{reference}"),
                 resp,
             )
@@ -59,7 +61,7 @@ impl Registry {
             if resp.status().as_u16() == 201 || resp.status().as_u16() == 200 {
                 return check_digest(&op, &m.digest, resp.headers().get("docker-content-digest"));
             }
-            Err(from_response(&self.transport, op.clone(), resp).await)
+            Err(from_response(&self.transport, Action::PutManifest, op.clone(), resp).await)
         };
         self.transport
             .budget()

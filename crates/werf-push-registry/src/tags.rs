@@ -7,6 +7,7 @@ use reqwest::Method;
 
 use super::error::from_answer;
 use super::location::resolve;
+use super::Action;
 use super::{Registry, RegistryError};
 use werf_push_auth::redact::quote;
 use werf_push_transport::{Limit, Request};
@@ -48,7 +49,7 @@ impl Registry {
                 200 => {}
                 // distribution answers 404 NAME_UNKNOWN for a repository never pushed to.
                 404 if first => return Ok(None),
-                _ => return Err(from_answer(op, &a)),
+                _ => return Err(from_answer(Action::ListTags, op, &a)),
             }
             let next = a
                 .headers

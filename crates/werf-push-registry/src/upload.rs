@@ -9,6 +9,7 @@ use url::Url;
 use super::error::from_response;
 use super::location::{resolve, with_query};
 use super::manifest::check_digest;
+use super::Action;
 use super::{Registry, RegistryError};
 use werf_push_spec::Digest;
 use werf_push_transport::{Body, Request};
@@ -41,9 +42,13 @@ impl Registry {
             .send(&Request::new(Method::POST, url))
             .await?;
         if resp.status().as_u16() != 202 {
-            return Err(
-                from_response(&self.transport, format!("start upload to {repo}"), resp).await,
-            );
+            return Err(from_response(
+                &self.transport,
+                Action::StartUpload,
+                format!("start upload to {repo}"),
+                resp,
+            )
+            .await);
         }
         session_from(repo, &resp, 0, "start upload")
     }
@@ -70,6 +75,7 @@ impl Registry {
             )?)),
             _ => Err(from_response(
                 &self.transport,
+                Action::Mount,
                 format!("mount {digest} from {from} into {repo}"),
                 resp,
             )
@@ -94,7 +100,7 @@ impl Registry {
             .no_retry();
         let resp = self.transport.send(&req).await?;
         if resp.status().as_u16() != 201 {
-            return Err(from_response(&self.transport, op, resp).await);
+            return Err(from_response(&self.transport, Action::FinishUpload, op, resp).await);
         }
         check_digest(&op, digest, resp.headers().get("docker-content-digest"))
     }
@@ -121,7 +127,7 @@ impl Registry {
         let resp = self.transport.send(&req).await?;
         // ECR answers 201 instead of 202 to PATCH.
         if !matches!(resp.status().as_u16(), 202 | 201 | 204) {
-            return Err(from_response(&self.transport, op, resp).await);
+            return Err(from_response(&self.transport, Action::UploadChunk, op, resp).await);
         }
         let mut next = session_from(&s.repo, &resp, s.offset + len, &op).or_else(|_| {
             // No Location: keep the current one.
@@ -143,6 +149,7 @@ impl Registry {
         if resp.status().as_u16() != 204 {
             return Err(from_response(
                 &self.transport,
+                Action::UploadStatus,
                 format!("upload status in {}", s.repo),
                 resp,
             )
@@ -175,6 +182,7 @@ impl Registry {
         }
         let e = from_response(
             &self.transport,
+            Action::CancelUpload,
             format!("DELETE upload in {}", s.repo),
             resp,
         )

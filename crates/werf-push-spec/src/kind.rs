@@ -12,10 +12,37 @@ pub enum ErrorKind {
     Network,
     /// Authentication or authorisation failed.
     Auth,
-    /// The registry refused or failed an operation (or another writer holds the storage).
+    /// The registry refused or failed an operation: an error answer that no retry cured,
+    /// or an answer beyond what a registry may send.
     Registry,
+    /// Bytes a registry served do not match their descriptor (another digest, more bytes
+    /// than its size): rejected, nothing of them kept.
+    Integrity,
+    /// Another process holds the lock of the stages storage: nothing was changed.
+    Locked,
+    /// Part of the run failed (each failure reported), the rest is done: stages not
+    /// pulled, tags not written because a blob of theirs failed.
+    Partial,
     /// Stopped by Ctrl-C or SIGTERM.
     Interrupted,
     /// No space left on the device (or quota) of a local file being written.
     NoSpace,
+}
+
+impl ErrorKind {
+    /// The class's name as `--log-format json` error lines give it (`"class"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::Layout => "layout",
+            ErrorKind::Network => "network",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Registry => "registry",
+            ErrorKind::Integrity => "integrity",
+            ErrorKind::Locked => "locked",
+            ErrorKind::Partial => "partial",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::NoSpace => "no-space",
+        }
+    }
 }

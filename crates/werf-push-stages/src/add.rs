@@ -64,9 +64,11 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
             "rootfs": {"type": "layers", "diff_ids": []},
         })
     });
-    let obj = cfg
-        .as_object_mut()
-        .ok_or_else(|| StoreError::Invalid("the parent's config is not a JSON object".into()))?;
+    let obj = cfg.as_object_mut().ok_or_else(|| StoreError::Rule {
+        path: w.root().to_path_buf(),
+        entry: parent_sig.clone().unwrap_or_default(),
+        rule: "the parent's config is not a JSON object".into(),
+    })?;
     obj.insert("created".into(), Value::from(created.clone()));
     let rootfs = obj
         .entry("rootfs")
@@ -90,7 +92,11 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
             (LABEL_STAGE, &req.stage),
         ],
     )
-    .map_err(StoreError::Invalid)?;
+    .map_err(|rule| StoreError::Rule {
+        path: w.root().to_path_buf(),
+        entry: parent_sig.clone().unwrap_or_default(),
+        rule,
+    })?;
     let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
     let cfg_desc = w.write_blob(&cfg_bytes, media_type::OCI_CONFIG)?;
     let mut layers = parent_layers;
@@ -127,23 +133,26 @@ fn refuse_storage_inside(root: &Path, from: &Path) -> Result<(), StoreError> {
         return Ok(()); // a missing --from-dir is reported by the walk, naming it
     };
     if root.starts_with(&from) {
-        return Err(StoreError::Invalid(format!(
-            "--from-dir {}: it holds the stages storage {}, which cannot be packed into one              of its own layers; pass a directory that does not contain the storage (or a              --stages-dir outside it)",
-            from.display(),
-            root.display()
-        )));
+        return Err(StoreError::Arg {
+            arg: format!("--from-dir {}", from.display()),
+            reason: format!(
+                "it holds the stages storage {}, which cannot be packed into one              of its own layers; pass a directory that does not contain the storage (or a              --stages-dir outside it)",
+                root.display()
+            ),
+        });
     }
     Ok(())
 }
 
 /// The parent's config and its layers (as OCI descriptors).
 fn parent(w: &StoreWriter, sig: &str) -> Result<(Option<Value>, Vec<Value>), StoreError> {
-    let missing = || {
-        StoreError::Invalid(format!(
-            "--parent {sig}: no stage with this signature in the stages storage {}; see \
-             `werf-push stages list`",
+    let missing = || StoreError::Arg {
+        arg: format!("--parent {sig}"),
+        reason: format!(
+            "no stage with this signature in the stages storage {}; see `werf-push stages \
+                 list`",
             w.root().display()
-        ))
+        ),
     };
     let entry = w.find(sig).ok_or_else(missing)?;
     let layout: Layout = w.layout()?.ok_or_else(missing)?;
@@ -154,13 +163,19 @@ fn parent(w: &StoreWriter, sig: &str) -> Result<(Option<Value>, Vec<Value>), Sto
         .ok_or_else(missing)?;
     let m = layout.read_manifest(d)?;
     let ManifestKind::Image { config, layers } = &m.kind else {
-        return Err(StoreError::Invalid(format!(
-            "--parent {sig}: the stage is a multi-platform index; `stages add` builds on \
-             one image manifest only"
-        )));
+        return Err(StoreError::Arg {
+            arg: format!("--parent {sig}"),
+            reason: "the stage is a multi-platform index; `stages add` builds on one image \
+                     manifest only"
+                .into(),
+        });
     };
-    let cfg: Value = serde_json::from_slice(&layout.read_blob(config)?)
-        .map_err(|e| StoreError::Invalid(format!("--parent {sig}: its config is not JSON: {e}")))?;
+    let cfg: Value =
+        serde_json::from_slice(&layout.read_blob(config)?).map_err(|e| StoreError::Rule {
+            path: w.root().to_path_buf(),
+            entry: sig.to_string(),
+            rule: format!("its config is not JSON: {e}"),
+        })?;
     let layers = layers
         .iter()
         .map(|l| {

@@ -26,11 +26,18 @@ pub enum StoreError {
         entry: String,
         rule: String,
     },
-    /// Bad input: what, where and how to fix it.
-    #[error("{0}")]
-    Invalid(String),
+    /// A value given on the command line cannot be used: which one, why, how to fix it.
+    #[error("{arg}: {reason}")]
+    Arg { arg: String, reason: String },
+    /// A source to import or add (a layout, an archive, a directory) cannot be a stage.
     #[error("{}: {reason}", .path.display())]
     Source { path: PathBuf, reason: String },
+    /// A new stage breaks a rule of the stages storage, so it is not added.
+    #[error("{rule}")]
+    Refused { signature: String, rule: String },
+    /// A path is not a stages storage werf-push may write (no `oci-layout`, a link).
+    #[error("{}: {reason}", .path.display())]
+    NotStorage { path: PathBuf, reason: String },
     #[error("{}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -103,15 +110,18 @@ impl StoreError {
     /// The class of this failure (that of its cause where it has one).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::Locked(_)
-            | StoreError::NotRestored { .. }
-            | StoreError::PullFailed { .. }
-            | StoreError::PulledCorrupt { .. }
-            | StoreError::PulledTooLong { .. } => ErrorKind::Registry,
+            StoreError::Locked(_) => ErrorKind::Locked,
+            StoreError::NotRestored { .. } | StoreError::PullFailed { .. } => ErrorKind::Partial,
+            StoreError::PulledCorrupt { .. } | StoreError::PulledTooLong { .. } => {
+                ErrorKind::Integrity
+            }
             StoreError::PullRepo { .. } => ErrorKind::Usage,
             StoreError::Layout(l) => l.kind(),
             StoreError::Rule { .. } => ErrorKind::Layout,
-            StoreError::Invalid(_) | StoreError::Source { .. } => ErrorKind::Usage,
+            StoreError::Arg { .. }
+            | StoreError::Source { .. }
+            | StoreError::Refused { .. }
+            | StoreError::NotStorage { .. } => ErrorKind::Usage,
             StoreError::Io { source, .. } if werf_push_layout::safe_fs::is_no_space(source) => {
                 ErrorKind::NoSpace
             }
@@ -153,4 +163,117 @@ fn not_restored(repo: &str, images: &[String], unidentified: &[String]) -> Strin
          rewrites their tags to name them), or delete the tags",
         werf_push_spec::text::printable(&unidentified.join(", "))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_table() {
+        let digest: Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        let path = || PathBuf::from("/s");
+        let text = || String::from("x");
+        let cases = [
+            (StoreError::Locked(text()), ErrorKind::Locked),
+            (
+                StoreError::Layout(LayoutError::Locked {
+                    path: path(),
+                    holder: text(),
+                }),
+                ErrorKind::Locked,
+            ),
+            (
+                StoreError::Rule {
+                    path: path(),
+                    entry: text(),
+                    rule: text(),
+                },
+                ErrorKind::Layout,
+            ),
+            (
+                StoreError::Arg {
+                    arg: "--parent".into(),
+                    reason: text(),
+                },
+                ErrorKind::Usage,
+            ),
+            (
+                StoreError::Source {
+                    path: path(),
+                    reason: text(),
+                },
+                ErrorKind::Usage,
+            ),
+            (
+                StoreError::Refused {
+                    signature: text(),
+                    rule: text(),
+                },
+                ErrorKind::Usage,
+            ),
+            (
+                StoreError::NotStorage {
+                    path: path(),
+                    reason: text(),
+                },
+                ErrorKind::Usage,
+            ),
+            (
+                StoreError::Io {
+                    path: path(),
+                    source: std::io::Error::from_raw_os_error(28),
+                },
+                ErrorKind::NoSpace,
+            ),
+            (
+                StoreError::Io {
+                    path: path(),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                },
+                ErrorKind::Usage,
+            ),
+            (
+                StoreError::PullRepo {
+                    repo: text(),
+                    reason: text(),
+                },
+                ErrorKind::Usage,
+            ),
+            (
+                StoreError::PulledCorrupt {
+                    repo: text(),
+                    digest: digest.clone(),
+                    actual: digest.clone(),
+                },
+                ErrorKind::Integrity,
+            ),
+            (
+                StoreError::PulledTooLong {
+                    repo: text(),
+                    digest,
+                    size: 1,
+                },
+                ErrorKind::Integrity,
+            ),
+            (
+                StoreError::PullFailed {
+                    repo: text(),
+                    failed: vec![(text(), text())],
+                },
+                ErrorKind::Partial,
+            ),
+            (
+                StoreError::NotRestored {
+                    repo: text(),
+                    images: vec![text()],
+                    unidentified: Vec::new(),
+                },
+                ErrorKind::Partial,
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.kind(), want, "{e}");
+        }
+    }
 }

@@ -156,6 +156,7 @@ mod tests {
             },
             RegistryError::Status {
                 op: op.clone(),
+                action: werf_push_registry::Action::GetBlob,
                 status: 500,
                 body: Default::default(),
                 retry_after: None,

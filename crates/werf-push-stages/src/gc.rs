@@ -35,20 +35,21 @@ pub struct GcReport {
 
 pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
     if !root.join("oci-layout").exists() {
-        return Err(StoreError::Invalid(format!(
-            "{}: not a stages storage (no oci-layout file)",
-            root.display()
-        )));
+        return Err(StoreError::NotStorage {
+            path: root.to_path_buf(),
+            reason: "not a stages storage (no oci-layout file)".into(),
+        });
     }
     let _lock = lock(root)?;
     // Checked before anything is read: a linked blob directory is refused as such.
     let mut real = Vec::new();
     for alg in ["sha256", "sha512"] {
         let dir = root.join("blobs").join(alg);
-        if is_real_dir(root, &["blobs", alg]).map_err(|e| {
-            StoreError::Invalid(format!(
+        if is_real_dir(root, &["blobs", alg]).map_err(|e| StoreError::NotStorage {
+            path: dir.clone(),
+            reason: format!(
                 "{e}; nothing was removed: gc removes files only inside the stages storage"
-            ))
+            ),
         })? {
             real.push((alg, dir));
         }
@@ -128,10 +129,10 @@ fn walk(
     if !out.insert(d.digest.clone()) || depth > 8 {
         return Ok(());
     }
-    let m = layout.read_manifest(d).map_err(|e| {
-        StoreError::Invalid(format!(
-            "{e}; nothing was removed: fix or remove that stage first"
-        ))
+    let m = layout.read_manifest(d).map_err(|e| StoreError::Rule {
+        path: layout.root().to_path_buf(),
+        entry: d.digest.to_string(),
+        rule: format!("{e}; nothing was removed: fix or remove that stage first"),
     })?;
     match &m.kind {
         ManifestKind::Image { config, layers } => {

@@ -29,10 +29,13 @@ pub fn parse_source(s: &str) -> Result<Source, StoreError> {
 }
 
 fn usage(s: &str) -> StoreError {
-    StoreError::Invalid(format!(
-        "source '{s}' is not supported: use oci:DIR[:REF], docker-archive:FILE[:REF] or \
-         oci-archive:FILE[:REF]"
-    ))
+    StoreError::Arg {
+        arg: format!("source '{s}'"),
+        reason:
+            "this kind of source is not supported: use oci:DIR[:REF], docker-archive:FILE[:REF] or \
+                 oci-archive:FILE[:REF]"
+                .into(),
+    }
 }
 
 pub struct ImportRequest {
@@ -113,15 +116,17 @@ fn import_layout(
     match &m.kind {
         ManifestKind::Image { .. } => import_image(w, &layout, &m, labels),
         ManifestKind::Index { manifests } => {
-            let mut doc: Value = json_of(&m)?;
+            let mut doc: Value = json_of(&layout, &m)?;
             for (i, child) in manifests.iter().enumerate() {
                 let cm = layout.read_manifest(child)?;
                 if !matches!(cm.kind, ManifestKind::Image { .. }) {
-                    return Err(StoreError::Invalid(format!(
-                        "{}: index {} holds another index: nested indexes cannot be a stage",
-                        dir.display(),
-                        m.digest
-                    )));
+                    return Err(StoreError::Source {
+                        path: dir.to_path_buf(),
+                        reason: format!(
+                            "index {} holds another index: nested indexes cannot be a stage",
+                            m.digest
+                        ),
+                    });
                 }
                 let new = import_image(w, &layout, &cm, labels)?;
                 doc["manifests"][i]["digest"] = Value::from(new.digest.to_string());
@@ -157,7 +162,7 @@ fn import_image(
     })?;
     let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
     let cfg_desc = w.write_blob(&cfg_bytes, &config.media_type)?;
-    let mut doc = json_of(m)?;
+    let mut doc = json_of(layout, m)?;
     doc["config"]["digest"] = Value::from(cfg_desc.digest.to_string());
     doc["config"]["size"] = Value::from(cfg_desc.size);
     let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
@@ -185,9 +190,11 @@ fn copy_blob(root: &Path, layout: &Layout, d: &Descriptor) -> Result<(), StoreEr
     Ok(())
 }
 
-fn json_of(m: &Manifest) -> Result<Value, StoreError> {
-    serde_json::from_slice(&m.bytes)
-        .map_err(|e| StoreError::Invalid(format!("manifest {} is not JSON: {e}", m.digest)))
+fn json_of(layout: &Layout, m: &Manifest) -> Result<Value, StoreError> {
+    serde_json::from_slice(&m.bytes).map_err(|e| StoreError::Source {
+        path: layout.root().to_path_buf(),
+        reason: format!("manifest {} is not JSON: {e}", m.digest),
+    })
 }
 
 #[cfg(test)]
@@ -197,9 +204,18 @@ mod tests {
     #[test]
     fn unsupported_source_table() {
         let cases = [
-            ("dir:/x", "source 'dir:/x' is not supported"),
-            ("oci:", "source 'oci:' is not supported"),
-            ("/plain/path", "source '/plain/path' is not supported"),
+            (
+                "dir:/x",
+                "source 'dir:/x': this kind of source is not supported",
+            ),
+            (
+                "oci:",
+                "source 'oci:': this kind of source is not supported",
+            ),
+            (
+                "/plain/path",
+                "source '/plain/path': this kind of source is not supported",
+            ),
         ];
         for (input, want) in cases {
             let e = parse_source(input).unwrap_err().to_string();

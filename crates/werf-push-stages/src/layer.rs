@@ -278,10 +278,10 @@ pub fn tar_dir(
 ) -> Result<LayerOut, StoreError> {
     let meta = std::fs::metadata(dir).map_err(StoreError::io(dir))?;
     if !meta.is_dir() {
-        return Err(StoreError::Invalid(format!(
-            "--from-dir {}: not a directory",
-            dir.display()
-        )));
+        return Err(StoreError::Arg {
+            arg: format!("--from-dir {}", dir.display()),
+            reason: "not a directory".into(),
+        });
     }
     let mut b = tar::Builder::new(LayerWriter::create(root, opts, dir)?);
     let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
@@ -344,11 +344,12 @@ fn append_dir(
             let exact = werf_push_layout::Exactly::new(f, meta.len());
             b.append_data(&mut h, &rel, exact).map_err(io)?;
         } else {
-            return Err(StoreError::Invalid(format!(
-                "{}: a device, socket or FIFO cannot be put in a layer; remove it from \
-                 --from-dir",
-                path.display()
-            )));
+            return Err(StoreError::Source {
+                path: path.clone(),
+                reason: "a device, socket or FIFO cannot be put in a layer; remove it from \
+                         --from-dir"
+                    .into(),
+            });
         }
     }
     Ok(())

@@ -125,7 +125,10 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
         .images
         .iter()
         .map(|n| {
-            ImageName::from_arg(n).map_err(|e| StoreError::Invalid(format!("IMAGE_NAME: {e}")))
+            ImageName::from_arg(n).map_err(|e| StoreError::Arg {
+                arg: "IMAGE_NAME".into(),
+                reason: e.to_string(),
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut w = StoreWriter::open(&req.stages_dir)?;
@@ -326,7 +329,7 @@ fn skipped(tag: &str, reason: String) -> SkippedStage {
 /// disk or storage, an interruption.
 fn alone(e: StoreError) -> Result<String, StoreError> {
     match e.kind() {
-        ErrorKind::Registry => Ok(error_chain(&e)),
+        ErrorKind::Registry | ErrorKind::Integrity => Ok(error_chain(&e)),
         _ => Err(e),
     }
 }

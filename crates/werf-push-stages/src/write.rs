@@ -84,19 +84,25 @@ impl StoreWriter {
             .collect();
         match matches.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(StoreError::Invalid(format!(
-                "--parent {shown}: no stage with this signature (or prefix) in the stages \
-                 storage {}; `werf-push stages list` shows the signatures",
-                self.root.display()
-            ))),
-            many => Err(StoreError::Invalid(format!(
-                "--parent {shown}: {} stages have signatures starting so ({}): give more of it",
-                many.len(),
-                many.iter()
-                    .map(|e| e.signature.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            [] => Err(StoreError::Arg {
+                arg: format!("--parent {shown}"),
+                reason: format!(
+                    "no stage with this signature (or prefix) in the stages storage {}; \
+                     `werf-push stages list` shows the signatures",
+                    self.root.display()
+                ),
+            }),
+            many => Err(StoreError::Arg {
+                arg: format!("--parent {shown}"),
+                reason: format!(
+                    "{} stages have signatures starting so ({}): give more of it",
+                    many.len(),
+                    many.iter()
+                        .map(|e| e.signature.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
         }
     }
 
@@ -126,7 +132,10 @@ impl StoreWriter {
         results
             .pop()
             .expect("one result")
-            .map_err(StoreError::Invalid)
+            .map_err(|rule| StoreError::Refused {
+                signature: sig.to_string(),
+                rule,
+            })
     }
 
     /// What [`add_stages`](Self::add_stages) would answer for `batch`, nothing added.
@@ -265,13 +274,15 @@ fn refuse_linked(root: &Path) -> Result<(), StoreError> {
             let target = std::fs::read_link(p)
                 .map(|t| werf_push_spec::text::shown(&t.to_string_lossy()))
                 .unwrap_or_else(|_| "?".into());
-            return Err(StoreError::Invalid(format!(
-                "{}: is a symbolic link (to {target}): the stages storage is never written \
-                 through a link (a checkout could point it anywhere); nothing was changed: \
-                 replace the link with a directory, or pass --stages-dir with the storage's \
-                 real path",
-                werf_push_spec::text::shown(&p.to_string_lossy())
-            )));
+            return Err(StoreError::NotStorage {
+                path: PathBuf::from(werf_push_spec::text::shown(&p.to_string_lossy())),
+                reason: format!(
+                    "is a symbolic link (to {target}): the stages storage is never written \
+                     through a link (a checkout could point it anywhere); nothing was \
+                     changed: replace the link with a directory, or pass --stages-dir with \
+                     the storage's real path"
+                ),
+            });
         }
     }
     Ok(())

@@ -16,7 +16,12 @@ pub enum TransportError {
     NotHttp { host: String },
     /// `detail` is said in words (`tls::in_words`), never as Rust debug text.
     #[error("TLS with registry {host} failed: {detail}")]
-    Tls { host: String, detail: String },
+    Tls {
+        host: String,
+        /// What the fix depends on, typed.
+        problem: super::TlsProblem,
+        detail: String,
+    },
     /// Something answered over `scheme`, but not as a registry (`server`: what it says
     /// it is, ` (Server: nginx, text/html)`, or empty).
     #[error("{host} is not a registry: {scheme} answered, but GET /v2/ answered {status}{server}")]
@@ -99,6 +104,17 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// The method and URL of the request that failed, when the failure is one request's.
+    pub fn request(&self) -> Option<(&str, &str)> {
+        match self {
+            TransportError::Request { method, url, .. }
+            | TransportError::RequestFatal { method, url, .. }
+            | TransportError::Timeout { method, url, .. }
+            | TransportError::TooLarge { method, url, .. } => Some((method, url)),
+            _ => None,
+        }
+    }
+
     /// The HTTP status an auth failure stands for: 401 (not authenticated) or 403 (not
     /// allowed), so that callers treat it like the registry's own answer.
     pub fn status(&self) -> Option<u16> {

@@ -40,3 +40,4 @@ pub use retry::{
     is_retryable_status, parse_retry_after, Again, Retrier, RetryBudget, WaitCut, DEFAULT_RETRIES,
     DEFAULT_RETRY_MAX_TIME, RETRYABLE_STATUSES,
 };
+pub use tls::TlsProblem;

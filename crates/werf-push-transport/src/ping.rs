@@ -137,6 +137,7 @@ async fn probe(
                 if text.to_lowercase().contains("ssl certificate") {
                     return Err(TransportError::Tls {
                         host: host.into(),
+                        problem: super::TlsProblem::Other,
                         detail: format!(
                             "the server requires a client certificate: put client.cert and client.key in /etc/docker/certs.d/{host}/"
                         ),
@@ -196,9 +197,11 @@ fn classify(e: &reqwest::Error, scheme: &str, host: &str) -> TransportError {
         }
         if lower.contains("certificate") || lower.contains("unknownissuer") || lower.contains("tls")
         {
+            let (problem, detail) = super::tls::problem(host, &detail);
             return TransportError::Tls {
                 host: host.into(),
-                detail: super::tls::in_words(host, &detail),
+                problem,
+                detail,
             };
         }
     } else if lower.contains("invalid http version")

@@ -183,8 +183,35 @@ impl TrustedLeaf {
     }
 }
 
+/// What is wrong with a TLS connection, as far as the fix depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsProblem {
+    /// The certificate does not name the host connected to, and the names it has are
+    /// known (said in the detail).
+    WrongName,
+    /// Anything else: an untrusted or expired certificate, a client certificate wanted, a
+    /// failed handshake.
+    Other,
+}
+
+/// What is wrong with a TLS connection, read from the text of the error chain (rustls'
+/// debug names): the failure in words, and whether the fix is another host name.
+pub(crate) fn problem(host: &str, detail: &str) -> (TlsProblem, String) {
+    let d = detail.to_lowercase();
+    let wrong_name = !(d.contains("unknownissuer")
+        || d.contains("unknown issuer")
+        || d.contains("causedasendentity"))
+        && names_of(detail).is_some();
+    let kind = if wrong_name {
+        TlsProblem::WrongName
+    } else {
+        TlsProblem::Other
+    };
+    (kind, in_words(host, detail))
+}
+
 /// A TLS failure said in words, from the text of the error chain (rustls' debug names).
-pub(crate) fn in_words(host: &str, detail: &str) -> String {
+fn in_words(host: &str, detail: &str) -> String {
     let d = detail.to_lowercase();
     let trust = format!(
         "pass --ca-file FILE, or put it in /etc/docker/certs.d/{host}/ca.crt (or \
@@ -302,7 +329,12 @@ mod tests {
             ("something else: odd", "TLS with reg:5000 failed: odd"),
         ];
         for (detail, want) in cases {
-            let got = in_words("reg:5000", detail);
+            let (kind, got) = problem("reg:5000", detail);
+            assert_eq!(
+                kind == TlsProblem::WrongName,
+                got.contains("not valid for the name used"),
+                "{detail}: {kind:?}"
+            );
             assert!(got.contains(want), "{detail}: {got}");
             assert!(!got.contains("DnsName"), "{detail}: debug text: {got}");
             assert!(

@@ -137,11 +137,11 @@ pub enum WerfError {
     },
 
     /// The stages storage cannot be read or breaks a rule of its format.
-    #[error(transparent)]
+    #[error("{0}")]
     Stages(#[from] werf_push_stages::StoreError),
 
     /// The stages storage itself cannot be read.
-    #[error(transparent)]
+    #[error("{0}")]
     Layout(#[from] werf_push_layout::LayoutError),
 
     /// An image of werf.yaml has no stages in the stages storage.
@@ -220,6 +220,19 @@ pub(crate) fn assert_result<T>(
         }
         (Ok(v), Err(w)) => panic!("{label}: got Ok({}), want Err({w})", show(&v)),
         (Err(e), Ok(w)) => panic!("{label}: got Err({e}), want Ok({w})"),
+    }
+}
+
+impl WerfError {
+    /// The class of this failure (that of its cause where it wraps one).
+    pub fn kind(&self) -> werf_push_spec::ErrorKind {
+        match self {
+            WerfError::Layout(l) => l.kind(),
+            WerfError::Stages(s) => s.kind(),
+            WerfError::NotBuilt { .. } => werf_push_spec::ErrorKind::Layout,
+            WerfError::Reference { source, .. } => source.kind(),
+            _ => werf_push_spec::ErrorKind::Usage,
+        }
     }
 }
 

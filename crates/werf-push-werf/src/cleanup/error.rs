@@ -43,7 +43,7 @@ pub enum CleanupError {
         #[source]
         source: RegistryError,
     },
-    #[error(transparent)]
+    #[error("{0}")]
     Werf(#[from] WerfError),
     /// Some tags could not be deleted (the report lists which); `source` is the first
     /// failure, whose class is the error's.
