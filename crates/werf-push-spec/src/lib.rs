@@ -5,6 +5,7 @@
 
 mod digest;
 mod error;
+mod hasher;
 mod kind;
 mod manifest;
 pub mod media_type;
@@ -13,6 +14,7 @@ pub mod text;
 
 pub use digest::Digest;
 pub use error::SpecError;
+pub use hasher::DigestHasher;
 pub use kind::ErrorKind;
 pub use manifest::{Descriptor, Manifest, ManifestKind};
 pub use reference::Reference;

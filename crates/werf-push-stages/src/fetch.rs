@@ -32,7 +32,7 @@ pub(crate) async fn download(
     d: &Descriptor,
     root: &Path,
 ) -> Result<u32, StoreError> {
-    let writer = tokio::sync::Mutex::new(BlobWriter::create(root)?);
+    let writer = tokio::sync::Mutex::new(BlobWriter::create_like(root, &d.digest)?);
     // One GET from the bytes written so far; the whole blob, or why not.
     let once = || async {
         let mut w = writer.lock().await;

@@ -179,7 +179,7 @@ fn copy_blob(root: &Path, layout: &Layout, d: &Descriptor) -> Result<(), StoreEr
     }
     let src = layout.check_blob(d)?;
     let mut f = werf_push_layout::safe_fs::open_regular(&src).map_err(StoreError::io(&src))?;
-    let mut out = BlobWriter::create(root)?;
+    let mut out = BlobWriter::create_like(root, &d.digest)?;
     std::io::copy(&mut f, &mut out).map_err(StoreError::io(&src))?;
     out.finish(Some((&d.digest, d.size)))?;
     Ok(())
