@@ -11,6 +11,7 @@ mod manifest;
 pub mod media_type;
 pub mod reference;
 pub mod text;
+mod vendor;
 
 pub use digest::Digest;
 pub use error::SpecError;
@@ -18,3 +19,4 @@ pub use hasher::DigestHasher;
 pub use kind::ErrorKind;
 pub use manifest::{Descriptor, Manifest, ManifestKind};
 pub use reference::Reference;
+pub use vendor::Vendor;
