@@ -129,7 +129,6 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         }
         if let Some(s) = cause.downcast_ref::<StoreError>() {
             match s {
-                StoreError::Locked(_) => return vec!["another werf-push writes this stages storage: wait for it and run again".into()],
                 StoreError::Invalid(_) | StoreError::Source { .. } => {
                     return vec!["see `werf-push stages --help`".into()]
                 }

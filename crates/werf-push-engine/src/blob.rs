@@ -305,7 +305,7 @@ impl BlobJob<'_> {
         what_changes: String,
     ) {
         self.reporter.event(Event::Retrying {
-            what: format!("upload of blob {}", short_hex(&self.desc.digest)),
+            what: format!("upload of blob {}", self.desc.digest.short()),
             digest: Some(&self.desc.digest),
             reason: format!("{}{what_changes}", e.brief()),
             wait,
@@ -322,12 +322,3 @@ impl BlobJob<'_> {
         }
     }
 }
-
-/// The first 8 hex digits of a digest, as people compare them.
-fn short_hex(d: &werf_push_spec::Digest) -> &str {
-    d.hex().get(..8).unwrap_or(d.hex())
-}
-
-#[cfg(test)]
-#[path = "blob_tests.rs"]
-mod tests;

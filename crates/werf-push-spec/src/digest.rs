@@ -63,9 +63,15 @@ impl Digest {
         &self.hex
     }
 
-    /// First 12 hex characters, for people.
+    /// The first 12 hex characters, as docker shows image IDs: the one short form of a
+    /// digest for people (progress, retry notices, tag lines).
     pub fn short(&self) -> &str {
         &self.hex[..12]
+    }
+
+    /// The algorithm and the short form (`sha256:d5e0bb34a1c2`).
+    pub fn short_id(&self) -> String {
+        format!("{}:{}", self.algorithm, self.short())
     }
 }
 
@@ -129,6 +135,13 @@ mod tests {
                 (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn short_forms() {
+        let d = Digest::sha256_of(b"");
+        assert_eq!(d.short(), "e3b0c44298fc");
+        assert_eq!(d.short_id(), "sha256:e3b0c44298fc");
     }
 
     #[test]

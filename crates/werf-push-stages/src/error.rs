@@ -14,9 +14,6 @@ use werf_push_spec::{Digest, ErrorKind};
 /// Every failure of `crate`.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// Another process holds the storage's lock.
-    #[error("{0}")]
-    Locked(String),
     #[error("{0}")]
     Layout(#[from] LayoutError),
     /// The stages storage breaks a rule of the format (docs/stages-format.md).
@@ -103,8 +100,7 @@ impl StoreError {
     /// The class of this failure (that of its cause where it has one).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::Locked(_)
-            | StoreError::NotRestored { .. }
+            StoreError::NotRestored { .. }
             | StoreError::PullFailed { .. }
             | StoreError::PulledCorrupt { .. }
             | StoreError::PulledTooLong { .. } => ErrorKind::Registry,
