@@ -88,7 +88,8 @@ mod tests {
     fn relabel_config_table() {
         let old = desc(&Digest::sha256_of(b"old"), 3);
         // (config, labels, the new config's JSON or the error's start)
-        let cases: [(&str, &[(&str, &str)], Result<&str, &str>); 4] = [
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Result<&'a str, &'a str>);
+        let cases: [Case; 4] = [
             (
                 "{}",
                 &[("a", "1")],
