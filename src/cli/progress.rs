@@ -356,10 +356,17 @@ impl Reporter for Progress {
                 if matches!(self.mode, Mode::Hidden) && !self.shown.blob_lines {
                     return;
                 }
-                self.line(&format!(
-                    "retry {attempt}/{max} {what} in {:.1}s: {reason}",
-                    wait.as_secs_f32()
-                ));
+                // The one format of every retry line.
+                self.line(
+                    &werf_push_transport::RetryNotice {
+                        what: &what,
+                        reason: &reason,
+                        wait,
+                        attempt,
+                        max,
+                    }
+                    .to_string(),
+                );
             }
         }
     }
