@@ -208,6 +208,29 @@ pub fn identify(root: &Value, config: &Value) -> Option<(String, String)> {
     Some((name(ANN_IMAGE, LABEL_IMAGE)?, name(ANN_STAGE, LABEL_STAGE)?))
 }
 
+/// The root annotations that name a stage in its registry form (its `image-stage-*` tag):
+/// what [`identify`] reads back first.
+pub fn stage_annotations<'a>(image: &'a str, stage: &'a str) -> [(&'static str, &'a str); 2] {
+    [(ANN_IMAGE, image), (ANN_STAGE, stage)]
+}
+
+/// Sets `annotations` in a manifest document's `annotations` object (created, or replaced
+/// when it is not an object).
+pub fn annotate(doc: &mut Value, annotations: &[(&str, &str)]) -> Result<(), String> {
+    let obj = doc.as_object_mut().ok_or("not a JSON object")?;
+    let ann = obj
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if !ann.is_object() {
+        *ann = Value::Object(Default::default());
+    }
+    let ann = ann.as_object_mut().expect("an object");
+    for (k, v) in annotations {
+        ann.insert(k.to_string(), Value::from(*v));
+    }
+    Ok(())
+}
+
 /// Sets `labels` in an image config (`config.Labels`), creating the objects as needed.
 pub fn set_labels(cfg: &mut Value, labels: &[(&str, &str)]) -> Result<(), String> {
     let obj = cfg
