@@ -115,9 +115,8 @@ fn streaming(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    let check = checked
-                        .then(|| file_stream::StreamCheck::new(&digest, data.len() as u64))
-                        .flatten();
+                    let check =
+                        checked.then(|| file_stream::StreamCheck::new(&digest, data.len() as u64));
                     let mut s = file_stream::open(&path, 0, data.len() as u64, buf, check)
                         .await
                         .expect("open");

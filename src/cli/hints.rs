@@ -72,7 +72,6 @@ pub fn hints(e: &anyhow::Error) -> Vec<String> {
         }
         if let Some(s) = cause.downcast_ref::<StoreError>() {
             match s {
-                StoreError::Locked(_) => return vec!["another werf-push writes this stages storage: wait for it and run again".into()],
                 StoreError::Arg { .. }
                 | StoreError::Source { .. }
                 | StoreError::Refused { .. }

@@ -198,7 +198,8 @@ impl Progress {
         self.line(&text);
     }
 
-    fn progress(&self, key: String, bytes: u64) {
+    fn progress(&self, digest: &werf_push_spec::Digest, bytes: u64) {
+        let key = digest.to_string();
         let mut st = self.lock();
         if st.stopped || !st.tally.is_active(&key) {
             return;
@@ -231,7 +232,7 @@ impl Progress {
         if new {
             let (repo, size) = st.repos.get(&key).cloned().unwrap_or_default();
             let b = mp.insert_before(&overall, ProgressBar::new(size).with_style(blob_style()));
-            b.set_prefix(format!("{} {}", short_digest(&key), short_repo(&repo)));
+            b.set_prefix(format!("{} {}", digest.short(), short_repo(&repo)));
             st.bars.insert(key, b);
         }
         for (digest, bar) in &st.bars {
@@ -280,7 +281,7 @@ impl Reporter for Progress {
             }
             Event::BlobProgress { digest, bytes } => {
                 if !matches!(self.mode, Mode::Hidden) {
-                    self.progress(digest.to_string(), bytes);
+                    self.progress(digest, bytes);
                 }
             }
             Event::BlobDone { record } => {
@@ -329,7 +330,7 @@ impl Reporter for Progress {
                 self.line(&format!(
                     "tag  {} {what} {}",
                     record.reference,
-                    short_manifest_digest(&record.digest)
+                    record.digest.short_id()
                 ));
             }
             Event::Retrying {
@@ -355,26 +356,20 @@ impl Reporter for Progress {
                 if matches!(self.mode, Mode::Hidden) && !self.shown.blob_lines {
                     return;
                 }
-                self.line(&format!(
-                    "retry {attempt}/{max} {what} in {:.1}s: {reason}",
-                    wait.as_secs_f32()
-                ));
+                // The one format of every retry line.
+                self.line(
+                    &werf_push_transport::RetryNotice {
+                        what: &what,
+                        reason: &reason,
+                        wait,
+                        attempt,
+                        max,
+                    }
+                    .to_string(),
+                );
             }
         }
     }
-}
-
-/// `sha256:` and the first 12 hex digits of a digest, as docker shows image IDs.
-pub fn short_manifest_digest(d: &werf_push_spec::Digest) -> String {
-    let text = d.to_string();
-    let algorithm = text.split_once(':').map_or("", |(a, _)| a);
-    format!("{algorithm}:{}", d.short())
-}
-
-/// The first 8 hex digits of a digest's text (`sha256:d5e0bb34...` -> `d5e0bb34`).
-fn short_digest(digest: &str) -> &str {
-    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
-    hex.get(..8).unwrap_or(hex)
 }
 
 fn short_repo(repo: &str) -> String {

@@ -259,3 +259,59 @@ proptest! {
         let _ = load(t.path());
     }
 }
+
+/// `sha512:<hex>` of `bytes`, computed here with `sha2` (not by the code under test).
+fn sha512_digest(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha512:{}", hex_of(&sha2::Sha512::digest(bytes)))
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A layout blob named by a sha512 digest is verified in sha512: the right bytes load, the
+/// same number of other bytes are refused naming the digest and what they hash to.
+#[test]
+fn layout_blob_with_a_sha512_digest_is_verified() {
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": Digest::sha256_of(config).to_string(), "size": config.len()},
+        "layers": [],
+    }))
+    .unwrap();
+    let md = sha512_digest(&manifest);
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": md,
+            "size": manifest.len(),
+        }],
+    }))
+    .unwrap();
+    let mut other = manifest.clone();
+    other[manifest.len() - 2] = b' ';
+    let t = tmp();
+    // (case, bytes stored under the manifest's sha512 digest, loads)
+    let cases: [(&str, &[u8], bool); 2] = [("right", &manifest, true), ("wrong", &other, false)];
+    for (case, stored, loads) in cases {
+        let dir = t.path().join(case);
+        layout_with(&dir, GOOD_LAYOUT, &index, &[config]);
+        let sha512 = dir.join("blobs/sha512");
+        std::fs::create_dir_all(&sha512).unwrap();
+        std::fs::write(sha512.join(md.trim_start_matches("sha512:")), stored).unwrap();
+        match (load(&dir), loads) {
+            (Ok(_), true) => {}
+            (Err(e), false) => {
+                let msg = e.to_string();
+                let actual = sha512_digest(stored);
+                assert!(msg.contains(&md) && msg.contains(&actual), "{case}: {msg}");
+            }
+            (got, _) => panic!("{case}: got {got:?}, want loads={loads}"),
+        }
+    }
+}

@@ -212,3 +212,54 @@ fn four_concurrent_publishers_of_overlapping_images_all_succeed() {
     }
     println!("4 concurrent publishers: 0 faults injected, 8 tags read back identical");
 }
+
+/// A blob the registry stores under a sha512 digest is verified in sha512 when read back:
+/// the registry's bytes pass, the same bytes with one flipped on the way (a proxy) are
+/// refused naming the digest.
+#[tokio::test(flavor = "multi_thread")]
+async fn pulled_blob_with_a_sha512_digest_is_verified() {
+    use crate::support::cutproxy::{CutProxy, Fault};
+    use sha2::Digest as _;
+    use werf_push_spec::{Descriptor, Digest};
+    use werf_push_transport::{Body, RetryBudget, Transport, TransportOptions};
+    let reg = Registry::start();
+    let content = bytes::Bytes::from(vec![7u8; 5000]);
+    let hex: String = sha2::Sha512::digest(&content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let digest = Digest::parse(&format!("sha512:{hex}")).unwrap();
+    let client = |host: String| async move {
+        let opts = TransportOptions {
+            certs_d: None,
+            ..Default::default()
+        };
+        let budget = std::sync::Arc::new(RetryBudget::new(2, 40));
+        let t = Transport::connect(&host, &opts, budget).await.unwrap();
+        werf_push_registry::Registry::new(t)
+    };
+    let direct = client(reg.host.clone()).await;
+    let s = direct.start_upload("sha512").await.unwrap();
+    direct
+        .finish_upload(&s, &digest, Body::Bytes(content.clone()))
+        .await
+        .expect("docker-registry stores a sha512 blob");
+    let d = Descriptor {
+        media_type: "application/octet-stream".into(),
+        digest: digest.clone(),
+        size: content.len() as u64,
+        annotations: Default::default(),
+        platform: None,
+    };
+    let got = direct.get_small_blob("sha512", &d, 1 << 20).await.unwrap();
+    assert_eq!(got, content);
+    let flip = CutProxy::start(&reg.host, &digest.to_string(), Fault::Corrupt(100));
+    let err = client(flip.host.clone())
+        .await
+        .get_small_blob("sha512", &d, 1 << 20)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&digest.to_string()), "{err}");
+    assert!(!flip.requests("GET /v2/sha512/blobs/").is_empty(), "{err}");
+}

@@ -845,6 +845,15 @@ fn a_second_writer_is_refused_and_a_failed_import_changes_nothing() {
             "{}",
             out.describe()
         );
+        // The one lock error carries the one hint, once.
+        assert_eq!(
+            out.stderr
+                .matches("another werf-push writes this stages storage")
+                .count(),
+            1,
+            "{}",
+            out.describe()
+        );
     }
     held.unlock().unwrap();
     drop(held);

@@ -41,7 +41,7 @@ pub(crate) struct BlobJob<'a> {
     pub cancel: &'a CancellationToken,
     /// The blob's digest checked over the bytes its upload reads from disk, across its
     /// requests (`StreamCheck::new(&desc.digest, desc.size)`).
-    pub sent_check: Option<Arc<StreamCheck>>,
+    pub sent_check: Arc<StreamCheck>,
 }
 
 /// Blobs under this size take no `--jobs` permit: their transfer is a round trip more than
@@ -173,7 +173,7 @@ impl BlobJob<'_> {
         let digest = self.desc.digest.clone();
         let sent = Arc::new(AtomicU64::new(offset));
         Body::Tracked {
-            inner: Box::new(self.source.body(offset, len, self.sent_check.as_ref())),
+            inner: Box::new(self.source.body(offset, len, Some(&self.sent_check))),
             progress: Arc::new(move |n| {
                 let bytes = sent.fetch_add(n, Ordering::Relaxed) + n;
                 reporter.event(Event::BlobProgress {
@@ -305,7 +305,7 @@ impl BlobJob<'_> {
         what_changes: String,
     ) {
         self.reporter.event(Event::Retrying {
-            what: format!("upload of blob {}", short_hex(&self.desc.digest)),
+            what: format!("upload of blob {}", self.desc.digest.short()),
             digest: Some(&self.desc.digest),
             reason: format!("{}{what_changes}", e.brief()),
             wait,
@@ -322,12 +322,3 @@ impl BlobJob<'_> {
         }
     }
 }
-
-/// The first 8 hex digits of a digest, as people compare them.
-fn short_hex(d: &werf_push_spec::Digest) -> &str {
-    d.hex().get(..8).unwrap_or(d.hex())
-}
-
-#[cfg(test)]
-#[path = "blob_tests.rs"]
-mod tests;

@@ -52,8 +52,7 @@ impl BlobSource {
     /// The sha256 digest of synthetic content (`seed`, `size`), computed by streaming it
     /// through the hash in pieces.
     pub fn synthetic_digest(seed: u64, size: u64) -> werf_push_spec::Digest {
-        use sha2::Digest as _;
-        let mut h = sha2::Sha256::new();
+        let mut h = werf_push_spec::DigestHasher::sha256();
         let mut buf = vec![0u8; 1 << 20];
         let mut at = 0u64;
         while at < size {
@@ -62,7 +61,7 @@ impl BlobSource {
             h.update(&buf[..n]);
             at += n as u64;
         }
-        werf_push_spec::Digest::from_sha256(&h.finalize())
+        h.finish()
     }
 }
 

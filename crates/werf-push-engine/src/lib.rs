@@ -17,7 +17,6 @@ mod held;
 mod image;
 mod plan;
 mod profile;
-mod profile_hosts;
 mod reporter;
 mod summary;
 mod upload;

@@ -8,6 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::{PushOptions, UploadStrategy};
+use werf_push_spec::Vendor;
 
 const MIB: u64 = 1 << 20;
 
@@ -99,9 +100,22 @@ impl RegistryProfile {
         }
     }
 
-    /// The profile of a registry by its host name (port ignored): `profile_hosts.rs`.
+    /// The profile of a registry by its host name (port ignored), from the host's vendor
+    /// (`spec::Vendor`, the one reading of host names).
     pub fn detect(registry: &str) -> RegistryProfile {
-        super::profile_hosts::detect(registry)
+        match Vendor::of_host(registry) {
+            Vendor::Ghcr => RegistryProfile::Ghcr,
+            Vendor::Ecr => RegistryProfile::Ecr,
+            Vendor::EcrPublic => RegistryProfile::EcrPublic,
+            Vendor::Gar => RegistryProfile::Gar,
+            Vendor::Acr => RegistryProfile::Acr,
+            Vendor::DockerHub => RegistryProfile::DockerHub,
+            Vendor::Quay => RegistryProfile::Quay,
+            Vendor::Gitlab => RegistryProfile::Gitlab,
+            Vendor::Artifactory => RegistryProfile::Artifactory,
+            Vendor::Harbor => RegistryProfile::Harbor,
+            Vendor::GitHubPackages | Vendor::Generic => RegistryProfile::Generic,
+        }
     }
 
     pub(crate) fn limits(self) -> Limits {

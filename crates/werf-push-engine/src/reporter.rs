@@ -31,7 +31,7 @@ pub enum Event<'a> {
     },
     /// An operation failed and goes again after `wait`: retry `attempt` of at most `max`.
     Retrying {
-        /// What is retried, in a few words: `upload of blob d5e0bb34`.
+        /// What is retried, in a few words: `upload of blob d5e0bb34a1c2`.
         what: String,
         /// The blob it concerns, if any (so progress can show that this blob retries).
         digest: Option<&'a Digest>,

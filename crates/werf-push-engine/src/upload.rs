@@ -174,7 +174,7 @@ impl BlobJob<'_> {
         };
         // The file changed on disk while it was sent: the body stopped before its last byte
         // (whether or not the registry checks digests); nothing more is tried.
-        if let Some(actual) = self.sent_check.as_ref().and_then(|c| c.mismatch()) {
+        if let Some(actual) = self.sent_check.mismatch() {
             self.abandon(&f.session, open).await;
             return Tried::Done(Err(self.changed_on_disk(actual)));
         }

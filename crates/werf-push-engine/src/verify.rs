@@ -2,10 +2,6 @@
 //! corrupted layout is reported with its path instead of being retried; and the error for a
 //! blob whose bytes changed on disk while its upload read them.
 
-use std::io::Read;
-
-use sha2::{Digest as _, Sha256};
-
 use super::blob::BlobJob;
 use super::{BlobSource, PushError};
 use werf_push_spec::Digest;
@@ -14,25 +10,26 @@ impl BlobJob<'_> {
     /// Hashes the local blob (streamed from disk); `Some(error)` when it does not match its
     /// digest.
     pub(crate) async fn check_local(&self) -> Option<PushError> {
-        if self.desc.digest.algorithm() != "sha256" {
-            return None;
-        }
+        let want = &self.desc.digest;
         let (actual, path) = match self.source {
-            BlobSource::Bytes(b) => (Ok(Digest::sha256_of(b)), None),
-            BlobSource::Synthetic { seed, size } => {
-                (Ok(BlobSource::synthetic_digest(*seed, *size)), None)
-            }
+            BlobSource::Bytes(b) => (Ok(want.verify(b)), None),
+            BlobSource::Synthetic { seed, size } => (
+                Ok(want.matches(BlobSource::synthetic_digest(*seed, *size))),
+                None,
+            ),
             BlobSource::File(p) => {
-                let p2 = p.clone();
-                let r = tokio::task::spawn_blocking(move || hash_file(&p2))
-                    .await
-                    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                let (p2, want) = (p.clone(), want.clone());
+                let r = tokio::task::spawn_blocking(move || {
+                    want.verify_reader(std::fs::File::open(&p2)?)
+                })
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
                 (r, Some(p.clone()))
             }
         };
         let how = match actual {
-            Ok(d) if d == self.desc.digest => return None,
-            Ok(d) => format!("its content hashes to {d}"),
+            Ok(Ok(())) => return None,
+            Ok(Err(d)) => format!("its content hashes to {d}"),
             Err(e) => format!("it cannot be read: {e}"),
         };
         Some(PushError::Corrupt {
@@ -59,19 +56,4 @@ impl BlobJob<'_> {
             ),
         }
     }
-}
-
-/// sha256 of a file, read in 1 MiB pieces.
-fn hash_file(path: &std::path::Path) -> std::io::Result<Digest> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(Digest::from_sha256(&h.finalize()))
 }

@@ -1,6 +1,8 @@
 //! Streaming blob writes into a layout: bytes go to a temporary file under
-//! `blobs/sha256/.tmp-*` (an unpredictable name) while they are hashed, then the digest
-//! (and size) is verified and the file renamed into place, so a blob path only ever holds complete, verified content.
+//! `blobs/<algorithm>/.tmp-*` (an unpredictable name) while they are hashed (sha256 for
+//! new content, the expected digest's algorithm, sha256 or sha512, for a copy), then the
+//! digest (and size) is verified and the file renamed into place, so a blob path only ever
+//! holds complete, verified content.
 //! Also finds and removes temporary files left behind by an interrupted writer.
 //! Knows nothing of registries, archives or werf.
 
@@ -9,11 +11,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sha2::{Digest as _, Sha256};
-
 use super::safe_fs::{create_new, real_dirs, sync_dir};
 use super::LayoutError;
-use werf_push_spec::Digest;
+use werf_push_spec::{Digest, DigestHasher};
 
 /// Names of temporary files and directories in a layout start with this.
 pub const TMP_PREFIX: &str = ".tmp-";
@@ -34,16 +34,29 @@ pub struct BlobWriter {
     root: PathBuf,
     tmp: PathBuf,
     file: Option<File>,
-    hasher: Sha256,
+    /// `blobs/<algorithm>`, where the temporary file is and the blob goes.
+    dir: PathBuf,
+    hasher: DigestHasher,
     len: u64,
 }
 
 impl BlobWriter {
-    /// Starts a blob in the layout at `root`; `blobs/sha256` is created when missing and
-    /// must be a real directory (not a symlink leading elsewhere).
+    /// Starts a new sha256 blob in the layout at `root`; `blobs/sha256` is created when
+    /// missing and must be a real directory (not a symlink leading elsewhere).
     pub fn create(root: &Path) -> Result<BlobWriter, LayoutError> {
-        let dir = real_dirs(root, &["blobs", "sha256"])
-            .map_err(LayoutError::io(root.join("blobs/sha256")))?;
+        BlobWriter::start(root, DigestHasher::sha256())
+    }
+
+    /// Starts a copy of the blob `expected` (hashed in its algorithm, sha256 or sha512, and
+    /// placed under `blobs/<algorithm>`): [`finish`](BlobWriter::finish) with it.
+    pub fn create_like(root: &Path, expected: &Digest) -> Result<BlobWriter, LayoutError> {
+        BlobWriter::start(root, DigestHasher::like(expected))
+    }
+
+    fn start(root: &Path, hasher: DigestHasher) -> Result<BlobWriter, LayoutError> {
+        let alg = hasher.algorithm();
+        let dir = real_dirs(root, &["blobs", alg])
+            .map_err(LayoutError::io(root.join("blobs").join(alg)))?;
         // Created exclusively, without following a link, under an unpredictable name: a
         // name planted in the storage can neither be written through nor block the write.
         let (file, tmp) = tempfile::Builder::new()
@@ -56,7 +69,8 @@ impl BlobWriter {
             root: root.to_path_buf(),
             tmp,
             file: Some(file),
-            hasher: Sha256::new(),
+            dir,
+            hasher,
             len: 0,
         })
     }
@@ -81,29 +95,25 @@ impl BlobWriter {
         file.set_len(0)
             .and_then(|()| std::io::Seek::rewind(file))
             .map_err(LayoutError::io(&self.tmp))?;
-        self.hasher = Sha256::new();
+        self.hasher = self.hasher.fresh();
         self.len = 0;
         Ok(())
     }
 
     /// Syncs the file, checks it against `expect` (digest and size) when given, and renames
-    /// it to `blobs/sha256/<hex>`. On a mismatch the temporary file is removed and nothing
+    /// it to `blobs/<algorithm>/<hex>`. On a mismatch the temporary file is removed and nothing
     /// is placed. Returns the digest and size of what was written.
     pub fn finish(mut self, expect: Option<(&Digest, u64)>) -> Result<(Digest, u64), LayoutError> {
         let file = self.file.take().expect("open until finished");
         file.sync_all().map_err(LayoutError::io(&self.tmp))?;
         drop(file);
-        let digest = Digest::from_sha256(&std::mem::take(&mut self.hasher).finalize());
+        let digest = std::mem::replace(&mut self.hasher, DigestHasher::sha256()).finish();
         if let Some((want, size)) = expect {
-            if want.algorithm() != "sha256" {
-                return Err(LayoutError::Io {
-                    path: self.tmp.clone(),
-                    source: std::io::Error::other(format!(
-                        "cannot verify {want}: only sha256 blobs can be written"
-                    )),
-                });
-            }
-            let target = self.root.join("blobs/sha256").join(want.hex());
+            let target = self
+                .root
+                .join("blobs")
+                .join(want.algorithm())
+                .join(want.hex());
             if *want != digest {
                 return Err(LayoutError::DigestMismatch {
                     path: target,
@@ -120,7 +130,7 @@ impl BlobWriter {
                 });
             }
         }
-        let dir = self.root.join("blobs/sha256");
+        let dir = self.dir.clone();
         let target = dir.join(digest.hex());
         std::fs::rename(&self.tmp, &target).map_err(LayoutError::io(&target))?;
         self.tmp = PathBuf::new();
@@ -247,5 +257,36 @@ mod tests {
         assert_eq!(stale_temps(root).unwrap().len(), 1);
         drop(w);
         assert!(stale_temps(root).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_copy_is_verified_in_its_digest_algorithm() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // sha512 of "abc" (FIPS 180-2's example).
+        let abc512 = Digest::parse("sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f").unwrap();
+        let abc256 = Digest::sha256_of(b"abc");
+        // (expected, content, placed)
+        let cases: [(&Digest, &[u8], bool); 4] = [
+            (&abc512, b"abc", true),
+            (&abc512, b"abd", false),
+            (&abc256, b"abc", true),
+            (&abc256, b"abd", false),
+        ];
+        for (i, (want, content, placed)) in cases.into_iter().enumerate() {
+            let target = root.join("blobs").join(want.algorithm()).join(want.hex());
+            let _ = std::fs::remove_file(&target);
+            let mut w = BlobWriter::create_like(root, want).unwrap();
+            w.write_all(content).unwrap();
+            match (w.finish(Some((want, 3))), placed) {
+                (Ok((d, 3)), true) => assert_eq!(&d, want, "case {i}"),
+                (Err(LayoutError::DigestMismatch { actual, .. }), false) => {
+                    assert_eq!(actual.algorithm(), want.algorithm(), "case {i}")
+                }
+                (got, _) => panic!("case {i}: {got:?}"),
+            }
+            assert_eq!(target.exists(), placed, "case {i}");
+            assert!(stale_temps(root).unwrap().is_empty(), "case {i}");
+        }
     }
 }

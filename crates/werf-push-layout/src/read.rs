@@ -149,8 +149,7 @@ impl Layout {
             });
         }
         let bytes = read_capped(&self.canonical_root, &path, Some(d.size))?;
-        let actual = Digest::sha256_of(&bytes);
-        if d.digest.algorithm() == "sha256" && actual != d.digest {
+        if let Err(actual) = d.digest.verify(&bytes) {
             return Err(LayoutError::DigestMismatch {
                 path,
                 digest: d.digest.clone(),

@@ -78,11 +78,11 @@ impl Registry {
             })?),
             (Err(_), None) => None,
         };
-        if let Some(want) = want.filter(|w| *w != m.digest) {
+        if let Some((want, got)) = want.and_then(|w| w.verify(&m.bytes).err().map(|g| (w, g))) {
             return Err(RegistryError::DigestMismatch {
                 op,
                 want,
-                got: m.digest.to_string(),
+                got: got.to_string(),
             });
         }
         Ok(Some(m))

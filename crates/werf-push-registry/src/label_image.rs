@@ -5,8 +5,8 @@
 use bytes::Bytes;
 
 use super::{Registry, RegistryError};
-use werf_push_spec::media_type::{OCI_CONFIG, OCI_MANIFEST};
-use werf_push_spec::Manifest;
+use werf_push_spec::media_type::OCI_CONFIG;
+use werf_push_spec::{Descriptor, Manifest};
 
 impl Registry {
     /// Writes under `repo:tag` an image with no layer whose config has `labels`.
@@ -23,20 +23,18 @@ impl Registry {
             "rootfs": {"type": "layers", "diff_ids": []},
         }))
         .unwrap_or_default();
-        let len = config.len();
+        let size = config.len() as u64;
         let digest = self.put_small_blob(repo, Bytes::from(config)).await?;
-        let bytes = serde_json::to_vec(&serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": digest.to_string(), "size": len},
-            "layers": [],
-        }))
-        .unwrap_or_default();
-        let m = Manifest::parse(Bytes::from(bytes), Some(OCI_MANIFEST)).map_err(|e| {
-            RegistryError::Protocol {
-                op: format!("the image of {repo}:{tag}"),
-                detail: e.to_string(),
-            }
+        let config = Descriptor {
+            media_type: OCI_CONFIG.into(),
+            digest,
+            size,
+            platform: None,
+            annotations: Default::default(),
+        };
+        let m = Manifest::oci_image(&config, &[]).map_err(|e| RegistryError::Protocol {
+            op: format!("the image of {repo}:{tag}"),
+            detail: e.to_string(),
         })?;
         self.put_manifest(repo, tag, &m).await?;
         Ok(m)

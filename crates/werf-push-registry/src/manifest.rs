@@ -106,14 +106,20 @@ fn is_link_race(e: &RegistryError) -> bool {
 }
 
 /// `Docker-Content-Digest` of an answer, checked when present (ECR and older registries
-/// may leave it out).
+/// may leave it out). docker-registry answers a blob written under a sha512 digest with
+/// its own sha256 of it (having checked the sha512 itself): a digest of another algorithm
+/// cannot be compared and is taken as it is.
 pub(crate) fn check_digest(
     op: &str,
     want: &Digest,
     got: Option<&reqwest::header::HeaderValue>,
 ) -> Result<(), RegistryError> {
-    match got.and_then(|v| v.to_str().ok()) {
-        Some(got) if Digest::parse(got).ok().as_ref() != Some(want) => {
+    let parsed = got
+        .and_then(|v| v.to_str().ok())
+        .map(|g| (g, Digest::parse(g)));
+    match parsed {
+        Some((_, Ok(d))) if d.algorithm() != want.algorithm() => Ok(()),
+        Some((got, parsed)) if parsed.as_ref().ok() != Some(want) => {
             Err(RegistryError::DigestMismatch {
                 op: op.to_string(),
                 want: want.clone(),

@@ -31,8 +31,7 @@ impl Registry {
             }
             buf.extend_from_slice(&chunk);
         }
-        let got = werf_push_spec::Digest::sha256_of(&buf);
-        if got != d.digest {
+        if let Err(got) = d.digest.verify(&buf) {
             return Err(RegistryError::DigestMismatch {
                 op,
                 want: d.digest.clone(),

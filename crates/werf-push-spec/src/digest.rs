@@ -1,12 +1,10 @@
-//! Content digests (`sha256:<hex>`): parsing, validation, computing. Knows nothing of where
-//! content lives.
+//! Content digests (`sha256:<hex>`, `sha512:<hex>`): parsing, validation, computing (the
+//! hashing and verifying itself is `hasher.rs`). Knows nothing of where content lives.
 
 use std::fmt;
 use std::str::FromStr;
 
-use sha2::{Digest as _, Sha256};
-
-use super::SpecError;
+use super::{DigestHasher, SpecError};
 
 /// A validated content digest. Only sha256 and sha512 are accepted, hex in lower case.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,13 +42,15 @@ impl Digest {
 
     /// The sha256 digest of `bytes`.
     pub fn sha256_of(bytes: &[u8]) -> Digest {
-        Digest::from_sha256(Sha256::digest(bytes).as_slice())
+        let mut h = DigestHasher::sha256();
+        h.update(bytes);
+        h.finish()
     }
 
-    /// A sha256 digest from raw hash output.
-    pub fn from_sha256(raw: &[u8]) -> Digest {
+    /// A digest from raw hash output of `algorithm` (one the parser accepts).
+    pub(crate) fn from_raw(algorithm: &'static str, raw: &[u8]) -> Digest {
         Digest {
-            algorithm: "sha256",
+            algorithm,
             hex: hex::encode(raw),
         }
     }
@@ -63,9 +63,15 @@ impl Digest {
         &self.hex
     }
 
-    /// First 12 hex characters, for people.
+    /// The first 12 hex characters, as docker shows image IDs: the one short form of a
+    /// digest for people (progress, retry notices, tag lines).
     pub fn short(&self) -> &str {
         &self.hex[..12]
+    }
+
+    /// The algorithm and the short form (`sha256:d5e0bb34a1c2`).
+    pub fn short_id(&self) -> String {
+        format!("{}:{}", self.algorithm, self.short())
     }
 }
 
@@ -129,6 +135,13 @@ mod tests {
                 (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn short_forms() {
+        let d = Digest::sha256_of(b"");
+        assert_eq!(d.short(), "e3b0c44298fc");
+        assert_eq!(d.short_id(), "sha256:e3b0c44298fc");
     }
 
     #[test]

@@ -5,14 +5,18 @@
 
 mod digest;
 mod error;
+mod hasher;
 mod kind;
 mod manifest;
 pub mod media_type;
 pub mod reference;
 pub mod text;
+mod vendor;
 
 pub use digest::Digest;
 pub use error::SpecError;
+pub use hasher::DigestHasher;
 pub use kind::ErrorKind;
 pub use manifest::{Descriptor, Manifest, ManifestKind};
 pub use reference::Reference;
+pub use vendor::Vendor;

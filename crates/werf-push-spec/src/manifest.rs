@@ -76,6 +76,20 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// A new OCI image manifest of `config` and `layers` (compact JSON): the one place a
+    /// manifest is built rather than read or rewritten.
+    pub fn oci_image(config: &Descriptor, layers: &[Descriptor]) -> Result<Manifest, SpecError> {
+        let layers: Vec<serde_json::Value> = layers.iter().map(Descriptor::to_json).collect();
+        let doc = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": mt::OCI_MANIFEST,
+            "config": config.to_json(),
+            "layers": layers,
+        });
+        let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
+        Manifest::parse(Bytes::from(bytes), Some(mt::OCI_MANIFEST))
+    }
+
     /// Parses `bytes`. `hint` is the media type of the descriptor that pointed here, used
     /// when the manifest itself has no `mediaType` field.
     pub fn parse(bytes: Bytes, hint: Option<&str>) -> Result<Manifest, SpecError> {
@@ -206,6 +220,39 @@ fn convert(d: RawDescriptor) -> Result<Descriptor, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oci_image_table() {
+        let d = |media_type: &str, content: &[u8]| Descriptor {
+            media_type: media_type.into(),
+            digest: Digest::sha256_of(content),
+            size: content.len() as u64,
+            platform: None,
+            annotations: Default::default(),
+        };
+        let config = d(mt::OCI_CONFIG, b"{}");
+        let layer = d("application/vnd.oci.image.layer.v1.tar+gzip", b"layer");
+        for layers in [
+            vec![],
+            vec![layer.clone()],
+            vec![layer.clone(), layer.clone()],
+        ] {
+            let m = Manifest::oci_image(&config, &layers).unwrap();
+            assert_eq!(m.media_type, mt::OCI_MANIFEST);
+            assert_eq!(m.digest, Digest::sha256_of(&m.bytes));
+            match m.kind {
+                ManifestKind::Image {
+                    config: c,
+                    layers: l,
+                } => {
+                    assert_eq!(c.digest, config.digest);
+                    assert_eq!(l.len(), layers.len());
+                    assert!(l.iter().all(|x| x.digest == layer.digest && x.size == 5));
+                }
+                ManifestKind::Index { .. } => panic!("an index"),
+            }
+        }
+    }
 
     fn desc(mt: &str, c: char, size: u64) -> String {
         format!(

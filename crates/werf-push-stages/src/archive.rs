@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Component, Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::StoreError;
 use super::format::set_labels;
@@ -21,7 +21,7 @@ use super::layer::{layer_stream, LayerOptions};
 use super::write::StoreWriter;
 use werf_push_layout::{safe_fs, tmp_name, Layout, LayoutError, MAX_MANIFEST};
 use werf_push_spec::text::{shown, shown_list};
-use werf_push_spec::{media_type, Descriptor, ManifestKind, Reference};
+use werf_push_spec::{media_type, Descriptor, Manifest, ManifestKind, Reference};
 
 /// Passes over the archive at most (each one reads it from the start).
 const MAX_PASSES: usize = 8;
@@ -308,19 +308,14 @@ pub(crate) fn docker_archive(
                 shown(want)
             )));
         }
-        layers.push(out.descriptor.to_json());
+        layers.push(out.descriptor);
     }
     set_labels(&mut cfg, labels).map_err(bad)?;
     let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
     let cfg_desc = w.write_blob(&cfg_bytes, media_type::OCI_CONFIG)?;
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": media_type::OCI_MANIFEST,
-        "config": cfg_desc.to_json(),
-        "layers": layers,
-    });
-    let bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");
-    w.write_blob(&bytes, media_type::OCI_MANIFEST)
+    let manifest = Manifest::oci_image(&cfg_desc, &layers)
+        .map_err(|e| bad(format!("the manifest written for it: {e}")))?;
+    w.write_blob(&manifest.bytes, media_type::OCI_MANIFEST)
 }
 
 /// The entry `sel` names: `@N`, the N-th image of `manifest.json`, else one of its

@@ -14,9 +14,6 @@ use werf_push_spec::{Digest, ErrorKind};
 /// Every failure of `crate`.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// Another process holds the storage's lock.
-    #[error("{0}")]
-    Locked(String),
     #[error("{0}")]
     Layout(#[from] LayoutError),
     /// The stages storage breaks a rule of the format (docs/stages-format.md).
@@ -110,7 +107,6 @@ impl StoreError {
     /// The class of this failure (that of its cause where it has one).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::Locked(_) => ErrorKind::Locked,
             StoreError::NotRestored { .. } | StoreError::PullFailed { .. } => ErrorKind::Partial,
             StoreError::PulledCorrupt { .. } | StoreError::PulledTooLong { .. } => {
                 ErrorKind::Integrity
@@ -175,7 +171,6 @@ mod tests {
         let path = || PathBuf::from("/s");
         let text = || String::from("x");
         let cases = [
-            (StoreError::Locked(text()), ErrorKind::Locked),
             (
                 StoreError::Layout(LayoutError::Locked {
                     path: path(),

@@ -32,7 +32,7 @@ pub(crate) async fn download(
     d: &Descriptor,
     root: &Path,
 ) -> Result<u32, StoreError> {
-    let writer = tokio::sync::Mutex::new(BlobWriter::create(root)?);
+    let writer = tokio::sync::Mutex::new(BlobWriter::create_like(root, &d.digest)?);
     // One GET from the bytes written so far; the whole blob, or why not.
     let once = || async {
         let mut w = writer.lock().await;
@@ -64,14 +64,14 @@ pub(crate) async fn download(
                 resumed = retrier.attempt();
                 if let Err(FetchError::Registry(e)) = result {
                     let at = writer.try_lock().map(|w| w.len()).unwrap_or(0);
-                    tracing::info!(
-                        "blob {}: {}; resuming at byte {at} in {:.1}s ({}/{})",
-                        d.digest.short(),
-                        e.brief(),
-                        wait.as_secs_f32(),
-                        retrier.attempt(),
-                        retrier.max()
-                    );
+                    werf_push_transport::RetryNotice {
+                        what: &format!("download of blob {} from byte {at}", d.digest.short()),
+                        reason: &e.brief(),
+                        wait,
+                        attempt: retrier.attempt(),
+                        max: retrier.max(),
+                    }
+                    .log(false);
                 }
             },
         )

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use werf_push_spec::reference::{component_problem, is_path_component, MAX_TAG};
 use werf_push_spec::text::shown;
@@ -208,30 +208,44 @@ pub fn identify(root: &Value, config: &Value) -> Option<(String, String)> {
     Some((name(ANN_IMAGE, LABEL_IMAGE)?, name(ANN_STAGE, LABEL_STAGE)?))
 }
 
+/// The root annotations that name a stage in its registry form (its `image-stage-*` tag):
+/// what [`identify`] reads back first.
+pub fn stage_annotations<'a>(image: &'a str, stage: &'a str) -> [(&'static str, &'a str); 2] {
+    [(ANN_IMAGE, image), (ANN_STAGE, stage)]
+}
+
+/// Sets `annotations` in a manifest document's `annotations` object (created, or replaced
+/// when it is not an object).
+pub fn annotate(doc: &mut Value, annotations: &[(&str, &str)]) -> Result<(), String> {
+    let obj = doc.as_object_mut().ok_or("not a JSON object")?;
+    set_all(object_at(obj, "annotations"), annotations);
+    Ok(())
+}
+
 /// Sets `labels` in an image config (`config.Labels`), creating the objects as needed.
 pub fn set_labels(cfg: &mut Value, labels: &[(&str, &str)]) -> Result<(), String> {
     let obj = cfg
         .as_object_mut()
         .ok_or("the image config is not a JSON object")?;
-    let inner = obj
-        .entry("config")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if !inner.is_object() {
-        *inner = Value::Object(Default::default());
-    }
-    let lbl = inner
-        .as_object_mut()
-        .expect("an object")
-        .entry("Labels")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if !lbl.is_object() {
-        *lbl = Value::Object(Default::default());
-    }
-    let lbl = lbl.as_object_mut().expect("an object");
-    for (k, v) in labels {
-        lbl.insert(k.to_string(), Value::from(*v));
-    }
+    set_all(object_at(object_at(obj, "config"), "Labels"), labels);
     Ok(())
+}
+
+/// The object under `key` of `obj`, created (or put in place of what is not an object).
+fn object_at<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let v = obj
+        .entry(key)
+        .or_insert_with(|| Value::Object(Default::default()));
+    if !v.is_object() {
+        *v = Value::Object(Default::default());
+    }
+    v.as_object_mut().expect("an object")
+}
+
+fn set_all(obj: &mut Map<String, Value>, pairs: &[(&str, &str)]) {
+    for (k, v) in pairs {
+        obj.insert(k.to_string(), Value::from(*v));
+    }
 }
 
 /// A label of an image config, if set.

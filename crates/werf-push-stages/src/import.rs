@@ -10,12 +10,11 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use super::archive::{docker_archive, Archive};
 use super::error::StoreError;
-use super::format::{set_labels, ImageName, LABEL_IMAGE, LABEL_STAGE};
+use super::format::{ImageName, LABEL_IMAGE, LABEL_STAGE};
 use super::layer::LayerOptions;
+use super::relabel::{relabel_config, with_children, with_config};
 use super::signature::default_signature;
 use super::write::StoreWriter;
 use werf_push_layout::{BlobWriter, Layout, Source, Transport};
@@ -116,8 +115,8 @@ fn import_layout(
     match &m.kind {
         ManifestKind::Image { .. } => import_image(w, &layout, &m, labels),
         ManifestKind::Index { manifests } => {
-            let mut doc: Value = json_of(&layout, &m)?;
-            for (i, child) in manifests.iter().enumerate() {
+            let mut children = Vec::new();
+            for child in manifests {
                 let cm = layout.read_manifest(child)?;
                 if !matches!(cm.kind, ManifestKind::Image { .. }) {
                     return Err(StoreError::Source {
@@ -129,10 +128,9 @@ fn import_layout(
                     });
                 }
                 let new = import_image(w, &layout, &cm, labels)?;
-                doc["manifests"][i]["digest"] = Value::from(new.digest.to_string());
-                doc["manifests"][i]["size"] = Value::from(new.size);
+                children.push((new.digest, new.size));
             }
-            let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
+            let bytes = with_children(&m.bytes, &children).map_err(|e| invalid(&layout, &m, e))?;
             w.write_blob(&bytes, &m.media_type)
         }
     }
@@ -152,20 +150,13 @@ fn import_image(
         copy_blob(w.root(), layout, l)?;
     }
     let raw = layout.read_blob(config)?;
-    let mut cfg: Value = serde_json::from_slice(&raw).map_err(|e| StoreError::Source {
-        path: layout.blob_path(&config.digest),
-        reason: format!("the image config is not JSON: {e}"),
-    })?;
-    set_labels(&mut cfg, labels).map_err(|reason| StoreError::Source {
-        path: layout.blob_path(&config.digest),
-        reason,
-    })?;
-    let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
-    let cfg_desc = w.write_blob(&cfg_bytes, &config.media_type)?;
-    let mut doc = json_of(layout, m)?;
-    doc["config"]["digest"] = Value::from(cfg_desc.digest.to_string());
-    doc["config"]["size"] = Value::from(cfg_desc.size);
-    let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
+    let (cfg_desc, cfg_bytes) =
+        relabel_config(config, &raw, labels).map_err(|reason| StoreError::Source {
+            path: layout.blob_path(&config.digest),
+            reason,
+        })?;
+    w.write_blob(&cfg_bytes, &config.media_type)?;
+    let bytes = with_config(&m.bytes, &cfg_desc).map_err(|e| invalid(layout, m, e))?;
     w.write_blob(&bytes, &m.media_type)
 }
 
@@ -184,17 +175,17 @@ fn copy_blob(root: &Path, layout: &Layout, d: &Descriptor) -> Result<(), StoreEr
     }
     let src = layout.check_blob(d)?;
     let mut f = werf_push_layout::safe_fs::open_regular(&src).map_err(StoreError::io(&src))?;
-    let mut out = BlobWriter::create(root)?;
+    let mut out = BlobWriter::create_like(root, &d.digest)?;
     std::io::copy(&mut f, &mut out).map_err(StoreError::io(&src))?;
     out.finish(Some((&d.digest, d.size)))?;
     Ok(())
 }
 
-fn json_of(layout: &Layout, m: &Manifest) -> Result<Value, StoreError> {
-    serde_json::from_slice(&m.bytes).map_err(|e| StoreError::Source {
+fn invalid(layout: &Layout, m: &Manifest, reason: String) -> StoreError {
+    StoreError::Source {
         path: layout.root().to_path_buf(),
-        reason: format!("manifest {} is not JSON: {e}", m.digest),
-    })
+        reason: format!("manifest {}: {reason}", m.digest),
+    }
 }
 
 #[cfg(test)]

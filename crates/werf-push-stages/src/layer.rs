@@ -13,13 +13,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
-
 use super::error::StoreError;
 use super::expand::Expansion;
 use super::pargz::ParGzEncoder;
 use werf_push_layout::BlobWriter;
-use werf_push_spec::{media_type, Descriptor, Digest};
+use werf_push_spec::{media_type, Descriptor, Digest, DigestHasher};
 
 /// How a new layer is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,7 +62,7 @@ const ZSTD_LEVEL: i32 = 3;
 /// Passes bytes on to `inner`, hashing them.
 pub struct HashWriter<W: Write> {
     inner: W,
-    hasher: Sha256,
+    hasher: DigestHasher,
 }
 
 impl<W: Write> Write for HashWriter<W> {
@@ -124,7 +122,7 @@ impl LayerWriter {
         Ok(LayerWriter {
             w: HashWriter {
                 inner: enc,
-                hasher: Sha256::new(),
+                hasher: DigestHasher::sha256(),
             },
             compression: opts.compression,
             what: what.to_path_buf(),
@@ -133,7 +131,7 @@ impl LayerWriter {
 
     /// Ends the compressed stream and places the blob.
     pub fn finish(self) -> Result<LayerOut, StoreError> {
-        let diff_id = Digest::from_sha256(&self.w.hasher.finalize());
+        let diff_id = self.w.hasher.finish();
         let blob = match self.w.inner {
             Encoder::Gzip(e) => e.finish(),
             Encoder::Zstd(e) => e.finish(),
@@ -236,7 +234,7 @@ fn keep(
     let mut tar = Expansion::new(
         HashWriter {
             inner: std::io::sink(),
-            hasher: Sha256::new(),
+            hasher: DigestHasher::sha256(),
         },
         &read,
     );
@@ -261,7 +259,7 @@ fn keep(
     };
     // Whatever the decoder did not read (it stops at the end of the stream) is kept too.
     std::io::copy(&mut tee, &mut std::io::sink()).map_err(StoreError::io(what))?;
-    let diff_id = Digest::from_sha256(&tar.into_inner().hasher.finalize());
+    let diff_id = tar.into_inner().hasher.finish();
     let (digest, size) = blob.finish(None)?;
     Ok(LayerOut {
         diff_id,

@@ -21,6 +21,7 @@ pub mod pull;
 mod pull_plan;
 mod pull_read;
 mod read;
+pub mod relabel;
 mod signature;
 mod stage_set;
 pub mod write;

@@ -13,8 +13,7 @@ use super::format::{ImageName, ANN_IMAGE, ANN_SIGNATURE, ANN_STAGE};
 use super::read::Stage;
 use super::stage_set::StageSet;
 use werf_push_layout::{
-    remove_temp, stale_temps, IndexEntry, Layout, LayoutError, LayoutLock, LayoutWriter, REF_NAME,
-    TMP_PREFIX,
+    remove_temp, stale_temps, IndexEntry, Layout, LayoutLock, LayoutWriter, REF_NAME, TMP_PREFIX,
 };
 use werf_push_spec::Descriptor;
 
@@ -243,13 +242,11 @@ fn blob_names(root: &Path) -> Result<HashSet<OsString>, StoreError> {
 }
 
 /// Takes the storage's writer lock (every writer takes it first), after refusing a storage
-/// reached through a symlink ([`refuse_linked`]).
+/// reached through a symlink ([`refuse_linked`]). Held by another process, it fails with
+/// the one lock error, `LayoutError::Locked`.
 pub fn lock(root: &Path) -> Result<LayoutLock, StoreError> {
     refuse_linked(root)?;
-    LayoutLock::acquire(root).map_err(|e| match e {
-        e @ LayoutError::Locked { .. } => StoreError::Locked(e.to_string()),
-        e => e.into(),
-    })
+    Ok(LayoutLock::acquire(root)?)
 }
 
 /// The name of the project directory holding the default stages storage (`.werf/stages`).

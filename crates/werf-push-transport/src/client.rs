@@ -16,7 +16,7 @@ use super::clients::Clients;
 use super::error::request_error;
 use super::retry::{is_retryable_status, parse_retry_after};
 use super::watch::{guard, Watch};
-use super::{ping, BodyReader, Request, RetryBudget, Timeouts, TransportError};
+use super::{ping, BodyReader, Request, RetryBudget, RetryNotice, Timeouts, TransportError};
 use werf_push_auth::{scope, CredentialStore};
 
 #[derive(Debug, Clone)]
@@ -232,39 +232,18 @@ impl Transport {
                     Err(_) => None,
                 },
                 |result, retrier, wait| {
-                    // One short line: `retry 2/5 PATCH upload in 1.2s: connection reset by peer`.
-                    let line = |cause: String| {
-                        format!(
-                            "retry {}/{} {} {} in {:.1}s: {cause}",
-                            retrier.attempt(),
-                            retrier.max(),
-                            req.method,
-                            what(&req.url),
-                            wait.as_secs_f32()
-                        )
+                    let (reason, loud) = match result {
+                        Ok(resp) => (format!("answered {}", resp.status().as_u16()), false),
+                        Err(e) => (e.brief(), matches!(e, TransportError::Timeout { .. })),
                     };
-                    // The wait and what waits, as fields too: progress says it while no
-                    // byte moves.
-                    let (ms, w) = (
-                        wait.as_millis() as u64,
-                        format!("{} {}", req.method, what(&req.url)),
-                    );
-                    match result {
-                        Ok(resp) => tracing::info!(
-                            retry_in_ms = ms,
-                            retry_what = %w,
-                            "{}",
-                            line(format!("answered {}", resp.status().as_u16()))
-                        ),
-                        // A timeout is said even without -v: the run may have waited long
-                        // for it.
-                        Err(e @ TransportError::Timeout { .. }) => {
-                            tracing::warn!(retry_in_ms = ms, retry_what = %w, "{}", line(e.brief()))
-                        }
-                        Err(e) => {
-                            tracing::info!(retry_in_ms = ms, retry_what = %w, "{}", line(e.brief()))
-                        }
+                    RetryNotice {
+                        what: &format!("{} {}", req.method, what(&req.url)),
+                        reason: &reason,
+                        wait,
+                        attempt: retrier.attempt(),
+                        max: retrier.max(),
                     }
+                    .log(loud);
                 },
             )
             .await
@@ -347,9 +326,9 @@ impl Transport {
     }
 }
 
-/// What a registry URL is about, in a word or two: `upload`, `blob 1a2b3c4d`,
-/// `manifest v1`, `tag list`, `ping`.
-fn what(url: &Url) -> String {
+/// What a registry URL is about, in a word or two: `upload`, `blob 1a2b3c4d5e6f` (a
+/// digest's short form, as `Digest::short` gives it), `manifest v1`, `tag list`, `ping`.
+pub(crate) fn what(url: &Url) -> String {
     let path = url.path();
     let short = |s: &str| -> String {
         let s = s.rsplit(':').next().unwrap_or(s);
@@ -358,7 +337,7 @@ fn what(url: &Url) -> String {
     if path.contains("/blobs/uploads") {
         "upload".into()
     } else if let Some((_, d)) = path.rsplit_once("/blobs/") {
-        format!("blob {}", short(d).chars().take(8).collect::<String>())
+        format!("blob {}", short(d))
     } else if let Some((_, r)) = path.rsplit_once("/manifests/") {
         format!("manifest {}", werf_push_auth::redact::quote(&short(r)))
     } else if path.ends_with("/tags/list") {

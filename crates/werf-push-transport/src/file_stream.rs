@@ -16,15 +16,14 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
-use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 
-use werf_push_spec::Digest;
+use werf_push_spec::{Digest, DigestHasher};
 
 /// Pieces read and waiting for the connection while it writes the current one.
 const READ_AHEAD: usize = 1;
 
-/// The sha256 digest a whole file of `size` bytes must have, checked across the streams of
+/// The digest (sha256 or sha512) a whole file of `size` bytes must have, checked across the streams of
 /// one upload (its requests, in order, resumed from any offset): the bytes are hashed as
 /// they are read; a stream starting elsewhere than where the hash stands goes back to the
 /// hash state kept at that offset (one per piece of the last [`CHECKPOINTS`] pieces: a
@@ -44,27 +43,25 @@ pub const CHECKPOINTS: usize = 1024;
 struct Hashed {
     /// The bytes before this offset are in `hasher`.
     at: u64,
-    hasher: Sha256,
+    hasher: DigestHasher,
     /// Earlier states `(at, hasher)`, oldest first.
-    checkpoints: std::collections::VecDeque<(u64, Sha256)>,
+    checkpoints: std::collections::VecDeque<(u64, DigestHasher)>,
     /// What the bytes read hashed to, when not `expected`.
     mismatch: Option<Digest>,
 }
 
 impl StreamCheck {
-    /// A check of `expected` over `size` bytes; `None` for a digest that is not sha256.
-    pub fn new(expected: &Digest, size: u64) -> Option<Arc<StreamCheck>> {
-        (expected.algorithm() == "sha256").then(|| {
-            Arc::new(StreamCheck {
-                expected: expected.clone(),
-                size,
-                state: Mutex::new(Hashed {
-                    at: 0,
-                    hasher: Sha256::new(),
-                    checkpoints: Default::default(),
-                    mismatch: None,
-                }),
-            })
+    /// A check of `expected` (in its own algorithm) over `size` bytes.
+    pub fn new(expected: &Digest, size: u64) -> Arc<StreamCheck> {
+        Arc::new(StreamCheck {
+            expected: expected.clone(),
+            size,
+            state: Mutex::new(Hashed {
+                at: 0,
+                hasher: DigestHasher::like(expected),
+                checkpoints: Default::default(),
+                mismatch: None,
+            }),
         })
     }
 
@@ -90,7 +87,7 @@ impl StreamCheck {
             }
             st.checkpoints.clear();
             file.seek(SeekFrom::Start(0))?;
-            let mut h = Sha256::new();
+            let mut h = DigestHasher::like(&self.expected);
             let mut buf = vec![0u8; 1 << 20];
             let mut left = offset;
             while left > 0 {
@@ -121,7 +118,7 @@ impl StreamCheck {
         if st.at != self.size {
             return Ok(());
         }
-        let actual = Digest::from_sha256(&st.hasher.clone().finalize());
+        let actual = st.hasher.clone().finish();
         if actual == self.expected {
             return Ok(());
         }
@@ -290,7 +287,7 @@ mod tests {
             }
             let mut f = tempfile::NamedTempFile::new().unwrap();
             f.write_all(&bytes).unwrap();
-            let check = StreamCheck::new(&digest, data.len() as u64).unwrap();
+            let check = StreamCheck::new(&digest, data.len() as u64);
             let mut last = Ok(Vec::new());
             for (n, &(offset, len)) in streams.iter().enumerate() {
                 last = collect_checked(f.path(), offset, len, 1000, Some(check.clone())).await;

@@ -22,6 +22,7 @@ mod ping;
 mod read;
 mod request;
 mod retry;
+mod retry_notice;
 pub mod synthetic;
 mod tls;
 mod warm;
@@ -40,4 +41,5 @@ pub use retry::{
     is_retryable_status, parse_retry_after, Again, Retrier, RetryBudget, WaitCut, DEFAULT_RETRIES,
     DEFAULT_RETRY_MAX_TIME, RETRYABLE_STATUSES,
 };
+pub use retry_notice::RetryNotice;
 pub use tls::TlsProblem;

@@ -11,7 +11,8 @@ use url::Url;
 use super::error::chain;
 use super::watch::{guard, Watch};
 use super::{
-    BodyReader, Limit, RetryBudget, TimeoutKind, Timeouts, TransportError, TransportOptions,
+    BodyReader, Limit, RetryBudget, RetryNotice, TimeoutKind, Timeouts, TransportError,
+    TransportOptions,
 };
 use werf_push_spec::reference::is_local_host;
 
@@ -27,9 +28,16 @@ pub(crate) async fn detect_scheme_retrying(
         .retry(
             || detect_scheme(client, host, opts),
             |result, _| matches!(result, Err(TransportError::Timeout { .. })).then_some(None),
-            |result, _, wait| {
+            |result, retrier, wait| {
                 if let Err(e) = result {
-                    tracing::warn!("{e} - retrying in {:.1}s", wait.as_secs_f32());
+                    RetryNotice {
+                        what: &format!("scheme probe of {host}"),
+                        reason: &e.brief(),
+                        wait,
+                        attempt: retrier.attempt(),
+                        max: retrier.max(),
+                    }
+                    .log(true);
                 }
             },
         )

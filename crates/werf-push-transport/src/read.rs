@@ -11,8 +11,9 @@ use reqwest::Response;
 use tokio::time::Instant;
 use url::Url;
 
+use super::client::what;
 use super::pace::{Pace, TimeoutKind};
-use super::{Request, Timeouts, Transport, TransportError};
+use super::{Request, RetryNotice, Timeouts, Transport, TransportError};
 
 /// How much of an answer may be held in memory, and what happens past it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,9 +195,20 @@ impl Transport {
                     Err(Err(e)) if req.retry && e.is_retryable() => Some(None),
                     _ => None,
                 },
-                |result, _, wait| {
+                |result, retrier, wait| {
                     if let Err(Err(error)) = result {
-                        tracing::warn!("{error} - retrying in {:.1}s", wait.as_secs_f32());
+                        RetryNotice {
+                            what: &format!(
+                                "{} {} (reading the answer)",
+                                req.method,
+                                what(&req.url)
+                            ),
+                            reason: &error.brief(),
+                            wait,
+                            attempt: retrier.attempt(),
+                            max: retrier.max(),
+                        }
+                        .log(true);
                     }
                 },
             )

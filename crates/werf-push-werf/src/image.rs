@@ -1,5 +1,5 @@
 //! Final images, written not built: the last stage's config plus werf's labels becomes a new
-//! config blob; the stage's layers are reused; a new manifest of the same media-type family
+//! config blob (relabelled by `stages::relabel`, as `stages import` relabels); the stage's layers are reused; a new manifest of the same media-type family
 //! as the stage's tagged form (`stage_tag.rs`: the stage as stored, or as OCI with its
 //! names annotated when its bytes do not name it) points at them (one per platform and a
 //! new index for a multi-platform stage). Bytes are deterministic (sorted keys, no
@@ -14,8 +14,8 @@ use super::error::WerfError;
 use super::stage_tag::tagged;
 use werf_push_engine::{BlobSource, PushImage};
 use werf_push_layout::{Layout, LayoutError};
-use werf_push_spec::{Digest, Manifest, ManifestKind, SpecError};
-use werf_push_stages::format::set_labels;
+use werf_push_spec::{Manifest, ManifestKind, SpecError};
+use werf_push_stages::relabel::{relabel_config, with_children, with_config};
 use werf_push_stages::Stage;
 
 /// Builds the published image for `stage` with `labels` added to its config.
@@ -35,8 +35,8 @@ pub(crate) fn final_image(
             manifests: children,
         } => {
             let mut out = Vec::new();
-            let mut index: Value = json(&root.bytes, root)?;
-            for (i, child) in children.iter().enumerate() {
+            let mut pointers = Vec::new();
+            for child in children {
                 let m = image
                     .manifests
                     .iter()
@@ -46,11 +46,10 @@ pub(crate) fn final_image(
                     return Err(bad(root, "nested indexes are not supported in a stage"));
                 }
                 let new = relabel(layout, m, labels, &mut configs)?;
-                index["manifests"][i]["digest"] = Value::from(new.digest.to_string());
-                index["manifests"][i]["size"] = Value::from(new.bytes.len());
+                pointers.push((new.digest.clone(), new.bytes.len() as u64));
                 out.push(new);
             }
-            let bytes = Bytes::from(serde_json::to_vec(&index).expect("JSON values serialise"));
+            let bytes = with_children(&root.bytes, &pointers).map_err(|e| bad(root, &e))?;
             out.push(Manifest::parse(bytes, Some(&root.media_type)).map_err(|e| spec(root, e))?);
             out
         }
@@ -92,27 +91,18 @@ fn relabel(
         return Err(bad(m, "not an image manifest"));
     };
     let raw = layout.read_blob(config)?;
-    let mut cfg: Value = serde_json::from_slice(&raw).map_err(|e| {
-        WerfError::Layout(LayoutError::NotALayout {
-            path: layout.blob_path(&config.digest),
-            reason: format!("image config is not JSON: {e}"),
-        })
-    })?;
     let pairs: Vec<(&str, &str)> = labels
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    set_labels(&mut cfg, &pairs).map_err(|reason| bad(m, &reason))?;
-    let cfg_bytes = Bytes::from(serde_json::to_vec(&cfg).expect("JSON values serialise"));
-    let cfg_digest = Digest::sha256_of(&cfg_bytes);
-    let mut doc: Value = json(&m.bytes, m)?;
-    doc["config"]["digest"] = Value::from(cfg_digest.to_string());
-    doc["config"]["size"] = Value::from(cfg_bytes.len());
-    let bytes = Bytes::from(serde_json::to_vec(&doc).expect("JSON values serialise"));
+    let (desc, cfg_bytes) = relabel_config(config, &raw, &pairs).map_err(|reason| {
+        WerfError::Layout(LayoutError::NotALayout {
+            path: layout.blob_path(&config.digest),
+            reason,
+        })
+    })?;
+    let bytes = with_config(&m.bytes, &desc).map_err(|e| bad(m, &e))?;
     let new = Manifest::parse(bytes, Some(&m.media_type)).map_err(|e| spec(m, e))?;
-    let mut desc = config.clone();
-    desc.digest = cfg_digest;
-    desc.size = cfg_bytes.len() as u64;
     configs.push((desc, cfg_bytes));
     Ok(new)
 }

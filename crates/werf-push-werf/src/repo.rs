@@ -1,12 +1,13 @@
 //! Repository addresses (`--images-repo`): split into registry host and path, validated
 //! against the docker reference grammar of `spec::reference` (its host and path-component
 //! rules, the one source of them), and classified by registry (Docker Hub, Quay, GitHub
-//! Packages, other) from the host name alone.
+//! Packages, other) from the host's vendor (`spec::Vendor`, the one reading of host names).
 //!
 //! Knows nothing of HTTP, registry APIs or credentials, nor of image names or tags.
 
 use super::error::WerfError;
 use werf_push_spec::reference::{component_problem, is_host, is_path_component};
+use werf_push_spec::Vendor;
 
 /// The registries whose nesting limits matter; every other registry is `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,18 +65,10 @@ impl Repo<'_> {
         let Some(host) = self.host else {
             return Registry::DockerHub;
         };
-        let host = host.to_ascii_lowercase();
-        let name = host.split(':').next().unwrap_or_default();
-        match name {
-            _ if werf_push_spec::reference::is_docker_hub(name) => Registry::DockerHub,
-            "quay.io" => Registry::Quay,
-            "docker.pkg.github.com" => Registry::GitHubPackages,
-            _ if name.len() > "quay..com".len()
-                && name.starts_with("quay.")
-                && name.ends_with(".com") =>
-            {
-                Registry::Quay
-            }
+        match Vendor::of_host(host) {
+            Vendor::DockerHub => Registry::DockerHub,
+            Vendor::Quay => Registry::Quay,
+            Vendor::GitHubPackages => Registry::GitHubPackages,
             _ => Registry::Other,
         }
     }
@@ -156,6 +149,11 @@ mod tests {
         ("quay.io/a", Ok("quay.io|a|Quay")),
         ("quay.corp.com/a", Ok("quay.corp.com|a|Quay")),
         ("quay.com/a", Ok("quay.com|a|Other")),
+        // The host's vendor is read once, for naming and upload profiles alike: Quay's
+        // subdomains and any port.
+        ("eu.quay.io/a", Ok("eu.quay.io|a|Quay")),
+        ("quay.corp.com:8443/a", Ok("quay.corp.com:8443|a|Quay")),
+        ("quay.io:443/a", Ok("quay.io:443|a|Quay")),
         ("docker.pkg.github.com/o/r", Ok("docker.pkg.github.com|o/r|GitHubPackages")),
         ("ghcr.io/o", Ok("ghcr.io|o|Other")),
         ("localhost", Ok("localhost||Other")),

@@ -1,6 +1,7 @@
 //! A stage as it travels through the registry (its `image-stage-<signature>` tag): the
-//! form `publish --with-stages` writes ([`tagged`]; what a stage's own bytes say about
-//! which image and stage it is, is `stages::format::identify`): the stage as
+//! form `publish --with-stages` writes ([`tagged`]; the names' wire form, written by
+//! `stages::format::stage_annotations` and read back by `stages::format::identify`, is
+//! there, in one place): the stage as
 //! stored when its bytes already name its `index.json` image and stage; otherwise its
 //! manifests as OCI (Docker schema 2 media types mapped to their OCI equals; same config
 //! and layer blobs, so the same image ID) with the two annotations on the root. The bytes
@@ -16,7 +17,7 @@ use super::error::WerfError;
 use super::image::{bad, json, spec};
 use werf_push_layout::{Image, Layout};
 use werf_push_spec::{media_type as mt, Manifest, ManifestKind};
-use werf_push_stages::format::{identify, ANN_IMAGE, ANN_STAGE, LABEL_IMAGE, LABEL_STAGE};
+use werf_push_stages::format::{annotate, identify, stage_annotations, LABEL_IMAGE, LABEL_STAGE};
 use werf_push_stages::{Stage, StoreError};
 
 /// Docker schema 2 media types and their OCI equals (same bytes, other name).
@@ -53,7 +54,7 @@ pub(crate) fn tagged(layout: &Layout, s: &Stage) -> Result<Image, WerfError> {
     if says(layout, &image)?.as_ref() == Some(&want) {
         return Ok(image);
     }
-    let names = [(ANN_IMAGE, want.0.as_str()), (ANN_STAGE, want.1.as_str())];
+    let names = stage_annotations(&want.0, &want.1);
     named(image, &names).map_err(|e| {
         WerfError::Stages(StoreError::Rule {
             path: layout.root().join("index.json"),
@@ -189,20 +190,7 @@ fn write(
     media_type: &str,
 ) -> Result<Manifest, WerfError> {
     if !annotations.is_empty() {
-        let obj = doc
-            .as_object_mut()
-            .ok_or_else(|| bad(from, "not a JSON object"))?;
-        let ann = obj
-            .entry("annotations")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if !ann.is_object() {
-            *ann = Value::Object(Default::default());
-        }
-        if let Some(ann) = ann.as_object_mut() {
-            for (k, v) in annotations {
-                ann.insert(k.to_string(), Value::from(*v));
-            }
-        }
+        annotate(&mut doc, annotations).map_err(|e| bad(from, &e))?;
     }
     let bytes = serde_json::to_vec(&doc).map_err(|e| bad(from, &e.to_string()))?;
     Manifest::parse(Bytes::from(bytes), Some(media_type)).map_err(|e| spec(from, e))
@@ -274,7 +262,7 @@ mod tests {
 
     #[test]
     fn to_oci_table() {
-        let names = [(ANN_IMAGE, "app"), (ANN_STAGE, "from")];
+        let names = stage_annotations("app", "from");
         let docker = format!(
             "{{\n  \"schemaVersion\": 2, \"mediaType\": \"{}\", \"config\": {},\n  \"layers\": [{}]\n}}\n",
             mt::DOCKER_MANIFEST,
@@ -358,7 +346,7 @@ mod tests {
             manifests: vec![amd.clone(), arm.clone(), root],
             blobs: Vec::new(),
         };
-        let names = [(ANN_IMAGE, ""), (ANN_STAGE, "dockerfile")];
+        let names = stage_annotations("", "dockerfile");
         let got = named(image, &names).unwrap();
         assert_eq!(got.manifests.len(), 3);
         assert_eq!(got.root.media_type, mt::OCI_INDEX);
