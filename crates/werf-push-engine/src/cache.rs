@@ -57,13 +57,11 @@ pub struct KnownBlobs {
 }
 
 /// The default cache directory: `$WERF_PUSH_CACHE_DIR`, else `$XDG_CACHE_HOME/werf-push`,
-/// else `$HOME/.cache/werf-push`; `None` when none of them is set.
-pub fn default_dir() -> Option<PathBuf> {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+/// else `$HOME/.cache/werf-push`; `None` when none of them is set. The environment comes
+/// from the caller as a lookup function (the library reads no environment variable: a
+/// program passes `|k| std::env::var_os(k)`).
+pub fn default_dir(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let var = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     var("WERF_PUSH_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("werf-push")))
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("werf-push")))
