@@ -11,6 +11,7 @@
 
 mod support;
 
+mod api;
 mod auth;
 mod backoff;
 mod bad_input;

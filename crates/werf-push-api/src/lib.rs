@@ -51,6 +51,7 @@ pub use publish::Publish;
 pub use tokio_util::sync::CancellationToken;
 pub use werf_push_auth::{CredentialStore, Secret};
 pub use werf_push_engine::{Event, PushOptions, Reporter, Summary, UploadStrategy};
+pub use werf_push_spec::text::{error_chain, printable};
 pub use werf_push_spec::{Digest, ErrorKind, Reference};
 pub use werf_push_stages::pull::PullReport;
 pub use werf_push_transport::TransportOptions;
