@@ -5,8 +5,8 @@
 //! entry costs one mount attempt that turns into a normal upload (distribution answers a
 //! failed mount with an upload session) and is then forgotten.
 //!
-//! Bounded: at most [`MAX_ENTRIES`] (registry, digest, repository) entries, the least
-//! recently used dropped first, and [`MAX_HOLDERS`] repositories per digest. Safe under
+//! Bounded: at most `MAX_ENTRIES` (registry, digest, repository) entries, the least
+//! recently used dropped first, and `MAX_HOLDERS` repositories per digest. Safe under
 //! concurrent processes: readers read a file that is only ever replaced by rename; writers
 //! take an exclusive `flock` on a lock file, re-read, merge their changes, write a
 //! temporary file and rename it into place. Any cache failure is logged and ignored: the

@@ -234,7 +234,7 @@ fn blob_names(root: &Path) -> Result<HashSet<OsString>, StoreError> {
 }
 
 /// Takes the storage's writer lock (every writer takes it first), after refusing a storage
-/// reached through a symlink ([`refuse_linked`]).
+/// reached through a symlink (`refuse_linked`).
 pub fn lock(root: &Path) -> Result<LayoutLock, StoreError> {
     refuse_linked(root)?;
     LayoutLock::acquire(root).map_err(|e| match e {
