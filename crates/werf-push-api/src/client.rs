@@ -67,6 +67,19 @@ impl Client {
     /// Pushes the image of `source` (`oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST`) to
     /// every destination (`REGISTRY/REPOSITORY[:TAG][@DIGEST]`; no tag or digest means
     /// `latest`). Blobs first, manifests once all their blobs are there, the tag last.
+    ///
+    /// Bad input fails before any request, with its class:
+    /// ```
+    /// use werf_push_api::{Client, Error, ErrorKind};
+    ///
+    /// let client = Client::builder().build();
+    /// let runtime = tokio::runtime::Runtime::new().unwrap();
+    /// let err = runtime
+    ///     .block_on(client.push("docker-archive:image.tar", ["localhost:5000/app:v1"]))
+    ///     .unwrap_err();
+    /// assert!(matches!(err, Error::Source { .. }));
+    /// assert_eq!(err.kind(), ErrorKind::Usage);
+    /// ```
     pub async fn push<S: AsRef<str>>(
         &self,
         source: &str,
