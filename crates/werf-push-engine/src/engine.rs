@@ -209,7 +209,7 @@ impl Pusher {
                 self.cancel.clone(),
             );
             writes.spawn(async move {
-                for (d, _) in &t.image.blobs {
+                for (d, _) in t.image.blobs() {
                     let key = (
                         t.dest.registry.clone(),
                         t.dest.repository.clone(),
@@ -355,8 +355,7 @@ async fn write_manifests(
         digest: digest.clone(),
         source,
     };
-    let n = t.image.manifests.len();
-    for m in &t.image.manifests[..n - 1] {
+    for m in t.image.children() {
         if dry_run {
             continue;
         }

@@ -29,8 +29,9 @@ pub(crate) fn final_image(
     let image = tagged(layout, stage)?;
     let mut configs: Vec<(werf_push_spec::Descriptor, Bytes)> = Vec::new();
     let root = &image.root;
-    let manifests = match &root.kind {
-        ManifestKind::Image { .. } => vec![relabel(layout, root, labels, &mut configs)?],
+    // (children, root): one image alone, or an index after its images.
+    let (children, new_root) = match &root.kind {
+        ManifestKind::Image { .. } => (Vec::new(), relabel(layout, root, labels, &mut configs)?),
         ManifestKind::Index {
             manifests: children,
         } => {
@@ -51,8 +52,9 @@ pub(crate) fn final_image(
                 out.push(new);
             }
             let bytes = Bytes::from(serde_json::to_vec(&index).expect("JSON values serialise"));
-            out.push(Manifest::parse(bytes, Some(&root.media_type)).map_err(|e| spec(root, e))?);
-            out
+            let index =
+                Manifest::parse(bytes, Some(&root.media_type)).map_err(|e| spec(root, e))?;
+            (out, index)
         }
     };
     let mut blobs: Vec<_> = configs
@@ -72,13 +74,7 @@ pub(crate) fn final_image(
             blobs.push((d.clone(), BlobSource::File(layout.check_blob(d)?)));
         }
     }
-    blobs.sort_by(|a, b| {
-        b.0.size
-            .cmp(&a.0.size)
-            .then_with(|| a.0.digest.cmp(&b.0.digest))
-    });
-    blobs.dedup_by(|a, b| a.0.digest == b.0.digest);
-    Ok(PushImage { manifests, blobs })
+    Ok(PushImage::new(children, new_root, blobs))
 }
 
 /// A copy of image manifest `m` whose config carries `labels`.
