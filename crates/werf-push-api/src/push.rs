@@ -26,13 +26,14 @@ pub fn targets<S: AsRef<str>>(
     let entry = layout.select(src.selector.as_deref())?.clone();
     let image = layout.image(&entry)?;
     let image = Arc::new(PushImage::from_layout(&layout, &image)?);
-    if let Some(dest) = dests
-        .iter()
-        .find(|d| d.digest.as_ref().is_some_and(|d| *d != image.root().digest))
-    {
+    if let Some(dest) = dests.iter().find(|d| {
+        d.digest
+            .as_ref()
+            .is_some_and(|d| *d != *image.root().digest())
+    }) {
         return Err(Error::DigestMismatch {
             reference: dest.to_string(),
-            digest: image.root().digest.clone(),
+            digest: image.root().digest().clone(),
         });
     }
     Ok(dests

@@ -127,7 +127,7 @@ impl PushImage {
         let children = image
             .manifests
             .iter()
-            .filter(|m| m.digest != image.root.digest)
+            .filter(|m| m.digest() != image.root.digest())
             .cloned()
             .collect();
         Ok(PushImage::new(children, image.root.clone(), blobs))
@@ -161,7 +161,8 @@ mod tests {
     /// Blobs given (seed, size) -> the sizes kept, in order: largest first, once per digest.
     #[test]
     fn new_orders_and_dedups_blobs_table() {
-        let cases: [(&[(u8, u64)], &[u64]); 4] = [
+        type Case = (&'static [(u8, u64)], &'static [u64]);
+        let cases: [Case; 4] = [
             (&[], &[]),
             (&[(1, 5), (2, 9), (3, 7)], &[9, 7, 5]),
             (&[(1, 5), (1, 5), (2, 9)], &[9, 5]),
@@ -185,10 +186,10 @@ mod tests {
             let kids: Vec<Manifest> = (0..children).map(|i| manifest(10 + i)).collect();
             let root = manifest(99);
             let image = PushImage::new(kids, root.clone(), Vec::new());
-            assert_eq!(image.root().digest, root.digest);
+            assert_eq!(image.root().digest(), root.digest());
             assert_eq!(image.children().len() as u64, children);
             assert_eq!(image.manifests().len() as u64, children + 1);
-            assert!(image.children().iter().all(|m| m.digest != root.digest));
+            assert!(image.children().iter().all(|m| m.digest() != root.digest()));
         }
     }
 }

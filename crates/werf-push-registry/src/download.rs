@@ -77,11 +77,11 @@ impl Registry {
             })?),
             (Err(_), None) => None,
         };
-        if let Some(want) = want.filter(|w| *w != m.digest) {
+        if let Some(want) = want.filter(|w| *w != *m.digest()) {
             return Err(RegistryError::DigestMismatch {
                 op,
                 want,
-                got: m.digest.to_string(),
+                got: m.digest().to_string(),
             });
         }
         Ok(Some(m))

@@ -190,12 +190,12 @@ impl Archive {
             self.fetch(frontier.iter().map(blob_member))?;
             let mut next = Vec::new();
             for d in &frontier {
-                match layout.read_manifest(d)?.kind {
+                match layout.read_manifest(d)?.kind() {
                     ManifestKind::Image { config, layers } => {
-                        blobs.push(blob_member(&config));
+                        blobs.push(blob_member(config));
                         blobs.extend(layers.iter().map(blob_member));
                     }
-                    ManifestKind::Index { manifests } => next.extend(manifests),
+                    ManifestKind::Index { manifests } => next.extend(manifests.iter().cloned()),
                 }
             }
             frontier = next;

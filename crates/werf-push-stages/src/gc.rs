@@ -133,7 +133,7 @@ fn walk(
             "{e}; nothing was removed: fix or remove that stage first"
         ))
     })?;
-    match &m.kind {
+    match &m.kind() {
         ManifestKind::Image { config, layers } => {
             out.insert(config.digest.clone());
             out.extend(layers.iter().map(|l| l.digest.clone()));

@@ -110,17 +110,17 @@ fn import_layout(
     let layout = Layout::open(dir)?;
     let d = layout.select(selector.as_deref())?.clone();
     let m = layout.read_manifest(&d)?;
-    match &m.kind {
+    match &m.kind() {
         ManifestKind::Image { .. } => import_image(w, &layout, &m, labels),
         ManifestKind::Index { manifests } => {
             let mut doc: Value = json_of(&m)?;
             for (i, child) in manifests.iter().enumerate() {
                 let cm = layout.read_manifest(child)?;
-                if !matches!(cm.kind, ManifestKind::Image { .. }) {
+                if !matches!(cm.kind(), ManifestKind::Image { .. }) {
                     return Err(StoreError::Invalid(format!(
                         "{}: index {} holds another index: nested indexes cannot be a stage",
                         dir.display(),
-                        m.digest
+                        m.digest()
                     )));
                 }
                 let new = import_image(w, &layout, &cm, labels)?;
@@ -128,7 +128,7 @@ fn import_layout(
                 doc["manifests"][i]["size"] = Value::from(new.size);
             }
             let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
-            w.write_blob(&bytes, &m.media_type)
+            w.write_blob(&bytes, m.media_type())
         }
     }
 }
@@ -140,7 +140,7 @@ fn import_image(
     m: &Manifest,
     labels: &[(&str, &str)],
 ) -> Result<Descriptor, StoreError> {
-    let ManifestKind::Image { config, layers } = &m.kind else {
+    let ManifestKind::Image { config, layers } = &m.kind() else {
         unreachable!("called for image manifests only");
     };
     for l in layers {
@@ -161,7 +161,7 @@ fn import_image(
     doc["config"]["digest"] = Value::from(cfg_desc.digest.to_string());
     doc["config"]["size"] = Value::from(cfg_desc.size);
     let bytes = serde_json::to_vec(&doc).expect("JSON values serialise");
-    w.write_blob(&bytes, &m.media_type)
+    w.write_blob(&bytes, m.media_type())
 }
 
 /// Copies blob `d` of `layout` into the storage at `root`, streamed and verified; a blob
@@ -186,8 +186,8 @@ fn copy_blob(root: &Path, layout: &Layout, d: &Descriptor) -> Result<(), StoreEr
 }
 
 fn json_of(m: &Manifest) -> Result<Value, StoreError> {
-    serde_json::from_slice(&m.bytes)
-        .map_err(|e| StoreError::Invalid(format!("manifest {} is not JSON: {e}", m.digest)))
+    serde_json::from_slice(m.bytes())
+        .map_err(|e| StoreError::Invalid(format!("manifest {} is not JSON: {e}", m.digest())))
 }
 
 #[cfg(test)]

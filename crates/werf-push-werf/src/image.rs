@@ -30,30 +30,30 @@ pub(crate) fn final_image(
     let mut configs: Vec<(werf_push_spec::Descriptor, Bytes)> = Vec::new();
     let root = &image.root;
     // (children, root): one image alone, or an index after its images.
-    let (children, new_root) = match &root.kind {
+    let (children, new_root) = match &root.kind() {
         ManifestKind::Image { .. } => (Vec::new(), relabel(layout, root, labels, &mut configs)?),
         ManifestKind::Index {
             manifests: children,
         } => {
             let mut out = Vec::new();
-            let mut index: Value = json(&root.bytes, root)?;
+            let mut index: Value = json(root.bytes(), root)?;
             for (i, child) in children.iter().enumerate() {
                 let m = image
                     .manifests
                     .iter()
-                    .find(|m| m.digest == child.digest)
+                    .find(|m| *m.digest() == child.digest)
                     .ok_or_else(|| bad(root, "child manifest missing"))?;
-                if !matches!(m.kind, ManifestKind::Image { .. }) {
+                if !matches!(m.kind(), ManifestKind::Image { .. }) {
                     return Err(bad(root, "nested indexes are not supported in a stage"));
                 }
                 let new = relabel(layout, m, labels, &mut configs)?;
-                index["manifests"][i]["digest"] = Value::from(new.digest.to_string());
-                index["manifests"][i]["size"] = Value::from(new.bytes.len());
+                index["manifests"][i]["digest"] = Value::from(new.digest().to_string());
+                index["manifests"][i]["size"] = Value::from(new.bytes().len());
                 out.push(new);
             }
             let bytes = Bytes::from(serde_json::to_vec(&index).expect("JSON values serialise"));
             let index =
-                Manifest::parse(bytes, Some(&root.media_type)).map_err(|e| spec(root, e))?;
+                Manifest::parse(bytes, Some(root.media_type())).map_err(|e| spec(root, e))?;
             (out, index)
         }
     };
@@ -62,11 +62,11 @@ pub(crate) fn final_image(
         .map(|(d, b)| (d, BlobSource::Bytes(b)))
         .collect();
     for d in &image.blobs {
-        let is_old_config = image.manifests.iter().any(|m| match &m.kind {
+        let is_old_config = image.manifests.iter().any(|m| match &m.kind() {
             ManifestKind::Image { config, .. } => config.digest == d.digest,
             ManifestKind::Index { .. } => false,
         });
-        let used_as_layer = image.manifests.iter().any(|m| match &m.kind {
+        let used_as_layer = image.manifests.iter().any(|m| match &m.kind() {
             ManifestKind::Image { layers, .. } => layers.iter().any(|l| l.digest == d.digest),
             ManifestKind::Index { .. } => false,
         });
@@ -84,7 +84,7 @@ fn relabel(
     labels: &BTreeMap<String, String>,
     configs: &mut Vec<(werf_push_spec::Descriptor, Bytes)>,
 ) -> Result<Manifest, WerfError> {
-    let ManifestKind::Image { config, .. } = &m.kind else {
+    let ManifestKind::Image { config, .. } = &m.kind() else {
         return Err(bad(m, "not an image manifest"));
     };
     let raw = layout.read_blob(config)?;
@@ -101,11 +101,11 @@ fn relabel(
     set_labels(&mut cfg, &pairs).map_err(|reason| bad(m, &reason))?;
     let cfg_bytes = Bytes::from(serde_json::to_vec(&cfg).expect("JSON values serialise"));
     let cfg_digest = Digest::sha256_of(&cfg_bytes);
-    let mut doc: Value = json(&m.bytes, m)?;
+    let mut doc: Value = json(m.bytes(), m)?;
     doc["config"]["digest"] = Value::from(cfg_digest.to_string());
     doc["config"]["size"] = Value::from(cfg_bytes.len());
     let bytes = Bytes::from(serde_json::to_vec(&doc).expect("JSON values serialise"));
-    let new = Manifest::parse(bytes, Some(&m.media_type)).map_err(|e| spec(m, e))?;
+    let new = Manifest::parse(bytes, Some(m.media_type())).map_err(|e| spec(m, e))?;
     let mut desc = config.clone();
     desc.digest = cfg_digest;
     desc.size = cfg_bytes.len() as u64;
@@ -121,7 +121,7 @@ pub(super) fn bad(m: &Manifest, reason: &str) -> WerfError {
     spec(
         m,
         SpecError::Manifest {
-            digest: m.digest.to_string(),
+            digest: m.digest().to_string(),
             reason: reason.to_string(),
         },
     )
@@ -129,7 +129,7 @@ pub(super) fn bad(m: &Manifest, reason: &str) -> WerfError {
 
 pub(super) fn spec(m: &Manifest, source: SpecError) -> WerfError {
     WerfError::Reference {
-        reference: m.digest.to_string(),
+        reference: m.digest().to_string(),
         source,
     }
 }
