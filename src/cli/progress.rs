@@ -360,6 +360,8 @@ impl Reporter for Progress {
                     wait.as_secs_f32()
                 ));
             }
+            // An event of a newer library: nothing to show for it.
+            _ => {}
         }
     }
 }

@@ -88,6 +88,7 @@ pub struct Chain {
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
+#[non_exhaustive]
 pub struct PullReport {
     pub pulled: Vec<PulledStage>,
     /// Stage tags not pulled by choice: another build, already in the storage, a rule of
