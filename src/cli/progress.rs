@@ -278,10 +278,8 @@ impl Reporter for Progress {
                 st.tally.started(&key, size);
                 st.repos.insert(key, (repository.to_string(), size));
             }
-            Event::BlobProgress { digest, bytes } => {
-                if !matches!(self.mode, Mode::Hidden) {
-                    self.progress(digest.to_string(), bytes);
-                }
+            Event::BlobProgress { digest, bytes } if !matches!(self.mode, Mode::Hidden) => {
+                self.progress(digest.to_string(), bytes);
             }
             Event::BlobDone { record } => {
                 let key = record.digest.to_string();
@@ -360,7 +358,8 @@ impl Reporter for Progress {
                     wait.as_secs_f32()
                 ));
             }
-            // An event of a newer library: nothing to show for it.
+            // Progress with the display hidden, or an event of a newer library: nothing to
+            // show for it.
             _ => {}
         }
     }
