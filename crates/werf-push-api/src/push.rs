@@ -45,8 +45,10 @@ pub fn targets<S: AsRef<str>>(
         .collect())
 }
 
-/// `oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST`; other transports are refused.
-fn parse_source(source: &str) -> Result<Source, Error> {
+/// `oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST` (parsed by the one parser of sources,
+/// `layout::Source`: DIR is the part up to the first ':' or '@' that exists on disk); other
+/// transports are refused, with the `oci:` form to use when the source is a directory.
+pub fn parse_source(source: &str) -> Result<Source, Error> {
     match Source::parse(source) {
         Some(s) if s.transport == Transport::Oci => Ok(s),
         _ => Err(Error::Source {
@@ -95,14 +97,17 @@ mod tests {
         }
     }
 
-    /// Only `oci:` sources are taken.
+    /// Only `oci:` is pushed; the path rules are `layout::Source`'s (tested there).
     #[test]
     fn sources_table() {
         let cases = [
-            ("oci:/no/such/dir", true),
+            ("oci:dir", true),
+            ("oci:./a/b:v1", true),
             ("oci:/no/such/dir:v1", true),
+            ("oci-archive:x.tar", false),
             ("docker-archive:/tmp/x.tar", false),
-            ("/no/such/dir", false),
+            ("docker://nginx", false),
+            ("dir", false),
             ("", false),
         ];
         for (given, ok) in cases {

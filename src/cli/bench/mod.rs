@@ -19,11 +19,12 @@ use werf_push_engine::{BlobSource, NoopReporter, PushImage, Pusher, Summary, Tar
 use werf_push_layout::Layout;
 use werf_push_spec::{Descriptor, Manifest, Reference};
 
-use super::flags::{parse_source, GlobalArgs, RegistryArgs, UploadArgs};
+use super::flags::{GlobalArgs, RegistryArgs, UploadArgs};
 use super::signal::interrupt;
 use super::size::parse_size;
 use super::{exit, output, settings};
 use stats::{KindStats, Recorder};
+use werf_push_api::push::parse_source;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
