@@ -285,6 +285,45 @@ fn trim(map: &mut Map) {
 mod tests {
     use super::*;
 
+    /// The environment given (name, value) -> the directory chosen; nothing read from this
+    /// process's environment.
+    #[test]
+    fn default_dir_table() {
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            Option<&'static str>,
+        );
+        let cases: [Case; 6] = [
+            (&[], None),
+            (&[("HOME", "/h")], Some("/h/.cache/werf-push")),
+            (
+                &[("HOME", "/h"), ("XDG_CACHE_HOME", "/x")],
+                Some("/x/werf-push"),
+            ),
+            (
+                &[
+                    ("HOME", "/h"),
+                    ("XDG_CACHE_HOME", "/x"),
+                    ("WERF_PUSH_CACHE_DIR", "/w"),
+                ],
+                Some("/w"),
+            ),
+            (
+                &[("HOME", "/h"), ("WERF_PUSH_CACHE_DIR", "")],
+                Some("/h/.cache/werf-push"),
+            ),
+            (&[("XDG_CACHE_HOME", ""), ("HOME", "")], None),
+        ];
+        for (env, want) in cases {
+            let got = default_dir(|k| {
+                env.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            });
+            assert_eq!(got, want.map(PathBuf::from), "{env:?}");
+        }
+    }
+
     fn entries(map: &Map) -> usize {
         map.values().flat_map(|r| r.values()).map(|h| h.len()).sum()
     }
