@@ -1,5 +1,9 @@
 //! The `werf-push` binary: parses the command line and hands over to `cli`.
 
+// The doc comments of the clap arguments are the command line's help text, written for
+// `--help` (`oci:DIR[:REF]`, `REPO:image-stage-<signature>`), not rustdoc markup.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 mod cli;
 
 fn main() {

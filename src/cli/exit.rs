@@ -56,6 +56,8 @@ pub fn kind(e: &anyhow::Error) -> Option<ErrorKind> {
     e.chain().find_map(|c| {
         if c.downcast_ref::<UsageError>().is_some() {
             Some(ErrorKind::Usage)
+        } else if let Some(a) = c.downcast_ref::<werf_push_api::Error>() {
+            Some(a.kind())
         } else {
             kind_of(c)
         }

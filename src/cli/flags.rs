@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use clap::builder::{BoolishValueParser, TypedValueParser};
 use clap::{ArgAction, Args, ValueEnum};
-use werf_push_layout::{Source, Transport};
 use werf_push_stages::layer::{LayerCompression, LayerOptions};
 use werf_push_stages::{ImageName, StoreError};
 
@@ -303,22 +302,6 @@ impl StageArgs {
     }
 }
 
-/// `oci:DIR`, `oci:DIR:REF` or `oci:DIR@DIGEST` (parsed by the one parser of sources,
-/// `layout::Source`: DIR is the part up to the first ':' or '@' that exists on disk).
-pub fn parse_source(src: &str) -> Result<Source, UsageError> {
-    match Source::parse(src) {
-        Some(s) if s.transport == Transport::Oci => Ok(s),
-        _ => Err(UsageError(format!(
-            "source '{src}' is not supported: use oci:DIR, oci:DIR:REF or oci:DIR@DIGEST{}",
-            if std::path::Path::new(src).is_dir() {
-                format!(" (here: oci:{src})")
-            } else {
-                String::new()
-            }
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,22 +317,6 @@ mod tests {
         ];
         for (value, ok) in cases {
             assert_eq!(stages_storage(value).is_ok(), ok, "{value:?}");
-        }
-    }
-
-    #[test]
-    fn source_table() {
-        // Only `oci:` is pushed; the path rules are `layout::Source`'s (tested there).
-        let cases = [
-            ("oci:dir", true),
-            ("oci:./a/b:v1", true),
-            ("oci-archive:x.tar", false),
-            ("docker-archive:x.tar", false),
-            ("docker://nginx", false),
-            ("dir", false),
-        ];
-        for (input, ok) in cases {
-            assert_eq!(parse_source(input).is_ok(), ok, "{input}");
         }
     }
 }

@@ -41,7 +41,11 @@ pub fn hints(e: &anyhow::Error) -> Vec<String> {
         return h;
     }
     for cause in e.chain() {
-        if cause.downcast_ref::<UsageError>().is_some() {
+        let bad_source = matches!(
+            cause.downcast_ref::<werf_push_api::Error>(),
+            Some(werf_push_api::Error::Source { .. })
+        );
+        if bad_source || cause.downcast_ref::<UsageError>().is_some() {
             return vec!["see the command's --help".into()];
         }
         // Known refusals of particular registries first (ECR's dropped upload start is a

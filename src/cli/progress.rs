@@ -279,10 +279,8 @@ impl Reporter for Progress {
                 st.tally.started(&key, size);
                 st.repos.insert(key, (repository.to_string(), size));
             }
-            Event::BlobProgress { digest, bytes } => {
-                if !matches!(self.mode, Mode::Hidden) {
-                    self.progress(digest, bytes);
-                }
+            Event::BlobProgress { digest, bytes } if !matches!(self.mode, Mode::Hidden) => {
+                self.progress(digest, bytes);
             }
             Event::BlobDone { record } => {
                 let key = record.digest.to_string();
@@ -368,6 +366,9 @@ impl Reporter for Progress {
                     .to_string(),
                 );
             }
+            // Progress with the display hidden, or an event of a newer library: nothing to
+            // show for it.
+            _ => {}
         }
     }
 }

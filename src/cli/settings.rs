@@ -62,7 +62,9 @@ pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageErro
             response: r.response_timeout,
             stall: r.stall_timeout,
         },
-        credentials: CredentialStore::from_env(flags, r.docker_config.clone()),
+        credentials: CredentialStore::from_lookup(flags, r.docker_config.clone(), |k| {
+            std::env::var(k).ok()
+        }),
         certs_d: std::env::var_os("WERF_PUSH_CERTS_D")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
@@ -103,7 +105,7 @@ pub fn push_options(u: &UploadArgs, dry_run: bool) -> PushOptions {
         known_blobs: if u.no_cache {
             None
         } else {
-            werf_push_engine::cache::default_dir()
+            werf_push_engine::cache::default_dir(|k| std::env::var_os(k))
         },
     }
 }

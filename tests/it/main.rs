@@ -12,6 +12,7 @@
 mod support;
 
 mod all_failures;
+mod api;
 mod auth;
 mod backoff;
 mod bad_input;

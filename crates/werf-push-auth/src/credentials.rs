@@ -9,7 +9,8 @@
 //! 4. GitLab CI: `gitlab-ci-token` / `$CI_JOB_TOKEN` for `$CI_REGISTRY`;
 //! 5. none: anonymous.
 //!
-//! The environment is read once, when the store is built. Each answer says which source it
+//! The environment (given by the caller as a lookup function) is read once, when the
+//! store is built. Each answer says which source it
 //! came from, for error messages. Knows nothing of HTTP.
 
 use std::fmt;
@@ -94,24 +95,22 @@ pub struct CredentialStore {
 }
 
 impl CredentialStore {
-    /// Sources from the flags and this process's environment. `docker_config_dir` is
-    /// `--docker-config` (or `WERF_DOCKER_CONFIG`), a directory holding `config.json`.
-    pub fn from_env(
+    /// Sources from the flags and an environment given as a lookup function (the library
+    /// reads no environment variable: a program passes `|k| std::env::var(k).ok()`).
+    /// `docker_config_dir` is `--docker-config` (or `WERF_DOCKER_CONFIG`), a directory
+    /// holding `config.json`. Without `XDG_RUNTIME_DIR`, podman's login is looked for in
+    /// `/run/containers/<uid>`.
+    pub fn from_lookup(
         flags: Option<(String, Secret)>,
         docker_config_dir: Option<PathBuf>,
+        env: impl Fn(&str) -> Option<String>,
     ) -> CredentialStore {
-        Self::with_env(
-            flags,
-            docker_config_dir,
-            |k| std::env::var(k).ok(),
-            &per_uid_dir(),
-        )
+        Self::with_env(flags, docker_config_dir, env, &per_uid_dir())
     }
 
-    /// [`CredentialStore::from_env`] with the environment given as a lookup function and
-    /// the directory of podman's login when `XDG_RUNTIME_DIR` is unset (`per_uid_dir`:
-    /// `/run/containers/<uid>` from [`CredentialStore::from_env`], a temporary directory
-    /// in tests).
+    /// [`CredentialStore::from_lookup`] with the directory of podman's login when
+    /// `XDG_RUNTIME_DIR` is unset given too (`per_uid_dir`: `/run/containers/<uid>` from
+    /// [`CredentialStore::from_lookup`], a temporary directory in tests).
     pub fn with_env(
         flags: Option<(String, Secret)>,
         docker_config_dir: Option<PathBuf>,

@@ -75,7 +75,7 @@ pub(crate) fn scopes_for(
     scopes
 }
 
-/// [`scopes_for`], falling back to `repository` (named by the caller) for paths that do
+/// `scopes_for`, falling back to `repository` (named by the caller) for paths that do
 /// not say their repository.
 pub fn scopes_for_request(
     method: &str,

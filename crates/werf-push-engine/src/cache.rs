@@ -5,8 +5,8 @@
 //! entry costs one mount attempt that turns into a normal upload (distribution answers a
 //! failed mount with an upload session) and is then forgotten.
 //!
-//! Bounded: at most [`MAX_ENTRIES`] (registry, digest, repository) entries, the least
-//! recently used dropped first, and [`MAX_HOLDERS`] repositories per digest. Safe under
+//! Bounded: at most `MAX_ENTRIES` (registry, digest, repository) entries, the least
+//! recently used dropped first, and `MAX_HOLDERS` repositories per digest. Safe under
 //! concurrent processes: readers read a file that is only ever replaced by rename; writers
 //! take an exclusive `flock` on a lock file, re-read, merge their changes, write a
 //! temporary file and rename it into place. Any cache failure is logged and ignored: the
@@ -57,13 +57,11 @@ pub struct KnownBlobs {
 }
 
 /// The default cache directory: `$WERF_PUSH_CACHE_DIR`, else `$XDG_CACHE_HOME/werf-push`,
-/// else `$HOME/.cache/werf-push`; `None` when none of them is set.
-pub fn default_dir() -> Option<PathBuf> {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+/// else `$HOME/.cache/werf-push`; `None` when none of them is set. The environment comes
+/// from the caller as a lookup function (the library reads no environment variable: a
+/// program passes `|k| std::env::var_os(k)`).
+pub fn default_dir(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let var = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     var("WERF_PUSH_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("werf-push")))
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("werf-push")))
@@ -286,6 +284,45 @@ fn trim(map: &mut Map) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The environment given (name, value) -> the directory chosen; nothing read from this
+    /// process's environment.
+    #[test]
+    fn default_dir_table() {
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            Option<&'static str>,
+        );
+        let cases: [Case; 6] = [
+            (&[], None),
+            (&[("HOME", "/h")], Some("/h/.cache/werf-push")),
+            (
+                &[("HOME", "/h"), ("XDG_CACHE_HOME", "/x")],
+                Some("/x/werf-push"),
+            ),
+            (
+                &[
+                    ("HOME", "/h"),
+                    ("XDG_CACHE_HOME", "/x"),
+                    ("WERF_PUSH_CACHE_DIR", "/w"),
+                ],
+                Some("/w"),
+            ),
+            (
+                &[("HOME", "/h"), ("WERF_PUSH_CACHE_DIR", "")],
+                Some("/h/.cache/werf-push"),
+            ),
+            (&[("XDG_CACHE_HOME", ""), ("HOME", "")], None),
+        ];
+        for (env, want) in cases {
+            let got = default_dir(|k| {
+                env.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            });
+            assert_eq!(got, want.map(PathBuf::from), "{env:?}");
+        }
+    }
 
     fn entries(map: &Map) -> usize {
         map.values().flat_map(|r| r.values()).map(|h| h.len()).sum()

@@ -117,10 +117,10 @@ impl Pusher {
             let t = &targets[i];
             let root = t.image.root();
             match current {
-                Ok(current) if plan::up_to_date(current.as_ref(), &root.digest) => {
+                Ok(current) if plan::up_to_date(current.as_ref(), root.digest()) => {
                     let record = TagRecord {
                         reference: t.dest.to_string(),
-                        digest: root.digest.clone(),
+                        digest: root.digest().clone(),
                         status: TagStatus::UpToDate,
                         manifests_written: 0,
                     };
@@ -131,7 +131,7 @@ impl Pusher {
                 Ok(_) => pending.push((t.clone(), reg)),
                 Err(source) => errors.push(PushError::Manifest {
                     reference: t.dest.to_string(),
-                    digest: root.digest.clone(),
+                    digest: root.digest().clone(),
                     source: Arc::new(source),
                 }),
             }
@@ -209,7 +209,7 @@ impl Pusher {
                 self.cancel.clone(),
             );
             writes.spawn(async move {
-                for (d, _) in &t.image.blobs {
+                for (d, _) in t.image.blobs() {
                     let key = (
                         t.dest.registry.clone(),
                         t.dest.repository.clone(),
@@ -355,31 +355,30 @@ async fn write_manifests(
         digest: digest.clone(),
         source,
     };
-    let n = t.image.manifests.len();
-    for m in &t.image.manifests[..n - 1] {
+    for m in t.image.children() {
         if dry_run {
             continue;
         }
-        let key = (t.dest.registry.clone(), repo.clone(), m.digest.clone());
+        let key = (t.dest.registry.clone(), repo.clone(), m.digest().clone());
         if cancel.is_cancelled() {
             return Err(PushError::Cancelled);
         }
         let result = flights
             .run(key, || async {
                 if reg
-                    .manifest_digest(repo, &m.digest.to_string())
+                    .manifest_digest(repo, &m.digest().to_string())
                     .await?
                     .is_some()
                 {
                     return Ok(false);
                 }
-                reg.put_manifest(repo, &m.digest.to_string(), m).await?;
+                reg.put_manifest(repo, &m.digest().to_string(), m).await?;
                 Ok(true)
             })
             .await;
         // The child's own failure (status, code, retryability), shared with every image
         // that waited on the same write.
-        if result.map_err(|e| fail(&m.digest, e))? {
+        if result.map_err(|e| fail(m.digest(), e))? {
             written += 1;
         }
     }
@@ -391,13 +390,13 @@ async fn write_manifests(
         }
         reg.put_manifest(repo, &t.dest.manifest_reference(), root)
             .await
-            .map_err(|e| fail(&root.digest, Arc::new(e)))?;
+            .map_err(|e| fail(root.digest(), Arc::new(e)))?;
         written += 1;
         TagStatus::Pushed
     };
     Ok(TagRecord {
         reference: t.dest.to_string(),
-        digest: root.digest.clone(),
+        digest: root.digest().clone(),
         status,
         manifests_written: written,
     })

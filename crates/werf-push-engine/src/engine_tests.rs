@@ -28,10 +28,7 @@ fn target(dest: &str) -> Target {
         .map(|d| (d.clone(), super::super::BlobSource::Bytes("{}".into())))
         .collect();
     Target {
-        image: Arc::new(PushImage {
-            manifests: vec![m],
-            blobs,
-        }),
+        image: Arc::new(PushImage::new(Vec::new(), m, blobs)),
         dest: Reference::parse(dest).unwrap(),
     }
 }

@@ -65,20 +65,55 @@ impl BlobSource {
     }
 }
 
-/// One image ready to push.
+/// One image ready to push: at least one manifest (the root, tagged), children before it,
+/// and its unique blobs, largest first. Built by [`PushImage::new`] or
+/// [`PushImage::from_layout`], so none of that can be otherwise.
 #[derive(Debug, Clone)]
 pub struct PushImage {
-    /// Children before parents; the last one is tagged.
-    pub manifests: Vec<Manifest>,
-    /// Unique blobs, largest first.
-    pub blobs: Vec<(Descriptor, BlobSource)>,
+    /// Children before parents; the last one is the root. Never empty.
+    manifests: Vec<Manifest>,
+    /// Unique blobs, largest first (then by digest).
+    blobs: Vec<(Descriptor, BlobSource)>,
 }
 
 impl PushImage {
+    /// The image of `root`, with its child manifests (children before parents) and the
+    /// blobs they reference; blobs are sorted largest first and kept once per digest.
+    pub fn new(
+        children: Vec<Manifest>,
+        root: Manifest,
+        mut blobs: Vec<(Descriptor, BlobSource)>,
+    ) -> PushImage {
+        blobs.sort_by(|a, b| {
+            b.0.size
+                .cmp(&a.0.size)
+                .then_with(|| a.0.digest.cmp(&b.0.digest))
+        });
+        blobs.dedup_by(|a, b| a.0.digest == b.0.digest);
+        let mut manifests = children;
+        manifests.push(root);
+        PushImage { manifests, blobs }
+    }
+
+    /// The root manifest: the one a tag names.
     pub fn root(&self) -> &Manifest {
-        self.manifests
-            .last()
-            .expect("a PushImage has at least one manifest")
+        // `new` pushes the root: never empty.
+        &self.manifests[self.manifests.len() - 1]
+    }
+
+    /// Every manifest, children before parents, the root last.
+    pub fn manifests(&self) -> &[Manifest] {
+        &self.manifests
+    }
+
+    /// The child manifests (of an index), children before parents; empty for one image.
+    pub fn children(&self) -> &[Manifest] {
+        &self.manifests[..self.manifests.len() - 1]
+    }
+
+    /// The unique blobs, largest first, each with where its bytes come from.
+    pub fn blobs(&self) -> &[(Descriptor, BlobSource)] {
+        &self.blobs
     }
 
     /// From an image of a layout whose blobs were already checked.
@@ -88,9 +123,72 @@ impl PushImage {
             .iter()
             .map(|d| Ok((d.clone(), BlobSource::File(layout.check_blob(d)?))))
             .collect::<Result<Vec<_>, LayoutError>>()?;
-        Ok(PushImage {
-            manifests: image.manifests.clone(),
-            blobs,
-        })
+        let children = image
+            .manifests
+            .iter()
+            .filter(|m| m.digest() != image.root.digest())
+            .cloned()
+            .collect();
+        Ok(PushImage::new(children, image.root.clone(), blobs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use werf_push_spec::Digest;
+
+    fn manifest(config_size: u64) -> Manifest {
+        let config = Digest::sha256_of(&config_size.to_be_bytes());
+        let bytes = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":{config_size}}},"layers":[]}}"#
+        );
+        Manifest::parse(bytes.into(), None).unwrap()
+    }
+
+    fn blob(n: u8, size: u64) -> (Descriptor, BlobSource) {
+        let d = Descriptor {
+            media_type: "application/octet-stream".into(),
+            digest: Digest::sha256_of(&[n]),
+            size,
+            platform: None,
+            annotations: Default::default(),
+        };
+        (d, BlobSource::Bytes(Bytes::new()))
+    }
+
+    /// Blobs given (seed, size) -> the sizes kept, in order: largest first, once per digest.
+    #[test]
+    fn new_orders_and_dedups_blobs_table() {
+        type Case = (&'static [(u8, u64)], &'static [u64]);
+        let cases: [Case; 4] = [
+            (&[], &[]),
+            (&[(1, 5), (2, 9), (3, 7)], &[9, 7, 5]),
+            (&[(1, 5), (1, 5), (2, 9)], &[9, 5]),
+            (&[(1, 3), (2, 3)], &[3, 3]),
+        ];
+        for (given, want) in cases {
+            let image = PushImage::new(
+                Vec::new(),
+                manifest(2),
+                given.iter().map(|&(n, s)| blob(n, s)).collect(),
+            );
+            let sizes: Vec<u64> = image.blobs().iter().map(|(d, _)| d.size).collect();
+            assert_eq!(sizes, want, "{given:?}");
+        }
+    }
+
+    /// Children count -> the root is the last manifest and never a child.
+    #[test]
+    fn root_is_last_table() {
+        for children in [0u64, 1, 3] {
+            let kids: Vec<Manifest> = (0..children).map(|i| manifest(10 + i)).collect();
+            let root = manifest(99);
+            let image = PushImage::new(kids, root.clone(), Vec::new());
+            assert_eq!(image.root().digest(), root.digest());
+            assert_eq!(image.children().len() as u64, children);
+            assert_eq!(image.manifests().len() as u64, children + 1);
+            assert!(image.children().iter().all(|m| m.digest() != root.digest()));
+        }
     }
 }

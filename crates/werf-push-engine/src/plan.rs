@@ -21,7 +21,7 @@ pub(crate) fn up_to_date(current: Option<&Digest>, root: &Digest) -> bool {
 /// Records that the repository of `dest` holds every blob of `image` (its tag is up to
 /// date), so that it can serve as a mount source.
 pub(crate) fn add_holders(known: &mut Holders, dest: &Reference, image: &PushImage) {
-    for (d, _) in &image.blobs {
+    for (d, _) in image.blobs() {
         let holders = known
             .entry((dest.registry.clone(), d.digest.clone()))
             .or_default();
@@ -55,7 +55,7 @@ pub(crate) fn group_blobs<'a>(
     let mut offered = Holders::new();
     let mut groups: BTreeMap<(String, Digest), BlobGroup> = BTreeMap::new();
     for (dest, image) in targets {
-        for (desc, source) in &image.blobs {
+        for (desc, source) in image.blobs() {
             let key = (dest.registry.clone(), desc.digest.clone());
             let g = groups.entry(key.clone()).or_insert_with(|| {
                 let mut holders = known.get(&key).cloned().unwrap_or_default();
@@ -116,10 +116,19 @@ mod tests {
         Digest::sha256_of(&[n])
     }
 
+    /// An image whose blobs are `(seed, size)`; its manifest does not matter to the plan.
     fn image(blobs: &[(u8, u64)]) -> PushImage {
-        PushImage {
-            manifests: Vec::new(),
-            blobs: blobs
+        let root = werf_push_spec::Manifest::parse(
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#
+                .as_slice()
+                .into(),
+            None,
+        )
+        .unwrap();
+        PushImage::new(
+            Vec::new(),
+            root,
+            blobs
                 .iter()
                 .map(|&(n, size)| {
                     let desc = Descriptor {
@@ -132,7 +141,7 @@ mod tests {
                     (desc, BlobSource::Bytes(bytes::Bytes::new()))
                 })
                 .collect(),
-        }
+        )
     }
 
     fn dest(s: &str) -> Reference {
@@ -244,7 +253,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, &(registry, size, held))| BlobGroup {
                     registry: registry.into(),
-                    desc: image(&[(i as u8, size)]).blobs[0].0.clone(),
+                    desc: image(&[(i as u8, size)]).blobs()[0].0.clone(),
                     source: BlobSource::Bytes(bytes::Bytes::new()),
                     repos: vec!["a".into()],
                     holders: if held { vec!["b".into()] } else { vec![] },

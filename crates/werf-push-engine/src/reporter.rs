@@ -5,6 +5,7 @@ use std::time::Duration;
 use werf_push_spec::Digest;
 
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// What the run will check, once per (registry, digest), with each blob's size: sent
     /// before the first blob is checked, so that progress knows the most there is to send

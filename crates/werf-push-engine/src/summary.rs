@@ -51,6 +51,7 @@ pub struct TagRecord {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     pub tags: Vec<TagRecord>,
     pub blobs: Vec<BlobRecord>,

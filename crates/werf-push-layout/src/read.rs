@@ -69,7 +69,7 @@ impl Layout {
                 source,
             }
         })?;
-        if !matches!(index.kind, ManifestKind::Index { .. }) {
+        if !matches!(index.kind(), ManifestKind::Index { .. }) {
             return Err(not("index.json is not an image index".into()));
         }
         Ok(Layout {
@@ -85,7 +85,7 @@ impl Layout {
 
     /// The descriptors of `index.json`, in file order.
     pub fn entries(&self) -> &[Descriptor] {
-        match &self.index.kind {
+        match &self.index.kind() {
             ManifestKind::Index { manifests } => manifests,
             ManifestKind::Image { .. } => &[],
         }
@@ -252,15 +252,15 @@ impl Layout {
             });
         }
         let m = self.read_manifest(d)?;
-        if let ManifestKind::Index { manifests } = &m.kind {
+        if let ManifestKind::Index { manifests } = &m.kind() {
             for child in manifests {
-                if out.iter().any(|x| x.digest == child.digest) {
+                if out.iter().any(|x| *x.digest() == child.digest) {
                     continue;
                 }
                 self.walk(child, depth + 1, out)?;
             }
         }
-        if !out.iter().any(|x| x.digest == m.digest) {
+        if !out.iter().any(|x| x.digest() == m.digest()) {
             out.push(m);
         }
         Ok(())

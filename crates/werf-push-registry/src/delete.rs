@@ -103,7 +103,7 @@ impl Registry {
                 Ok(Deleted::Missing) | Err(_) => tag_delete.store(false, Ordering::Relaxed),
             }
         }
-        let digest = original.digest.to_string();
+        let digest = original.digest().to_string();
         if sole {
             return Ok(match self.delete_manifest(repo, &digest).await? {
                 Deleted::Done => TagDeletion::ByDigest,
@@ -111,11 +111,14 @@ impl Registry {
             });
         }
         // Another kept tag shares the digest: swap this tag onto a manifest of its own.
-        if self.manifest_digest(repo, tag).await?.as_ref() != Some(&original.digest) {
+        if self.manifest_digest(repo, tag).await?.as_ref() != Some(original.digest()) {
             return Ok(TagDeletion::Gone);
         }
         let unique = self.put_placeholder(repo, tag).await?;
-        match self.delete_manifest(repo, &unique.digest.to_string()).await {
+        match self
+            .delete_manifest(repo, &unique.digest().to_string())
+            .await
+        {
             Ok(_) => Ok(TagDeletion::Replaced),
             Err(e) => {
                 // The tag must not stay on the placeholder when it could not be deleted.

@@ -78,7 +78,7 @@ impl Registry {
             })?),
             (Err(_), None) => None,
         };
-        if let Some((want, got)) = want.and_then(|w| w.verify(&m.bytes).err().map(|g| (w, g))) {
+        if let Some((want, got)) = want.and_then(|w| w.verify(m.bytes()).err().map(|g| (w, g))) {
             return Err(RegistryError::DigestMismatch {
                 op,
                 want,

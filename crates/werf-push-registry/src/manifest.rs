@@ -54,12 +54,12 @@ impl Registry {
             .transport
             .url(&format!("/v2/{repo}/manifests/{reference}"));
         let req = Request::new(Method::PUT, url)
-            .header(CONTENT_TYPE, &m.media_type)
-            .body(Body::Bytes(m.bytes.clone()));
+            .header(CONTENT_TYPE, m.media_type())
+            .body(Body::Bytes(m.bytes().clone()));
         let put = || async {
             let resp = self.transport.send(&req).await?;
             if resp.status().as_u16() == 201 || resp.status().as_u16() == 200 {
-                return check_digest(&op, &m.digest, resp.headers().get("docker-content-digest"));
+                return check_digest(&op, m.digest(), resp.headers().get("docker-content-digest"));
             }
             Err(from_response(&self.transport, Action::PutManifest, op.clone(), resp).await)
         };

@@ -66,16 +66,38 @@ pub enum ManifestKind {
     },
 }
 
-/// A manifest: exact bytes, their digest, media type and parsed content.
+/// A manifest: exact bytes, their digest, media type and parsed content. Made only by
+/// [`Manifest::parse`], so the digest is always that of the bytes and the content what the
+/// bytes say.
 #[derive(Debug, Clone)]
 pub struct Manifest {
-    pub bytes: Bytes,
-    pub digest: Digest,
-    pub media_type: String,
-    pub kind: ManifestKind,
+    bytes: Bytes,
+    digest: Digest,
+    media_type: String,
+    kind: ManifestKind,
 }
 
 impl Manifest {
+    /// The exact bytes, as read or as they will be sent.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The digest of [`Manifest::bytes`].
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// The media type: the manifest's `mediaType`, else the one it was found under.
+    pub fn media_type(&self) -> &str {
+        &self.media_type
+    }
+
+    /// The parsed content: an image manifest or an index.
+    pub fn kind(&self) -> &ManifestKind {
+        &self.kind
+    }
+
     /// A new OCI image manifest of `config` and `layers` (compact JSON): the one place a
     /// manifest is built rather than read or rewritten.
     pub fn oci_image(config: &Descriptor, layers: &[Descriptor]) -> Result<Manifest, SpecError> {

@@ -162,7 +162,7 @@ fn parent(w: &StoreWriter, sig: &str) -> Result<(Option<Value>, Vec<Value>), Sto
         .find(|d| d.digest == entry.descriptor.digest)
         .ok_or_else(missing)?;
     let m = layout.read_manifest(d)?;
-    let ManifestKind::Image { config, layers } = &m.kind else {
+    let ManifestKind::Image { config, layers } = &m.kind() else {
         return Err(StoreError::Arg {
             arg: format!("--parent {sig}"),
             reason: "the stage is a multi-platform index; `stages add` builds on one image \

@@ -190,12 +190,12 @@ impl Archive {
             self.fetch(frontier.iter().map(blob_member))?;
             let mut next = Vec::new();
             for d in &frontier {
-                match layout.read_manifest(d)?.kind {
+                match layout.read_manifest(d)?.kind() {
                     ManifestKind::Image { config, layers } => {
-                        blobs.push(blob_member(&config));
+                        blobs.push(blob_member(config));
                         blobs.extend(layers.iter().map(blob_member));
                     }
-                    ManifestKind::Index { manifests } => next.extend(manifests),
+                    ManifestKind::Index { manifests } => next.extend(manifests.iter().cloned()),
                 }
             }
             frontier = next;
@@ -315,7 +315,7 @@ pub(crate) fn docker_archive(
     let cfg_desc = w.write_blob(&cfg_bytes, media_type::OCI_CONFIG)?;
     let manifest = Manifest::oci_image(&cfg_desc, &layers)
         .map_err(|e| bad(format!("the manifest written for it: {e}")))?;
-    w.write_blob(&manifest.bytes, media_type::OCI_MANIFEST)
+    w.write_blob(manifest.bytes(), media_type::OCI_MANIFEST)
 }
 
 /// The entry `sel` names: `@N`, the N-th image of `manifest.json`, else one of its

@@ -134,7 +134,7 @@ fn walk(
         entry: d.digest.to_string(),
         rule: format!("{e}; nothing was removed: fix or remove that stage first"),
     })?;
-    match &m.kind {
+    match &m.kind() {
         ManifestKind::Image { config, layers } => {
             out.insert(config.digest.clone());
             out.extend(layers.iter().map(|l| l.digest.clone()));

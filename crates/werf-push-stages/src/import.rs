@@ -112,26 +112,26 @@ fn import_layout(
     let layout = Layout::open(dir)?;
     let d = layout.select(selector.as_deref())?.clone();
     let m = layout.read_manifest(&d)?;
-    match &m.kind {
+    match &m.kind() {
         ManifestKind::Image { .. } => import_image(w, &layout, &m, labels),
         ManifestKind::Index { manifests } => {
             let mut children = Vec::new();
             for child in manifests {
                 let cm = layout.read_manifest(child)?;
-                if !matches!(cm.kind, ManifestKind::Image { .. }) {
+                if !matches!(cm.kind(), ManifestKind::Image { .. }) {
                     return Err(StoreError::Source {
                         path: dir.to_path_buf(),
                         reason: format!(
                             "index {} holds another index: nested indexes cannot be a stage",
-                            m.digest
+                            m.digest()
                         ),
                     });
                 }
                 let new = import_image(w, &layout, &cm, labels)?;
                 children.push((new.digest, new.size));
             }
-            let bytes = with_children(&m.bytes, &children).map_err(|e| invalid(&layout, &m, e))?;
-            w.write_blob(&bytes, &m.media_type)
+            let bytes = with_children(m.bytes(), &children).map_err(|e| invalid(&layout, &m, e))?;
+            w.write_blob(&bytes, m.media_type())
         }
     }
 }
@@ -143,7 +143,7 @@ fn import_image(
     m: &Manifest,
     labels: &[(&str, &str)],
 ) -> Result<Descriptor, StoreError> {
-    let ManifestKind::Image { config, layers } = &m.kind else {
+    let ManifestKind::Image { config, layers } = &m.kind() else {
         unreachable!("called for image manifests only");
     };
     for l in layers {
@@ -156,8 +156,8 @@ fn import_image(
             reason,
         })?;
     w.write_blob(&cfg_bytes, &config.media_type)?;
-    let bytes = with_config(&m.bytes, &cfg_desc).map_err(|e| invalid(layout, m, e))?;
-    w.write_blob(&bytes, &m.media_type)
+    let bytes = with_config(m.bytes(), &cfg_desc).map_err(|e| invalid(layout, m, e))?;
+    w.write_blob(&bytes, m.media_type())
 }
 
 /// Copies blob `d` of `layout` into the storage at `root`, streamed and verified; a blob
@@ -184,7 +184,7 @@ fn copy_blob(root: &Path, layout: &Layout, d: &Descriptor) -> Result<(), StoreEr
 fn invalid(layout: &Layout, m: &Manifest, reason: String) -> StoreError {
     StoreError::Source {
         path: layout.root().to_path_buf(),
-        reason: format!("manifest {}: {reason}", m.digest),
+        reason: format!("manifest {}: {reason}", m.digest()),
     }
 }
 

@@ -88,6 +88,7 @@ pub struct Chain {
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
+#[non_exhaustive]
 pub struct PullReport {
     pub pulled: Vec<PulledStage>,
     /// Stage tags not pulled by choice: another build, already in the storage, a rule of
@@ -263,7 +264,7 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
             w.write_blob(bytes, &d.media_type)?;
         }
         for m in &c.manifests {
-            w.write_blob(&m.bytes, &m.media_type)?;
+            w.write_blob(m.bytes(), m.media_type())?;
         }
     }
     let batch = new_stages(&chosen);
@@ -342,9 +343,9 @@ fn new_stages(chosen: &[Candidate]) -> Vec<NewStage> {
             let root = c.manifests.last().expect("a root manifest");
             NewStage {
                 descriptor: Descriptor {
-                    media_type: root.media_type.clone(),
-                    digest: root.digest.clone(),
-                    size: root.bytes.len() as u64,
+                    media_type: root.media_type().to_string(),
+                    digest: root.digest().clone(),
+                    size: root.bytes().len() as u64,
                     platform: None,
                     annotations: Default::default(),
                 },
@@ -378,12 +379,12 @@ fn local_tops(
     };
     for (image, s) in furthest {
         let mut m = layout.read_manifest(&s.descriptor)?;
-        if let ManifestKind::Index { manifests } = &m.kind {
+        if let ManifestKind::Index { manifests } = &m.kind() {
             if let Some(first) = manifests.first() {
                 m = layout.read_manifest(first)?;
             }
         }
-        let chain = match &m.kind {
+        let chain = match &m.kind() {
             ManifestKind::Image { layers, .. } => layers.iter().map(|l| l.digest.clone()).collect(),
             ManifestKind::Index { .. } => Vec::new(),
         };

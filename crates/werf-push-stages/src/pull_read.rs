@@ -57,7 +57,7 @@ pub(super) async fn read_stage(
         return Ok(Remote::Skipped("the tag vanished while pulling".into()));
     };
     let mut manifests = Vec::new();
-    if let ManifestKind::Index { manifests: listed } = &root.kind {
+    if let ManifestKind::Index { manifests: listed } = &root.kind() {
         let mut seen = HashSet::new();
         let children: Vec<&Digest> = listed
             .iter()
@@ -78,7 +78,7 @@ pub(super) async fn read_stage(
             .map_err(err("child manifest"))?;
         for (m, d) in read.into_iter().zip(&children) {
             match m {
-                Some(m) if matches!(m.kind, ManifestKind::Image { .. }) => manifests.push(m),
+                Some(m) if matches!(m.kind(), ManifestKind::Image { .. }) => manifests.push(m),
                 _ => {
                     return Ok(Remote::Unidentified(format!(
                         "child manifest {d} is missing or an index"
@@ -92,7 +92,7 @@ pub(super) async fn read_stage(
     let mut seen = HashSet::new();
     let mut layers = Vec::new();
     for m in &manifests {
-        if let ManifestKind::Image { config, layers: l } = &m.kind {
+        if let ManifestKind::Image { config, layers: l } = &m.kind() {
             if config.size > MAX_MANIFEST {
                 return Ok(Remote::Unidentified(format!(
                     "config {} is too large",
@@ -121,7 +121,7 @@ pub(super) async fn read_stage(
         Err(e) => return Ok(Remote::Unidentified(format!("its config is not JSON: {e}"))),
     };
     let root = manifests.last().expect("root pushed");
-    let root_doc: Value = serde_json::from_slice(&root.bytes).unwrap_or_default();
+    let root_doc: Value = serde_json::from_slice(root.bytes()).unwrap_or_default();
     let Some((image, stage)) = identify(&root_doc, &cfg) else {
         return Ok(Remote::Unidentified(format!(
             "neither its manifest annotations nor its config labels name the image and the \
@@ -137,7 +137,7 @@ pub(super) async fn read_stage(
     };
     let chain = manifests
         .iter()
-        .find_map(|m| match &m.kind {
+        .find_map(|m| match &m.kind() {
             ManifestKind::Image { layers, .. } => {
                 Some(layers.iter().map(|l| l.digest.clone()).collect())
             }

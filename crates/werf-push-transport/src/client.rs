@@ -118,7 +118,7 @@ impl Transport {
     }
 
     /// Opens up to `n` connections for upload bodies ahead of the uploads, in the
-    /// background ([`super::warm::upload_connections`]).
+    /// background (`super::warm::upload_connections`).
     pub fn warm_uploads(&self, n: usize) {
         let (c, base, t) = (self.clients.clone(), self.base.clone(), self.timeouts);
         tokio::spawn(async move { super::warm::upload_connections(&c, &base, n, &t).await });

@@ -31,7 +31,7 @@ pub enum TransportError {
         status: u16,
         server: String,
     },
-    /// A request that failed in a way a later attempt may cure (see [`is_transient`]).
+    /// A request that failed in a way a later attempt may cure (see `is_transient`).
     #[error("{method} {url}: {detail}")]
     Request {
         method: String,

@@ -48,7 +48,7 @@ impl RetryBudget {
     }
 
     /// The budget of a run: `per_operation` retries of any one operation,
-    /// [`RUN_BUDGET_FACTOR`] times that in all, none started after `max_elapsed` of one
+    /// `RUN_BUDGET_FACTOR` times that in all, none started after `max_elapsed` of one
     /// operation.
     pub fn for_run(per_operation: u32, max_elapsed: Duration) -> RetryBudget {
         RetryBudget::new(

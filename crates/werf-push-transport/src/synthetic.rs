@@ -47,7 +47,7 @@ pub fn fill(seed: u64, offset: u64, buf: &mut [u8]) {
     }
 }
 
-/// `len` bytes of the content for `seed` from `offset`, in pieces of [`PIECE`] bytes.
+/// `len` bytes of the content for `seed` from `offset`, in pieces of `PIECE` bytes.
 pub fn stream(
     seed: u64,
     offset: u64,

@@ -29,8 +29,9 @@ pub(crate) fn final_image(
     let image = tagged(layout, stage)?;
     let mut configs: Vec<(werf_push_spec::Descriptor, Bytes)> = Vec::new();
     let root = &image.root;
-    let manifests = match &root.kind {
-        ManifestKind::Image { .. } => vec![relabel(layout, root, labels, &mut configs)?],
+    // (children, root): one image alone, or an index after its images.
+    let (children, new_root) = match &root.kind() {
+        ManifestKind::Image { .. } => (Vec::new(), relabel(layout, root, labels, &mut configs)?),
         ManifestKind::Index {
             manifests: children,
         } => {
@@ -40,18 +41,19 @@ pub(crate) fn final_image(
                 let m = image
                     .manifests
                     .iter()
-                    .find(|m| m.digest == child.digest)
+                    .find(|m| *m.digest() == child.digest)
                     .ok_or_else(|| bad(root, "child manifest missing"))?;
-                if !matches!(m.kind, ManifestKind::Image { .. }) {
+                if !matches!(m.kind(), ManifestKind::Image { .. }) {
                     return Err(bad(root, "nested indexes are not supported in a stage"));
                 }
                 let new = relabel(layout, m, labels, &mut configs)?;
-                pointers.push((new.digest.clone(), new.bytes.len() as u64));
+                pointers.push((new.digest().clone(), new.bytes().len() as u64));
                 out.push(new);
             }
-            let bytes = with_children(&root.bytes, &pointers).map_err(|e| bad(root, &e))?;
-            out.push(Manifest::parse(bytes, Some(&root.media_type)).map_err(|e| spec(root, e))?);
-            out
+            let bytes = with_children(root.bytes(), &pointers).map_err(|e| bad(root, &e))?;
+            let index =
+                Manifest::parse(bytes, Some(root.media_type())).map_err(|e| spec(root, e))?;
+            (out, index)
         }
     };
     let mut blobs: Vec<_> = configs
@@ -59,11 +61,11 @@ pub(crate) fn final_image(
         .map(|(d, b)| (d, BlobSource::Bytes(b)))
         .collect();
     for d in &image.blobs {
-        let is_old_config = image.manifests.iter().any(|m| match &m.kind {
+        let is_old_config = image.manifests.iter().any(|m| match &m.kind() {
             ManifestKind::Image { config, .. } => config.digest == d.digest,
             ManifestKind::Index { .. } => false,
         });
-        let used_as_layer = image.manifests.iter().any(|m| match &m.kind {
+        let used_as_layer = image.manifests.iter().any(|m| match &m.kind() {
             ManifestKind::Image { layers, .. } => layers.iter().any(|l| l.digest == d.digest),
             ManifestKind::Index { .. } => false,
         });
@@ -71,13 +73,7 @@ pub(crate) fn final_image(
             blobs.push((d.clone(), BlobSource::File(layout.check_blob(d)?)));
         }
     }
-    blobs.sort_by(|a, b| {
-        b.0.size
-            .cmp(&a.0.size)
-            .then_with(|| a.0.digest.cmp(&b.0.digest))
-    });
-    blobs.dedup_by(|a, b| a.0.digest == b.0.digest);
-    Ok(PushImage { manifests, blobs })
+    Ok(PushImage::new(children, new_root, blobs))
 }
 
 /// A copy of image manifest `m` whose config carries `labels`.
@@ -87,7 +83,7 @@ fn relabel(
     labels: &BTreeMap<String, String>,
     configs: &mut Vec<(werf_push_spec::Descriptor, Bytes)>,
 ) -> Result<Manifest, WerfError> {
-    let ManifestKind::Image { config, .. } = &m.kind else {
+    let ManifestKind::Image { config, .. } = &m.kind() else {
         return Err(bad(m, "not an image manifest"));
     };
     let raw = layout.read_blob(config)?;
@@ -101,8 +97,8 @@ fn relabel(
             reason,
         })
     })?;
-    let bytes = with_config(&m.bytes, &desc).map_err(|e| bad(m, &e))?;
-    let new = Manifest::parse(bytes, Some(&m.media_type)).map_err(|e| spec(m, e))?;
+    let bytes = with_config(m.bytes(), &desc).map_err(|e| bad(m, &e))?;
+    let new = Manifest::parse(bytes, Some(m.media_type())).map_err(|e| spec(m, e))?;
     configs.push((desc, cfg_bytes));
     Ok(new)
 }
@@ -115,7 +111,7 @@ pub(super) fn bad(m: &Manifest, reason: &str) -> WerfError {
     spec(
         m,
         SpecError::Manifest {
-            digest: m.digest.to_string(),
+            digest: m.digest().to_string(),
             reason: reason.to_string(),
         },
     )
@@ -123,7 +119,7 @@ pub(super) fn bad(m: &Manifest, reason: &str) -> WerfError {
 
 pub(super) fn spec(m: &Manifest, source: SpecError) -> WerfError {
     WerfError::Reference {
-        reference: m.digest.to_string(),
+        reference: m.digest().to_string(),
         source,
     }
 }

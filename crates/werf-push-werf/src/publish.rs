@@ -113,7 +113,7 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
             let labels = labels(name, spec.strategy, &image_ref, &last.signature);
             let image = final_image(&storage.layout, last, &labels)?;
             let root = image.root();
-            let config_digest = match &root.kind {
+            let config_digest = match &root.kind() {
                 werf_push_spec::ManifestKind::Image { config, .. } => config.digest.to_string(),
                 werf_push_spec::ManifestKind::Index { .. } => String::new(),
             };
@@ -121,7 +121,7 @@ pub fn plan(req: &PublishRequest) -> Result<PublishPlan, WerfError> {
                 image: name.clone(),
                 strategy: spec.strategy,
                 image_ref,
-                manifest_digest: root.digest.to_string(),
+                manifest_digest: root.digest().to_string(),
                 config_digest,
                 reference: reference.clone(),
             });

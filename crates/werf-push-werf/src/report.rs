@@ -10,6 +10,7 @@ use super::publish::Planned;
 use werf_push_engine::{Summary, TagStatus};
 
 #[derive(Debug, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     #[serde(rename = "Images")]
     pub images: BTreeMap<String, ImageEntry>,

@@ -68,12 +68,12 @@ pub(crate) fn tagged(layout: &Layout, s: &Stage) -> Result<Image, WerfError> {
 fn named(image: Image, names: &[(&str, &str)]) -> Result<Image, WerfError> {
     let root = &image.root;
     let mut manifests = Vec::new();
-    let new_root = match &root.kind {
+    let new_root = match &root.kind() {
         ManifestKind::Image { .. } => to_oci(root, names)?,
         ManifestKind::Index {
             manifests: children,
         } => {
-            let mut doc = json(&root.bytes, root)?;
+            let mut doc = json(root.bytes(), root)?;
             for (i, child) in children.iter().enumerate() {
                 let m = child_of(&image, root, child)?;
                 let new = to_oci(m, &[])?;
@@ -83,9 +83,12 @@ fn named(image: Image, names: &[(&str, &str)]) -> Result<Image, WerfError> {
                     .filter(|v| v.is_object())
                     .ok_or_else(|| bad(root, "an entry of 'manifests' is not an object"))?;
                 entry["mediaType"] = Value::from(mt::OCI_MANIFEST);
-                entry["digest"] = Value::from(new.digest.to_string());
-                entry["size"] = Value::from(new.bytes.len());
-                if !manifests.iter().any(|m: &Manifest| m.digest == new.digest) {
+                entry["digest"] = Value::from(new.digest().to_string());
+                entry["size"] = Value::from(new.bytes().len());
+                if !manifests
+                    .iter()
+                    .any(|m: &Manifest| m.digest() == new.digest())
+                {
                     manifests.push(new);
                 }
             }
@@ -104,20 +107,20 @@ fn named(image: Image, names: &[(&str, &str)]) -> Result<Image, WerfError> {
 /// What the stored stage's own bytes name.
 fn says(layout: &Layout, image: &Image) -> Result<Option<(String, String)>, WerfError> {
     let root = &image.root;
-    let first = match &root.kind {
+    let first = match &root.kind() {
         ManifestKind::Image { .. } => root,
         ManifestKind::Index { manifests } => match manifests.first() {
             Some(child) => child_of(image, root, child)?,
             None => return Ok(None),
         },
     };
-    let config = match &first.kind {
+    let config = match &first.kind() {
         ManifestKind::Image { config, .. } => {
             serde_json::from_slice(&layout.read_blob(config)?).unwrap_or(Value::Null)
         }
         ManifestKind::Index { .. } => Value::Null,
     };
-    Ok(identify(&json(&root.bytes, root)?, &config))
+    Ok(identify(&json(root.bytes(), root)?, &config))
 }
 
 /// The image manifest `child` of index `root`.
@@ -129,9 +132,9 @@ fn child_of<'a>(
     let m = image
         .manifests
         .iter()
-        .find(|m| m.digest == child.digest)
+        .find(|m| *m.digest() == child.digest)
         .ok_or_else(|| bad(root, "child manifest missing"))?;
-    match m.kind {
+    match m.kind() {
         ManifestKind::Image { .. } => Ok(m),
         ManifestKind::Index { .. } => Err(bad(root, "nested indexes are not supported in a stage")),
     }
@@ -139,10 +142,10 @@ fn child_of<'a>(
 
 /// Image manifest `m` as OCI with `annotations` added; `m` itself when nothing changes.
 fn to_oci(m: &Manifest, annotations: &[(&str, &str)]) -> Result<Manifest, WerfError> {
-    if m.media_type == mt::OCI_MANIFEST && annotations.is_empty() {
+    if m.media_type() == mt::OCI_MANIFEST && annotations.is_empty() {
         return Ok(m.clone());
     }
-    let mut doc = json(&m.bytes, m)?;
+    let mut doc = json(m.bytes(), m)?;
     let mut descriptors: Vec<&mut Value> = Vec::new();
     let (config, layers) = doc_parts(&mut doc).ok_or_else(|| bad(m, "no config or layers"))?;
     descriptors.push(config);
@@ -304,9 +307,9 @@ mod tests {
             let m = Manifest::parse(Bytes::from(input.clone()), None).unwrap();
             match (to_oci(&m, ann), want) {
                 (Ok(got), Ok(want)) => {
-                    assert_eq!(String::from_utf8_lossy(&got.bytes), want, "{input}");
-                    assert_eq!(got.digest, Digest::sha256_of(want.as_bytes()));
-                    assert_eq!(got.media_type, mt::OCI_MANIFEST);
+                    assert_eq!(String::from_utf8_lossy(got.bytes()), want, "{input}");
+                    assert_eq!(*got.digest(), Digest::sha256_of(want.as_bytes()));
+                    assert_eq!(got.media_type(), mt::OCI_MANIFEST);
                 }
                 (Err(e), Err(part)) => assert!(e.to_string().contains(part), "{input}: {e}"),
                 (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
@@ -330,8 +333,8 @@ mod tests {
             format!(
                 r#"{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"{arch}","os":"linux"}}}}"#,
                 mt::DOCKER_MANIFEST,
-                m.digest,
-                m.bytes.len()
+                m.digest(),
+                m.bytes().len()
             )
         };
         let list = format!(
@@ -349,14 +352,14 @@ mod tests {
         let names = stage_annotations("", "dockerfile");
         let got = named(image, &names).unwrap();
         assert_eq!(got.manifests.len(), 3);
-        assert_eq!(got.root.media_type, mt::OCI_INDEX);
-        let doc: Value = serde_json::from_slice(&got.root.bytes).unwrap();
+        assert_eq!(got.root.media_type(), mt::OCI_INDEX);
+        let doc: Value = serde_json::from_slice(got.root.bytes()).unwrap();
         assert_eq!(doc["annotations"]["io.werf.image"], "");
         assert_eq!(doc["annotations"]["io.werf.stage"], "dockerfile");
         for (i, (old, arch)) in [(&amd, "amd64"), (&arm, "arm64")].into_iter().enumerate() {
             let new = &got.manifests[i];
-            assert_eq!(new.media_type, mt::OCI_MANIFEST);
-            assert_eq!(doc["manifests"][i]["digest"], new.digest.to_string());
+            assert_eq!(new.media_type(), mt::OCI_MANIFEST);
+            assert_eq!(doc["manifests"][i]["digest"], new.digest().to_string());
             assert_eq!(doc["manifests"][i]["mediaType"], mt::OCI_MANIFEST);
             assert_eq!(doc["manifests"][i]["platform"]["architecture"], arch);
             // Same config and layer blobs, OCI media types.
@@ -369,6 +372,6 @@ mod tests {
         }
         // The named form names itself: named again, the same bytes.
         let again = named(got.clone(), &names).unwrap();
-        assert_eq!(again.root.bytes, got.root.bytes);
+        assert_eq!(again.root.bytes(), got.root.bytes());
     }
 }

@@ -19,11 +19,12 @@ use werf_push_engine::{BlobSource, NoopReporter, PushImage, Pusher, Summary, Tar
 use werf_push_layout::Layout;
 use werf_push_spec::{Descriptor, Manifest, Reference};
 
-use super::flags::{parse_source, GlobalArgs, RegistryArgs, UploadArgs};
+use super::flags::{GlobalArgs, RegistryArgs, UploadArgs};
 use super::signal::interrupt;
 use super::size::parse_size;
 use super::{exit, output, settings};
 use stats::{KindStats, Recorder};
+use werf_push_api::push::parse_source;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -160,11 +161,7 @@ async fn synthetic_image(seed: u64, n: usize, sizes: &[u64]) -> Result<PushImage
         "layers": layers,
     });
     let manifest = Manifest::parse(Bytes::from(serde_json::to_vec(&manifest)?), None)?;
-    blobs.sort_by_key(|b| std::cmp::Reverse(b.0.size));
-    Ok(PushImage {
-        manifests: vec![manifest],
-        blobs,
-    })
+    Ok(PushImage::new(Vec::new(), manifest, blobs))
 }
 
 fn layout_image(src: &str) -> Result<PushImage> {
@@ -201,7 +198,7 @@ pub async fn run(a: BenchArgs, g: &GlobalArgs) -> Result<i32> {
         ),
     };
     let image = Arc::new(image);
-    let blob_bytes: u64 = image.blobs.iter().map(|(d, _)| d.size).sum();
+    let blob_bytes: u64 = image.blobs().iter().map(|(d, _)| d.size).sum();
     let mut opts = settings::push_options(&a.upload, false);
     opts.known_blobs = None;
     let recorder = Recorder::default();
@@ -255,7 +252,7 @@ pub async fn run(a: BenchArgs, g: &GlobalArgs) -> Result<i32> {
         if cold { &mut samples.0 } else { &mut samples.1 }.extend(s);
     }
     let (cpu_end, peak) = stats::rusage();
-    let blobs = image.blobs.len().max(1) as f64;
+    let blobs = image.blobs().len().max(1) as f64;
     let phase = |kind: &str, samples: &[stats::Sample]| {
         let rs: Vec<&Round> = rounds.iter().filter(|r| r.kind == kind).collect();
         let median_requests =
@@ -275,7 +272,7 @@ pub async fn run(a: BenchArgs, g: &GlobalArgs) -> Result<i32> {
     };
     let report = Report {
         source,
-        blobs: image.blobs.len(),
+        blobs: image.blobs().len(),
         blob_bytes,
         jobs: opts.jobs,
         upload_strategy: format!("{:?}", opts.strategy).to_lowercase(),

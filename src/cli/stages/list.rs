@@ -50,7 +50,7 @@ pub fn run(a: ListArgs) -> Result<i32> {
                 configs: image
                     .manifests
                     .iter()
-                    .filter_map(|m| match &m.kind {
+                    .filter_map(|m| match &m.kind() {
                         ManifestKind::Image { config, .. } => Some(config.digest.to_string()),
                         ManifestKind::Index { .. } => None,
                     })

@@ -105,7 +105,12 @@ pub fn classify(scan: &Scan, names: &Names, in_use: &InUse) -> Vec<Class> {
                 strategy: strategy.clone(),
                 image_tag: image_tag.clone(),
                 created: config.created,
-                in_use: in_use.contains(&names.registry, &t.repository, &t.tag, &t.manifest.digest),
+                in_use: in_use.contains(
+                    &names.registry,
+                    &t.repository,
+                    &t.tag,
+                    t.manifest.digest(),
+                ),
             })
         })
         .collect()
@@ -181,7 +186,7 @@ pub fn decide(
         }
         let digests: Vec<String> = unreferenced
             .iter()
-            .map(|i| scan.tags[*i].manifest.digest.to_string())
+            .map(|i| scan.tags[*i].manifest.digest().to_string())
             .collect();
         let (delete, next) = grace(&digests, state, s.now, s.grace_secs);
         next_state = next;
@@ -207,7 +212,7 @@ pub fn decide(
                 reference: format!("{}/{}:{}", names.registry, t.repository, t.tag),
                 repository: t.repository.clone(),
                 tag: t.tag.clone(),
-                digest: t.manifest.digest.to_string(),
+                digest: t.manifest.digest().to_string(),
                 kind: match c {
                     Class::Stage => Kind::Stage,
                     Class::Image(_) => Kind::Image,
@@ -236,7 +241,7 @@ fn summarize(scan: &Scan, entries: &[PlanEntry]) -> Summary {
     for (t, e) in scan.tags.iter().zip(entries) {
         let c = scan.contents(&t.manifest);
         let mut blobs = c.blobs;
-        blobs.push((t.manifest.digest.clone(), t.manifest.bytes.len() as u64));
+        blobs.push((t.manifest.digest().clone(), t.manifest.bytes().len() as u64));
         if e.delete {
             gone.extend(blobs);
         } else {

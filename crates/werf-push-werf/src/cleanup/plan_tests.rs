@@ -128,7 +128,7 @@ fn classify_and_decide_table() {
         grace_secs,
         purge,
     };
-    let seen: GraceState = [(manifest("cu", &["z1"]).digest.to_string(), 0)]
+    let seen: GraceState = [(manifest("cu", &["z1"]).digest().to_string(), 0)]
         .into_iter()
         .collect();
     use Reason::*;

@@ -77,7 +77,7 @@ impl Scan {
     pub fn contents(&self, m: &Manifest) -> Contents {
         let mut c = Contents::default();
         let mut add = |m: &Manifest| {
-            if let ManifestKind::Image { config, layers } = &m.kind {
+            if let ManifestKind::Image { config, layers } = &m.kind() {
                 c.chains
                     .push(layers.iter().map(|l| l.digest.clone()).collect());
                 c.blobs.push((config.digest.clone(), config.size));
@@ -86,7 +86,7 @@ impl Scan {
                 c.configs.push(config.clone());
             }
         };
-        match &m.kind {
+        match &m.kind() {
             ManifestKind::Image { .. } => add(m),
             ManifestKind::Index { manifests } => {
                 for d in manifests {
@@ -159,7 +159,7 @@ pub async fn scan(
     // 2. Children of indexes, once per digest.
     let mut children: HashMap<Digest, String> = HashMap::new();
     for t in &scan.tags {
-        if let ManifestKind::Index { manifests } = &t.manifest.kind {
+        if let ManifestKind::Index { manifests } = &t.manifest.kind() {
             for d in manifests {
                 children
                     .entry(d.digest.clone())
