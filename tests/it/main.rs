@@ -19,6 +19,7 @@ mod cache;
 mod cleanup;
 mod cleanup_concurrency;
 mod cleanup_hostile;
+mod cleanup_paths;
 mod cleanup_safety;
 mod compression;
 mod exit_codes;

@@ -21,6 +21,7 @@
 //! anonymous registry never causes a lookup. Secrets are never logged.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
@@ -59,6 +60,8 @@ pub(crate) struct Authenticator {
     tokens: Mutex<HashMap<String, Slot>>,
     client: Client,
     timeouts: Timeouts,
+    /// Deleting was refused to the scope `delete` and granted to `*` (GitLab).
+    wildcard_delete: AtomicBool,
 }
 
 impl Authenticator {
@@ -78,6 +81,7 @@ impl Authenticator {
             tokens: Mutex::new(HashMap::new()),
             client,
             timeouts,
+            wildcard_delete: AtomicBool::new(false),
         }
     }
 
@@ -109,6 +113,16 @@ impl Authenticator {
         tracing::debug!("{}: auth scheme {}", self.host, pick.scheme);
         *self.scheme.lock().expect("scheme lock") = scheme;
         Some(pick)
+    }
+
+    /// Whether deletes ask for the scope `*` (learned by [`Self::learn_wildcard_delete`]).
+    pub(crate) fn wildcard_delete(&self) -> bool {
+        self.wildcard_delete.load(Ordering::Relaxed)
+    }
+
+    /// A delete was refused with the scope `delete` and done with `*`: ask for `*` from now.
+    pub(crate) fn learn_wildcard_delete(&self) {
+        self.wildcard_delete.store(true, Ordering::Relaxed);
     }
 
     /// The `Authorization` to send with a request needing `scopes`, before any 401.
