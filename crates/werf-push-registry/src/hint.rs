@@ -14,7 +14,7 @@ pub fn hint(e: &RegistryError) -> Option<&'static str> {
         } => {
             let manifest_put = op.starts_with("PUT manifest");
             // distribution without `storage.delete.enabled` answers 405 UNSUPPORTED to
-            // every DELETE (reproduced by tests/it/cleanup_delete.rs).
+            // every DELETE (reproduced by tests/it/cleanup_safety.rs).
             if op.starts_with("DELETE manifest") {
                 return match status {
                     405 => Some(DELETE_DISABLED),

@@ -17,6 +17,9 @@
 //!   credentials only over HTTPS, or when it is on this machine, or when the registry
 //!   itself is plain HTTP.
 //!
+//! - A `DELETE` whose token for `repository:<name>:delete` is refused asks once for
+//!   `repository:<name>:*` (GitLab), then at once for the rest of the run (`client.rs`).
+//!
 //! Credentials are looked up (maybe running a helper) at the first challenge, so an
 //! anonymous registry never causes a lookup. Secrets are never logged.
 
