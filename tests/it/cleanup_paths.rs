@@ -1,6 +1,7 @@
 //! The way cleanup deletes a tag, chosen by the registry profile, against a real
 //! docker-registry (with a proxy in front where a registry's answers are emulated):
-//! - `distribution`: no tag `DELETE` is ever sent; an unknown registry asks once;
+//! - `distribution`: no tag `DELETE` is ever sent; an unknown registry asks once; one
+//!   `DELETE` per deleted tag;
 //! - a registry whose tag `DELETE` works (Google Artifact Registry; its `202` emulated by
 //!   the proxy): every tag goes by tag, a tag sharing its digest with a kept one too;
 //! - a registry that deletes through its own API (GHCR): a clear error naming the API and
@@ -101,6 +102,18 @@ fn distribution_is_never_asked_for_a_tag_delete_and_an_unknown_registry_once() {
         // frontend:gone by digest; skopeo sees the kept ones only.
         let how: Vec<String> = deleted_by(&r).into_iter().map(|(_, h)| h).collect();
         assert_eq!(how, vec!["replaced", "by-digest"], "{profile:?}: {r}");
+        // Requests per deleted tag: one DELETE (by digest, the placeholder's for the
+        // replaced tag, whose manifest PUT (and its config's upload) is the one write more),
+        // and the probe where it is asked.
+        let count = |method: &str| sent.iter().filter(|(m, _)| m == method).count();
+        assert_eq!(count("DELETE"), how.len() + tag_deletes, "{sent:#?}");
+        let puts: Vec<_> = sent
+            .iter()
+            .filter(|(m, p)| {
+                m == "PUT" && p.contains("/manifests/") && !p.ends_with("/werf-push-cleanup-state")
+            })
+            .collect();
+        assert_eq!(puts.len(), 1, "the placeholder only: {sent:#?}");
         let skopeo = Skopeo::new();
         assert_eq!(
             skopeo.list_tags(&format!("{repo}/backend")),
