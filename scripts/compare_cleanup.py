@@ -12,9 +12,11 @@ same stack with no delay (wanproxy 0:0), over one fresh setup per round:
   800 stages unused) and the deletion of the late-* branches, `cleanup
   --keep-stages-built-within 0`: 1,000 tags deleted (800 stages, 200 images).
 - the shell loop a user would write (`skopeo list-tags` per repository, `skopeo inspect
-  --config` per tag, `skopeo delete` per tag to delete) on a sample of SAMPLE tags,
-  extrapolated to the same number of tags (its cost is per tag: one process and its
-  handshakes each).
+  --config` per tag, `skopeo delete` per tag to delete) on a sample of SAMPLE stage tags of
+  the repository of 2,000 stage tags (a setup of its own, the same shape as the one
+  werf-push deletes from: docker-registry's delete by digest walks every tag of the
+  repository, so a sample from small repositories would flatter the loop), extrapolated
+  per tag to the same number of tags.
 
 Floor = (tag-list pages + requests / --requests) x round trip + bytes / rate, the requests
 being werf-push's own (the registry's access log).
@@ -28,7 +30,7 @@ STAGE_NAMES = ["from", "beforeInstall", "importsBeforeInstall", "gitArchive", "i
                "importsAfterInstall", "beforeSetup", "setup"]
 GROUPS = [(range(0, 100), ("gone-a", "gone-b")), (range(100, 200), ("late-a", "late-b")),
           (range(200, 250), ("keep-a", "keep-b"))]
-SAMPLE = 40
+SAMPLE = 100
 
 
 def git(d, *args):
@@ -40,12 +42,14 @@ def git(d, *args):
 def project(c, work, n):
     d = os.path.join(work, f"cleanup-{n}")
     lay = c.Layout(os.path.join(d, ".werf", "stages"))
+    lay.stage_tags = []
     for i in range(IMAGES):
         name, parent, layers = f"image-{i}", "", []
         for s, stage in enumerate(STAGE_NAMES[:STAGES]):
             layers = layers + [lay.layer(512, f"k{n}-{i}-{s}")]
             sig = compare_wan.hashlib.sha256(f"{n}/{name}/{stage}/{parent}".encode()).hexdigest()[:56]
             parent = sig
+            lay.stage_tags.append(f"image-stage-{sig}")
             lay.image(layers, sig, {"io.werf.image": name, "io.werf.stage": stage, "io.werf.signature": sig},
                       label=sig)
     lay.commit()
@@ -111,19 +115,18 @@ def run(args, c, work, werf_push):
             for b in ("late-a", "late-b"):
                 git(d, "branch", "-D", b)
             timed("K delete" + suffix, base + ["--keep-stages-built-within", "0"], lay, delay)
-            if delay:
-                # The user's loop on SAMPLE tags: list, inspect each config, delete each.
-                tags = [f"image-{i}" for i in range(200, 200 + SAMPLE // 2)]
-                flags = " ".join(tls_skopeo)
-                loop = " ; ".join(
-                    f"skopeo list-tags {flags} docker://@HOST@/{repo}/{t} >/dev/null && "
-                    f"for tag in keep-a keep-b; do skopeo inspect --config {flags} "
-                    f"docker://@HOST@/{repo}/{t}:$tag >/dev/null && skopeo delete {flags} "
-                    f"docker://@HOST@/{repo}/{t}:$tag; done" for t in tags)
-                m = timed("K skopeo loop (sample)", [loop], lay, True, script=True,
-                          env=tools.skopeo_env(True))
-                if m is not None:
-                    m["per_tag"] = m["wall"] / SAMPLE
+        # The user's loop on SAMPLE stage tags of the repository of 2,000 stage tags (those of
+        # the first images, which cleanup deletes too): list, inspect each config, delete each.
+        d, lay, repo = setup(c, tools, reg, werf_push, work, f"{r}loop")
+        flags = " ".join(tls_skopeo)
+        tags = " ".join(lay.stage_tags[:SAMPLE])
+        loop = (f"skopeo list-tags {flags} docker://@HOST@/{repo} >/dev/null && "
+                f"for tag in {tags}; do skopeo inspect --config {flags} "
+                f"docker://@HOST@/{repo}:$tag >/dev/null && skopeo delete {flags} "
+                f"docker://@HOST@/{repo}:$tag || exit 1; done")
+        m = timed("K skopeo loop (sample)", [loop], lay, True, script=True, env=tools.skopeo_env(True))
+        if m is not None:
+            m["per_tag"] = m["wall"] / SAMPLE
     if front:
         front.stop()
     reg.stop()

@@ -17,7 +17,9 @@ use werf_push_werf::cleanup::{
 };
 use werf_push_werf::naming::RepoMode;
 
-use crate::cli::flags::{GlobalArgs, ProgressMode, RegistryArgs, RepoArg, UsageError};
+use crate::cli::flags::{
+    profile_parser, GlobalArgs, ProgressMode, RegistryArgs, RepoArg, UsageError,
+};
 use crate::cli::signal::{interrupt, INTERRUPTED};
 use crate::cli::size::human;
 use crate::cli::{exit, output, settings};
@@ -47,6 +49,11 @@ pub struct CommonArgs {
     /// Tags asked for per tag-list page (the registry may page on its own too).
     #[arg(long, value_name = "N")]
     pub page_size: Option<usize>,
+    /// Which way tags are deleted (docs/cleanup.md, "Registries"); default: detected from
+    /// the registry's host name.
+    #[arg(long, env = "WERF_PUSH_REGISTRY_PROFILE", value_name = "PROFILE",
+          value_parser = profile_parser())]
+    pub registry_profile: Option<werf_push_engine::RegistryProfile>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -127,6 +134,7 @@ pub async fn run(a: CleanupArgs, g: &GlobalArgs) -> Result<i32> {
         dry_run: a.common.dry_run,
         purge: false,
         page_size: a.common.page_size,
+        profile: a.common.registry_profile,
     };
     execute(&req, &a.common, g).await
 }
@@ -164,6 +172,7 @@ pub async fn run_purge(a: PurgeArgs, g: &GlobalArgs) -> Result<i32> {
         dry_run: a.common.dry_run,
         purge: true,
         page_size: a.common.page_size,
+        profile: a.common.registry_profile,
     };
     execute(&req, &a.common, g).await
 }

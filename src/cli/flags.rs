@@ -136,7 +136,7 @@ pub struct UploadArgs {
 }
 
 /// The registry profiles by name: offered by completion and listed in `--help`.
-fn profile_parser(
+pub(crate) fn profile_parser(
 ) -> impl clap::builder::TypedValueParser<Value = werf_push_engine::RegistryProfile> {
     use werf_push_engine::RegistryProfile;
     clap::builder::PossibleValuesParser::new(RegistryProfile::ALL.map(RegistryProfile::name))

@@ -21,6 +21,7 @@ mod cache;
 mod cleanup;
 mod cleanup_concurrency;
 mod cleanup_hostile;
+mod cleanup_paths;
 mod cleanup_safety;
 mod compression;
 mod exit_codes;

@@ -4,7 +4,9 @@
 //! account may), `DELETE` needs `repository:<name>:delete`, and a mount
 //! (`?mount=<digest>&from=<source>`) needs `repository:<source>:pull` too. A request
 //! outside `/v2/<name>/` (Google Artifact Registry's upload Locations under
-//! `/artifacts-uploads/`) takes the repository its caller names. Pure.
+//! `/artifacts-uploads/`) takes the repository its caller names. Some registries (GitLab)
+//! grant deleting only to the scope `repository:<name>:*`: [`wildcard_delete`] gives the
+//! scopes to ask for when the token for `delete` is refused. Pure.
 
 use std::fmt;
 
@@ -92,9 +94,57 @@ pub fn scopes_for_request(
     }
 }
 
+/// The scopes to ask for instead of `scopes` when a token for them was refused: every scope
+/// asking for `delete` asks for `*` (all actions) instead; `None` when none asks for
+/// `delete`. GitLab grants deletion to `*` only in some setups (werf v1.1 falls back so).
+pub fn wildcard_delete(scopes: &[Scope]) -> Option<Vec<Scope>> {
+    if !scopes
+        .iter()
+        .any(|s| s.actions.iter().any(|a| a == "delete"))
+    {
+        return None;
+    }
+    let mut wide: Vec<Scope> = scopes
+        .iter()
+        .map(|s| {
+            if s.actions.iter().any(|a| a == "delete") {
+                Scope::new(&s.repository, &["*"])
+            } else {
+                s.clone()
+            }
+        })
+        .collect();
+    wide.sort();
+    Some(wide)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wildcard_delete_table() {
+        let cases: [(&[Scope], Option<Vec<&str>>); 3] = [
+            (
+                &[Scope::new("group/app", &["delete"])],
+                Some(vec!["repository:group/app:*"]),
+            ),
+            (&[Scope::new("app", &["pull", "push"])], None),
+            (
+                &[
+                    Scope::new("a", &["pull"]),
+                    Scope::new("b", &["pull", "delete"]),
+                ],
+                Some(vec!["repository:a:pull", "repository:b:*"]),
+            ),
+        ];
+        for (scopes, want) in cases {
+            let got = wildcard_delete(scopes)
+                .map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{scopes:?}");
+        }
+    }
 
     #[test]
     fn named_repository_table() {

@@ -17,6 +17,7 @@ mod held;
 mod image;
 mod plan;
 mod profile;
+mod profile_delete;
 mod reporter;
 mod summary;
 mod upload;
@@ -27,6 +28,7 @@ pub use engine::{Pusher, Target};
 pub use error::PushError;
 pub use image::{BlobSource, PushImage};
 pub use profile::{RegistryProfile, UnknownProfile, UploadPlan};
+pub use profile_delete::DeletePath;
 pub use reporter::{Event, NoopReporter, Reporter};
 pub use summary::{BlobRecord, BlobStatus, Summary, TagRecord, TagStatus};
 

@@ -2,7 +2,8 @@
 //! sent, detected from its host name (or forced with `--registry-profile`), and the upload
 //! plan of one blob that starts from them and adapts to what the registry answers (smaller
 //! chunks after 413/416, bigger after a "chunk too small", monolithic when chunked uploads
-//! are refused). Pure code: knows nothing of HTTP, only of sizes and strategies.
+//! are refused). Which way of deleting a tag works on each is in `profile_delete.rs`.
+//! Pure code: knows nothing of HTTP, only of sizes and strategies.
 
 use std::fmt;
 use std::str::FromStr;
@@ -50,6 +51,11 @@ pub enum RegistryProfile {
     Quay,
     /// GitLab (`registry.gitlab.com`): the protocol as written; named for `--registry-profile`.
     Gitlab,
+    /// distribution (docker-registry, `registry:2`): the protocol as written; named for
+    /// `--registry-profile` (its deletion differs from an unknown registry's).
+    Distribution,
+    /// Zot: the protocol as written; named for `--registry-profile`.
+    Zot,
 }
 
 /// What a profile says about uploads.
@@ -70,7 +76,7 @@ pub(crate) struct Limits {
 }
 
 impl RegistryProfile {
-    pub const ALL: [RegistryProfile; 11] = [
+    pub const ALL: [RegistryProfile; 13] = [
         RegistryProfile::Generic,
         RegistryProfile::Ghcr,
         RegistryProfile::Ecr,
@@ -82,6 +88,8 @@ impl RegistryProfile {
         RegistryProfile::Artifactory,
         RegistryProfile::Quay,
         RegistryProfile::Gitlab,
+        RegistryProfile::Distribution,
+        RegistryProfile::Zot,
     ];
 
     pub fn name(self) -> &'static str {
@@ -97,6 +105,8 @@ impl RegistryProfile {
             RegistryProfile::Artifactory => "artifactory",
             RegistryProfile::Quay => "quay",
             RegistryProfile::Gitlab => "gitlab",
+            RegistryProfile::Distribution => "distribution",
+            RegistryProfile::Zot => "zot",
         }
     }
 
@@ -132,7 +142,9 @@ impl RegistryProfile {
             | RegistryProfile::DockerHub
             | RegistryProfile::Harbor
             | RegistryProfile::Quay
-            | RegistryProfile::Gitlab => none,
+            | RegistryProfile::Gitlab
+            | RegistryProfile::Distribution
+            | RegistryProfile::Zot => none,
             // ECR Public: mounts fail, and the closing PUT of a chunked upload gets 400
             // BLOB_UPLOAD_INVALID: every blob in one PUT, no mount tried.
             RegistryProfile::EcrPublic => Limits {

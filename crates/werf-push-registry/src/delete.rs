@@ -1,15 +1,16 @@
 //! Deleting one tag without deleting another. In the distribution API a manifest is deleted
 //! by digest, and that removes every tag pointing at it; [`Registry::delete_tag`] removes
 //! one tag only:
-//! 1. `DELETE /v2/<name>/manifests/<tag>` (OCI 1.1 tag deletion; `202` means done), until
-//!    the registry shows it does not do it;
+//! 1. `DELETE /v2/<name>/manifests/<tag>` (OCI 1.1 tag deletion; `202` means done), when
+//!    the caller says to try it (the registry profile's delete path), until the registry
+//!    shows it does not do it;
 //! 2. else, when the caller says every tag on the digest goes (`sole`), `DELETE` by digest;
 //! 3. else the tag is replaced with a unique minimal manifest (an OCI image of one small
 //!    config naming the tag, no layer), which is then deleted by digest: only that tag goes
 //!    (regclient's way). Should that delete fail, the tag's original manifest is put back.
 //!
-//! Token scopes: `DELETE` asks for `repository:<name>:delete` (`auth::scope`), the
-//! replacement's `PUT` for `pull,push`. Refusals (`405 UNSUPPORTED` of a registry with
+//! Token scopes: `DELETE` asks for `repository:<name>:delete` (`auth::scope`; `*` when the
+//! token for `delete` is refused, as GitLab may), the replacement's `PUT` for `pull,push`. Refusals (`405 UNSUPPORTED` of a registry with
 //! deletion disabled, `401`/`403`) come back as [`RegistryError`]s whose class and hint say
 //! what to enable (`hint.rs`). Blobs are never deleted: the registry's garbage collector
 //! frees them.
@@ -82,8 +83,9 @@ impl Registry {
     /// Deletes `repo:tag`, which held `original` when the caller looked; `sole` when every
     /// tag on `original`'s digest is being deleted (then a delete by digest is allowed).
     /// No other tag is removed: see the module comment for the order of the ways tried.
-    /// `tag_delete` says whether to try the tag `DELETE`; it is cleared when the registry
-    /// turns out not to do it, so that a run asks once, not once per tag.
+    /// `tag_delete` says whether to try the tag `DELETE` (set from the registry profile);
+    /// it is cleared when the registry turns out not to do it, so that a run asks once,
+    /// not once per tag.
     pub async fn delete_tag(
         &self,
         repo: &str,

@@ -17,7 +17,7 @@ pub fn hint(e: &RegistryError) -> Option<&'static str> {
         } => {
             let manifest_put = *action == Action::PutManifest;
             // distribution without `storage.delete.enabled` answers 405 UNSUPPORTED to
-            // every DELETE (reproduced by tests/it/cleanup_delete.rs).
+            // every DELETE (reproduced by tests/it/cleanup_safety.rs).
             if *action == Action::DeleteManifest {
                 return match status {
                     405 => Some(DELETE_DISABLED),

@@ -17,10 +17,14 @@
 //!   credentials only over HTTPS, or when it is on this machine, or when the registry
 //!   itself is plain HTTP.
 //!
+//! - A `DELETE` whose token for `repository:<name>:delete` is refused asks once for
+//!   `repository:<name>:*` (GitLab), then at once for the rest of the run (`client.rs`).
+//!
 //! Credentials are looked up (maybe running a helper) at the first challenge, so an
 //! anonymous registry never causes a lookup. Secrets are never logged.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
@@ -59,6 +63,8 @@ pub(crate) struct Authenticator {
     tokens: Mutex<HashMap<String, Slot>>,
     client: Client,
     timeouts: Timeouts,
+    /// Deleting was refused to the scope `delete` and granted to `*` (GitLab).
+    wildcard_delete: AtomicBool,
 }
 
 impl Authenticator {
@@ -78,6 +84,7 @@ impl Authenticator {
             tokens: Mutex::new(HashMap::new()),
             client,
             timeouts,
+            wildcard_delete: AtomicBool::new(false),
         }
     }
 
@@ -109,6 +116,16 @@ impl Authenticator {
         tracing::debug!("{}: auth scheme {}", self.host, pick.scheme);
         *self.scheme.lock().expect("scheme lock") = scheme;
         Some(pick)
+    }
+
+    /// Whether deletes ask for the scope `*` (learned by [`Self::learn_wildcard_delete`]).
+    pub(crate) fn wildcard_delete(&self) -> bool {
+        self.wildcard_delete.load(Ordering::Relaxed)
+    }
+
+    /// A delete was refused with the scope `delete` and done with `*`: ask for `*` from now.
+    pub(crate) fn learn_wildcard_delete(&self) {
+        self.wildcard_delete.store(true, Ordering::Relaxed);
     }
 
     /// The `Authorization` to send with a request needing `scopes`, before any 401.

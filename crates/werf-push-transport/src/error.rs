@@ -125,6 +125,17 @@ impl TransportError {
         }
     }
 
+    /// The token for a request's scopes was refused (the realm answered 401, 403 or 404),
+    /// or the token granted did not cover them: asking for other scopes may help.
+    pub(crate) fn is_scope_refusal(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Unauthorized { .. }
+                | TransportError::Denied { .. }
+                | TransportError::TokenRealm { .. }
+        )
+    }
+
     /// The cause in a few words, without the URL (for one-line retry notes):
     /// `connection reset by peer`, `no answer within 60 s (--response-timeout)`.
     pub fn brief(&self) -> String {

@@ -196,6 +196,29 @@ impl Skopeo {
             .unwrap_or_else(|o| fail(o))
     }
 
+    /// Tags of a repository (`skopeo list-tags docker://HOST/REPO`), sorted.
+    pub fn try_list_tags(&self, repository: &str) -> Result<Vec<String>, Output> {
+        let mut args = vec!["list-tags".to_string(), "--tls-verify=false".to_string()];
+        args.extend(self.creds_args("--creds"));
+        args.push(docker_ref(repository));
+        let out = self.ok(self.run_owned(&args))?;
+        let v = parse_json(&out);
+        let mut tags: Vec<String> = v["Tags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        tags.sort();
+        Ok(tags)
+    }
+
+    pub fn list_tags(&self, repository: &str) -> Vec<String> {
+        self.try_list_tags(repository).unwrap_or_else(|o| fail(o))
+    }
+
     /// `skopeo copy [EXTRA...] SRC DEST` with full transport references
     /// (`docker://...`, `oci:DIR:TAG`, `dir:...`).
     pub fn try_copy(&self, src: &str, dest: &str, extra: &[&str]) -> Result<Output, Output> {

@@ -23,6 +23,7 @@ use super::{Event, Report, Reporter, STATE_LABEL, STATE_TAG};
 use crate::config::read_werf_yaml;
 use crate::error::WerfError;
 use crate::naming::{image_reference, resolve_mode, RepoMode};
+use werf_push_engine::{DeletePath, RegistryProfile};
 use werf_push_registry::{Registries, Registry, RegistryError};
 use werf_push_spec::Reference;
 
@@ -43,6 +44,8 @@ pub struct CleanupRequest {
     pub dry_run: bool,
     pub purge: bool,
     pub page_size: Option<usize>,
+    /// `--registry-profile`: which way tags are deleted; `None`: from the host name.
+    pub profile: Option<RegistryProfile>,
 }
 
 /// Runs the cleanup (or purge) of `req`; the report lists every tag considered, and the
@@ -60,6 +63,18 @@ pub async fn run(
                 source,
             }
         })?;
+    let profile = req
+        .profile
+        .unwrap_or_else(|| RegistryProfile::detect(&base_ref.registry));
+    let path = profile.delete_path();
+    if let (DeletePath::OwnApi { api, permission }, false) = (path, req.dry_run) {
+        return Err(CleanupError::OwnApi {
+            registry: base_ref.registry.clone(),
+            profile: profile.name().into(),
+            api,
+            permission,
+        });
+    }
     let reg = registries
         .get(&base_ref)
         .await
@@ -131,9 +146,10 @@ pub async fn run(
             })
             .collect();
         let total = jobs.len();
-        // The first deletion alone: it learns whether the registry deletes tags, so that
-        // the others do not each ask again.
-        let tag_delete = AtomicBool::new(true);
+        // The profile says whether the tag DELETE works; when it does not know, the first
+        // deletion goes alone: it learns it, so that the others do not each ask again.
+        let tag_delete = AtomicBool::new(matches!(path, DeletePath::ByTag | DeletePath::Probe));
+        let probe = path == DeletePath::Probe;
         let delete = |(i, sole): (usize, bool)| {
             let t = &scanned.tags[i];
             let (reg, tag_delete) = (&reg, &tag_delete);
@@ -145,7 +161,7 @@ pub async fn run(
             }
         };
         let mut jobs = jobs.into_iter();
-        let first = match jobs.next() {
+        let first = match probe.then(|| jobs.next()).flatten() {
             Some(j) => vec![delete(j).await],
             None => Vec::new(),
         };

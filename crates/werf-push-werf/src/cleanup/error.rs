@@ -35,6 +35,19 @@ pub enum CleanupError {
          project directory or pass --dir"
     )]
     NoWerfYaml { dir: PathBuf },
+    /// The registry deletes through its own API, not the distribution API: nothing is
+    /// changed.
+    #[error(
+        "{registry} (registry profile {profile}) does not delete tags through the registry \
+         API: cleanup and purge cannot delete there, and changed nothing. Deleting needs \
+         {api}, with {permission}; `--dry-run` still prints the plan"
+    )]
+    OwnApi {
+        registry: String,
+        profile: String,
+        api: &'static str,
+        permission: &'static str,
+    },
     #[error("--keep-images-used-by {source_name}: {detail}")]
     InUse { source_name: String, detail: String },
     #[error("{context}: {source}")]
@@ -64,7 +77,8 @@ impl CleanupError {
             | CleanupError::Shallow { .. }
             | CleanupError::NoOrigin { .. }
             | CleanupError::NoWerfYaml { .. }
-            | CleanupError::InUse { .. } => ErrorKind::Usage,
+            | CleanupError::InUse { .. }
+            | CleanupError::OwnApi { .. } => ErrorKind::Usage,
             CleanupError::Registry { source, .. } => source.kind(),
             CleanupError::Incomplete { source, .. } => source.kind(),
             CleanupError::Werf(w) => w.kind(),
