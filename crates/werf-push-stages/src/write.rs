@@ -332,44 +332,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn add_stage_rules_table() {
-        // (image, stage, signature, Ok(replaced) or Err(start of message)), applied in order.
-        type Case = (
-            &'static str,
-            &'static str,
-            &'static str,
-            Result<Option<&'static str>, &'static str>,
-        );
-        let cases: [Case; 7] = [
-            ("a", "from", "aa", Ok(None)),
-            ("a", "install", "bb", Ok(None)),
-            ("a", "from", "cc", Ok(Some("aa"))),
-            ("b", "from", "bb", Err("signature bb is already")),
-            (
-                "a",
-                "dockerfile",
-                "dd",
-                Err("image 'a' already has stage '"),
-            ),
-            ("a", "nope", "ee", Err("unknown stage name 'nope'")),
-            ("", "from", "ff", Ok(None)),
-        ];
-        let dir = tempfile::tempdir().unwrap();
-        let mut w = StoreWriter::open(dir.path()).unwrap();
-        for (i, (image, stage, sig, want)) in cases.into_iter().enumerate() {
-            let image = ImageName::from_annotation(image).unwrap();
-            let got = w.add_stage(&desc(i as u8), &image, stage, sig);
-            match (got, want) {
-                (Ok(r), Ok(w)) => assert_eq!(r.as_deref(), w, "case {i}"),
-                (Err(e), Err(w)) => assert!(e.to_string().starts_with(w), "case {i}: {e}"),
-                (got, want) => panic!("case {i}: got {got:?}, want {want:?}"),
-            }
-        }
-        let sigs: Vec<String> = w.entries().into_iter().map(|e| e.signature).collect();
-        assert_eq!(sigs, ["bb", "cc", "ff"]);
-    }
-
     /// A storage that breaks a rule readers check (as a hostile checkout may hold it) is
     /// not committed to: the add fails naming the rule and `index.json` stays as it was.
     #[test]
