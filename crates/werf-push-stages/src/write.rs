@@ -242,7 +242,7 @@ fn blob_names(root: &Path) -> Result<HashSet<OsString>, StoreError> {
 }
 
 /// Takes the storage's writer lock (every writer takes it first), after refusing a storage
-/// reached through a symlink ([`refuse_linked`]). Held by another process, it fails with
+/// reached through a symlink (`refuse_linked`). Held by another process, it fails with
 /// the one lock error, `LayoutError::Locked`.
 pub fn lock(root: &Path) -> Result<LayoutLock, StoreError> {
     refuse_linked(root)?;
