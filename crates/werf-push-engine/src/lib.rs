@@ -13,16 +13,13 @@ mod cancel;
 mod engine;
 mod error;
 mod flight;
-mod held;
 mod image;
 mod plan;
 mod profile;
 mod profile_delete;
 mod reporter;
 mod summary;
-mod upload;
 mod upload_rules;
-mod verify;
 
 pub use engine::{Pusher, Target};
 pub use error::PushError;

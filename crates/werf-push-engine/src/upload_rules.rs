@@ -1,7 +1,7 @@
 //! The pure decisions of a blob upload: how the plan changes when a registry refuses a
 //! request (body too large, chunk too small, no chunked uploads), whether a broken upload
 //! can resume from the offset the registry confirms, whether a refusal says the bytes are
-//! not the blob, and ECR's stale resume. No I/O: `blob.rs` asks, and does what they say.
+//! not the blob, and ECR's stale resume. No I/O: `blob/` asks, and does what they say.
 //! Knows nothing of HTTP, sessions or the CLI.
 
 use super::profile::UploadPlan;
@@ -26,7 +26,7 @@ pub(super) fn stale_resume(e: &RegistryError, offset: u64, resumed_at: Option<u6
 pub(super) enum Step {
     Patch,
     Put,
-    /// The `HEAD` after the closing `PUT` (`held.rs`).
+    /// The `HEAD` after the closing `PUT` (`blob/held.rs`).
     Verify,
 }
 

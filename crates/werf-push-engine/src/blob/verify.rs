@@ -2,8 +2,8 @@
 //! corrupted layout is reported with its path instead of being retried; and the error for a
 //! blob whose bytes changed on disk while its upload read them.
 
-use super::blob::BlobJob;
-use super::{BlobSource, PushError};
+use super::BlobJob;
+use crate::{BlobSource, PushError};
 use werf_push_spec::Digest;
 
 impl BlobJob<'_> {

@@ -2,7 +2,7 @@
 //! the last chunk only; a closing `PUT` that got no answer may have been completed. (ECR's stale resume is a rule of `upload_rules.rs`.)
 //! Knows nothing of the upload's retries or of the CLI.
 
-use super::blob::BlobJob;
+use super::BlobJob;
 use werf_push_registry::RegistryError;
 
 impl BlobJob<'_> {

@@ -1,11 +1,18 @@
-//! One blob into one repository: HEAD, then mount from a repository known to hold it, then
-//! upload following an [`UploadPlan`] (registry profile + options) that adapts to what the
-//! registry refuses (the attempts in `upload.rs`, the decisions in `upload_rules.rs`; here
-//! one transfer, the resume, the abandon); resumed from the offset the registry confirms
-//! after a break, within the run's retry budget; the session cancelled (DELETE, `cancel.rs`) when abandoned or
-//! on an interrupt (Ctrl-C, SIGTERM), after the request in flight stopped. A
+//! One blob into one repository, the whole job in this module: HEAD, then mount from a
+//! repository known to hold it, then upload following an [`UploadPlan`] (registry profile +
+//! options) that adapts to what the registry refuses. Here the job, its state (the open
+//! session, the stop reason) and one transfer, the resume, the abandon; its phases in the
+//! files beside it: the attempts in `upload.rs`, the checks that an upload is held in
+//! `held.rs`, the local digest check in `verify.rs` (the decisions come from the crate's
+//! `upload_rules.rs`). Resumed from the offset the registry confirms after a break, within
+//! the run's retry budget; the session cancelled (DELETE, the crate's `cancel.rs`) when
+//! abandoned or on an interrupt (Ctrl-C, SIGTERM), after the request in flight stopped. A
 //! digest refusal is checked against the file on disk, so a corrupted layout is reported
 //! with its path. Knows nothing of how HTTP is spoken (registry does) or of the CLI.
+
+mod held;
+mod upload;
+mod verify;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,10 +20,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::cancel::{cancel_session, drain, Raced};
-use super::profile::{RegistryProfile, UploadPlan};
-use super::upload_rules::{resumable, Step};
-use super::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
+use crate::cancel::{cancel_session, drain, Raced};
+use crate::profile::{RegistryProfile, UploadPlan};
+use crate::upload_rules::{resumable, Step};
+use crate::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use werf_push_registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use werf_push_spec::Descriptor;
 use werf_push_transport::file_stream::StreamCheck;

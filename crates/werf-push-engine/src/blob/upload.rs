@@ -1,16 +1,16 @@
 //! The upload of one blob after its session is known: attempts through the crate's one
 //! retry loop ([`werf_push_transport::RetryBudget::retry_until`]), each starting or resuming a
-//! session and transferring (`blob.rs`), over a small state that says what the next attempt
+//! session and transferring (`mod.rs`), over a small state that says what the next attempt
 //! starts from (after a closing `PUT` that got no answer, a `HEAD` first: the registry may
 //! have completed it); the decisions come from `upload_rules.rs`. Knows nothing of how HTTP is
 //! spoken (registry does) or of the CLI.
 
-use super::blob::{set_open, BlobJob, Open, Stop};
-use super::profile::UploadPlan;
-use super::upload_rules::{
+use super::{set_open, BlobJob, Open, Stop};
+use crate::profile::UploadPlan;
+use crate::upload_rules::{
     adapt, may_have_landed, refuses_digest, stale_resume, Step, MAX_ADAPTATIONS, MAX_STALE_RESTARTS,
 };
-use super::PushError;
+use crate::PushError;
 use werf_push_registry::{RegistryError, UploadSession};
 use werf_push_transport::{Again, WaitCut};
 
