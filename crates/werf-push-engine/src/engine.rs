@@ -4,25 +4,24 @@
 //! each image's manifests, children first, as soon as its own blobs are there
 //! (`board.rs`). Requests in flight are bounded per registry by the transport
 //! (`--requests`); bytes in flight by `--jobs` (transfers of blobs of `SMALL_BLOB` or more).
-//! The decisions are `plan.rs`'s; this file does the requests. A cancellation token
+//! The decisions are `plan.rs`'s, the blob groups' transfers `transfer.rs`'s; this file runs the
+//! phases and writes the manifests. A cancellation token
 //! (Ctrl-C) stops transfers and is checked before every manifest PUT, so an interrupted run
 //! writes no further manifest.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::blob::BlobJob;
 use super::board::{Board, RepoDigest};
 use super::flight::Flights;
-use super::plan::{self, BlobGroup, Holders};
-use super::{
-    BlobRecord, Event, PushError, PushImage, PushOptions, Reporter, Summary, TagRecord, TagStatus,
-};
+use super::plan::{self, Holders};
+use super::transfer::{Arrived, Transfer};
+use super::{Event, PushError, PushImage, PushOptions, Reporter, Summary, TagRecord, TagStatus};
 use werf_push_registry::{Registries, Registry, RegistryError};
 use werf_push_spec::{Digest, Reference};
 use werf_push_transport::BULK_BODY;
@@ -42,8 +41,6 @@ pub struct Pusher {
     cancel: CancellationToken,
 }
 
-/// The blobs that arrived, per (registry, repository, digest).
-type Arrived = Arc<Mutex<HashMap<RepoDigest, BlobRecord>>>;
 /// One check-and-write per child manifest and repository: `Ok(true)` when written, `Ok(false)`
 /// when the registry held it; a failure is shared by every image waiting on it.
 type ManifestFlights = Flights<RepoDigest, Result<bool, Arc<RegistryError>>>;
@@ -89,53 +86,8 @@ impl Pusher {
         let transfers = Arc::new(Semaphore::new(self.opts.jobs.max(1)));
 
         // 1. Connect, and the up-to-date check: one HEAD per tag, all at once.
-        let mut pending = Vec::new();
-        let mut connected: HashMap<String, Registry> = HashMap::new();
-        let mut checks = JoinSet::new();
-        for (i, t) in targets.iter().enumerate() {
-            let reg = match self.registry(&t.dest).await {
-                Ok(r) => r,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
-            connected.insert(t.dest.registry.clone(), reg.clone());
-            let t = t.clone();
-            checks.spawn(async move {
-                let current = reg
-                    .manifest_digest(&t.dest.repository, &t.dest.manifest_reference())
-                    .await;
-                (i, reg, current)
-            });
-        }
-        let mut checked: Vec<_> = checks.join_all().await;
-        checked.sort_by_key(|c| c.0);
-        // Repositories that hold a blob because a tag there is up to date: mount sources.
-        let mut known = Holders::new();
-        for (i, reg, current) in checked {
-            let t = &targets[i];
-            let root = t.image.root();
-            match current {
-                Ok(current) if plan::up_to_date(current.as_ref(), root.digest()) => {
-                    let record = TagRecord {
-                        reference: t.dest.to_string(),
-                        digest: root.digest().clone(),
-                        status: TagStatus::UpToDate,
-                        manifests_written: 0,
-                    };
-                    self.reporter.event(Event::TagDone { record: &record });
-                    summary.tags.push(record);
-                    plan::add_holders(&mut known, &t.dest, &t.image);
-                }
-                Ok(_) => pending.push((t.clone(), reg)),
-                Err(source) => errors.push(PushError::Manifest {
-                    reference: t.dest.to_string(),
-                    digest: root.digest().clone(),
-                    source: Arc::new(source),
-                }),
-            }
-        }
+        let (pending, connected, known) =
+            self.check_tags(&targets, &mut summary, &mut errors).await;
 
         // 2. Blobs, grouped per (registry, digest): repositories in target order. Mount
         // sources: repositories known from this run first, then the known-blob cache's.
@@ -199,6 +151,97 @@ impl Pusher {
 
         // 3. Manifests: children by digest, the root by tag; each image's as soon as its
         // blobs are there, only for complete images.
+        let writes = self.spawn_manifests(pending, &board);
+        for group_errors in tasks.join_all().await {
+            errors.extend(group_errors);
+        }
+        let arrived = std::mem::take(&mut *arrived.lock().expect("results lock"));
+        summary.blobs = arrived.values().cloned().collect();
+        if let (Some(c), false) = (&cache, self.opts.dry_run) {
+            c.record(&summary.blobs, &known, &cached);
+        }
+        let mut written = writes.join_all().await;
+        written.sort_by_key(|w| w.0);
+        for (_, w) in written {
+            match w {
+                Ok(record) => {
+                    self.reporter.event(Event::TagDone { record: &record });
+                    summary.tags.push(record);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        summary.finish(started.elapsed().as_secs_f64());
+        (summary, errors)
+    }
+
+    /// Connects each target's registry (once per registry) and checks every tag at once (one
+    /// HEAD each). An up-to-date tag is recorded, and its repository becomes a mount source
+    /// of the image's blobs; the others come back to push, with their registry.
+    async fn check_tags(
+        &self,
+        targets: &[Target],
+        summary: &mut Summary,
+        errors: &mut Vec<PushError>,
+    ) -> (Vec<(Target, Registry)>, HashMap<String, Registry>, Holders) {
+        let mut pending = Vec::new();
+        let mut connected: HashMap<String, Registry> = HashMap::new();
+        let mut checks = JoinSet::new();
+        for (i, t) in targets.iter().enumerate() {
+            let reg = match self.registry(&t.dest).await {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            connected.insert(t.dest.registry.clone(), reg.clone());
+            let t = t.clone();
+            checks.spawn(async move {
+                let current = reg
+                    .manifest_digest(&t.dest.repository, &t.dest.manifest_reference())
+                    .await;
+                (i, reg, current)
+            });
+        }
+        let mut checked: Vec<_> = checks.join_all().await;
+        checked.sort_by_key(|c| c.0);
+        // Repositories that hold a blob because a tag there is up to date: mount sources.
+        let mut known = Holders::new();
+        for (i, reg, current) in checked {
+            let t = &targets[i];
+            let root = t.image.root();
+            match current {
+                Ok(current) if plan::up_to_date(current.as_ref(), root.digest()) => {
+                    let record = TagRecord {
+                        reference: t.dest.to_string(),
+                        digest: root.digest().clone(),
+                        status: TagStatus::UpToDate,
+                        manifests_written: 0,
+                    };
+                    self.reporter.event(Event::TagDone { record: &record });
+                    summary.tags.push(record);
+                    plan::add_holders(&mut known, &t.dest, &t.image);
+                }
+                Ok(_) => pending.push((t.clone(), reg)),
+                Err(source) => errors.push(PushError::Manifest {
+                    reference: t.dest.to_string(),
+                    digest: root.digest().clone(),
+                    source: Arc::new(source),
+                }),
+            }
+        }
+        (pending, connected, known)
+    }
+
+    /// Starts each pending image's manifest writes: children by digest, the root by tag, as
+    /// soon as all its blobs are on the board; an image missing a blob is skipped. Each
+    /// result comes with the image's place among the pending ones.
+    fn spawn_manifests(
+        &self,
+        pending: Vec<(Target, Registry)>,
+        board: &Arc<Board>,
+    ) -> JoinSet<(usize, Result<TagRecord, PushError>)> {
         let manifest_flights: Arc<ManifestFlights> = Arc::new(Flights::new());
         let mut writes = JoinSet::new();
         for (i, (t, reg)) in pending.into_iter().enumerate() {
@@ -231,112 +274,7 @@ impl Pusher {
                 )
             });
         }
-        for group_errors in tasks.join_all().await {
-            errors.extend(group_errors);
-        }
-        let arrived = std::mem::take(&mut *arrived.lock().expect("results lock"));
-        summary.blobs = arrived.values().cloned().collect();
-        if let (Some(c), false) = (&cache, self.opts.dry_run) {
-            c.record(&summary.blobs, &known, &cached);
-        }
-        let mut written = writes.join_all().await;
-        written.sort_by_key(|w| w.0);
-        for (_, w) in written {
-            match w {
-                Ok(record) => {
-                    self.reporter.event(Event::TagDone { record: &record });
-                    summary.tags.push(record);
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-        summary.finish(started.elapsed().as_secs_f64());
-        (summary, errors)
-    }
-}
-
-/// What the transfers of one run share.
-struct Transfer<'a> {
-    registry: &'a Registry,
-    /// Bytes in flight: one permit per transfer of a blob of `SMALL_BLOB` or more.
-    transfers: &'a Semaphore,
-    opts: &'a PushOptions,
-    reporter: &'a Arc<dyn Reporter>,
-    arrived: &'a Arrived,
-    board: &'a Board,
-    cancel: &'a CancellationToken,
-}
-
-impl Transfer<'_> {
-    /// Takes one blob into every repository of its group: the first checks (HEAD) and
-    /// uploads or mounts; once it holds the blob, all the others mount from it at once,
-    /// without a HEAD (the mount answers the same question). If the first fails, the next
-    /// one tries in the same way.
-    async fn group(&self, g: BlobGroup) -> Vec<PushError> {
-        let mut errors = Vec::new();
-        let mut holders = g.holders.clone();
-        let mut rest = g.repos.as_slice();
-        while let Some((repo, others)) = rest.split_first() {
-            rest = others;
-            match self.one(&g, repo, &holders, true).await {
-                Ok(()) => {
-                    holders.push(repo.clone());
-                    break;
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-        let mounts = rest.iter().map(|repo| self.one(&g, repo, &holders, false));
-        for r in futures_util::future::join_all(mounts).await {
-            if let Err(e) = r {
-                errors.push(e);
-            }
-        }
-        errors
-    }
-
-    /// One blob into one repository; settles its place on the board either way.
-    async fn one(
-        &self,
-        g: &BlobGroup,
-        repo: &str,
-        holders: &[String],
-        check_first: bool,
-    ) -> Result<(), PushError> {
-        let job = BlobJob {
-            registry: self.registry,
-            registry_name: &g.registry,
-            repo,
-            desc: &g.desc,
-            source: &g.source,
-            mount_from: plan::mount_sources(holders, repo),
-            check_first,
-            transfers: self.transfers,
-            opts: self.opts,
-            reporter: self.reporter,
-            cancel: self.cancel,
-            sent_check: werf_push_transport::file_stream::StreamCheck::new(
-                &g.desc.digest,
-                g.desc.size,
-            ),
-        };
-        let key = (g.registry.clone(), repo.to_string(), g.desc.digest.clone());
-        match job.run().await {
-            Ok(record) => {
-                // In a dry run too: after a real run this repository would hold it.
-                self.reporter.event(Event::BlobDone { record: &record });
-                self.arrived
-                    .lock()
-                    .expect("results lock")
-                    .insert(key.clone(), record);
-                self.board.settle(&key, true);
-                Ok(())
-            }
-            Err(e) => {
-                self.board.settle(&key, false);
-                Err(e)
-            }
-        }
+        writes
     }
 }
 

@@ -19,6 +19,7 @@ mod profile;
 mod profile_delete;
 mod reporter;
 mod summary;
+mod transfer;
 mod upload_rules;
 
 pub use engine::{Pusher, Target};
