@@ -18,6 +18,7 @@ pub mod import;
 pub mod layer;
 mod pargz;
 pub mod pull;
+mod pull_local;
 mod pull_plan;
 mod pull_read;
 mod read;

@@ -17,19 +17,20 @@
 //! lock. Knows nothing of the CLI.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use futures_util::stream::{self, StreamExt};
 
 use super::error::StoreError;
 use super::fetch::download;
-use super::format::{check_signature, stage_position, ImageName, TAG_PREFIX};
+use super::format::{check_signature, ImageName, TAG_PREFIX};
+use super::pull_local::{local_tops, new_stages};
 use super::pull_plan::{choose_chains, missing_layers, Candidate, LocalTop};
 use super::pull_read::{read_stage, Remote};
-use super::write::{NewStage, StoreWriter};
-use werf_push_registry::{Registries, RegistryError};
+use super::write::StoreWriter;
+use werf_push_registry::{Registries, Registry, RegistryError};
 use werf_push_spec::text::{error_chain, shown};
-use werf_push_spec::{Descriptor, Digest, ErrorKind, ManifestKind, Reference};
+use werf_push_spec::{Descriptor, Digest, ErrorKind, Reference};
 
 /// The most `image-stage-*` tags a pull keeps while it pages a tag list (about 100 bytes
 /// each): more is an error naming the bound.
@@ -111,27 +112,7 @@ pub struct PullReport {
 }
 
 pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullReport, StoreError> {
-    let bad_repo = |reason: String| StoreError::PullRepo {
-        repo: shown(&req.repo),
-        reason,
-    };
-    let reference = Reference::parse(&req.repo).map_err(|e| bad_repo(e.to_string()))?;
-    if reference.tag.is_some() || reference.digest.is_some() {
-        return Err(bad_repo(
-            "give the repository without a tag or digest (stages are its image-stage-* tags)"
-                .into(),
-        ));
-    }
-    let wanted = req
-        .images
-        .iter()
-        .map(|n| {
-            ImageName::from_arg(n).map_err(|e| StoreError::Arg {
-                arg: "IMAGE_NAME".into(),
-                reason: e.to_string(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let (reference, wanted) = parse_request(req)?;
     let mut w = StoreWriter::open(&req.stages_dir)?;
     let reg = registries
         .get(&reference)
@@ -158,35 +139,7 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
     let mut report = PullReport::default();
     let local = w.entries();
     let local_sigs: HashSet<&str> = local.iter().map(|e| e.signature.as_str()).collect();
-    let mut sigs = Vec::new();
-    for t in &tags {
-        let sig = &t[TAG_PREFIX.len()..];
-        match check_signature(sig) {
-            Ok(()) if local_sigs.contains(sig) => {}
-            Ok(()) => sigs.push(sig),
-            Err(e) => report
-                .skipped
-                .push(skipped(t, format!("not a stage tag: {e}"))),
-        }
-    }
-    // Reading a stage (its manifest and config) is a round trip or two, not bytes: they all
-    // go at once, under the transport's bound on requests in flight; `jobs` bounds the
-    // layer downloads.
-    let read: Vec<Result<Remote, StoreError>> =
-        stream::iter(sigs.iter().map(|s| read_stage(&reg, &repo, s)))
-            .buffered(STAGE_READS)
-            .collect()
-            .await;
-    let mut candidates = Vec::new();
-    for (r, sig) in read.into_iter().zip(&sigs) {
-        let tag = format!("{TAG_PREFIX}{sig}");
-        match r {
-            Ok(Remote::Stage(c)) => candidates.push(*c),
-            Ok(Remote::Unidentified(why)) => report.unidentified.push(skipped(&tag, why)),
-            Ok(Remote::Skipped(why)) => report.skipped.push(skipped(&tag, why)),
-            Err(e) => report.failed.push(skipped(&tag, alone(e)?)),
-        }
-    }
+    let candidates = read_stages(&reg, &repo, &tags, &local_sigs, &mut report).await?;
     let unread = !report.failed.is_empty();
     let images: HashSet<ImageName> = candidates.iter().map(|c| c.image.clone()).collect();
     let tops = local_tops(&w, &local, &images)?;
@@ -214,28 +167,7 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
             .unwrap_or(false)
     });
     let root = w.root().to_path_buf();
-    // In the order they finish: each with its layer.
-    let results: Vec<(&Descriptor, Result<u32, StoreError>)> = stream::iter(&layers)
-        .map(|d| {
-            let (reg, repo, root) = (&reg, &repo, &root);
-            async move { (d, download(reg, repo, d, root).await) }
-        })
-        .buffer_unordered(req.jobs.max(1))
-        .collect()
-        .await;
-    let mut broken: HashMap<&Digest, String> = HashMap::new();
-    for (l, r) in results {
-        match r {
-            Ok(n) => {
-                report.resumed += n;
-                report.blobs_fetched += 1;
-                report.bytes_fetched += l.size;
-            }
-            Err(e) => {
-                broken.insert(&l.digest, alone(e)?);
-            }
-        }
-    }
+    let broken = fetch_layers(&reg, &repo, &layers, &root, req.jobs, &mut report).await?;
     let (chosen, lost): (Vec<Candidate>, Vec<Candidate>) = chosen
         .into_iter()
         .partition(|c| c.layers.iter().all(|l| !broken.contains_key(&l.digest)));
@@ -259,26 +191,7 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
         let path = root.join("blobs/sha256").join(l.digest.hex());
         std::fs::remove_file(&path).map_err(StoreError::io(&path))?;
     }
-    for c in &chosen {
-        for (d, bytes) in &c.configs {
-            w.write_blob(bytes, &d.media_type)?;
-        }
-        for m in &c.manifests {
-            w.write_blob(m.bytes(), m.media_type())?;
-        }
-    }
-    let batch = new_stages(&chosen);
-    for ((c, n), r) in chosen.iter().zip(&batch).zip(w.add_stages(&batch)) {
-        match r {
-            Ok(_) => report.pulled.push(PulledStage {
-                image: c.image.annotation().to_string(),
-                stage: c.stage.clone(),
-                signature: c.signature.clone(),
-                digest: n.descriptor.digest.to_string(),
-            }),
-            Err(reason) => report.skipped.push(skipped(&c.tag, reason)),
-        }
-    }
+    store(&mut w, &chosen, &mut report)?;
     let have: HashSet<ImageName> = w.entries().into_iter().map(|e| e.image).collect();
     let failed_images: HashSet<&ImageName> = lost.iter().map(|c| &c.image).collect();
     // A stage that could not be read, like an unidentified one, may be any image's.
@@ -317,6 +230,136 @@ impl PullReport {
     }
 }
 
+/// Reads every stage tag of `tags` the storage does not hold (its manifest and config):
+/// the candidates, the others recorded in `report` (not a stage tag, unidentified, skipped,
+/// failed alone); a failure no stage would escape stops.
+async fn read_stages(
+    reg: &Registry,
+    repo: &str,
+    tags: &[String],
+    local_sigs: &HashSet<&str>,
+    report: &mut PullReport,
+) -> Result<Vec<Candidate>, StoreError> {
+    let mut sigs = Vec::new();
+    for t in tags {
+        let sig = &t[TAG_PREFIX.len()..];
+        match check_signature(sig) {
+            Ok(()) if local_sigs.contains(sig) => {}
+            Ok(()) => sigs.push(sig),
+            Err(e) => report
+                .skipped
+                .push(skipped(t, format!("not a stage tag: {e}"))),
+        }
+    }
+    // Reading a stage (its manifest and config) is a round trip or two, not bytes: they all
+    // go at once, under the transport's bound on requests in flight; `jobs` bounds the
+    // layer downloads.
+    let read: Vec<Result<Remote, StoreError>> =
+        stream::iter(sigs.iter().map(|s| read_stage(reg, repo, s)))
+            .buffered(STAGE_READS)
+            .collect()
+            .await;
+    let mut candidates = Vec::new();
+    for (r, sig) in read.into_iter().zip(&sigs) {
+        let tag = format!("{TAG_PREFIX}{sig}");
+        match r {
+            Ok(Remote::Stage(c)) => candidates.push(*c),
+            Ok(Remote::Unidentified(why)) => report.unidentified.push(skipped(&tag, why)),
+            Ok(Remote::Skipped(why)) => report.skipped.push(skipped(&tag, why)),
+            Err(e) => report.failed.push(skipped(&tag, alone(e)?)),
+        }
+    }
+    Ok(candidates)
+}
+
+/// The request's repository (without a tag or digest) and IMAGE_NAMEs, checked.
+fn parse_request(req: &PullRequest) -> Result<(Reference, Vec<ImageName>), StoreError> {
+    let bad_repo = |reason: String| StoreError::PullRepo {
+        repo: shown(&req.repo),
+        reason,
+    };
+    let reference = Reference::parse(&req.repo).map_err(|e| bad_repo(e.to_string()))?;
+    if reference.tag.is_some() || reference.digest.is_some() {
+        return Err(bad_repo(
+            "give the repository without a tag or digest (stages are its image-stage-* tags)"
+                .into(),
+        ));
+    }
+    let wanted = req
+        .images
+        .iter()
+        .map(|n| {
+            ImageName::from_arg(n).map_err(|e| StoreError::Arg {
+                arg: "IMAGE_NAME".into(),
+                reason: e.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((reference, wanted))
+}
+
+/// Fetches `layers` into the storage's blobs, `jobs` at once, counting them in `report`.
+/// Returns the layers that failed alone, with why; a failure no stage would escape stops.
+async fn fetch_layers(
+    reg: &Registry,
+    repo: &str,
+    layers: &[Descriptor],
+    root: &Path,
+    jobs: usize,
+    report: &mut PullReport,
+) -> Result<HashMap<Digest, String>, StoreError> {
+    // In the order they finish: each with its layer.
+    let results: Vec<(&Descriptor, Result<u32, StoreError>)> = stream::iter(layers)
+        .map(|d| async move { (d, download(reg, repo, d, root).await) })
+        .buffer_unordered(jobs.max(1))
+        .collect()
+        .await;
+    let mut broken: HashMap<Digest, String> = HashMap::new();
+    for (l, r) in results {
+        match r {
+            Ok(n) => {
+                report.resumed += n;
+                report.blobs_fetched += 1;
+                report.bytes_fetched += l.size;
+            }
+            Err(e) => {
+                broken.insert(l.digest.clone(), alone(e)?);
+            }
+        }
+    }
+    Ok(broken)
+}
+
+/// Writes the chosen stages' configs and manifests, then adds them to the storage's index
+/// (not yet committed), each recorded in `report` as pulled or skipped by a storage rule.
+fn store(
+    w: &mut StoreWriter,
+    chosen: &[Candidate],
+    report: &mut PullReport,
+) -> Result<(), StoreError> {
+    for c in chosen {
+        for (d, bytes) in &c.configs {
+            w.write_blob(bytes, &d.media_type)?;
+        }
+        for m in &c.manifests {
+            w.write_blob(m.bytes(), m.media_type())?;
+        }
+    }
+    let batch = new_stages(chosen);
+    for ((c, n), r) in chosen.iter().zip(&batch).zip(w.add_stages(&batch)) {
+        match r {
+            Ok(_) => report.pulled.push(PulledStage {
+                image: c.image.annotation().to_string(),
+                stage: c.stage.clone(),
+                signature: c.signature.clone(),
+                digest: n.descriptor.digest.to_string(),
+            }),
+            Err(reason) => report.skipped.push(skipped(&c.tag, reason)),
+        }
+    }
+    Ok(())
+}
+
 /// A report entry: the tag as it may be shown.
 fn skipped(tag: &str, reason: String) -> SkippedStage {
     SkippedStage {
@@ -333,69 +376,4 @@ fn alone(e: StoreError) -> Result<String, StoreError> {
         ErrorKind::Registry | ErrorKind::Integrity => Ok(error_chain(&e)),
         _ => Err(e),
     }
-}
-
-/// The stages to add for `chosen`: each one's root manifest (or index).
-fn new_stages(chosen: &[Candidate]) -> Vec<NewStage> {
-    chosen
-        .iter()
-        .map(|c| {
-            let root = c.manifests.last().expect("a root manifest");
-            NewStage {
-                descriptor: Descriptor {
-                    media_type: root.media_type().to_string(),
-                    digest: root.digest().clone(),
-                    size: root.bytes().len() as u64,
-                    platform: None,
-                    annotations: Default::default(),
-                },
-                image: c.image.clone(),
-                stage: c.stage.clone(),
-                signature: c.signature.clone(),
-            }
-        })
-        .collect()
-}
-
-/// Per image of `images` the storage holds stages of, its furthest stage with its layers.
-fn local_tops(
-    w: &StoreWriter,
-    local: &[super::Stage],
-    images: &HashSet<ImageName>,
-) -> Result<HashMap<ImageName, LocalTop>, StoreError> {
-    let mut furthest: HashMap<&ImageName, &super::Stage> = HashMap::new();
-    for s in local.iter().filter(|s| images.contains(&s.image)) {
-        let e = furthest.entry(&s.image).or_insert(s);
-        if stage_position(&s.stage) > stage_position(&e.stage) {
-            *e = s;
-        }
-    }
-    let mut tops = HashMap::new();
-    if furthest.is_empty() {
-        return Ok(tops);
-    }
-    let Some(layout) = w.layout()? else {
-        return Ok(tops);
-    };
-    for (image, s) in furthest {
-        let mut m = layout.read_manifest(&s.descriptor)?;
-        if let ManifestKind::Index { manifests } = &m.kind() {
-            if let Some(first) = manifests.first() {
-                m = layout.read_manifest(first)?;
-            }
-        }
-        let chain = match &m.kind() {
-            ManifestKind::Image { layers, .. } => layers.iter().map(|l| l.digest.clone()).collect(),
-            ManifestKind::Index { .. } => Vec::new(),
-        };
-        tops.insert(
-            image.clone(),
-            LocalTop {
-                stage: s.stage.clone(),
-                signature: s.signature.clone(),
-                chain,
-            },
-        );
-    }
-    Ok(tops)
 }
