@@ -262,19 +262,13 @@ fn layers(c: &mut Criterion) {
         ("zstd, all cores", LayerCompression::Zstd, 0),
     ];
     for (name, compression, threads) in cases {
-        let req = AddRequest {
-            stages_dir: tmp.path().join("stages"),
-            image: ImageName::named("bench").expect("a valid name"),
-            stage: "from".into(),
-            from_dir: src.clone(),
-            parent: None,
-            signature: None,
-            epoch: 0,
-            layer: LayerOptions {
-                compression,
-                threads,
-            },
-        };
+        let mut req = AddRequest::new(
+            tmp.path().join("stages"),
+            ImageName::named("bench").expect("a valid name"),
+            "from",
+            src.clone(),
+        );
+        req.layer = LayerOptions::new(compression, threads);
         g.bench_function(format!("{} MiB, {name}", bytes >> 20), |b| {
             b.iter(|| black_box(add(&req).expect("add").layer_digest))
         });
@@ -285,17 +279,19 @@ fn layers(c: &mut Criterion) {
 /// `n` stages of `n / 10` images, ten stages each, as `stages pull` adds them.
 fn pulled_stages(n: usize) -> Vec<NewStage> {
     (0..n)
-        .map(|i| NewStage {
-            descriptor: werf_push_spec::Descriptor {
-                media_type: werf_push_spec::media_type::OCI_MANIFEST.into(),
-                digest: werf_push_spec::Digest::sha256_of(&i.to_le_bytes()),
-                size: 1,
-                platform: None,
-                annotations: Default::default(),
-            },
-            image: ImageName::named(&format!("image-{}", i / 10)).expect("name"),
-            stage: STAGE_ORDER[i % 10].to_string(),
-            signature: format!("{i:056x}"),
+        .map(|i| {
+            NewStage::new(
+                werf_push_spec::Descriptor {
+                    media_type: werf_push_spec::media_type::OCI_MANIFEST.into(),
+                    digest: werf_push_spec::Digest::sha256_of(&i.to_le_bytes()),
+                    size: 1,
+                    platform: None,
+                    annotations: Default::default(),
+                },
+                ImageName::named(&format!("image-{}", i / 10)).expect("name"),
+                STAGE_ORDER[i % 10],
+                format!("{i:056x}"),
+            )
         })
         .collect()
 }

@@ -292,13 +292,13 @@ impl StageArgs {
     }
 
     pub fn layer(&self) -> LayerOptions {
-        LayerOptions {
-            compression: match self.compression {
+        LayerOptions::new(
+            match self.compression {
                 CompressionArg::Gzip => LayerCompression::Gzip,
                 CompressionArg::Zstd => LayerCompression::Zstd,
             },
-            threads: self.layer_threads.map_or(0, usize::from),
-        }
+            self.layer_threads.map_or(0, usize::from),
+        )
     }
 }
 

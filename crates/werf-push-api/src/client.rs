@@ -105,13 +105,8 @@ impl Client {
         stages_dir: impl Into<PathBuf>,
         repo: &str,
     ) -> Result<PullReport, Error> {
-        let req = PullRequest {
-            stages_dir: stages_dir.into(),
-            repo: repo.to_string(),
-            images: Vec::new(),
-            jobs: self.options.jobs.max(1),
-            page_size: None,
-        };
+        let mut req = PullRequest::new(stages_dir, repo);
+        req.jobs = self.options.jobs.max(1);
         // Cancelled, the pull is dropped: its writer removes the blobs it placed, the
         // storage's index is untouched.
         tokio::select! {

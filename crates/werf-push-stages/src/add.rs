@@ -17,13 +17,24 @@ use super::write::StoreWriter;
 use werf_push_layout::Layout;
 use werf_push_spec::{media_type, ManifestKind};
 
+/// What `stages add` stores: a directory as one layer on top of a parent stage (or of
+/// nothing), as stage `stage` of `image`. Built with [`AddRequest::new`]; the optional
+/// fields are set after it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// The stages storage (created when missing).
     pub stages_dir: PathBuf,
+    /// The werf image the stage belongs to.
     pub image: ImageName,
+    /// The stage's name, one of werf's stage names (`format::STAGE_ORDER`).
     pub stage: String,
+    /// The directory packed into the new layer; must not hold the stages storage.
     pub from_dir: PathBuf,
     /// Signature of the parent stage, which must be in the storage.
     pub parent: Option<String>,
+    /// The new stage's signature; `None`: the documented default from the manifest digest
+    /// and the parent's signature.
     pub signature: Option<String>,
     /// mtime of every entry and `created` of the config; 0 when `SOURCE_DATE_EPOCH` is unset.
     pub epoch: u64,
@@ -31,18 +42,51 @@ pub struct AddRequest {
     pub layer: LayerOptions,
 }
 
+impl AddRequest {
+    /// A stage of `image` named `stage` from `from_dir` into the storage at `stages_dir`:
+    /// no parent, the default signature, epoch 0, gzip on every core.
+    pub fn new(
+        stages_dir: impl Into<PathBuf>,
+        image: ImageName,
+        stage: impl Into<String>,
+        from_dir: impl Into<PathBuf>,
+    ) -> AddRequest {
+        AddRequest {
+            stages_dir: stages_dir.into(),
+            image,
+            stage: stage.into(),
+            from_dir: from_dir.into(),
+            parent: None,
+            signature: None,
+            epoch: 0,
+            layer: LayerOptions::default(),
+        }
+    }
+}
+
+/// The stage `stages add` stored, as its report shows it.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct Added {
+    /// The image's name as annotations hold it (empty for the nameless image).
     pub image: String,
+    /// The stage's name.
     pub stage: String,
+    /// The stage's signature (given or computed).
     pub signature: String,
+    /// Digest of the stage's manifest.
     pub digest: String,
+    /// Digest of the new (compressed) layer blob.
     pub layer_digest: String,
+    /// sha256 of the new layer's uncompressed tar (its `rootfs.diff_ids` entry).
     pub diff_id: String,
     /// The signature of the stage this one replaced (same image and stage).
     pub replaced: Option<String>,
 }
 
+/// Packs `req.from_dir` into a layer, writes the stage's config and manifest and adds the
+/// stage to the storage's index, under the writer lock; the storage is left as it was on
+/// failure.
 pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     let mut w = StoreWriter::open(&req.stages_dir)?;
     let parent_sig = match &req.parent {

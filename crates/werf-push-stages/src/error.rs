@@ -11,54 +11,95 @@ use werf_push_layout::LayoutError;
 use werf_push_registry::RegistryError;
 use werf_push_spec::{Digest, ErrorKind};
 
-/// Every failure of `crate`.
+/// Every failure of the stages storage and of its commands (`import`, `add`, `pull`,
+/// `gc`). New variants may come: match with a wildcard arm and use [`StoreError::kind`].
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StoreError {
+    /// The storage as an OCI layout could not be opened, read or written (a missing or
+    /// broken file, a lock another writer holds, a full disk).
     #[error("{0}")]
     Layout(#[from] LayoutError),
     /// The stages storage breaks a rule of the format (docs/stages-format.md).
     #[error("{}: stage {entry}: {rule}", .path.display())]
     Rule {
+        /// The stages storage, or its `index.json`.
         path: PathBuf,
+        /// The entry that breaks it: its signature, ref name, digest or position (empty
+        /// when no entry is at fault).
         entry: String,
+        /// The rule broken, as a sentence.
         rule: String,
     },
     /// A value given on the command line cannot be used: which one, why, how to fix it.
     #[error("{arg}: {reason}")]
-    Arg { arg: String, reason: String },
+    Arg {
+        /// The argument as the user gave it (`--parent SIG`, `IMAGE_NAME`).
+        arg: String,
+        /// Why it cannot be used and what to give instead.
+        reason: String,
+    },
     /// A source to import or add (a layout, an archive, a directory) cannot be a stage.
     #[error("{}: {reason}", .path.display())]
-    Source { path: PathBuf, reason: String },
+    Source {
+        /// The source's path.
+        path: PathBuf,
+        /// What makes it unusable.
+        reason: String,
+    },
     /// A new stage breaks a rule of the stages storage, so it is not added.
     #[error("{rule}")]
-    Refused { signature: String, rule: String },
+    Refused {
+        /// The new stage's signature.
+        signature: String,
+        /// The rule it breaks, as a sentence.
+        rule: String,
+    },
     /// A path is not a stages storage werf-push may write (no `oci-layout`, a link).
     #[error("{}: {reason}", .path.display())]
-    NotStorage { path: PathBuf, reason: String },
+    NotStorage {
+        /// The path given as the stages storage (or the offending path inside it).
+        path: PathBuf,
+        /// What it is instead, and what was left untouched.
+        reason: String,
+    },
+    /// Reading a source or writing the storage failed at the file-system level.
     #[error("{}: {source}", .path.display())]
     Io {
+        /// The file or directory being read or written.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
     /// A registry request of `stages pull` failed (after retries).
     #[error("{context}: {source}")]
     Registry {
+        /// What was being done (the registry's host, or the step of the pull).
         context: String,
+        /// The registry's failure, which names the request.
         #[source]
         source: RegistryError,
     },
     /// `stages pull --repo` is not a repository.
     #[error("--repo {repo}: {reason}")]
-    PullRepo { repo: String, reason: String },
+    PullRepo {
+        /// The `--repo` value, escaped for printing.
+        repo: String,
+        /// Why it is not a repository.
+        reason: String,
+    },
     /// A blob `stages pull` downloaded has another digest than its descriptor's.
     #[error(
         "blob {digest} downloaded from {repo} has digest {actual}: rejected, nothing of it was \
          stored (the registry or a proxy corrupted it)"
     )]
     PulledCorrupt {
+        /// The repository the blob came from.
         repo: String,
+        /// The digest the descriptor names.
         digest: Digest,
+        /// The digest of the bytes received.
         actual: Digest,
     },
     /// A blob `stages pull` downloaded is longer than its descriptor says.
@@ -67,13 +108,17 @@ pub enum StoreError {
          says: rejected, nothing of it was stored"
     )]
     PulledTooLong {
+        /// The repository the blob came from.
         repo: String,
+        /// The blob's digest.
         digest: Digest,
+        /// The size its descriptor gives, in bytes.
         size: u64,
     },
     /// `stages pull` could not pull some stages (the others are stored).
     #[error("{}", pull_failed(.repo, .failed))]
     PullFailed {
+        /// The repository pulled from, escaped for printing.
         repo: String,
         /// (stage tag, why), as the report lists them.
         failed: Vec<(String, String)>,
@@ -82,6 +127,7 @@ pub enum StoreError {
     /// could restore is stored).
     #[error("{}", not_restored(.repo, .images, .unidentified))]
     NotRestored {
+        /// The repository pulled from.
         repo: String,
         /// Image names as given (`~` for the nameless image).
         images: Vec<String>,

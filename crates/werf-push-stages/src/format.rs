@@ -102,6 +102,7 @@ impl ImageName {
         self.0.as_deref()
     }
 
+    /// The name as werf's own `Option` (`None` for the nameless image).
     pub fn as_option(&self) -> &Option<String> {
         &self.0
     }

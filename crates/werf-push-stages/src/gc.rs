@@ -16,23 +16,34 @@ use werf_push_layout::safe_fs::is_real_dir;
 use werf_push_layout::{remove_temp, stale_temps, Layout, TMP_PREFIX};
 use werf_push_spec::{Descriptor, Digest, ManifestKind};
 
+/// A file `stages gc` removed (or, with `--dry-run`, would remove).
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct GcItem {
+    /// The file, inside the stages storage.
     pub path: PathBuf,
     /// `blob` or `temporary`.
     pub kind: &'static str,
+    /// Its size in bytes (0 when it could not be read).
     pub size: u64,
 }
 
+/// What `stages gc` did.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct GcReport {
+    /// Nothing was removed: `removed` lists what would be.
     pub dry_run: bool,
+    /// The files removed, in path order.
     pub removed: Vec<GcItem>,
+    /// The sum of their sizes, in bytes.
     pub bytes: u64,
     /// Blobs kept: referenced by a stage.
     pub kept: usize,
 }
 
+/// Removes (with `dry_run`, only lists) the blobs of the storage at `root` no stage
+/// references and the temporary files interrupted writers left, under the writer lock.
 pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
     if !root.join("oci-layout").exists() {
         return Err(StoreError::NotStorage {

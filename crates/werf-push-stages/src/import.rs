@@ -37,11 +37,20 @@ fn usage(s: &str) -> StoreError {
     }
 }
 
+/// What `stages import` stores: the image of `source` as stage `stage` of `image`. Built
+/// with [`ImportRequest::new`]; the optional fields are set after it.
+#[non_exhaustive]
 pub struct ImportRequest {
+    /// The stages storage (created when missing).
     pub stages_dir: PathBuf,
+    /// The image to import ([`parse_source`] reads one from its command-line form).
     pub source: Source,
+    /// The werf image the stage belongs to.
     pub image: ImageName,
+    /// The stage's name, one of werf's stage names (`format::STAGE_ORDER`).
     pub stage: String,
+    /// The new stage's signature; `None`: the documented default from the manifest digest
+    /// and the parent's signature.
     pub signature: Option<String>,
     /// The parent stage's signature (enters the default signature; must exist).
     pub parent: Option<String>,
@@ -49,15 +58,46 @@ pub struct ImportRequest {
     pub layer: LayerOptions,
 }
 
+impl ImportRequest {
+    /// The image of `source` as stage `stage` of `image` in the storage at `stages_dir`:
+    /// no parent, the default signature, plain layers compressed with gzip on every core.
+    pub fn new(
+        stages_dir: impl Into<PathBuf>,
+        source: Source,
+        image: ImageName,
+        stage: impl Into<String>,
+    ) -> ImportRequest {
+        ImportRequest {
+            stages_dir: stages_dir.into(),
+            source,
+            image,
+            stage: stage.into(),
+            signature: None,
+            parent: None,
+            layer: LayerOptions::default(),
+        }
+    }
+}
+
+/// The stage `stages import` stored, as its report shows it.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct Imported {
+    /// The image's name as annotations hold it (empty for the nameless image).
     pub image: String,
+    /// The stage's name.
     pub stage: String,
+    /// The stage's signature (given or computed).
     pub signature: String,
+    /// Digest of the stage's (relabelled) manifest or index.
     pub digest: String,
+    /// The signature of the stage this one replaced (same image and stage).
     pub replaced: Option<String>,
 }
 
+/// Copies the image of `req.source` into the storage with werf's labels added to its
+/// config(s), and adds it as a stage, under the writer lock; the storage is left as it was
+/// on failure.
 pub fn import(req: &ImportRequest) -> Result<Imported, StoreError> {
     let mut w = StoreWriter::open(&req.stages_dir)?;
     let parent = match &req.parent {

@@ -19,8 +19,9 @@ use super::pargz::ParGzEncoder;
 use werf_push_layout::BlobWriter;
 use werf_push_spec::{media_type, Descriptor, Digest, DigestHasher};
 
-/// How a new layer is compressed.
+/// How a new layer is compressed (more ways may come: match with a wildcard arm).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum LayerCompression {
     /// gzip level 6 (`application/vnd.oci.image.layer.v1.tar+gzip`): every client reads it.
     #[default]
@@ -31,6 +32,7 @@ pub enum LayerCompression {
 }
 
 impl LayerCompression {
+    /// The OCI media type of a layer compressed this way.
     pub fn media_type(self) -> &'static str {
         match self {
             LayerCompression::Gzip => media_type::OCI_LAYER_GZIP,
@@ -41,13 +43,23 @@ impl LayerCompression {
 
 /// How layers are written.
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct LayerOptions {
+    /// How the layer is compressed.
     pub compression: LayerCompression,
     /// Compression threads; 0: one per core. The bytes are the same for any value.
     pub threads: usize,
 }
 
 impl LayerOptions {
+    /// Layers compressed with `compression` on `threads` threads (0: one per core).
+    pub fn new(compression: LayerCompression, threads: usize) -> LayerOptions {
+        LayerOptions {
+            compression,
+            threads,
+        }
+    }
+
     fn threads(&self) -> usize {
         match self.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -79,6 +91,7 @@ impl<W: Write> Write for HashWriter<W> {
 
 /// A layer as stored.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LayerOut {
     /// sha256 of the uncompressed tar (the config's `rootfs.diff_ids` entry).
     pub diff_id: Digest,
@@ -100,6 +113,8 @@ pub struct LayerWriter {
 }
 
 impl LayerWriter {
+    /// A layer written to a temporary blob file of the storage at `root`, compressed as
+    /// `opts` says; `what` names the source in errors.
     pub fn create(root: &Path, opts: &LayerOptions, what: &Path) -> Result<Self, StoreError> {
         let blob = BlobWriter::create(root)?;
         let threads = opts.threads();

@@ -5,6 +5,7 @@
 //! `pull` (a registry's `image-stage-*` tags back), `gc`. Uses `push` only to reach a
 //! registry for `pull`; knows nothing of werf.yaml, naming modes, tags or the CLI.
 
+#![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
 pub mod add;

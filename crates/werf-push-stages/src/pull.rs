@@ -40,42 +40,77 @@ pub const MAX_STAGE_TAGS: usize = 100_000;
 /// (`--requests`) to be the limit.
 const STAGE_READS: usize = 128;
 
+/// Layer downloads at once when the request does not say (`stages pull --jobs`'s default).
+pub const DEFAULT_JOBS: usize = 4;
+
+/// What `stages pull` fetches, and how. Built with [`PullRequest::new`]; the optional
+/// fields are set after it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PullRequest {
+    /// The stages storage to fill (created when missing).
     pub stages_dir: PathBuf,
     /// REGISTRY/REPOSITORY, as given to `publish --repo`.
     pub repo: String,
     /// Only stages of these images (`~` is the nameless image); all when empty.
     pub images: Vec<String>,
-    /// Layer downloads at once.
+    /// Layer downloads at once (0 counts as 1).
     pub jobs: usize,
     /// Tags asked for per page (`n=`); `None` lets the registry choose.
     pub page_size: Option<usize>,
 }
 
+impl PullRequest {
+    /// Every stage of `repo` into the storage at `stages_dir`: all images,
+    /// [`DEFAULT_JOBS`] downloads at once, the registry's page size.
+    pub fn new(stages_dir: impl Into<PathBuf>, repo: impl Into<String>) -> PullRequest {
+        PullRequest {
+            stages_dir: stages_dir.into(),
+            repo: repo.into(),
+            images: Vec::new(),
+            jobs: DEFAULT_JOBS,
+            page_size: None,
+        }
+    }
+}
+
+/// A stage `stages pull` stored.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct PulledStage {
+    /// The image's name as annotations hold it (empty for the nameless image).
     pub image: String,
+    /// The stage's name.
     pub stage: String,
+    /// The stage's signature (its tag without `image-stage-`).
     pub signature: String,
+    /// Digest of the stage's manifest or index, as its tag holds it.
     pub digest: String,
 }
 
 /// A stage tag not pulled, and why (the tag as it may be shown: escaped and cut).
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct SkippedStage {
+    /// The stage tag, escaped and cut for printing.
     pub tag: String,
+    /// Why it was not pulled, as a sentence.
     pub reason: String,
 }
 
 /// One stage of a chain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct ChainStage {
+    /// The stage's name.
     pub stage: String,
+    /// The stage's signature.
     pub signature: String,
 }
 
 /// The chain of stages chosen for one image.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct Chain {
     /// The image (`~` for the nameless one).
     pub image: String,
@@ -88,9 +123,12 @@ pub struct Chain {
     pub left_out: Vec<String>,
 }
 
+/// What `stages pull` did, as its report shows it (stage tags the storage held already are
+/// not listed).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 #[non_exhaustive]
 pub struct PullReport {
+    /// The stages stored, in the order they were added.
     pub pulled: Vec<PulledStage>,
     /// Stage tags not pulled by choice: another build, already in the storage, a rule of
     /// the storage, not a stage tag.
@@ -105,12 +143,18 @@ pub struct PullReport {
     pub not_restored: Vec<String>,
     /// Per image, the chain chosen.
     pub chains: Vec<Chain>,
+    /// Layer blobs downloaded.
     pub blobs_fetched: usize,
+    /// Their total size, in bytes.
     pub bytes_fetched: u64,
     /// Downloads continued with `Range` after a cut.
     pub resumed: u32,
 }
 
+/// Pulls the `image-stage-*` tags of `req.repo` that the storage lacks into it, one
+/// consistent chain per image, through `registries`. Stages that fail alone are in the
+/// report's `failed` (see [`PullReport::incomplete`]); a failure no stage escapes is an
+/// error and leaves the storage as it was.
 pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullReport, StoreError> {
     let (reference, wanted) = parse_request(req)?;
     let mut w = StoreWriter::open(&req.stages_dir)?;

@@ -17,22 +17,31 @@ use werf_push_spec::Descriptor;
 
 /// One stage: an `index.json` entry with its image, stage name and signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stage {
+    /// The werf image it is a stage of (`io.werf.image`).
     pub image: ImageName,
+    /// The stage's name, one of werf's stage names (`io.werf.stage`).
     pub stage: String,
+    /// The stage's signature (`io.werf.signature`).
     pub signature: String,
+    /// The entry's descriptor: the stage's manifest or index, with its annotations.
     pub descriptor: Descriptor,
 }
 
 /// A validated stages storage.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct StagesStorage {
+    /// The storage as an OCI layout, for reading its blobs.
     pub layout: Layout,
     /// Stages per image, in stage order; the last one is the image.
     pub images: BTreeMap<ImageName, Vec<Stage>>,
 }
 
 impl StagesStorage {
+    /// Opens and validates the storage at `dir`: every rule of the format, every blob of
+    /// every stage present with its size, manifests verified.
     pub fn open(dir: &Path) -> Result<StagesStorage, StoreError> {
         let layout = Layout::open(dir)?;
         let index_path = dir.join("index.json");

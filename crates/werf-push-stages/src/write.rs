@@ -47,6 +47,7 @@ impl StoreWriter {
         })
     }
 
+    /// The storage's directory.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -105,6 +106,7 @@ impl StoreWriter {
         }
     }
 
+    /// The stage whose signature is `signature` exactly, if the storage holds it.
     pub fn find(&self, signature: &str) -> Option<Stage> {
         self.entries()
             .into_iter()
@@ -287,11 +289,33 @@ fn refuse_linked(root: &Path) -> Result<(), StoreError> {
 
 /// A stage to add: its root manifest (blobs already written), image, stage and signature.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewStage {
+    /// The stage's root manifest or index, its blobs already in the storage.
     pub descriptor: Descriptor,
+    /// The werf image it is a stage of.
     pub image: ImageName,
+    /// The stage's name, one of werf's stage names.
     pub stage: String,
+    /// The stage's signature.
     pub signature: String,
+}
+
+impl NewStage {
+    /// The stage `descriptor` (blobs already written) as `image`/`stage`/`signature`.
+    pub fn new(
+        descriptor: Descriptor,
+        image: ImageName,
+        stage: impl Into<String>,
+        signature: impl Into<String>,
+    ) -> NewStage {
+        NewStage {
+            descriptor,
+            image,
+            stage: stage.into(),
+            signature: signature.into(),
+        }
+    }
 }
 
 /// The fields of a stage's `index.json` entry besides its descriptor: the `io.werf.*`

@@ -28,16 +28,16 @@ pub struct AddArgs {
 }
 
 pub fn run(a: AddArgs) -> Result<i32> {
-    let req = AddRequest {
-        stages_dir: a.storage.path()?,
-        image: a.stage.image()?,
-        stage: a.stage.stage.clone(),
-        from_dir: a.from_dir.clone(),
-        parent: a.stage.parent.clone(),
-        signature: a.stage.signature.clone(),
-        epoch: a.source_date_epoch.unwrap_or(0),
-        layer: a.stage.layer(),
-    };
+    let mut req = AddRequest::new(
+        a.storage.path()?,
+        a.stage.image()?,
+        a.stage.stage.clone(),
+        a.from_dir.clone(),
+    );
+    req.parent = a.stage.parent.clone();
+    req.signature = a.stage.signature.clone();
+    req.epoch = a.source_date_epoch.unwrap_or(0);
+    req.layer = a.stage.layer();
     let done = add(&req)?;
     if let Some(r) = &done.replaced {
         eprintln!("replaced stage {r} (its blobs go with `werf-push stages gc`)");

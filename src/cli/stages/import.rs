@@ -23,15 +23,15 @@ pub struct ImportArgs {
 }
 
 pub fn run(a: ImportArgs) -> Result<i32> {
-    let req = ImportRequest {
-        stages_dir: a.storage.path()?,
-        source: parse_source(&a.src)?,
-        image: a.stage.image()?,
-        stage: a.stage.stage.clone(),
-        signature: a.stage.signature.clone(),
-        parent: a.stage.parent.clone(),
-        layer: a.stage.layer(),
-    };
+    let mut req = ImportRequest::new(
+        a.storage.path()?,
+        parse_source(&a.src)?,
+        a.stage.image()?,
+        a.stage.stage.clone(),
+    );
+    req.signature = a.stage.signature.clone();
+    req.parent = a.stage.parent.clone();
+    req.layer = a.stage.layer();
     let done = import(&req)?;
     if let Some(r) = &done.replaced {
         eprintln!("replaced stage {r} (its blobs go with `werf-push stages gc`)");

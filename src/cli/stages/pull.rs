@@ -39,13 +39,10 @@ pub struct PullArgs {
 
 pub async fn run(a: PullArgs, g: &GlobalArgs) -> Result<i32> {
     let registries = settings::registries(&a.registry)?;
-    let req = PullRequest {
-        stages_dir: a.storage.path()?,
-        repo: a.repo.get()?.to_string(),
-        images: a.images.clone(),
-        jobs: a.jobs as usize,
-        page_size: a.page_size,
-    };
+    let mut req = PullRequest::new(a.storage.path()?, a.repo.get()?);
+    req.images = a.images.clone();
+    req.jobs = a.jobs as usize;
+    req.page_size = a.page_size;
     // Ctrl-C drops the pull: its writer removes the blobs it placed, index.json
     // is untouched.
     let report = tokio::select! {
