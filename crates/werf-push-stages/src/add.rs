@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 
 use super::error::StoreError;
 use super::format::{set_labels, ImageName, LABEL_IMAGE, LABEL_STAGE};
-use super::layer::{tar_dir, LayerOptions};
+use super::layer::{tar_dir, LayerOptions, LayerOut};
 use super::signature::default_signature;
 use super::write::StoreWriter;
 use werf_push_layout::Layout;
-use werf_push_spec::{media_type, ManifestKind};
+use werf_push_spec::{media_type, Descriptor, ManifestKind};
 
 /// What `stages add` stores: a directory as one layer on top of a parent stage (or of
 /// nothing), as stage `stage` of `image`. Built with [`AddRequest::new`]; the optional
@@ -99,8 +99,35 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
     };
     refuse_storage_inside(w.root(), &req.from_dir)?;
     let layer = tar_dir(w.root(), &req.from_dir, req.epoch, &req.layer)?;
+    let cfg = config(parent_config, &layer, req).map_err(|rule| StoreError::Rule {
+        path: w.root().to_path_buf(),
+        entry: parent_sig.clone().unwrap_or_default(),
+        rule,
+    })?;
+    let m_desc = write_image(&w, &cfg, parent_layers, &layer)?;
+    let sig = match &req.signature {
+        Some(s) => s.clone(),
+        None => default_signature(&m_desc.digest, parent_sig.as_deref()),
+    };
+    let replaced = w.add_stage(&m_desc, &req.image, &req.stage, &sig)?;
+    w.commit()?;
+    Ok(Added {
+        image: req.image.annotation().to_string(),
+        stage: req.stage.clone(),
+        signature: sig,
+        digest: m_desc.digest.to_string(),
+        layer_digest: layer.descriptor.digest.to_string(),
+        diff_id: layer.diff_id.to_string(),
+        replaced,
+    })
+}
+
+/// The new stage's config: the parent's (or a minimal one) with `created`, the new
+/// layer's `rootfs.diff_ids` entry, a history entry and werf's labels. `Err` says what is
+/// wrong with the parent's config.
+fn config(parent: Option<Value>, layer: &LayerOut, req: &AddRequest) -> Result<Value, String> {
     let created = rfc3339(req.epoch);
-    let mut cfg = parent_config.unwrap_or_else(|| {
+    let mut cfg = parent.unwrap_or_else(|| {
         json!({
             "architecture": go_arch(),
             "os": "linux",
@@ -108,11 +135,9 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
             "rootfs": {"type": "layers", "diff_ids": []},
         })
     });
-    let obj = cfg.as_object_mut().ok_or_else(|| StoreError::Rule {
-        path: w.root().to_path_buf(),
-        entry: parent_sig.clone().unwrap_or_default(),
-        rule: "the parent's config is not a JSON object".into(),
-    })?;
+    let obj = cfg
+        .as_object_mut()
+        .ok_or("the parent's config is not a JSON object")?;
     obj.insert("created".into(), Value::from(created.clone()));
     let rootfs = obj
         .entry("rootfs")
@@ -135,13 +160,19 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
             (LABEL_IMAGE, req.image.annotation()),
             (LABEL_STAGE, &req.stage),
         ],
-    )
-    .map_err(|rule| StoreError::Rule {
-        path: w.root().to_path_buf(),
-        entry: parent_sig.clone().unwrap_or_default(),
-        rule,
-    })?;
-    let cfg_bytes = serde_json::to_vec(&cfg).expect("JSON values serialise");
+    )?;
+    Ok(cfg)
+}
+
+/// Writes `cfg` and an OCI manifest of it with `parent_layers` then `layer` into the
+/// storage; returns the manifest's descriptor.
+fn write_image(
+    w: &StoreWriter,
+    cfg: &Value,
+    parent_layers: Vec<Value>,
+    layer: &LayerOut,
+) -> Result<Descriptor, StoreError> {
+    let cfg_bytes = serde_json::to_vec(cfg).expect("JSON values serialise");
     let cfg_desc = w.write_blob(&cfg_bytes, media_type::OCI_CONFIG)?;
     let mut layers = parent_layers;
     layers.push(layer.descriptor.to_json());
@@ -152,22 +183,7 @@ pub fn add(req: &AddRequest) -> Result<Added, StoreError> {
         "layers": layers,
     });
     let m_bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");
-    let m_desc = w.write_blob(&m_bytes, media_type::OCI_MANIFEST)?;
-    let sig = match &req.signature {
-        Some(s) => s.clone(),
-        None => default_signature(&m_desc.digest, parent_sig.as_deref()),
-    };
-    let replaced = w.add_stage(&m_desc, &req.image, &req.stage, &sig)?;
-    w.commit()?;
-    Ok(Added {
-        image: req.image.annotation().to_string(),
-        stage: req.stage.clone(),
-        signature: sig,
-        digest: m_desc.digest.to_string(),
-        layer_digest: layer.descriptor.digest.to_string(),
-        diff_id: layer.diff_id.to_string(),
-        replaced,
-    })
+    w.write_blob(&m_bytes, media_type::OCI_MANIFEST)
 }
 
 /// `--from-dir` must not hold the stages storage: the layer would pack the storage itself

@@ -52,7 +52,25 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
         });
     }
     let _lock = lock(root)?;
-    // Checked before anything is read: a linked blob directory is refused as such.
+    let dirs = blob_dirs(root)?;
+    let referenced = referenced(root)?;
+    let (mut items, kept) = unreferenced_blobs(&dirs, &referenced)?;
+    items.extend(temporaries(root)?);
+    items.sort_by(|a, b| a.path.cmp(&b.path));
+    if !dry_run {
+        remove(&items)?;
+    }
+    Ok(GcReport {
+        dry_run,
+        bytes: items.iter().map(|i| i.size).sum(),
+        removed: items,
+        kept,
+    })
+}
+
+/// The storage's real `blobs/<algorithm>` directories (each with its algorithm), checked
+/// before anything is read: a linked blob directory is refused as such.
+fn blob_dirs(root: &Path) -> Result<Vec<(&'static str, PathBuf)>, StoreError> {
     let mut real = Vec::new();
     for alg in ["sha256", "sha512"] {
         let dir = root.join("blobs").join(alg);
@@ -65,6 +83,12 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
             real.push((alg, dir));
         }
     }
+    Ok(real)
+}
+
+/// Every digest an entry of the storage's `index.json` references, through manifests,
+/// indexes, configs and layers (none without an `index.json`).
+fn referenced(root: &Path) -> Result<BTreeSet<Digest>, StoreError> {
     let mut referenced = BTreeSet::new();
     if root.join("index.json").exists() {
         let layout = Layout::open(root)?;
@@ -72,19 +96,28 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
             walk(&layout, d, 0, &mut referenced)?;
         }
     }
+    Ok(referenced)
+}
+
+/// The blob files of `dirs` not `referenced`, and how many blobs are kept. Only regular
+/// files named by a valid digest count: anything else there is not ours to remove.
+fn unreferenced_blobs(
+    dirs: &[(&str, PathBuf)],
+    referenced: &BTreeSet<Digest>,
+) -> Result<(Vec<GcItem>, usize), StoreError> {
     let mut items = Vec::new();
     let mut kept = 0;
-    for (alg, dir) in real {
-        let it = match std::fs::read_dir(&dir) {
+    for (alg, dir) in dirs {
+        let it = match std::fs::read_dir(dir) {
             Ok(it) => it,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(StoreError::io(&dir)(e)),
+            Err(e) => return Err(StoreError::io(dir)(e)),
         };
         for e in it {
-            let e = e.map_err(StoreError::io(&dir))?;
+            let e = e.map_err(StoreError::io(dir))?;
             let name = e.file_name().to_string_lossy().to_string();
             if name.starts_with(TMP_PREFIX) {
-                continue; // listed below
+                continue; // listed by `temporaries`
             }
             let Ok(digest) = Digest::parse(&format!("{alg}:{name}")) else {
                 continue; // not a blob name: not ours to remove
@@ -105,29 +138,33 @@ pub fn gc(root: &Path, dry_run: bool) -> Result<GcReport, StoreError> {
             }
         }
     }
-    for t in stale_temps(root)? {
-        let size = std::fs::symlink_metadata(&t).map(|m| m.len()).unwrap_or(0);
-        items.push(GcItem {
-            path: t,
-            kind: "temporary",
-            size,
-        });
-    }
-    items.sort_by(|a, b| a.path.cmp(&b.path));
-    if !dry_run {
-        for i in &items {
-            match i.kind {
-                "blob" => std::fs::remove_file(&i.path).map_err(StoreError::io(&i.path))?,
-                _ => remove_temp(&i.path)?,
+    Ok((items, kept))
+}
+
+/// The temporary files interrupted writers left in the storage.
+fn temporaries(root: &Path) -> Result<Vec<GcItem>, StoreError> {
+    Ok(stale_temps(root)?
+        .into_iter()
+        .map(|t| {
+            let size = std::fs::symlink_metadata(&t).map(|m| m.len()).unwrap_or(0);
+            GcItem {
+                path: t,
+                kind: "temporary",
+                size,
             }
+        })
+        .collect())
+}
+
+/// Removes `items`: blobs as files, temporaries as a writer's leftovers.
+fn remove(items: &[GcItem]) -> Result<(), StoreError> {
+    for i in items {
+        match i.kind {
+            "blob" => std::fs::remove_file(&i.path).map_err(StoreError::io(&i.path))?,
+            _ => remove_temp(&i.path)?,
         }
     }
-    Ok(GcReport {
-        dry_run,
-        bytes: items.iter().map(|i| i.size).sum(),
-        removed: items,
-        kept,
-    })
+    Ok(())
 }
 
 /// Adds `d` and everything it references to `out`.

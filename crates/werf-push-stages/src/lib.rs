@@ -22,6 +22,7 @@ pub mod pull;
 mod pull_local;
 mod pull_plan;
 mod pull_read;
+mod pull_report;
 mod read;
 pub mod relabel;
 mod signature;

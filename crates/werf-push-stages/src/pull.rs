@@ -10,8 +10,8 @@
 //! from it again, byte for byte).
 //!
 //! A stage the registry answers wrongly about (a refusal, a corrupt or too long blob, a bad
-//! answer) fails alone: it is reported in `failed` (the layers fetched for it only are
-//! removed) and the others are pulled. A failure
+//! answer) fails alone: it is reported in `failed` (`pull_report.rs`; the layers fetched
+//! for it only are removed) and the others are pulled. A failure
 //! that no other stage would escape (network, authentication, the local disk) stops the
 //! pull, and the storage is left as it was. `index.json` is written last, under the writer
 //! lock. Knows nothing of the CLI.
@@ -27,7 +27,10 @@ use super::format::{check_signature, ImageName, TAG_PREFIX};
 use super::pull_local::{local_tops, new_stages};
 use super::pull_plan::{choose_chains, missing_layers, Candidate, LocalTop};
 use super::pull_read::{read_stage, Remote};
+use super::pull_report::skipped;
+pub use super::pull_report::{Chain, ChainStage, PullReport, PulledStage, SkippedStage};
 use super::write::StoreWriter;
+use super::Stage;
 use werf_push_registry::{Registries, Registry, RegistryError};
 use werf_push_spec::text::{error_chain, shown};
 use werf_push_spec::{Descriptor, Digest, ErrorKind, Reference};
@@ -74,83 +77,6 @@ impl PullRequest {
     }
 }
 
-/// A stage `stages pull` stored.
-#[derive(Debug, Clone, serde::Serialize)]
-#[non_exhaustive]
-pub struct PulledStage {
-    /// The image's name as annotations hold it (empty for the nameless image).
-    pub image: String,
-    /// The stage's name.
-    pub stage: String,
-    /// The stage's signature (its tag without `image-stage-`).
-    pub signature: String,
-    /// Digest of the stage's manifest or index, as its tag holds it.
-    pub digest: String,
-}
-
-/// A stage tag not pulled, and why (the tag as it may be shown: escaped and cut).
-#[derive(Debug, Clone, serde::Serialize)]
-#[non_exhaustive]
-pub struct SkippedStage {
-    /// The stage tag, escaped and cut for printing.
-    pub tag: String,
-    /// Why it was not pulled, as a sentence.
-    pub reason: String,
-}
-
-/// One stage of a chain.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
-pub struct ChainStage {
-    /// The stage's name.
-    pub stage: String,
-    /// The stage's signature.
-    pub signature: String,
-}
-
-/// The chain of stages chosen for one image.
-#[derive(Debug, Clone, serde::Serialize)]
-#[non_exhaustive]
-pub struct Chain {
-    /// The image (`~` for the nameless one).
-    pub image: String,
-    /// The storage's stage the chain builds on (its furthest stage of the image), if any.
-    pub storage: Option<ChainStage>,
-    /// The remote stages chosen, in stage order; the last one is the image.
-    pub stages: Vec<ChainStage>,
-    /// The image's stage tags not in the chain: other builds, stages the storage holds
-    /// already (why: in `skipped`).
-    pub left_out: Vec<String>,
-}
-
-/// What `stages pull` did, as its report shows it (stage tags the storage held already are
-/// not listed).
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[non_exhaustive]
-pub struct PullReport {
-    /// The stages stored, in the order they were added.
-    pub pulled: Vec<PulledStage>,
-    /// Stage tags not pulled by choice: another build, already in the storage, a rule of
-    /// the storage, not a stage tag.
-    pub skipped: Vec<SkippedStage>,
-    /// Stages that could not be pulled: the registry refused or corrupted them.
-    pub failed: Vec<SkippedStage>,
-    /// Stage tags whose bytes name no image and stage (pushed by another tool): not pulled.
-    pub unidentified: Vec<SkippedStage>,
-    /// IMAGE_NAMEs asked for (`~` for the nameless image) that the storage cannot be
-    /// trusted to hold whole: no stage of theirs at all, a failed stage, or an unidentified
-    /// tag that may be one of their stages. Empty without IMAGE_NAMEs.
-    pub not_restored: Vec<String>,
-    /// Per image, the chain chosen.
-    pub chains: Vec<Chain>,
-    /// Layer blobs downloaded.
-    pub blobs_fetched: usize,
-    /// Their total size, in bytes.
-    pub bytes_fetched: u64,
-    /// Downloads continued with `Range` after a cut.
-    pub resumed: u32,
-}
-
 /// Pulls the `image-stage-*` tags of `req.repo` that the storage lacks into it, one
 /// consistent chain per image, through `registries`. Stages that fail alone are in the
 /// report's `failed` (see [`PullReport::incomplete`]); a failure no stage escapes is an
@@ -158,18 +84,49 @@ pub struct PullReport {
 pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullReport, StoreError> {
     let (reference, wanted) = parse_request(req)?;
     let mut w = StoreWriter::open(&req.stages_dir)?;
-    let reg = registries
-        .get(&reference)
+    let reg = connect(registries, &reference).await?;
+    let repo = reference.repository.clone();
+    let tags = list_stage_tags(&reg, &reference, req.page_size).await?;
+    let mut report = PullReport::default();
+    let local = w.entries();
+    let local_sigs: HashSet<&str> = local.iter().map(|e| e.signature.as_str()).collect();
+    let candidates = read_stages(&reg, &repo, &tags, &local_sigs, &mut report).await?;
+    let unread = !report.failed.is_empty();
+    let chosen = choose(&w, &local, candidates, &wanted, &mut report)?;
+    let root = w.root().to_path_buf();
+    let layers = missing_layers(&chosen, |l| present(&root, l));
+    let broken = fetch_layers(&reg, &repo, &layers, &root, req.jobs, &mut report).await?;
+    let (chosen, lost) = drop_broken(chosen, &broken, &mut report);
+    remove_unused(&root, &layers, &chosen, &broken)?;
+    store(&mut w, &chosen, &mut report)?;
+    // A stage that could not be read, like an unidentified one, may be any image's.
+    let unknown = unread || !report.unidentified.is_empty();
+    report.not_restored = not_restored(&w, &wanted, &lost, unknown);
+    w.commit()?;
+    Ok(report)
+}
+
+/// The registry of `reference`, from the run's pool.
+async fn connect(registries: &Registries, reference: &Reference) -> Result<Registry, StoreError> {
+    registries
+        .get(reference)
         .await
         .map_err(|e| StoreError::Registry {
             context: reference.registry.clone(),
             source: RegistryError::Transport(e),
-        })?;
-    let repo = reference.repository.clone();
-    let tags = reg
+        })
+}
+
+/// The `image-stage-*` tags of the repository of `reference`, every page.
+async fn list_stage_tags(
+    reg: &Registry,
+    reference: &Reference,
+    page_size: Option<usize>,
+) -> Result<Vec<String>, StoreError> {
+    Ok(reg
         .list_tags(
-            &repo,
-            req.page_size,
+            &reference.repository,
+            page_size,
             &format!("{TAG_PREFIX} tags"),
             MAX_STAGE_TAGS,
             |t| t.starts_with(TAG_PREFIX),
@@ -179,15 +136,22 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
             context: format!("listing the stages of {}", reference.name()),
             source,
         })?
-        .unwrap_or_default();
-    let mut report = PullReport::default();
-    let local = w.entries();
-    let local_sigs: HashSet<&str> = local.iter().map(|e| e.signature.as_str()).collect();
-    let candidates = read_stages(&reg, &repo, &tags, &local_sigs, &mut report).await?;
-    let unread = !report.failed.is_empty();
+        .unwrap_or_default())
+}
+
+/// The candidates to pull: per image one chain built on the storage's `local` stages
+/// (`pull_plan.rs`), then the rules of the storage, checked before any layer is fetched.
+/// Chains and every stage left out go to `report`.
+fn choose(
+    w: &StoreWriter,
+    local: &[Stage],
+    candidates: Vec<Candidate>,
+    wanted: &[ImageName],
+    report: &mut PullReport,
+) -> Result<Vec<Candidate>, StoreError> {
     let images: HashSet<ImageName> = candidates.iter().map(|c| c.image.clone()).collect();
-    let tops = local_tops(&w, &local, &images)?;
-    let choice = choose_chains(candidates, &wanted, |image| {
+    let tops = local_tops(w, local, &images)?;
+    let choice = choose_chains(candidates, wanted, |image| {
         tops.get(image).map(|t| LocalTop {
             stage: t.stage.clone(),
             signature: t.signature.clone(),
@@ -196,7 +160,6 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
     });
     report.skipped.extend(choice.skipped);
     report.chains = choice.chains;
-    // The rules of the storage, checked before any layer is fetched.
     let mut chosen = Vec::new();
     let checked = w.check_stages(&new_stages(&choice.chosen));
     for (c, r) in choice.chosen.into_iter().zip(checked) {
@@ -205,13 +168,23 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
             Err(reason) => report.skipped.push(skipped(&c.tag, reason)),
         }
     }
-    let layers = missing_layers(&chosen, |l| {
-        std::fs::metadata(w.root().join("blobs/sha256").join(l.digest.hex()))
-            .map(|m| m.len() == l.size)
-            .unwrap_or(false)
-    });
-    let root = w.root().to_path_buf();
-    let broken = fetch_layers(&reg, &repo, &layers, &root, req.jobs, &mut report).await?;
+    Ok(chosen)
+}
+
+/// Whether layer `l` is in the storage at `root` already, whole.
+fn present(root: &Path, l: &Descriptor) -> bool {
+    std::fs::metadata(root.join("blobs/sha256").join(l.digest.hex()))
+        .map(|m| m.len() == l.size)
+        .unwrap_or(false)
+}
+
+/// The `chosen` stages whose layers all arrived, and those a `broken` layer lost (each
+/// recorded in `report` as failed, with its layer's cause).
+fn drop_broken(
+    chosen: Vec<Candidate>,
+    broken: &HashMap<Digest, String>,
+    report: &mut PullReport,
+) -> (Vec<Candidate>, Vec<Candidate>) {
     let (chosen, lost): (Vec<Candidate>, Vec<Candidate>) = chosen
         .into_iter()
         .partition(|c| c.layers.iter().all(|l| !broken.contains_key(&l.digest)));
@@ -223,55 +196,47 @@ pub async fn pull(req: &PullRequest, registries: &Registries) -> Result<PullRepo
             .expect("a broken layer");
         report.failed.push(skipped(&c.tag, why.clone()));
     }
-    // Layers fetched for failed stages only are not left behind.
+    (chosen, lost)
+}
+
+/// Removes the `fetched` layers no `chosen` stage uses (fetched for failed stages only),
+/// so that none is left behind.
+fn remove_unused(
+    root: &Path,
+    fetched: &[Descriptor],
+    chosen: &[Candidate],
+    broken: &HashMap<Digest, String>,
+) -> Result<(), StoreError> {
     let kept: HashSet<&Digest> = chosen
         .iter()
         .flat_map(|c| c.layers.iter().map(|l| &l.digest))
         .collect();
-    for l in layers
+    for l in fetched
         .iter()
         .filter(|l| !kept.contains(&l.digest) && !broken.contains_key(&l.digest))
     {
         let path = root.join("blobs/sha256").join(l.digest.hex());
         std::fs::remove_file(&path).map_err(StoreError::io(&path))?;
     }
-    store(&mut w, &chosen, &mut report)?;
+    Ok(())
+}
+
+/// The IMAGE_NAMEs of `wanted` the storage cannot be trusted to hold whole: no stage of
+/// theirs, a `lost` stage, or any of them when a stage's image is `unknown` (unread or
+/// unidentified).
+fn not_restored(
+    w: &StoreWriter,
+    wanted: &[ImageName],
+    lost: &[Candidate],
+    unknown: bool,
+) -> Vec<String> {
     let have: HashSet<ImageName> = w.entries().into_iter().map(|e| e.image).collect();
     let failed_images: HashSet<&ImageName> = lost.iter().map(|c| &c.image).collect();
-    // A stage that could not be read, like an unidentified one, may be any image's.
-    let unknown = !report.unidentified.is_empty() || unread;
-    report.not_restored = wanted
+    wanted
         .iter()
         .filter(|name| unknown || failed_images.contains(name) || !have.contains(*name))
         .map(ImageName::to_string)
-        .collect();
-    w.commit()?;
-    Ok(report)
-}
-
-impl PullReport {
-    /// The error of a pull that could not pull some stages, or left an image named on the
-    /// command line incomplete.
-    pub fn incomplete(&self, repo: &str) -> Option<StoreError> {
-        if !self.failed.is_empty() {
-            return Some(StoreError::PullFailed {
-                repo: shown(repo),
-                failed: self
-                    .failed
-                    .iter()
-                    .map(|s| (s.tag.clone(), s.reason.clone()))
-                    .collect(),
-            });
-        }
-        if self.not_restored.is_empty() {
-            return None;
-        }
-        Some(StoreError::NotRestored {
-            repo: repo.to_string(),
-            images: self.not_restored.clone(),
-            unidentified: self.unidentified.iter().map(|s| s.tag.clone()).collect(),
-        })
-    }
+        .collect()
 }
 
 /// Reads every stage tag of `tags` the storage does not hold (its manifest and config):
@@ -402,14 +367,6 @@ fn store(
         }
     }
     Ok(())
-}
-
-/// A report entry: the tag as it may be shown.
-fn skipped(tag: &str, reason: String) -> SkippedStage {
-    SkippedStage {
-        tag: shown(tag),
-        reason,
-    }
 }
 
 /// The cause of a failure that concerns one stage (the registry's answer about it), or the

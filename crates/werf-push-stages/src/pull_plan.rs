@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::format::{stage_position, ImageName};
-use super::pull::{Chain, ChainStage, SkippedStage};
+use super::pull_report::{Chain, ChainStage, SkippedStage};
 use werf_push_spec::{Descriptor, Digest, Manifest};
 
 /// A remote stage, read but not yet fetched.

@@ -25,7 +25,7 @@ pub struct PullArgs {
     pub storage: StorageArgs,
     /// Concurrent layer downloads (stage manifests and configs are all read at once, under
     /// `--requests`).
-    #[arg(short = 'j', long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(short = 'j', long, default_value_t = werf_push_stages::pull::DEFAULT_JOBS as u16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// Tags asked for per tag-list page (the registry may page on its own too).
     #[arg(long, value_name = "N")]
