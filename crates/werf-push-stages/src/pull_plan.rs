@@ -58,99 +58,172 @@ pub(super) fn choose_chains(
     wanted: &[ImageName],
     local: impl Fn(&ImageName) -> Option<LocalTop>,
 ) -> Choice {
+    let mut choice = Choice {
+        chosen: Vec::new(),
+        chains: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for (image, list) in per_image(candidates, wanted) {
+        let top = local(&image);
+        let (eligible, mut out) = after_storage(list, &image, top.as_ref());
+        let members = chain(eligible, top.as_ref(), &mut out);
+        out.sort_by(|a, b| a.0.tag.cmp(&b.0.tag));
+        choice.add(&image, top, members, out);
+    }
+    choice
+}
+
+/// A candidate left out of its image's chain, with why.
+type LeftOut = (Candidate, String);
+
+/// The candidates per image, only those of `wanted` images when some are.
+fn per_image(
+    candidates: Vec<Candidate>,
+    wanted: &[ImageName],
+) -> BTreeMap<ImageName, Vec<Candidate>> {
     let mut per_image: BTreeMap<ImageName, Vec<Candidate>> = BTreeMap::new();
     for c in candidates {
         if wanted.is_empty() || wanted.contains(&c.image) {
             per_image.entry(c.image.clone()).or_default().push(c);
         }
     }
-    let mut choice = Choice {
-        chosen: Vec::new(),
-        chains: Vec::new(),
-        skipped: Vec::new(),
+    per_image
+}
+
+/// The candidates of `image` that may extend the storage's `top` stage of it (all when
+/// there is none): after it in stage order, its layers a prefix of theirs; the others
+/// left out.
+fn after_storage(
+    list: Vec<Candidate>,
+    image: &ImageName,
+    top: Option<&LocalTop>,
+) -> (Vec<Candidate>, Vec<LeftOut>) {
+    let mut out = Vec::new();
+    let mut eligible = Vec::new();
+    for c in list {
+        match top {
+            Some(t) if pos(&c.stage) <= pos(&t.stage) => {
+                let reason = format!(
+                    "the storage has {} up to stage '{}' (signature {}) already",
+                    image.describe(),
+                    t.stage,
+                    t.signature
+                );
+                out.push((c, reason));
+            }
+            Some(t) if !c.chain.starts_with(&t.chain) => {
+                let reason = format!(
+                    "not built on the storage's '{}' stage of {} (signature {}): another build",
+                    t.stage,
+                    image.describe(),
+                    t.signature
+                );
+                out.push((c, reason));
+            }
+            _ => eligible.push(c),
+        }
+    }
+    (eligible, out)
+}
+
+/// How new a candidate is: its place in stage order, then `created`, then its signature.
+fn newest(c: &Candidate) -> (Option<usize>, String, String) {
+    (pos(&c.stage), c.created.clone(), c.signature.clone())
+}
+
+/// The chain among `eligible`, in stage order: it ends at the newest candidate (the
+/// leaf), made of the leaf's ancestors, with no fewer layers than `top` and each stage
+/// before it. The others go to `out`.
+fn chain(
+    mut eligible: Vec<Candidate>,
+    top: Option<&LocalTop>,
+    out: &mut Vec<LeftOut>,
+) -> Vec<Candidate> {
+    let leaf = eligible
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, c)| newest(c))
+        .map(|(i, _)| i);
+    let Some(i) = leaf else {
+        return Vec::new();
     };
-    for (image, list) in per_image {
-        let top = local(&image);
-        let mut out: Vec<(Candidate, String)> = Vec::new();
-        let mut eligible = Vec::new();
-        for c in list {
-            match &top {
-                Some(t) if pos(&c.stage) <= pos(&t.stage) => {
-                    let reason = format!(
-                        "the storage has {} up to stage '{}' (signature {}) already",
-                        image.describe(),
-                        t.stage,
-                        t.signature
-                    );
-                    out.push((c, reason));
-                }
-                Some(t) if !c.chain.starts_with(&t.chain) => {
-                    let reason = format!(
-                        "not built on the storage's '{}' stage of {} (signature {}): another \
-                         build",
-                        t.stage,
-                        image.describe(),
-                        t.signature
-                    );
-                    out.push((c, reason));
-                }
-                _ => eligible.push(c),
-            }
+    let leaf = eligible.swap_remove(i);
+    let leaf_tag = leaf.tag.clone();
+    let members = ancestors(leaf, eligible, out);
+    no_fewer_layers(members, top, &leaf_tag, out)
+}
+
+/// `leaf` and the newest candidate of each stage name before it whose layers are a prefix
+/// of its own, by stage position; the others go to `out`.
+fn ancestors(
+    leaf: Candidate,
+    mut eligible: Vec<Candidate>,
+    out: &mut Vec<LeftOut>,
+) -> BTreeMap<Option<usize>, Candidate> {
+    let (leaf_tag, leaf_chain, leaf_pos) = (leaf.tag.clone(), leaf.chain.clone(), pos(&leaf.stage));
+    let mut members = BTreeMap::new();
+    members.insert(leaf_pos, leaf);
+    // Newest first: the first ancestor seen for a stage name is the one kept.
+    eligible.sort_by_key(|c| std::cmp::Reverse(newest(c)));
+    for c in eligible {
+        let p = pos(&c.stage);
+        if p >= leaf_pos || !leaf_chain.starts_with(&c.chain) {
+            let reason =
+                format!("not an ancestor of {leaf_tag}, the chain's last stage: another build");
+            out.push((c, reason));
+        } else if let Some(kept) = members.get(&p) {
+            let reason = format!("{} is newer for the same stage of the chain", kept.tag);
+            out.push((c, reason));
+        } else {
+            members.insert(p, c);
         }
-        let newest = |c: &Candidate| (pos(&c.stage), c.created.clone(), c.signature.clone());
-        let leaf = eligible
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, c)| newest(c))
-            .map(|(i, _)| i);
-        let mut members: BTreeMap<Option<usize>, Candidate> = BTreeMap::new();
-        if let Some(i) = leaf {
-            let leaf = eligible.swap_remove(i);
-            let (leaf_tag, leaf_chain, leaf_pos) =
-                (leaf.tag.clone(), leaf.chain.clone(), pos(&leaf.stage));
-            members.insert(leaf_pos, leaf);
-            // Newest first: the first ancestor seen for a stage name is the one kept.
-            eligible.sort_by_key(|c| std::cmp::Reverse(newest(c)));
-            for c in eligible {
-                let p = pos(&c.stage);
-                if p >= leaf_pos || !leaf_chain.starts_with(&c.chain) {
-                    let reason = format!(
-                        "not an ancestor of {leaf_tag}, the chain's last stage: another build"
-                    );
-                    out.push((c, reason));
-                } else if let Some(kept) = members.get(&p) {
-                    let reason = format!("{} is newer for the same stage of the chain", kept.tag);
-                    out.push((c, reason));
-                } else {
-                    members.insert(p, c);
-                }
-            }
-            // Ancestors have no fewer layers than the stages before them.
-            let mut floor = top.as_ref().map_or(0, |t| t.chain.len());
-            let mut kept = BTreeMap::new();
-            for (p, c) in members {
-                if c.chain.len() >= floor {
-                    floor = c.chain.len();
-                    kept.insert(p, c);
-                } else {
-                    let reason = format!(
-                        "its layers are fewer than those of an earlier stage of the chain ending \
-                         at {leaf_tag}"
-                    );
-                    out.push((c, reason));
-                }
-            }
-            members = kept;
+    }
+    members
+}
+
+/// The `members` (in stage order) with no fewer layers than `top` and the stages kept
+/// before them; the others go to `out`.
+fn no_fewer_layers(
+    members: BTreeMap<Option<usize>, Candidate>,
+    top: Option<&LocalTop>,
+    leaf_tag: &str,
+    out: &mut Vec<LeftOut>,
+) -> Vec<Candidate> {
+    let mut floor = top.map_or(0, |t| t.chain.len());
+    let mut kept = Vec::new();
+    for c in members.into_values() {
+        if c.chain.len() >= floor {
+            floor = c.chain.len();
+            kept.push(c);
+        } else {
+            let reason = format!(
+                "its layers are fewer than those of an earlier stage of the chain ending at \
+                 {leaf_tag}"
+            );
+            out.push((c, reason));
         }
-        out.sort_by(|a, b| a.0.tag.cmp(&b.0.tag));
-        choice.chains.push(Chain {
+    }
+    kept
+}
+
+impl Choice {
+    /// Records the chain of `image`: its `members` chosen, built on `top`, and the
+    /// candidates left `out`.
+    fn add(
+        &mut self,
+        image: &ImageName,
+        top: Option<LocalTop>,
+        members: Vec<Candidate>,
+        out: Vec<LeftOut>,
+    ) {
+        self.chains.push(Chain {
             image: image.to_string(),
             storage: top.map(|t| ChainStage {
                 stage: t.stage,
                 signature: t.signature,
             }),
             stages: members
-                .values()
+                .iter()
                 .map(|c| ChainStage {
                     stage: c.stage.clone(),
                     signature: c.signature.clone(),
@@ -158,13 +231,12 @@ pub(super) fn choose_chains(
                 .collect(),
             left_out: out.iter().map(|(c, _)| c.tag.clone()).collect(),
         });
-        choice.chosen.extend(members.into_values());
-        choice.skipped.extend(
+        self.chosen.extend(members);
+        self.skipped.extend(
             out.into_iter()
                 .map(|(c, reason)| SkippedStage { tag: c.tag, reason }),
         );
     }
-    choice
 }
 
 /// A stage's place in werf's order (`None`, first, for a name werf does not know: never a
