@@ -58,12 +58,6 @@ enum Stop {
     Failed(StoreError),
 }
 
-impl From<StoreError> for Stop {
-    fn from(e: StoreError) -> Stop {
-        Stop::Failed(e)
-    }
-}
-
 /// The error of a registry request reading the `what` of a stage. The registry's error
 /// names the request (`GET manifest <repo>:<tag>`): the context does not say it again.
 fn failed(what: &str) -> impl FnOnce(RegistryError) -> Stop {
