@@ -85,7 +85,7 @@ impl ImportRequest {
 pub struct Imported {
     /// The image's name as annotations hold it (empty for the nameless image).
     pub image: String,
-    /// The stage's name.
+    /// The stage's name in werf's stage order (`from`, `install`, ..., `dockerfile`).
     pub stage: String,
     /// The stage's signature (given or computed).
     pub signature: String,

@@ -11,7 +11,7 @@ use werf_push_spec::text::shown;
 pub struct PulledStage {
     /// The image's name as annotations hold it (empty for the nameless image).
     pub image: String,
-    /// The stage's name.
+    /// The stage's name in werf's stage order (`from`, `install`, ..., `dockerfile`).
     pub stage: String,
     /// The stage's signature (its tag without `image-stage-`).
     pub signature: String,
@@ -33,9 +33,9 @@ pub struct SkippedStage {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct ChainStage {
-    /// The stage's name.
+    /// The stage's name in werf's stage order (`from`, `install`, ..., `dockerfile`).
     pub stage: String,
-    /// The stage's signature.
+    /// The stage's signature (its tag without `image-stage-`).
     pub signature: String,
 }
 

@@ -297,7 +297,7 @@ pub struct NewStage {
     pub image: ImageName,
     /// The stage's name, one of werf's stage names.
     pub stage: String,
-    /// The stage's signature.
+    /// The signature its entry records (`io.werf.signature`); unique in the storage.
     pub signature: String,
 }
 
