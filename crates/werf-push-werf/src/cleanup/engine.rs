@@ -6,17 +6,14 @@
 //! Killed at any moment, a run leaves every kept tag as it was: kept tags are never
 //! written, and a tag being deleted is at worst left on a placeholder the next run deletes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use std::sync::atomic::AtomicBool;
-
-use futures_util::stream::{self, StreamExt};
-
+use super::delete::delete_planned;
 use super::error::CleanupError;
 use super::plan::{classify, decide, read_state, Class, Names, Settings};
 use super::policy::{GitFacts, Policies};
-use super::scan::scan;
+use super::scan::{scan, Scan};
 use super::stages::GraceState;
 use super::used::InUse;
 use super::{Event, Report, Reporter, STATE_LABEL, STATE_TAG};
@@ -26,9 +23,6 @@ use crate::naming::{image_reference, resolve_mode, RepoMode};
 use werf_push_engine::{DeletePath, RegistryProfile};
 use werf_push_registry::{Registries, Registry, RegistryError};
 use werf_push_spec::Reference;
-
-/// Deletions sent at once; the transport's `--requests` bound is what limits them.
-const DELETES: usize = 512;
 
 pub struct CleanupRequest {
     /// Project directory: werf.yaml and the git repository.
@@ -56,46 +50,8 @@ pub async fn run(
     reporter: &dyn Reporter,
 ) -> Result<Report, CleanupError> {
     let names = names(req)?;
-    let base_ref =
-        Reference::parse(&format!("{}/{}", names.registry, names.base)).map_err(|source| {
-            WerfError::Reference {
-                reference: req.repo.clone(),
-                source,
-            }
-        })?;
-    let profile = req
-        .profile
-        .unwrap_or_else(|| RegistryProfile::detect(&base_ref.registry));
-    let path = profile.delete_path();
-    if let (DeletePath::OwnApi { api, permission }, false) = (path, req.dry_run) {
-        return Err(CleanupError::OwnApi {
-            registry: base_ref.registry.clone(),
-            profile: profile.name().into(),
-            api,
-            permission,
-        });
-    }
-    let reg = registries
-        .get(&base_ref)
-        .await
-        .map_err(|e| CleanupError::Registry {
-            context: base_ref.registry.clone(),
-            source: RegistryError::Transport(e),
-        })?;
-    let mut repositories = vec![names.base.clone()];
-    repositories.extend(names.multirepo.values().cloned());
-    let stage_prefix = werf_push_stages::format::TAG_PREFIX;
-    let base = names.base.clone();
-    let scanned = scan(&reg, &repositories, req.page_size, |repo, tag| {
-        !(repo == base && tag.starts_with(stage_prefix))
-    })
-    .await?;
-    reporter.event(Event::Scanned {
-        repositories: repositories.len(),
-        tags: scanned.tags.len(),
-        manifests: scanned.manifest_reads,
-        configs: scanned.config_reads,
-    });
+    let (reg, path) = connect(req, &names, registries).await?;
+    let scanned = scan_project(&reg, &names, req.page_size, reporter).await?;
     let classes = classify(&scanned, &names, &req.in_use);
     let git = if req.purge {
         GitFacts::default()
@@ -129,69 +85,75 @@ pub async fn run(
         if !req.purge && (next_state != state || !next_state.is_empty()) {
             write_state(&reg, &names.base, &next_state).await?;
         }
-        // Per (repository, digest): how many tags it has, and how many go.
-        let mut on_digest: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
-        for e in &entries {
-            let c = on_digest.entry((&e.repository, &e.digest)).or_default();
-            c.0 += 1;
-            c.1 += usize::from(e.delete);
-        }
-        let jobs: Vec<(usize, bool)> = entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.delete)
-            .map(|(i, e)| {
-                let (all, going) = on_digest[&(e.repository.as_str(), e.digest.as_str())];
-                (i, all == going)
-            })
-            .collect();
-        let total = jobs.len();
-        // The profile says whether the tag DELETE works; when it does not know, the first
-        // deletion goes alone: it learns it, so that the others do not each ask again.
-        let tag_delete = AtomicBool::new(matches!(path, DeletePath::ByTag | DeletePath::Probe));
-        let probe = path == DeletePath::Probe;
-        let delete = |(i, sole): (usize, bool)| {
-            let t = &scanned.tags[i];
-            let (reg, tag_delete) = (&reg, &tag_delete);
-            async move {
-                let r = reg
-                    .delete_tag(&t.repository, &t.tag, &t.manifest, sole, tag_delete)
-                    .await;
-                (i, r)
-            }
-        };
-        let mut jobs = jobs.into_iter();
-        let first = match probe.then(|| jobs.next()).flatten() {
-            Some(j) => vec![delete(j).await],
-            None => Vec::new(),
-        };
-        let mut results =
-            stream::iter(first).chain(stream::iter(jobs).map(delete).buffer_unordered(DELETES));
-        let mut done = 0;
-        while let Some((i, r)) = results.next().await {
-            done += 1;
-            if done % 100 == 0 || done == total {
-                reporter.event(Event::Deleting { done, total });
-            }
-            match r {
-                Ok(how) => entries[i].deleted_by = Some(how),
-                Err(e) => {
-                    let reference = &entries[i].reference;
-                    let text = werf_push_spec::text::printable(&e.to_string()).into_owned();
-                    report.errors.push(format!("{reference}: {text}"));
-                    let first = report.first_failure.as_ref();
-                    if first.is_none_or(|(r, _)| reference < r) {
-                        report.first_failure = Some((reference.clone(), e));
-                    }
-                }
-            }
-        }
-        report.errors.sort();
+        let tags = &scanned.tags;
+        delete_planned(&reg, path, tags, &mut entries, &mut report, reporter).await;
         summary.failed = report.errors.len();
     }
     report.tags = entries;
     report.summary = summary;
     Ok(report)
+}
+
+/// The registry of the project's repositories, and how it deletes tags (`--registry-profile`,
+/// else detected from the host name). A registry that deletes only through its own API
+/// stops a run that would delete, before anything is read or changed.
+async fn connect(
+    req: &CleanupRequest,
+    names: &Names,
+    registries: &Registries,
+) -> Result<(Registry, DeletePath), CleanupError> {
+    let base_ref =
+        Reference::parse(&format!("{}/{}", names.registry, names.base)).map_err(|source| {
+            WerfError::Reference {
+                reference: req.repo.clone(),
+                source,
+            }
+        })?;
+    let profile = req
+        .profile
+        .unwrap_or_else(|| RegistryProfile::detect(&base_ref.registry));
+    let path = profile.delete_path();
+    if let (DeletePath::OwnApi { api, permission }, false) = (path, req.dry_run) {
+        return Err(CleanupError::OwnApi {
+            registry: base_ref.registry.clone(),
+            profile: profile.name().into(),
+            api,
+            permission,
+        });
+    }
+    let reg = registries
+        .get(&base_ref)
+        .await
+        .map_err(|e| CleanupError::Registry {
+            context: base_ref.registry.clone(),
+            source: RegistryError::Transport(e),
+        })?;
+    Ok((reg, path))
+}
+
+/// The scan of the project's repositories (REPO, and REPO/IMAGE in multirepo mode); configs
+/// are read for every tag but the stages of REPO. Tells `Event::Scanned`.
+async fn scan_project(
+    reg: &Registry,
+    names: &Names,
+    page_size: Option<usize>,
+    reporter: &dyn Reporter,
+) -> Result<Scan, CleanupError> {
+    let mut repositories = vec![names.base.clone()];
+    repositories.extend(names.multirepo.values().cloned());
+    let stage_prefix = werf_push_stages::format::TAG_PREFIX;
+    let base = &names.base;
+    let scanned = scan(reg, &repositories, page_size, |repo, tag| {
+        !(repo == base && tag.starts_with(stage_prefix))
+    })
+    .await?;
+    reporter.event(Event::Scanned {
+        repositories: repositories.len(),
+        tags: scanned.tags.len(),
+        manifests: scanned.manifest_reads,
+        configs: scanned.config_reads,
+    });
+    Ok(scanned)
 }
 
 /// The repositories of the project: REPO, and in multirepo mode REPO/IMAGE for each image

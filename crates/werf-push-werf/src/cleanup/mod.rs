@@ -7,6 +7,7 @@
 //! `stages.rs`, `plan.rs`), the git facts (`git.rs`), the in-use list (`used.rs`) and the
 //! run (`engine.rs`) that deletes through `registry::delete` (one tag, never another).
 
+mod delete;
 mod engine;
 mod error;
 pub mod git;

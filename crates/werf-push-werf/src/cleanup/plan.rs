@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::policy::{self, GitFacts, ImageTag, Policies};
 use super::reason::Reason;
-use super::scan::Scan;
+use super::scan::{Scan, ScannedTag};
 use super::stages::{ancestors, grace, GraceState};
 use super::used::InUse;
 use super::{Kind, PlanEntry, Summary, STATE_LABEL, STATE_TAG};
@@ -116,6 +116,9 @@ pub fn classify(scan: &Scan, names: &Names, in_use: &InUse) -> Vec<Class> {
         .collect()
 }
 
+/// A tag's decision: `Ok(reason)` keeps it, `Err(reason)` deletes it.
+type Decision = Result<Reason, Reason>;
+
 /// The decisions, the plan's entries and summary, and the grace state to record.
 pub fn decide(
     scan: &Scan,
@@ -125,19 +128,36 @@ pub fn decide(
     s: &Settings,
     state: &GraceState,
 ) -> (Vec<PlanEntry>, Summary, GraceState) {
-    let n = scan.tags.len();
-    let mut decision: Vec<Result<Reason, Reason>> = vec![Ok(Reason::NotWerf); n];
+    let mut decision: Vec<Decision> = vec![Ok(Reason::NotWerf); scan.tags.len()];
     // Images first: the images repository is the source of truth for stages.
-    let image_idx: Vec<usize> = (0..n)
-        .filter(|i| matches!(classes[*i], Class::Image(_)))
-        .collect();
-    let images: Vec<ImageTag> = image_idx
+    decide_images(classes, git, s, &mut decision);
+    decide_others(classes, s.purge, &mut decision);
+    let next_state = if s.purge {
+        GraceState::new()
+    } else {
+        decide_stages(scan, classes, s, state, &mut decision)
+    };
+    let entries: Vec<PlanEntry> = scan
+        .tags
         .iter()
-        .map(|i| match &classes[*i] {
-            Class::Image(t) => t.clone(),
-            _ => unreachable!("filtered above"),
-        })
+        .zip(classes)
+        .zip(&decision)
+        .map(|((t, c), d)| entry(names, t, c, d))
         .collect();
+    let summary = summarize(scan, &entries);
+    (entries, summary, next_state)
+}
+
+/// The werf images: by the policies, or all deleted by a purge.
+fn decide_images(classes: &[Class], git: &GitFacts, s: &Settings, decision: &mut [Decision]) {
+    let (image_idx, images): (Vec<usize>, Vec<ImageTag>) = classes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            Class::Image(t) => Some((i, t.clone())),
+            _ => None,
+        })
+        .unzip();
     let image_decisions = if s.purge {
         vec![Err(Reason::Purge); images.len()]
     } else {
@@ -146,8 +166,12 @@ pub fn decide(
     for (i, d) in image_idx.iter().zip(image_decisions) {
         decision[*i] = d;
     }
+}
+
+/// The tags that are neither images nor (outside a purge) stages: decided by their class.
+fn decide_others(classes: &[Class], purge: bool, decision: &mut [Decision]) {
     for (i, c) in classes.iter().enumerate() {
-        decision[i] = match (c, s.purge) {
+        decision[i] = match (c, purge) {
             (Class::Image(_), _) => continue,
             (Class::Other(r), _) => Ok(*r),
             (Class::Placeholder, _) => Err(Reason::Placeholder),
@@ -156,81 +180,84 @@ pub fn decide(
             (Class::Stage, false) => continue,
         };
     }
-    let mut next_state = GraceState::new();
-    if !s.purge {
-        // Stages: ancestors of every tag that remains (whatever published it) are kept.
-        let contents: Vec<_> = scan
-            .tags
-            .iter()
-            .map(|t| scan.contents(&t.manifest))
-            .collect();
-        let remaining: Vec<Vec<_>> = (0..n)
-            .filter(|i| !matches!(classes[*i], Class::Stage) && decision[*i].is_ok())
-            .map(|i| contents[i].chains.clone())
-            .collect();
-        let stage_idx: Vec<usize> = (0..n)
-            .filter(|i| matches!(classes[*i], Class::Stage))
-            .collect();
-        let stage_chains: Vec<Vec<_>> = stage_idx
-            .iter()
-            .map(|i| contents[*i].chains.clone())
-            .collect();
-        let kept = ancestors(&stage_chains, &remaining);
-        let mut unreferenced = Vec::new();
-        for (i, k) in stage_idx.iter().zip(kept) {
-            if k {
-                decision[*i] = Ok(Reason::StageAncestor);
-            } else {
-                unreferenced.push(*i);
-            }
-        }
-        let digests: Vec<String> = unreferenced
-            .iter()
-            .map(|i| scan.tags[*i].manifest.digest().to_string())
-            .collect();
-        let (delete, next) = grace(&digests, state, s.now, s.grace_secs);
-        next_state = next;
-        for (i, del) in unreferenced.iter().zip(delete) {
-            decision[*i] = if del {
-                Err(Reason::StageUnused)
-            } else {
-                Ok(Reason::StageGrace)
-            };
-        }
-    }
-    let entries: Vec<PlanEntry> = scan
+}
+
+/// The stages, once every other tag is decided: ancestors of every tag that remains
+/// (whatever published it) are kept, the others go past the grace period. Returns the
+/// grace state to record.
+fn decide_stages(
+    scan: &Scan,
+    classes: &[Class],
+    s: &Settings,
+    state: &GraceState,
+    decision: &mut [Decision],
+) -> GraceState {
+    let n = scan.tags.len();
+    let contents: Vec<_> = scan
         .tags
         .iter()
-        .zip(classes)
-        .zip(&decision)
-        .map(|((t, c), d)| {
-            let (image, strategy) = match c {
-                Class::Image(i) => (Some(i.image.clone()), Some(i.strategy.clone())),
-                _ => (None, None),
-            };
-            PlanEntry {
-                reference: format!("{}/{}:{}", names.registry, t.repository, t.tag),
-                repository: t.repository.clone(),
-                tag: t.tag.clone(),
-                digest: t.manifest.digest().to_string(),
-                kind: match c {
-                    Class::Stage => Kind::Stage,
-                    Class::Image(_) => Kind::Image,
-                    Class::State => Kind::State,
-                    Class::Placeholder | Class::Other(_) => Kind::Other,
-                },
-                image,
-                strategy,
-                delete: d.is_err(),
-                reason: match d {
-                    Ok(r) | Err(r) => *r,
-                },
-                deleted_by: None,
-            }
-        })
+        .map(|t| scan.contents(&t.manifest))
         .collect();
-    let summary = summarize(scan, &entries);
-    (entries, summary, next_state)
+    let remaining: Vec<Vec<_>> = (0..n)
+        .filter(|i| !matches!(classes[*i], Class::Stage) && decision[*i].is_ok())
+        .map(|i| contents[i].chains.clone())
+        .collect();
+    let stage_idx: Vec<usize> = (0..n)
+        .filter(|i| matches!(classes[*i], Class::Stage))
+        .collect();
+    let stage_chains: Vec<Vec<_>> = stage_idx
+        .iter()
+        .map(|i| contents[*i].chains.clone())
+        .collect();
+    let kept = ancestors(&stage_chains, &remaining);
+    let mut unreferenced = Vec::new();
+    for (i, k) in stage_idx.iter().zip(kept) {
+        if k {
+            decision[*i] = Ok(Reason::StageAncestor);
+        } else {
+            unreferenced.push(*i);
+        }
+    }
+    let digests: Vec<String> = unreferenced
+        .iter()
+        .map(|i| scan.tags[*i].manifest.digest().to_string())
+        .collect();
+    let (delete, next_state) = grace(&digests, state, s.now, s.grace_secs);
+    for (i, del) in unreferenced.iter().zip(delete) {
+        decision[*i] = if del {
+            Err(Reason::StageUnused)
+        } else {
+            Ok(Reason::StageGrace)
+        };
+    }
+    next_state
+}
+
+/// The plan's line of tag `t`, of class `c`, decided `d`.
+fn entry(names: &Names, t: &ScannedTag, c: &Class, d: &Decision) -> PlanEntry {
+    let (image, strategy) = match c {
+        Class::Image(i) => (Some(i.image.clone()), Some(i.strategy.clone())),
+        _ => (None, None),
+    };
+    PlanEntry {
+        reference: format!("{}/{}:{}", names.registry, t.repository, t.tag),
+        repository: t.repository.clone(),
+        tag: t.tag.clone(),
+        digest: t.manifest.digest().to_string(),
+        kind: match c {
+            Class::Stage => Kind::Stage,
+            Class::Image(_) => Kind::Image,
+            Class::State => Kind::State,
+            Class::Placeholder | Class::Other(_) => Kind::Other,
+        },
+        image,
+        strategy,
+        delete: d.is_err(),
+        reason: match d {
+            Ok(r) | Err(r) => *r,
+        },
+        deleted_by: None,
+    }
 }
 
 /// Counts by decision and reason, and the bytes of blobs and manifests that only deleted

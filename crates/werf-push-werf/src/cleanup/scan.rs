@@ -107,6 +107,20 @@ pub async fn scan(
     page_size: Option<usize>,
     wants_config: impl Fn(&str, &str) -> bool,
 ) -> Result<Scan, CleanupError> {
+    let wanted = list_tags(reg, repositories, page_size).await?;
+    let mut scan = Scan::default();
+    read_manifests(reg, wanted, &mut scan).await?;
+    read_children(reg, &mut scan).await?;
+    read_configs(reg, &mut scan, wants_config).await;
+    Ok(scan)
+}
+
+/// Every (repository, tag) of `repositories`, each tag once per repository.
+async fn list_tags(
+    reg: &Registry,
+    repositories: &[String],
+    page_size: Option<usize>,
+) -> Result<Vec<(String, String)>, CleanupError> {
     let lists = stream::iter(repositories.iter().map(|r| async move {
         let tags = reg
             .list_tags(r, page_size, "tags", MAX_TAGS, |_| true)
@@ -131,8 +145,16 @@ pub async fn scan(
                 .map(|t| (repo.clone(), t)),
         );
     }
-    let mut scan = Scan::default();
-    // 1. Each tag's manifest.
+    Ok(wanted)
+}
+
+/// 1. Each tag's manifest, `GET` by tag, into `scan.tags` (sorted by repository and tag);
+///    a tag gone meanwhile is left out.
+async fn read_manifests(
+    reg: &Registry,
+    wanted: Vec<(String, String)>,
+    scan: &mut Scan,
+) -> Result<(), CleanupError> {
     let read = stream::iter(wanted.into_iter().map(|(repo, tag)| async move {
         let m = reg
             .get_manifest(&repo, &tag)
@@ -156,7 +178,12 @@ pub async fn scan(
     }
     scan.tags
         .sort_by(|a, b| (&a.repository, &a.tag).cmp(&(&b.repository, &b.tag)));
-    // 2. Children of indexes, once per digest.
+    Ok(())
+}
+
+/// 2. The children of the indexes of `scan.tags`, `GET` by digest once per digest (from
+///    the first repository that refers to it), into `scan.children`.
+async fn read_children(reg: &Registry, scan: &mut Scan) -> Result<(), CleanupError> {
     let mut children: HashMap<Digest, String> = HashMap::new();
     for t in &scan.tags {
         if let ManifestKind::Index { manifests } = &t.manifest.kind() {
@@ -189,7 +216,16 @@ pub async fn scan(
             }
         }
     }
-    // 3. Configs of possible werf images, once per config.
+    Ok(())
+}
+
+/// 3. The configs of the tags `wants_config` accepts, once per config, into
+///    `scan.configs`; a config that cannot be read is recorded as unreadable.
+async fn read_configs(
+    reg: &Registry,
+    scan: &mut Scan,
+    wants_config: impl Fn(&str, &str) -> bool,
+) {
     let mut configs: HashMap<Digest, (Descriptor, String)> = HashMap::new();
     for t in scan
         .tags
@@ -222,7 +258,6 @@ pub async fn scan(
         scan.config_reads += 1;
         scan.configs.insert(d, info);
     }
-    Ok(scan)
 }
 
 /// Labels and `created` of a config's bytes.
