@@ -24,22 +24,59 @@ use werf_push_engine::{DeletePath, RegistryProfile};
 use werf_push_registry::{Registries, Registry, RegistryError};
 use werf_push_spec::Reference;
 
+/// What to clean and how: [`CleanupRequest::new`] gives a cleanup with werf's defaults;
+/// set the other fields after it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CleanupRequest {
     /// Project directory: werf.yaml and the git repository.
     pub dir: PathBuf,
+    /// The images repo (`--repo`): the stages and images of the project are under it.
     pub repo: String,
+    /// `--images-repo-mode`, as the project was published.
     pub mode: RepoMode,
     /// IMAGE_NAMEs (`~`: the nameless image) whose images are cleaned; all when empty.
     pub only: Vec<String>,
+    /// The limits and expiry of each strategy.
     pub policies: Policies,
+    /// References and digests never deleted (`--keep-images-used-by`).
     pub in_use: InUse,
-    /// `--keep-stages-built-within`, seconds.
+    /// `--keep-stages-built-within`, seconds: an unused stage goes only once an earlier
+    /// cleanup saw it unused at least this long ago.
     pub grace_secs: i64,
+    /// Plan only: delete nothing, write no state.
     pub dry_run: bool,
+    /// Delete every image and stage of the project (`purge`), whatever the policies.
     pub purge: bool,
+    /// Tags asked for per tag-list page; `None`: the registry's own paging.
     pub page_size: Option<usize>,
     /// `--registry-profile`: which way tags are deleted; `None`: from the host name.
     pub profile: Option<RegistryProfile>,
+}
+
+/// The grace period of a cleanup unless told otherwise: two hours, werf-push's default
+/// `--keep-stages-built-within`.
+pub const DEFAULT_GRACE_SECS: i64 = 2 * 3600;
+
+impl CleanupRequest {
+    /// A cleanup of the project in `dir` published to `repo`: naming mode auto, every
+    /// image, no limits or expiry, nothing in use, a grace of [`DEFAULT_GRACE_SECS`],
+    /// deletions done, the profile detected from the host name.
+    pub fn new(dir: impl Into<PathBuf>, repo: impl Into<String>) -> CleanupRequest {
+        CleanupRequest {
+            dir: dir.into(),
+            repo: repo.into(),
+            mode: RepoMode::Auto,
+            only: Vec::new(),
+            policies: Policies::default(),
+            in_use: InUse::default(),
+            grace_secs: DEFAULT_GRACE_SECS,
+            dry_run: false,
+            purge: false,
+            page_size: None,
+            profile: None,
+        }
+    }
 }
 
 /// Runs the cleanup (or purge) of `req`; the report lists every tag considered, and the
@@ -60,7 +97,6 @@ pub async fn run(
     };
     let settings = Settings {
         policies: req.policies,
-        in_use: &req.in_use,
         now: super::time::now(),
         grace_secs: req.grace_secs,
         purge: req.purge,

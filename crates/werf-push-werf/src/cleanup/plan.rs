@@ -17,20 +17,20 @@ use werf_push_stages::format::{check_signature, TAG_PREFIX};
 
 /// Where the project's tags are.
 #[derive(Debug, Clone)]
-pub struct Names {
-    pub registry: String,
+pub(crate) struct Names {
+    pub(crate) registry: String,
     /// The repository of stages, of the nameless image and of monorepo images.
-    pub base: String,
+    pub(crate) base: String,
     /// Multirepo: image name -> its repository. Empty in monorepo mode.
-    pub multirepo: BTreeMap<String, String>,
-    pub monorepo: bool,
+    pub(crate) multirepo: BTreeMap<String, String>,
+    pub(crate) monorepo: bool,
     /// Images to clean (`None`: the nameless one); all when `None`.
-    pub selected: Option<Vec<Option<String>>>,
+    pub(crate) selected: Option<Vec<Option<String>>>,
 }
 
 /// What a tag is.
 #[derive(Debug, Clone)]
-pub enum Class {
+pub(crate) enum Class {
     Stage,
     Image(ImageTag),
     State,
@@ -39,17 +39,16 @@ pub enum Class {
 }
 
 /// The settings of the decisions besides git.
-pub struct Settings<'a> {
-    pub policies: Policies,
-    pub in_use: &'a InUse,
-    pub now: i64,
+pub(crate) struct Settings {
+    pub(crate) policies: Policies,
+    pub(crate) now: i64,
     /// `--keep-stages-built-within`, in seconds.
-    pub grace_secs: i64,
-    pub purge: bool,
+    pub(crate) grace_secs: i64,
+    pub(crate) purge: bool,
 }
 
 /// What each scanned tag is (same order as `scan.tags`).
-pub fn classify(scan: &Scan, names: &Names, in_use: &InUse) -> Vec<Class> {
+pub(crate) fn classify(scan: &Scan, names: &Names, in_use: &InUse) -> Vec<Class> {
     scan.tags
         .iter()
         .map(|t| {
@@ -120,7 +119,7 @@ pub fn classify(scan: &Scan, names: &Names, in_use: &InUse) -> Vec<Class> {
 type Decision = Result<Reason, Reason>;
 
 /// The decisions, the plan's entries and summary, and the grace state to record.
-pub fn decide(
+pub(crate) fn decide(
     scan: &Scan,
     names: &Names,
     classes: &[Class],
@@ -303,7 +302,7 @@ fn serde_reason(r: Reason) -> String {
 }
 
 /// The grace state recorded in the state tag's config, if any.
-pub fn read_state(scan: &Scan, names: &Names) -> GraceState {
+pub(crate) fn read_state(scan: &Scan, names: &Names) -> GraceState {
     scan.tags
         .iter()
         .find(|t| t.repository == names.base && t.tag == STATE_TAG)

@@ -25,56 +25,54 @@ use werf_push_transport::Limit;
 
 /// The most tags of one repository a cleanup lists: more is a registry paging forever
 /// (each page new names), and the listing stops there, before it fills memory.
-pub const MAX_TAGS: usize = 1_000_000;
+pub(crate) const MAX_TAGS: usize = 1_000_000;
 
 /// Reads started at once; the transport's `--requests` bound is what limits them.
 const READS: usize = 512;
 
 /// One tag and what it holds.
 #[derive(Debug, Clone)]
-pub struct ScannedTag {
+pub(crate) struct ScannedTag {
     /// The repository path (without the registry host).
-    pub repository: String,
-    pub tag: String,
-    pub manifest: Manifest,
+    pub(crate) repository: String,
+    pub(crate) tag: String,
+    pub(crate) manifest: Manifest,
 }
 
 /// What the image manifests of one tag hold.
 #[derive(Debug, Clone, Default)]
-pub struct Contents {
+pub(crate) struct Contents {
     /// The layers of each image manifest.
-    pub chains: Vec<Chain>,
+    pub(crate) chains: Vec<Chain>,
     /// Every blob (configs and layers) with its size.
-    pub blobs: Vec<(Digest, u64)>,
+    pub(crate) blobs: Vec<(Digest, u64)>,
     /// The configs of the image manifests.
-    pub configs: Vec<Descriptor>,
+    pub(crate) configs: Vec<Descriptor>,
 }
 
 /// A config's labels and creation time.
 #[derive(Debug, Clone, Default)]
-pub struct ConfigInfo {
-    pub labels: BTreeMap<String, String>,
+pub(crate) struct ConfigInfo {
+    pub(crate) labels: BTreeMap<String, String>,
     /// `created`, in unix seconds.
-    pub created: Option<i64>,
-    /// Why it could not be read, if so.
-    pub unreadable: Option<String>,
+    pub(crate) created: Option<i64>,
 }
 
 /// Everything the scan read.
 #[derive(Debug, Default)]
-pub struct Scan {
-    pub tags: Vec<ScannedTag>,
+pub(crate) struct Scan {
+    pub(crate) tags: Vec<ScannedTag>,
     /// Child manifests of indexes, by digest.
-    pub children: HashMap<Digest, Manifest>,
-    pub configs: HashMap<Digest, ConfigInfo>,
+    pub(crate) children: HashMap<Digest, Manifest>,
+    pub(crate) configs: HashMap<Digest, ConfigInfo>,
     /// Requests made: tag-list pages are counted by the transport; these are the reads.
-    pub manifest_reads: usize,
-    pub config_reads: usize,
+    pub(crate) manifest_reads: usize,
+    pub(crate) config_reads: usize,
 }
 
 impl Scan {
     /// The image manifests of `m` (itself, or the children of an index) and their blobs.
-    pub fn contents(&self, m: &Manifest) -> Contents {
+    pub(crate) fn contents(&self, m: &Manifest) -> Contents {
         let mut c = Contents::default();
         let mut add = |m: &Manifest| {
             if let ManifestKind::Image { config, layers } = &m.kind() {
@@ -101,7 +99,7 @@ impl Scan {
 }
 
 /// Scans `repositories` of `reg`; configs are read for tags `wants_config` accepts.
-pub async fn scan(
+pub(crate) async fn scan(
     reg: &Registry,
     repositories: &[String],
     page_size: Option<usize>,
@@ -220,7 +218,7 @@ async fn read_children(reg: &Registry, scan: &mut Scan) -> Result<(), CleanupErr
 }
 
 /// 3. The configs of the tags `wants_config` accepts, once per config, into
-///    `scan.configs`; a config that cannot be read is recorded as unreadable.
+///    `scan.configs`; a config that cannot be read or is not JSON has no labels.
 async fn read_configs(
     reg: &Registry,
     scan: &mut Scan,
@@ -244,10 +242,7 @@ async fn read_configs(
             .await
         {
             Ok(bytes) => config_info(&bytes),
-            Err(e) => ConfigInfo {
-                unreadable: Some(werf_push_spec::text::printable(&e.to_string()).into_owned()),
-                ..Default::default()
-            },
+            Err(_) => ConfigInfo::default(),
         };
         (d.digest, info)
     }))
@@ -262,14 +257,8 @@ async fn read_configs(
 
 /// Labels and `created` of a config's bytes.
 fn config_info(bytes: &[u8]) -> ConfigInfo {
-    let v: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            return ConfigInfo {
-                unreadable: Some(format!("the config is not JSON: {e}")),
-                ..Default::default()
-            }
-        }
+    let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+        return ConfigInfo::default();
     };
     let labels = v["config"]["Labels"]
         .as_object()
@@ -282,6 +271,5 @@ fn config_info(bytes: &[u8]) -> ConfigInfo {
     ConfigInfo {
         labels,
         created: v["created"].as_str().and_then(super::time::parse_rfc3339),
-        unreadable: None,
     }
 }
