@@ -16,7 +16,7 @@ use werf_push_spec::reference::{component_problem, is_path_component};
 /// Longest repository name (host included), as in the distribution reference grammar.
 pub const REPOSITORY_MAX_LEN: usize = 255;
 
-/// `--images-repo-mode`.
+/// `--images-repo-mode`. Exhaustive: werf v1.1's three modes, a fixed set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum RepoMode {
     /// Decide from the registry and the repo (werf v1.1 default).
@@ -29,6 +29,7 @@ pub enum RepoMode {
 }
 
 impl RepoMode {
+    /// The flag's value (`auto`, `multirepo`, `monorepo`).
     pub fn as_str(self) -> &'static str {
         match self {
             RepoMode::Auto => "auto",

@@ -19,35 +19,76 @@ use werf_push_spec::Reference;
 use werf_push_stages::format::{stage_tag, TAG_PREFIX};
 use werf_push_stages::{ImageName, Stage, StagesStorage};
 
+/// What to publish: [`PublishRequest::new`] gives the required parts; set the others
+/// (`mode`, `only`, `with_stages`) after it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PublishRequest {
     /// Project directory (werf.yaml).
     pub dir: PathBuf,
     /// The stages storage.
     pub stages_dir: PathBuf,
+    /// The images repo (`--repo`); a trailing `/` is ignored.
     pub repo: String,
+    /// `--images-repo-mode`: how images are named under `repo`.
     pub mode: RepoMode,
+    /// The tags every selected image is published with (`tags::collect_tags`), in order.
     pub tags: Vec<TagSpec>,
     /// Positional IMAGE_NAMEs (`~` for the nameless image); empty means all.
     pub only: Vec<String>,
+    /// Also publish every stage as `REPO:image-stage-<signature>` (`--with-stages`).
     pub with_stages: bool,
+}
+
+impl PublishRequest {
+    /// The project in `dir`, its stages storage `stages_dir`, published to `repo` with
+    /// `tags`: naming mode auto, every image, no stages.
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        stages_dir: impl Into<PathBuf>,
+        repo: impl Into<String>,
+        tags: Vec<TagSpec>,
+    ) -> PublishRequest {
+        PublishRequest {
+            dir: dir.into(),
+            stages_dir: stages_dir.into(),
+            repo: repo.into(),
+            mode: RepoMode::Auto,
+            tags,
+            only: Vec::new(),
+            with_stages: false,
+        }
+    }
 }
 
 /// One published reference, as planned.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Planned {
+    /// The werf image; `None`: the nameless one.
     pub image: Option<String>,
+    /// How its tag was chosen.
     pub strategy: TagStrategy,
+    /// Where it goes, as werf names it (repository, tag, tag without monorepo prefix).
     pub image_ref: ImageRef,
+    /// The same, parsed.
     pub reference: Reference,
+    /// Digest of the final image's config (empty for a multi-platform image).
     pub config_digest: String,
+    /// Digest of the final image's manifest (or index).
     pub manifest_digest: String,
 }
 
+/// What a publish pushes: the engine's targets and the plan's lines for the report.
+#[non_exhaustive]
 pub struct PublishPlan {
+    /// `project:` of werf.yaml; `None` without werf.yaml.
     pub project: Option<String>,
     /// Stage targets first (with `--with-stages`), then image targets.
     pub targets: Vec<Target>,
+    /// One per image target, in the order of the images, then of the tags.
     pub planned: Vec<Planned>,
+    /// How many of `targets` are stages.
     pub stage_targets: usize,
 }
 
@@ -173,7 +214,7 @@ fn image_target(
 }
 
 /// werf's labels of a published image (docs/stages-format.md and the README's publish section).
-pub fn labels(
+fn labels(
     name: &Option<String>,
     strategy: TagStrategy,
     r: &ImageRef,

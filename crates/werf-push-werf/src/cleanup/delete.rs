@@ -119,14 +119,20 @@ mod tests {
     #[test]
     fn jobs_table() {
         // (entries as (repository, digest, delete), want (index, manifest may go))
-        type Case = (&'static [(&'static str, &'static str, bool)], &'static [(usize, bool)]);
+        type Case = (
+            &'static [(&'static str, &'static str, bool)],
+            &'static [(usize, bool)],
+        );
         let cases: &[Case] = &[
             (&[], &[]),
             (&[("p", "d1", false)], &[]),
             (&[("p", "d1", true)], &[(0, true)]),
             // A kept tag on the same manifest keeps the manifest.
             (&[("p", "d1", true), ("p", "d1", false)], &[(0, false)]),
-            (&[("p", "d1", true), ("p", "d1", true)], &[(0, true), (1, true)]),
+            (
+                &[("p", "d1", true), ("p", "d1", true)],
+                &[(0, true), (1, true)],
+            ),
             // The same digest in another repository is another manifest.
             (&[("p", "d1", true), ("p/app", "d1", false)], &[(0, true)]),
         ];

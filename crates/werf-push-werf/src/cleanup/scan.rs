@@ -219,11 +219,7 @@ async fn read_children(reg: &Registry, scan: &mut Scan) -> Result<(), CleanupErr
 
 /// 3. The configs of the tags `wants_config` accepts, once per config, into
 ///    `scan.configs`; a config that cannot be read or is not JSON has no labels.
-async fn read_configs(
-    reg: &Registry,
-    scan: &mut Scan,
-    wants_config: impl Fn(&str, &str) -> bool,
-) {
+async fn read_configs(reg: &Registry, scan: &mut Scan, wants_config: impl Fn(&str, &str) -> bool) {
     let mut configs: HashMap<Digest, (Descriptor, String)> = HashMap::new();
     for t in scan
         .tags
