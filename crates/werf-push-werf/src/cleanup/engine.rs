@@ -1,8 +1,8 @@
 //! A cleanup or purge run: where the project's tags are (the repo, the naming mode and the
 //! images of werf.yaml), the scan, git facts when an image policy needs them, the plan, and
-//! (unless `dry_run`) the grace state written, then the deletions, all at once under the
-//! transport's bound. A deletion removes its tag only (`Registry::delete_tag`); a manifest
-//! is deleted by digest only when every tag on it in the repository is being deleted.
+//! (unless `dry_run`) the grace state written, then the deletions (`delete.rs`: all at
+//! once under the transport's bound; a deletion removes its tag only, a manifest goes by
+//! digest only when every tag on it in the repository is being deleted).
 //! Killed at any moment, a run leaves every kept tag as it was: kept tags are never
 //! written, and a tag being deleted is at worst left on a placeholder the next run deletes.
 

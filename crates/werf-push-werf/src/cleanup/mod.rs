@@ -4,8 +4,9 @@
 //! while its layers begin a remaining image's, and an unreferenced one only goes once an
 //! earlier cleanup saw it unreferenced the grace period ago); `purge` deletes every image
 //! and stage of the project. The scan (`scan.rs`), the pure decisions (`policy.rs`,
-//! `stages.rs`, `plan.rs`), the git facts (`git.rs`), the in-use list (`used.rs`) and the
-//! run (`engine.rs`) that deletes through `registry::delete` (one tag, never another).
+//! `stages.rs`, `plan.rs`), the git facts (`git.rs`), the in-use list (`used.rs`), the
+//! run (`engine.rs`) and its deletions (`delete.rs`), through `registry::delete` (one tag,
+//! never another). Callers use `run` with a `CleanupRequest`; the steps stay inside.
 
 mod delete;
 mod engine;

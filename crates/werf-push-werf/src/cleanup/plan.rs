@@ -18,11 +18,13 @@ use werf_push_stages::format::{check_signature, TAG_PREFIX};
 /// Where the project's tags are.
 #[derive(Debug, Clone)]
 pub(crate) struct Names {
+    /// The registry host, as `Reference` normalises it.
     pub(crate) registry: String,
     /// The repository of stages, of the nameless image and of monorepo images.
     pub(crate) base: String,
     /// Multirepo: image name -> its repository. Empty in monorepo mode.
     pub(crate) multirepo: BTreeMap<String, String>,
+    /// Monorepo mode: named images are `base:IMAGE-TAG`.
     pub(crate) monorepo: bool,
     /// Images to clean (`None`: the nameless one); all when `None`.
     pub(crate) selected: Option<Vec<Option<String>>>,
@@ -31,19 +33,27 @@ pub(crate) struct Names {
 /// What a tag is.
 #[derive(Debug, Clone)]
 pub(crate) enum Class {
+    /// `image-stage-<signature>` in the base repository.
     Stage,
+    /// A werf image whose labels say where it is.
     Image(ImageTag),
+    /// The cleanup's own state tag.
     State,
+    /// Left by a cleanup killed while deleting a tag.
     Placeholder,
+    /// Anything else, kept for the reason given.
     Other(Reason),
 }
 
 /// The settings of the decisions besides git.
 pub(crate) struct Settings {
+    /// The limits and expiry of each strategy.
     pub(crate) policies: Policies,
+    /// The present, in unix seconds.
     pub(crate) now: i64,
     /// `--keep-stages-built-within`, in seconds.
     pub(crate) grace_secs: i64,
+    /// Everything of the project is deleted.
     pub(crate) purge: bool,
 }
 

@@ -35,7 +35,9 @@ const READS: usize = 512;
 pub(crate) struct ScannedTag {
     /// The repository path (without the registry host).
     pub(crate) repository: String,
+    /// The tag.
     pub(crate) tag: String,
+    /// The manifest the tag pointed at, as read.
     pub(crate) manifest: Manifest,
 }
 
@@ -53,6 +55,7 @@ pub(crate) struct Contents {
 /// A config's labels and creation time.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ConfigInfo {
+    /// `config.Labels` (string values only); empty when it could not be read.
     pub(crate) labels: BTreeMap<String, String>,
     /// `created`, in unix seconds.
     pub(crate) created: Option<i64>,
@@ -61,12 +64,15 @@ pub(crate) struct ConfigInfo {
 /// Everything the scan read.
 #[derive(Debug, Default)]
 pub(crate) struct Scan {
+    /// Every tag found, sorted by repository and tag.
     pub(crate) tags: Vec<ScannedTag>,
     /// Child manifests of indexes, by digest.
     pub(crate) children: HashMap<Digest, Manifest>,
+    /// Configs of possible werf images, by digest.
     pub(crate) configs: HashMap<Digest, ConfigInfo>,
-    /// Requests made: tag-list pages are counted by the transport; these are the reads.
+    /// Manifest reads made (tag-list pages are counted by the transport).
     pub(crate) manifest_reads: usize,
+    /// Config reads made.
     pub(crate) config_reads: usize,
 }
 
