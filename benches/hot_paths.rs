@@ -189,15 +189,9 @@ fn planning(c: &mut Criterion) {
     stages_storage(&stages, 20);
     let custom: Vec<String> = (1..=5).map(|i| format!("v{i}")).collect();
     let tags = collect_tags(&custom, Vec::new(), None, None, None, false).expect("tags");
-    let req = PublishRequest {
-        dir: tmp.path().to_path_buf(),
-        stages_dir: stages,
-        repo: "registry.example.com/group/app".into(),
-        mode: RepoMode::Multirepo,
-        tags,
-        only: Vec::new(),
-        with_stages: true,
-    };
+    let mut req = PublishRequest::new(tmp.path(), stages, "registry.example.com/group/app", tags);
+    req.mode = RepoMode::Multirepo;
+    req.with_stages = true;
     let targets = plan(&req).expect("plan").targets.len();
     assert_eq!(
         targets,

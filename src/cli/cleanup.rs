@@ -113,29 +113,25 @@ pub async fn run(a: CleanupArgs, g: &GlobalArgs) -> Result<i32> {
         None => InUse::default(),
         Some(path) => read_in_use(path)?,
     };
-    let req = CleanupRequest {
-        dir: a.common.dir.clone(),
-        repo: a.common.repo.get()?.to_string(),
-        mode: a.common.images_repo_mode,
-        only: a.images.clone(),
-        policies: Policies {
-            git_tag: limits(a.git_tag_strategy_limit, a.git_tag_strategy_expiry_days),
-            git_commit: limits(
-                a.git_commit_strategy_limit,
-                a.git_commit_strategy_expiry_days,
-            ),
-            stages_signature: limits(
-                a.stages_signature_strategy_limit,
-                a.stages_signature_strategy_expiry_days,
-            ),
-        },
-        in_use,
-        grace_secs: a.keep_stages_built_within.as_secs() as i64,
-        dry_run: a.common.dry_run,
-        purge: false,
-        page_size: a.common.page_size,
-        profile: a.common.registry_profile,
-    };
+    let mut policies = Policies::default();
+    policies.git_tag = limits(a.git_tag_strategy_limit, a.git_tag_strategy_expiry_days);
+    policies.git_commit = limits(
+        a.git_commit_strategy_limit,
+        a.git_commit_strategy_expiry_days,
+    );
+    policies.stages_signature = limits(
+        a.stages_signature_strategy_limit,
+        a.stages_signature_strategy_expiry_days,
+    );
+    let mut req = CleanupRequest::new(a.common.dir.clone(), a.common.repo.get()?);
+    req.mode = a.common.images_repo_mode;
+    req.only = a.images.clone();
+    req.policies = policies;
+    req.in_use = in_use;
+    req.grace_secs = a.keep_stages_built_within.as_secs() as i64;
+    req.dry_run = a.common.dry_run;
+    req.page_size = a.common.page_size;
+    req.profile = a.common.registry_profile;
     execute(&req, &a.common, g).await
 }
 
@@ -161,19 +157,13 @@ pub async fn run_purge(a: PurgeArgs, g: &GlobalArgs) -> Result<i32> {
             return Ok(exit::FAILURE);
         }
     }
-    let req = CleanupRequest {
-        dir: a.common.dir.clone(),
-        repo: a.common.repo.get()?.to_string(),
-        mode: a.common.images_repo_mode,
-        only: Vec::new(),
-        policies: Policies::default(),
-        in_use: InUse::default(),
-        grace_secs: 0,
-        dry_run: a.common.dry_run,
-        purge: true,
-        page_size: a.common.page_size,
-        profile: a.common.registry_profile,
-    };
+    let mut req = CleanupRequest::new(a.common.dir.clone(), a.common.repo.get()?);
+    req.mode = a.common.images_repo_mode;
+    req.grace_secs = 0;
+    req.dry_run = a.common.dry_run;
+    req.purge = true;
+    req.page_size = a.common.page_size;
+    req.profile = a.common.registry_profile;
     execute(&req, &a.common, g).await
 }
 
@@ -222,6 +212,8 @@ impl Reporter for Lines {
             ),
             Event::Planned { keep, delete } => eprintln!("plan: keep {keep}, delete {delete}"),
             Event::Deleting { done, total } => eprintln!("deleted {done} of {total}"),
+            // An event this version does not know has no line to print.
+            _ => {}
         }
     }
 }

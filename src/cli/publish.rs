@@ -100,15 +100,15 @@ pub async fn run(a: PublishArgs, g: &GlobalArgs) -> Result<i32> {
         a.tag_git_commit.as_deref(),
         a.tag_by_stages_signature,
     )?;
-    let req = PublishRequest {
-        stages_dir: a.storage.path()?,
-        dir: a.storage.dir.clone(),
-        repo: a.repo.get()?.to_string(),
-        mode,
+    let mut req = PublishRequest::new(
+        a.storage.dir.clone(),
+        a.storage.path()?,
+        a.repo.get()?,
         tags,
-        only: a.images.clone(),
-        with_stages: a.with_stages,
-    };
+    );
+    req.mode = mode;
+    req.only = a.images.clone();
+    req.with_stages = a.with_stages;
     let plan = plan(&req)?;
     let (pusher, progress) = settings::pusher(&a.upload, &a.registry, a.dry_run, false, g)?;
     let (summary, errors) = pusher.push(plan.targets).await;

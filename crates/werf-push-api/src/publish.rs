@@ -103,14 +103,10 @@ impl Publish {
             self.git_commit.as_deref(),
             self.by_stages_signature,
         )?;
-        Ok(PublishRequest {
-            dir: self.dir.clone(),
-            stages_dir: self.stages_dir.clone(),
-            repo: self.repo.clone(),
-            mode: self.mode,
-            tags,
-            only: self.only.clone(),
-            with_stages: self.with_stages,
-        })
+        let mut req = PublishRequest::new(&self.dir, &self.stages_dir, self.repo.clone(), tags);
+        req.mode = self.mode;
+        req.only = self.only.clone();
+        req.with_stages = self.with_stages;
+        Ok(req)
     }
 }

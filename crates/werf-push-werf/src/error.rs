@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-/// Every failure of `crate`.
+/// Every failure of the werf policy layer and of `publish`'s plan.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum WerfError {
     /// A user tag (`--tag-custom`, `--tag-git-*` or `WERF_TAG_CUSTOM_*`) is not a docker
     /// tag. The text up to the optional env suffix is werf's own message.
@@ -20,7 +21,9 @@ pub enum WerfError {
         env_suffix(.env_var)
     )]
     InvalidTag {
+        /// The flag of the tag's strategy (`--tag-custom`, `--tag-git-branch`, ...).
         flag: &'static str,
+        /// The tag as given.
         tag: String,
         /// The `WERF_TAG_CUSTOM_*` variable the tag came from, when not from a flag.
         env_var: Option<String>,
@@ -40,17 +43,27 @@ pub enum WerfError {
          another --tag-* flag"
     )]
     EmptyTag {
+        /// The flag that was empty (`--tag-git-branch`, `--tag-git-tag`, ...).
         flag: &'static str,
+        /// Its environment variable (`WERF_TAG_GIT_BRANCH`, ...).
         env: &'static str,
     },
 
     /// `--images-repo-mode` got something other than auto, multirepo or monorepo.
     #[error("bad --images-repo-mode '{value}' specified: use auto, multirepo or monorepo")]
-    BadRepoMode { value: String },
+    BadRepoMode {
+        /// The value given.
+        value: String,
+    },
 
     /// `--images-repo` is not a usable repository address.
     #[error("bad --images-repo '{repo}' specified: {reason}")]
-    InvalidRepo { repo: String, reason: String },
+    InvalidRepo {
+        /// The repo as given.
+        repo: String,
+        /// What is wrong with it, and how to fix it.
+        reason: String,
+    },
 
     /// Multirepo asked for a repo that already names a repository on a registry that
     /// cannot nest repositories (Docker Hub, Quay, GitHub Packages).
@@ -60,8 +73,11 @@ pub enum WerfError {
          --images-repo-mode=monorepo or auto"
     )]
     NestedRepoUnsupported {
+        /// The registry host (`docker.io` for a repo without one).
         registry: String,
+        /// The repo, trailing `/` trimmed.
         repo: String,
+        /// The shape of a repository there (`ACCOUNT/REPOSITORY`, ...).
         shape: &'static str,
     },
 
@@ -72,9 +88,13 @@ pub enum WerfError {
          monorepo mode use {repo}/{missing}, or use --images-repo-mode=multirepo or auto"
     )]
     MonorepoNeedsRepository {
+        /// The registry host (`docker.io` for a repo without one).
         registry: String,
+        /// The repo, trailing `/` trimmed.
         repo: String,
+        /// What the repo is there (`a bare account (ACCOUNT)`, ...).
         shape: &'static str,
+        /// The path component it lacks (`REPOSITORY`, `PACKAGE`).
         missing: &'static str,
     },
 
@@ -84,9 +104,13 @@ pub enum WerfError {
          the host, got {found} path component(s)"
     )]
     RepoPathShape {
+        /// The registry host (`docker.io` for a repo without one).
         registry: String,
+        /// The repo, trailing `/` trimmed.
         repo: String,
+        /// The path shapes the registry takes, with their modes.
         expected: &'static str,
+        /// Path components after the host in the repo.
         found: usize,
     },
 
@@ -98,8 +122,11 @@ pub enum WerfError {
     InvalidImageReference {
         /// `None` is the nameless image.
         image: Option<String>,
+        /// The tag, without the monorepo prefix.
         tag: String,
+        /// The reference it would be published as.
         reference: String,
+        /// Why that reference is invalid, and how to fix it.
         reason: String,
     },
 
@@ -109,11 +136,17 @@ pub enum WerfError {
          it, or keep it as the only image",
         .named.join(", ")
     )]
-    NamelessWithNamed { named: Vec<String> },
+    NamelessWithNamed {
+        /// The named images.
+        named: Vec<String>,
+    },
 
     /// The same image name (or two nameless images) given twice.
     #[error("{} is defined more than once: image names must be unique", image_display(.image))]
-    DuplicateImage { image: Option<String> },
+    DuplicateImage {
+        /// The name given twice; `None`: the nameless image.
+        image: Option<String>,
+    },
 
     /// werf.yaml still holds Go template markup.
     #[error(
@@ -123,16 +156,23 @@ pub enum WerfError {
         .path.display(),
         stages_beside(.path).display()
     )]
-    ConfigTemplate { path: PathBuf, line: usize },
+    ConfigTemplate {
+        /// The werf.yaml read.
+        path: PathBuf,
+        /// 1-based line of the first `{{`.
+        line: usize,
+    },
 
     /// werf.yaml is not what werf would accept.
     #[error("{}: {message}", config_where(.path, .doc, .line))]
     Config {
+        /// The werf.yaml read.
         path: PathBuf,
         /// 1-based number of the YAML document, when the problem is in one.
         doc: Option<usize>,
         /// 1-based line in the file, when known.
         line: Option<usize>,
+        /// What is wrong, and how to fix it.
         message: String,
     },
 
@@ -147,18 +187,28 @@ pub enum WerfError {
     /// An image of werf.yaml has no stages in the stages storage.
     #[error("{} is not built: the stages storage {} has no stages for it; build it first", image_display(.image), .path.display())]
     NotBuilt {
+        /// The image; `None`: the nameless one.
         image: Option<String>,
+        /// The stages storage.
         path: PathBuf,
     },
 
     /// A positional IMAGE_NAME names no image.
     #[error("image '{name}' is not defined (available: {available})")]
-    UnknownImage { name: String, available: String },
+    UnknownImage {
+        /// The name as given (`~`: the nameless image).
+        name: String,
+        /// The images there are, comma-separated.
+        available: String,
+    },
 
-    /// A published reference came out invalid.
+    /// Something publish or cleanup writes came out invalid: a reference that does not
+    /// parse, or a stage's manifest that cannot be rewritten (relabelled, made OCI).
     #[error("{reference}: {source}")]
     Reference {
+        /// The reference text, or the digest of the manifest.
         reference: String,
+        /// What is wrong with it.
         #[source]
         source: werf_push_spec::SpecError,
     },
@@ -166,7 +216,9 @@ pub enum WerfError {
     /// Reading a file failed for a reason other than its absence.
     #[error("cannot read {}: {source}", .path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The failure.
         #[source]
         source: std::io::Error,
     },
@@ -194,8 +246,6 @@ fn config_where(path: &Path, doc: &Option<usize>, line: &Option<usize>) -> Strin
     s
 }
 
-/// Test helper: `got` shown with `show` must equal `Ok(text)`, or its error message must
-/// start with `Err(text)`.
 /// The stages storage of the project whose werf.yaml is `werf_yaml`: `DIR/.werf/stages`.
 fn stages_beside(werf_yaml: &std::path::Path) -> PathBuf {
     let dir = match werf_yaml.parent() {
@@ -205,6 +255,8 @@ fn stages_beside(werf_yaml: &std::path::Path) -> PathBuf {
     dir.join(".werf").join("stages")
 }
 
+/// Test helper: `got` shown with `show` must equal `Ok(text)`, or its error message must
+/// start with `Err(text)`.
 #[cfg(test)]
 pub(crate) fn assert_result<T>(
     label: &str,

@@ -6,6 +6,7 @@
 //! stages storage itself is `werf_push_stages`. Knows nothing of HTTP or of the CLI.
 
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 
 pub mod cleanup;
 mod config;

@@ -9,14 +9,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::error::WerfError;
-use super::repo::parse_repo;
+use super::repo::{parse_repo, Repo};
 use super::slug::{is_valid_docker_tag, DOCKER_TAG_MAX_LEN};
 use werf_push_spec::reference::{component_problem, is_path_component};
 
 /// Longest repository name (host included), as in the distribution reference grammar.
 pub const REPOSITORY_MAX_LEN: usize = 255;
 
-/// `--images-repo-mode`.
+/// `--images-repo-mode`. Exhaustive: werf v1.1's three modes, a fixed set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum RepoMode {
     /// Decide from the registry and the repo (werf v1.1 default).
@@ -29,6 +29,7 @@ pub enum RepoMode {
 }
 
 impl RepoMode {
+    /// The flag's value (`auto`, `multirepo`, `monorepo`).
     pub fn as_str(self) -> &'static str {
         match self {
             RepoMode::Auto => "auto",
@@ -148,83 +149,87 @@ pub fn image_reference(
 ) -> Result<ImageRef, WerfError> {
     let mode = resolve_mode(repo, mode)?;
     let parsed = parse_repo(repo)?;
-    let base = parsed.text;
-    let fail = |reference: String, reason: String| WerfError::InvalidImageReference {
+    let fail = |Invalid { reference, reason }| WerfError::InvalidImageReference {
         image: image.map(str::to_string),
         tag: tag.to_string(),
         reference,
         reason,
     };
-
     if !is_valid_docker_tag(tag) {
-        return Err(fail(
-            format!("{base}:{tag}"),
-            "the tag must match '^[\\w][\\w.-]*$' and be at most 128 chars".to_string(),
-        ));
+        return Err(fail(Invalid {
+            reference: format!("{}:{tag}", parsed.text),
+            reason: "the tag must match '^[\\w][\\w.-]*$' and be at most 128 chars".into(),
+        }));
     }
-
     let (repository, full_tag) = match (image, mode) {
-        (None, _) | (Some(_), RepoMode::Monorepo | RepoMode::Auto) => {
-            let full_tag = match image {
-                Some(name) => format!("{name}-{tag}"),
-                None => tag.to_string(),
-            };
-            let reference = format!("{base}:{full_tag}");
-            if parsed.path.is_empty() {
-                return Err(fail(
-                    reference,
-                    format!(
-                        "'{base}' is a registry with no repository for the image's tags: \
-                         give a repo like {base}/PROJECT"
-                    ),
-                ));
-            }
-            if let Some(name) = image {
-                if let Some(reason) = monorepo_tag_problem(name, &full_tag) {
-                    return Err(fail(reference, reason));
-                }
-            }
-            (base.to_string(), full_tag)
-        }
-        (Some(name), RepoMode::Multirepo) => {
-            let repository = format!("{base}/{name}");
-            let reference = format!("{repository}:{tag}");
-            let nests = name.contains('/') && parsed.registry().shape().is_some();
-            if let Some(c) = name.split('/').find(|c| !is_path_component(c)) {
-                let reason = format!(
-                    "the image name is part of the repository in multirepo mode, and {}",
-                    component_problem(c)
-                );
-                return Err(fail(reference, reason));
-            }
-            if nests {
-                return Err(fail(
-                    reference,
-                    format!(
-                        "registry {} does not support nested repositories, so an image \
-                         name with '/' cannot be part of the repository: rename the image",
-                        parsed.registry_name()
-                    ),
-                ));
-            }
-            if repository.len() > REPOSITORY_MAX_LEN {
-                return Err(fail(
-                    reference,
-                    format!(
-                        "the repository is {} chars, over {REPOSITORY_MAX_LEN}: use a \
-                         shorter repo or image name",
-                        repository.len()
-                    ),
-                ));
-            }
-            (repository, tag.to_string())
-        }
-    };
+        (Some(name), RepoMode::Multirepo) => in_own_repository(&parsed, name, tag),
+        _ => in_repo(&parsed, image, tag),
+    }
+    .map_err(fail)?;
     Ok(ImageRef {
         repository,
         tag: full_tag,
         image_tag: tag.to_string(),
     })
+}
+
+/// A reference that would not be valid, and why.
+struct Invalid {
+    reference: String,
+    reason: String,
+}
+
+/// (repository, tag) of the nameless image (`REPO:TAG`) or of a monorepo image
+/// (`REPO:IMAGE_NAME-TAG`).
+fn in_repo(parsed: &Repo, image: Option<&str>, tag: &str) -> Result<(String, String), Invalid> {
+    let base = parsed.text;
+    let full_tag = match image {
+        Some(name) => format!("{name}-{tag}"),
+        None => tag.to_string(),
+    };
+    let reference = format!("{base}:{full_tag}");
+    if parsed.path.is_empty() {
+        let reason = format!(
+            "'{base}' is a registry with no repository for the image's tags: give a repo like \
+             {base}/PROJECT"
+        );
+        return Err(Invalid { reference, reason });
+    }
+    if let Some(reason) = image.and_then(|name| monorepo_tag_problem(name, &full_tag)) {
+        return Err(Invalid { reference, reason });
+    }
+    Ok((base.to_string(), full_tag))
+}
+
+/// (repository, tag) of a multirepo image: `REPO/IMAGE_NAME:TAG`.
+fn in_own_repository(parsed: &Repo, name: &str, tag: &str) -> Result<(String, String), Invalid> {
+    let repository = format!("{}/{name}", parsed.text);
+    let reference = format!("{repository}:{tag}");
+    let fail = |reason: String| Invalid {
+        reference: reference.clone(),
+        reason,
+    };
+    if let Some(c) = name.split('/').find(|c| !is_path_component(c)) {
+        return Err(fail(format!(
+            "the image name is part of the repository in multirepo mode, and {}",
+            component_problem(c)
+        )));
+    }
+    if name.contains('/') && parsed.registry().shape().is_some() {
+        return Err(fail(format!(
+            "registry {} does not support nested repositories, so an image name with '/' \
+             cannot be part of the repository: rename the image",
+            parsed.registry_name()
+        )));
+    }
+    if repository.len() > REPOSITORY_MAX_LEN {
+        return Err(fail(format!(
+            "the repository is {} chars, over {REPOSITORY_MAX_LEN}: use a shorter repo or \
+             image name",
+            repository.len()
+        )));
+    }
+    Ok((repository, tag.to_string()))
 }
 
 fn monorepo_tag_problem(name: &str, full_tag: &str) -> Option<String> {

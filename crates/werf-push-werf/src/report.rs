@@ -9,37 +9,53 @@ use serde::Serialize;
 use super::publish::Planned;
 use werf_push_engine::{Summary, TagStatus};
 
+/// The publish report (`--publish-report-path`), serialised as werf writes it.
 #[derive(Debug, Serialize)]
 #[non_exhaustive]
 pub struct Report {
+    /// werf's part: per image name (empty: the nameless image), its last reference.
     #[serde(rename = "Images")]
     pub images: BTreeMap<String, ImageEntry>,
+    /// Every planned reference, with how its push went.
     #[serde(rename = "References")]
     pub references: Vec<ReferenceEntry>,
 }
 
+/// One image of werf's report.
 #[derive(Debug, Serialize)]
+#[non_exhaustive]
 pub struct ImageEntry {
+    /// The werf image name (empty: the nameless image).
     #[serde(rename = "WerfImageName")]
     pub werf_image_name: String,
+    /// The repository it was published to, without tag.
     #[serde(rename = "DockerRepo")]
     pub docker_repo: String,
+    /// The docker tag (`IMAGE_NAME-TAG` in monorepo mode).
     #[serde(rename = "DockerTag")]
     pub docker_tag: String,
+    /// The config digest (empty for a multi-platform image).
     #[serde(rename = "DockerImageID")]
     pub docker_image_id: String,
+    /// The manifest (or index) digest.
     #[serde(rename = "DockerImageDigest")]
     pub docker_image_digest: String,
 }
 
+/// One published reference.
 #[derive(Debug, Serialize)]
+#[non_exhaustive]
 pub struct ReferenceEntry {
+    /// The werf image name (empty: the nameless image).
     #[serde(rename = "WerfImageName")]
     pub werf_image_name: String,
+    /// `repository:tag`, as pushed.
     #[serde(rename = "Reference")]
     pub reference: String,
+    /// The value of label `werf-tag-strategy` (`custom`, `git-branch`, ...).
     #[serde(rename = "TagStrategy")]
     pub tag_strategy: String,
+    /// The manifest (or index) digest.
     #[serde(rename = "DockerImageDigest")]
     pub docker_image_digest: String,
     /// `pushed`, `up-to-date`, `would-push`, or `failed`.
@@ -47,6 +63,8 @@ pub struct ReferenceEntry {
     pub status: String,
 }
 
+/// The report of a publish: its plan's lines, each with the status `summary` gives its
+/// reference (`failed` when the push did not reach the tag).
 pub fn build(planned: &[Planned], summary: &Summary) -> Report {
     let mut images = BTreeMap::new();
     let mut references = Vec::new();

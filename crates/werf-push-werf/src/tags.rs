@@ -14,13 +14,19 @@ use super::slug::is_valid_docker_tag;
 pub const CUSTOM_TAG_ENV_PREFIX: &str = "WERF_TAG_CUSTOM_";
 
 /// How a tag was chosen, recorded in label `werf-tag-strategy`. The variants' order is
-/// the order in which tags are published.
+/// the order in which tags are published. Exhaustive: these are werf v1.1's strategies,
+/// a fixed set that werf's labels and cleanup policies name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TagStrategy {
+    /// `--tag-custom` and `WERF_TAG_CUSTOM_*`: never deleted by cleanup.
     Custom,
+    /// `--tag-git-branch`: kept by cleanup while the branch exists.
     GitBranch,
+    /// `--tag-git-tag`: kept while the git tag exists, within limit and expiry.
     GitTag,
+    /// `--tag-git-commit`: kept while the commit exists, within limit and expiry.
     GitCommit,
+    /// `--tag-by-stages-signature`: the image's stages signature, within limit and expiry.
     StagesSignature,
 }
 
@@ -66,6 +72,7 @@ impl fmt::Display for TagStrategy {
 /// One tag to publish every selected image with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TagSpec {
+    /// How the tag was chosen.
     pub strategy: TagStrategy,
     /// The literal tag; `None` only for `StagesSignature`, whose tag is each image's own
     /// stages signature, resolved per image later.

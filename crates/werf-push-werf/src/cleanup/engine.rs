@@ -1,22 +1,19 @@
 //! A cleanup or purge run: where the project's tags are (the repo, the naming mode and the
 //! images of werf.yaml), the scan, git facts when an image policy needs them, the plan, and
-//! (unless `dry_run`) the grace state written, then the deletions, all at once under the
-//! transport's bound. A deletion removes its tag only (`Registry::delete_tag`); a manifest
-//! is deleted by digest only when every tag on it in the repository is being deleted.
+//! (unless `dry_run`) the grace state written, then the deletions (`delete.rs`: all at
+//! once under the transport's bound; a deletion removes its tag only, a manifest goes by
+//! digest only when every tag on it in the repository is being deleted).
 //! Killed at any moment, a run leaves every kept tag as it was: kept tags are never
 //! written, and a tag being deleted is at worst left on a placeholder the next run deletes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use std::sync::atomic::AtomicBool;
-
-use futures_util::stream::{self, StreamExt};
-
+use super::delete::delete_planned;
 use super::error::CleanupError;
 use super::plan::{classify, decide, read_state, Class, Names, Settings};
 use super::policy::{GitFacts, Policies};
-use super::scan::scan;
+use super::scan::{scan, Scan};
 use super::stages::GraceState;
 use super::used::InUse;
 use super::{Event, Report, Reporter, STATE_LABEL, STATE_TAG};
@@ -27,25 +24,59 @@ use werf_push_engine::{DeletePath, RegistryProfile};
 use werf_push_registry::{Registries, Registry, RegistryError};
 use werf_push_spec::Reference;
 
-/// Deletions sent at once; the transport's `--requests` bound is what limits them.
-const DELETES: usize = 512;
-
+/// What to clean and how: [`CleanupRequest::new`] gives a cleanup with werf's defaults;
+/// set the other fields after it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CleanupRequest {
     /// Project directory: werf.yaml and the git repository.
     pub dir: PathBuf,
+    /// The images repo (`--repo`): the stages and images of the project are under it.
     pub repo: String,
+    /// `--images-repo-mode`, as the project was published.
     pub mode: RepoMode,
     /// IMAGE_NAMEs (`~`: the nameless image) whose images are cleaned; all when empty.
     pub only: Vec<String>,
+    /// The limits and expiry of each strategy.
     pub policies: Policies,
+    /// References and digests never deleted (`--keep-images-used-by`).
     pub in_use: InUse,
-    /// `--keep-stages-built-within`, seconds.
+    /// `--keep-stages-built-within`, seconds: an unused stage goes only once an earlier
+    /// cleanup saw it unused at least this long ago.
     pub grace_secs: i64,
+    /// Plan only: delete nothing, write no state.
     pub dry_run: bool,
+    /// Delete every image and stage of the project (`purge`), whatever the policies.
     pub purge: bool,
+    /// Tags asked for per tag-list page; `None`: the registry's own paging.
     pub page_size: Option<usize>,
     /// `--registry-profile`: which way tags are deleted; `None`: from the host name.
     pub profile: Option<RegistryProfile>,
+}
+
+/// The grace period of a cleanup unless told otherwise: two hours, werf-push's default
+/// `--keep-stages-built-within`.
+pub const DEFAULT_GRACE_SECS: i64 = 2 * 3600;
+
+impl CleanupRequest {
+    /// A cleanup of the project in `dir` published to `repo`: naming mode auto, every
+    /// image, no limits or expiry, nothing in use, a grace of [`DEFAULT_GRACE_SECS`],
+    /// deletions done, the profile detected from the host name.
+    pub fn new(dir: impl Into<PathBuf>, repo: impl Into<String>) -> CleanupRequest {
+        CleanupRequest {
+            dir: dir.into(),
+            repo: repo.into(),
+            mode: RepoMode::Auto,
+            only: Vec::new(),
+            policies: Policies::default(),
+            in_use: InUse::default(),
+            grace_secs: DEFAULT_GRACE_SECS,
+            dry_run: false,
+            purge: false,
+            page_size: None,
+            profile: None,
+        }
+    }
 }
 
 /// Runs the cleanup (or purge) of `req`; the report lists every tag considered, and the
@@ -56,6 +87,57 @@ pub async fn run(
     reporter: &dyn Reporter,
 ) -> Result<Report, CleanupError> {
     let names = names(req)?;
+    let (reg, path) = connect(req, &names, registries).await?;
+    let scanned = scan_project(&reg, &names, req.page_size, reporter).await?;
+    let classes = classify(&scanned, &names, &req.in_use);
+    let git = if req.purge {
+        GitFacts::default()
+    } else {
+        git_facts(req, &classes)?
+    };
+    let settings = Settings {
+        policies: req.policies,
+        now: super::time::now(),
+        grace_secs: req.grace_secs,
+        purge: req.purge,
+    };
+    let state = read_state(&scanned, &names);
+    let (mut entries, mut summary, next_state) =
+        decide(&scanned, &names, &classes, &git, &settings, &state);
+    let delete = entries.iter().filter(|e| e.delete).count();
+    reporter.event(Event::Planned {
+        keep: entries.len() - delete,
+        delete,
+    });
+    let mut report = Report {
+        repo: req.repo.clone(),
+        command: if req.purge { "purge" } else { "cleanup" }.into(),
+        dry_run: req.dry_run,
+        manifest_reads: scanned.manifest_reads,
+        config_reads: scanned.config_reads,
+        ..Default::default()
+    };
+    if !req.dry_run {
+        if !req.purge && (next_state != state || !next_state.is_empty()) {
+            write_state(&reg, &names.base, &next_state).await?;
+        }
+        let tags = &scanned.tags;
+        delete_planned(&reg, path, tags, &mut entries, &mut report, reporter).await;
+        summary.failed = report.errors.len();
+    }
+    report.tags = entries;
+    report.summary = summary;
+    Ok(report)
+}
+
+/// The registry of the project's repositories, and how it deletes tags (`--registry-profile`,
+/// else detected from the host name). A registry that deletes only through its own API
+/// stops a run that would delete, before anything is read or changed.
+async fn connect(
+    req: &CleanupRequest,
+    names: &Names,
+    registries: &Registries,
+) -> Result<(Registry, DeletePath), CleanupError> {
     let base_ref =
         Reference::parse(&format!("{}/{}", names.registry, names.base)).map_err(|source| {
             WerfError::Reference {
@@ -82,11 +164,22 @@ pub async fn run(
             context: base_ref.registry.clone(),
             source: RegistryError::Transport(e),
         })?;
+    Ok((reg, path))
+}
+
+/// The scan of the project's repositories (REPO, and REPO/IMAGE in multirepo mode); configs
+/// are read for every tag but the stages of REPO. Tells `Event::Scanned`.
+async fn scan_project(
+    reg: &Registry,
+    names: &Names,
+    page_size: Option<usize>,
+    reporter: &dyn Reporter,
+) -> Result<Scan, CleanupError> {
     let mut repositories = vec![names.base.clone()];
     repositories.extend(names.multirepo.values().cloned());
     let stage_prefix = werf_push_stages::format::TAG_PREFIX;
-    let base = names.base.clone();
-    let scanned = scan(&reg, &repositories, req.page_size, |repo, tag| {
+    let base = &names.base;
+    let scanned = scan(reg, &repositories, page_size, |repo, tag| {
         !(repo == base && tag.starts_with(stage_prefix))
     })
     .await?;
@@ -96,102 +189,7 @@ pub async fn run(
         manifests: scanned.manifest_reads,
         configs: scanned.config_reads,
     });
-    let classes = classify(&scanned, &names, &req.in_use);
-    let git = if req.purge {
-        GitFacts::default()
-    } else {
-        git_facts(req, &classes)?
-    };
-    let settings = Settings {
-        policies: req.policies,
-        in_use: &req.in_use,
-        now: super::time::now(),
-        grace_secs: req.grace_secs,
-        purge: req.purge,
-    };
-    let state = read_state(&scanned, &names);
-    let (mut entries, mut summary, next_state) =
-        decide(&scanned, &names, &classes, &git, &settings, &state);
-    let delete = entries.iter().filter(|e| e.delete).count();
-    reporter.event(Event::Planned {
-        keep: entries.len() - delete,
-        delete,
-    });
-    let mut report = Report {
-        repo: req.repo.clone(),
-        command: if req.purge { "purge" } else { "cleanup" }.into(),
-        dry_run: req.dry_run,
-        manifest_reads: scanned.manifest_reads,
-        config_reads: scanned.config_reads,
-        ..Default::default()
-    };
-    if !req.dry_run {
-        if !req.purge && (next_state != state || !next_state.is_empty()) {
-            write_state(&reg, &names.base, &next_state).await?;
-        }
-        // Per (repository, digest): how many tags it has, and how many go.
-        let mut on_digest: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
-        for e in &entries {
-            let c = on_digest.entry((&e.repository, &e.digest)).or_default();
-            c.0 += 1;
-            c.1 += usize::from(e.delete);
-        }
-        let jobs: Vec<(usize, bool)> = entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.delete)
-            .map(|(i, e)| {
-                let (all, going) = on_digest[&(e.repository.as_str(), e.digest.as_str())];
-                (i, all == going)
-            })
-            .collect();
-        let total = jobs.len();
-        // The profile says whether the tag DELETE works; when it does not know, the first
-        // deletion goes alone: it learns it, so that the others do not each ask again.
-        let tag_delete = AtomicBool::new(matches!(path, DeletePath::ByTag | DeletePath::Probe));
-        let probe = path == DeletePath::Probe;
-        let delete = |(i, sole): (usize, bool)| {
-            let t = &scanned.tags[i];
-            let (reg, tag_delete) = (&reg, &tag_delete);
-            async move {
-                let r = reg
-                    .delete_tag(&t.repository, &t.tag, &t.manifest, sole, tag_delete)
-                    .await;
-                (i, r)
-            }
-        };
-        let mut jobs = jobs.into_iter();
-        let first = match probe.then(|| jobs.next()).flatten() {
-            Some(j) => vec![delete(j).await],
-            None => Vec::new(),
-        };
-        let mut results =
-            stream::iter(first).chain(stream::iter(jobs).map(delete).buffer_unordered(DELETES));
-        let mut done = 0;
-        while let Some((i, r)) = results.next().await {
-            done += 1;
-            if done % 100 == 0 || done == total {
-                reporter.event(Event::Deleting { done, total });
-            }
-            match r {
-                Ok(how) => entries[i].deleted_by = Some(how),
-                Err(e) => {
-                    let reference = &entries[i].reference;
-                    let text = werf_push_spec::text::printable(&e.to_string()).into_owned();
-                    report.errors.push(format!("{reference}: {text}"));
-                    let first = report.first_failure.as_ref();
-                    if first.is_none_or(|(r, _)| reference < r) {
-                        report.first_failure = Some((reference.clone(), e));
-                    }
-                }
-            }
-        }
-        report.errors.sort();
-        summary.failed = report.errors.len();
-    }
-    report.tags = entries;
-    report.summary = summary;
-    Ok(report)
+    Ok(scanned)
 }
 
 /// The repositories of the project: REPO, and in multirepo mode REPO/IMAGE for each image

@@ -17,7 +17,7 @@ use super::policy::GitFacts;
 const MAX_OUTPUT: usize = 128 << 20;
 
 /// What the policies need, for the commits `commits` (image tags of `git-commit` images).
-pub fn read(dir: &Path, commits: &[String]) -> Result<GitFacts, CleanupError> {
+pub(crate) fn read(dir: &Path, commits: &[String]) -> Result<GitFacts, CleanupError> {
     let git = |args: &[&str], input: Option<&str>| run(dir, args, input);
     let top = git(&["rev-parse", "--is-shallow-repository"], None)?;
     if top.trim() == "true" {

@@ -4,23 +4,25 @@
 //! while its layers begin a remaining image's, and an unreferenced one only goes once an
 //! earlier cleanup saw it unreferenced the grace period ago); `purge` deletes every image
 //! and stage of the project. The scan (`scan.rs`), the pure decisions (`policy.rs`,
-//! `stages.rs`, `plan.rs`), the git facts (`git.rs`), the in-use list (`used.rs`) and the
-//! run (`engine.rs`) that deletes through `registry::delete` (one tag, never another).
+//! `stages.rs`, `plan.rs`), the git facts (`git.rs`), the in-use list (`used.rs`), the
+//! run (`engine.rs`) and its deletions (`delete.rs`), through `registry::delete` (one tag,
+//! never another). Callers use `run` with a `CleanupRequest`; the steps stay inside.
 
+mod delete;
 mod engine;
 mod error;
-pub mod git;
-pub mod plan;
+mod git;
+mod plan;
 pub mod policy;
-pub mod reason;
-pub mod scan;
-pub mod stages;
+mod reason;
+mod scan;
+mod stages;
 mod time;
 pub mod used;
 
 use std::collections::BTreeMap;
 
-pub use engine::{run, CleanupRequest};
+pub use engine::{run, CleanupRequest, DEFAULT_GRACE_SECS};
 
 pub use error::CleanupError;
 pub use reason::Reason;
@@ -32,22 +34,38 @@ pub const STATE_LABEL: &str = "werf-push-cleanup-state";
 
 /// What a run tells as it goes (the CLI prints it as progress).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The scan is done: tags listed in repositories, manifests and configs read.
     Scanned {
+        /// Repositories listed (REPO, and REPO/IMAGE per image in multirepo mode).
         repositories: usize,
+        /// Tags found in them.
         tags: usize,
+        /// Manifests read (by tag, and children of indexes by digest).
         manifests: usize,
+        /// Distinct configs read.
         configs: usize,
     },
     /// The plan is made.
-    Planned { keep: usize, delete: usize },
+    Planned {
+        /// Tags kept.
+        keep: usize,
+        /// Tags to delete (in a dry run: that would be deleted).
+        delete: usize,
+    },
     /// Deletions done so far (every 100th, and the last).
-    Deleting { done: usize, total: usize },
+    Deleting {
+        /// Deletions finished, failed ones included.
+        done: usize,
+        /// Deletions of the plan.
+        total: usize,
+    },
 }
 
 /// Receives a run's events; the library prints nothing itself.
 pub trait Reporter: Send + Sync {
+    /// Called for each event, in order, from the task that runs the cleanup.
     fn event(&self, e: Event);
 }
 
@@ -61,8 +79,11 @@ impl Reporter for Silent {
 /// What a tag is, for the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Kind {
+    /// An image werf or werf-push published (its config's werf labels match its tag).
     Image,
+    /// A stage of the stages cache (`image-stage-<signature>` in REPO).
     Stage,
     /// The cleanup's own state tag.
     State,
@@ -72,12 +93,17 @@ pub enum Kind {
 
 /// One tag of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct PlanEntry {
     /// `registry/repository:tag`.
     pub reference: String,
+    /// The repository path, without the registry host.
     pub repository: String,
+    /// The tag.
     pub tag: String,
+    /// The digest of the manifest the tag pointed at when scanned.
     pub digest: String,
+    /// What the tag is.
     pub kind: Kind,
     /// `werf-image-name` (empty: the nameless image) of an image.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,7 +111,9 @@ pub struct PlanEntry {
     /// `werf-tag-strategy` of an image.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
+    /// Whether the plan deletes the tag (`reason` says why, either way).
     pub delete: bool,
+    /// Why the tag is kept or deleted.
     pub reason: Reason,
     /// How the tag was deleted (not in a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,9 +122,13 @@ pub struct PlanEntry {
 
 /// Counts of a plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Summary {
+    /// Tags considered.
     pub scanned: usize,
+    /// Tags kept.
     pub kept: usize,
+    /// Tags the plan deletes (in a dry run: would delete), failed deletions included.
     pub deleted: usize,
     /// Tags by reason (kebab-case, as in the plan).
     pub by_reason: BTreeMap<String, usize>,
@@ -109,14 +141,21 @@ pub struct Summary {
 
 /// The report of a cleanup or purge (`--cleanup-report-path`): every tag considered.
 #[derive(Debug, Default, serde::Serialize)]
+#[non_exhaustive]
 pub struct Report {
+    /// The `--repo` the run cleaned, as given.
     pub repo: String,
+    /// `cleanup` or `purge`.
     pub command: String,
+    /// Whether the run only planned (`--dry-run`): nothing was deleted or written.
     pub dry_run: bool,
+    /// Every tag considered, with its decision, sorted by repository and tag.
     pub tags: Vec<PlanEntry>,
+    /// The counts of `tags`.
     pub summary: Summary,
-    /// Reads the scan made (manifests by tag and by digest, configs).
+    /// Manifests the scan read (by tag, and children of indexes by digest).
     pub manifest_reads: usize,
+    /// Distinct configs the scan read.
     pub config_reads: usize,
     /// Why deletions failed: `reference: error`.
     #[serde(skip_serializing_if = "Vec::is_empty")]

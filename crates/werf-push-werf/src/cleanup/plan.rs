@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::policy::{self, GitFacts, ImageTag, Policies};
 use super::reason::Reason;
-use super::scan::Scan;
+use super::scan::{Scan, ScannedTag};
 use super::stages::{ancestors, grace, GraceState};
 use super::used::InUse;
 use super::{Kind, PlanEntry, Summary, STATE_LABEL, STATE_TAG};
@@ -17,39 +17,48 @@ use werf_push_stages::format::{check_signature, TAG_PREFIX};
 
 /// Where the project's tags are.
 #[derive(Debug, Clone)]
-pub struct Names {
-    pub registry: String,
+pub(crate) struct Names {
+    /// The registry host, as `Reference` normalises it.
+    pub(crate) registry: String,
     /// The repository of stages, of the nameless image and of monorepo images.
-    pub base: String,
+    pub(crate) base: String,
     /// Multirepo: image name -> its repository. Empty in monorepo mode.
-    pub multirepo: BTreeMap<String, String>,
-    pub monorepo: bool,
+    pub(crate) multirepo: BTreeMap<String, String>,
+    /// Monorepo mode: named images are `base:IMAGE-TAG`.
+    pub(crate) monorepo: bool,
     /// Images to clean (`None`: the nameless one); all when `None`.
-    pub selected: Option<Vec<Option<String>>>,
+    pub(crate) selected: Option<Vec<Option<String>>>,
 }
 
 /// What a tag is.
 #[derive(Debug, Clone)]
-pub enum Class {
+pub(crate) enum Class {
+    /// `image-stage-<signature>` in the base repository.
     Stage,
+    /// A werf image whose labels say where it is.
     Image(ImageTag),
+    /// The cleanup's own state tag.
     State,
+    /// Left by a cleanup killed while deleting a tag.
     Placeholder,
+    /// Anything else, kept for the reason given.
     Other(Reason),
 }
 
 /// The settings of the decisions besides git.
-pub struct Settings<'a> {
-    pub policies: Policies,
-    pub in_use: &'a InUse,
-    pub now: i64,
+pub(crate) struct Settings {
+    /// The limits and expiry of each strategy.
+    pub(crate) policies: Policies,
+    /// The present, in unix seconds.
+    pub(crate) now: i64,
     /// `--keep-stages-built-within`, in seconds.
-    pub grace_secs: i64,
-    pub purge: bool,
+    pub(crate) grace_secs: i64,
+    /// Everything of the project is deleted.
+    pub(crate) purge: bool,
 }
 
 /// What each scanned tag is (same order as `scan.tags`).
-pub fn classify(scan: &Scan, names: &Names, in_use: &InUse) -> Vec<Class> {
+pub(crate) fn classify(scan: &Scan, names: &Names, in_use: &InUse) -> Vec<Class> {
     scan.tags
         .iter()
         .map(|t| {
@@ -116,8 +125,11 @@ pub fn classify(scan: &Scan, names: &Names, in_use: &InUse) -> Vec<Class> {
         .collect()
 }
 
+/// A tag's decision: `Ok(reason)` keeps it, `Err(reason)` deletes it.
+type Decision = Result<Reason, Reason>;
+
 /// The decisions, the plan's entries and summary, and the grace state to record.
-pub fn decide(
+pub(crate) fn decide(
     scan: &Scan,
     names: &Names,
     classes: &[Class],
@@ -125,19 +137,36 @@ pub fn decide(
     s: &Settings,
     state: &GraceState,
 ) -> (Vec<PlanEntry>, Summary, GraceState) {
-    let n = scan.tags.len();
-    let mut decision: Vec<Result<Reason, Reason>> = vec![Ok(Reason::NotWerf); n];
+    let mut decision: Vec<Decision> = vec![Ok(Reason::NotWerf); scan.tags.len()];
     // Images first: the images repository is the source of truth for stages.
-    let image_idx: Vec<usize> = (0..n)
-        .filter(|i| matches!(classes[*i], Class::Image(_)))
-        .collect();
-    let images: Vec<ImageTag> = image_idx
+    decide_images(classes, git, s, &mut decision);
+    decide_others(classes, s.purge, &mut decision);
+    let next_state = if s.purge {
+        GraceState::new()
+    } else {
+        decide_stages(scan, classes, s, state, &mut decision)
+    };
+    let entries: Vec<PlanEntry> = scan
+        .tags
         .iter()
-        .map(|i| match &classes[*i] {
-            Class::Image(t) => t.clone(),
-            _ => unreachable!("filtered above"),
-        })
+        .zip(classes)
+        .zip(&decision)
+        .map(|((t, c), d)| entry(names, t, c, d))
         .collect();
+    let summary = summarize(scan, &entries);
+    (entries, summary, next_state)
+}
+
+/// The werf images: by the policies, or all deleted by a purge.
+fn decide_images(classes: &[Class], git: &GitFacts, s: &Settings, decision: &mut [Decision]) {
+    let (image_idx, images): (Vec<usize>, Vec<ImageTag>) = classes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            Class::Image(t) => Some((i, t.clone())),
+            _ => None,
+        })
+        .unzip();
     let image_decisions = if s.purge {
         vec![Err(Reason::Purge); images.len()]
     } else {
@@ -146,8 +175,12 @@ pub fn decide(
     for (i, d) in image_idx.iter().zip(image_decisions) {
         decision[*i] = d;
     }
+}
+
+/// The tags that are neither images nor (outside a purge) stages: decided by their class.
+fn decide_others(classes: &[Class], purge: bool, decision: &mut [Decision]) {
     for (i, c) in classes.iter().enumerate() {
-        decision[i] = match (c, s.purge) {
+        decision[i] = match (c, purge) {
             (Class::Image(_), _) => continue,
             (Class::Other(r), _) => Ok(*r),
             (Class::Placeholder, _) => Err(Reason::Placeholder),
@@ -156,81 +189,84 @@ pub fn decide(
             (Class::Stage, false) => continue,
         };
     }
-    let mut next_state = GraceState::new();
-    if !s.purge {
-        // Stages: ancestors of every tag that remains (whatever published it) are kept.
-        let contents: Vec<_> = scan
-            .tags
-            .iter()
-            .map(|t| scan.contents(&t.manifest))
-            .collect();
-        let remaining: Vec<Vec<_>> = (0..n)
-            .filter(|i| !matches!(classes[*i], Class::Stage) && decision[*i].is_ok())
-            .map(|i| contents[i].chains.clone())
-            .collect();
-        let stage_idx: Vec<usize> = (0..n)
-            .filter(|i| matches!(classes[*i], Class::Stage))
-            .collect();
-        let stage_chains: Vec<Vec<_>> = stage_idx
-            .iter()
-            .map(|i| contents[*i].chains.clone())
-            .collect();
-        let kept = ancestors(&stage_chains, &remaining);
-        let mut unreferenced = Vec::new();
-        for (i, k) in stage_idx.iter().zip(kept) {
-            if k {
-                decision[*i] = Ok(Reason::StageAncestor);
-            } else {
-                unreferenced.push(*i);
-            }
-        }
-        let digests: Vec<String> = unreferenced
-            .iter()
-            .map(|i| scan.tags[*i].manifest.digest().to_string())
-            .collect();
-        let (delete, next) = grace(&digests, state, s.now, s.grace_secs);
-        next_state = next;
-        for (i, del) in unreferenced.iter().zip(delete) {
-            decision[*i] = if del {
-                Err(Reason::StageUnused)
-            } else {
-                Ok(Reason::StageGrace)
-            };
-        }
-    }
-    let entries: Vec<PlanEntry> = scan
+}
+
+/// The stages, once every other tag is decided: ancestors of every tag that remains
+/// (whatever published it) are kept, the others go past the grace period. Returns the
+/// grace state to record.
+fn decide_stages(
+    scan: &Scan,
+    classes: &[Class],
+    s: &Settings,
+    state: &GraceState,
+    decision: &mut [Decision],
+) -> GraceState {
+    let n = scan.tags.len();
+    let contents: Vec<_> = scan
         .tags
         .iter()
-        .zip(classes)
-        .zip(&decision)
-        .map(|((t, c), d)| {
-            let (image, strategy) = match c {
-                Class::Image(i) => (Some(i.image.clone()), Some(i.strategy.clone())),
-                _ => (None, None),
-            };
-            PlanEntry {
-                reference: format!("{}/{}:{}", names.registry, t.repository, t.tag),
-                repository: t.repository.clone(),
-                tag: t.tag.clone(),
-                digest: t.manifest.digest().to_string(),
-                kind: match c {
-                    Class::Stage => Kind::Stage,
-                    Class::Image(_) => Kind::Image,
-                    Class::State => Kind::State,
-                    Class::Placeholder | Class::Other(_) => Kind::Other,
-                },
-                image,
-                strategy,
-                delete: d.is_err(),
-                reason: match d {
-                    Ok(r) | Err(r) => *r,
-                },
-                deleted_by: None,
-            }
-        })
+        .map(|t| scan.contents(&t.manifest))
         .collect();
-    let summary = summarize(scan, &entries);
-    (entries, summary, next_state)
+    let remaining: Vec<Vec<_>> = (0..n)
+        .filter(|i| !matches!(classes[*i], Class::Stage) && decision[*i].is_ok())
+        .map(|i| contents[i].chains.clone())
+        .collect();
+    let stage_idx: Vec<usize> = (0..n)
+        .filter(|i| matches!(classes[*i], Class::Stage))
+        .collect();
+    let stage_chains: Vec<Vec<_>> = stage_idx
+        .iter()
+        .map(|i| contents[*i].chains.clone())
+        .collect();
+    let kept = ancestors(&stage_chains, &remaining);
+    let mut unreferenced = Vec::new();
+    for (i, k) in stage_idx.iter().zip(kept) {
+        if k {
+            decision[*i] = Ok(Reason::StageAncestor);
+        } else {
+            unreferenced.push(*i);
+        }
+    }
+    let digests: Vec<String> = unreferenced
+        .iter()
+        .map(|i| scan.tags[*i].manifest.digest().to_string())
+        .collect();
+    let (delete, next_state) = grace(&digests, state, s.now, s.grace_secs);
+    for (i, del) in unreferenced.iter().zip(delete) {
+        decision[*i] = if del {
+            Err(Reason::StageUnused)
+        } else {
+            Ok(Reason::StageGrace)
+        };
+    }
+    next_state
+}
+
+/// The plan's line of tag `t`, of class `c`, decided `d`.
+fn entry(names: &Names, t: &ScannedTag, c: &Class, d: &Decision) -> PlanEntry {
+    let (image, strategy) = match c {
+        Class::Image(i) => (Some(i.image.clone()), Some(i.strategy.clone())),
+        _ => (None, None),
+    };
+    PlanEntry {
+        reference: format!("{}/{}:{}", names.registry, t.repository, t.tag),
+        repository: t.repository.clone(),
+        tag: t.tag.clone(),
+        digest: t.manifest.digest().to_string(),
+        kind: match c {
+            Class::Stage => Kind::Stage,
+            Class::Image(_) => Kind::Image,
+            Class::State => Kind::State,
+            Class::Placeholder | Class::Other(_) => Kind::Other,
+        },
+        image,
+        strategy,
+        delete: d.is_err(),
+        reason: match d {
+            Ok(r) | Err(r) => *r,
+        },
+        deleted_by: None,
+    }
 }
 
 /// Counts by decision and reason, and the bytes of blobs and manifests that only deleted
@@ -276,7 +312,7 @@ fn serde_reason(r: Reason) -> String {
 }
 
 /// The grace state recorded in the state tag's config, if any.
-pub fn read_state(scan: &Scan, names: &Names) -> GraceState {
+pub(crate) fn read_state(scan: &Scan, names: &Names) -> GraceState {
     scan.tags
         .iter()
         .find(|t| t.repository == names.base && t.tag == STATE_TAG)

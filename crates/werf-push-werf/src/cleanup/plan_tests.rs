@@ -123,7 +123,6 @@ fn classify_and_decide_table() {
     let in_use = crate::cleanup::used::InUse::default();
     let settings = |purge, grace_secs| Settings {
         policies: Default::default(),
-        in_use: &in_use,
         now: 1000,
         grace_secs,
         purge,

@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::reason::Reason;
 use crate::slug::slugify_docker_tag;
 
-/// Limit and expiry of one strategy; `None` is werf's `-1` (none).
+/// Limit and expiry of one strategy; `None` is werf's `-1` (none). Exhaustive: werf's
+/// policies give a strategy exactly these two numbers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Limits {
     /// Keep at most this many (the newest).
@@ -24,44 +25,50 @@ pub struct Limits {
     pub expiry_days: Option<u64>,
 }
 
-/// The policies of one cleanup.
+/// The policies of one cleanup: the limits of each strategy that ranks its images
+/// (`git-branch` images go with their branch, `custom` ones are never deleted). The
+/// default is no limit and no expiry anywhere; set the fields after `Policies::default()`.
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct Policies {
+    /// `git-tag` images (`--git-tag-strategy-limit`, `--git-tag-strategy-expiry-days`).
     pub git_tag: Limits,
+    /// `git-commit` images (`--git-commit-strategy-limit`, `...-expiry-days`).
     pub git_commit: Limits,
+    /// `stages-signature` images (`--stages-signature-strategy-limit`, `...-expiry-days`).
     pub stages_signature: Limits,
 }
 
 /// What the project's git repository holds, as the policies need it.
 #[derive(Debug, Clone, Default)]
-pub struct GitFacts {
+pub(crate) struct GitFacts {
     /// Branch names (the remote `origin`'s, else the local ones).
-    pub branches: Vec<String>,
+    pub(crate) branches: Vec<String>,
     /// Tag name -> the tag's date (unix seconds).
-    pub tags: HashMap<String, i64>,
+    pub(crate) tags: HashMap<String, i64>,
     /// Commit (as an image tag names it) -> its committer date; absent when it is gone.
-    pub commits: HashMap<String, i64>,
+    pub(crate) commits: HashMap<String, i64>,
 }
 
 /// One image tag as its config labels describe it.
 #[derive(Debug, Clone)]
-pub struct ImageTag {
+pub(crate) struct ImageTag {
     /// `werf-image-name` (empty: the nameless image).
-    pub image: String,
+    pub(crate) image: String,
     /// `werf-tag-strategy`.
-    pub strategy: String,
+    pub(crate) strategy: String,
     /// `werf-image-tag`.
-    pub image_tag: String,
+    pub(crate) image_tag: String,
     /// The config's `created` (unix seconds), for `stages-signature` ages.
-    pub created: Option<i64>,
+    pub(crate) created: Option<i64>,
     /// Its reference or digest is in use (`--keep-images-used-by`).
-    pub in_use: bool,
+    pub(crate) in_use: bool,
 }
 
 const DAY: i64 = 86_400;
 
 /// The decision for each of `tags` (same order): `Ok(reason)` keeps, `Err(reason)` deletes.
-pub fn decide(
+pub(crate) fn decide(
     tags: &[ImageTag],
     git: &GitFacts,
     p: &Policies,

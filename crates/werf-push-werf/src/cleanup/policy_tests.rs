@@ -12,6 +12,11 @@ fn t(image: &str, strategy: &str, tag: &str) -> ImageTag {
     }
 }
 
+/// Images of `image` tagged by `strategy`, one per tag of `tags`, in that order.
+fn tags(image: &str, strategy: &str, tags: &[&str]) -> Vec<ImageTag> {
+    tags.iter().map(|tag| t(image, strategy, tag)).collect()
+}
+
 fn git() -> GitFacts {
     GitFacts {
         branches: vec!["main".into(), "feature/ADD_X".into()],
@@ -45,12 +50,15 @@ fn policies_table() {
         git_commit: limits(Some(50), Some(30)),
         stages_signature: limits(Some(1), None),
     };
-    let mut used = t("app", "git-branch", "gone");
-    used.in_use = true;
-    let mut old_sig = t("app", "stages-signature", "s1");
-    old_sig.created = Some(NOW - 3 * DAY);
-    let mut new_sig = t("app", "stages-signature", "s2");
-    new_sig.created = Some(NOW - DAY);
+    let used = ImageTag {
+        in_use: true,
+        ..t("app", "git-branch", "gone")
+    };
+    let created = |tag, age| ImageTag {
+        created: Some(NOW - age),
+        ..t("app", "stages-signature", tag)
+    };
+    let (old_sig, new_sig) = (created("s1", 3 * DAY), created("s2", DAY));
     type Case = (
         &'static str,
         Vec<ImageTag>,
@@ -60,11 +68,11 @@ fn policies_table() {
     let cases: Vec<Case> = vec![
         (
             "branches: existing (slugged) kept, gone deleted",
-            vec![
-                t("app", "git-branch", "main"),
-                t("app", "git-branch", &slugify_docker_tag("feature/ADD_X")),
-                t("app", "git-branch", "old"),
-            ],
+            tags(
+                "app",
+                "git-branch",
+                &["main", &slugify_docker_tag("feature/ADD_X"), "old"],
+            ),
             none,
             vec![Ok(BranchExists), Ok(BranchExists), Err(BranchGone)],
         ),
@@ -82,18 +90,13 @@ fn policies_table() {
         ),
         (
             "git tags with no limit: only gone ones go",
-            vec![t("app", "git-tag", "v1.0.0"), t("app", "git-tag", "v0.9")],
+            tags("app", "git-tag", &["v1.0.0", "v0.9"]),
             none,
             vec![Ok(WithinLimits), Err(GitTagGone)],
         ),
         (
             "git tags: expiry first, then the newest two",
-            vec![
-                t("app", "git-tag", "v1.0.0"),
-                t("app", "git-tag", "v1.1.0"),
-                t("app", "git-tag", "v1.2.0"),
-                t("app", "git-tag", "v2.0.0"),
-            ],
+            tags("app", "git-tag", &["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0"]),
             ci,
             vec![
                 Err(Expired),
@@ -104,12 +107,11 @@ fn policies_table() {
         ),
         (
             "limits count per image",
-            vec![
-                t("a", "git-tag", "v2.0.0"),
-                t("a", "git-tag", "v1.2.0"),
-                t("a", "git-tag", "v1.1.0"),
-                t("b", "git-tag", "v1.1.0"),
-            ],
+            [
+                tags("a", "git-tag", &["v2.0.0", "v1.2.0", "v1.1.0"]),
+                tags("b", "git-tag", &["v1.1.0"]),
+            ]
+            .concat(),
             ci,
             vec![
                 Ok(WithinLimits),
@@ -120,11 +122,7 @@ fn policies_table() {
         ),
         (
             "commits: gone, expired, kept",
-            vec![
-                t("app", "git-commit", "aaaa"),
-                t("app", "git-commit", "bbbb"),
-                t("app", "git-commit", "cccc"),
-            ],
+            tags("app", "git-commit", &["aaaa", "bbbb", "cccc"]),
             ci,
             vec![Ok(WithinLimits), Err(Expired), Err(CommitGone)],
         ),

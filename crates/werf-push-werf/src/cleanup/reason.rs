@@ -3,12 +3,16 @@
 
 use std::fmt;
 
+/// Why a tag is kept or deleted; written kebab-case in the report (`stage-unused`), and
+/// as words (`as_str`) in the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Reason {
     // Kept.
     /// `custom` (or an unknown strategy): cleanup never deletes it.
     Custom,
+    /// `git-branch`: a branch of the project slugs to its tag.
     BranchExists,
     /// Its git tag, commit or signature is within the strategy's limit and expiry.
     WithinLimits,
@@ -25,10 +29,15 @@ pub enum Reason {
     /// The cleanup's own state tag.
     CleanupState,
     // Deleted.
+    /// `git-branch`: no branch of the project slugs to its tag.
     BranchGone,
+    /// `git-tag`: the git tag it names is gone.
     GitTagGone,
+    /// `git-commit`: the commit it names is not in the repository.
     CommitGone,
+    /// Past the strategy's limit: newer images of the same name and strategy fill it.
     OverLimit,
+    /// Older than the strategy's expiry (the git tag's or commit's date, or `created`).
     Expired,
     /// A stage that no remaining image descends from, past the grace period.
     StageUnused,
@@ -39,6 +48,7 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The words the plan prints for this reason.
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::Custom => "custom tag: never deleted by cleanup",

@@ -25,56 +25,60 @@ use werf_push_transport::Limit;
 
 /// The most tags of one repository a cleanup lists: more is a registry paging forever
 /// (each page new names), and the listing stops there, before it fills memory.
-pub const MAX_TAGS: usize = 1_000_000;
+pub(crate) const MAX_TAGS: usize = 1_000_000;
 
 /// Reads started at once; the transport's `--requests` bound is what limits them.
 const READS: usize = 512;
 
 /// One tag and what it holds.
 #[derive(Debug, Clone)]
-pub struct ScannedTag {
+pub(crate) struct ScannedTag {
     /// The repository path (without the registry host).
-    pub repository: String,
-    pub tag: String,
-    pub manifest: Manifest,
+    pub(crate) repository: String,
+    /// The tag.
+    pub(crate) tag: String,
+    /// The manifest the tag pointed at, as read.
+    pub(crate) manifest: Manifest,
 }
 
 /// What the image manifests of one tag hold.
 #[derive(Debug, Clone, Default)]
-pub struct Contents {
+pub(crate) struct Contents {
     /// The layers of each image manifest.
-    pub chains: Vec<Chain>,
+    pub(crate) chains: Vec<Chain>,
     /// Every blob (configs and layers) with its size.
-    pub blobs: Vec<(Digest, u64)>,
+    pub(crate) blobs: Vec<(Digest, u64)>,
     /// The configs of the image manifests.
-    pub configs: Vec<Descriptor>,
+    pub(crate) configs: Vec<Descriptor>,
 }
 
 /// A config's labels and creation time.
 #[derive(Debug, Clone, Default)]
-pub struct ConfigInfo {
-    pub labels: BTreeMap<String, String>,
+pub(crate) struct ConfigInfo {
+    /// `config.Labels` (string values only); empty when it could not be read.
+    pub(crate) labels: BTreeMap<String, String>,
     /// `created`, in unix seconds.
-    pub created: Option<i64>,
-    /// Why it could not be read, if so.
-    pub unreadable: Option<String>,
+    pub(crate) created: Option<i64>,
 }
 
 /// Everything the scan read.
 #[derive(Debug, Default)]
-pub struct Scan {
-    pub tags: Vec<ScannedTag>,
+pub(crate) struct Scan {
+    /// Every tag found, sorted by repository and tag.
+    pub(crate) tags: Vec<ScannedTag>,
     /// Child manifests of indexes, by digest.
-    pub children: HashMap<Digest, Manifest>,
-    pub configs: HashMap<Digest, ConfigInfo>,
-    /// Requests made: tag-list pages are counted by the transport; these are the reads.
-    pub manifest_reads: usize,
-    pub config_reads: usize,
+    pub(crate) children: HashMap<Digest, Manifest>,
+    /// Configs of possible werf images, by digest.
+    pub(crate) configs: HashMap<Digest, ConfigInfo>,
+    /// Manifest reads made (tag-list pages are counted by the transport).
+    pub(crate) manifest_reads: usize,
+    /// Config reads made.
+    pub(crate) config_reads: usize,
 }
 
 impl Scan {
     /// The image manifests of `m` (itself, or the children of an index) and their blobs.
-    pub fn contents(&self, m: &Manifest) -> Contents {
+    pub(crate) fn contents(&self, m: &Manifest) -> Contents {
         let mut c = Contents::default();
         let mut add = |m: &Manifest| {
             if let ManifestKind::Image { config, layers } = &m.kind() {
@@ -101,12 +105,26 @@ impl Scan {
 }
 
 /// Scans `repositories` of `reg`; configs are read for tags `wants_config` accepts.
-pub async fn scan(
+pub(crate) async fn scan(
     reg: &Registry,
     repositories: &[String],
     page_size: Option<usize>,
     wants_config: impl Fn(&str, &str) -> bool,
 ) -> Result<Scan, CleanupError> {
+    let wanted = list_tags(reg, repositories, page_size).await?;
+    let mut scan = Scan::default();
+    read_manifests(reg, wanted, &mut scan).await?;
+    read_children(reg, &mut scan).await?;
+    read_configs(reg, &mut scan, wants_config).await;
+    Ok(scan)
+}
+
+/// Every (repository, tag) of `repositories`, each tag once per repository.
+async fn list_tags(
+    reg: &Registry,
+    repositories: &[String],
+    page_size: Option<usize>,
+) -> Result<Vec<(String, String)>, CleanupError> {
     let lists = stream::iter(repositories.iter().map(|r| async move {
         let tags = reg
             .list_tags(r, page_size, "tags", MAX_TAGS, |_| true)
@@ -131,8 +149,16 @@ pub async fn scan(
                 .map(|t| (repo.clone(), t)),
         );
     }
-    let mut scan = Scan::default();
-    // 1. Each tag's manifest.
+    Ok(wanted)
+}
+
+/// 1. Each tag's manifest, `GET` by tag, into `scan.tags` (sorted by repository and tag);
+///    a tag gone meanwhile is left out.
+async fn read_manifests(
+    reg: &Registry,
+    wanted: Vec<(String, String)>,
+    scan: &mut Scan,
+) -> Result<(), CleanupError> {
     let read = stream::iter(wanted.into_iter().map(|(repo, tag)| async move {
         let m = reg
             .get_manifest(&repo, &tag)
@@ -156,7 +182,12 @@ pub async fn scan(
     }
     scan.tags
         .sort_by(|a, b| (&a.repository, &a.tag).cmp(&(&b.repository, &b.tag)));
-    // 2. Children of indexes, once per digest.
+    Ok(())
+}
+
+/// 2. The children of the indexes of `scan.tags`, `GET` by digest once per digest (from
+///    the first repository that refers to it), into `scan.children`.
+async fn read_children(reg: &Registry, scan: &mut Scan) -> Result<(), CleanupError> {
     let mut children: HashMap<Digest, String> = HashMap::new();
     for t in &scan.tags {
         if let ManifestKind::Index { manifests } = &t.manifest.kind() {
@@ -189,7 +220,12 @@ pub async fn scan(
             }
         }
     }
-    // 3. Configs of possible werf images, once per config.
+    Ok(())
+}
+
+/// 3. The configs of the tags `wants_config` accepts, once per config, into
+///    `scan.configs`; a config that cannot be read or is not JSON has no labels.
+async fn read_configs(reg: &Registry, scan: &mut Scan, wants_config: impl Fn(&str, &str) -> bool) {
     let mut configs: HashMap<Digest, (Descriptor, String)> = HashMap::new();
     for t in scan
         .tags
@@ -208,10 +244,7 @@ pub async fn scan(
             .await
         {
             Ok(bytes) => config_info(&bytes),
-            Err(e) => ConfigInfo {
-                unreadable: Some(werf_push_spec::text::printable(&e.to_string()).into_owned()),
-                ..Default::default()
-            },
+            Err(_) => ConfigInfo::default(),
         };
         (d.digest, info)
     }))
@@ -222,19 +255,12 @@ pub async fn scan(
         scan.config_reads += 1;
         scan.configs.insert(d, info);
     }
-    Ok(scan)
 }
 
 /// Labels and `created` of a config's bytes.
 fn config_info(bytes: &[u8]) -> ConfigInfo {
-    let v: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            return ConfigInfo {
-                unreadable: Some(format!("the config is not JSON: {e}")),
-                ..Default::default()
-            }
-        }
+    let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+        return ConfigInfo::default();
     };
     let labels = v["config"]["Labels"]
         .as_object()
@@ -247,6 +273,5 @@ fn config_info(bytes: &[u8]) -> ConfigInfo {
     ConfigInfo {
         labels,
         created: v["created"].as_str().and_then(super::time::parse_rfc3339),
-        unreadable: None,
     }
 }

@@ -14,11 +14,11 @@ use std::collections::{BTreeMap, HashSet};
 use werf_push_spec::Digest;
 
 /// The layers of one image manifest, in order (a multi-platform tag has several).
-pub type Chain = Vec<Digest>;
+pub(crate) type Chain = Vec<Digest>;
 
 /// For each stage (its chains), whether some chain of it begins some chain of `images`.
 /// A stage with no layers begins every image: it is an ancestor when any image remains.
-pub fn ancestors(stages: &[Vec<Chain>], images: &[Vec<Chain>]) -> Vec<bool> {
+pub(crate) fn ancestors(stages: &[Vec<Chain>], images: &[Vec<Chain>]) -> Vec<bool> {
     let mut prefixes: HashSet<&[Digest]> = HashSet::new();
     for chain in images.iter().flatten() {
         for end in 0..=chain.len() {
@@ -32,11 +32,11 @@ pub fn ancestors(stages: &[Vec<Chain>], images: &[Vec<Chain>]) -> Vec<bool> {
 }
 
 /// First-seen-unreferenced times (unix seconds) by stage digest.
-pub type GraceState = BTreeMap<String, i64>;
+pub(crate) type GraceState = BTreeMap<String, i64>;
 
 /// For each unreferenced stage digest, whether it may be deleted now; and the state to
 /// record: every digest still unreferenced and kept, with the time it was first seen so.
-pub fn grace(
+pub(crate) fn grace(
     unreferenced: &[String],
     state: &GraceState,
     now: i64,

@@ -14,11 +14,14 @@ use werf_push_spec::{Digest, Reference};
 /// Deepest JSON nesting walked (kubectl's output is far shallower).
 const MAX_DEPTH: usize = 64;
 
-/// References and digests in use.
+/// References and digests in use (`InUse::default()`: none).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InUse {
-    /// `registry/repository:tag`, as `Reference` normalises them.
+    /// (registry, repository, tag), as `Reference` normalises them; a reference with
+    /// neither tag nor digest counts as `latest`.
     pub references: HashSet<(String, String, String)>,
+    /// Manifest digests (of `repo@sha256:...` references and pods' `imageID`s).
     pub digests: HashSet<Digest>,
 }
 
