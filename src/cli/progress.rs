@@ -131,11 +131,13 @@ impl Progress {
         self.shown.results
     }
 
-    /// A line above the bars (or on its own).
+    /// A line above the bars (or on its own). Written by us, not by indicatif: a line
+    /// longer than the terminal wraps where the terminal wraps it (the bars' terminal is
+    /// narrower than the real one, `term::Narrower`).
     pub fn line(&self, text: &str) {
         match &self.mode {
             Mode::Bars(mp) if !self.lock().stopped => {
-                let _ = mp.println(text);
+                let _ = mp.suspend(|| writeln!(std::io::stderr(), "{text}"));
             }
             _ if self.shown.results => {
                 let _ = writeln!(std::io::stderr(), "{text}");
