@@ -24,7 +24,8 @@ const MARGIN: u16 = 3;
 pub struct Narrower {
     term: Term,
     /// The column the cursor is at, as a terminal of the reported width counts it (the
-    /// width itself: a wrap is pending).
+    /// width itself: a wrap is pending). indicatif draws under its own lock, so one
+    /// writer at a time reads and sets it.
     col: AtomicUsize,
 }
 
