@@ -2,10 +2,12 @@
 //! and draws progress. `anyhow` lives here and nowhere else.
 //!
 //! One module per command (`push`, `publish`, `cleanup` (with `purge`), `bench`, `stages/`,
-//! `slugify`, `completion`, `manpages`), each owning its clap `Args` and `run`; the flag groups they share in
-//! `flags`; helpers no command owns (`output`, `progress`, `settings`, `exit`, `signal`,
-//! `size`, `rate`, `tally`, `term`, `usage`, `waits`). A command module uses helpers only, never another command module;
-//! this file declares the command tree and dispatches.
+//! `slugify`, `completion`, `manpages`), each owning its clap `Args` and `run`; the flag
+//! groups they share in `flags`; helpers no command owns (`output`, `progress`, `settings`,
+//! `exit`, `hints`, `signal`, `size`, `rate`, `tally`, `term`, `usage`, `waits`). A command
+//! module uses helpers only, never another command module. This file declares the command
+//! tree and dispatches (`Command::run`); a group of subcommands (`stages`) has its own enum
+//! with the same `run` and `cancellable`.
 
 mod bench;
 mod cleanup;
@@ -148,6 +150,43 @@ const NO_BUILD: &str = "werf-push does not build images: build them with your bu
     (or `werf-push stages add`), then run `werf-push publish` with the same --repo and --tag-* \
     flags";
 
+impl Command {
+    /// Whether the command stops cleanly on Ctrl-C and SIGTERM: those that talk to
+    /// registries. The others (stages import, add, gc, list) keep the default: the process
+    /// ends at once, and since every write to the stages storage is a temporary file
+    /// renamed into place, the storage stays as it was before.
+    fn cancellable(&self) -> bool {
+        match self {
+            Command::Push(_)
+            | Command::Publish(_)
+            | Command::Cleanup(_)
+            | Command::Purge(_)
+            | Command::Bench(_) => true,
+            Command::Stages(c) => c.cancellable(),
+            Command::Slugify(_)
+            | Command::Completion { .. }
+            | Command::Manpages { .. }
+            | Command::BuildAndPublish { .. } => false,
+        }
+    }
+
+    /// Runs the command; its exit code.
+    async fn run(self, g: &GlobalArgs) -> anyhow::Result<i32> {
+        match self {
+            Command::Push(a) => push::run(a, g).await,
+            Command::Publish(a) => publish::run(a, g).await,
+            Command::Cleanup(a) => cleanup::run(a, g).await,
+            Command::Purge(a) => cleanup::run_purge(a, g).await,
+            Command::Bench(a) => bench::run(a, g).await,
+            Command::Stages(c) => c.run(g).await,
+            Command::Completion { shell } => completion::run(shell, command()),
+            Command::Manpages { dir } => manpages::run(dir, command()),
+            Command::Slugify(a) => slugify::run(&a),
+            Command::BuildAndPublish { .. } => Err(flags::UsageError(NO_BUILD.into()).into()),
+        }
+    }
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match command()
@@ -168,36 +207,18 @@ pub fn main() -> i32 {
             return exit::FAILURE;
         }
     };
-    // Commands that talk to registries stop cleanly on Ctrl-C and SIGTERM. The others
-    // (stages import, add, gc, list) keep the default: the process ends at once, and since
-    // every write to the stages storage is a temporary file renamed into place, the
-    // storage stays as it was before.
-    let cancellable = matches!(
-        cli.command,
-        Command::Push(_)
-            | Command::Publish(_)
-            | Command::Cleanup(_)
-            | Command::Purge(_)
-            | Command::Bench(_)
-            | Command::Stages(stages::StagesCommand::Pull(_))
-    );
     let result = runtime.block_on(async {
-        if cancellable {
+        if cli.command.cancellable() {
             watch_signals();
         }
-        match cli.command {
-            Command::Push(a) => push::run(a, &cli.global).await,
-            Command::Publish(a) => publish::run(a, &cli.global).await,
-            Command::Cleanup(a) => cleanup::run(a, &cli.global).await,
-            Command::Purge(a) => cleanup::run_purge(a, &cli.global).await,
-            Command::Bench(a) => bench::run(a, &cli.global).await,
-            Command::Stages(c) => stages::run(c, &cli.global).await,
-            Command::Completion { shell } => completion::run(shell, command()),
-            Command::Manpages { dir } => manpages::run(dir, command()),
-            Command::Slugify(a) => slugify::run(&a),
-            Command::BuildAndPublish { .. } => Err(flags::UsageError(NO_BUILD.into()).into()),
-        }
+        cli.command.run(&cli.global).await
     });
+    exit_code(result)
+}
+
+/// The exit code of the run: that of the signal that cancelled it (after a line saying
+/// so), else the command's, else its error's (the error reported).
+fn exit_code(result: anyhow::Result<i32>) -> i32 {
     match result {
         _ if interrupt().is_cancelled() => {
             let code = match SIGNAL_EXIT.load(Ordering::SeqCst) {

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use werf_push_engine::{BlobStatus, PushError, Summary, TagStatus};
 use werf_push_spec::ErrorKind;
 use werf_push_stages::ImageName;
-use werf_push_werf::report::Report;
+use werf_push_werf::report::{ImageEntry, Report};
 
 use super::flags::{GlobalArgs, LogFormat};
 use super::progress::Progress;
@@ -215,87 +215,112 @@ fn failed(e: &PushError) -> serde_json::Value {
 /// The results of a publish, a line per image (its repository, its tags grouped by status,
 /// the short digest of its manifest) and one for the stages cache (its repository and
 /// tags), e.g. `backend  localhost:5000/app/backend  pushed: v1, main  (sha256:0a1b2c3d4e5f)`.
+/// With `--log-format json` each is a JSON line on stderr instead, and none is returned.
 pub fn per_image(report: &Report, summary: &Summary) -> Vec<String> {
-    let mut out = Vec::new();
     let width = report
         .images
         .keys()
         .map(|n| n.len().max(1))
         .max()
         .unwrap_or(1);
+    let mut out = Vec::new();
     for (name, image) in &report.images {
-        let mut by_status: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for r in report
-            .references
-            .iter()
-            .filter(|r| &r.werf_image_name == name)
-        {
-            let tag = r
-                .reference
-                .rsplit_once(':')
-                .map_or(r.reference.as_str(), |(_, t)| t);
-            by_status
-                .entry(&r.status)
-                .or_default()
-                .push(tag.to_string());
-        }
+        let by_status = tags_by_status(report, name);
         if json_lines() {
             json_line(serde_json::json!({
                 "type": "image", "image": name, "repository": image.docker_repo,
                 "digest": image.docker_image_digest, "tags": by_status,
             }));
-            continue;
-        }
-        let tags: Vec<String> = by_status
-            .iter()
-            .map(|(status, tags)| format!("{status}: {}", tags.join(", ")))
-            .collect();
-        let shown = if name.is_empty() {
-            ImageName::NAMELESS
         } else {
-            name
-        };
-        let digest = image
-            .docker_image_digest
-            .split_once(':')
-            .map(|(a, hex)| format!("  ({a}:{})", hex.get(..12).unwrap_or(hex)))
-            .unwrap_or_default();
-        out.push(format!(
-            "{shown:<width$}  {}  {}{digest}",
-            image.docker_repo,
-            tags.join("; ")
-        ));
+            out.push(image_line(name, image, &by_status, width));
+        }
     }
+    out.extend(stages_line(summary));
+    out
+}
+
+/// The tags of image `name` (the tag of each reference), by status.
+fn tags_by_status<'a>(report: &'a Report, name: &str) -> BTreeMap<&'a str, Vec<String>> {
+    let mut by_status: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for r in report
+        .references
+        .iter()
+        .filter(|r| r.werf_image_name == name)
+    {
+        let tag = r
+            .reference
+            .rsplit_once(':')
+            .map_or(r.reference.as_str(), |(_, t)| t);
+        by_status
+            .entry(&r.status)
+            .or_default()
+            .push(tag.to_string());
+    }
+    by_status
+}
+
+/// `backend  localhost:5000/app/backend  pushed: v1, main  (sha256:0a1b2c3d4e5f)`, the name
+/// padded to `width`.
+fn image_line(
+    name: &str,
+    image: &ImageEntry,
+    by_status: &BTreeMap<&str, Vec<String>>,
+    width: usize,
+) -> String {
+    let tags: Vec<String> = by_status
+        .iter()
+        .map(|(status, tags)| format!("{status}: {}", tags.join(", ")))
+        .collect();
+    let shown = if name.is_empty() {
+        ImageName::NAMELESS
+    } else {
+        name
+    };
+    let digest = image
+        .docker_image_digest
+        .split_once(':')
+        .map(|(a, hex)| format!("  ({a}:{})", hex.get(..12).unwrap_or(hex)))
+        .unwrap_or_default();
+    format!(
+        "{shown:<width$}  {}  {}{digest}",
+        image.docker_repo,
+        tags.join("; ")
+    )
+}
+
+/// `stages cache REPO: 12 tags, 3 pushed, 9 up-to-date` when the run wrote stage tags (a
+/// JSON line instead with `--log-format json`).
+fn stages_line(summary: &Summary) -> Option<String> {
     let stage_tags: Vec<_> = summary
         .tags
         .iter()
         .filter(|t| t.reference.contains(":image-stage-"))
         .collect();
-    if !stage_tags.is_empty() {
-        let count = |s| stage_tags.iter().filter(|t| t.status == s).count();
-        let (pushed, up) = (count(TagStatus::Pushed), count(TagStatus::UpToDate));
-        let would = count(TagStatus::WouldPush);
-        let repo = stage_tags[0]
-            .reference
-            .rsplit_once(":image-stage-")
-            .map_or("", |(r, _)| r);
-        let mut text = format!(
-            "stages cache {repo}: {}, {pushed} pushed, {up} up-to-date",
-            super::tally::count(stage_tags.len(), "tag")
-        );
-        if would > 0 {
-            text.push_str(&format!(", {would} would be pushed"));
-        }
-        if json_lines() {
-            json_line(serde_json::json!({
-                "type": "stages", "repository": repo, "tags": stage_tags.len(),
-                "pushed": pushed, "up_to_date": up,
-            }));
-        } else {
-            out.push(text);
-        }
+    if stage_tags.is_empty() {
+        return None;
     }
-    out
+    let count = |s| stage_tags.iter().filter(|t| t.status == s).count();
+    let (pushed, up) = (count(TagStatus::Pushed), count(TagStatus::UpToDate));
+    let would = count(TagStatus::WouldPush);
+    let repo = stage_tags[0]
+        .reference
+        .rsplit_once(":image-stage-")
+        .map_or("", |(r, _)| r);
+    if json_lines() {
+        json_line(serde_json::json!({
+            "type": "stages", "repository": repo, "tags": stage_tags.len(),
+            "pushed": pushed, "up_to_date": up,
+        }));
+        return None;
+    }
+    let mut text = format!(
+        "stages cache {repo}: {}, {pushed} pushed, {up} up-to-date",
+        super::tally::count(stage_tags.len(), "tag")
+    );
+    if would > 0 {
+        text.push_str(&format!(", {would} would be pushed"));
+    }
+    Some(text)
 }
 
 /// `value` as JSON, or `text()` as lines, on stdout.

@@ -1,7 +1,7 @@
 //! What a terminal shows, read off the screen of a real terminal (a `tmux` pane of 80 and
 //! 120 columns, `support::screen`) while werf-push pushes through an emulated slow link:
-//! one line per bar, nothing wrapped, no text twice, the blob's rate and the total's
-//! agreeing with one blob moving, nothing left over after the summary, log lines (`-v`)
+//! one line per bar, nothing wrapped, a result line as wide as the terminal on one line,
+//! no text twice, the blob's rate and the total's agreeing with one blob moving, nothing left over after the summary, log lines (`-v`)
 //! above the bars, never in them; on Ctrl-C the bars stop and clear, and the notice and
 //! the outcome stand on lines of their own. In CI
 //! (`--progress plain`) a line comes at the stated interval also while nothing moves,
@@ -61,8 +61,12 @@ fn bars_fit_the_terminal_and_nothing_is_left_after_the_summary() {
     let dir = tmp.path().join("l");
     image(&dir, &[12 * MIB], 11, Format::Oci, None);
     let src = format!("oci:{}", dir.display());
-    for width in [80, 120] {
-        let dest = format!("{}/screen-{width}", wan.host);
+    for width in [80usize, 120] {
+        // A repository name that makes the tag line as wide as the terminal: wider than
+        // the bars (a few columns narrower), it still stands on one line.
+        let name = format!("{}/screen-{width}-", wan.host);
+        let fill = width.saturating_sub(name.len() + "tag  :latest pushed sha256:".len() + 12);
+        let dest = format!("{name}{}", "x".repeat(fill));
         let screen = Screen::start(&command(&["push", &src, &dest]), width, 30, &werf_push());
         let mut frames = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -123,6 +127,7 @@ fn bars_fit_the_terminal_and_nothing_is_left_after_the_summary() {
         assert_eq!(shown.len(), 4, "{width} columns: {shown:?}");
         let tag = format!("tag  {dest}:latest pushed sha256:");
         assert!(shown[0].starts_with(&tag), "{:?}", shown[0]);
+        assert_eq!(shown[0].chars().count(), width, "{:?}", shown[0]);
         assert_eq!(
             shown[0].len(),
             tag.len() + 12,

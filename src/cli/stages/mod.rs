@@ -44,12 +44,27 @@ pub enum StagesCommand {
     Gc(gc::GcArgs),
 }
 
-pub async fn run(cmd: StagesCommand, g: &GlobalArgs) -> Result<i32> {
-    match cmd {
-        StagesCommand::List(a) => list::run(a),
-        StagesCommand::Import(a) => import::run(a),
-        StagesCommand::Add(a) => add::run(a),
-        StagesCommand::Pull(a) => pull::run(a, g).await,
-        StagesCommand::Gc(a) => gc::run(a),
+impl StagesCommand {
+    /// Whether the subcommand stops cleanly on Ctrl-C and SIGTERM: `pull`, which talks to a
+    /// registry; the others write the storage by renames and may end at once.
+    pub fn cancellable(&self) -> bool {
+        match self {
+            StagesCommand::Pull(_) => true,
+            StagesCommand::List(_)
+            | StagesCommand::Import(_)
+            | StagesCommand::Add(_)
+            | StagesCommand::Gc(_) => false,
+        }
+    }
+
+    /// Runs the subcommand; its exit code.
+    pub async fn run(self, g: &GlobalArgs) -> Result<i32> {
+        match self {
+            StagesCommand::List(a) => list::run(a),
+            StagesCommand::Import(a) => import::run(a),
+            StagesCommand::Add(a) => add::run(a),
+            StagesCommand::Pull(a) => pull::run(a, g).await,
+            StagesCommand::Gc(a) => gc::run(a),
+        }
     }
 }

@@ -6,8 +6,10 @@
 //! line every few seconds, whatever moves, saying what is waited for when nothing does.
 //! `--progress none`: neither. On Ctrl-C or SIGTERM the bars are stopped and cleared
 //! before anything else is printed. Results (tag lines) are shown in every mode but `-q`;
-//! per-blob lines only with `-v`. The numbers come from `tally`; knows nothing of how
-//! results are summed up.
+//! per-blob lines only with `-v`. The numbers come from `tally`, the lines' words from
+//! `lines`; knows nothing of how results are summed up.
+
+mod lines;
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -15,10 +17,13 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use werf_push_engine::{BlobStatus, Event, Reporter, TagStatus};
+use werf_push_engine::{BlobRecord, BlobStatus, Event, Reporter};
+use werf_push_spec::Digest;
+use werf_push_transport::RetryNotice;
+
+use lines::{blob_line, short_repo, tag_line};
 
 use super::flags::ProgressMode;
-use super::size::human;
 use super::tally::Tally;
 use super::term::Narrower;
 
@@ -131,11 +136,13 @@ impl Progress {
         self.shown.results
     }
 
-    /// A line above the bars (or on its own).
+    /// A line above the bars (or on its own). Written by us, not by indicatif: a line
+    /// longer than the terminal wraps where the terminal wraps it (the bars' terminal is
+    /// narrower than the real one, `term::Narrower`).
     pub fn line(&self, text: &str) {
         match &self.mode {
             Mode::Bars(mp) if !self.lock().stopped => {
-                let _ = mp.println(text);
+                let _ = mp.suspend(|| writeln!(std::io::stderr(), "{text}"));
             }
             _ if self.shown.results => {
                 let _ = writeln!(std::io::stderr(), "{text}");
@@ -282,55 +289,8 @@ impl Reporter for Progress {
             Event::BlobProgress { digest, bytes } if !matches!(self.mode, Mode::Hidden) => {
                 self.progress(digest, bytes);
             }
-            Event::BlobDone { record } => {
-                let key = record.digest.to_string();
-                {
-                    let mut st = self.lock();
-                    st.tally.done(&key, record.status == BlobStatus::Pushed);
-                    st.repos.remove(&key);
-                    st.notes.remove(&key);
-                    if let Some(bar) = st.bars.remove(&key) {
-                        bar.finish_and_clear();
-                    }
-                }
-                if !self.shown.blob_lines {
-                    return;
-                }
-                let what = match record.status {
-                    BlobStatus::Pushed => "pushed",
-                    BlobStatus::Mounted => "mounted",
-                    BlobStatus::Skipped => "skipped",
-                    BlobStatus::WouldPush => "would push",
-                    BlobStatus::WouldMount => "would mount",
-                };
-                let from = record
-                    .mounted_from
-                    .as_deref()
-                    .map(|f| format!(" from {f}"))
-                    .unwrap_or_default();
-                self.line(&format!(
-                    "blob {} {:>10} {what}{from} ({})",
-                    record.digest.short(),
-                    human(record.size),
-                    record.repository
-                ));
-            }
-            Event::TagDone { record } => {
-                if !self.shown.tag_lines {
-                    return;
-                }
-                let what = match record.status {
-                    TagStatus::Pushed => "pushed",
-                    TagStatus::UpToDate => "up-to-date",
-                    TagStatus::WouldPush => "would push",
-                };
-                // The digest short, as docker shows image IDs: the line fits a terminal.
-                self.line(&format!(
-                    "tag  {} {what} {}",
-                    record.reference,
-                    record.digest.short_id()
-                ));
-            }
+            Event::BlobDone { record } => self.blob_done(record),
+            Event::TagDone { record } if self.shown.tag_lines => self.line(&tag_line(record)),
             Event::Retrying {
                 what,
                 digest,
@@ -339,46 +299,64 @@ impl Reporter for Progress {
                 attempt,
                 max,
             } => {
-                let note = format!("retry {attempt}/{max} in {:.1}s", wait.as_secs_f32());
-                {
-                    let mut st = self.lock();
-                    st.tally.retrying(&what, self.start.elapsed() + wait);
-                    // The blob's bar says it is retrying instead of standing still.
-                    if let Some(d) = digest.map(|d| d.to_string()) {
-                        if let Some(bar) = st.bars.get(&d) {
-                            bar.set_message(note.clone());
-                        }
-                        st.notes.insert(d, note);
-                    }
-                }
-                if matches!(self.mode, Mode::Hidden) && !self.shown.blob_lines {
-                    return;
-                }
-                // The one format of every retry line.
-                self.line(
-                    &werf_push_transport::RetryNotice {
-                        what: &what,
-                        reason: &reason,
-                        wait,
-                        attempt,
-                        max,
-                    }
-                    .to_string(),
-                );
+                let notice = RetryNotice {
+                    what: &what,
+                    reason: &reason,
+                    wait,
+                    attempt,
+                    max,
+                };
+                self.retrying(digest, &notice);
             }
-            // Progress with the display hidden, or an event of a newer library: nothing to
-            // show for it.
+            // Progress with the display hidden, tags summed up at the end, or an event of a
+            // newer library: nothing to show for it.
             _ => {}
         }
     }
 }
 
-fn short_repo(repo: &str) -> String {
-    let n = repo.chars().count();
-    if n <= 15 {
-        repo.to_string()
-    } else {
-        let tail: String = repo.chars().skip(n - 14).collect();
-        format!("…{tail}")
+impl Progress {
+    /// A blob is done: its bar goes, its line is shown with `-v`.
+    fn blob_done(&self, record: &BlobRecord) {
+        let key = record.digest.to_string();
+        {
+            let mut st = self.lock();
+            st.tally.done(&key, record.status == BlobStatus::Pushed);
+            st.repos.remove(&key);
+            st.notes.remove(&key);
+            if let Some(bar) = st.bars.remove(&key) {
+                bar.finish_and_clear();
+            }
+        }
+        if self.shown.blob_lines {
+            self.line(&blob_line(record));
+        }
+    }
+
+    /// An operation waits to go again: the blob's bar says so instead of standing still,
+    /// and the notice is a line (unless progress is hidden and blob lines are not shown).
+    fn retrying(&self, digest: Option<&Digest>, notice: &RetryNotice<'_>) {
+        let wait = notice.wait;
+        let note = format!(
+            "retry {}/{} in {:.1}s",
+            notice.attempt,
+            notice.max,
+            wait.as_secs_f32()
+        );
+        {
+            let mut st = self.lock();
+            st.tally.retrying(notice.what, self.start.elapsed() + wait);
+            if let Some(d) = digest.map(|d| d.to_string()) {
+                if let Some(bar) = st.bars.get(&d) {
+                    bar.set_message(note.clone());
+                }
+                st.notes.insert(d, note);
+            }
+        }
+        if matches!(self.mode, Mode::Hidden) && !self.shown.blob_lines {
+            return;
+        }
+        // The one format of every retry line.
+        self.line(&notice.to_string());
     }
 }
