@@ -29,7 +29,9 @@ use werf_push_transport::BULK_BODY;
 /// An image and where it goes.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The image: manifests and blobs.
     pub image: Arc<PushImage>,
+    /// The repository and tag (or digest) it is pushed to.
     pub dest: Reference,
 }
 
@@ -46,6 +48,7 @@ pub struct Pusher {
 type ManifestFlights = Flights<RepoDigest, Result<bool, Arc<RegistryError>>>;
 
 impl Pusher {
+    /// A pusher with `opts`, over the run's `registries`, telling `reporter` what happens.
     pub fn new(
         opts: PushOptions,
         registries: Arc<Registries>,
