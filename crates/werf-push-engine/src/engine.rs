@@ -18,8 +18,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::board::{Board, RepoDigest};
+use super::cache::KnownBlobs;
 use super::flight::Flights;
-use super::plan::{self, Holders};
+use super::plan::{self, BlobGroup, Holders};
 use super::transfer::{Arrived, Transfer};
 use super::{Event, PushError, PushImage, PushOptions, Reporter, Summary, TagRecord, TagStatus};
 use werf_push_registry::{Registries, Registry, RegistryError};
@@ -85,48 +86,80 @@ impl Pusher {
         let started = Instant::now();
         let mut summary = Summary::default();
         let mut errors = Vec::new();
-        // Bytes in flight: `--jobs` transfers (requests in flight: the transport's bound).
-        let transfers = Arc::new(Semaphore::new(self.opts.jobs.max(1)));
 
         // 1. Connect, and the up-to-date check: one HEAD per tag, all at once.
         let (pending, connected, known) =
             self.check_tags(&targets, &mut summary, &mut errors).await;
 
-        // 2. Blobs, grouped per (registry, digest): repositories in target order. Mount
-        // sources: repositories known from this run first, then the known-blob cache's.
-        // A dry run reads the cache too (its plan shows the mounts a real run would try),
-        // but records nothing.
-        let cache = self
-            .opts
-            .known_blobs
-            .as_deref()
-            .map(super::cache::KnownBlobs::load);
+        // 2. Blobs, grouped per (registry, digest), each group's transfers started. A dry
+        // run reads the known-blob cache too (its plan shows the mounts a real run would
+        // try), but records nothing.
+        let cache = self.opts.known_blobs.as_deref().map(KnownBlobs::load);
+        let (groups, cached) = self.plan_blobs(&pending, &known, cache.as_ref(), &connected);
+        let board = Arc::new(Board::new(groups.iter().flat_map(|g| {
+            g.repos
+                .iter()
+                .map(|r| (g.registry.clone(), r.clone(), g.desc.digest.clone()))
+        })));
+        let arrived: Arrived = Default::default();
+        let tasks = self.spawn_transfers(groups, &connected, &arrived, &board);
+
+        // 3. Manifests: children by digest, the root by tag; each image's as soon as its
+        // blobs are there, only for complete images.
+        let writes = self.spawn_manifests(pending, &board);
+        for group_errors in tasks.join_all().await {
+            errors.extend(group_errors);
+        }
+        let arrived = std::mem::take(&mut *arrived.lock().expect("results lock"));
+        summary.blobs = arrived.values().cloned().collect();
+        if let (Some(c), false) = (&cache, self.opts.dry_run) {
+            c.record(&summary.blobs, &known, &cached);
+        }
+        self.collect_tags(writes, &mut summary, &mut errors).await;
+        summary.finish(started.elapsed().as_secs_f64());
+        (summary, errors)
+    }
+
+    /// The blob groups of the pending targets, per (registry, digest) in target order.
+    /// Mount sources: repositories known from this run first, then the known-blob cache's
+    /// (what it offered comes back with the groups). Reports the plan, and opens upload
+    /// connections ahead while the checks and POSTs run (HTTPS only).
+    fn plan_blobs(
+        &self,
+        pending: &[(Target, Registry)],
+        known: &Holders,
+        cache: Option<&KnownBlobs>,
+        connected: &HashMap<String, Registry>,
+    ) -> (Vec<BlobGroup>, Holders) {
         let (groups, cached) = plan::group_blobs(
             pending.iter().map(|(t, _)| (&t.dest, t.image.as_ref())),
-            &known,
-            |registry, digest| {
-                cache
-                    .as_ref()
-                    .map(|c| c.candidates(registry, &digest.to_string()))
-            },
+            known,
+            |registry, digest| cache.map(|c| c.candidates(registry, &digest.to_string())),
         );
         let planned: Vec<(Digest, u64)> = groups
             .iter()
             .map(|g| (g.desc.digest.clone(), g.desc.size))
             .collect();
         self.reporter.event(Event::Planned { blobs: &planned });
-        // Upload connections opened while the checks and POSTs run (HTTPS only).
         if !self.opts.dry_run {
             for (registry, n) in plan::uploads_ahead(&groups, BULK_BODY, self.opts.jobs) {
                 connected[&registry].transport().warm_uploads(n);
             }
         }
-        let arrived: Arrived = Default::default();
-        let board = Arc::new(Board::new(groups.iter().flat_map(|g| {
-            g.repos
-                .iter()
-                .map(|r| (g.registry.clone(), r.clone(), g.desc.digest.clone()))
-        })));
+        (groups, cached)
+    }
+
+    /// Starts each blob group's transfers, all bounded by one `--jobs` semaphore (bytes in
+    /// flight; requests in flight are the transport's bound). Each task returns its group's
+    /// failures; what arrived goes to `arrived` and the board.
+    fn spawn_transfers(
+        &self,
+        groups: Vec<BlobGroup>,
+        connected: &HashMap<String, Registry>,
+        arrived: &Arrived,
+        board: &Arc<Board>,
+    ) -> JoinSet<Vec<PushError>> {
+        let transfers = Arc::new(Semaphore::new(self.opts.jobs.max(1)));
         let mut tasks = JoinSet::new();
         for g in groups {
             let registry = connected[&g.registry].clone();
@@ -151,18 +184,17 @@ impl Pusher {
                 run.group(g).await
             });
         }
+        tasks
+    }
 
-        // 3. Manifests: children by digest, the root by tag; each image's as soon as its
-        // blobs are there, only for complete images.
-        let writes = self.spawn_manifests(pending, &board);
-        for group_errors in tasks.join_all().await {
-            errors.extend(group_errors);
-        }
-        let arrived = std::mem::take(&mut *arrived.lock().expect("results lock"));
-        summary.blobs = arrived.values().cloned().collect();
-        if let (Some(c), false) = (&cache, self.opts.dry_run) {
-            c.record(&summary.blobs, &known, &cached);
-        }
+    /// Waits for the manifest writes and records each tag (in the order of the pending
+    /// targets) or its failure.
+    async fn collect_tags(
+        &self,
+        writes: JoinSet<(usize, Result<TagRecord, PushError>)>,
+        summary: &mut Summary,
+        errors: &mut Vec<PushError>,
+    ) {
         let mut written = writes.join_all().await;
         written.sort_by_key(|w| w.0);
         for (_, w) in written {
@@ -174,8 +206,6 @@ impl Pusher {
                 Err(e) => errors.push(e),
             }
         }
-        summary.finish(started.elapsed().as_secs_f64());
-        (summary, errors)
     }
 
     /// Connects each target's registry (once per registry) and checks every tag at once (one

@@ -78,7 +78,16 @@ pub(super) fn set_open(open: &Open, s: Option<&UploadSession>) {
     *open.lock().expect("session lock") = s.cloned();
 }
 
+/// What the mounts left: the blob mounted from a repository, or an upload to do (in the
+/// session a refused mount opened, if any).
+enum Mount {
+    Done(String),
+    Upload(Option<UploadSession>),
+}
+
 impl BlobJob<'_> {
+    /// The whole job: the blob found present, mounted, or uploaded (a dry run says which
+    /// it would do).
     pub(crate) async fn run(self) -> Result<BlobRecord, PushError> {
         let mut record = BlobRecord {
             registry: self.registry_name.to_string(),
@@ -92,18 +101,9 @@ impl BlobJob<'_> {
         if self.cancel.is_cancelled() {
             return Err(PushError::Cancelled);
         }
-        let err = |source: RegistryError| self.error(source);
         // ECR Public: cross-repository mounts fail; none is tried.
         let mounts = self.profile().limits().mounts;
-        let mount_answers = mounts && !self.mount_from.is_empty() && !self.opts.dry_run;
-        if (self.check_first || !mount_answers)
-            && self
-                .registry
-                .blob_exists(self.repo, &self.desc.digest)
-                .await
-                .map_err(err)?
-                .is_some()
-        {
+        if self.present(mounts).await? {
             return Ok(record);
         }
         if self.opts.dry_run {
@@ -117,22 +117,42 @@ impl BlobJob<'_> {
             }
             return Ok(record);
         }
-        let mut session = None;
+        match self.mount(mounts).await? {
+            Mount::Done(from) => {
+                record.status = BlobStatus::Mounted;
+                record.mounted_from = Some(from);
+                Ok(record)
+            }
+            Mount::Upload(session) => self.send(session, record).await,
+        }
+    }
+
+    /// Whether the repository holds the blob (`HEAD`). Not asked when a mount goes first
+    /// and `check_first` is off: the mount's answer says as much.
+    async fn present(&self, mounts: bool) -> Result<bool, PushError> {
+        let mount_answers = mounts && !self.mount_from.is_empty() && !self.opts.dry_run;
+        if !self.check_first && mount_answers {
+            return Ok(false);
+        }
+        let found = self
+            .registry
+            .blob_exists(self.repo, &self.desc.digest)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(found.is_some())
+    }
+
+    /// Mounts from each repository known to hold the blob, in order, until one works or
+    /// the registry opens an upload session instead.
+    async fn mount(&self, mounts: bool) -> Result<Mount, PushError> {
         for from in self.mount_from.iter().filter(|_| mounts) {
             match self
                 .registry
                 .mount_blob(self.repo, &self.desc.digest, from)
                 .await
             {
-                Ok(MountOutcome::Mounted) => {
-                    record.status = BlobStatus::Mounted;
-                    record.mounted_from = Some(from.clone());
-                    return Ok(record);
-                }
-                Ok(MountOutcome::Session(s)) => {
-                    session = Some(s);
-                    break;
-                }
+                Ok(MountOutcome::Mounted) => return Ok(Mount::Done(from.clone())),
+                Ok(MountOutcome::Session(s)) => return Ok(Mount::Upload(Some(s))),
                 // Docker Hub and Harbor fail a mount they cannot authorise (401/403) instead
                 // of answering 202, Harbor a top-level `from=` with 400, Nexus with other
                 // codes: any answer but 201/202 means "not mounted", a plain upload follows.
@@ -142,9 +162,19 @@ impl BlobJob<'_> {
                 Err(RegistryError::Transport(
                     werf_push_transport::TransportError::TokenRealm { .. },
                 )) => continue,
-                Err(e) => return Err(err(e)),
+                Err(e) => return Err(self.error(e)),
             }
         }
+        Ok(Mount::Upload(None))
+    }
+
+    /// Uploads the blob (from `session` if a mount opened one) after a `--jobs` permit for
+    /// a blob of [`SMALL_BLOB`] or more; on an interrupt, cancels the session left open.
+    async fn send(
+        &self,
+        session: Option<UploadSession>,
+        mut record: BlobRecord,
+    ) -> Result<BlobRecord, PushError> {
         // Bytes in flight: wait for a place before the transfer starts (and shows).
         let _transfer = match self.desc.size >= SMALL_BLOB {
             true => self.transfers.acquire().await.ok(),
