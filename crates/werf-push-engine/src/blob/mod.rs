@@ -1,33 +1,33 @@
 //! One blob into one repository, the whole job in this module: HEAD, then mount from a
-//! repository known to hold it, then upload following an [`UploadPlan`] (registry profile +
+//! repository known to hold it, then upload following an `UploadPlan` (registry profile +
 //! options) that adapts to what the registry refuses. Here the job, its state (the open
-//! session, the stop reason) and one transfer, the resume, the abandon; its phases in the
-//! files beside it: the attempts in `upload.rs`, the checks that an upload is held in
-//! `held.rs`, the local digest check in `verify.rs` (the decisions come from the crate's
-//! `upload_rules.rs`). Resumed from the offset the registry confirms after a break, within
-//! the run's retry budget; the session cancelled (DELETE, the crate's `cancel.rs`) when
-//! abandoned or on an interrupt (Ctrl-C, SIGTERM), after the request in flight stopped. A
-//! digest refusal is checked against the file on disk, so a corrupted layout is reported
-//! with its path. Knows nothing of how HTTP is spoken (registry does) or of the CLI.
+//! session, the stop reason), the resume, the abandon; its phases in the files beside it:
+//! the attempts in `upload.rs`, one transfer (PATCH chunks, closing PUT) in `chunks.rs`, the
+//! checks that an upload is held in `held.rs`, the local digest check in `verify.rs` (the
+//! decisions come from the crate's `upload_rules.rs`). Resumed from the offset the registry
+//! confirms after a break, within the run's retry budget; the session cancelled (DELETE, the
+//! crate's `cancel.rs`) when abandoned or on an interrupt (Ctrl-C, SIGTERM), after the
+//! request in flight stopped. A digest refusal is checked against the file on disk, so a
+//! corrupted layout is reported with its path. Knows nothing of how HTTP is spoken
+//! (registry does) or of the CLI.
 
+mod chunks;
 mod held;
 mod upload;
 mod verify;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cancel::{cancel_session, drain, Raced};
-use crate::profile::{RegistryProfile, UploadPlan};
+use crate::cancel::cancel_session;
+use crate::profile::RegistryProfile;
 use crate::upload_rules::{resumable, Step};
 use crate::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use werf_push_registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use werf_push_spec::Descriptor;
 use werf_push_transport::file_stream::StreamCheck;
-use werf_push_transport::Body;
 
 pub(crate) struct BlobJob<'a> {
     pub registry: &'a Registry,
@@ -202,105 +202,6 @@ impl BlobJob<'_> {
         self.opts
             .profile
             .unwrap_or_else(|| RegistryProfile::detect(self.registry_name))
-    }
-
-    /// The body for `len` bytes from `offset`, reporting bytes as the connection takes them.
-    pub(super) fn tracked(&self, offset: u64, len: u64) -> Body {
-        let reporter = Arc::clone(self.reporter);
-        let digest = self.desc.digest.clone();
-        let sent = Arc::new(AtomicU64::new(offset));
-        Body::Tracked {
-            inner: Box::new(self.source.body(offset, len, Some(&self.sent_check))),
-            progress: Arc::new(move |n| {
-                let bytes = sent.fetch_add(n, Ordering::Relaxed) + n;
-                reporter.event(Event::BlobProgress {
-                    digest: &digest,
-                    bytes,
-                });
-            }),
-        }
-    }
-
-    /// PATCH chunks in order, the last one in the closing PUT (a monolithic plan is one
-    /// PUT of everything from the session's offset). On an interrupt the request in flight
-    /// may finish (`cancel::drain`); `open` is then the session to cancel.
-    pub(super) async fn transfer(
-        &self,
-        plan: &UploadPlan,
-        mut s: UploadSession,
-        sent: &mut u64,
-        open: &Open,
-    ) -> Result<(), Stop> {
-        let size = self.desc.size;
-        let chunk = if plan.monolithic {
-            u64::MAX
-        } else {
-            plan.chunk.max(1)
-        };
-        let mut patched = s.offset > 0;
-        while size - s.offset > chunk || (plan.empty_put && s.offset < size) {
-            if self.cancel.is_cancelled() {
-                return Err(Stop::Cancelled);
-            }
-            let chunk = chunk.min(size - s.offset);
-            patched = true;
-            *sent += chunk;
-            let patch = self
-                .registry
-                .upload_chunk(&s, self.tracked(s.offset, chunk));
-            match drain(self.cancel, patch).await {
-                Raced::Done(Ok(next)) => {
-                    s = next;
-                    set_open(open, Some(&s));
-                }
-                Raced::Drained(Ok(next)) => {
-                    set_open(open, Some(&next));
-                    return Err(Stop::Cancelled);
-                }
-                Raced::Drained(Err(_)) | Raced::Cut => return Err(Stop::Cancelled),
-                Raced::Done(Err(error)) => {
-                    return Err(Stop::Failed(Box::new(Failure {
-                        error,
-                        session: s,
-                        step: Step::Patch,
-                        len: chunk,
-                    })))
-                }
-            }
-        }
-        if self.cancel.is_cancelled() {
-            return Err(Stop::Cancelled);
-        }
-        let rest = size - s.offset;
-        *sent += rest;
-        let body = self.tracked(s.offset, rest);
-        let put = self.registry.finish_upload(&s, &self.desc.digest, body);
-        match drain(self.cancel, put).await {
-            // Artifactory said a chunked upload was done but kept its last chunk only:
-            // what was sent in more than one request is checked before a manifest refers
-            // to it.
-            Raced::Done(Ok(())) if patched => self.check_held().await.map_err(|error| {
-                let step = match error {
-                    RegistryError::Protocol { .. } => Step::Verify,
-                    _ => Step::Put,
-                };
-                Stop::Failed(Box::new(Failure {
-                    error,
-                    session: s,
-                    step,
-                    len: 0,
-                }))
-            }),
-            // Finished after the interrupt: the blob is complete, nothing is left open.
-            Raced::Done(Ok(())) | Raced::Drained(Ok(())) => Ok(()),
-            Raced::Drained(Err(_)) | Raced::Cut => Err(Stop::Cancelled),
-            Raced::Done(Err(error)) => Err(Stop::Failed(Box::new(Failure {
-                error,
-                session: s,
-                step: Step::Put,
-                len: rest,
-            }))),
-        }
     }
 
     /// [`Self::resume`], given up (the broken session left open) on an interrupt.

@@ -1,6 +1,6 @@
 //! The upload of one blob after its session is known: attempts through the crate's one
 //! retry loop ([`werf_push_transport::RetryBudget::retry_until`]), each starting or resuming a
-//! session and transferring (`mod.rs`), over a small state that says what the next attempt
+//! session and transferring (`chunks.rs`), over a small state that says what the next attempt
 //! starts from (after a closing `PUT` that got no answer, a `HEAD` first: the registry may
 //! have completed it); the decisions come from `upload_rules.rs`. Knows nothing of how HTTP is
 //! spoken (registry does) or of the CLI.
