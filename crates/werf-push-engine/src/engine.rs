@@ -4,10 +4,10 @@
 //! each image's manifests, children first, as soon as its own blobs are there
 //! (`board.rs`). Requests in flight are bounded per registry by the transport
 //! (`--requests`); bytes in flight by `--jobs` (transfers of blobs of `SMALL_BLOB` or more).
-//! The decisions are `plan.rs`'s, the blob groups' transfers `transfer.rs`'s; this file runs the
-//! phases and writes the manifests. A cancellation token
-//! (Ctrl-C) stops transfers and is checked before every manifest PUT, so an interrupted run
-//! writes no further manifest.
+//! The decisions are `plan.rs`'s, the blob groups' transfers `transfer.rs`'s, the manifest
+//! writes `manifests.rs`'s; this file runs the phases and gathers the summary. A
+//! cancellation token (Ctrl-C) stops transfers and is checked before every manifest PUT, so
+//! an interrupted run writes no further manifest.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,13 +17,13 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::board::{Board, RepoDigest};
+use super::board::Board;
 use super::cache::KnownBlobs;
-use super::flight::Flights;
+use super::manifests;
 use super::plan::{self, BlobGroup, Holders};
 use super::transfer::{Arrived, Transfer};
 use super::{Event, PushError, PushImage, PushOptions, Reporter, Summary, TagRecord, TagStatus};
-use werf_push_registry::{Registries, Registry, RegistryError};
+use werf_push_registry::{Registries, Registry};
 use werf_push_spec::{Digest, Reference};
 use werf_push_transport::BULK_BODY;
 
@@ -43,10 +43,6 @@ pub struct Pusher {
     reporter: Arc<dyn Reporter>,
     cancel: CancellationToken,
 }
-
-/// One check-and-write per child manifest and repository: `Ok(true)` when written, `Ok(false)`
-/// when the registry held it; a failure is shared by every image waiting on it.
-type ManifestFlights = Flights<RepoDigest, Result<bool, Arc<RegistryError>>>;
 
 impl Pusher {
     /// A pusher with `opts`, over the run's `registries`, telling `reporter` what happens.
@@ -106,7 +102,7 @@ impl Pusher {
 
         // 3. Manifests: children by digest, the root by tag; each image's as soon as its
         // blobs are there, only for complete images.
-        let writes = self.spawn_manifests(pending, &board);
+        let writes = manifests::spawn(pending, &board, self.opts.dry_run, &self.cancel);
         for group_errors in tasks.join_all().await {
             errors.extend(group_errors);
         }
@@ -266,111 +262,6 @@ impl Pusher {
         }
         (pending, connected, known)
     }
-
-    /// Starts each pending image's manifest writes: children by digest, the root by tag, as
-    /// soon as all its blobs are on the board; an image missing a blob is skipped. Each
-    /// result comes with the image's place among the pending ones.
-    fn spawn_manifests(
-        &self,
-        pending: Vec<(Target, Registry)>,
-        board: &Arc<Board>,
-    ) -> JoinSet<(usize, Result<TagRecord, PushError>)> {
-        let manifest_flights: Arc<ManifestFlights> = Arc::new(Flights::new());
-        let mut writes = JoinSet::new();
-        for (i, (t, reg)) in pending.into_iter().enumerate() {
-            let (board, flights, dry_run, cancel) = (
-                board.clone(),
-                manifest_flights.clone(),
-                self.opts.dry_run,
-                self.cancel.clone(),
-            );
-            writes.spawn(async move {
-                for (d, _) in t.image.blobs() {
-                    let key = (
-                        t.dest.registry.clone(),
-                        t.dest.repository.clone(),
-                        d.digest.clone(),
-                    );
-                    if !board.arrived(&key).await {
-                        return (
-                            i,
-                            Err(PushError::Skipped {
-                                reference: t.dest.to_string(),
-                                digest: d.digest.clone(),
-                            }),
-                        );
-                    }
-                }
-                (
-                    i,
-                    write_manifests(&reg, &t, &flights, dry_run, &cancel).await,
-                )
-            });
-        }
-        writes
-    }
-}
-
-async fn write_manifests(
-    reg: &Registry,
-    t: &Target,
-    flights: &ManifestFlights,
-    dry_run: bool,
-    cancel: &CancellationToken,
-) -> Result<TagRecord, PushError> {
-    let repo = &t.dest.repository;
-    let root = t.image.root();
-    let mut written = 0;
-    let fail = |digest: &Digest, source| PushError::Manifest {
-        reference: t.dest.to_string(),
-        digest: digest.clone(),
-        source,
-    };
-    for m in t.image.children() {
-        if dry_run {
-            continue;
-        }
-        let key = (t.dest.registry.clone(), repo.clone(), m.digest().clone());
-        if cancel.is_cancelled() {
-            return Err(PushError::Cancelled);
-        }
-        let result = flights
-            .run(key, || async {
-                if reg
-                    .manifest_digest(repo, &m.digest().to_string())
-                    .await?
-                    .is_some()
-                {
-                    return Ok(false);
-                }
-                reg.put_manifest(repo, &m.digest().to_string(), m).await?;
-                Ok(true)
-            })
-            .await;
-        // The child's own failure (status, code, retryability), shared with every image
-        // that waited on the same write.
-        if result.map_err(|e| fail(m.digest(), e))? {
-            written += 1;
-        }
-    }
-    let status = if dry_run {
-        TagStatus::WouldPush
-    } else {
-        if cancel.is_cancelled() {
-            return Err(PushError::Cancelled);
-        }
-        reg.put_manifest(repo, &t.dest.manifest_reference(), root)
-            .await
-            .map_err(|e| fail(root.digest(), Arc::new(e)))?;
-        written += 1;
-        TagStatus::Pushed
-    };
-    Ok(TagRecord {
-        reference: t.dest.to_string(),
-        digest: root.digest().clone(),
-        status,
-        manifests_written: written,
-    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The push algorithm: the plan (`plan.rs`: up-to-date tags, blobs grouped per (registry,
 //! digest), largest first, mount sources), per blob HEAD -> mount -> upload once per
 //! (registry, repository, digest), manifests only after all their blobs are confirmed
-//! (children once each, `flight.rs`), tags by manifest PUT, events to a `Reporter`.
-//! Knows nothing of werf, of the CLI, or of how HTTP is spoken.
+//! (`manifests.rs`: children once each, `flight.rs`), tags by manifest PUT, events to a
+//! `Reporter`. Knows nothing of werf, of the CLI, or of how HTTP is spoken.
 
 #![warn(unreachable_pub)]
 #![warn(missing_docs)]
@@ -15,6 +15,7 @@ mod engine;
 mod error;
 mod flight;
 mod image;
+mod manifests;
 mod plan;
 mod profile;
 mod profile_delete;
