@@ -21,7 +21,7 @@ pub enum PushError {
     /// not found (no answer over HTTPS, nor HTTP where allowed).
     #[error("{registry}: {source}")]
     Connect {
-        /// The registry's host (and port) as the reference names it.
+        /// The registry, as the destination names it (host and port).
         registry: String,
         /// What failed.
         #[source]

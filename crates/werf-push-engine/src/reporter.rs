@@ -32,12 +32,14 @@ pub enum Event<'a> {
         /// offset counts from there, a fresh start from 0).
         bytes: u64,
     },
-    /// A blob is in a repository: found there, mounted or uploaded (once per repository).
+    /// A blob's job in one repository ended: found there, mounted or uploaded (in a dry
+    /// run: what would be done).
     BlobDone {
         /// What happened to it.
         record: &'a super::BlobRecord,
     },
-    /// A tag was found up to date or written (its manifests with it).
+    /// A tag was found up to date or written, its manifests with it (in a dry run: would
+    /// be written).
     TagDone {
         /// What happened to it.
         record: &'a super::TagRecord,
@@ -54,7 +56,7 @@ pub enum Event<'a> {
         wait: Duration,
         /// This retry's number, from 1.
         attempt: u32,
-        /// The most retries it gets.
+        /// The most retries it gets (of this operation).
         max: u32,
     },
 }

@@ -26,7 +26,7 @@ pub enum BlobStatus {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct BlobRecord {
-    /// The registry's host (and port).
+    /// The registry, as the destination names it (host and port).
     pub registry: String,
     /// The repository in it.
     pub repository: String,
@@ -59,7 +59,7 @@ pub enum TagStatus {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct TagRecord {
-    /// The tag's full reference (`registry/repository:tag`).
+    /// The destination as given (`registry/repository:tag`, or `@digest`).
     pub reference: String,
     /// The digest of the image's root manifest.
     pub digest: Digest,

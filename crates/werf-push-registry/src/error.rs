@@ -66,8 +66,8 @@ pub enum RegistryError {
         /// The most tags the caller keeps.
         limit: usize,
     },
-    /// The request did not get an answer (connection, TLS, timeout) or its authentication
-    /// failed.
+    /// The transport failed: no answer (connection, TLS, timeout), the auth handshake, or
+    /// its settings.
     #[error("{0}")]
     Transport(#[from] TransportError),
 }
