@@ -91,23 +91,22 @@ pub fn registries(r: &RegistryArgs) -> Result<Arc<Registries>, UsageError> {
 }
 
 pub fn push_options(u: &UploadArgs, dry_run: bool) -> PushOptions {
-    PushOptions {
-        jobs: u.jobs as usize,
-        strategy: match u.upload_strategy {
+    PushOptions::default()
+        .with_jobs(u.jobs as usize)
+        .with_strategy(match u.upload_strategy {
             Strategy::Auto => UploadStrategy::Auto,
             Strategy::Monolithic => UploadStrategy::Monolithic,
             Strategy::Chunked => UploadStrategy::Chunked,
-        },
-        monolithic_max: u.monolithic_max,
-        chunk_size: u.chunk_size.max(1),
-        dry_run,
-        profile: u.registry_profile,
-        known_blobs: if u.no_cache {
+        })
+        .with_monolithic_max(u.monolithic_max)
+        .with_chunk_size(u.chunk_size.max(1))
+        .with_dry_run(dry_run)
+        .with_profile(u.registry_profile)
+        .with_known_blobs(if u.no_cache {
             None
         } else {
             werf_push_engine::cache::default_dir(|k| std::env::var_os(k))
-        },
-    }
+        })
 }
 
 /// The pusher of a command, and the progress display it reports to.

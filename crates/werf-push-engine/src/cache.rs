@@ -50,7 +50,7 @@ struct Changes {
 
 /// The cache as read at the start of a run, and what the run learned.
 #[derive(Debug)]
-pub struct KnownBlobs {
+pub(crate) struct KnownBlobs {
     dir: PathBuf,
     data: Data,
     changes: Mutex<Changes>,
@@ -115,7 +115,7 @@ fn read(dir: &Path) -> Data {
 
 impl KnownBlobs {
     /// Reads the cache in `dir` (missing or unreadable: empty).
-    pub fn load(dir: &Path) -> KnownBlobs {
+    pub(crate) fn load(dir: &Path) -> KnownBlobs {
         KnownBlobs {
             dir: dir.to_path_buf(),
             data: read(dir),
@@ -124,7 +124,7 @@ impl KnownBlobs {
     }
 
     /// Repositories of `registry` believed to hold `digest`, most recently seen first.
-    pub fn candidates(&self, registry: &str, digest: &str) -> Vec<String> {
+    pub(crate) fn candidates(&self, registry: &str, digest: &str) -> Vec<String> {
         let Some(holders) = self
             .data
             .registries
@@ -142,7 +142,7 @@ impl KnownBlobs {
     }
 
     /// `repository` of `registry` holds `digest` (confirmed by the registry in this run).
-    pub fn learn(&self, registry: &str, repository: &str, digest: &str) {
+    pub(crate) fn learn(&self, registry: &str, repository: &str, digest: &str) {
         self.changes.lock().expect("cache lock").learned.push((
             registry.to_string(),
             digest.to_string(),
@@ -162,7 +162,7 @@ impl KnownBlobs {
     /// Learns from a run's blob records (uploaded, mounted or found present) and from
     /// repositories whose tags were up to date (`known`), forgets the cache's candidates of
     /// blobs that had to be uploaded anyway (`offered`), and saves.
-    pub fn record(
+    pub(crate) fn record(
         &self,
         blobs: &[super::BlobRecord],
         known: &std::collections::HashMap<(String, werf_push_spec::Digest), Vec<String>>,

@@ -4,10 +4,10 @@
 //! each image's manifests, children first, as soon as its own blobs are there
 //! (`board.rs`). Requests in flight are bounded per registry by the transport
 //! (`--requests`); bytes in flight by `--jobs` (transfers of blobs of `SMALL_BLOB` or more).
-//! The decisions are `plan.rs`'s, the blob groups' transfers `transfer.rs`'s; this file runs the
-//! phases and writes the manifests. A cancellation token
-//! (Ctrl-C) stops transfers and is checked before every manifest PUT, so an interrupted run
-//! writes no further manifest.
+//! The decisions are `plan.rs`'s, the blob groups' transfers `transfer.rs`'s, the manifest
+//! writes `manifests.rs`'s; this file runs the phases and gathers the summary. A
+//! cancellation token (Ctrl-C) stops transfers and is checked before every manifest PUT, so
+//! an interrupted run writes no further manifest.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,19 +17,22 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::board::{Board, RepoDigest};
-use super::flight::Flights;
-use super::plan::{self, Holders};
+use super::board::Board;
+use super::cache::KnownBlobs;
+use super::manifests;
+use super::plan::{self, BlobGroup, Holders};
 use super::transfer::{Arrived, Transfer};
 use super::{Event, PushError, PushImage, PushOptions, Reporter, Summary, TagRecord, TagStatus};
-use werf_push_registry::{Registries, Registry, RegistryError};
+use werf_push_registry::{Registries, Registry};
 use werf_push_spec::{Digest, Reference};
 use werf_push_transport::BULK_BODY;
 
 /// An image and where it goes.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The image: manifests and blobs.
     pub image: Arc<PushImage>,
+    /// The repository and tag (or digest) it is pushed to.
     pub dest: Reference,
 }
 
@@ -41,11 +44,8 @@ pub struct Pusher {
     cancel: CancellationToken,
 }
 
-/// One check-and-write per child manifest and repository: `Ok(true)` when written, `Ok(false)`
-/// when the registry held it; a failure is shared by every image waiting on it.
-type ManifestFlights = Flights<RepoDigest, Result<bool, Arc<RegistryError>>>;
-
 impl Pusher {
+    /// A pusher with `opts`, over the run's `registries`, telling `reporter` what happens.
     pub fn new(
         opts: PushOptions,
         registries: Arc<Registries>,
@@ -82,48 +82,80 @@ impl Pusher {
         let started = Instant::now();
         let mut summary = Summary::default();
         let mut errors = Vec::new();
-        // Bytes in flight: `--jobs` transfers (requests in flight: the transport's bound).
-        let transfers = Arc::new(Semaphore::new(self.opts.jobs.max(1)));
 
         // 1. Connect, and the up-to-date check: one HEAD per tag, all at once.
         let (pending, connected, known) =
             self.check_tags(&targets, &mut summary, &mut errors).await;
 
-        // 2. Blobs, grouped per (registry, digest): repositories in target order. Mount
-        // sources: repositories known from this run first, then the known-blob cache's.
-        // A dry run reads the cache too (its plan shows the mounts a real run would try),
-        // but records nothing.
-        let cache = self
-            .opts
-            .known_blobs
-            .as_deref()
-            .map(super::cache::KnownBlobs::load);
+        // 2. Blobs, grouped per (registry, digest), each group's transfers started. A dry
+        // run reads the known-blob cache too (its plan shows the mounts a real run would
+        // try), but records nothing.
+        let cache = self.opts.known_blobs.as_deref().map(KnownBlobs::load);
+        let (groups, cached) = self.plan_blobs(&pending, &known, cache.as_ref(), &connected);
+        let board = Arc::new(Board::new(groups.iter().flat_map(|g| {
+            g.repos
+                .iter()
+                .map(|r| (g.registry.clone(), r.clone(), g.desc.digest.clone()))
+        })));
+        let arrived: Arrived = Default::default();
+        let tasks = self.spawn_transfers(groups, &connected, &arrived, &board);
+
+        // 3. Manifests: children by digest, the root by tag; each image's as soon as its
+        // blobs are there, only for complete images.
+        let writes = manifests::spawn(pending, &board, self.opts.dry_run, &self.cancel);
+        for group_errors in tasks.join_all().await {
+            errors.extend(group_errors);
+        }
+        let arrived = std::mem::take(&mut *arrived.lock().expect("results lock"));
+        summary.blobs = arrived.values().cloned().collect();
+        if let (Some(c), false) = (&cache, self.opts.dry_run) {
+            c.record(&summary.blobs, &known, &cached);
+        }
+        self.collect_tags(writes, &mut summary, &mut errors).await;
+        summary.finish(started.elapsed().as_secs_f64());
+        (summary, errors)
+    }
+
+    /// The blob groups of the pending targets, per (registry, digest) in target order.
+    /// Mount sources: repositories known from this run first, then the known-blob cache's
+    /// (what it offered comes back with the groups). Reports the plan, and opens upload
+    /// connections ahead while the checks and POSTs run (HTTPS only).
+    fn plan_blobs(
+        &self,
+        pending: &[(Target, Registry)],
+        known: &Holders,
+        cache: Option<&KnownBlobs>,
+        connected: &HashMap<String, Registry>,
+    ) -> (Vec<BlobGroup>, Holders) {
         let (groups, cached) = plan::group_blobs(
             pending.iter().map(|(t, _)| (&t.dest, t.image.as_ref())),
-            &known,
-            |registry, digest| {
-                cache
-                    .as_ref()
-                    .map(|c| c.candidates(registry, &digest.to_string()))
-            },
+            known,
+            |registry, digest| cache.map(|c| c.candidates(registry, &digest.to_string())),
         );
         let planned: Vec<(Digest, u64)> = groups
             .iter()
             .map(|g| (g.desc.digest.clone(), g.desc.size))
             .collect();
         self.reporter.event(Event::Planned { blobs: &planned });
-        // Upload connections opened while the checks and POSTs run (HTTPS only).
         if !self.opts.dry_run {
             for (registry, n) in plan::uploads_ahead(&groups, BULK_BODY, self.opts.jobs) {
                 connected[&registry].transport().warm_uploads(n);
             }
         }
-        let arrived: Arrived = Default::default();
-        let board = Arc::new(Board::new(groups.iter().flat_map(|g| {
-            g.repos
-                .iter()
-                .map(|r| (g.registry.clone(), r.clone(), g.desc.digest.clone()))
-        })));
+        (groups, cached)
+    }
+
+    /// Starts each blob group's transfers, all bounded by one `--jobs` semaphore (bytes in
+    /// flight; requests in flight are the transport's bound). Each task returns its group's
+    /// failures; what arrived goes to `arrived` and the board.
+    fn spawn_transfers(
+        &self,
+        groups: Vec<BlobGroup>,
+        connected: &HashMap<String, Registry>,
+        arrived: &Arrived,
+        board: &Arc<Board>,
+    ) -> JoinSet<Vec<PushError>> {
+        let transfers = Arc::new(Semaphore::new(self.opts.jobs.max(1)));
         let mut tasks = JoinSet::new();
         for g in groups {
             let registry = connected[&g.registry].clone();
@@ -148,18 +180,17 @@ impl Pusher {
                 run.group(g).await
             });
         }
+        tasks
+    }
 
-        // 3. Manifests: children by digest, the root by tag; each image's as soon as its
-        // blobs are there, only for complete images.
-        let writes = self.spawn_manifests(pending, &board);
-        for group_errors in tasks.join_all().await {
-            errors.extend(group_errors);
-        }
-        let arrived = std::mem::take(&mut *arrived.lock().expect("results lock"));
-        summary.blobs = arrived.values().cloned().collect();
-        if let (Some(c), false) = (&cache, self.opts.dry_run) {
-            c.record(&summary.blobs, &known, &cached);
-        }
+    /// Waits for the manifest writes and records each tag (in the order of the pending
+    /// targets) or its failure.
+    async fn collect_tags(
+        &self,
+        writes: JoinSet<(usize, Result<TagRecord, PushError>)>,
+        summary: &mut Summary,
+        errors: &mut Vec<PushError>,
+    ) {
         let mut written = writes.join_all().await;
         written.sort_by_key(|w| w.0);
         for (_, w) in written {
@@ -171,8 +202,6 @@ impl Pusher {
                 Err(e) => errors.push(e),
             }
         }
-        summary.finish(started.elapsed().as_secs_f64());
-        (summary, errors)
     }
 
     /// Connects each target's registry (once per registry) and checks every tag at once (one
@@ -233,111 +262,6 @@ impl Pusher {
         }
         (pending, connected, known)
     }
-
-    /// Starts each pending image's manifest writes: children by digest, the root by tag, as
-    /// soon as all its blobs are on the board; an image missing a blob is skipped. Each
-    /// result comes with the image's place among the pending ones.
-    fn spawn_manifests(
-        &self,
-        pending: Vec<(Target, Registry)>,
-        board: &Arc<Board>,
-    ) -> JoinSet<(usize, Result<TagRecord, PushError>)> {
-        let manifest_flights: Arc<ManifestFlights> = Arc::new(Flights::new());
-        let mut writes = JoinSet::new();
-        for (i, (t, reg)) in pending.into_iter().enumerate() {
-            let (board, flights, dry_run, cancel) = (
-                board.clone(),
-                manifest_flights.clone(),
-                self.opts.dry_run,
-                self.cancel.clone(),
-            );
-            writes.spawn(async move {
-                for (d, _) in t.image.blobs() {
-                    let key = (
-                        t.dest.registry.clone(),
-                        t.dest.repository.clone(),
-                        d.digest.clone(),
-                    );
-                    if !board.arrived(&key).await {
-                        return (
-                            i,
-                            Err(PushError::Skipped {
-                                reference: t.dest.to_string(),
-                                digest: d.digest.clone(),
-                            }),
-                        );
-                    }
-                }
-                (
-                    i,
-                    write_manifests(&reg, &t, &flights, dry_run, &cancel).await,
-                )
-            });
-        }
-        writes
-    }
-}
-
-async fn write_manifests(
-    reg: &Registry,
-    t: &Target,
-    flights: &ManifestFlights,
-    dry_run: bool,
-    cancel: &CancellationToken,
-) -> Result<TagRecord, PushError> {
-    let repo = &t.dest.repository;
-    let root = t.image.root();
-    let mut written = 0;
-    let fail = |digest: &Digest, source| PushError::Manifest {
-        reference: t.dest.to_string(),
-        digest: digest.clone(),
-        source,
-    };
-    for m in t.image.children() {
-        if dry_run {
-            continue;
-        }
-        let key = (t.dest.registry.clone(), repo.clone(), m.digest().clone());
-        if cancel.is_cancelled() {
-            return Err(PushError::Cancelled);
-        }
-        let result = flights
-            .run(key, || async {
-                if reg
-                    .manifest_digest(repo, &m.digest().to_string())
-                    .await?
-                    .is_some()
-                {
-                    return Ok(false);
-                }
-                reg.put_manifest(repo, &m.digest().to_string(), m).await?;
-                Ok(true)
-            })
-            .await;
-        // The child's own failure (status, code, retryability), shared with every image
-        // that waited on the same write.
-        if result.map_err(|e| fail(m.digest(), e))? {
-            written += 1;
-        }
-    }
-    let status = if dry_run {
-        TagStatus::WouldPush
-    } else {
-        if cancel.is_cancelled() {
-            return Err(PushError::Cancelled);
-        }
-        reg.put_manifest(repo, &t.dest.manifest_reference(), root)
-            .await
-            .map_err(|e| fail(root.digest(), Arc::new(e)))?;
-        written += 1;
-        TagStatus::Pushed
-    };
-    Ok(TagRecord {
-        reference: t.dest.to_string(),
-        digest: root.digest().clone(),
-        status,
-        manifests_written: written,
-    })
 }
 
 #[cfg(test)]

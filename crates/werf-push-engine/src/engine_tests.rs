@@ -33,43 +33,6 @@ fn target(dest: &str) -> Target {
     }
 }
 
-/// Regression: a child manifest's failure reached the images sharing it as a protocol
-/// error (text only): now each gets the registry's answer, status and retryability
-/// kept.
-#[tokio::test]
-async fn a_shared_child_failure_keeps_its_answer() {
-    let flights: ManifestFlights = Flights::new();
-    let key = (
-        "r.io".to_string(),
-        "a".to_string(),
-        Digest::sha256_of(b"child"),
-    );
-    let first = flights
-        .run(key.clone(), || async {
-            Err(Arc::new(RegistryError::Status {
-                op: "PUT manifest a:sha256:...".into(),
-                action: werf_push_registry::Action::PutManifest,
-                status: 503,
-                body: Default::default(),
-                retry_after: None,
-            }))
-        })
-        .await;
-    // The second image waits on the same write: it is not run again.
-    let second = flights.run(key, || async { Ok(true) }).await;
-    for result in [first, second] {
-        let e = PushError::Manifest {
-            reference: "r.io/a:v1".into(),
-            digest: Digest::sha256_of(b"child"),
-            source: result.unwrap_err(),
-        };
-        let answer = e.registry_error().expect("the registry's answer");
-        assert_eq!(answer.status(), Some(503), "{e}");
-        assert!(answer.is_retryable(), "{e}");
-        assert_eq!(e.kind(), werf_push_spec::ErrorKind::Registry, "{e}");
-    }
-}
-
 #[tokio::test]
 async fn nothing_to_push() {
     let (summary, errors) = pusher().push(Vec::new()).await;

@@ -1,7 +1,7 @@
 //! Run-once per key: concurrent callers for the same key share one run and its result. The
-//! engine keys child manifests by (registry, repository, digest), so an index child shared
-//! by several images is checked and written once (blobs need no flights: they are grouped
-//! per (registry, digest) by `plan.rs` and each group runs once).
+//! manifest phase (`manifests.rs`) keys child manifests by (registry, repository, digest),
+//! so an index child shared by several images is checked and written once (blobs need no
+//! flights: they are grouped per (registry, digest) by `plan.rs` and each group runs once).
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -11,13 +11,19 @@ use werf_push_spec::{Descriptor, Manifest};
 use werf_push_transport::file_stream::StreamCheck;
 use werf_push_transport::Body;
 
+/// Where a blob's bytes come from; read (streamed) once per request that sends them.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum BlobSource {
+    /// A file (a layout's blob), streamed from disk and hashed as it is read.
     File(PathBuf),
+    /// Bytes in memory (a small blob made by the caller, e.g. a config).
     Bytes(Bytes),
     /// `size` bytes of synthetic content from `seed` (`werf-push bench`): no disk needed.
     Synthetic {
+        /// Chooses the content: the same seed gives the same bytes.
         seed: u64,
+        /// The content's length in bytes.
         size: u64,
     },
 }
@@ -42,6 +48,7 @@ impl BlobSource {
         }
     }
 
+    /// The file, for a blob read from disk.
     pub fn path(&self) -> Option<&PathBuf> {
         match self {
             BlobSource::File(p) => Some(p),

@@ -25,7 +25,10 @@ pub(crate) const ACR_MAX_CHUNK: u64 = 16 * MIB;
 /// Chunks are never made smaller than this when adapting to a body cap.
 pub(crate) const CHUNK_FLOOR: u64 = 64 << 10;
 
+/// A registry's known upload limits and deletion path, by product (`--registry-profile`);
+/// grows with the registries werf-push knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum RegistryProfile {
     /// distribution, Harbor, GitLab, Quay, Artifactory...: the protocol as written.
     #[default]
@@ -76,6 +79,7 @@ pub(crate) struct Limits {
 }
 
 impl RegistryProfile {
+    /// Every profile, in the order `--registry-profile` lists them.
     pub const ALL: [RegistryProfile; 13] = [
         RegistryProfile::Generic,
         RegistryProfile::Ghcr,
@@ -92,6 +96,7 @@ impl RegistryProfile {
         RegistryProfile::Zot,
     ];
 
+    /// The profile's name, as `--registry-profile` takes it (`ghcr`, `ecr-public`).
     pub fn name(self) -> &'static str {
         match self {
             RegistryProfile::Generic => "generic",
@@ -211,7 +216,8 @@ impl FromStr for RegistryProfile {
 
 /// How one blob is being uploaded; starts from the options and the profile, then adapts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadPlan {
+pub(crate) struct UploadPlan {
+    /// The whole blob in the closing PUT, no PATCH.
     pub monolithic: bool,
     /// PATCH body size (and at most the closing PUT's).
     pub chunk: u64,
@@ -225,7 +231,7 @@ pub struct UploadPlan {
 
 impl UploadPlan {
     /// The first plan for a blob of `size` bytes. `--upload-strategy` wins over the profile.
-    pub fn new(profile: RegistryProfile, opts: &PushOptions, size: u64) -> UploadPlan {
+    pub(crate) fn new(profile: RegistryProfile, opts: &PushOptions, size: u64) -> UploadPlan {
         let l = profile.limits();
         let monolithic = match opts.strategy {
             UploadStrategy::Monolithic => true,
@@ -269,7 +275,7 @@ impl UploadPlan {
     /// chunked upload was done without holding the blob whole (Artifactory kept the last
     /// chunk only): the data in one PATCH (or chunks up to the known cap), then an empty
     /// PUT. False when that is the plan already.
-    pub fn one_patch(&mut self, size: u64) -> bool {
+    pub(crate) fn one_patch(&mut self, size: u64) -> bool {
         let chunk = self.max_chunk.map_or(size, |m| m.min(size)).max(1);
         if self.empty_put && !self.monolithic && self.chunk == chunk {
             return false;
@@ -281,14 +287,14 @@ impl UploadPlan {
     }
 
     /// The registry advertised `OCI-Chunk-Min-Length`.
-    pub fn server_min(&mut self, min: u64) {
+    pub(crate) fn server_min(&mut self, min: u64) {
         self.min_chunk = self.min_chunk.max(min);
         self.chunk = self.chunk.max(min);
     }
 
     /// A body of `len` bytes was refused as too large (413, or GHCR's 416 on PATCH): go
     /// chunked with chunks of at most half of it. False when no smaller chunk is allowed.
-    pub fn too_large(&mut self, len: u64) -> bool {
+    pub(crate) fn too_large(&mut self, len: u64) -> bool {
         let cap = len.saturating_sub(1);
         let next = (len / 2).min(self.chunk).max(CHUNK_FLOOR);
         if next > cap || next < self.min_chunk {
@@ -302,7 +308,7 @@ impl UploadPlan {
 
     /// A non-final chunk of `len` bytes was refused (ECR's unadvertised 5 MiB minimum):
     /// raise chunks to that minimum. False when they are that big already or cannot be.
-    pub fn too_small(&mut self, len: u64) -> bool {
+    pub(crate) fn too_small(&mut self, len: u64) -> bool {
         if len >= ECR_MIN_CHUNK || self.chunk >= ECR_MIN_CHUNK {
             return false;
         }
@@ -315,7 +321,7 @@ impl UploadPlan {
     }
 
     /// PATCH was refused as unsupported (Google Artifact Registry): one PUT instead.
-    pub fn chunked_refused(&mut self) -> bool {
+    pub(crate) fn chunked_refused(&mut self) -> bool {
         if self.monolithic || self.max_chunk.is_some() {
             return false;
         }

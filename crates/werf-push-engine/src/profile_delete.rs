@@ -8,8 +8,9 @@
 
 use super::profile::RegistryProfile;
 
-/// How tags are deleted on a registry.
+/// How tags are deleted on a registry; grows with the ways registries offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DeletePath {
     /// `DELETE /v2/NAME/manifests/TAG` deletes that tag alone (`202`).
     ByTag,

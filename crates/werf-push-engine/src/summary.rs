@@ -5,6 +5,8 @@ use serde::Serialize;
 
 use werf_push_spec::Digest;
 
+/// What happened to a blob in a repository. Exhaustive on purpose: callers count and print
+/// each status, so a new one must reach each of them (the compiler finds them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BlobStatus {
@@ -20,46 +22,73 @@ pub enum BlobStatus {
     WouldMount,
 }
 
+/// One blob in one repository: what happened to it.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct BlobRecord {
+    /// The registry, as the destination names it (host and port).
     pub registry: String,
+    /// The repository in it.
     pub repository: String,
+    /// The blob.
     pub digest: Digest,
+    /// Its size in bytes.
     pub size: u64,
+    /// What happened to it.
     pub status: BlobStatus,
     /// Bytes sent for this blob, retries included.
     pub bytes_sent: u64,
+    /// The repository it was (or would be) mounted from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mounted_from: Option<String>,
 }
 
+/// What happened to a tag. Exhaustive on purpose, as [`BlobStatus`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TagStatus {
+    /// Written (its manifests with it).
     Pushed,
+    /// It already named the image's digest: nothing written.
     UpToDate,
+    /// Dry run: would be written.
     WouldPush,
 }
 
+/// One tag: what happened to it.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct TagRecord {
+    /// The destination as given (`registry/repository:tag`, or `@digest`).
     pub reference: String,
+    /// The digest of the image's root manifest.
     pub digest: Digest,
+    /// What happened to it.
     pub status: TagStatus,
     /// Manifests written for this tag (children of an index included).
     pub manifests_written: usize,
 }
 
+/// What a push did: every tag and blob, and the totals ([`Summary::finish`] fills them).
 #[derive(Debug, Clone, Default, Serialize)]
 #[non_exhaustive]
 pub struct Summary {
+    /// Every tag up to date, then every tag written, each in the order of the targets; a
+    /// tag that failed is among the errors instead.
     pub tags: Vec<TagRecord>,
+    /// Every blob per repository, sorted by registry, repository, digest.
     pub blobs: Vec<BlobRecord>,
+    /// Bytes of blobs sent, retries included.
     pub bytes_sent: u64,
+    /// Blobs uploaded.
     pub blobs_pushed: usize,
+    /// Blobs mounted from another repository.
     pub blobs_mounted: usize,
+    /// Blobs the registry held already.
     pub blobs_skipped: usize,
+    /// Manifests written, children of an index included.
     pub manifests_written: usize,
+    /// Wall time of the push, in seconds.
     pub seconds: f64,
 }
 

@@ -6,14 +6,13 @@ use werf_push_spec::Digest;
 const MIB: u64 = 1 << 20;
 
 fn status(status: u16, code: Option<&str>) -> RegistryError {
+    let mut body = ErrorBody::default();
+    body.code = code.map(str::to_string);
     RegistryError::Status {
         op: "PUT blob".into(),
         action: werf_push_registry::Action::FinishUpload,
         status,
-        body: ErrorBody {
-            code: code.map(str::to_string),
-            message: None,
-        },
+        body,
         retry_after: None,
     }
 }

@@ -30,7 +30,8 @@ use werf_push_transport::Request;
 /// cleanup deletes.
 pub const PLACEHOLDER_LABEL: &str = "werf-push-cleanup-placeholder";
 
-/// The answer to one `DELETE` of a manifest.
+/// The answer to one `DELETE` of a manifest. Exhaustive: gone or not there are the only
+/// successes; any other answer is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deleted {
     /// `202` (or `200`/`204`): gone.
@@ -39,9 +40,10 @@ pub enum Deleted {
     Missing,
 }
 
-/// How a tag was deleted.
+/// How a tag was deleted (cleanup's report); grows with the ways of deleting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum TagDeletion {
     /// The registry deleted the tag itself.
     ByTag,

@@ -13,26 +13,44 @@ use werf_push_spec::Digest;
 use super::Action;
 use werf_push_transport::{Answer, Limit, Transport, TransportError};
 
+/// A registry request that failed: the registry's answer, an answer that breaks the
+/// protocol, content that does not match its digest, or a transport failure.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RegistryError {
+    /// The registry answered a status that is not success for the request.
     #[error("{op}: registry answered {status}{body}")]
     Status {
+        /// The request in words: method, what and where (`PUT manifest app:v1`).
         op: String,
         /// The request, typed (`op` says it in words).
         action: Action,
+        /// The HTTP status code.
         status: u16,
+        /// The OCI error code and message, or the start of a text body.
         body: ErrorBody,
         /// The answer's `Retry-After` (429, 503), as a wait from when it arrived.
         retry_after: Option<Duration>,
     },
+    /// The answer breaks the protocol or a bound of this crate: a header missing or
+    /// malformed, a body that is not the JSON expected, a `Link` loop, a blob too large to
+    /// read whole.
     #[error("{op}: {detail}")]
-    Protocol { op: String, detail: String },
+    Protocol {
+        /// The request in words.
+        op: String,
+        /// What was wrong with the answer.
+        detail: String,
+    },
     /// The content (or the registry's `Docker-Content-Digest`) has digest `got`; `want`
     /// was asked for.
     #[error("{op}: the content has digest {got}, expected {want}")]
     DigestMismatch {
+        /// The request in words.
         op: String,
+        /// The digest asked for.
         want: Digest,
+        /// The digest the content has, as the registry or the bytes said it.
         got: String,
     },
     /// A tag list holds more tags of interest than the caller keeps (its bound).
@@ -41,15 +59,22 @@ pub enum RegistryError {
          ones (werf-push cleanup) and run again"
     )]
     TooManyTags {
+        /// The request in words.
         op: String,
+        /// The tags counted, in words (`tags`, `stage tags`).
         what: String,
+        /// The most tags the caller keeps.
         limit: usize,
     },
+    /// The transport failed: no answer (connection, TLS, timeout), the auth handshake, or
+    /// its settings.
     #[error("{0}")]
     Transport(#[from] TransportError),
 }
 
 impl RegistryError {
+    /// The HTTP status of the answer, also of an auth failure (401/403) found by the
+    /// transport; `None` when there was no failed answer.
     pub fn status(&self) -> Option<u16> {
         match self {
             RegistryError::Status { status, .. } => Some(*status),
@@ -118,10 +143,14 @@ impl RegistryError {
     }
 }
 
-/// The useful part of an error body.
+/// The useful part of an error body, each part quoted (credentials redacted, control
+/// characters escaped, length capped).
 #[derive(Debug, Default, Clone)]
+#[non_exhaustive]
 pub struct ErrorBody {
+    /// The first OCI error code (`MANIFEST_UNKNOWN`, `DENIED`); `None` for a text body.
     pub code: Option<String>,
+    /// The first error's message, or the first line (an HTML page's `<title>`) of a text body.
     pub message: Option<String>,
 }
 
@@ -251,116 +280,5 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use werf_push_spec::ErrorKind;
-
-    #[test]
-    fn class_table() {
-        let status = |status| RegistryError::Status {
-            op: "PUT manifest a:v1".into(),
-            action: Action::PutManifest,
-            status,
-            body: ErrorBody::default(),
-            retry_after: None,
-        };
-        let digest: Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
-        let cases = [
-            (status(500), ErrorKind::Registry),
-            (status(404), ErrorKind::Registry),
-            (status(401), ErrorKind::Auth),
-            (status(403), ErrorKind::Auth),
-            (
-                RegistryError::DigestMismatch {
-                    op: "GET blob".into(),
-                    want: digest,
-                    got: "sha256:b".into(),
-                },
-                ErrorKind::Integrity,
-            ),
-            (
-                RegistryError::Protocol {
-                    op: "GET tags".into(),
-                    detail: "not JSON".into(),
-                },
-                ErrorKind::Registry,
-            ),
-            (
-                RegistryError::Transport(TransportError::Config("x".into())),
-                ErrorKind::Usage,
-            ),
-        ];
-        for (e, want) in cases {
-            assert_eq!(e.kind(), want, "{e}");
-        }
-    }
-
-    #[test]
-    fn error_body_table() {
-        let cases: [(&str, Option<&str>, Option<&str>); 8] = [
-            (
-                r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry","detail":"x"}]}"#,
-                Some("BLOB_UNKNOWN"),
-                Some("blob unknown to registry"),
-            ),
-            (r#"{"errors":[{"code":"DENIED"}]}"#, Some("DENIED"), None),
-            ("Too Many Requests\n", None, Some("Too Many Requests")),
-            (
-                "<html>\n<head><title>413 Request Entity Too Large</title></head>",
-                None,
-                Some("413 Request Entity Too Large"),
-            ),
-            (
-                "<html><body>no title</body></html>",
-                None,
-                Some("<html><body>no title</body></html>"),
-            ),
-            (
-                "unauthorized: authentication required\n",
-                None,
-                Some("unauthorized: authentication required"),
-            ),
-            ("", None, None),
-            (r#"{"errors":[]}"#, None, Some(r#"{"errors":[]}"#)),
-        ];
-        for (body, code, message) in cases {
-            let e = ErrorBody::parse(body.as_bytes());
-            assert_eq!(e.code.as_deref(), code, "{body}");
-            assert_eq!(e.message.as_deref(), message, "{body}");
-        }
-    }
-
-    #[test]
-    fn rate_limit_403_table() {
-        let cases = [
-            (
-                r#"{"errors":[{"code":"DENIED","message":"You have exceeded a secondary rate limit"}]}"#,
-                true,
-            ),
-            (
-                r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#,
-                true,
-            ),
-            ("Too Many Requests (HAP429)\n", true),
-            (
-                r#"{"errors":[{"code":"DENIED","message":"permission_denied: write_package"}]}"#,
-                false,
-            ),
-            (
-                r#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#,
-                false,
-            ),
-            ("", false),
-        ];
-        for (body, want) in cases {
-            let e = RegistryError::Status {
-                op: "PUT blob".into(),
-                action: Action::FinishUpload,
-                status: 403,
-                body: ErrorBody::parse(body.as_bytes()),
-                retry_after: None,
-            };
-            assert_eq!(e.is_retryable(), want, "{body}");
-        }
-    }
-}
+#[path = "error_tests.rs"]
+mod tests;

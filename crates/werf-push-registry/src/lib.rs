@@ -8,6 +8,7 @@
 //! layouts or werf.
 
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 
 mod action;
 mod blob;
@@ -39,10 +40,12 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// The API over `transport`, connected to one registry host.
     pub fn new(transport: Transport) -> Registry {
         Registry { transport }
     }
 
+    /// The transport underneath: its host, retry budget and upload connections.
     pub fn transport(&self) -> &Transport {
         &self.transport
     }

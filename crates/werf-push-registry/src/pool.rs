@@ -17,6 +17,8 @@ pub struct Registries {
 }
 
 impl Registries {
+    /// No registry connected yet: each connects with `opts` at its first use, every
+    /// request drawing on `budget`.
     pub fn new(opts: TransportOptions, budget: Arc<RetryBudget>) -> Registries {
         Registries {
             opts,

@@ -18,16 +18,23 @@ const OCTET: &str = "application/octet-stream";
 
 /// An open upload: where to send the next request and how many bytes the registry holds.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UploadSession {
+    /// The repository the blob goes to.
     pub repo: String,
+    /// Where the next request of the session goes: the newest `Location` the registry gave.
     pub location: Url,
+    /// Bytes the registry holds (the next byte to send); 0 for a new session.
     pub offset: u64,
     /// `OCI-Chunk-Min-Length` advertised by the registry.
     pub chunk_min: Option<u64>,
 }
 
+/// The answer to a cross-repository mount. Exhaustive: the protocol has these two
+/// answers (201, 202); any other is an error.
 #[derive(Debug)]
 pub enum MountOutcome {
+    /// `201`: the repository holds the blob now.
     Mounted,
     /// The registry did not mount (202): a normal upload session to use instead.
     Session(UploadSession),

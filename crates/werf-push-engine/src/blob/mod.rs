@@ -1,33 +1,33 @@
 //! One blob into one repository, the whole job in this module: HEAD, then mount from a
-//! repository known to hold it, then upload following an [`UploadPlan`] (registry profile +
+//! repository known to hold it, then upload following an `UploadPlan` (registry profile +
 //! options) that adapts to what the registry refuses. Here the job, its state (the open
-//! session, the stop reason) and one transfer, the resume, the abandon; its phases in the
-//! files beside it: the attempts in `upload.rs`, the checks that an upload is held in
-//! `held.rs`, the local digest check in `verify.rs` (the decisions come from the crate's
-//! `upload_rules.rs`). Resumed from the offset the registry confirms after a break, within
-//! the run's retry budget; the session cancelled (DELETE, the crate's `cancel.rs`) when
-//! abandoned or on an interrupt (Ctrl-C, SIGTERM), after the request in flight stopped. A
-//! digest refusal is checked against the file on disk, so a corrupted layout is reported
-//! with its path. Knows nothing of how HTTP is spoken (registry does) or of the CLI.
+//! session, the stop reason), the resume, the abandon; its phases in the files beside it:
+//! the attempts in `upload.rs`, one transfer (PATCH chunks, closing PUT) in `chunks.rs`, the
+//! checks that an upload is held in `held.rs`, the local digest check in `verify.rs` (the
+//! decisions come from the crate's `upload_rules.rs`). Resumed from the offset the registry
+//! confirms after a break, within the run's retry budget; the session cancelled (DELETE, the
+//! crate's `cancel.rs`) when abandoned or on an interrupt (Ctrl-C, SIGTERM), after the
+//! request in flight stopped. A digest refusal is checked against the file on disk, so a
+//! corrupted layout is reported with its path. Knows nothing of how HTTP is spoken
+//! (registry does) or of the CLI.
 
+mod chunks;
 mod held;
 mod upload;
 mod verify;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cancel::{cancel_session, drain, Raced};
-use crate::profile::{RegistryProfile, UploadPlan};
+use crate::cancel::cancel_session;
+use crate::profile::RegistryProfile;
 use crate::upload_rules::{resumable, Step};
 use crate::{BlobRecord, BlobSource, BlobStatus, Event, PushError, PushOptions, Reporter};
 use werf_push_registry::{MountOutcome, Registry, RegistryError, UploadSession};
 use werf_push_spec::Descriptor;
 use werf_push_transport::file_stream::StreamCheck;
-use werf_push_transport::Body;
 
 pub(crate) struct BlobJob<'a> {
     pub registry: &'a Registry,
@@ -78,7 +78,16 @@ pub(super) fn set_open(open: &Open, s: Option<&UploadSession>) {
     *open.lock().expect("session lock") = s.cloned();
 }
 
+/// What the mounts left: the blob mounted from a repository, or an upload to do (in the
+/// session a refused mount opened, if any).
+enum Mount {
+    Done(String),
+    Upload(Option<UploadSession>),
+}
+
 impl BlobJob<'_> {
+    /// The whole job: the blob found present, mounted, or uploaded (a dry run says which
+    /// it would do).
     pub(crate) async fn run(self) -> Result<BlobRecord, PushError> {
         let mut record = BlobRecord {
             registry: self.registry_name.to_string(),
@@ -92,18 +101,9 @@ impl BlobJob<'_> {
         if self.cancel.is_cancelled() {
             return Err(PushError::Cancelled);
         }
-        let err = |source: RegistryError| self.error(source);
         // ECR Public: cross-repository mounts fail; none is tried.
         let mounts = self.profile().limits().mounts;
-        let mount_answers = mounts && !self.mount_from.is_empty() && !self.opts.dry_run;
-        if (self.check_first || !mount_answers)
-            && self
-                .registry
-                .blob_exists(self.repo, &self.desc.digest)
-                .await
-                .map_err(err)?
-                .is_some()
-        {
+        if self.present(mounts).await? {
             return Ok(record);
         }
         if self.opts.dry_run {
@@ -117,22 +117,42 @@ impl BlobJob<'_> {
             }
             return Ok(record);
         }
-        let mut session = None;
+        match self.mount(mounts).await? {
+            Mount::Done(from) => {
+                record.status = BlobStatus::Mounted;
+                record.mounted_from = Some(from);
+                Ok(record)
+            }
+            Mount::Upload(session) => self.send(session, record).await,
+        }
+    }
+
+    /// Whether the repository holds the blob (`HEAD`). Not asked when a mount goes first
+    /// and `check_first` is off: the mount's answer says as much.
+    async fn present(&self, mounts: bool) -> Result<bool, PushError> {
+        let mount_answers = mounts && !self.mount_from.is_empty() && !self.opts.dry_run;
+        if !self.check_first && mount_answers {
+            return Ok(false);
+        }
+        let found = self
+            .registry
+            .blob_exists(self.repo, &self.desc.digest)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(found.is_some())
+    }
+
+    /// Mounts from each repository known to hold the blob, in order, until one works or
+    /// the registry opens an upload session instead.
+    async fn mount(&self, mounts: bool) -> Result<Mount, PushError> {
         for from in self.mount_from.iter().filter(|_| mounts) {
             match self
                 .registry
                 .mount_blob(self.repo, &self.desc.digest, from)
                 .await
             {
-                Ok(MountOutcome::Mounted) => {
-                    record.status = BlobStatus::Mounted;
-                    record.mounted_from = Some(from.clone());
-                    return Ok(record);
-                }
-                Ok(MountOutcome::Session(s)) => {
-                    session = Some(s);
-                    break;
-                }
+                Ok(MountOutcome::Mounted) => return Ok(Mount::Done(from.clone())),
+                Ok(MountOutcome::Session(s)) => return Ok(Mount::Upload(Some(s))),
                 // Docker Hub and Harbor fail a mount they cannot authorise (401/403) instead
                 // of answering 202, Harbor a top-level `from=` with 400, Nexus with other
                 // codes: any answer but 201/202 means "not mounted", a plain upload follows.
@@ -142,9 +162,19 @@ impl BlobJob<'_> {
                 Err(RegistryError::Transport(
                     werf_push_transport::TransportError::TokenRealm { .. },
                 )) => continue,
-                Err(e) => return Err(err(e)),
+                Err(e) => return Err(self.error(e)),
             }
         }
+        Ok(Mount::Upload(None))
+    }
+
+    /// Uploads the blob (from `session` if a mount opened one) after a `--jobs` permit for
+    /// a blob of [`SMALL_BLOB`] or more; on an interrupt, cancels the session left open.
+    async fn send(
+        &self,
+        session: Option<UploadSession>,
+        mut record: BlobRecord,
+    ) -> Result<BlobRecord, PushError> {
         // Bytes in flight: wait for a place before the transfer starts (and shows).
         let _transfer = match self.desc.size >= SMALL_BLOB {
             true => self.transfers.acquire().await.ok(),
@@ -172,105 +202,6 @@ impl BlobJob<'_> {
         self.opts
             .profile
             .unwrap_or_else(|| RegistryProfile::detect(self.registry_name))
-    }
-
-    /// The body for `len` bytes from `offset`, reporting bytes as the connection takes them.
-    pub(super) fn tracked(&self, offset: u64, len: u64) -> Body {
-        let reporter = Arc::clone(self.reporter);
-        let digest = self.desc.digest.clone();
-        let sent = Arc::new(AtomicU64::new(offset));
-        Body::Tracked {
-            inner: Box::new(self.source.body(offset, len, Some(&self.sent_check))),
-            progress: Arc::new(move |n| {
-                let bytes = sent.fetch_add(n, Ordering::Relaxed) + n;
-                reporter.event(Event::BlobProgress {
-                    digest: &digest,
-                    bytes,
-                });
-            }),
-        }
-    }
-
-    /// PATCH chunks in order, the last one in the closing PUT (a monolithic plan is one
-    /// PUT of everything from the session's offset). On an interrupt the request in flight
-    /// may finish (`cancel::drain`); `open` is then the session to cancel.
-    pub(super) async fn transfer(
-        &self,
-        plan: &UploadPlan,
-        mut s: UploadSession,
-        sent: &mut u64,
-        open: &Open,
-    ) -> Result<(), Stop> {
-        let size = self.desc.size;
-        let chunk = if plan.monolithic {
-            u64::MAX
-        } else {
-            plan.chunk.max(1)
-        };
-        let mut patched = s.offset > 0;
-        while size - s.offset > chunk || (plan.empty_put && s.offset < size) {
-            if self.cancel.is_cancelled() {
-                return Err(Stop::Cancelled);
-            }
-            let chunk = chunk.min(size - s.offset);
-            patched = true;
-            *sent += chunk;
-            let patch = self
-                .registry
-                .upload_chunk(&s, self.tracked(s.offset, chunk));
-            match drain(self.cancel, patch).await {
-                Raced::Done(Ok(next)) => {
-                    s = next;
-                    set_open(open, Some(&s));
-                }
-                Raced::Drained(Ok(next)) => {
-                    set_open(open, Some(&next));
-                    return Err(Stop::Cancelled);
-                }
-                Raced::Drained(Err(_)) | Raced::Cut => return Err(Stop::Cancelled),
-                Raced::Done(Err(error)) => {
-                    return Err(Stop::Failed(Box::new(Failure {
-                        error,
-                        session: s,
-                        step: Step::Patch,
-                        len: chunk,
-                    })))
-                }
-            }
-        }
-        if self.cancel.is_cancelled() {
-            return Err(Stop::Cancelled);
-        }
-        let rest = size - s.offset;
-        *sent += rest;
-        let body = self.tracked(s.offset, rest);
-        let put = self.registry.finish_upload(&s, &self.desc.digest, body);
-        match drain(self.cancel, put).await {
-            // Artifactory said a chunked upload was done but kept its last chunk only:
-            // what was sent in more than one request is checked before a manifest refers
-            // to it.
-            Raced::Done(Ok(())) if patched => self.check_held().await.map_err(|error| {
-                let step = match error {
-                    RegistryError::Protocol { .. } => Step::Verify,
-                    _ => Step::Put,
-                };
-                Stop::Failed(Box::new(Failure {
-                    error,
-                    session: s,
-                    step,
-                    len: 0,
-                }))
-            }),
-            // Finished after the interrupt: the blob is complete, nothing is left open.
-            Raced::Done(Ok(())) | Raced::Drained(Ok(())) => Ok(()),
-            Raced::Drained(Err(_)) | Raced::Cut => Err(Stop::Cancelled),
-            Raced::Done(Err(error)) => Err(Stop::Failed(Box::new(Failure {
-                error,
-                session: s,
-                step: Step::Put,
-                len: rest,
-            }))),
-        }
     }
 
     /// [`Self::resume`], given up (the broken session left open) on an interrupt.

@@ -1,11 +1,11 @@
 //! The upload of one blob after its session is known: attempts through the crate's one
 //! retry loop ([`werf_push_transport::RetryBudget::retry_until`]), each starting or resuming a
-//! session and transferring (`mod.rs`), over a small state that says what the next attempt
+//! session and transferring (`chunks.rs`), over a small state that says what the next attempt
 //! starts from (after a closing `PUT` that got no answer, a `HEAD` first: the registry may
 //! have completed it); the decisions come from `upload_rules.rs`. Knows nothing of how HTTP is
 //! spoken (registry does) or of the CLI.
 
-use super::{set_open, BlobJob, Open, Stop};
+use super::{set_open, BlobJob, Failure, Open, Stop};
 use crate::profile::UploadPlan;
 use crate::upload_rules::{
     adapt, may_have_landed, refuses_digest, stale_resume, Step, MAX_ADAPTATIONS, MAX_STALE_RESTARTS,
@@ -135,6 +135,27 @@ impl BlobJob<'_> {
             set_open(open, None);
             return Tried::Done(Ok(()));
         }
+        let s = match self.open_session(st, open).await {
+            Ok(s) => s,
+            Err(tried) => return tried,
+        };
+        if let Some(min) = s.chunk_min {
+            st.plan.server_min(min);
+        }
+        match self.transfer(&st.plan, s, &mut st.sent, open).await {
+            Ok(()) => {
+                set_open(open, None);
+                Tried::Done(Ok(()))
+            }
+            Err(Stop::Cancelled) => Tried::Done(Err(PushError::Cancelled)),
+            Err(Stop::Failed(f)) => self.after_failure(st, *f, open).await,
+        }
+    }
+
+    /// The session an attempt sends to, from `st.next`: the one given (a mount's answer),
+    /// a broken one resumed where the registry says it is, or a new one (the broken one
+    /// cancelled). `Err`: how the attempt ended before a byte was sent.
+    async fn open_session(&self, st: &mut Upload, open: &Open) -> Result<UploadSession, Tried> {
         let session = match std::mem::replace(&mut st.next, Next::Start(None)) {
             Next::Start(s) => s,
             Next::Resume(broken) => match self.resume_unless_cancelled(broken, open).await {
@@ -142,7 +163,7 @@ impl BlobJob<'_> {
                     st.resumed_at = s.as_ref().map(|s| s.offset);
                     s
                 }
-                Err(e) => return Tried::Done(Err(e)),
+                Err(e) => return Err(Tried::Done(Err(e))),
             },
             Next::Fresh(broken) => {
                 self.abandon(&broken, open).await;
@@ -154,24 +175,21 @@ impl BlobJob<'_> {
             Some(s) => s,
             None => match self.registry.start_upload(self.repo).await {
                 Ok(s) => s,
-                Err(e) => return Tried::StartFailed(e),
+                Err(e) => return Err(Tried::StartFailed(e)),
             },
         };
         set_open(open, Some(&s));
         if self.cancel.is_cancelled() {
-            return Tried::Done(Err(PushError::Cancelled));
+            return Err(Tried::Done(Err(PushError::Cancelled)));
         }
-        if let Some(min) = s.chunk_min {
-            st.plan.server_min(min);
-        }
-        let f = match self.transfer(&st.plan, s, &mut st.sent, open).await {
-            Ok(()) => {
-                set_open(open, None);
-                return Tried::Done(Ok(()));
-            }
-            Err(Stop::Cancelled) => return Tried::Done(Err(PushError::Cancelled)),
-            Err(Stop::Failed(f)) => *f,
-        };
+        Ok(s)
+    }
+
+    /// What a failed transfer leaves to the next attempt: nothing when the file is at
+    /// fault (changed on disk, or corrupt where the registry refused its digest), else a
+    /// plan adapted to the refusal, a fresh session (a stale ECR resume, a digest refused
+    /// of a sound file), or a resume of this one.
+    async fn after_failure(&self, st: &mut Upload, f: Failure, open: &Open) -> Tried {
         // The file changed on disk while it was sent: the body stopped before its last byte
         // (whether or not the registry checks digests); nothing more is tried.
         if let Some(actual) = self.sent_check.mismatch() {
@@ -193,35 +211,8 @@ impl BlobJob<'_> {
             // The file is fine: whatever the registry holds is not; start over.
             fresh = true;
         }
-        let adapted = !stale
-            && st.adaptations < MAX_ADAPTATIONS
-            && adapt(
-                &mut st.plan,
-                f.error.status(),
-                f.error.code(),
-                f.step,
-                f.len,
-                self.desc.size,
-            );
-        if adapted {
-            st.adaptations += 1;
-            let change = match st.plan.monolithic {
-                true => " - now one PUT".to_string(),
-                false => format!(" - now {} byte chunks", st.plan.chunk),
-            };
-            st.next = if f.step == Step::Verify {
-                // The session is closed; what the registry holds is not the blob.
-                set_open(open, None);
-                st.resumed_at = None;
-                Next::Start(None)
-            } else {
-                Next::Resume(f.session)
-            };
-            return Tried::Adapted {
-                error: f.error,
-                count: st.adaptations,
-                change,
-            };
+        if !stale && st.adapt(&f, self.desc.size) {
+            return st.adapted(f, open);
         }
         st.next = match fresh {
             true => Next::Fresh(f.session),
@@ -230,6 +221,45 @@ impl BlobJob<'_> {
         Tried::Failed {
             error: f.error,
             fresh,
+        }
+    }
+}
+
+impl Upload {
+    /// Changes the plan after the refusal `f` (within [`MAX_ADAPTATIONS`]); false when no
+    /// change answers it.
+    fn adapt(&mut self, f: &Failure, size: u64) -> bool {
+        self.adaptations < MAX_ADAPTATIONS
+            && adapt(
+                &mut self.plan,
+                f.error.status(),
+                f.error.code(),
+                f.step,
+                f.len,
+                size,
+            )
+    }
+
+    /// The attempt's end after the plan changed: the next one resumes `f`'s session, or
+    /// starts a new one when the registry closed it holding something else than the blob.
+    fn adapted(&mut self, f: Failure, open: &Open) -> Tried {
+        self.adaptations += 1;
+        let change = match self.plan.monolithic {
+            true => " - now one PUT".to_string(),
+            false => format!(" - now {} byte chunks", self.plan.chunk),
+        };
+        self.next = if f.step == Step::Verify {
+            // The session is closed; what the registry holds is not the blob.
+            set_open(open, None);
+            self.resumed_at = None;
+            Next::Start(None)
+        } else {
+            Next::Resume(f.session)
+        };
+        Tried::Adapted {
+            error: f.error,
+            count: self.adaptations,
+            change,
         }
     }
 }
