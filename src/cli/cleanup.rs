@@ -325,4 +325,18 @@ mod tests {
             assert_eq!(parse_duration(s).ok().map(|d| d.as_secs()), want, "{s}");
         }
     }
+
+    /// The flag's default, written for `--help`, is the library's default grace.
+    #[test]
+    fn the_grace_flag_defaults_to_the_library_grace() {
+        use clap::Args as _;
+        let cmd = CleanupArgs::augment_args(clap::Command::new("cleanup"));
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "keep_stages_built_within")
+            .expect("the flag exists");
+        let default = arg.get_default_values()[0].to_str().expect("utf-8");
+        let secs = parse_duration(default).expect("parses").as_secs();
+        assert_eq!(secs as i64, werf_push_werf::cleanup::DEFAULT_GRACE_SECS);
+    }
 }
