@@ -12,18 +12,18 @@ use werf_push_spec::reference::{component_problem, is_path_component, MAX_TAG};
 use werf_push_spec::text::shown;
 
 /// Index annotation holding the werf image name (empty for the nameless image).
-pub const ANN_IMAGE: &str = "io.werf.image";
+pub(crate) const ANN_IMAGE: &str = "io.werf.image";
 /// Index annotation holding the stage name.
-pub const ANN_STAGE: &str = "io.werf.stage";
+pub(crate) const ANN_STAGE: &str = "io.werf.stage";
 /// Index annotation holding the stage signature.
-pub const ANN_SIGNATURE: &str = "io.werf.signature";
+pub(crate) const ANN_SIGNATURE: &str = "io.werf.signature";
 /// Config label holding the werf image name of a stage (empty for the nameless image).
 pub const LABEL_IMAGE: &str = "io.werf.image";
 /// Config label holding the stage name.
 pub const LABEL_STAGE: &str = "io.werf.stage";
 
 /// The one stage of a Dockerfile image.
-pub const DOCKERFILE: &str = "dockerfile";
+pub(crate) const DOCKERFILE: &str = "dockerfile";
 
 /// werf's stage names in build order; a Dockerfile image has the one stage `dockerfile`.
 pub const STAGE_ORDER: [&str; 14] = [
@@ -80,7 +80,7 @@ impl ImageName {
     }
 
     /// From an annotation or label value: the empty string is the nameless image.
-    pub fn from_annotation(value: &str) -> Result<ImageName, String> {
+    pub(crate) fn from_annotation(value: &str) -> Result<ImageName, String> {
         if value.is_empty() {
             return Ok(ImageName::nameless());
         }
@@ -151,7 +151,7 @@ pub fn check_image_name(name: &str) -> Result<(), String> {
 }
 
 /// A stage name werf knows.
-pub fn check_stage_name(stage: &str) -> Result<(), String> {
+pub(crate) fn check_stage_name(stage: &str) -> Result<(), String> {
     if STAGE_ORDER.contains(&stage) {
         return Ok(());
     }
@@ -177,13 +177,13 @@ pub fn check_signature(signature: &str) -> Result<(), String> {
 }
 
 /// The position of a stage in werf's build order.
-pub fn stage_position(stage: &str) -> Option<usize> {
+pub(crate) fn stage_position(stage: &str) -> Option<usize> {
     STAGE_ORDER.iter().position(|n| *n == stage)
 }
 
 /// Which stage already in an image keeps `new` out of it: a Dockerfile image has the one
 /// stage `dockerfile` and no other. `existing` are the image's stage names.
-pub fn dockerfile_clash<'a>(
+pub(crate) fn dockerfile_clash<'a>(
     existing: impl IntoIterator<Item = &'a str>,
     new: &str,
 ) -> Option<&'a str> {
@@ -193,7 +193,7 @@ pub fn dockerfile_clash<'a>(
 }
 
 /// The rule [`dockerfile_clash`] enforces, for messages.
-pub const DOCKERFILE_RULE: &str = "a Dockerfile image has the one stage 'dockerfile' and no other";
+pub(crate) const DOCKERFILE_RULE: &str = "a Dockerfile image has the one stage 'dockerfile' and no other";
 
 /// The (image, stage) a stage's bytes name: `root` is its root manifest (or index),
 /// `config` the config of its (first) image manifest. Each name is the root's annotation,
@@ -224,7 +224,7 @@ pub fn annotate(doc: &mut Value, annotations: &[(&str, &str)]) -> Result<(), Str
 }
 
 /// Sets `labels` in an image config (`config.Labels`), creating the objects as needed.
-pub fn set_labels(cfg: &mut Value, labels: &[(&str, &str)]) -> Result<(), String> {
+pub(crate) fn set_labels(cfg: &mut Value, labels: &[(&str, &str)]) -> Result<(), String> {
     let obj = cfg
         .as_object_mut()
         .ok_or("the image config is not a JSON object")?;

@@ -72,7 +72,7 @@ impl LayerOptions {
 const ZSTD_LEVEL: i32 = 3;
 
 /// Passes bytes on to `inner`, hashing them.
-pub struct HashWriter<W: Write> {
+pub(crate) struct HashWriter<W: Write> {
     inner: W,
     hasher: DigestHasher,
 }
@@ -105,7 +105,7 @@ enum Encoder {
 }
 
 /// A compressed layer being written: write the tar stream into it.
-pub struct LayerWriter {
+pub(crate) struct LayerWriter {
     w: HashWriter<Encoder>,
     compression: LayerCompression,
     /// The source, named in errors.
@@ -115,7 +115,7 @@ pub struct LayerWriter {
 impl LayerWriter {
     /// A layer written to a temporary blob file of the storage at `root`, compressed as
     /// `opts` says; `what` names the source in errors.
-    pub fn create(root: &Path, opts: &LayerOptions, what: &Path) -> Result<Self, StoreError> {
+    pub(crate) fn create(root: &Path, opts: &LayerOptions, what: &Path) -> Result<Self, StoreError> {
         let blob = BlobWriter::create(root)?;
         let threads = opts.threads();
         let enc = match opts.compression {
@@ -145,7 +145,7 @@ impl LayerWriter {
     }
 
     /// Ends the compressed stream and places the blob.
-    pub fn finish(self) -> Result<LayerOut, StoreError> {
+    pub(crate) fn finish(self) -> Result<LayerOut, StoreError> {
         let diff_id = self.w.hasher.finish();
         let blob = match self.w.inner {
             Encoder::Gzip(e) => e.finish(),
@@ -197,7 +197,7 @@ impl Write for LayerWriter {
 /// Stores the tar stream read from `src` as a layer: a plain tar is compressed as `opts`
 /// says; a gzip or zstd one is kept byte for byte (its diff_id computed from the
 /// decompressed bytes in the same pass). `what` names the source in errors.
-pub fn layer_stream(
+pub(crate) fn layer_stream(
     root: &Path,
     src: impl Read,
     what: &Path,
@@ -283,7 +283,7 @@ fn keep(
 }
 
 /// Stores `dir` as a reproducible gzip layer with every mtime set to `mtime`.
-pub fn tar_dir(
+pub(crate) fn tar_dir(
     root: &Path,
     dir: &Path,
     mtime: u64,

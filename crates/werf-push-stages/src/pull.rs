@@ -37,7 +37,7 @@ use werf_push_spec::{Descriptor, Digest, ErrorKind, Reference};
 
 /// The most `image-stage-*` tags a pull keeps while it pages a tag list (about 100 bytes
 /// each): more is an error naming the bound.
-pub const MAX_STAGE_TAGS: usize = 100_000;
+pub(crate) const MAX_STAGE_TAGS: usize = 100_000;
 
 /// Stages read at once (manifest and config each): enough for the transport's bound
 /// (`--requests`) to be the limit.

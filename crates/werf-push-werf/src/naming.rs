@@ -14,7 +14,7 @@ use super::slug::{is_valid_docker_tag, DOCKER_TAG_MAX_LEN};
 use werf_push_spec::reference::{component_problem, is_path_component};
 
 /// Longest repository name (host included), as in the distribution reference grammar.
-pub const REPOSITORY_MAX_LEN: usize = 255;
+pub(crate) const REPOSITORY_MAX_LEN: usize = 255;
 
 /// `--images-repo-mode`. Exhaustive: werf v1.1's three modes, a fixed set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -88,7 +88,7 @@ impl fmt::Display for ImageRef {
 /// `OWNER/REPOSITORY/PACKAGE` monorepo. There, auto picks the mode that fits and an
 /// explicit mode that does not fit is an error. Every other registry: auto is multirepo
 /// and both explicit modes are allowed.
-pub fn resolve_mode(repo: &str, requested: RepoMode) -> Result<RepoMode, WerfError> {
+pub(crate) fn resolve_mode(repo: &str, requested: RepoMode) -> Result<RepoMode, WerfError> {
     let parsed = parse_repo(repo)?;
     let Some(shape) = parsed.registry().shape() else {
         return Ok(match requested {
@@ -141,7 +141,7 @@ pub fn resolve_mode(repo: &str, requested: RepoMode) -> Result<RepoMode, WerfErr
 /// `REPO/IMAGE_NAME:TAG`; monorepo: `REPO:IMAGE_NAME-TAG`. A reference that would not be
 /// valid (bad tag, image name or repository, monorepo tag over 128 chars) is an error
 /// naming the image and the tag.
-pub fn image_reference(
+pub(crate) fn image_reference(
     repo: &str,
     mode: RepoMode,
     image: Option<&str>,
@@ -255,7 +255,7 @@ fn monorepo_tag_problem(name: &str, full_tag: &str) -> Option<String> {
 
 /// A nameless image (`None`) cannot be published together with named images, and no
 /// image may be named twice.
-pub fn check_names(names: &[Option<String>]) -> Result<(), WerfError> {
+pub(crate) fn check_names(names: &[Option<String>]) -> Result<(), WerfError> {
     for (i, name) in names.iter().enumerate() {
         if names[..i].contains(name) {
             return Err(WerfError::DuplicateImage {

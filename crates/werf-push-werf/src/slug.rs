@@ -5,11 +5,11 @@
 //! Knows nothing of registries, image naming, tag strategies or werf.yaml.
 
 /// Longest docker tag.
-pub const DOCKER_TAG_MAX_LEN: usize = 128;
+pub(crate) const DOCKER_TAG_MAX_LEN: usize = 128;
 
 /// Whether `s` is a docker tag: `^[A-Za-z0-9_][A-Za-z0-9_.-]*$` and at most 128 bytes.
 /// The empty string is not.
-pub fn is_valid_docker_tag(s: &str) -> bool {
+pub(crate) fn is_valid_docker_tag(s: &str) -> bool {
     let b = s.as_bytes();
     let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
     match b.split_first() {

@@ -11,7 +11,7 @@ use super::error::WerfError;
 use super::slug::is_valid_docker_tag;
 
 /// Prefix of the environment variables that add custom tags.
-pub const CUSTOM_TAG_ENV_PREFIX: &str = "WERF_TAG_CUSTOM_";
+pub(crate) const CUSTOM_TAG_ENV_PREFIX: &str = "WERF_TAG_CUSTOM_";
 
 /// How a tag was chosen, recorded in label `werf-tag-strategy`. The variants' order is
 /// the order in which tags are published. Exhaustive: these are werf v1.1's strategies,
@@ -41,7 +41,7 @@ impl TagStrategy {
     ];
 
     /// The value of label `werf-tag-strategy`.
-    pub fn as_label(self) -> &'static str {
+    pub(crate) fn as_label(self) -> &'static str {
         match self {
             TagStrategy::Custom => "custom",
             TagStrategy::GitBranch => "git-branch",

@@ -28,9 +28,9 @@ pub use error::CleanupError;
 pub use reason::Reason;
 
 /// The tag in REPO where cleanup keeps its state (when it first saw each unreferenced stage).
-pub const STATE_TAG: &str = "werf-push-cleanup-state";
+pub(crate) const STATE_TAG: &str = "werf-push-cleanup-state";
 /// The label of the state tag's config that holds the state (JSON: digest -> unix seconds).
-pub const STATE_LABEL: &str = "werf-push-cleanup-state";
+pub(crate) const STATE_LABEL: &str = "werf-push-cleanup-state";
 
 /// What a run tells as it goes (the CLI prints it as progress).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
