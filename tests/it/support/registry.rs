@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use super::http::read_head;
 use super::process::Service;
-use super::proxy_http::read_head;
 
 /// The registry binary, looked up in `PATH`.
 pub const REGISTRY_BIN: &str = "docker-registry";
@@ -77,7 +77,7 @@ pub const USER_AGENT: &str = "werf-push-test-support";
 pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// Case-insensitive lookup of the first header named `name`.
-pub use super::proxy_http::header;
+pub use super::http::header;
 
 /// How a [`Registry`] is configured. Blocks of YAML are given unindented; they are indented
 /// into place. The text `$DIR` anywhere in them is replaced by the registry's temporary
