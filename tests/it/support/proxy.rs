@@ -44,7 +44,7 @@ pub struct Logged {
     pub status: u16,
     /// Content-Length of the request.
     pub len: u64,
-    /// When it was answered (or cut).
+    /// When it was answered (or cut; for a hostile answer, when the answer began).
     pub at: Instant,
     /// When its head arrived.
     pub arrived: Instant,
@@ -192,9 +192,10 @@ fn handle(s: &Shared, mut ex: Exchange) -> io::Result<()> {
     let body = body?;
     if let Some(kind) = s.hostile_for(&ex.head) {
         s.stats().faults += 1;
-        let status = answer(&mut ex, &kind)?;
-        arrival.log(s, status);
-        return Ok(());
+        // Logged before the answer: a client that has read it all may be done, and the
+        // test reading the log with it.
+        arrival.log(s, kind.status());
+        return answer(&mut ex, &kind);
     }
     let refused = refusal(
         &s.cfg,

@@ -81,15 +81,29 @@ impl Hostile {
     }
 }
 
-/// Answers the exchange as `kind` says; returns the status sent (0: none).
-pub fn answer(ex: &mut Exchange, kind: &HostileKind) -> io::Result<u16> {
+impl HostileKind {
+    /// The status the answer sends (0: none).
+    pub fn status(&self) -> u16 {
+        match self {
+            HostileKind::Silent | HostileKind::Hangup => 0,
+            HostileKind::Trickle { status, .. } | HostileKind::Huge { status, .. } => *status,
+            HostileKind::Partial { .. } => 206,
+            HostileKind::TagPages { .. } => 200,
+            HostileKind::EchoAuthorization => 400,
+            HostileKind::Challenge(_) => 401,
+        }
+    }
+}
+
+/// Answers the exchange as `kind` says.
+pub fn answer(ex: &mut Exchange, kind: &HostileKind) -> io::Result<()> {
     match kind {
         HostileKind::Silent => silent(ex),
         HostileKind::Trickle { status, len, every } => trickle(ex, *status, *len, *every),
         HostileKind::Huge { status, len } => huge(ex, *status, *len),
         HostileKind::Hangup => {
             ex.hang_up();
-            Ok(0)
+            Ok(())
         }
         HostileKind::Partial { content_range, len } => {
             let h = [("Content-Range", *content_range)];
@@ -106,7 +120,7 @@ pub fn answer(ex: &mut Exchange, kind: &HostileKind) -> io::Result<u16> {
             let h = [("WWW-Authenticate", challenge.as_str())];
             ex.write_head(401, &headers(&h, None, 0))?;
             ex.end()?;
-            Ok(401)
+            Ok(())
         }
     }
 }
@@ -131,19 +145,19 @@ fn whole(
     content_type: &str,
     extra: &[(&str, &str)],
     body: &[u8],
-) -> io::Result<u16> {
+) -> io::Result<()> {
     ex.write_head(
         status,
         &headers(extra, Some(content_type), body.len() as u64),
     )?;
     ex.write_raw(body)?;
     ex.end()?;
-    Ok(status)
+    Ok(())
 }
 
 /// Reads whatever the client sends and never answers, until it goes away (5 minutes at
 /// most).
-fn silent(ex: &mut Exchange) -> io::Result<u16> {
+fn silent(ex: &mut Exchange) -> io::Result<()> {
     let client = ex.client();
     client.set_read_timeout(Some(Duration::from_millis(200)))?;
     let started = Instant::now();
@@ -160,21 +174,21 @@ fn silent(ex: &mut Exchange) -> io::Result<u16> {
             Err(_) => break,
         }
     }
-    Ok(0)
+    Ok(())
 }
 
 /// A body of `len` spaces, one every `every`.
-fn trickle(ex: &mut Exchange, status: u16, len: u64, every: Duration) -> io::Result<u16> {
+fn trickle(ex: &mut Exchange, status: u16, len: u64, every: Duration) -> io::Result<()> {
     ex.write_head(status, &headers(&[], Some("application/json"), len))?;
     for _ in 0..len {
         ex.write_raw(b" ")?;
         thread::sleep(every);
     }
-    Ok(status)
+    Ok(())
 }
 
 /// A body of `len` `A`s, streamed in 64 KiB pieces.
-fn huge(ex: &mut Exchange, status: u16, len: u64) -> io::Result<u16> {
+fn huge(ex: &mut Exchange, status: u16, len: u64) -> io::Result<()> {
     ex.write_head(status, &headers(&[], Some("text/plain"), len))?;
     let piece = vec![b'A'; 64 << 10];
     let mut left = len;
@@ -184,12 +198,12 @@ fn huge(ex: &mut Exchange, status: u16, len: u64) -> io::Result<u16> {
         left -= n as u64;
     }
     ex.end()?;
-    Ok(status)
+    Ok(())
 }
 
 /// The page of made-up tags the request's `last=page-P` asks for, with a `Link` to the
 /// next page but on the last.
-fn tag_page(ex: &mut Exchange, prefix: &str, per_page: usize, pages: usize) -> io::Result<u16> {
+fn tag_page(ex: &mut Exchange, prefix: &str, per_page: usize, pages: usize) -> io::Result<()> {
     let page: usize = ex
         .head
         .target
@@ -212,11 +226,11 @@ fn tag_page(ex: &mut Exchange, prefix: &str, per_page: usize, pages: usize) -> i
     ex.write_head(200, &h)?;
     ex.write_raw(&body)?;
     ex.end()?;
-    Ok(200)
+    Ok(())
 }
 
 /// `400 DENIED` quoting the request's `Authorization`, control characters and 60 KiB more.
-fn echo_authorization(ex: &mut Exchange) -> io::Result<u16> {
+fn echo_authorization(ex: &mut Exchange) -> io::Result<()> {
     let auth = header(&ex.head.headers, "authorization").unwrap_or("(none)");
     let message = format!(
         "request had Authorization: {auth}\\n\\u001b[2J\\u001b[31mgotcha {}",

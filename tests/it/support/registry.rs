@@ -36,7 +36,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::http::read_head;
+use super::http::body::read_response_body;
+use super::http::head::{bad, read_head, status_of};
 use super::process::Service;
 
 /// The registry binary, looked up in `PATH`.
@@ -615,10 +616,6 @@ pub fn try_http_request(
     parse_response(&raw, method == "HEAD")
 }
 
-fn bad(msg: impl Into<String>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, msg.into())
-}
-
 fn parse_response(raw: &[u8], head: bool) -> io::Result<HttpResponse> {
     if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
         return Err(bad(format!(
@@ -628,52 +625,14 @@ fn parse_response(raw: &[u8], head: bool) -> io::Result<HttpResponse> {
     }
     let mut rest = raw;
     let (status_line, headers) = read_head(&mut rest)?.unwrap_or_default();
-    let status: u16 = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad(format!("bad status line: {status_line:?}")))?;
+    let status =
+        status_of(&status_line).ok_or_else(|| bad(format!("bad status line: {status_line:?}")))?;
     let body = if head || status == 204 || status == 304 || (100..200).contains(&status) {
         Vec::new()
-    } else if header(&headers, "Transfer-Encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
-    {
-        dechunk(rest)?
-    } else if let Some(len) = header(&headers, "Content-Length").and_then(|v| v.parse().ok()) {
-        if rest.len() < len {
-            return Err(bad(format!(
-                "body cut short: {} of {len} bytes",
-                rest.len()
-            )));
-        }
-        rest[..len].to_vec()
     } else {
-        rest.to_vec()
+        read_response_body(&mut rest, &headers)?
     };
     Ok((status, headers, body))
-}
-
-fn dechunk(mut data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let nl = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| bad("bad chunk header"))?;
-        let size_text = String::from_utf8_lossy(&data[..nl]);
-        let size_hex = size_text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| bad(format!("bad chunk size {size_hex:?}")))?;
-        data = &data[nl + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if data.len() < size + 2 {
-            return Err(bad("chunk cut short"));
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
 }
 
 /// The base64 of `user:password`, as in a Basic `Authorization` (standard alphabet,

@@ -80,7 +80,9 @@ pub fn copy_paced(
 /// The whole body of a response with headers `h`: chunked, by `Content-Length`, or to the
 /// end of the stream.
 pub fn read_response_body(r: &mut impl BufRead, h: &[(String, String)]) -> io::Result<Vec<u8>> {
-    if header(h, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    let chunked =
+        header(h, "transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    if chunked {
         return read_chunked(r);
     }
     let mut out = Vec::new();
