@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::http::client::http_head;
 use super::http::{header, Head};
 use super::proxy_rules::Refusal;
-use super::registry::http_head;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Quirk {

@@ -1,5 +1,5 @@
 //! The HTTP/1.1 kit of the test servers (the fault proxy, the pull-fault proxy, the relays,
-//! the token issuer, the registry client of the tests): [`serve`] accepts connections on a
+//! the token issuer) and of the tests' own client ([`client`]): [`serve`] accepts connections on a
 //! [`Server`] and hands each request to a handler as an [`Exchange`] (head read, body and
 //! answer the handler's); [`Upstream`] forwards a request and reads or pipes the
 //! [`Answer`]; [`head`] reads and writes heads (bounded, parsed by `httparse`), [`body`]
@@ -12,6 +12,7 @@
 //! their decisions (which fault, which quirk, which rewrite).
 
 pub mod body;
+pub mod client;
 pub mod exchange;
 pub mod head;
 pub mod upstream;
