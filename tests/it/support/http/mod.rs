@@ -66,3 +66,6 @@ fn refused_tls(conn: &TcpStream) -> bool {
         Err(_) => true,
     }
 }
+
+#[cfg(test)]
+mod wire_tests;
