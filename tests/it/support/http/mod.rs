@@ -42,7 +42,7 @@ pub fn serve(
     handle: impl Fn(Exchange) + Send + Sync + 'static,
 ) -> Server {
     Server::start(bind, what, move |conn| {
-        if refused_tls(&conn) {
+        if conn.set_read_timeout(Some(timeout)).is_err() || refused_tls(&conn) {
             return;
         }
         if let Ok(Some(exchange)) = Exchange::read(conn, timeout) {
