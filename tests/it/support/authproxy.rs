@@ -108,9 +108,7 @@ impl Relay {
         let (l, o) = (log.clone(), opts.clone());
         let timeout = Duration::from_secs(60);
         let server = serve(&opts.bind, "the relay", timeout, move |ex| {
-            if let Some(r) = relay_one(ex, &o) {
-                l.lock().unwrap().push(r);
-            }
+            relay_one(ex, &o, &l);
         });
         Relay {
             host: server.host.clone(),
@@ -126,8 +124,10 @@ impl Relay {
 }
 
 /// Relays one request: its head (target and `Authorization` as the options say), its body
-/// (paced), then the answer with its `Location` rewritten and its body byte for byte.
-fn relay_one(mut ex: Exchange, o: &RelayOptions) -> Option<Relayed> {
+/// (paced), then the answer with its `Location` rewritten and its body byte for byte. The
+/// request is logged when the upstream's answer arrives, before the client gets it (a
+/// client done with its last answer may be the test reading the log).
+fn relay_one(mut ex: Exchange, o: &RelayOptions, log: &Mutex<Vec<Relayed>>) -> Option<()> {
     let Head {
         method,
         target,
@@ -156,16 +156,17 @@ fn relay_one(mut ex: Exchange, o: &RelayOptions) -> Option<Relayed> {
         *v = relocate(v, o);
     }
     out.push(("Connection".into(), "close".into()));
-    ex.write_raw(head_text(&answer.status_line, &out).as_bytes())
-        .ok()?;
-    let _ = answer.pipe_body(ex.client(), |_, _| Piece::Send);
-    let _ = ex.end();
-    Some(Relayed {
+    log.lock().unwrap().push(Relayed {
         method,
         target,
         headers,
         status: answer.status,
-    })
+    });
+    ex.write_raw(head_text(&answer.status_line, &out).as_bytes())
+        .ok()?;
+    let _ = answer.pipe_body(ex.client(), |_, _| Piece::Send);
+    let _ = ex.end();
+    Some(())
 }
 
 /// The client's headers as sent upstream: `Authorization` replaced when the options say.
