@@ -1,10 +1,10 @@
 //! The HTTP/1.1 kit of the test servers (the fault proxy, the pull-fault proxy, the relays,
-//! the token issuer) and of the tests' own client ([`client`]): [`serve`] accepts connections on a
-//! [`Server`] and hands each request to a handler as an [`Exchange`] (head read, body and
-//! answer the handler's); [`Upstream`] forwards a request and reads or pipes the
-//! [`Answer`]; [`head`] reads and writes heads (bounded, parsed by `httparse`), [`body`]
-//! reads, paces and cuts bodies. One exchange per connection (`Connection: close` both
-//! ways), std threads, no async runtime.
+//! the token issuer) and of the tests' own client ([`client`]): [`serve`] accepts
+//! connections on a [`Server`] and hands each request to a handler as an [`Exchange`] (head
+//! read, body and answer the handler's); [`Upstream`] forwards a request and reads or pipes
+//! the [`upstream::Answer`]; [`head`] reads and writes heads (bounded, parsed by
+//! `httparse`), [`body`] reads, paces and cuts bodies. One exchange per connection
+//! (`Connection: close` both ways), std threads, no async runtime.
 //!
 //! Not hyper: the servers answer malformed and byte-exact things on purpose, cut a
 //! connection at an exact byte of a body, and must see every request and connection one
