@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use crate::support::cleanup::{clean, decisions, git_project, publish, push_raw, report};
 use crate::support::cmd::sha256_digest;
 use crate::support::gitrepo::now;
-use crate::support::proxy_http::read_head;
+use crate::support::http::read_head;
 use crate::support::registry::Registry;
 
 /// A registry whose tag list of any repository never ends: each page holds 2,000 new tags

@@ -13,13 +13,10 @@
 //! // push to front.host: uploads go to foreign.host; foreign.requests() shows their headers
 //! ```
 
-use std::io::{BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::proxy_http::{header, read_head};
+use super::http::{head_text, remove, serve, Exchange, Head, Headers, Piece, Upstream};
 use super::server::Server;
 
 #[derive(Clone, Debug)]
@@ -109,10 +106,9 @@ impl Relay {
     pub fn start(opts: RelayOptions) -> Relay {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (l, o) = (log.clone(), opts.clone());
-        let server = Server::start(&opts.bind, "the relay", move |conn| {
-            if let Some(r) = relay_one(conn, &o) {
-                l.lock().unwrap().push(r);
-            }
+        let timeout = Duration::from_secs(60);
+        let server = serve(&opts.bind, "the relay", timeout, move |ex| {
+            relay_one(ex, &o, &l);
         });
         Relay {
             host: server.host.clone(),
@@ -127,88 +123,72 @@ impl Relay {
     }
 }
 
-fn relay_one(client: TcpStream, o: &RelayOptions) -> Option<Relayed> {
-    let _ = client.set_read_timeout(Some(Duration::from_secs(60)));
-    let mut from_client = BufReader::new(client.try_clone().ok()?);
-    let (line, headers) = read_head(&mut from_client).ok()??;
-    let mut parts = line.split(' ');
-    let method = parts.next()?.to_string();
-    let target = parts.next()?.to_string();
-    let len: u64 = header(&headers, "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-
-    let upstream = TcpStream::connect(&o.upstream).ok()?;
-    let _ = upstream.set_read_timeout(Some(Duration::from_secs(60)));
-    let mut up_w = upstream.try_clone().ok()?;
+/// Relays one request: its head (target and `Authorization` as the options say), its body
+/// (paced), then the answer with its `Location` rewritten and its body byte for byte. The
+/// request is logged when the upstream's answer arrives, before the client gets it (a
+/// client done with its last answer may be the test reading the log).
+fn relay_one(mut ex: Exchange, o: &RelayOptions, log: &Mutex<Vec<Relayed>>) -> Option<()> {
+    let Head {
+        method,
+        target,
+        headers,
+    } = ex.head.clone();
     let upstream_target = match target.strip_prefix(GAR_PREFIX) {
         Some(rest) if o.gar_uploads => rest.to_string(),
         _ => target.clone(),
     };
-    let mut head = format!("{method} {upstream_target} HTTP/1.1\r\n");
-    for (k, v) in &headers {
-        let skip = k.eq_ignore_ascii_case("connection")
-            || (o.inject_auth.is_some() && k.eq_ignore_ascii_case("authorization"));
-        if !skip {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
+    let mut up = Upstream::send(
+        &o.upstream,
+        &method,
+        &upstream_target,
+        &upstream_headers(&headers, o),
+    )
+    .ok()?;
+    let len = ex.len();
+    up.stream_body(ex.body(), len, o.body_bytes_per_sec).ok()?;
+    let mut answer = up.answer().ok()?;
+    let mut out = answer.headers.clone();
+    remove(&mut out, "connection");
+    for (_, v) in out
+        .iter_mut()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+    {
+        *v = relocate(v, o);
     }
-    if let Some(a) = &o.inject_auth {
-        head.push_str(&format!("Authorization: {a}\r\n"));
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    up_w.write_all(head.as_bytes()).ok()?;
-    // The body, throttled in 16 KiB steps.
-    let started = Instant::now();
-    let mut left = len;
-    let mut sent = 0u64;
-    const STEP: u64 = 16 << 10;
-    let mut buf = vec![0u8; STEP as usize];
-    while left > 0 {
-        let n = from_client.read(&mut buf[..left.min(STEP) as usize]).ok()?;
-        if n == 0 {
-            return None;
-        }
-        up_w.write_all(&buf[..n]).ok()?;
-        left -= n as u64;
-        sent += n as u64;
-        if let Some(rate) = o.body_bytes_per_sec {
-            let due = Duration::from_secs_f64(sent as f64 / rate as f64);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                thread::sleep(wait);
-            }
-        }
-    }
-    let mut from_up = BufReader::new(upstream);
-    let (status_line, resp_headers) = read_head(&mut from_up).ok()??;
-    let status: u16 = status_line.split(' ').nth(1)?.parse().ok()?;
-    let mut out = format!("{status_line}\r\n");
-    for (k, v) in &resp_headers {
-        if k.eq_ignore_ascii_case("connection") {
-            continue;
-        }
-        let v = match (&o.location_to, k.eq_ignore_ascii_case("location")) {
-            (Some(to), true) => rewrite_location(v, to),
-            (None, true) if o.gar_uploads && v.contains("/blobs/uploads/") => {
-                format!("{GAR_PREFIX}{}", path_of(v))
-            }
-            _ => v.clone(),
-        };
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("Connection: close\r\n\r\n");
-    let mut client_w = client;
-    client_w.write_all(out.as_bytes()).ok()?;
-    let mut rest = Vec::new();
-    let _ = from_up.read_to_end(&mut rest);
-    let _ = client_w.write_all(&rest);
-    let _ = client_w.flush();
-    Some(Relayed {
+    out.push(("Connection".into(), "close".into()));
+    log.lock().unwrap().push(Relayed {
         method,
         target,
         headers,
-        status,
-    })
+        status: answer.status,
+    });
+    ex.write_raw(head_text(&answer.status_line, &out).as_bytes())
+        .ok()?;
+    let _ = answer.pipe_body(ex.client(), |_, _| Piece::Send);
+    let _ = ex.end();
+    Some(())
+}
+
+/// The client's headers as sent upstream: `Authorization` replaced when the options say.
+fn upstream_headers(headers: &Headers, o: &RelayOptions) -> Headers {
+    let mut h = headers.clone();
+    if let Some(a) = &o.inject_auth {
+        remove(&mut h, "authorization");
+        h.push(("Authorization".into(), a.clone()));
+    }
+    h
+}
+
+/// A `Location` of the registry's answer as the options say: onto another authority, or
+/// (Google Artifact Registry) an upload's outside `/v2/`.
+fn relocate(v: &str, o: &RelayOptions) -> String {
+    match &o.location_to {
+        Some(to) => rewrite_location(v, to),
+        None if o.gar_uploads && v.contains("/blobs/uploads/") => {
+            format!("{GAR_PREFIX}{}", path_of(v))
+        }
+        None => v.to_string(),
+    }
 }
 
 const GAR_PREFIX: &str = "/artifacts-uploads";

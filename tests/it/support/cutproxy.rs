@@ -5,15 +5,15 @@
 //! Or it pages tag lists (`Fault::PageTags`) as distribution 3.x, GHCR and Harbor do
 //! (distribution 2.8 ignores `n` and always answers the whole list): `n` tags after `last`,
 //! with `Link: <...?n=N&last=X>; rel="next"` while more remain.
-//! It records each request line and its `Range` header. It is a [`super::server`] whose
-//! heads are read and written by [`super::proxy_http`].
+//! It records each request line and its `Range` header. It is built on the test servers'
+//! HTTP kit ([`super::http`]); what is its own is which bytes to cut or flip, and the paging.
 
-use std::io::{BufReader, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use super::proxy_http::{head_text, header, read_head, Headers};
+use super::http::{head_text, header, serve, Exchange, Piece, Upstream};
 use super::server::Server;
 
 #[derive(Clone, Copy, Debug)]
@@ -44,8 +44,9 @@ impl CutProxy {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let cut_done = AtomicBool::new(false);
         let (up, blob, s) = (upstream.to_string(), blob.to_string(), seen.clone());
-        let server = Server::start("127.0.0.1", "the pull-fault proxy", move |conn| {
-            let _ = serve(conn, &up, &blob, fault, &s, &cut_done);
+        let timeout = Duration::from_secs(60);
+        let server = serve("127.0.0.1", "the pull-fault proxy", timeout, move |ex| {
+            let _ = pass(ex, &up, &blob, fault, &s, &cut_done);
         });
         CutProxy {
             host: server.host.clone(),
@@ -66,46 +67,29 @@ impl CutProxy {
     }
 }
 
-fn serve(
-    mut client: TcpStream,
+/// Passes one request on, then its answer back, with the fault applied.
+fn pass(
+    mut ex: Exchange,
     upstream: &str,
     blob: &str,
     fault: Fault,
-    seen: &Mutex<Vec<(String, Option<String>)>>,
+    seen: &Mutex<Vec<Seen>>,
     cut_done: &AtomicBool,
-) -> std::io::Result<()> {
-    let mut from_client = BufReader::new(client.try_clone()?);
-    let Some((line, headers)) = read_head(&mut from_client)? else {
-        return Ok(());
-    };
-    let range = header(&headers, "range").map(str::to_string);
-    let len: u64 = header(&headers, "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let kept: Headers = headers
-        .into_iter()
-        .filter(|(k, _)| !k.eq_ignore_ascii_case("connection"))
-        .chain([("Connection".to_string(), "close".to_string())])
-        .collect();
-    let out = head_text(&line, &kept);
-    seen.lock().unwrap().push((line.clone(), range));
-    let mut body = Vec::new();
-    (&mut from_client).take(len).read_to_end(&mut body)?;
-    if let (Fault::PageTags(n), true) = (
-        fault,
-        line.starts_with("GET ") && line.contains("/tags/list"),
-    ) {
-        return page_tags(client, upstream, &line, &out, n);
+) -> io::Result<()> {
+    let (method, target) = (ex.head.method.clone(), ex.head.target.clone());
+    let line = format!("{method} {target} HTTP/1.1");
+    let range = header(&ex.head.headers, "range").map(str::to_string);
+    seen.lock().unwrap().push((line, range));
+    let body = ex.read_body(ex.len(), None)?;
+    let get = method == "GET";
+    if let (Fault::PageTags(n), true) = (fault, get && target.contains("/tags/list")) {
+        return page_tags(ex, upstream, n);
     }
-    let mut up = TcpStream::connect(upstream)?;
-    up.write_all(out.as_bytes())?;
-    up.write_all(&body)?;
-    let targeted = line.starts_with("GET ") && line.contains(&format!("/blobs/{blob}"));
-    let mut up = BufReader::new(up);
-    let (status_line, rheaders) =
-        read_head(&mut up)?.ok_or(std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
-    client.write_all(head_text(&status_line, &rheaders).as_bytes())?;
-    let mut sent = 0usize;
+    let mut up = Upstream::send(upstream, &method, &target, &ex.head.headers)?;
+    up.write_body(&body)?;
+    let mut answer = up.answer()?;
+    ex.write_raw(head_text(&answer.status_line, &answer.headers).as_bytes())?;
+    let targeted = get && target.contains(&format!("/blobs/{blob}"));
     let cut = match fault {
         Fault::CutAfter(n) if targeted && !cut_done.swap(true, Ordering::SeqCst) => Some(n),
         _ => None,
@@ -114,43 +98,26 @@ fn serve(
         Fault::Corrupt(at) if targeted => Some(at),
         _ => None,
     };
-    let mut buf = [0u8; 16384];
-    loop {
-        let n = up.read(&mut buf)?;
-        if n == 0 {
-            break;
+    let was_cut = answer.pipe_body(ex.client(), |sent, data| {
+        if let Some(at) = flip.filter(|&at| at >= sent && at < sent + data.len()) {
+            data[at - sent] ^= 0xff;
         }
-        let data = &mut buf[..n];
-        if let Some(at) = flip {
-            if at >= sent && at < sent + data.len() {
-                data[at - sent] ^= 0xff;
-            }
+        match cut {
+            Some(n) if sent + data.len() >= n => Piece::CutAfter(n - sent),
+            _ => Piece::Send,
         }
-        if let Some(n) = cut {
-            if sent + data.len() >= n {
-                client.write_all(&data[..n - sent])?;
-                client.flush()?;
-                let _ = client.shutdown(Shutdown::Both);
-                return Ok(());
-            }
-        }
-        client.write_all(data)?;
-        sent += data.len();
+    })?;
+    if was_cut {
+        ex.hang_up();
+        return Ok(());
     }
-    let _ = client.shutdown(Shutdown::Write);
-    Ok(())
+    ex.end()
 }
 
 /// Answers a tag list request with one page of the registry's full list.
-fn page_tags(
-    mut client: TcpStream,
-    upstream: &str,
-    line: &str,
-    head: &str,
-    n: usize,
-) -> std::io::Result<()> {
-    let target = line.split(' ').nth(1).unwrap_or("");
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+fn page_tags(mut ex: Exchange, upstream: &str, n: usize) -> io::Result<()> {
+    let path = ex.head.path().to_string();
+    let query = ex.head.target.split_once('?').map_or("", |(_, q)| q);
     let param = |k: &str| {
         query
             .split('&')
@@ -163,12 +130,8 @@ fn page_tags(
         .min(n)
         .max(1);
     let last = param("last");
-    let mut up = TcpStream::connect(upstream)?;
-    up.write_all(head.replacen(target, path, 1).as_bytes())?;
-    let mut up = BufReader::new(up);
-    read_head(&mut up)?;
-    let mut resp = Vec::new();
-    up.read_to_end(&mut resp)?;
+    let up = Upstream::send(upstream, "GET", &path, &ex.head.headers)?;
+    let resp = up.answer()?.read_body("GET")?;
     let v: serde_json::Value = serde_json::from_slice(&resp).unwrap_or_default();
     let mut tags: Vec<String> = v["tags"]
         .as_array()
@@ -182,20 +145,11 @@ fn page_tags(
         .filter(|t| last.as_ref().is_none_or(|l| t > l))
         .collect();
     let page: Vec<String> = rest.iter().take(n).cloned().collect();
-    let body = serde_json::to_vec(&serde_json::json!({"name": v["name"], "tags": page})).unwrap();
-    let mut h = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    if rest.len() > page.len() {
-        h.push_str(&format!(
-            "Link: <{path}?n={n}&last={}>; rel=\"next\"\r\n",
-            page.last().unwrap()
-        ));
+    let body = serde_json::to_vec(&serde_json::json!({"name": v["name"], "tags": page}))?;
+    let mut h = vec![("Content-Type".to_string(), "application/json".to_string())];
+    if let (true, Some(last)) = (rest.len() > page.len(), page.last()) {
+        let next = format!("<{path}?n={n}&last={last}>; rel=\"next\"");
+        h.push(("Link".into(), next));
     }
-    h.push_str("\r\n");
-    client.write_all(h.as_bytes())?;
-    client.write_all(&body)?;
-    let _ = client.shutdown(Shutdown::Write);
-    Ok(())
+    ex.respond(200, &h, &body, false)
 }

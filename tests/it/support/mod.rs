@@ -11,7 +11,8 @@
 //! on object storage ([`s3`]); a real terminal to read screens off ([`screen`], tmux); git
 //! repositories with dated commits, branches and tags for the cleanup tests ([`gitrepo`]).
 //! The proxies, relays, token issuer and WAN link are one small kit: a TCP server on a free
-//! port that stops when dropped ([`server`]) and the HTTP/1.1 wire ([`proxy_http`]).
+//! port that stops when dropped ([`server`]) and, for all but the WAN link (which sees only
+//! bytes), the HTTP/1.1 exchange, forwarding and wire ([`http`]).
 //! Declared once in `tests/it/main.rs`; a test module uses it as `crate::support::...`.
 //!
 //! External tools (`docker-registry`, `skopeo`, `umoci`, `podman`, `buildah`) are required:
@@ -23,14 +24,16 @@ pub mod cmd;
 pub mod containers;
 pub mod cutproxy;
 pub mod gitrepo;
+pub mod http;
 pub mod isolated;
 pub mod layouts;
 pub mod nginx;
 pub mod process;
 pub mod proxy;
+pub mod proxy_config;
 pub mod proxy_hostile;
-pub mod proxy_http;
 pub mod proxy_quirks;
+pub mod proxy_quirks_rewrite;
 pub mod proxy_rules;
 pub mod registry;
 pub mod s3;

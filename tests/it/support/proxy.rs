@@ -19,110 +19,20 @@
 //! [`Proxy::stats`] counts faults injected, quirks applied and upload bytes received, so
 //! tests can report them.
 
-use std::io::{BufReader, Write};
-use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::http::{serve, Exchange, Head, Upstream};
 use super::layouts::XorShift;
-use super::proxy_hostile::{answer, Hostile};
-use super::proxy_http::{header, read_body, read_head, read_response_body, respond, Head};
-use super::proxy_quirks::{self, Quirk, QuirkState};
-use super::proxy_rules::{refusal, rewrite};
+use super::proxy_hostile::{answer, HostileKind};
+use super::proxy_quirks::{self, QuirkState};
+use super::proxy_quirks_rewrite;
+use super::proxy_rules::{refusal, rewrite, Refusal};
 use super::server::Server;
 
-/// Answer matching requests with `status` (nothing forwarded), `times` times.
-#[derive(Clone, Debug)]
-pub struct StatusFault {
-    /// `None`: any method.
-    pub method: Option<&'static str>,
-    /// Substring of the path (and query) that must match.
-    pub path_contains: &'static str,
-    pub status: u16,
-    /// `u32::MAX`: always.
-    pub times: u32,
-    pub retry_after: Option<&'static str>,
-    /// `(code, message)` of the JSON error body instead of the status's usual one.
-    pub body: Option<(&'static str, &'static str)>,
-    /// Matching requests passed through before the first refused.
-    pub after: u32,
-}
-
-impl StatusFault {
-    pub fn new(method: Option<&'static str>, path_contains: &'static str, status: u16) -> Self {
-        StatusFault {
-            method,
-            path_contains,
-            status,
-            times: 1,
-            retry_after: None,
-            body: None,
-            after: 0,
-        }
-    }
-    /// Let the first `n` matching requests through.
-    pub fn after(mut self, n: u32) -> Self {
-        self.after = n;
-        self
-    }
-    pub fn times(mut self, n: u32) -> Self {
-        self.times = n;
-        self
-    }
-    pub fn retry_after(mut self, v: &'static str) -> Self {
-        self.retry_after = Some(v);
-        self
-    }
-    pub fn body(mut self, code: &'static str, message: &'static str) -> Self {
-        self.body = Some((code, message));
-        self
-    }
-}
-
-/// What the proxy does; everything off by default (a transparent proxy).
-#[derive(Clone, Debug, Default)]
-pub struct ProxyConfig {
-    /// Offsets in the stream of upload body bytes at which the client connection is cut
-    /// (each once).
-    pub cut_at: Vec<u64>,
-    pub status_faults: Vec<StatusFault>,
-    /// Request body bytes per second (reading is slowed down).
-    pub throttle: Option<u64>,
-    /// GHCR: a PATCH body over this is refused with 416.
-    pub patch_cap: Option<u64>,
-    /// ACR: a blob upload PUT body over this is refused with 413.
-    pub put_cap: Option<u64>,
-    /// ECR: a PATCH body under this is refused with 400.
-    pub min_chunk: Option<u64>,
-    /// Google Artifact Registry: PATCH refused with 405.
-    pub refuse_patch: bool,
-    /// ECR: PATCH answered 201 instead of 202.
-    pub patch_201: bool,
-    /// ECR: the `Range` of a PATCH answer stays at the previous chunk.
-    pub stale_range: bool,
-    /// ECR: no `Location` on manifest PUT.
-    pub drop_manifest_location: bool,
-    /// GHCR: `Location` made relative (`/v2/...`).
-    pub relative_location: bool,
-    /// Google Artifact Registry: upload `Location` moved outside `/v2`
-    /// (`/artifacts-uploads/...`), mapped back when the client uses it.
-    pub location_outside_v2: bool,
-    /// Older registries: no `Docker-Content-Digest` on any answer.
-    pub strip_digest: bool,
-    /// Error bodies turned into plain text (Docker Hub, proxies).
-    pub plain_text_errors: bool,
-    /// Docker Hub / Harbor: a mount (`POST ...?mount=`) answered with this (401/403).
-    pub mount_status: Option<u16>,
-    /// Hostile answers (silent, trickled, huge, echoing credentials): `proxy_hostile.rs`.
-    pub hostile: Vec<Hostile>,
-    /// Registry quirks of the push quirks survey (`proxy_quirks.rs`).
-    pub quirks: Vec<Quirk>,
-    /// docker-registry on object storage during a stall of the store: the first blob
-    /// upload `PUT` of at least this many bytes is forwarded and completed by the registry,
-    /// and its answer held this long before it is passed on (past the client's timeout).
-    pub hold_put_answer: Option<(u64, Duration)>,
-}
+pub use super::proxy_config::{ProxyConfig, StatusFault};
 
 /// One exchange as the proxy saw it.
 #[derive(Clone, Debug)]
@@ -134,7 +44,7 @@ pub struct Logged {
     pub status: u16,
     /// Content-Length of the request.
     pub len: u64,
-    /// When it was answered (or cut).
+    /// When it was answered (or cut; for a hostile answer, when the answer began).
     pub at: Instant,
     /// When its head arrived.
     pub arrived: Instant,
@@ -147,7 +57,7 @@ impl Logged {
         self.target.split('?').next().unwrap_or("")
     }
     pub fn is_upload_data(&self) -> bool {
-        self.method == "PATCH" || (self.method == "PUT" && self.target.contains("/blobs/upload"))
+        is_upload(&self.method, &self.target)
     }
 }
 
@@ -180,13 +90,13 @@ struct Shared {
     skips_left: Mutex<Vec<u32>>,
     hostile_left: Mutex<Vec<u32>>,
     quirk_state: QuirkState,
-    in_flight: std::sync::atomic::AtomicUsize,
+    in_flight: AtomicUsize,
     /// Whether `hold_put_answer` was used.
     held: AtomicBool,
 }
 
 /// Counts a request out of [`Shared::in_flight`] when its exchange ends.
-struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+struct InFlight<'a>(&'a AtomicUsize);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -227,8 +137,8 @@ impl Proxy {
             held: AtomicBool::new(false),
         });
         let s = shared.clone();
-        let server = Server::start("127.0.0.1", "the fault proxy", move |conn| {
-            let _ = handle(&s, conn);
+        let server = serve("127.0.0.1", "the fault proxy", CLIENT_TIMEOUT, move |ex| {
+            let _ = handle(&s, ex);
         });
         Proxy {
             host: server.host.clone(),
@@ -238,7 +148,7 @@ impl Proxy {
     }
 
     pub fn stats(&self) -> Stats {
-        self.shared.stats.lock().unwrap().clone()
+        self.shared.stats().clone()
     }
 
     /// One line for test output: faults, quirks, cuts, upload bytes received.
@@ -258,174 +168,199 @@ impl Proxy {
     }
 }
 
-fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
-    client.set_read_timeout(Some(Duration::from_secs(60)))?;
-    // A TLS ClientHello (the client tries HTTPS first): answer as Go's HTTP server does.
-    let mut first = [0u8; 1];
-    if client.peek(&mut first)? == 0 || first[0] == 0x16 {
-        let mut c = client;
-        let _ = c.write_all(
-            b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
-        );
-        let _ = c.shutdown(Shutdown::Both);
-        return Ok(());
-    }
-    let mut reader = BufReader::new(client.try_clone()?);
-    let mut client = client;
-    let Some((line, headers)) = read_head(&mut reader)? else {
-        return Ok(());
-    };
-    let mut parts = line.split(' ');
-    let head = Head {
-        method: parts.next().unwrap_or("").to_string(),
-        target: parts.next().unwrap_or("").to_string(),
-        headers,
-    };
-    let (arrived, in_flight) = (
-        Instant::now(),
-        s.in_flight.fetch_add(1, Ordering::SeqCst) + 1,
-    );
-    let _counted = InFlight(&s.in_flight);
-    s.stats
-        .lock()
-        .unwrap()
-        .arrivals
-        .push((head.method.clone(), head.target.clone()));
-    let len: u64 = header(&head.headers, "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let upload =
-        head.method == "PATCH" || (head.method == "PUT" && head.target.contains("/blobs/upload"));
-    let cfg = &s.cfg;
-    let log = |status: u16| {
-        s.stats.lock().unwrap().log.push(Logged {
-            method: head.method.clone(),
-            target: head.target.clone(),
-            status,
-            len,
-            at: Instant::now(),
-            arrived,
-            in_flight,
-        })
-    };
+/// How long a read from the client may wait.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
-    // Where a cut falls in this body, if one does.
-    let mut cut = None;
-    if upload && len > 0 {
-        let mut pos = s.stream_pos.lock().unwrap();
-        let mut cuts = s.cuts_left.lock().unwrap();
-        if let Some(i) = cuts.iter().position(|&c| c >= *pos && c < *pos + len) {
-            cut = Some(cuts.remove(i) - *pos);
-        }
-        *pos += len;
-    }
-    let body = read_body(&mut reader, len, cut.unwrap_or(len), cfg.throttle);
-    if upload {
-        s.stats.lock().unwrap().upload_bytes += body.as_ref().map_or(0, |b| b.len() as u64);
+/// Whether `method target` carries upload data (a `PATCH`, or a blob upload `PUT`).
+fn is_upload(method: &str, target: &str) -> bool {
+    method == "PATCH" || (method == "PUT" && target.contains("/blobs/upload"))
+}
+
+/// One request through the proxy, in phases: arrive, read the body (or cut it), then the
+/// first of a hostile answer, a refusal, or forwarding to the registry.
+fn handle(s: &Shared, mut ex: Exchange) -> io::Result<()> {
+    let arrival = Arrival::new(s, &ex);
+    let cut = s.cut_in(&arrival);
+    let body = ex.read_body(cut.unwrap_or(arrival.len), s.cfg.throttle);
+    if arrival.upload {
+        s.stats().upload_bytes += body.as_ref().map_or(0, |b| b.len() as u64);
     }
     if cut.is_some() {
-        let mut st = s.stats.lock().unwrap();
-        st.faults += 1;
-        st.cuts += 1;
-        drop(st);
-        log(0);
-        let _ = client.shutdown(Shutdown::Both);
+        cut_now(s, &mut ex, &arrival);
         return Ok(());
     }
     let body = body?;
+    if let Some(kind) = s.hostile_for(&ex.head) {
+        s.stats().faults += 1;
+        // Logged before the answer: a client that has read it all may be done, and the
+        // test reading the log with it.
+        arrival.log(s, kind.status());
+        return answer(&mut ex, &kind);
+    }
+    let refused = refusal(
+        &s.cfg,
+        (&s.faults_left, &s.skips_left),
+        &ex.head,
+        arrival.len,
+    )
+    .or_else(|| {
+        let (q, state) = (&s.cfg.quirks, &s.quirk_state);
+        proxy_quirks::refusal(q, state, &s.upstream, &ex.head, arrival.len, &body)
+    });
+    match refused {
+        Some(refused) => refuse(s, &mut ex, &arrival, refused),
+        None => forward(s, &mut ex, &arrival, &body),
+    }
+}
 
-    // Hostile answers, then refusals: nothing forwarded.
-    let hostile = {
-        let mut left = s.hostile_left.lock().unwrap();
-        let i = cfg
-            .hostile
-            .iter()
-            .enumerate()
-            .position(|(i, h)| left[i] > 0 && h.matches(&head));
-        if let Some(i) = i {
-            if left[i] != u32::MAX {
-                left[i] -= 1;
-            }
+/// A request as it arrived: counted in flight (until dropped) and among the arrivals.
+struct Arrival<'a> {
+    head: Head,
+    len: u64,
+    upload: bool,
+    arrived: Instant,
+    in_flight: usize,
+    _counted: InFlight<'a>,
+}
+
+impl<'a> Arrival<'a> {
+    fn new(s: &'a Shared, ex: &Exchange) -> Arrival<'a> {
+        let in_flight = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let head = ex.head.clone();
+        s.stats()
+            .arrivals
+            .push((head.method.clone(), head.target.clone()));
+        Arrival {
+            len: ex.len(),
+            upload: is_upload(&head.method, &head.target),
+            head,
+            arrived: ex.arrived,
+            in_flight,
+            _counted: InFlight(&s.in_flight),
         }
-        i.map(|i| cfg.hostile[i].kind.clone())
-    };
-    if let Some(kind) = hostile {
-        s.stats.lock().unwrap().faults += 1;
-        let status = answer(&mut client, &head, &kind)?;
-        log(status);
+    }
+
+    /// Logs the exchange as answered with `status` (0: cut) now.
+    fn log(&self, s: &Shared, status: u16) {
+        s.stats().log.push(Logged {
+            method: self.head.method.clone(),
+            target: self.head.target.clone(),
+            status,
+            len: self.len,
+            at: Instant::now(),
+            arrived: self.arrived,
+            in_flight: self.in_flight,
+        });
+    }
+}
+
+impl Shared {
+    fn stats(&self) -> MutexGuard<'_, Stats> {
+        self.stats.lock().unwrap()
+    }
+
+    /// Where a cut falls in this upload body, if one does (its offset in the body); the
+    /// body's bytes are reserved in the stream of upload bytes.
+    fn cut_in(&self, a: &Arrival) -> Option<u64> {
+        if !a.upload || a.len == 0 {
+            return None;
+        }
+        let mut pos = self.stream_pos.lock().unwrap();
+        let mut cuts = self.cuts_left.lock().unwrap();
+        let at = cuts.iter().position(|&c| c >= *pos && c < *pos + a.len);
+        let cut = at.map(|i| cuts.remove(i) - *pos);
+        *pos += a.len;
+        cut
+    }
+
+    /// The hostile answer this request gets, if one still matches (counted down).
+    fn hostile_for(&self, head: &Head) -> Option<HostileKind> {
+        let mut left = self.hostile_left.lock().unwrap();
+        let i = (0..self.cfg.hostile.len())
+            .find(|&i| left[i] > 0 && self.cfg.hostile[i].matches(head))?;
+        if left[i] != u32::MAX {
+            left[i] -= 1;
+        }
+        Some(self.cfg.hostile[i].kind.clone())
+    }
+}
+
+/// Drops the client's connection mid-body.
+fn cut_now(s: &Shared, ex: &mut Exchange, arrival: &Arrival) {
+    {
+        let mut st = s.stats();
+        st.faults += 1;
+        st.cuts += 1;
+    }
+    arrival.log(s, 0);
+    ex.hang_up();
+}
+
+/// Answers with the refusal (status 0: the connection dropped, no answer, as ECR does).
+fn refuse(
+    s: &Shared,
+    ex: &mut Exchange,
+    arrival: &Arrival,
+    (status, extra, text): Refusal,
+) -> io::Result<()> {
+    s.stats().faults += 1;
+    arrival.log(s, status);
+    if status == 0 {
+        ex.hang_up();
         return Ok(());
     }
-    let refusal = refusal(&s.cfg, (&s.faults_left, &s.skips_left), &head, len).or_else(|| {
-        proxy_quirks::refusal(&cfg.quirks, &s.quirk_state, &s.upstream, &head, len, &body)
-    });
-    if let Some((status, extra, text)) = refusal {
-        s.stats.lock().unwrap().faults += 1;
-        log(status);
-        if status == 0 {
-            // ECR: the connection dropped, no answer.
-            let _ = client.shutdown(Shutdown::Both);
-            return Ok(());
-        }
-        let body = if cfg.plain_text_errors || text.starts_with('{') {
-            text.into_bytes()
-        } else {
-            format!("{text}\n").into_bytes()
-        };
-        return respond(&mut client, status, &extra, &body, false);
-    }
+    let body = if s.cfg.plain_text_errors || text.starts_with('{') {
+        text.into_bytes()
+    } else {
+        format!("{text}\n").into_bytes()
+    };
+    ex.respond(status, &extra, &body, false)
+}
 
-    // Forward, with a GAR-style path mapped back into /v2.
+/// Forwards the request to the registry and passes its answer on, rewritten by the
+/// quirks switched on (and held, when `hold_put_answer` says so).
+fn forward(s: &Shared, ex: &mut Exchange, arrival: &Arrival, body: &[u8]) -> io::Result<()> {
+    let head = &arrival.head;
+    // Google Artifact Registry: an upload path outside /v2 mapped back into it.
     let target = match head.target.strip_prefix("/artifacts-uploads/") {
         Some(rest) => format!("/v2/{rest}"),
         None => head.target.clone(),
     };
-    let mut up = TcpStream::connect(&s.upstream)?;
-    up.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let mut req = format!("{} {} HTTP/1.1\r\n", head.method, target);
-    for (k, v) in &head.headers {
-        if !k.eq_ignore_ascii_case("connection") {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-    }
-    req.push_str("Connection: close\r\n\r\n");
-    up.write_all(req.as_bytes())?;
-    up.write_all(&body)?;
-    s.stats.lock().unwrap().forwarded += body.len() as u64;
-    let mut ur = BufReader::new(up);
-    let (status_line, mut rh) = read_head(&mut ur)?.ok_or_else(|| std::io::Error::other("eof"))?;
-    let status: u16 = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(502);
-    let no_body = head.method == "HEAD" || status == 204 || status == 304 || status < 200;
-    let mut rbody = if no_body {
-        Vec::new()
-    } else {
-        read_response_body(&mut ur, &rh)?
-    };
-    let mut status = status;
-    let quirks = rewrite(&s.cfg, &head, &mut status, &mut rh, &mut rbody)
-        + proxy_quirks::rewrite(
-            &cfg.quirks,
+    let mut up = Upstream::send(&s.upstream, &head.method, &target, &head.headers)?;
+    up.write_body(body)?;
+    s.stats().forwarded += body.len() as u64;
+    let mut answer = up.answer()?;
+    let bodiless = answer.bodiless(&head.method);
+    let mut rbody = answer.read_body(&head.method)?;
+    let (mut status, h) = (answer.status, &mut answer.headers);
+    let quirks = rewrite(&s.cfg, head, &mut status, h, &mut rbody)
+        + proxy_quirks_rewrite::rewrite(
+            &s.cfg.quirks,
             &s.quirk_state,
-            &head,
+            head,
             &mut status,
-            &mut rh,
+            h,
             &mut rbody,
         );
     if head.method == "HEAD" {
         rbody.clear();
     }
     if quirks > 0 {
-        s.stats.lock().unwrap().quirks += quirks;
+        s.stats().quirks += quirks;
     }
-    if let Some((min, hold)) = cfg.hold_put_answer {
-        if upload && head.method == "PUT" && len >= min && !s.held.swap(true, Ordering::SeqCst) {
-            s.stats.lock().unwrap().faults += 1;
-            std::thread::sleep(hold);
-        }
+    hold_put_answer(s, arrival);
+    arrival.log(s, status);
+    ex.respond(status, &answer.headers, &rbody, bodiless)
+}
+
+/// docker-registry on object storage during a stall: holds the answer of the first large
+/// enough upload `PUT`.
+fn hold_put_answer(s: &Shared, a: &Arrival) {
+    let Some((min, hold)) = s.cfg.hold_put_answer else {
+        return;
+    };
+    if a.upload && a.head.method == "PUT" && a.len >= min && !s.held.swap(true, Ordering::SeqCst) {
+        s.stats().faults += 1;
+        std::thread::sleep(hold);
     }
-    log(status);
-    respond(&mut client, status, &rh, &rbody, no_body)
 }

@@ -7,12 +7,11 @@
 //! as a test asks for.
 //! Nothing is forwarded to the registry for these.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io::{self, Read};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::proxy_http::{header, reason, Head};
+use super::http::{header, Exchange, Head};
 
 /// A hostile answer to matching requests, `times` times (`u32::MAX`: always).
 #[derive(Clone, Debug)]
@@ -82,125 +81,161 @@ impl Hostile {
     }
 }
 
-fn write_head(
-    client: &mut TcpStream,
-    status: u16,
-    content_type: &str,
-    len: u64,
-) -> std::io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
-        reason(status)
-    );
-    client.write_all(head.as_bytes())
+impl HostileKind {
+    /// The status the answer sends (0: none).
+    pub fn status(&self) -> u16 {
+        match self {
+            HostileKind::Silent | HostileKind::Hangup => 0,
+            HostileKind::Trickle { status, .. } | HostileKind::Huge { status, .. } => *status,
+            HostileKind::Partial { .. } => 206,
+            HostileKind::TagPages { .. } => 200,
+            HostileKind::EchoAuthorization => 400,
+            HostileKind::Challenge(_) => 401,
+        }
+    }
 }
 
-/// Answers `head` on `client` as `kind` says; returns the status sent (0: none).
-pub fn answer(client: &mut TcpStream, head: &Head, kind: &HostileKind) -> std::io::Result<u16> {
+/// Answers the exchange as `kind` says.
+pub fn answer(ex: &mut Exchange, kind: &HostileKind) -> io::Result<()> {
     match kind {
-        HostileKind::Silent => {
-            client.set_read_timeout(Some(Duration::from_millis(200)))?;
-            let started = Instant::now();
-            let mut buf = [0u8; 4096];
-            while started.elapsed() < Duration::from_secs(300) {
-                match client.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) => {}
-                    Err(_) => break,
-                }
-            }
-            Ok(0)
-        }
-        HostileKind::Trickle { status, len, every } => {
-            write_head(client, *status, "application/json", *len)?;
-            for _ in 0..*len {
-                client.write_all(b" ")?;
-                thread::sleep(*every);
-            }
-            Ok(*status)
-        }
-        HostileKind::Huge { status, len } => {
-            write_head(client, *status, "text/plain", *len)?;
-            let piece = vec![b'A'; 64 << 10];
-            let mut left = *len;
-            while left > 0 {
-                let n = left.min(piece.len() as u64) as usize;
-                client.write_all(&piece[..n])?;
-                left -= n as u64;
-            }
-            let _ = client.shutdown(Shutdown::Write);
-            Ok(*status)
-        }
+        HostileKind::Silent => silent(ex),
+        HostileKind::Trickle { status, len, every } => trickle(ex, *status, *len, *every),
+        HostileKind::Huge { status, len } => huge(ex, *status, *len),
         HostileKind::Hangup => {
-            let _ = client.shutdown(Shutdown::Both);
-            Ok(0)
+            ex.hang_up();
+            Ok(())
         }
         HostileKind::Partial { content_range, len } => {
-            let head = format!(
-                "HTTP/1.1 206 Partial Content\r\nContent-Type: application/octet-stream\r\nContent-Range: {content_range}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
-            );
-            client.write_all(head.as_bytes())?;
-            client.write_all(&vec![b'x'; *len as usize])?;
-            let _ = client.shutdown(Shutdown::Write);
-            Ok(206)
+            let h = [("Content-Range", *content_range)];
+            let body = vec![b'x'; *len as usize];
+            whole(ex, 206, "application/octet-stream", &h, &body)
         }
         HostileKind::TagPages {
             prefix,
             per_page,
             pages,
-        } => {
-            let page: usize = head
-                .target
-                .split_once("last=page-")
-                .and_then(|(_, p)| p.split('&').next()?.parse().ok())
-                .unwrap_or(0);
-            let tags: Vec<String> = (0..*per_page)
-                .map(|n| format!("{prefix}{page:08x}{n:08x}"))
-                .collect();
-            let body = serde_json::to_vec(&serde_json::json!({"name": "app", "tags": tags}))
-                .expect("JSON");
-            let path = head.target.split('?').next().unwrap_or("");
-            let link = if page + 1 < *pages {
-                format!(
-                    "Link: <{path}?n={per_page}&last=page-{}>; rel=\"next\"\r\n",
-                    page + 1
-                )
-            } else {
-                String::new()
-            };
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{link}Connection: close\r\n\r\n",
-                body.len()
-            );
-            client.write_all(head.as_bytes())?;
-            client.write_all(&body)?;
-            let _ = client.shutdown(Shutdown::Write);
-            Ok(200)
-        }
-        HostileKind::EchoAuthorization => {
-            let auth = header(&head.headers, "authorization").unwrap_or("(none)");
-            let message = format!(
-                "request had Authorization: {auth}\\n\\u001b[2J\\u001b[31mgotcha {}",
-                "B".repeat(60 << 10)
-            );
-            let body = format!(r#"{{"errors":[{{"code":"DENIED","message":"{message}"}}]}}"#);
-            write_head(client, 400, "application/json", body.len() as u64)?;
-            client.write_all(body.as_bytes())?;
-            let _ = client.shutdown(Shutdown::Write);
-            Ok(400)
-        }
+        } => tag_page(ex, prefix, *per_page, *pages),
+        HostileKind::EchoAuthorization => echo_authorization(ex),
         HostileKind::Challenge(challenge) => {
-            let head = format!(
-                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {challenge}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-            client.write_all(head.as_bytes())?;
-            let _ = client.shutdown(Shutdown::Write);
-            Ok(401)
+            let h = [("WWW-Authenticate", challenge.as_str())];
+            ex.write_head(401, &headers(&h, None, 0))?;
+            ex.end()?;
+            Ok(())
         }
     }
+}
+
+/// `Content-Type` (when given), `extra`, then `Content-Length: len`.
+fn headers(extra: &[(&str, &str)], content_type: Option<&str>, len: u64) -> Vec<(String, String)> {
+    let own = |(k, v): &(&str, &str)| (k.to_string(), v.to_string());
+    let mut h: Vec<_> = content_type
+        .map(|t| ("Content-Type", t))
+        .iter()
+        .map(own)
+        .collect();
+    h.extend(extra.iter().map(own));
+    h.push(("Content-Length".into(), len.to_string()));
+    h
+}
+
+/// A whole answer: status, `Content-Type`, `extra` headers, `body`.
+fn whole(
+    ex: &mut Exchange,
+    status: u16,
+    content_type: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<()> {
+    ex.write_head(
+        status,
+        &headers(extra, Some(content_type), body.len() as u64),
+    )?;
+    ex.write_raw(body)?;
+    ex.end()?;
+    Ok(())
+}
+
+/// Reads whatever the client sends and never answers, until it goes away (5 minutes at
+/// most).
+fn silent(ex: &mut Exchange) -> io::Result<()> {
+    let client = ex.client();
+    client.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < Duration::from_secs(300) {
+        match client.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// A body of `len` spaces, one every `every`.
+fn trickle(ex: &mut Exchange, status: u16, len: u64, every: Duration) -> io::Result<()> {
+    ex.write_head(status, &headers(&[], Some("application/json"), len))?;
+    for _ in 0..len {
+        ex.write_raw(b" ")?;
+        thread::sleep(every);
+    }
+    Ok(())
+}
+
+/// A body of `len` `A`s, streamed in 64 KiB pieces.
+fn huge(ex: &mut Exchange, status: u16, len: u64) -> io::Result<()> {
+    ex.write_head(status, &headers(&[], Some("text/plain"), len))?;
+    let piece = vec![b'A'; 64 << 10];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(piece.len() as u64) as usize;
+        ex.write_raw(&piece[..n])?;
+        left -= n as u64;
+    }
+    ex.end()?;
+    Ok(())
+}
+
+/// The page of made-up tags the request's `last=page-P` asks for, with a `Link` to the
+/// next page but on the last.
+fn tag_page(ex: &mut Exchange, prefix: &str, per_page: usize, pages: usize) -> io::Result<()> {
+    let page: usize = ex
+        .head
+        .target
+        .split_once("last=page-")
+        .and_then(|(_, p)| p.split('&').next()?.parse().ok())
+        .unwrap_or(0);
+    let tags: Vec<String> = (0..per_page)
+        .map(|n| format!("{prefix}{page:08x}{n:08x}"))
+        .collect();
+    let body = serde_json::to_vec(&serde_json::json!({"name": "app", "tags": tags})).expect("JSON");
+    let link = format!(
+        "<{}?n={per_page}&last=page-{}>; rel=\"next\"",
+        ex.head.path(),
+        page + 1
+    );
+    let mut h = headers(&[], Some("application/json"), body.len() as u64);
+    if page + 1 < pages {
+        h.push(("Link".into(), link));
+    }
+    ex.write_head(200, &h)?;
+    ex.write_raw(&body)?;
+    ex.end()?;
+    Ok(())
+}
+
+/// `400 DENIED` quoting the request's `Authorization`, control characters and 60 KiB more.
+fn echo_authorization(ex: &mut Exchange) -> io::Result<()> {
+    let auth = header(&ex.head.headers, "authorization").unwrap_or("(none)");
+    let message = format!(
+        "request had Authorization: {auth}\\n\\u001b[2J\\u001b[31mgotcha {}",
+        "B".repeat(60 << 10)
+    );
+    let body = format!(r#"{{"errors":[{{"code":"DENIED","message":"{message}"}}]}}"#);
+    whole(ex, 400, "application/json", &[], body.as_bytes())
 }

@@ -5,93 +5,113 @@
 
 use std::sync::Mutex;
 
-use super::proxy::ProxyConfig;
-use super::proxy_http::{header, set, Head};
+use super::http::{header, set, Head, Headers};
+use super::proxy_config::ProxyConfig;
 
 /// A made-up answer: status, extra headers, body.
 pub type Refusal = (u16, Vec<(String, String)>, String);
 
-/// The status, headers and body of an answer the proxy makes up, if this request gets one.
+/// The status, headers and body of an answer the proxy makes up, if this request gets one:
+/// an injected status first, then a refused mount, then the body caps.
 pub fn refusal(
     cfg: &ProxyConfig,
-    (faults_left, skips_left): (&Mutex<Vec<u32>>, &Mutex<Vec<u32>>),
+    left: (&Mutex<Vec<u32>>, &Mutex<Vec<u32>>),
     head: &Head,
     len: u64,
 ) -> Option<Refusal> {
-    let json = |code: &str, msg: &str| {
-        if cfg.plain_text_errors {
-            format!("{msg}\n")
-        } else {
-            format!(r#"{{"errors":[{{"code":"{code}","message":"{msg}"}}]}}"#)
-        }
-    };
-    {
-        let mut left = faults_left.lock().unwrap();
-        let mut skips = skips_left.lock().unwrap();
-        for (i, f) in cfg.status_faults.iter().enumerate() {
-            if left[i] > 0
-                && f.method.is_none_or(|m| m == head.method)
-                && head.target.contains(f.path_contains)
-            {
-                if skips[i] > 0 {
-                    skips[i] -= 1;
-                    continue;
-                }
-                if left[i] != u32::MAX {
-                    left[i] -= 1;
-                }
-                let mut h = Vec::new();
-                if let Some(ra) = f.retry_after {
-                    h.push(("Retry-After".to_string(), ra.to_string()));
-                }
-                let (code, msg) = match f.status {
-                    429 => ("TOOMANYREQUESTS", "Too Many Requests"),
-                    401 => ("UNAUTHORIZED", "authentication required"),
-                    403 => ("DENIED", "requested access to the resource is denied"),
-                    // What docker-registry answers a manifest PUT that reads a blob link
-                    // another push is rewriting.
-                    400 => (
-                        "DIGEST_INVALID",
-                        "provided digest did not match uploaded content",
-                    ),
-                    _ => ("UNAVAILABLE", "Service Unavailable (injected)"),
-                };
-                let (code, msg) = f.body.unwrap_or((code, msg));
-                return Some((f.status, h, json(code, msg)));
-            }
-        }
+    let json = |code: &str, msg: &str| error_body(cfg, code, msg);
+    if let Some(refused) = status_fault(cfg, left, head) {
+        return Some(refused);
     }
-    let upload_put = head.method == "PUT" && head.target.contains("/blobs/upload");
     if let Some(st) = cfg.mount_status {
         if head.method == "POST" && head.target.contains("mount=") {
             return Some((st, vec![], json("DENIED", "mount not authorised")));
         }
     }
     if head.method == "PATCH" {
-        if cfg.refuse_patch {
-            return Some((
-                405,
-                vec![],
-                json("UNSUPPORTED", "chunked uploads are not supported"),
-            ));
-        }
-        if cfg.patch_cap.is_some_and(|cap| len > cap) {
-            return Some((
-                416,
-                vec![],
-                json("BLOB_UPLOAD_INVALID", "PATCH body too large"),
-            ));
-        }
-        if cfg.min_chunk.is_some_and(|min| len < min) {
-            return Some((400, vec![], json("BLOB_UPLOAD_INVALID", "chunk too small")));
-        }
+        return patch_refusal(cfg, len);
     }
+    let upload_put = head.method == "PUT" && head.target.contains("/blobs/upload");
     if upload_put && cfg.put_cap.is_some_and(|cap| len > cap) {
+        let html = "<html><head><title>413 Request Entity Too Large</title></head></html>";
+        return Some((413, vec![], html.into()));
+    }
+    None
+}
+
+/// An error body: the registry's JSON, or its message as plain text.
+fn error_body(cfg: &ProxyConfig, code: &str, msg: &str) -> String {
+    if cfg.plain_text_errors {
+        format!("{msg}\n")
+    } else {
+        format!(r#"{{"errors":[{{"code":"{code}","message":"{msg}"}}]}}"#)
+    }
+}
+
+/// The first status fault that matches and is not spent (its passes let through first).
+fn status_fault(
+    cfg: &ProxyConfig,
+    (faults_left, skips_left): (&Mutex<Vec<u32>>, &Mutex<Vec<u32>>),
+    head: &Head,
+) -> Option<Refusal> {
+    let mut left = faults_left.lock().unwrap();
+    let mut skips = skips_left.lock().unwrap();
+    for (i, f) in cfg.status_faults.iter().enumerate() {
+        let matches =
+            f.method.is_none_or(|m| m == head.method) && head.target.contains(f.path_contains);
+        if left[i] == 0 || !matches {
+            continue;
+        }
+        if skips[i] > 0 {
+            skips[i] -= 1;
+            continue;
+        }
+        if left[i] != u32::MAX {
+            left[i] -= 1;
+        }
+        let h = f
+            .retry_after
+            .map(|ra| ("Retry-After".to_string(), ra.to_string()));
+        let (code, msg) = f.body.unwrap_or_else(|| usual_error(f.status));
         return Some((
-            413,
-            vec![],
-            "<html><head><title>413 Request Entity Too Large</title></head></html>".into(),
+            f.status,
+            h.into_iter().collect(),
+            error_body(cfg, code, msg),
         ));
+    }
+    None
+}
+
+/// The error code and message a registry sends with `status`.
+fn usual_error(status: u16) -> (&'static str, &'static str) {
+    match status {
+        429 => ("TOOMANYREQUESTS", "Too Many Requests"),
+        401 => ("UNAUTHORIZED", "authentication required"),
+        403 => ("DENIED", "requested access to the resource is denied"),
+        // What docker-registry answers a manifest PUT that reads a blob link another push
+        // is rewriting.
+        400 => (
+            "DIGEST_INVALID",
+            "provided digest did not match uploaded content",
+        ),
+        _ => ("UNAVAILABLE", "Service Unavailable (injected)"),
+    }
+}
+
+/// Google Artifact Registry's refused `PATCH`, GHCR's cap on a `PATCH` body, ECR's
+/// smallest chunk.
+fn patch_refusal(cfg: &ProxyConfig, len: u64) -> Option<Refusal> {
+    let json = |code: &str, msg: &str| error_body(cfg, code, msg);
+    if cfg.refuse_patch {
+        let msg = "chunked uploads are not supported";
+        return Some((405, vec![], json("UNSUPPORTED", msg)));
+    }
+    if cfg.patch_cap.is_some_and(|cap| len > cap) {
+        let msg = "PATCH body too large";
+        return Some((416, vec![], json("BLOB_UPLOAD_INVALID", msg)));
+    }
+    if cfg.min_chunk.is_some_and(|min| len < min) {
+        return Some((400, vec![], json("BLOB_UPLOAD_INVALID", "chunk too small")));
     }
     None
 }
@@ -101,7 +121,7 @@ pub fn rewrite(
     cfg: &ProxyConfig,
     head: &Head,
     status: &mut u16,
-    h: &mut Vec<(String, String)>,
+    h: &mut Headers,
     body: &mut Vec<u8>,
 ) -> u64 {
     let mut n = 0;

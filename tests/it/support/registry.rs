@@ -1,5 +1,6 @@
 //! A real `docker-registry` (CNCF distribution 2.8, Debian package `docker-registry`) for
-//! integration tests, plus a tiny blocking HTTP/1.1 client over `std::net::TcpStream`.
+//! integration tests; the tests' blocking HTTP/1.1 client is the test HTTP kit's
+//! (`super::http::client`), [`http_request`] re-exported here.
 //!
 //! Each [`Registry`] runs its own registry process on a free loopback port, with its own
 //! temporary directory holding `config.yml`, `registry.log` and `storage/`; dropping it stops
@@ -27,8 +28,8 @@
 //! [`RegistryOptions::env`].
 
 use std::fs::{self, OpenOptions};
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::io;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -36,8 +37,11 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use super::http::client::try_http_request;
+pub use super::http::client::{http_request, HttpResponse};
+/// Case-insensitive lookup of the first header named `name`.
+pub use super::http::header;
 use super::process::Service;
-use super::proxy_http::read_head;
 
 /// The registry binary, looked up in `PATH`.
 pub const REGISTRY_BIN: &str = "docker-registry";
@@ -47,9 +51,6 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How many free ports are tried when the registry loses the race for one.
 const BIND_ATTEMPTS: usize = 5;
-
-/// Timeout for connecting to and reading from a server in the HTTP helpers.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The fixed `http.secret` (signs upload `_state`; fixed so runs are reproducible).
 pub const HTTP_SECRET: &str = "werf-push-test-secret";
@@ -68,16 +69,6 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
      application/vnd.oci.image.index.v1+json, \
      application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json";
-
-/// `User-Agent` of the HTTP helpers and the readiness probe, so that tests can tell their
-/// requests apart from the client's in [`Registry::access_log`].
-pub const USER_AGENT: &str = "werf-push-test-support";
-
-/// Status, headers (in the order received, names as sent), body.
-pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
-
-/// Case-insensitive lookup of the first header named `name`.
-pub use super::proxy_http::header;
 
 /// How a [`Registry`] is configured. Blocks of YAML are given unindented; they are indented
 /// into place. The text `$DIR` anywhere in them is replaced by the registry's temporary
@@ -202,7 +193,7 @@ pub struct Request {
     /// Request target as sent, query string included.
     pub uri: String,
     pub status: u16,
-    /// `User-Agent` as sent (the HTTP helpers here send [`USER_AGENT`]).
+    /// `User-Agent` as sent (the HTTP helpers here send [`USER_AGENT`](super::http::client::USER_AGENT)).
     pub user_agent: String,
 }
 
@@ -341,7 +332,7 @@ impl Registry {
     /// `(method, path)` of every request served so far, in order; the path has no query
     /// string (see [`Registry::access_log`] for the full URI, status and user agent). This
     /// includes the harness's own: the readiness probe `GET /v2/` first, and the helper
-    /// calls (`tag_exists`, `tags`...), which carry the user agent [`USER_AGENT`]. To count
+    /// calls (`tag_exists`, `tags`...), which carry the user agent [`USER_AGENT`](super::http::client::USER_AGENT). To count
     /// a client's requests, take `len()` before running it and look at the rest after.
     pub fn requests(&self) -> Vec<(String, String)> {
         self.access_log()
@@ -541,139 +532,6 @@ fn take_quoted(s: &str) -> Option<(String, &str)> {
         }
     }
     None
-}
-
-/// GET `url` (http:// only), `Connection: close`. Panics if the server cannot be reached.
-pub fn http_get(url: &str) -> HttpResponse {
-    http_request("GET", url, &[], &[])
-}
-
-/// HEAD `url` (http:// only). Panics if the server cannot be reached.
-pub fn http_head(url: &str, headers: &[(&str, &str)]) -> HttpResponse {
-    http_request("HEAD", url, headers, &[])
-}
-
-/// One HTTP/1.1 request with `Connection: close` (and `Content-Length` when a body or a
-/// method other than GET/HEAD is given). Panics if the server cannot be reached.
-pub fn http_request(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> HttpResponse {
-    try_http_request(method, url, headers, body, HTTP_TIMEOUT)
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
-}
-
-/// Like [`http_request`] but returns I/O errors (refused, reset, timeout, bad response).
-pub fn try_http_request(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    timeout: Duration,
-) -> io::Result<HttpResponse> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("only http:// URLs are supported: {url}"),
-        )
-    })?;
-    let (authority, target) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = authority
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-
-    let mut req =
-        format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
-    if !headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
-    {
-        req.push_str(&format!("User-Agent: {USER_AGENT}\r\n"));
-    }
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() || !matches!(method, "GET" | "HEAD") {
-        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    req.push_str("\r\n");
-    stream.write_all(req.as_bytes())?;
-    stream.write_all(body)?;
-    stream.flush()?;
-
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse_response(&raw, method == "HEAD")
-}
-
-fn bad(msg: impl Into<String>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, msg.into())
-}
-
-fn parse_response(raw: &[u8], head: bool) -> io::Result<HttpResponse> {
-    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
-        return Err(bad(format!(
-            "incomplete response head ({} bytes)",
-            raw.len()
-        )));
-    }
-    let mut rest = raw;
-    let (status_line, headers) = read_head(&mut rest)?.unwrap_or_default();
-    let status: u16 = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad(format!("bad status line: {status_line:?}")))?;
-    let body = if head || status == 204 || status == 304 || (100..200).contains(&status) {
-        Vec::new()
-    } else if header(&headers, "Transfer-Encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
-    {
-        dechunk(rest)?
-    } else if let Some(len) = header(&headers, "Content-Length").and_then(|v| v.parse().ok()) {
-        if rest.len() < len {
-            return Err(bad(format!(
-                "body cut short: {} of {len} bytes",
-                rest.len()
-            )));
-        }
-        rest[..len].to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok((status, headers, body))
-}
-
-fn dechunk(mut data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let nl = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| bad("bad chunk header"))?;
-        let size_text = String::from_utf8_lossy(&data[..nl]);
-        let size_hex = size_text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| bad(format!("bad chunk size {size_hex:?}")))?;
-        data = &data[nl + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if data.len() < size + 2 {
-            return Err(bad("chunk cut short"));
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
 }
 
 /// The base64 of `user:password`, as in a Basic `Authorization` (standard alphabet,

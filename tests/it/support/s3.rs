@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use super::http::client::{http_get, try_http_request};
 use super::process::Service;
-use super::registry::{free_port, try_http_request};
+use super::registry::free_port;
 
 /// The emulator's program, looked up in `PATH`.
 pub const MOTO_BIN: &str = "moto_server";
@@ -98,7 +99,7 @@ impl S3 {
             S3::BUCKET,
             prefix.replace('/', "%2F")
         );
-        let (status, _, body) = super::registry::http_get(&url);
+        let (status, _, body) = http_get(&url);
         let xml = String::from_utf8_lossy(&body);
         assert_eq!(status, 200, "GET {url}: {xml}");
         xml.split("<Key>")

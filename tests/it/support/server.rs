@@ -1,8 +1,8 @@
 //! The one TCP server of the test support: binds a free port, serves each connection on a
 //! thread of its own with the caller's handler, and stops accepting when dropped (a last
-//! connection wakes the accept loop). The fault proxy, the pull-fault proxy, the relays, the
-//! token issuer and the WAN link are this server with their own handler; the HTTP/1.1 wire
-//! (heads, bodies, answers) is [`super::proxy_http`].
+//! connection wakes the accept loop). The WAN link is this server with a handler of its own
+//! (it sees bytes only); the HTTP servers (the fault proxy, the pull-fault proxy, the relays,
+//! the token issuer) are this server under the HTTP kit, `super::http::serve`.
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -19,8 +19,6 @@
 //! trust a token longer than it lives, so that the registry's 401 is what tells it).
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -28,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use serde_json::json;
 
-use super::proxy_http::read_head;
+use super::http::{serve, Exchange};
 use super::registry::{RegistryOptions, TEST_PASSWORD, TEST_USER};
 use super::server::Server;
 
@@ -159,7 +157,10 @@ impl TokenIssuer {
             serial: AtomicU64::new(0),
         });
         let s = shared.clone();
-        let server = Server::start("127.0.0.1", "the token issuer", move |conn| serve(conn, &s));
+        let timeout = Duration::from_secs(10);
+        let server = serve("127.0.0.1", "the token issuer", timeout, move |ex| {
+            serve_one(ex, &s)
+        });
         TokenIssuer {
             port: server.port,
             cert_pem: cert.pem(),
@@ -200,33 +201,24 @@ impl TokenIssuer {
     }
 }
 
-fn serve(conn: TcpStream, s: &Shared) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(conn.try_clone().expect("clone stream"));
-    let Ok(Some((line, head))) = read_head(&mut reader) else {
+/// Answers one token request.
+fn serve_one(mut ex: Exchange, s: &Shared) {
+    let Ok(body) = ex.read_body(ex.len().min(MAX_FORM), None) else {
         return;
     };
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("/").to_string();
-    let headers: HashMap<String, String> = head
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+    let headers: HashMap<String, String> = ex
+        .head
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
         .collect();
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    let _ = reader.read_exact(&mut body);
-    let (status, reply) = handle(s, &method, &target, &headers, &body);
-    let mut conn = conn;
-    let _ = write!(
-        conn,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-        reply.len()
-    );
+    let (status, reply) = handle(s, &ex.head.method, &ex.head.target, &headers, &body);
+    let h = [("Content-Type".to_string(), "application/json".to_string())];
+    let _ = ex.respond(status, &h, reply.as_bytes(), false);
 }
+
+/// The most bytes of a `POST /token` form read.
+const MAX_FORM: u64 = 64 << 10;
 
 fn handle(
     s: &Shared,
