@@ -193,7 +193,8 @@ pub(crate) fn dockerfile_clash<'a>(
 }
 
 /// The rule [`dockerfile_clash`] enforces, for messages.
-pub(crate) const DOCKERFILE_RULE: &str = "a Dockerfile image has the one stage 'dockerfile' and no other";
+pub(crate) const DOCKERFILE_RULE: &str =
+    "a Dockerfile image has the one stage 'dockerfile' and no other";
 
 /// The (image, stage) a stage's bytes name: `root` is its root manifest (or index),
 /// `config` the config of its (first) image manifest. Each name is the root's annotation,

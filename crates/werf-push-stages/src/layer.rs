@@ -115,7 +115,11 @@ pub(crate) struct LayerWriter {
 impl LayerWriter {
     /// A layer written to a temporary blob file of the storage at `root`, compressed as
     /// `opts` says; `what` names the source in errors.
-    pub(crate) fn create(root: &Path, opts: &LayerOptions, what: &Path) -> Result<Self, StoreError> {
+    pub(crate) fn create(
+        root: &Path,
+        opts: &LayerOptions,
+        what: &Path,
+    ) -> Result<Self, StoreError> {
         let blob = BlobWriter::create(root)?;
         let threads = opts.threads();
         let enc = match opts.compression {

@@ -43,6 +43,11 @@ pub use super::http::client::{http_request, HttpResponse};
 pub use super::http::header;
 use super::process::Service;
 
+mod access_log;
+mod reads;
+
+pub use access_log::Request;
+
 /// The registry binary, looked up in `PATH`.
 pub const REGISTRY_BIN: &str = "docker-registry";
 
@@ -186,24 +191,6 @@ fn indent(block: &str, n: usize) -> String {
         .collect()
 }
 
-/// One line of the registry's access log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Request {
-    pub method: String,
-    /// Request target as sent, query string included.
-    pub uri: String,
-    pub status: u16,
-    /// `User-Agent` as sent (the HTTP helpers here send [`USER_AGENT`](super::http::client::USER_AGENT)).
-    pub user_agent: String,
-}
-
-impl Request {
-    /// The request target without its query string.
-    pub fn path(&self) -> &str {
-        self.uri.split('?').next().unwrap_or("")
-    }
-}
-
 /// A running `docker-registry`; stopped (with its process group, see `process::Service`)
 /// and its directory removed on drop.
 pub struct Registry {
@@ -317,134 +304,6 @@ impl Registry {
     pub fn storage_dir(&self) -> PathBuf {
         self.dir.path().join("storage")
     }
-
-    /// The whole log so far: registry log lines (`time="..." level=... msg=...`) and access
-    /// log lines (`127.0.0.1 - - [date] "GET /v2/ HTTP/1.1" 200 2 "" "user-agent"`).
-    pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
-    }
-
-    /// Every request served so far, in order, parsed from the access log.
-    pub fn access_log(&self) -> Vec<Request> {
-        self.log().lines().filter_map(parse_access_line).collect()
-    }
-
-    /// `(method, path)` of every request served so far, in order; the path has no query
-    /// string (see [`Registry::access_log`] for the full URI, status and user agent). This
-    /// includes the harness's own: the readiness probe `GET /v2/` first, and the helper
-    /// calls (`tag_exists`, `tags`...), which carry the user agent [`USER_AGENT`](super::http::client::USER_AGENT). To count
-    /// a client's requests, take `len()` before running it and look at the rest after.
-    pub fn requests(&self) -> Vec<(String, String)> {
-        self.access_log()
-            .into_iter()
-            .map(|r| (r.method.clone(), r.path().to_string()))
-            .collect()
-    }
-
-    /// GET `path` (starting with `/`) on this registry, with the configured credentials.
-    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
-        self.request("GET", path, headers)
-    }
-
-    /// HEAD `path` on this registry, with the configured credentials.
-    pub fn head(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
-        self.request("HEAD", path, headers)
-    }
-
-    /// Any method on this registry with an empty body, with the configured credentials.
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
-        let auth = self
-            .credentials
-            .as_ref()
-            .map(|(u, p)| format!("Basic {}", basic(u, p)));
-        let mut all: Vec<(&str, &str)> = headers.to_vec();
-        if let Some(a) = &auth {
-            all.push(("Authorization", a));
-        }
-        http_request(method, &format!("{}{path}", self.url()), &all, &[])
-    }
-
-    /// Whether `repo:tag` resolves (HEAD manifest with every manifest type accepted).
-    /// Panics on any answer but 200 and 404 (e.g. 401 on an auth registry without credentials).
-    pub fn tag_exists(&self, repo: &str, tag: &str) -> bool {
-        self.manifest_digest(repo, tag).is_some()
-    }
-
-    /// The `Docker-Content-Digest` of `repo:reference` (tag or digest), None when unknown.
-    pub fn manifest_digest(&self, repo: &str, reference: &str) -> Option<String> {
-        let path = format!("/v2/{repo}/manifests/{reference}");
-        let (status, headers, body) = self.head(&path, &[("Accept", MANIFEST_ACCEPT)]);
-        match status {
-            200 => Some(
-                header(&headers, "Docker-Content-Digest")
-                    .unwrap_or_else(|| panic!("HEAD {path}: no Docker-Content-Digest: {headers:?}"))
-                    .to_string(),
-            ),
-            404 => None,
-            _ => panic!(
-                "HEAD {path}: unexpected {status}: {}",
-                String::from_utf8_lossy(&body)
-            ),
-        }
-    }
-
-    /// `(Content-Type, bytes)` of `repo:reference`, None when unknown.
-    pub fn manifest(&self, repo: &str, reference: &str) -> Option<(String, Vec<u8>)> {
-        let path = format!("/v2/{repo}/manifests/{reference}");
-        let (status, headers, body) = self.get(&path, &[("Accept", MANIFEST_ACCEPT)]);
-        match status {
-            200 => Some((
-                header(&headers, "Content-Type").unwrap_or("").to_string(),
-                body,
-            )),
-            404 => None,
-            _ => panic!(
-                "GET {path}: unexpected {status}: {}",
-                String::from_utf8_lossy(&body)
-            ),
-        }
-    }
-
-    /// Whether blob `digest` (`sha256:...`) is in `repo`.
-    pub fn blob_exists(&self, repo: &str, digest: &str) -> bool {
-        let path = format!("/v2/{repo}/blobs/{digest}");
-        let (status, _, body) = self.head(&path, &[]);
-        match status {
-            200 => true,
-            404 => false,
-            _ => panic!(
-                "HEAD {path}: unexpected {status}: {}",
-                String::from_utf8_lossy(&body)
-            ),
-        }
-    }
-
-    /// Tags of `repo` (`GET /v2/<repo>/tags/list`), sorted; empty for an unknown repository.
-    pub fn tags(&self, repo: &str) -> Vec<String> {
-        let path = format!("/v2/{repo}/tags/list");
-        let (status, _, body) = self.get(&path, &[]);
-        match status {
-            200 => {
-                let v: serde_json::Value = serde_json::from_slice(&body)
-                    .unwrap_or_else(|e| panic!("GET {path}: bad JSON ({e}): {body:?}"));
-                let mut tags: Vec<String> = v["tags"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|t| t.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                tags.sort();
-                tags
-            }
-            404 => Vec::new(),
-            _ => panic!(
-                "GET {path}: unexpected {status}: {}",
-                String::from_utf8_lossy(&body)
-            ),
-        }
-    }
 }
 
 /// A port that was free a moment ago (bind 127.0.0.1:0, read, drop).
@@ -486,52 +345,6 @@ fn wait_ready(child: &mut Service, port: u16, log_path: &Path) -> Result<(), Sta
         }
         thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Parses `127.0.0.1 - - [29/Nov/2026:02:04:19 +0000] "GET /v2/ HTTP/1.1" 200 2 "" "ua"`.
-fn parse_access_line(line: &str) -> Option<Request> {
-    if line.starts_with("time=") {
-        return None;
-    }
-    let start = line.find("] \"")? + 3;
-    let rest = &line[start..];
-    let end = rest.find('"')?;
-    let mut request_line = rest[..end].split(' ');
-    let method = request_line.next()?.to_string();
-    let uri = request_line.next()?.to_string();
-    let mut tail = rest[end + 1..].trim_start();
-    let (status, after_status) = tail.split_once(' ')?;
-    let status = status.parse().ok()?;
-    tail = after_status.trim_start();
-    // Response size, then the quoted referer and the quoted user agent.
-    let (_size, quoted) = tail.split_once(' ').unwrap_or((tail, ""));
-    let (_referer, quoted) = take_quoted(quoted.trim_start()).unwrap_or_default();
-    let (user_agent, _) = take_quoted(quoted.trim_start()).unwrap_or_default();
-    Some(Request {
-        method,
-        uri,
-        status,
-        user_agent,
-    })
-}
-
-/// Splits `"text with \" escapes" rest` into (unescaped text, rest).
-fn take_quoted(s: &str) -> Option<(String, &str)> {
-    let body = s.strip_prefix('"')?;
-    let mut out = String::new();
-    let mut chars = body.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some((_, e)) = chars.next() {
-                    out.push(e);
-                }
-            }
-            '"' => return Some((out, &body[i + 1..])),
-            _ => out.push(c),
-        }
-    }
-    None
 }
 
 /// The base64 of `user:password`, as in a Basic `Authorization` (standard alphabet,
