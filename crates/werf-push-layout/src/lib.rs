@@ -6,6 +6,7 @@
 //! layout or an archive on disk. Knows nothing of registries or werf.
 
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 
 mod blob_writer;
 mod error;

@@ -7,6 +7,7 @@
 //! derives token scopes from (`/v2/<name>/...`, `?mount=&from=`).
 
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 
 mod auth;
 mod body;
