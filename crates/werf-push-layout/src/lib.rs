@@ -25,4 +25,5 @@ pub use read::{Image, Layout, MAX_MANIFEST};
 pub use source::{Source, Transport};
 pub use write::{IndexEntry, LayoutWriter};
 
+/// The annotation naming an image in `index.json` (what `oci:DIR:REF` selects).
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
