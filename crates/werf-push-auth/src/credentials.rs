@@ -21,16 +21,28 @@ use super::{helper, AuthError, Secret};
 use werf_push_spec::text::printable;
 
 /// Credentials for one registry.
+///
+/// Exhaustive on purpose: the auth handshake sends each kind its own way, and a new kind
+/// must be given its way there rather than fall into a wildcard arm (which could send a
+/// secret where it does not belong).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Credentials {
+    /// None: requests go without `Authorization`, tokens are asked for anonymously.
     #[default]
     Anonymous,
     /// User name and password: HTTP Basic, or Basic to a token realm.
-    Basic { username: String, password: Secret },
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password (or a personal access token used as one).
+        password: Secret,
+    },
     /// An OAuth2 refresh token (Docker's `identitytoken`, a helper's `<token>` user),
     /// exchanged for access tokens by a POST to the token realm.
     IdentityToken {
+        /// The user name stored beside the token, if any (not sent).
         username: Option<String>,
+        /// The refresh token.
         token: Secret,
     },
     /// A bearer token sent as it is (Docker's `registrytoken`).
@@ -38,6 +50,7 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// [`Credentials::Basic`] of `username` and `password`.
     pub fn basic(username: &str, password: &str) -> Credentials {
         Credentials::Basic {
             username: username.to_string(),
@@ -46,14 +59,32 @@ impl Credentials {
     }
 }
 
-/// Where a host's credentials came from.
+/// Where a host's credentials came from (its `Display` is for messages).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Source {
+    /// No source had any: anonymous.
     None,
+    /// `--registry-username` with `--registry-password[-stdin]`.
     Flags,
-    DockerConfig { path: PathBuf },
-    Helper { helper: String, config: PathBuf },
-    AuthFile { path: PathBuf },
+    /// An `auths` entry of Docker's `config.json`.
+    DockerConfig {
+        /// The `config.json` read.
+        path: PathBuf,
+    },
+    /// A Docker credential helper (`credHelpers` or `credsStore`).
+    Helper {
+        /// The helper's name (`docker-credential-<helper>` is run).
+        helper: String,
+        /// The `config.json` that names it.
+        config: PathBuf,
+    },
+    /// A podman/skopeo `auth.json`.
+    AuthFile {
+        /// The `auth.json` read.
+        path: PathBuf,
+    },
+    /// GitLab CI's job token (`CI_REGISTRY`, `CI_JOB_TOKEN`).
     GitlabCi,
 }
 
@@ -76,13 +107,20 @@ impl fmt::Display for Source {
 
 /// Credentials for a host and where they came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Found {
+    /// The credentials ([`Credentials::Anonymous`] when no source had any).
     pub credentials: Credentials,
+    /// The source they came from.
     pub source: Source,
 }
 
 /// Every configured source, looked up per host by [`CredentialStore::resolve`].
+///
+/// Built by [`CredentialStore::from_lookup`] (or `Default`: anonymous); fields may be
+/// changed after.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct CredentialStore {
     /// `--registry-username` / `--registry-password`.
     pub flags: Option<(String, Secret)>,

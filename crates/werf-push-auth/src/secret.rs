@@ -15,9 +15,12 @@ impl Secret {
         super::redact::remember(&s);
         Secret(s)
     }
+    /// The secret itself, for the one place that sends it.
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether the secret is the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
