@@ -26,6 +26,7 @@ mod retry;
 mod retry_notice;
 pub mod synthetic;
 mod tls;
+mod token_fetch;
 mod warm;
 mod watch;
 
