@@ -19,7 +19,11 @@ use super::watch::{guard, Watch};
 use super::{ping, BodyReader, Request, RetryBudget, RetryNotice, Timeouts, TransportError};
 use werf_push_auth::{scope, CredentialStore};
 
+/// How to reach registries: TLS, plain HTTP, credentials, timeouts, requests in flight.
+/// Built by [`TransportOptions::new`] (or `Default`: anonymous); fields may be changed
+/// after.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TransportOptions {
     /// Allow plain HTTP for this registry (HTTPS is tried first).
     pub insecure: bool,
@@ -29,6 +33,7 @@ pub struct TransportOptions {
     pub ca_file: Option<PathBuf>,
     /// Fall back to plain HTTP for registries on this machine, as Docker does.
     pub local_http_fallback: bool,
+    /// The `User-Agent` of every request (`werf-push/<version>`).
     pub user_agent: String,
     /// Where credentials come from (looked up per registry at its first challenge).
     pub credentials: CredentialStore,
@@ -50,6 +55,18 @@ pub struct TransportOptions {
 /// Requests in flight to one registry unless `--requests` says otherwise: enough for a
 /// publish's tag checks to go in one round trip. Over HTTP/2 they share one connection.
 pub const DEFAULT_MAX_REQUESTS: usize = 128;
+
+impl TransportOptions {
+    /// The defaults with credentials from `credentials`: HTTPS (plain HTTP only to a
+    /// registry on this machine that does not speak HTTPS), the system's CAs and Docker's
+    /// `/etc/docker/certs.d`, [`Timeouts::default`], [`DEFAULT_MAX_REQUESTS`].
+    pub fn new(credentials: CredentialStore) -> TransportOptions {
+        TransportOptions {
+            credentials,
+            ..TransportOptions::default()
+        }
+    }
+}
 
 impl Default for TransportOptions {
     fn default() -> Self {
@@ -124,6 +141,7 @@ impl Transport {
         tokio::spawn(async move { super::warm::upload_connections(&c, &base, n, &t).await });
     }
 
+    /// The timeouts every request to this registry is under.
     pub fn timeouts(&self) -> &Timeouts {
         &self.timeouts
     }
@@ -134,10 +152,12 @@ impl Transport {
         BodyReader::new(resp, method, &self.timeouts)
     }
 
+    /// The registry (`host[:port]`) as given to [`Transport::connect`].
     pub fn host(&self) -> &str {
         &self.host
     }
 
+    /// The run's retry budget, shared by every registry of the run.
     pub fn budget(&self) -> &Arc<RetryBudget> {
         &self.budget
     }

@@ -6,99 +6,160 @@
 
 use thiserror::Error;
 
+/// A request (or the connection, TLS, scheme or auth handshake under it) that failed;
+/// `kind()` gives its class, `is_retryable()` whether a later attempt may cure it.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum TransportError {
+    /// No connection to the registry could be opened (refused, no route, bad host name).
     #[error("cannot reach registry {host}: {detail}")]
-    Unreachable { host: String, detail: String },
+    Unreachable {
+        /// The registry (`host[:port]`).
+        host: String,
+        /// Why: the error's chain of causes.
+        detail: String,
+    },
+    /// The registry answered HTTPS with plain HTTP, and plain HTTP is not allowed for it.
     #[error("registry {host} speaks plain HTTP, not HTTPS; if that is intended, pass --insecure-registry")]
-    PlainHttp { host: String },
+    PlainHttp {
+        /// The registry (`host[:port]`).
+        host: String,
+    },
+    /// Plain HTTP was asked for, but the registry speaks HTTPS.
     #[error("registry {host} speaks HTTPS, not plain HTTP; drop --insecure-registry or use the HTTPS port")]
-    NotHttp { host: String },
-    /// `detail` is said in words (`tls::in_words`), never as Rust debug text.
+    NotHttp {
+        /// The registry (`host[:port]`).
+        host: String,
+    },
+    /// The TLS handshake failed (untrusted or wrong certificate, client certificate wanted).
     #[error("TLS with registry {host} failed: {detail}")]
     Tls {
+        /// The registry (`host[:port]`).
         host: String,
         /// What the fix depends on, typed.
         problem: super::TlsProblem,
+        /// The failure said in words (`tls::in_words`), never as Rust debug text.
         detail: String,
     },
-    /// Something answered over `scheme`, but not as a registry (`server`: what it says
-    /// it is, ` (Server: nginx, text/html)`, or empty).
+    /// Something answered over `scheme`, but not as a registry.
     #[error("{host} is not a registry: {scheme} answered, but GET /v2/ answered {status}{server}")]
     NotRegistry {
+        /// The host (`host[:port]`).
         host: String,
+        /// `https` or `http`.
         scheme: String,
+        /// What `GET /v2/` answered.
         status: u16,
+        /// What it says it is, ` (Server: nginx, text/html)`, or empty.
         server: String,
     },
     /// A request that failed in a way a later attempt may cure (see `is_transient`).
     #[error("{method} {url}: {detail}")]
     Request {
+        /// The request's method.
         method: String,
+        /// The request's URL, its query dropped.
         url: String,
+        /// The failure: the error's chain of causes.
         detail: String,
     },
     /// A request that failed in a way no retry cures (it could not be built, too many
     /// redirects, an HTTP/2 protocol error).
     #[error("{method} {url}: {detail}")]
     RequestFatal {
+        /// The request's method.
         method: String,
+        /// The request's URL, its query dropped.
         url: String,
+        /// The failure: the error's chain of causes.
         detail: String,
     },
     /// A timeout of `pace.rs` ran out; a later attempt may succeed.
     #[error("{method} {url}: {}", kind.describe(*after))]
     Timeout {
+        /// The request's method.
         method: String,
+        /// The request's URL, its query dropped.
         url: String,
+        /// Which timeout ran out.
         kind: super::TimeoutKind,
+        /// The timeout's length.
         after: std::time::Duration,
     },
     /// An answer longer than what may be held in memory (`read.rs`).
     #[error("{method} {url}: the answer is larger than {}, the cap for {what}", size_text(*max))]
     TooLarge {
+        /// The request's method.
         method: String,
+        /// The request's URL, its query dropped.
         url: String,
+        /// What the answer is (`a manifest or config`).
         what: &'static str,
+        /// The cap, in bytes.
         max: usize,
     },
+    /// A file to send as a request body cannot be read.
     #[error("cannot read {path}: {source}")]
     Body {
+        /// The file.
         path: String,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
+    /// A setting that cannot be used: a CA or client certificate file, a credential that
+    /// cannot go in a header, the TLS setup.
     #[error("bad TLS setting: {0}")]
     Config(String),
+    /// The credentials could not be looked up (a file or a helper failed).
     #[error("cannot get credentials: {0}")]
     Credentials(#[from] werf_push_auth::AuthError),
+    /// The registry wants credentials and no source had any for it.
     #[error("registry {host} requires authentication and no credentials were found for it")]
     NoCredentials {
+        /// The registry (`host[:port]`).
         host: String,
         /// Every place looked at (`CredentialStore::places`), for the hint.
         places: String,
     },
+    /// The registry (or its token realm) refused the credentials.
     #[error("registry {host} did not accept the credentials from {credentials}: {detail}")]
     Unauthorized {
+        /// The registry (`host[:port]`).
         host: String,
+        /// Where the credentials came from (a `Source` in words).
         credentials: String,
+        /// What said no, and how.
         detail: String,
     },
+    /// The credentials were accepted but lack the rights the request needs
+    /// (`insufficient_scope`).
     #[error("registry {host} denied access: the account (credentials from {credentials}) was not granted {scope}")]
     Denied {
+        /// The registry (`host[:port]`).
         host: String,
+        /// The scopes asked for, as sent (`repository:app:pull,push`).
         scope: String,
+        /// Where the credentials came from (a `Source` in words).
         credentials: String,
     },
+    /// The token realm failed: unreachable, an error status, or an answer with no token.
     #[error("token realm {realm}: {detail}")]
-    TokenRealm { realm: String, detail: String },
+    TokenRealm {
+        /// The realm's URL, its query dropped.
+        realm: String,
+        /// What went wrong (never the answer's text).
+        detail: String,
+    },
     /// A 401 from an origin other than the registry's (storage or a CDN a request was
     /// redirected to): never learned from, no credentials sent there.
     #[error("{request}: {origin}, not the registry {host}, answered 401 Unauthorized; its challenge is not followed: the registry's credentials go only to the registry and the token realm it names")]
     ForeignUnauthorized {
         /// The method and URL, as `GET https://...`.
         request: String,
+        /// The origin that answered 401 (`https://storage.example.com`).
         origin: String,
+        /// The registry (`host[:port]`).
         host: String,
     },
 }
