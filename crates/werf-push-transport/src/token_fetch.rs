@@ -74,10 +74,7 @@ impl TokenRequest<'_> {
         creds: &'c Credentials,
         realm_text: &str,
     ) -> &'c Credentials {
-        let may_send = self.realm.scheme() == "https"
-            || self.base.scheme() == "http"
-            || self.realm.host_str().is_some_and(is_local_host);
-        if may_send {
+        if may_send_credentials(self.realm, self.base) {
             creds
         } else {
             tracing::warn!("token realm {realm_text} is plain HTTP: credentials not sent to it");
@@ -161,6 +158,62 @@ impl TokenRequest<'_> {
                 realm: realm_text.to_string(),
                 detail: format!("answered {status}"),
             }),
+        }
+    }
+}
+
+/// Whether the registry's credentials may go to `realm`: over HTTPS, to this machine, or
+/// when the registry at `base` is plain HTTP itself (they cross the network in the clear
+/// anyway).
+fn may_send_credentials(realm: &Url, base: &Url) -> bool {
+    realm.scheme() == "https"
+        || base.scheme() == "http"
+        || realm.host_str().is_some_and(is_local_host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_go_to_the_realm_table() {
+        // (realm, registry base, credentials sent)
+        let cases = [
+            (
+                "https://auth.example.com/token",
+                "https://reg.example.com/",
+                true,
+            ),
+            (
+                "http://auth.example.com/token",
+                "https://reg.example.com/",
+                false,
+            ),
+            (
+                "http://auth.example.com/token",
+                "http://reg.example.com/",
+                true,
+            ),
+            (
+                "http://127.0.0.1:5001/token",
+                "https://reg.example.com/",
+                true,
+            ),
+            (
+                "http://localhost:5001/token",
+                "https://reg.example.com/",
+                true,
+            ),
+            ("http://[::1]:5001/token", "https://reg.example.com/", true),
+            ("http://10.0.0.1/token", "https://reg.example.com/", false),
+        ];
+        for (realm, base, want) in cases {
+            let (realm, base) = (Url::parse(realm).unwrap(), Url::parse(base).unwrap());
+            assert_eq!(
+                may_send_credentials(&realm, &base),
+                want,
+                "{realm} for {base}"
+            );
         }
     }
 }
