@@ -198,5 +198,19 @@ mod tests {
                 (got, want) => panic!("{body}: got {got:?}, want {want:?}"),
             }
         }
+        // No such program: the helper is missing, and the file naming it is said.
+        let absent = dir.path().join("docker-credential-absent");
+        let got = run(
+            absent.to_str().unwrap(),
+            "reg.io",
+            Path::new("config.json"),
+            Duration::from_millis(300),
+        );
+        match got {
+            Err(e @ AuthError::HelperMissing { .. }) => {
+                assert!(e.to_string().contains("config.json"), "{e}")
+            }
+            got => panic!("absent helper: got {got:?}"),
+        }
     }
 }

@@ -15,7 +15,7 @@ impl Secret {
         super::redact::remember(&s);
         Secret(s)
     }
-    /// The secret itself, for the one place that sends it.
+    /// The secret itself, to send it (never to print it).
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -36,7 +36,7 @@ pub struct Image {
 
 impl Layout {
     /// Opens the layout in `dir`: `oci-layout` (version 1.x.x) and `index.json` read and
-    /// checked; blobs are checked when an image is selected.
+    /// checked; an image's manifests and blobs are checked by [`Layout::image`].
     pub fn open(dir: &Path) -> Result<Layout, LayoutError> {
         let not = |reason: String| LayoutError::NotALayout {
             path: dir.to_path_buf(),

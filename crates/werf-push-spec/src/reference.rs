@@ -18,7 +18,8 @@ pub const MAX_TAG: usize = 128;
 /// `registry/repository[:tag][@digest]`, normalised.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Reference {
-    /// The registry host, with its port if given, in lower case (`docker.io` when none).
+    /// The registry host, with its port if given (`docker.io` when none, and for Docker
+    /// Hub's other names).
     pub registry: String,
     /// The repository path (`library/nginx` for Docker Hub's official images).
     pub repository: String,
