@@ -13,6 +13,7 @@ use reqwest::Method;
 
 /// One request attempt, as observed.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct RequestSample<'a> {
     /// The request's method.
     pub method: &'a Method,

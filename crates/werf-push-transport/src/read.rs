@@ -155,6 +155,7 @@ impl BodyReader {
 
 /// An answer read whole: status, headers, the URL it came from (after redirects), body.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
