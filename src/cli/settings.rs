@@ -46,31 +46,25 @@ pub fn transport_options(r: &RegistryArgs) -> Result<TransportOptions, UsageErro
             ))
         }
     };
-    let defaults = TransportOptions::default();
-    Ok(TransportOptions {
-        insecure: r.insecure_registry,
-        skip_tls_verify: r.skip_tls_verify_registry,
-        ca_file: r.ca_file.clone().or_else(|| {
-            std::env::var_os("SSL_CERT_FILE")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        }),
-        http1_only: r.http1,
-        max_requests: r.requests.max(1),
-        timeouts: Timeouts {
-            connect: r.connect_timeout,
-            response: r.response_timeout,
-            stall: r.stall_timeout,
-        },
-        credentials: CredentialStore::from_lookup(flags, r.docker_config.clone(), |k| {
-            std::env::var(k).ok()
-        }),
-        certs_d: std::env::var_os("WERF_PUSH_CERTS_D")
+    let mut opts = TransportOptions::new(CredentialStore::from_lookup(
+        flags,
+        r.docker_config.clone(),
+        |k| std::env::var(k).ok(),
+    ));
+    opts.insecure = r.insecure_registry;
+    opts.skip_tls_verify = r.skip_tls_verify_registry;
+    opts.ca_file = r.ca_file.clone().or_else(|| {
+        std::env::var_os("SSL_CERT_FILE")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or(defaults.certs_d.clone()),
-        ..defaults
-    })
+    });
+    opts.http1_only = r.http1;
+    opts.max_requests = r.requests.max(1);
+    opts.timeouts = Timeouts::new(r.connect_timeout, r.response_timeout, r.stall_timeout);
+    if let Some(dir) = std::env::var_os("WERF_PUSH_CERTS_D").filter(|v| !v.is_empty()) {
+        opts.certs_d = Some(PathBuf::from(dir));
+    }
+    Ok(opts)
 }
 
 /// One retry budget for the run: `--retries` per operation, 20 times that in all, no retry

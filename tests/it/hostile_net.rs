@@ -133,15 +133,13 @@ fn upload_the_server_stops_reading_is_cut_off_by_the_stall_timeout_and_retried()
 /// A `Registry` of the library, connected through `proxy` with small timeouts.
 async fn library_registry(proxy: &Proxy) -> werf_push_registry::Registry {
     use werf_push_transport::{RetryBudget, Timeouts, Transport, TransportOptions};
-    let opts = TransportOptions {
-        certs_d: None,
-        timeouts: Timeouts {
-            connect: Duration::from_secs(2),
-            response: Duration::from_secs(5),
-            stall: Duration::from_secs(1),
-        },
-        ..Default::default()
-    };
+    let mut opts = TransportOptions::default();
+    opts.certs_d = None;
+    opts.timeouts = Timeouts::new(
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+        Duration::from_secs(1),
+    );
     let budget = std::sync::Arc::new(RetryBudget::new(2, 40));
     let t = Transport::connect(&proxy.host, &opts, budget)
         .await

@@ -230,10 +230,8 @@ async fn pulled_blob_with_a_sha512_digest_is_verified() {
         .collect();
     let digest = Digest::parse(&format!("sha512:{hex}")).unwrap();
     let client = |host: String| async move {
-        let opts = TransportOptions {
-            certs_d: None,
-            ..Default::default()
-        };
+        let mut opts = TransportOptions::default();
+        opts.certs_d = None;
         let budget = std::sync::Arc::new(RetryBudget::new(2, 40));
         let t = Transport::connect(&host, &opts, budget).await.unwrap();
         werf_push_registry::Registry::new(t)

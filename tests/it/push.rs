@@ -819,10 +819,8 @@ fn untrusted_https_certificate_is_a_one_line_error_with_a_ca_file_hint() {
 #[tokio::test]
 async fn plain_http_registry_spoken_to_over_https_says_insecure_registry() {
     let reg = Registry::start();
-    let https_only = TransportOptions {
-        local_http_fallback: false,
-        ..Default::default()
-    };
+    let mut https_only = TransportOptions::default();
+    https_only.local_http_fallback = false;
     let err = Transport::connect(&reg.host, &https_only, Arc::new(RetryBudget::default()))
         .await
         .expect_err("HTTPS to a plain-HTTP registry must fail");
@@ -836,11 +834,9 @@ async fn plain_http_registry_spoken_to_over_https_says_insecure_registry() {
     assert!(!msg.contains('\n'), "one line: {msg:?}");
 
     // The control: the same registry is reachable once plain HTTP is allowed.
-    let insecure = TransportOptions {
-        insecure: true,
-        local_http_fallback: false,
-        ..Default::default()
-    };
+    let mut insecure = TransportOptions::default();
+    insecure.insecure = true;
+    insecure.local_http_fallback = false;
     let t = Transport::connect(&reg.host, &insecure, Arc::new(RetryBudget::default()))
         .await
         .expect("plain HTTP with insecure: true");

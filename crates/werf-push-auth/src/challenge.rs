@@ -12,6 +12,8 @@ pub struct Challenge {
 }
 
 impl Challenge {
+    /// The value of the parameter `name` (lower case: `realm`, `service`, `scope`,
+    /// `error`), if the challenge has it.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
@@ -19,10 +21,12 @@ impl Challenge {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether the scheme is `Bearer` (tokens from a realm).
     pub fn is_bearer(&self) -> bool {
         self.scheme == "bearer"
     }
 
+    /// Whether the scheme is `Basic` (the credentials with every request).
     pub fn is_basic(&self) -> bool {
         self.scheme == "basic"
     }

@@ -21,16 +21,28 @@ use super::{helper, AuthError, Secret};
 use werf_push_spec::text::printable;
 
 /// Credentials for one registry.
+///
+/// Exhaustive on purpose: the auth handshake sends each kind its own way, and a new kind
+/// must be given its way there rather than fall into a wildcard arm (which could send a
+/// secret where it does not belong).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Credentials {
+    /// None: requests go without `Authorization`, tokens are asked for anonymously.
     #[default]
     Anonymous,
     /// User name and password: HTTP Basic, or Basic to a token realm.
-    Basic { username: String, password: Secret },
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password (or a personal access token used as one).
+        password: Secret,
+    },
     /// An OAuth2 refresh token (Docker's `identitytoken`, a helper's `<token>` user),
     /// exchanged for access tokens by a POST to the token realm.
     IdentityToken {
+        /// The user name stored beside the token, if any (not sent).
         username: Option<String>,
+        /// The refresh token.
         token: Secret,
     },
     /// A bearer token sent as it is (Docker's `registrytoken`).
@@ -38,6 +50,7 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// [`Credentials::Basic`] of `username` and `password`.
     pub fn basic(username: &str, password: &str) -> Credentials {
         Credentials::Basic {
             username: username.to_string(),
@@ -46,14 +59,32 @@ impl Credentials {
     }
 }
 
-/// Where a host's credentials came from.
+/// Where a host's credentials came from (its `Display` is for messages).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Source {
+    /// No source had any: anonymous.
     None,
+    /// `--registry-username` with `--registry-password[-stdin]`.
     Flags,
-    DockerConfig { path: PathBuf },
-    Helper { helper: String, config: PathBuf },
-    AuthFile { path: PathBuf },
+    /// An `auths` entry of Docker's `config.json`.
+    DockerConfig {
+        /// The `config.json` read.
+        path: PathBuf,
+    },
+    /// A Docker credential helper (`credHelpers` or `credsStore`).
+    Helper {
+        /// The helper's name (`docker-credential-<helper>` is run).
+        helper: String,
+        /// The `config.json` that names it.
+        config: PathBuf,
+    },
+    /// A podman/skopeo `auth.json`.
+    AuthFile {
+        /// The `auth.json` read.
+        path: PathBuf,
+    },
+    /// GitLab CI's job token (`CI_REGISTRY`, `CI_JOB_TOKEN`).
     GitlabCi,
 }
 
@@ -76,13 +107,20 @@ impl fmt::Display for Source {
 
 /// Credentials for a host and where they came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Found {
+    /// The credentials ([`Credentials::Anonymous`] when no source had any).
     pub credentials: Credentials,
+    /// The source they came from.
     pub source: Source,
 }
 
 /// Every configured source, looked up per host by [`CredentialStore::resolve`].
+///
+/// Built by [`CredentialStore::from_lookup`] (or `Default`: anonymous); fields may be
+/// changed after.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct CredentialStore {
     /// `--registry-username` / `--registry-password`.
     pub flags: Option<(String, Secret)>,
@@ -237,139 +275,5 @@ pub(crate) fn per_uid_dir() -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    /// Precedence, each source shadowing the ones after it.
-    #[test]
-    fn precedence_table() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("home");
-        std::fs::create_dir_all(home.join(".docker")).unwrap();
-        std::fs::write(
-            home.join(".docker/config.json"),
-            r#"{"auths":{"reg":{"auth":"ZG9ja2VyOnB3"},"hub.only":{}}}"#,
-        )
-        .unwrap();
-        let xdg = dir.path().join("run");
-        std::fs::create_dir_all(xdg.join("containers")).unwrap();
-        std::fs::write(
-            xdg.join("containers/auth.json"),
-            r#"{"auths":{"reg":{"auth":"cG9kbWFuOnB3"},"podman.only":{"auth":"cG9kbWFuOnB3"}}}"#,
-        )
-        .unwrap();
-        let base: HashMap<&str, String> = [
-            ("HOME", home.display().to_string()),
-            ("XDG_RUNTIME_DIR", xdg.display().to_string()),
-            ("CI_REGISTRY", "gitlab.example.com".to_string()),
-            ("CI_JOB_TOKEN", "job".to_string()),
-        ]
-        .into();
-        let flags = Some(("flag".to_string(), Secret::new("pw")));
-        // (flags?, host, user expected, source kind)
-        let cases: [(bool, &str, Option<&str>, &str); 6] = [
-            (true, "reg", Some("flag"), "flags"),
-            (false, "reg", Some("docker"), "docker"),
-            (false, "podman.only", Some("podman"), "auth"),
-            (false, "hub.only", None, "none"),
-            (
-                false,
-                "gitlab.example.com",
-                Some("gitlab-ci-token"),
-                "gitlab",
-            ),
-            (false, "elsewhere", None, "none"),
-        ];
-        for (use_flags, host, user, kind) in cases {
-            let store = CredentialStore::with_env(
-                if use_flags { flags.clone() } else { None },
-                None,
-                |k| base.get(k).cloned(),
-                Path::new("/run/containers/0"),
-            );
-            let f = store.resolve(host).unwrap();
-            let got_user = match &f.credentials {
-                Credentials::Basic { username, .. } => Some(username.as_str()),
-                _ => None,
-            };
-            let got_kind = match f.source {
-                Source::Flags => "flags",
-                Source::DockerConfig { .. } => "docker",
-                Source::AuthFile { .. } => "auth",
-                Source::GitlabCi => "gitlab",
-                Source::None => "none",
-                Source::Helper { .. } => "helper",
-            };
-            assert_eq!((got_user, got_kind), (user, kind), "{host}");
-        }
-    }
-
-    #[test]
-    fn env_picks_files() {
-        let env: HashMap<&str, &str> = [
-            ("DOCKER_CONFIG", "/dc"),
-            ("HOME", "/h"),
-            ("REGISTRY_AUTH_FILE", "/a.json"),
-            ("XDG_RUNTIME_DIR", "/run/u"),
-        ]
-        .into();
-        let uid_dir = Path::new("/run/containers/7");
-        let s =
-            CredentialStore::with_env(None, None, |k| env.get(k).map(|v| v.to_string()), uid_dir);
-        assert_eq!(s.docker_config, Some(PathBuf::from("/dc/config.json")));
-        assert_eq!(s.auth_files, vec![PathBuf::from("/a.json")]);
-        let s = CredentialStore::with_env(
-            None,
-            Some("/flag".into()),
-            |k| {
-                env.get(k)
-                    .filter(|_| k != "REGISTRY_AUTH_FILE")
-                    .map(|v| v.to_string())
-            },
-            uid_dir,
-        );
-        assert_eq!(s.docker_config, Some(PathBuf::from("/flag/config.json")));
-        assert_eq!(
-            s.auth_files,
-            vec![
-                PathBuf::from("/run/u/containers/auth.json"),
-                PathBuf::from("/h/.config/containers/auth.json")
-            ]
-        );
-        assert!(s.gitlab.is_none());
-        let s = CredentialStore::with_env(
-            None,
-            None,
-            |k| match k {
-                "XDG_CONFIG_HOME" => Some("/cfg".to_string()),
-                _ => None,
-            },
-            uid_dir,
-        );
-        // Without XDG_RUNTIME_DIR (root, CI runners) podman logs in to /run/containers/UID.
-        assert_eq!(
-            s.auth_files,
-            vec![
-                PathBuf::from("/run/containers/7/auth.json"),
-                PathBuf::from("/cfg/containers/auth.json")
-            ]
-        );
-    }
-
-    #[test]
-    fn missing_helper_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("config.json"),
-            r#"{"credHelpers":{"reg":"werf-push-no-such-helper"}}"#,
-        )
-        .unwrap();
-        let s = CredentialStore::with_env(None, Some(dir.path().into()), |_| None, dir.path());
-        let e = s.resolve("reg").unwrap_err().to_string();
-        assert!(
-            e.contains("docker-credential-werf-push-no-such-helper"),
-            "{e}"
-        );
-    }
-}
+#[path = "credentials_tests.rs"]
+mod tests;

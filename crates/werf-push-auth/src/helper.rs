@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -38,78 +38,112 @@ pub(crate) fn get(name: &str, host: &str, config: &Path) -> Result<Option<Creden
     )
 }
 
+/// Runs `helper get` for `host`: started, asked, waited for (at most `timeout`), its answer
+/// read.
 fn run(
     helper: &str,
     host: &str,
     config: &Path,
     timeout: Duration,
 ) -> Result<Option<Credentials>, AuthError> {
-    let helper = helper.to_string();
     let failed = |detail: String| AuthError::HelperFailed {
-        helper: helper.clone(),
+        helper: helper.to_string(),
         host: host.to_string(),
         detail,
     };
-    let mut child = match Command::new(&helper)
+    let mut child = spawn(helper, host, config)?;
+    ask(&mut child, host);
+    let out = wait(child, timeout).map_err(failed)?;
+    if !out.status.success() && not_found(&out) {
+        return Ok(None);
+    }
+    if !out.status.success() {
+        return Err(failed(exit_detail(&out)));
+    }
+    credentials(&out.stdout).map_err(failed)
+}
+
+/// Starts `helper get` with its three streams piped; a helper not in `PATH` is
+/// [`AuthError::HelperMissing`].
+fn spawn(helper: &str, host: &str, config: &Path) -> Result<Child, AuthError> {
+    Command::new(helper)
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-    {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(AuthError::HelperMissing {
-                helper,
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => AuthError::HelperMissing {
+                helper: helper.to_string(),
                 host: host.to_string(),
                 config: config.to_path_buf(),
-            })
-        }
-        Err(e) => return Err(failed(format!("cannot run it: {e}"))),
-    };
+            },
+            _ => AuthError::HelperFailed {
+                helper: helper.to_string(),
+                host: host.to_string(),
+                detail: format!("cannot run it: {e}"),
+            },
+        })
+}
+
+/// Writes the server URL of `host` to the helper's stdin and closes it.
+fn ask(child: &mut Child, host: &str) {
     if let Some(mut stdin) = child.stdin.take() {
         // A helper that exits without reading its input is judged by its exit status.
         let _ = stdin.write_all(helper_server_url(host).as_bytes());
     }
+}
+
+/// The helper's exit status and output, or why there are none: it could not be waited
+/// for, or did not exit within `timeout` (then it is killed).
+fn wait(child: Child, timeout: Duration) -> Result<Output, String> {
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    let out = match rx.recv_timeout(timeout) {
-        Ok(out) => out.map_err(|e| failed(format!("cannot run it: {e}")))?,
+    match rx.recv_timeout(timeout) {
+        Ok(out) => out.map_err(|e| format!("cannot run it: {e}")),
         Err(_) => {
             // SAFETY: kill(2) on the helper's own pid; it has not been reaped (the waiting
             // thread has not returned), so the pid is still ours.
             unsafe {
                 libc::kill(pid as libc::pid_t, libc::SIGKILL);
             }
-            return Err(failed(format!(
-                "did not answer within {} s",
-                timeout.as_secs_f32()
-            )));
+            Err(format!("did not answer within {} s", timeout.as_secs_f32()))
         }
-    };
-    if !out.status.success() {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if stdout.contains("credentials not found") || stderr.contains("credentials not found") {
-            return Ok(None);
-        }
-        let first = stderr
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("(no message)");
-        let first: String = first.chars().take(200).collect();
-        return Err(failed(format!("exited with {}: {first}", out.status)));
     }
-    let reply: HelperReply = serde_json::from_slice(&out.stdout).map_err(|e| {
-        failed(format!(
+}
+
+/// Whether a failed helper said it has no credentials for the host: no credentials, not a
+/// failure.
+fn not_found(out: &Output) -> bool {
+    let says = |bytes: &[u8]| String::from_utf8_lossy(bytes).contains("credentials not found");
+    says(&out.stdout) || says(&out.stderr)
+}
+
+/// A failed helper's exit status and the first line of its stderr, cut at 200 characters
+/// (never its stdout: that may hold the secret).
+fn exit_detail(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("(no message)");
+    let first: String = first.chars().take(200).collect();
+    format!("exited with {}: {first}", out.status)
+}
+
+/// The credentials in a helper's answer (`None` for an empty secret); an answer that is
+/// not the expected JSON is an error that does not quote it.
+fn credentials(stdout: &[u8]) -> Result<Option<Credentials>, String> {
+    let reply: HelperReply = serde_json::from_slice(stdout).map_err(|e| {
+        format!(
             "its output is not the expected JSON (line {}, column {})",
             e.line(),
             e.column()
-        ))
+        )
     })?;
     if reply.secret.is_empty() {
         return Ok(None);
@@ -163,6 +197,20 @@ mod tests {
                 (Err(e), Err(part)) => assert!(e.to_string().contains(part), "{body}: {e}"),
                 (got, want) => panic!("{body}: got {got:?}, want {want:?}"),
             }
+        }
+        // No such program: the helper is missing, and the file naming it is said.
+        let absent = dir.path().join("docker-credential-absent");
+        let got = run(
+            absent.to_str().unwrap(),
+            "reg.io",
+            Path::new("config.json"),
+            Duration::from_millis(300),
+        );
+        match got {
+            Err(e @ AuthError::HelperMissing { .. }) => {
+                assert!(e.to_string().contains("config.json"), "{e}")
+            }
+            got => panic!("absent helper: got {got:?}"),
         }
     }
 }

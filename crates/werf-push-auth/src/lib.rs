@@ -6,6 +6,7 @@
 //! `transport::auth`.
 
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 
 pub mod challenge;
 mod credentials;

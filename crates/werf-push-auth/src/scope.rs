@@ -13,12 +13,14 @@ use std::fmt;
 /// `repository:<name>:<actions>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Scope {
+    /// The repository path (`group/app`).
     pub repository: String,
     /// In the order sent (`pull,push`).
     pub actions: Vec<String>,
 }
 
 impl Scope {
+    /// The scope of `actions` (`pull`, `push`, `delete`, `*`) on `repository`.
     pub fn new(repository: &str, actions: &[&str]) -> Scope {
         Scope {
             repository: repository.to_string(),

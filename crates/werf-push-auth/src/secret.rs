@@ -15,9 +15,12 @@ impl Secret {
         super::redact::remember(&s);
         Secret(s)
     }
+    /// The secret itself, to send it (never to print it).
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether the secret is the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -18,10 +18,14 @@ pub(crate) const MAX_EARLY_RENEWAL: Duration = Duration::from_secs(30);
 /// An access token and how long it is good for.
 #[derive(Clone, Debug)]
 pub struct Token {
+    /// The token, sent as `Bearer <value>`.
     pub value: Secret,
     /// An OAuth2 refresh token the realm handed back, if any.
     pub refresh_token: Option<Secret>,
+    /// How long the token is good for from `obtained` (`expires_in`, else the JWT's `exp`,
+    /// else 60 s).
     pub lifetime: Duration,
+    /// When the realm's answer came.
     pub obtained: Instant,
 }
 

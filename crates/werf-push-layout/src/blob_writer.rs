@@ -85,6 +85,7 @@ impl BlobWriter {
         self.len
     }
 
+    /// Whether nothing was written yet.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -6,70 +6,136 @@ use thiserror::Error;
 
 use werf_push_spec::{Digest, SpecError};
 
+/// A layout that cannot be opened, read or written; each names the path it concerns.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum LayoutError {
+    /// The directory is no OCI image layout: `oci-layout` missing or not JSON, or
+    /// `index.json` not an index.
     #[error("{path}: not an OCI image layout: {reason}")]
-    NotALayout { path: PathBuf, reason: String },
+    NotALayout {
+        /// The layout's directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The directory does not exist.
     #[error("{path}: no such directory")]
-    Missing { path: PathBuf },
+    Missing {
+        /// The directory named.
+        path: PathBuf,
+    },
+    /// `oci-layout` names an `imageLayoutVersion` other than 1.x.x.
     #[error("{path}: unsupported imageLayoutVersion '{}' (expected 1.x.x)", werf_push_spec::text::shown(.found))]
-    Version { path: PathBuf, found: String },
+    Version {
+        /// The `oci-layout` file.
+        path: PathBuf,
+        /// The version it names (empty when none).
+        found: String,
+    },
+    /// `index.json` or a manifest blob does not parse as a manifest.
     #[error("{path}: {source}")]
     Manifest {
+        /// The file read.
         path: PathBuf,
+        /// Why it does not parse.
         #[source]
         source: SpecError,
     },
+    /// A blob a manifest references has no file in `blobs/`.
     #[error("{path}: blob {digest} is missing from the layout")]
-    MissingBlob { path: PathBuf, digest: Digest },
+    MissingBlob {
+        /// Where the blob should be.
+        path: PathBuf,
+        /// The blob's digest.
+        digest: Digest,
+    },
+    /// A blob's file has another size than its descriptor says.
     #[error("{path}: blob {digest} has {actual} bytes but its descriptor says {expected}")]
     WrongSize {
+        /// The blob's file.
         path: PathBuf,
+        /// The blob's digest.
         digest: Digest,
+        /// The size in the descriptor, in bytes.
         expected: u64,
+        /// The size of the file, in bytes.
         actual: u64,
     },
+    /// A blob's content does not hash to its digest.
     #[error("{path}: blob {digest} has content with digest {actual}: the file is corrupted")]
     DigestMismatch {
+        /// The blob's file.
         path: PathBuf,
+        /// The digest the blob is named by.
         digest: Digest,
+        /// The digest of its content.
         actual: Digest,
     },
+    /// A blob's path is a link leading out of the layout, or not a regular file.
     #[error("{path}: blob {digest} is a symlink leading out of the layout or a non-regular file")]
-    NotRegular { path: PathBuf, digest: Digest },
+    NotRegular {
+        /// The blob's path.
+        path: PathBuf,
+        /// The blob's digest.
+        digest: Digest,
+    },
+    /// A blob read whole (a manifest or config) is larger than [`MAX_MANIFEST`](crate::MAX_MANIFEST).
     #[error("{path}: manifest {digest} is {size} bytes, more than the {limit} bytes allowed")]
     TooLarge {
+        /// The manifest's file.
         path: PathBuf,
+        /// The manifest's digest.
         digest: Digest,
+        /// Its size, in bytes.
         size: u64,
+        /// The most allowed, in bytes.
         limit: u64,
     },
     /// The writer's `index.json` would be over what readers accept: nothing was written.
     #[error("{path}: index.json would be {size} bytes, more than the {limit} bytes every reader accepts; nothing was changed: the storage holds too many entries for one index.json (keep fewer images or stages in it, or split it into two storages)")]
     IndexTooLarge {
+        /// The `index.json` not written.
         path: PathBuf,
+        /// The size it would have, in bytes.
         size: u64,
+        /// The most readers accept, in bytes.
         limit: u64,
     },
-    /// `available` is made with `spec::text::shown_list`.
+    /// No entry of `index.json` matches the image selector.
     #[error("{path}: no image '{}' in index.json; available: {available}", werf_push_spec::text::shown(.selector))]
     NoSuchImage {
+        /// The layout's directory.
         path: PathBuf,
+        /// The selector given (a ref name or a digest).
         selector: String,
+        /// The images there are, made with `spec::text::shown_list`.
         available: String,
     },
-    /// `available` is made with `spec::text::shown_list`.
+    /// `index.json` lists several images and no selector chose one.
     #[error("{path}: index.json lists {count} images; name one with oci:DIR:REF or oci:DIR@DIGEST; available: {available}")]
     Ambiguous {
+        /// The layout's directory.
         path: PathBuf,
+        /// How many images it lists.
         count: usize,
+        /// The images there are, made with `spec::text::shown_list`.
         available: String,
     },
+    /// `index.json` lists no image.
     #[error("{path}: index.json lists no image")]
-    Empty { path: PathBuf },
+    Empty {
+        /// The layout's directory.
+        path: PathBuf,
+    },
+    /// Indexes nest deeper than allowed (a loop of indexes, or hostile input).
     #[error("{path}: nested indexes deeper than {limit} levels (a loop?)")]
-    TooDeep { path: PathBuf, limit: usize },
+    TooDeep {
+        /// The layout's directory.
+        path: PathBuf,
+        /// The deepest nesting allowed.
+        limit: usize,
+    },
     /// Another writer holds the layout's `LOCK` file.
     #[error(
         "{}: the stages storage is being written by {holder} (it holds {}); wait for it to \
@@ -77,15 +143,28 @@ pub enum LayoutError {
         .path.parent().unwrap_or(.path).display(),
         .path.display()
     )]
-    Locked { path: PathBuf, holder: String },
+    Locked {
+        /// The `LOCK` file.
+        path: PathBuf,
+        /// Who holds it: `process <pid>`, or `another process` when it wrote no id.
+        holder: String,
+    },
     /// The disk (or quota) is full: nothing of the write was kept.
     #[error(
         "{path}: no space left on device (the filesystem mounted at {mount}); nothing was changed"
     )]
-    NoSpace { path: PathBuf, mount: PathBuf },
+    NoSpace {
+        /// The file being written.
+        path: PathBuf,
+        /// The mount point of its filesystem.
+        mount: PathBuf,
+    },
+    /// Any other failure to read or write a file of the layout.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory concerned.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },

@@ -6,6 +6,7 @@
 //! layout or an archive on disk. Knows nothing of registries or werf.
 
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 
 mod blob_writer;
 mod error;
@@ -24,4 +25,5 @@ pub use read::{Image, Layout, MAX_MANIFEST};
 pub use source::{Source, Transport};
 pub use write::{IndexEntry, LayoutWriter};
 
+/// The annotation naming an image in `index.json` (what `oci:DIR:REF` selects).
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";

@@ -35,6 +35,7 @@ pub struct Exactly<R> {
 }
 
 impl<R: io::Read> Exactly<R> {
+    /// Reads `inner`, which must hold exactly `len` bytes.
     pub fn new(inner: R, len: u64) -> Exactly<R> {
         Exactly {
             inner,

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::LayoutError;
 
+/// The lock file's name, in the layout's root.
 pub const LOCK_FILE: &str = "LOCK";
 
 /// Held while a writer changes a layout; released on drop.
@@ -59,6 +60,7 @@ impl LayoutLock {
         Ok(LayoutLock { file, path })
     }
 
+    /// The `LOCK` file held.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -26,12 +26,17 @@ pub struct Layout {
 /// last) and the unique blobs they reference (largest first).
 #[derive(Debug, Clone)]
 pub struct Image {
+    /// The manifest the selector chose (an image manifest or an index).
     pub root: Manifest,
+    /// Every manifest of the image, children before parents, `root` last.
     pub manifests: Vec<Manifest>,
+    /// Every blob the manifests reference (configs and layers), each once, largest first.
     pub blobs: Vec<Descriptor>,
 }
 
 impl Layout {
+    /// Opens the layout in `dir`: `oci-layout` (version 1.x.x) and `index.json` read and
+    /// checked; an image's manifests and blobs are checked by [`Layout::image`].
     pub fn open(dir: &Path) -> Result<Layout, LayoutError> {
         let not = |reason: String| LayoutError::NotALayout {
             path: dir.to_path_buf(),
@@ -79,6 +84,7 @@ impl Layout {
         })
     }
 
+    /// The layout's directory, as given to [`Layout::open`].
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -91,6 +97,8 @@ impl Layout {
         }
     }
 
+    /// Where the blob `digest` is in the layout (`blobs/<algorithm>/<hex>`), whether or not
+    /// it exists.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.root
             .join("blobs")
@@ -159,6 +167,7 @@ impl Layout {
         Ok(bytes)
     }
 
+    /// Reads, verifies and parses the manifest `d` points to.
     pub fn read_manifest(&self, d: &Descriptor) -> Result<Manifest, LayoutError> {
         let bytes = self.read_blob(d)?;
         Manifest::parse(bytes, Some(&d.media_type)).map_err(|source| LayoutError::Manifest {

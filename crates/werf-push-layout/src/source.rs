@@ -14,6 +14,9 @@
 use std::path::{Path, PathBuf};
 
 /// How the path of a [`Source`] is read.
+///
+/// Exhaustive on purpose: a new transport must be read by every `match` on it (`stages
+/// import` reads each), not fall into a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
     /// `oci:`: a directory holding an OCI image layout.
@@ -46,8 +49,11 @@ impl Transport {
 /// nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Source {
+    /// How the path is read.
     pub transport: Transport,
+    /// The layout directory or archive file.
     pub path: PathBuf,
+    /// What selects the image in it (`None`: the only one there, or an error).
     pub selector: Option<String>,
 }
 

@@ -10,6 +10,8 @@ use super::safe_fs::{real_dirs, replace_file};
 use super::{LayoutError, MAX_MANIFEST};
 use werf_push_spec::{media_type, Descriptor, Digest};
 
+/// Writes a layout: blobs, then `index.json` in one atomic step ([`LayoutWriter::create`]
+/// opens or creates it).
 pub struct LayoutWriter {
     root: PathBuf,
     entries: Vec<IndexEntry>,
@@ -21,6 +23,7 @@ pub struct LayoutWriter {
 /// a rewrite.
 #[derive(Debug, Clone)]
 pub struct IndexEntry {
+    /// The entry read as a descriptor; `None` when it does not read as one.
     pub descriptor: Option<Descriptor>,
     json: serde_json::Value,
 }

@@ -14,6 +14,7 @@ pub struct Digest {
 }
 
 impl Digest {
+    /// Parses `algorithm:hex`; an error names the input and what is wrong with it.
     pub fn parse(input: &str) -> Result<Digest, SpecError> {
         let err = |reason| SpecError::Digest {
             input: input.chars().take(200).collect(),
@@ -55,10 +56,12 @@ impl Digest {
         }
     }
 
+    /// The algorithm: `sha256` or `sha512`.
     pub fn algorithm(&self) -> &'static str {
         self.algorithm
     }
 
+    /// The hash in lower-case hex (64 characters for sha256, 128 for sha512).
     pub fn hex(&self) -> &str {
         &self.hex
     }

@@ -12,9 +12,14 @@ use super::Digest;
 
 /// A running hash in one digest algorithm; [`finish`](DigestHasher::finish) gives the
 /// [`Digest`] of everything fed to it.
+///
+/// Exhaustive on purpose: one variant per algorithm [`Digest::parse`] accepts, so a new
+/// algorithm is added to both at once.
 #[derive(Clone, Debug)]
 pub enum DigestHasher {
+    /// A sha256 hash.
     Sha256(Sha256),
+    /// A sha512 hash.
     Sha512(Sha512),
 }
 
@@ -49,6 +54,7 @@ impl DigestHasher {
         }
     }
 
+    /// Feeds `bytes` to the hash.
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
             DigestHasher::Sha256(h) => h.update(bytes),

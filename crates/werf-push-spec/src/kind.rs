@@ -2,6 +2,9 @@
 //! the command line maps classes to exit codes in one place. Knows nothing of exit codes.
 
 /// What kind of failure an error is, as a person acts on it.
+///
+/// Exhaustive on purpose: the command line gives each class its exit code in one `match`,
+/// and a new class must be given one there rather than fall into a wildcard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Bad command line, reference, name or path: fix the input.

@@ -2,6 +2,7 @@
 //! their exact bytes. Knows nothing of disks, HTTP or registries' behaviour.
 
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 
 mod digest;
 mod error;

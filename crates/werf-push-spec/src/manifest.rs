@@ -14,10 +14,15 @@ use super::{Digest, SpecError};
 /// What a manifest points to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descriptor {
+    /// The media type of the content pointed to (`mediaType`).
     pub media_type: String,
+    /// The digest of the content.
     pub digest: Digest,
+    /// The size of the content in bytes.
     pub size: u64,
+    /// `os/architecture[/variant]` of an index entry (`linux/arm64/v8`), if it says one.
     pub platform: Option<String>,
+    /// The descriptor's annotations (e.g. `org.opencontainers.image.ref.name`).
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -55,13 +60,22 @@ impl Descriptor {
     }
 }
 
+/// The parsed content of a manifest.
+///
+/// Exhaustive on purpose: these are the two manifest kinds of the OCI image spec (and of
+/// Docker schema 2) that can be pushed and walked; anything else fails to parse.
 #[derive(Debug, Clone)]
 pub enum ManifestKind {
+    /// An image manifest (OCI or Docker schema 2).
     Image {
+        /// The image's config blob.
         config: Descriptor,
+        /// The image's layer blobs, base layer first.
         layers: Vec<Descriptor>,
     },
+    /// An index (OCI index or Docker manifest list).
     Index {
+        /// The manifests it lists, in its order.
         manifests: Vec<Descriptor>,
     },
 }

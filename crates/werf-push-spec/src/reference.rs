@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use super::{Digest, SpecError};
 
+/// The registry name of Docker Hub, which a reference without a host means.
 pub const DOCKER_HUB: &str = "docker.io";
 /// The host Docker Hub's registry API actually answers on.
 pub(crate) const DOCKER_HUB_API: &str = "registry-1.docker.io";
@@ -17,13 +18,20 @@ pub const MAX_TAG: usize = 128;
 /// `registry/repository[:tag][@digest]`, normalised.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Reference {
+    /// The registry host, with its port if given (`docker.io` when none, and for Docker
+    /// Hub's other names).
     pub registry: String,
+    /// The repository path (`library/nginx` for Docker Hub's official images).
     pub repository: String,
+    /// The tag, if the reference has one (validated: at most 128 characters).
     pub tag: Option<String>,
+    /// The digest, if the reference has one (`@sha256:...`).
     pub digest: Option<Digest>,
 }
 
 impl Reference {
+    /// Parses and normalises `[registry/]repository[:tag][@digest]`; an error names the bad
+    /// part.
     pub fn parse(input: &str) -> Result<Reference, SpecError> {
         let err = |part: &'static str, reason: String| SpecError::Reference {
             input: input.chars().take(300).collect(),

@@ -6,22 +6,34 @@
 use super::reference::is_docker_hub;
 
 /// A registry service known by its host name; `Generic` for every other host.
+///
+/// Exhaustive on purpose: a new vendor must be placed by every `match` on it (the push's
+/// upload profile, werf's naming rules), not fall silently into a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Vendor {
+    /// GitHub Container Registry, `ghcr.io`.
     Ghcr,
     /// GitHub's former registry, `docker.pkg.github.com`.
     GitHubPackages,
+    /// Amazon ECR, `<account>.dkr.ecr.<region>.amazonaws.com`.
     Ecr,
+    /// Amazon ECR Public, `public.ecr.aws`.
     EcrPublic,
     /// Google Artifact Registry and Container Registry.
     Gar,
+    /// Azure Container Registry, `*.azurecr.io`.
     Acr,
+    /// Docker Hub (`docker.io` and its API hosts).
     DockerHub,
     /// `quay.io`, its subdomains and werf's self-hosted Quay names (`quay.<name>.com`).
     Quay,
+    /// GitLab.com's registry, `registry.gitlab.com`.
     Gitlab,
+    /// JFrog Artifactory cloud, `*.jfrog.io`.
     Artifactory,
+    /// Harbor (`demo.goharbor.io`, hosts named `harbor.*`).
     Harbor,
+    /// Any other host: a registry with no known quirks.
     Generic,
 }
 

@@ -3,10 +3,9 @@
 //! `repository:<from>:pull` for a mount), so the registry layer need not say them.
 //!
 //! - The scheme is learned from a challenge (the ping's `GET /v2/` 401, or any later 401):
-//!   Basic sends the credentials with every request; Bearer fetches a token from the realm
-//!   (`GET realm?service=&scope=...` with Basic credentials, or anonymously; a Docker
-//!   `identitytoken` is an OAuth2 refresh token POSTed to the realm), one per scope set,
-//!   cached and renewed early (`auth::token`), fetched once for concurrent requests.
+//!   Basic sends the credentials with every request; Bearer uses a token from the realm
+//!   (fetched by `token_fetch.rs`), one per scope set, cached and renewed early
+//!   (`auth::token`), fetched once for concurrent requests.
 //! - A 401 to a request that carried a token (it expired, or was revoked) refreshes the
 //!   token and sends that one request again; a second 401 is an error: `Denied` when the
 //!   challenge says `insufficient_scope` (distribution answers 401, not 403, to a token
@@ -15,10 +14,11 @@
 //!   requests to other hosts (absolute upload Locations, blob storage) are sent bare, and
 //!   reqwest drops the header on redirects to another host. The realm gets the registry's
 //!   credentials only over HTTPS, or when it is on this machine, or when the registry
-//!   itself is plain HTTP.
+//!   itself is plain HTTP (`token_fetch.rs` checks).
 //!
 //! - A `DELETE` whose token for `repository:<name>:delete` is refused asks once for
-//!   `repository:<name>:*` (GitLab), then at once for the rest of the run (`client.rs`).
+//!   `repository:<name>:*` (GitLab), then at once for the rest of the run: the retry is in
+//!   `client.rs`, the registry's memory of it here.
 //!
 //! Credentials are looked up (maybe running a helper) at the first challenge, so an
 //! anonymous registry never causes a lookup. Secrets are never logged.
@@ -26,21 +26,19 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use base64::Engine;
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderValue, WWW_AUTHENTICATE};
 use reqwest::{Client, Response};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::error::chain;
-use super::watch::{guard, Watch};
-use super::{BodyReader, Limit, Timeouts, TransportError};
+use super::token_fetch::TokenRequest;
+use super::{Timeouts, TransportError};
 use werf_push_auth::{
     challenge, Challenge, CredentialStore, Credentials, Found, Scope, Source, Token,
 };
-use werf_push_spec::reference::is_local_host;
 
 /// What the registry asked for.
 #[derive(Debug, Clone)]
@@ -256,8 +254,8 @@ impl Authenticator {
         scopes: &[Scope],
         stale: Option<&str>,
     ) -> Result<HeaderValue, TransportError> {
-        let creds = &self.found().await?.credentials;
-        if let Credentials::RegistryToken(t) = creds {
+        let found = self.found().await?;
+        if let Credentials::RegistryToken(t) = &found.credentials {
             return header(&format!("Bearer {}", t.expose()));
         }
         let key = scopes
@@ -280,108 +278,20 @@ impl Authenticator {
                 return header(&format!("Bearer {}", t.value.expose()));
             }
         }
-        let token = self.fetch(realm, service, scopes, creds).await?;
+        let token = TokenRequest {
+            client: &self.client,
+            timeouts: self.timeouts,
+            host: &self.host,
+            base: &self.base,
+            realm,
+            service,
+            scopes,
+        }
+        .fetch(found)
+        .await?;
         let value = header(&format!("Bearer {}", token.value.expose()))?;
         *cached = Some(token);
         Ok(value)
-    }
-
-    /// One token from the realm.
-    async fn fetch(
-        &self,
-        realm: &Url,
-        service: Option<&str>,
-        scopes: &[Scope],
-        creds: &Credentials,
-    ) -> Result<Token, TransportError> {
-        let realm_text = super::client::redact_query(realm);
-        let may_send = realm.scheme() == "https"
-            || self.base.scheme() == "http"
-            || realm.host_str().is_some_and(is_local_host);
-        let creds = if may_send {
-            creds
-        } else {
-            tracing::warn!("token realm {realm_text} is plain HTTP: credentials not sent to it");
-            &Credentials::Anonymous
-        };
-        let scope_list: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        tracing::debug!("token for [{}] from {realm_text}", scope_list.join(" "));
-        let obtained = Instant::now();
-        let request = match creds {
-            Credentials::IdentityToken { token, .. } => {
-                // OAuth2 refresh-token grant (Docker's identity tokens).
-                let mut form = url::form_urlencoded::Serializer::new(String::new());
-                form.append_pair("grant_type", "refresh_token")
-                    .append_pair("refresh_token", token.expose())
-                    .append_pair("client_id", "werf-push")
-                    .append_pair("scope", &scope_list.join(" "));
-                if let Some(s) = service {
-                    form.append_pair("service", s);
-                }
-                self.client
-                    .post(realm.clone())
-                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(form.finish())
-            }
-            _ => {
-                let mut url = realm.clone();
-                {
-                    let mut q = url.query_pairs_mut();
-                    if let Some(s) = service {
-                        q.append_pair("service", s);
-                    }
-                    for s in &scope_list {
-                        q.append_pair("scope", s);
-                    }
-                }
-                let mut r = self.client.get(url);
-                if let Some(h) = basic_header(creds) {
-                    r = r.header(AUTHORIZATION, h);
-                }
-                r
-            }
-        };
-        let method = if matches!(creds, Credentials::IdentityToken { .. }) {
-            "POST"
-        } else {
-            "GET"
-        };
-        let watch = Watch::new(self.timeouts, 0, std::time::Instant::now());
-        let resp = guard(&watch, request.send())
-            .await
-            .map_err(|(kind, after)| TransportError::Timeout {
-                method: method.into(),
-                url: realm_text.clone(),
-                kind,
-                after,
-            })?
-            .map_err(|e| TransportError::TokenRealm {
-                realm: realm_text.clone(),
-                detail: chain(&e),
-            })?;
-        let status = resp.status().as_u16();
-        if status == 401 || status == 403 {
-            return Err(TransportError::Unauthorized {
-                host: self.host.clone(),
-                credentials: self.source_text().await,
-                detail: format!("the token realm {realm_text} answered {status}"),
-            });
-        }
-        if status != 200 {
-            return Err(TransportError::TokenRealm {
-                realm: realm_text,
-                detail: format!("answered {status}"),
-            });
-        }
-        let body = BodyReader::new(resp, method, &self.timeouts)
-            .collect(Limit::TOKEN)
-            .await?;
-        Token::from_reply(&body, obtained, SystemTime::now()).map_err(|detail| {
-            TransportError::TokenRealm {
-                realm: realm_text,
-                detail,
-            }
-        })
     }
 }
 
@@ -394,7 +304,7 @@ fn challenge_values(resp: &Response) -> Vec<&str> {
 }
 
 /// `Basic base64(user:password)` for Basic credentials.
-fn basic_header(creds: &Credentials) -> Option<HeaderValue> {
+pub(crate) fn basic_header(creds: &Credentials) -> Option<HeaderValue> {
     match creds {
         Credentials::Basic { username, password } => {
             let raw = format!("{username}:{}", password.expose());

@@ -16,29 +16,41 @@ use super::TransportError;
 /// Read size when streaming a file to the socket.
 pub const STREAM_BUF: usize = 256 * 1024;
 
+/// A request body that can be sent again (each attempt opens it anew).
 #[derive(Clone)]
 pub enum Body {
+    /// No body.
     Empty,
+    /// Bytes in memory (a manifest, a small blob).
     Bytes(Bytes),
     /// `len` bytes of `path` from `offset`; with `check`, the file's bytes are hashed as
     /// they are read and a body that would end the file with bytes that do not hash to its
     /// digest fails instead (`file_stream::StreamCheck`).
     File {
+        /// The file, reopened for each attempt.
         path: PathBuf,
+        /// Where in the file the body starts, in bytes.
         offset: u64,
+        /// The body's length, in bytes.
         len: u64,
+        /// The digest the whole file must have, checked as it is read.
         check: Option<Arc<super::file_stream::StreamCheck>>,
     },
     /// `len` bytes from `offset` of the synthetic content for `seed` (`synthetic.rs`):
     /// benchmarks.
     Synthetic {
+        /// Which synthetic content.
         seed: u64,
+        /// Where in it the body starts, in bytes.
         offset: u64,
+        /// The body's length, in bytes.
         len: u64,
     },
     /// `inner`, calling `progress` with the size of each piece handed to the connection.
     Tracked {
+        /// The body sent.
         inner: Box<Body>,
+        /// Called with the size of each piece sent.
         progress: Progress,
     },
 }
@@ -47,6 +59,7 @@ pub enum Body {
 pub(crate) type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 
 impl Body {
+    /// The body's length in bytes (its `Content-Length`).
     pub fn len(&self) -> u64 {
         match self {
             Body::Empty => 0,
@@ -57,6 +70,7 @@ impl Body {
         }
     }
 
+    /// Whether the body has no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -1,9 +1,9 @@
-//! The transport stack, assembled in `Transport::connect`: the clients (`clients.rs`:
+//! The transport stack, assembled in `Transport::connect` from the `TransportOptions`
+//! (`options.rs`): the clients (`clients.rs`:
 //! TLS, HTTP/2 for small requests, HTTP/1.1 for bodies), the scheme by ping, the auth
 //! handshake (`auth.rs`) around request retry (`retry.rs`), and the bound on requests in
 //! flight (`limit.rs`) around each attempt.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -13,61 +13,13 @@ use url::Url;
 
 use super::auth::Authenticator;
 use super::clients::Clients;
-use super::error::request_error;
+use super::request_error::request_error;
 use super::retry::{is_retryable_status, parse_retry_after};
 use super::watch::{guard, Watch};
-use super::{ping, BodyReader, Request, RetryBudget, RetryNotice, Timeouts, TransportError};
-use werf_push_auth::{scope, CredentialStore};
-
-#[derive(Debug, Clone)]
-pub struct TransportOptions {
-    /// Allow plain HTTP for this registry (HTTPS is tried first).
-    pub insecure: bool,
-    /// Accept any certificate.
-    pub skip_tls_verify: bool,
-    /// Extra CA certificate (PEM) to trust.
-    pub ca_file: Option<PathBuf>,
-    /// Fall back to plain HTTP for registries on this machine, as Docker does.
-    pub local_http_fallback: bool,
-    pub user_agent: String,
-    /// Where credentials come from (looked up per registry at its first challenge).
-    pub credentials: CredentialStore,
-    /// Docker's per-registry TLS directory (`<dir>/<host[:port]>/ca.crt`, `client.cert`).
-    pub certs_d: Option<PathBuf>,
-    /// Sees every request attempt (method, path, status, latency, body size): benchmarks.
-    pub observer: Option<super::RequestObserver>,
-    /// Offer only HTTP/1.1 by ALPN: through a TLS proxy that speaks HTTP/2, uploads over
-    /// HTTP/1.1 cost less CPU (one connection per transfer, no 16 KiB frames and
-    /// flow-control windows; docs/performance.md).
-    pub http1_only: bool,
-    /// Connect, response and stall timeouts of every request.
-    pub timeouts: Timeouts,
-    /// Requests in flight to one registry at most (`--requests`); 429 and 503 answers
-    /// lower it for a while (`limit.rs`).
-    pub max_requests: usize,
-}
-
-/// Requests in flight to one registry unless `--requests` says otherwise: enough for a
-/// publish's tag checks to go in one round trip. Over HTTP/2 they share one connection.
-pub const DEFAULT_MAX_REQUESTS: usize = 128;
-
-impl Default for TransportOptions {
-    fn default() -> Self {
-        TransportOptions {
-            insecure: false,
-            skip_tls_verify: false,
-            ca_file: None,
-            local_http_fallback: true,
-            user_agent: format!("werf-push/{}", env!("CARGO_PKG_VERSION")),
-            credentials: CredentialStore::default(),
-            certs_d: Some(PathBuf::from("/etc/docker/certs.d")),
-            observer: None,
-            http1_only: false,
-            timeouts: Timeouts::default(),
-            max_requests: DEFAULT_MAX_REQUESTS,
-        }
-    }
-}
+use super::{
+    ping, BodyReader, Request, RetryBudget, RetryNotice, Timeouts, TransportError, TransportOptions,
+};
+use werf_push_auth::scope;
 
 /// A connected registry endpoint: client, base URL and the run's retry budget.
 #[derive(Debug, Clone)]
@@ -124,6 +76,7 @@ impl Transport {
         tokio::spawn(async move { super::warm::upload_connections(&c, &base, n, &t).await });
     }
 
+    /// The timeouts every request to this registry is under.
     pub fn timeouts(&self) -> &Timeouts {
         &self.timeouts
     }
@@ -134,10 +87,12 @@ impl Transport {
         BodyReader::new(resp, method, &self.timeouts)
     }
 
+    /// The registry (`host[:port]`) as given to [`Transport::connect`].
     pub fn host(&self) -> &str {
         &self.host
     }
 
+    /// The run's retry budget, shared by every registry of the run.
     pub fn budget(&self) -> &Arc<RetryBudget> {
         &self.budget
     }

@@ -1,104 +1,165 @@
 //! Transport failures, classified so that callers and people can act on them: which ones
 //! a later attempt may cure (connection resets, timeouts (each named with its flag), HTTP/2
 //! GOAWAY or refused streams) and which it cannot (bad TLS settings, unreadable files,
-//! answers over their size cap). Knows nothing of
-//! registry paths.
+//! answers over their size cap); a failed request is sorted into them by
+//! `request_error.rs`. Knows nothing of registry paths.
 
 use thiserror::Error;
 
+/// A request (or the connection, TLS, scheme or auth handshake under it) that failed;
+/// `kind()` gives its class, `is_retryable()` whether a later attempt may cure it.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum TransportError {
+    /// No connection to the registry could be opened (refused, no route, bad host name).
     #[error("cannot reach registry {host}: {detail}")]
-    Unreachable { host: String, detail: String },
+    Unreachable {
+        /// The registry (`host[:port]`).
+        host: String,
+        /// Why: the error's chain of causes.
+        detail: String,
+    },
+    /// The registry answered HTTPS with plain HTTP, and plain HTTP is not allowed for it.
     #[error("registry {host} speaks plain HTTP, not HTTPS; if that is intended, pass --insecure-registry")]
-    PlainHttp { host: String },
+    PlainHttp {
+        /// The registry (`host[:port]`).
+        host: String,
+    },
+    /// Plain HTTP was asked for, but the registry speaks HTTPS.
     #[error("registry {host} speaks HTTPS, not plain HTTP; drop --insecure-registry or use the HTTPS port")]
-    NotHttp { host: String },
-    /// `detail` is said in words (`tls::in_words`), never as Rust debug text.
+    NotHttp {
+        /// The registry (`host[:port]`).
+        host: String,
+    },
+    /// The TLS handshake failed (untrusted or wrong certificate, client certificate wanted).
     #[error("TLS with registry {host} failed: {detail}")]
     Tls {
+        /// The registry (`host[:port]`).
         host: String,
         /// What the fix depends on, typed.
         problem: super::TlsProblem,
+        /// The failure said in words (`tls::in_words`), never as Rust debug text.
         detail: String,
     },
-    /// Something answered over `scheme`, but not as a registry (`server`: what it says
-    /// it is, ` (Server: nginx, text/html)`, or empty).
+    /// Something answered over `scheme`, but not as a registry.
     #[error("{host} is not a registry: {scheme} answered, but GET /v2/ answered {status}{server}")]
     NotRegistry {
+        /// The host (`host[:port]`).
         host: String,
+        /// `https` or `http`.
         scheme: String,
+        /// What `GET /v2/` answered.
         status: u16,
+        /// What it says it is, ` (Server: nginx, text/html)`, or empty.
         server: String,
     },
-    /// A request that failed in a way a later attempt may cure (see `is_transient`).
+    /// A request that failed in a way a later attempt may cure (sorted by `request_error.rs`).
     #[error("{method} {url}: {detail}")]
     Request {
+        /// The request's method.
         method: String,
+        /// The request's URL, its query dropped.
         url: String,
+        /// The failure: the error's chain of causes.
         detail: String,
     },
     /// A request that failed in a way no retry cures (it could not be built, too many
     /// redirects, an HTTP/2 protocol error).
     #[error("{method} {url}: {detail}")]
     RequestFatal {
+        /// The request's method.
         method: String,
+        /// The request's URL, its query dropped.
         url: String,
+        /// The failure: the error's chain of causes.
         detail: String,
     },
     /// A timeout of `pace.rs` ran out; a later attempt may succeed.
     #[error("{method} {url}: {}", kind.describe(*after))]
     Timeout {
+        /// The request's method.
         method: String,
+        /// The request's URL, its query dropped.
         url: String,
+        /// Which timeout ran out.
         kind: super::TimeoutKind,
+        /// The timeout's length.
         after: std::time::Duration,
     },
     /// An answer longer than what may be held in memory (`read.rs`).
     #[error("{method} {url}: the answer is larger than {}, the cap for {what}", size_text(*max))]
     TooLarge {
+        /// The request's method.
         method: String,
+        /// The request's URL, its query dropped.
         url: String,
+        /// What the answer is (`a manifest or config`).
         what: &'static str,
+        /// The cap, in bytes.
         max: usize,
     },
+    /// A file to send as a request body cannot be read.
     #[error("cannot read {path}: {source}")]
     Body {
+        /// The file.
         path: String,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
+    /// A setting that cannot be used: a CA or client certificate file, a credential that
+    /// cannot go in a header, the TLS setup.
     #[error("bad TLS setting: {0}")]
     Config(String),
+    /// The credentials could not be looked up (a file or a helper failed).
     #[error("cannot get credentials: {0}")]
     Credentials(#[from] werf_push_auth::AuthError),
+    /// The registry wants credentials and no source had any for it.
     #[error("registry {host} requires authentication and no credentials were found for it")]
     NoCredentials {
+        /// The registry (`host[:port]`).
         host: String,
         /// Every place looked at (`CredentialStore::places`), for the hint.
         places: String,
     },
+    /// The registry (or its token realm) refused the credentials.
     #[error("registry {host} did not accept the credentials from {credentials}: {detail}")]
     Unauthorized {
+        /// The registry (`host[:port]`).
         host: String,
+        /// Where the credentials came from (a `Source` in words).
         credentials: String,
+        /// What said no, and how.
         detail: String,
     },
+    /// The credentials were accepted but lack the rights the request needs
+    /// (`insufficient_scope`).
     #[error("registry {host} denied access: the account (credentials from {credentials}) was not granted {scope}")]
     Denied {
+        /// The registry (`host[:port]`).
         host: String,
+        /// The scopes asked for, as sent (`repository:app:pull,push`).
         scope: String,
+        /// Where the credentials came from (a `Source` in words).
         credentials: String,
     },
+    /// The token realm failed: unreachable, an error status, or an answer with no token.
     #[error("token realm {realm}: {detail}")]
-    TokenRealm { realm: String, detail: String },
+    TokenRealm {
+        /// The realm's URL, its query dropped.
+        realm: String,
+        /// What went wrong (never the answer's text).
+        detail: String,
+    },
     /// A 401 from an origin other than the registry's (storage or a CDN a request was
     /// redirected to): never learned from, no credentials sent there.
     #[error("{request}: {origin}, not the registry {host}, answered 401 Unauthorized; its challenge is not followed: the registry's credentials go only to the registry and the token realm it names")]
     ForeignUnauthorized {
         /// The method and URL, as `GET https://...`.
         request: String,
+        /// The origin that answered 401 (`https://storage.example.com`).
         origin: String,
+        /// The registry (`host[:port]`).
         host: String,
     },
 }
@@ -182,115 +243,6 @@ fn innermost(detail: &str) -> &str {
     last.split(" (os error").next().unwrap_or(last).trim()
 }
 
-/// A failed request as an error: a connect timeout (reqwest's, covering TCP and TLS) named
-/// as such, then transient or not (see [`is_transient`]).
-pub(crate) fn request_error(
-    method: &str,
-    url: String,
-    e: &reqwest::Error,
-    connect: std::time::Duration,
-) -> TransportError {
-    let (method, detail) = (method.to_string(), chain(e));
-    if e.is_connect() && e.is_timeout() {
-        TransportError::Timeout {
-            method,
-            url,
-            kind: super::TimeoutKind::Connect,
-            after: connect,
-        }
-    } else if is_transient(e) {
-        let detail = match os_timeout(e) {
-            true => format!("{detail} ({OS_TIMEOUT})"),
-            false => detail,
-        };
-        TransportError::Request {
-            method,
-            url,
-            detail,
-        }
-    } else {
-        TransportError::RequestFatal {
-            method,
-            url,
-            detail,
-        }
-    }
-}
-
-/// What a socket timeout of the operating system is, said beside the system's own words
-/// (`Connection timed out`), which name neither a timeout of werf-push nor a flag.
-const OS_TIMEOUT: &str = "the operating system's TCP timeout: the host stopped answering \
-    at all; no flag sets it, --connect-timeout, --response-timeout and --stall-timeout \
-    normally stop waiting first; retried up to --retries times";
-
-/// Whether the cause of `e` is the operating system's socket timeout (`ETIMEDOUT`).
-fn os_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(c) = cur {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return io.kind() == std::io::ErrorKind::TimedOut;
-        }
-        cur = c.source();
-    }
-    false
-}
-
-/// Whether a failed request may succeed when sent again: connection refused, reset or
-/// closed early, timeouts, HTTP/2 GOAWAY and refused or reset streams (proxies and load
-/// balancers in front of any registry send these mid-upload). Decided on the chain of
-/// causes; an error with nothing recognisable in it is taken as transient unless it is a
-/// request that could not even be built.
-pub(crate) fn is_transient(e: &reqwest::Error) -> bool {
-    if e.is_builder() || e.is_redirect() {
-        return false;
-    }
-    if e.is_timeout() || e.is_connect() {
-        return true;
-    }
-    chain_is_transient(e).unwrap_or(true)
-}
-
-/// `Some(verdict)` for the first cause in the chain that says something definite.
-pub(crate) fn chain_is_transient(e: &(dyn std::error::Error + 'static)) -> Option<bool> {
-    let mut cur = Some(e);
-    while let Some(c) = cur {
-        if let Some(h) = c.downcast_ref::<h2::Error>() {
-            if h.is_go_away() {
-                return Some(true);
-            }
-            if let Some(r) = h.reason() {
-                return Some(matches!(
-                    r,
-                    h2::Reason::REFUSED_STREAM
-                        | h2::Reason::CANCEL
-                        | h2::Reason::INTERNAL_ERROR
-                        | h2::Reason::ENHANCE_YOUR_CALM
-                        | h2::Reason::NO_ERROR
-                ));
-            }
-            if h.is_io() {
-                return Some(true);
-            }
-        }
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind as K;
-            return Some(matches!(
-                io.kind(),
-                K::ConnectionReset
-                    | K::ConnectionAborted
-                    | K::ConnectionRefused
-                    | K::BrokenPipe
-                    | K::UnexpectedEof
-                    | K::TimedOut
-                    | K::NotConnected
-                    | K::Interrupted
-            ));
-        }
-        cur = c.source();
-    }
-    None
-}
-
 /// `16 MiB`, `64 KiB`, `100 bytes`.
 fn size_text(n: usize) -> String {
     match n {
@@ -303,72 +255,4 @@ fn size_text(n: usize) -> String {
 /// The chain of causes of an error, joined, for messages.
 pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     werf_push_spec::text::error_chain(e)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug)]
-    struct Wrap(Box<dyn std::error::Error + Send + Sync>);
-    impl std::fmt::Display for Wrap {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "wrapped")
-        }
-    }
-    impl std::error::Error for Wrap {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(self.0.as_ref())
-        }
-    }
-
-    #[test]
-    fn transient_causes_table() {
-        use std::io::{Error, ErrorKind as K};
-        let cases: Vec<(Box<dyn std::error::Error + Send + Sync>, Option<bool>)> = vec![
-            (
-                Box::new(h2::Error::from(h2::Reason::REFUSED_STREAM)),
-                Some(true),
-            ),
-            (Box::new(h2::Error::from(h2::Reason::CANCEL)), Some(true)),
-            (
-                Box::new(h2::Error::from(h2::Reason::PROTOCOL_ERROR)),
-                Some(false),
-            ),
-            (
-                Box::new(h2::Error::from(h2::Reason::FRAME_SIZE_ERROR)),
-                Some(false),
-            ),
-            (Box::new(Error::from(K::ConnectionReset)), Some(true)),
-            (Box::new(Error::from(K::BrokenPipe)), Some(true)),
-            (Box::new(Error::from(K::UnexpectedEof)), Some(true)),
-            (Box::new(Error::from(K::TimedOut)), Some(true)),
-            (Box::new(Error::from(K::PermissionDenied)), Some(false)),
-            (Box::new(Error::from(K::NotFound)), Some(false)),
-            (Box::new(Error::other("plain")), Some(false)),
-            (
-                Box::new(Wrap(Box::new(Error::from(K::ConnectionReset)))),
-                Some(true),
-            ),
-            (Box::new(std::fmt::Error), None),
-        ];
-        for (e, want) in cases {
-            let shown = e.to_string();
-            assert_eq!(chain_is_transient(e.as_ref()), want, "{shown}");
-        }
-    }
-
-    #[test]
-    fn os_timeouts_table() {
-        use std::io::{Error, ErrorKind as K};
-        let cases: Vec<(Box<dyn std::error::Error + Send + Sync>, bool)> = vec![
-            (Box::new(Error::from(K::TimedOut)), true),
-            (Box::new(Wrap(Box::new(Error::from(K::TimedOut)))), true),
-            (Box::new(Error::from(K::ConnectionReset)), false),
-            (Box::new(std::fmt::Error), false),
-        ];
-        for (e, want) in cases {
-            assert_eq!(os_timeout(e.as_ref()), want, "{e}");
-        }
-    }
 }

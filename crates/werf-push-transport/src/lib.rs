@@ -7,6 +7,7 @@
 //! derives token scopes from (`/v2/<name>/...`, `?mount=&from=`).
 
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 
 mod auth;
 mod body;
@@ -17,23 +18,27 @@ mod error;
 pub mod file_stream;
 mod limit;
 mod metrics;
+mod options;
 mod pace;
 mod ping;
 mod read;
 mod request;
+mod request_error;
 mod retry;
 mod retry_notice;
 pub mod synthetic;
 mod tls;
+mod token_fetch;
 mod warm;
 mod watch;
 
 pub use body::{Body, STREAM_BUF};
-pub use client::{Transport, TransportOptions, DEFAULT_MAX_REQUESTS};
+pub use client::Transport;
 pub use clients::BULK_BODY;
 pub use error::TransportError;
 pub use limit::{Limiter, Load};
 pub use metrics::{RequestObserver, RequestSample};
+pub use options::{TransportOptions, DEFAULT_MAX_REQUESTS};
 pub use pace::{TimeoutKind, Timeouts, MIN_RATE};
 pub use read::{Answer, BodyReader, Limit};
 pub use request::Request;

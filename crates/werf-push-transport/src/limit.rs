@@ -48,6 +48,7 @@ pub enum Load {
 }
 
 impl Load {
+    /// What an answer of `status` says: 429 and 503 are [`Load::TooMany`].
     pub fn of_status(status: u16) -> Load {
         match status {
             429 | 503 => Load::TooMany,
@@ -57,6 +58,8 @@ impl Load {
 }
 
 impl Limiter {
+    /// A bound of `max` requests in flight (at least one), which 429 and 503 answers lower
+    /// for a while.
     pub fn new(max: usize) -> Arc<Limiter> {
         let max = max.max(1);
         Arc::new(Limiter {

@@ -13,7 +13,9 @@ use reqwest::Method;
 
 /// One request attempt, as observed.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct RequestSample<'a> {
+    /// The request's method.
     pub method: &'a Method,
     /// The URL path, without the query.
     pub path: &'a str,
@@ -32,6 +34,7 @@ pub struct RequestSample<'a> {
 pub struct RequestObserver(Arc<dyn Fn(&RequestSample<'_>) + Send + Sync>);
 
 impl RequestObserver {
+    /// An observer calling `f` with each sample.
     pub fn new(f: impl Fn(&RequestSample<'_>) + Send + Sync + 'static) -> RequestObserver {
         RequestObserver(Arc::new(f))
     }

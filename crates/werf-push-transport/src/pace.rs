@@ -12,11 +12,28 @@ pub const MIN_RATE: u64 = 1024;
 
 /// The timeouts of every request (`--connect-timeout`, `--response-timeout`,
 /// `--stall-timeout`).
+/// Built by [`Timeouts::new`] or `Default` (10 s, 60 s, 30 s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
+    /// The longest wait for a TCP connection (and TLS handshake) to open.
     pub connect: Duration,
+    /// The longest wait for the first byte of an answer, from the end of the request.
     pub response: Duration,
+    /// The window over which a moving body must average at least [`MIN_RATE`] bytes a
+    /// second.
     pub stall: Duration,
+}
+
+impl Timeouts {
+    /// The `connect`, `response` and `stall` timeouts.
+    pub fn new(connect: Duration, response: Duration, stall: Duration) -> Timeouts {
+        Timeouts {
+            connect,
+            response,
+            stall,
+        }
+    }
 }
 
 impl Default for Timeouts {
@@ -30,10 +47,15 @@ impl Default for Timeouts {
 }
 
 /// Which timeout ran out.
+///
+/// Exhaustive on purpose: one variant per field of [`Timeouts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutKind {
+    /// No connection within [`Timeouts::connect`].
     Connect,
+    /// No answer within [`Timeouts::response`].
     Response,
+    /// A body moved slower than [`MIN_RATE`] over [`Timeouts::stall`].
     Stall,
 }
 

@@ -18,6 +18,7 @@ use super::{Request, RetryNotice, Timeouts, Transport, TransportError};
 /// How much of an answer may be held in memory, and what happens past it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
+    /// The most bytes held.
     pub max: usize,
     /// What the body is, for the error (`a tag-list page`).
     pub what: &'static str,
@@ -63,6 +64,7 @@ pub struct BodyReader {
 }
 
 impl BodyReader {
+    /// A reader of `resp`'s body (the answer to `method`), under `timeouts.stall`.
     pub fn new(resp: Response, method: &str, timeouts: &Timeouts) -> BodyReader {
         let url = super::client::redact_query(resp.url());
         BodyReader {
@@ -74,6 +76,7 @@ impl BodyReader {
         }
     }
 
+    /// The answer whose body is read (status, headers, URL).
     pub fn response(&self) -> &Response {
         &self.resp
     }
@@ -152,9 +155,13 @@ impl BodyReader {
 
 /// An answer read whole: status, headers, the URL it came from (after redirects), body.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Answer {
+    /// The HTTP status.
     pub status: u16,
+    /// The answer's headers.
     pub headers: HeaderMap,
+    /// The URL that answered (after redirects).
     pub url: Url,
     /// At most the [`Limit`] asked for when the status is a success, else at most
     /// [`Limit::ERROR_BODY`] (empty when it could not be read: the status is the answer).

@@ -11,9 +11,13 @@ use super::Body;
 /// One request; its body can be replayed, so the transport may retry it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The HTTP method.
     pub method: Method,
+    /// The absolute URL (the registry's, or an upload `Location` elsewhere).
     pub url: Url,
+    /// Headers to send (`Authorization` and `Content-Length` are the transport's).
     pub headers: HeaderMap,
+    /// The body, sent again as it is on a retry.
     pub body: Body,
     /// Whether the transport may send it again after a failure. Upload data requests are
     /// not: the push layer resumes them from what the registry confirmed.
@@ -26,6 +30,7 @@ pub struct Request {
 }
 
 impl Request {
+    /// `method` on `url`: no headers, no body, retried, redirects followed.
     pub fn new(method: Method, url: Url) -> Request {
         Request {
             method,
@@ -38,6 +43,7 @@ impl Request {
         }
     }
 
+    /// Adds the header `name: value` (a value not allowed in a header is left out).
     pub fn header(mut self, name: HeaderName, value: &str) -> Request {
         if let Ok(v) = HeaderValue::from_str(value) {
             self.headers.insert(name, v);
@@ -45,6 +51,7 @@ impl Request {
         self
     }
 
+    /// Sets the body.
     pub fn body(mut self, body: Body) -> Request {
         self.body = body;
         self
@@ -56,6 +63,8 @@ impl Request {
         self
     }
 
+    /// The transport sends it once: its caller retries (an upload resumed from what the
+    /// registry confirmed).
     pub fn no_retry(mut self) -> Request {
         self.retry = false;
         self

@@ -15,8 +15,11 @@ pub struct RetryNotice<'a> {
     pub what: &'a str,
     /// The cause in a few words, no URL.
     pub reason: &'a str,
+    /// How long before the next attempt.
     pub wait: Duration,
+    /// Which retry this is (1 for the first).
     pub attempt: u32,
+    /// The most retries the operation may make (`--retries`).
     pub max: u32,
 }
 

@@ -185,6 +185,7 @@ impl TrustedLeaf {
 
 /// What is wrong with a TLS connection, as far as the fix depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TlsProblem {
     /// The certificate does not name the host connected to, and the names it has are
     /// known (said in the detail).
