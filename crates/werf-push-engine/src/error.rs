@@ -90,8 +90,9 @@ impl PushError {
         }
     }
 
-    /// The registry error underneath, if any.
-    pub fn registry_error(&self) -> Option<&RegistryError> {
+    /// The registry error underneath, if any. (tests read it)
+    #[cfg(test)]
+    pub(crate) fn registry_error(&self) -> Option<&RegistryError> {
         match self {
             PushError::Blob { source, .. } => Some(source),
             PushError::Manifest { source, .. } => Some(source),

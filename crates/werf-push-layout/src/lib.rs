@@ -20,7 +20,7 @@ mod write;
 pub use blob_writer::{remove_temp, stale_temps, tmp_name, BlobWriter, TMP_PREFIX};
 pub use error::LayoutError;
 pub use listed::{open_listed, Exactly};
-pub use lock::{LayoutLock, LOCK_FILE};
+pub use lock::LayoutLock;
 pub use read::{Image, Layout, MAX_MANIFEST};
 pub use source::{Source, Transport};
 pub use write::{IndexEntry, LayoutWriter};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use super::LayoutError;
 
 /// The lock file's name, in the layout's root.
-pub const LOCK_FILE: &str = "LOCK";
+pub(crate) const LOCK_FILE: &str = "LOCK";
 
 /// Held while a writer changes a layout; released on drop.
 #[derive(Debug)]

@@ -65,7 +65,7 @@ pub fn open_control(path: &Path) -> io::Result<File> {
 
 /// Creates a new file for writing (a temporary): fails when anything (a symlink included)
 /// already has that name.
-pub fn create_new(path: &Path) -> io::Result<File> {
+pub(crate) fn create_new(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -101,7 +101,7 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Makes sure `root/rel[0]/rel[1]/...` are real directories (created when missing), none of
 /// them a symlink, so that what is written there stays under `root`. Returns the last one.
-pub fn real_dirs(root: &Path, rel: &[&str]) -> io::Result<PathBuf> {
+pub(crate) fn real_dirs(root: &Path, rel: &[&str]) -> io::Result<PathBuf> {
     std::fs::create_dir_all(root)?;
     let mut dir = root.to_path_buf();
     for part in rel {
@@ -153,7 +153,7 @@ pub fn is_real_dir(root: &Path, rel: &[&str]) -> io::Result<bool> {
 }
 
 /// Syncs a directory, so that renames into it survive a power loss.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 

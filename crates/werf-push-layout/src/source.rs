@@ -65,7 +65,7 @@ impl Source {
 
     /// [`Source::parse`] with the existence check given (pure, for tests). `None` when the
     /// transport is not one of [`Transport`] or the path is empty.
-    pub fn parse_with(s: &str, exists: impl Fn(&Path) -> bool) -> Option<Source> {
+    pub(crate) fn parse_with(s: &str, exists: impl Fn(&Path) -> bool) -> Option<Source> {
         let transport = Transport::ALL
             .into_iter()
             .find(|t| s.starts_with(t.prefix()))?;

@@ -57,7 +57,7 @@ pub enum TagDeletion {
 
 impl Registry {
     /// `DELETE /v2/<repo>/manifests/<reference>` (a tag or a digest).
-    pub async fn delete_manifest(
+    pub(crate) async fn delete_manifest(
         &self,
         repo: &str,
         reference: &str,

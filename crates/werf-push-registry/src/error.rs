@@ -198,7 +198,7 @@ impl ErrorBody {
 impl ErrorBody {
     /// GHCR answers its secondary rate limit with 403 (body: "You have exceeded a secondary
     /// rate limit"): a wait cures it, as a 429's does; a permission 403 says nothing of rates.
-    pub fn is_rate_limit(&self) -> bool {
+    pub(crate) fn is_rate_limit(&self) -> bool {
         let m = self.message.as_deref().unwrap_or("").to_ascii_lowercase();
         self.code.as_deref() == Some("TOOMANYREQUESTS")
             || m.contains("rate limit")

@@ -43,7 +43,11 @@ impl Registry {
 
     /// Uploads a small blob held in memory (one `POST` and one `PUT`), unless the
     /// repository holds it; returns its digest.
-    pub async fn put_small_blob(&self, repo: &str, bytes: Bytes) -> Result<Digest, RegistryError> {
+    pub(crate) async fn put_small_blob(
+        &self,
+        repo: &str,
+        bytes: Bytes,
+    ) -> Result<Digest, RegistryError> {
         let digest = Digest::sha256_of(&bytes);
         if self.blob_exists(repo, &digest).await?.is_none() {
             let s = self.start_upload(repo).await?;

@@ -72,7 +72,7 @@ impl DigestHasher {
     }
 
     /// Everything `reader` gives, read in 1 MiB pieces (never whole in memory).
-    pub fn read_all(&mut self, mut reader: impl Read) -> std::io::Result<()> {
+    pub(crate) fn read_all(&mut self, mut reader: impl Read) -> std::io::Result<()> {
         let mut buf = vec![0u8; 1 << 20];
         loop {
             match reader.read(&mut buf) {

@@ -33,7 +33,7 @@ pub fn is_index(media_type: &str) -> bool {
 }
 
 /// Whether `media_type` is an image manifest (OCI or Docker schema 2).
-pub fn is_image_manifest(media_type: &str) -> bool {
+pub(crate) fn is_image_manifest(media_type: &str) -> bool {
     media_type == OCI_MANIFEST || media_type == DOCKER_MANIFEST
 }
 

@@ -32,7 +32,7 @@ pub struct Transport {
     observer: Option<super::RequestObserver>,
     timeouts: Timeouts,
     /// The bound on requests in flight, shared by every request to this registry.
-    limiter: Arc<super::Limiter>,
+    limiter: Arc<crate::limit::Limiter>,
 }
 
 impl Transport {
@@ -65,7 +65,7 @@ impl Transport {
             auth: Arc::new(auth),
             observer: opts.observer.clone(),
             timeouts: opts.timeouts,
-            limiter: super::Limiter::new(opts.max_requests),
+            limiter: crate::limit::Limiter::new(opts.max_requests),
         })
     }
 
@@ -300,7 +300,7 @@ impl Transport {
             });
         }
         let resp = resp?;
-        slot.answered(super::Load::of_status(resp.status().as_u16()));
+        slot.answered(crate::limit::Load::of_status(resp.status().as_u16()));
         tracing::debug!(
             "<-- {} {} {}",
             resp.status().as_u16(),

@@ -36,7 +36,6 @@ pub use body::{Body, STREAM_BUF};
 pub use client::Transport;
 pub use clients::BULK_BODY;
 pub use error::TransportError;
-pub use limit::{Limiter, Load};
 pub use metrics::{RequestObserver, RequestSample};
 pub use options::{TransportOptions, DEFAULT_MAX_REQUESTS};
 pub use pace::{TimeoutKind, Timeouts, MIN_RATE};

@@ -13,7 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Shared by every request to one registry.
 #[derive(Debug)]
-pub struct Limiter {
+pub(crate) struct Limiter {
     sem: Arc<Semaphore>,
     state: Mutex<State>,
 }
@@ -32,7 +32,7 @@ struct State {
 
 /// One request's place; returned when dropped.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     permit: Option<OwnedSemaphorePermit>,
     limiter: Arc<Limiter>,
     window: u64,
@@ -40,7 +40,7 @@ pub struct Slot {
 
 /// What an answer says about the registry's load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Load {
+pub(crate) enum Load {
     /// 429 or 503: fewer at once.
     TooMany,
     /// Any other answer.
@@ -49,7 +49,7 @@ pub enum Load {
 
 impl Load {
     /// What an answer of `status` says: 429 and 503 are [`Load::TooMany`].
-    pub fn of_status(status: u16) -> Load {
+    pub(crate) fn of_status(status: u16) -> Load {
         match status {
             429 | 503 => Load::TooMany,
             _ => Load::Fine,
@@ -60,7 +60,7 @@ impl Load {
 impl Limiter {
     /// A bound of `max` requests in flight (at least one), which 429 and 503 answers lower
     /// for a while.
-    pub fn new(max: usize) -> Arc<Limiter> {
+    pub(crate) fn new(max: usize) -> Arc<Limiter> {
         let max = max.max(1);
         Arc::new(Limiter {
             sem: Arc::new(Semaphore::new(max)),
@@ -75,7 +75,7 @@ impl Limiter {
     }
 
     /// Waits for a place.
-    pub async fn slot(self: &Arc<Self>) -> Slot {
+    pub(crate) async fn slot(self: &Arc<Self>) -> Slot {
         let permit = self.sem.clone().acquire_owned().await.ok();
         let window = self.lock().window;
         Slot {
@@ -85,8 +85,9 @@ impl Limiter {
         }
     }
 
-    /// The bound now.
-    pub fn bound(&self) -> usize {
+    /// The bound now. (tests read it)
+    #[cfg(test)]
+    pub(crate) fn bound(&self) -> usize {
         self.lock().bound
     }
 
@@ -97,7 +98,7 @@ impl Limiter {
 
 impl Slot {
     /// Tells the limiter how the registry answered this request.
-    pub fn answered(&self, load: Load) {
+    pub(crate) fn answered(&self, load: Load) {
         let mut s = self.limiter.lock();
         let add = s.answer(load, self.window);
         drop(s);
