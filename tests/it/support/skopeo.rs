@@ -203,16 +203,7 @@ impl Skopeo {
         args.push(docker_ref(repository));
         let out = self.ok(self.run_owned(&args))?;
         let v = parse_json(&out);
-        let mut tags: Vec<String> = v["Tags"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|t| t.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        tags.sort();
-        Ok(tags)
+        Ok(super::registry::sorted_tags(&v, "Tags"))
     }
 
     pub fn list_tags(&self, repository: &str) -> Vec<String> {

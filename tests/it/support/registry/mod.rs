@@ -47,6 +47,7 @@ mod access_log;
 mod reads;
 
 pub use access_log::Request;
+pub use reads::sorted_tags;
 
 /// The registry binary, looked up in `PATH`.
 pub const REGISTRY_BIN: &str = "docker-registry";

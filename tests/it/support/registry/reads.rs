@@ -90,16 +90,7 @@ impl Registry {
             200 => {
                 let v: serde_json::Value = serde_json::from_slice(&body)
                     .unwrap_or_else(|e| panic!("GET {path}: bad JSON ({e}): {body:?}"));
-                let mut tags: Vec<String> = v["tags"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|t| t.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                tags.sort();
-                tags
+                sorted_tags(&v, "tags")
             }
             404 => Vec::new(),
             _ => panic!(
@@ -108,4 +99,19 @@ impl Registry {
             ),
         }
     }
+}
+
+/// The strings of a tag list's `key` array (`tags` in the registry's answer, `Tags` in
+/// skopeo's), sorted; none when it is missing.
+pub fn sorted_tags(v: &serde_json::Value, key: &str) -> Vec<String> {
+    let mut tags: Vec<String> = v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.sort();
+    tags
 }
