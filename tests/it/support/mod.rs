@@ -38,5 +38,6 @@ pub mod scenario;
 pub mod screen;
 pub mod server;
 pub mod skopeo;
+pub mod stages;
 pub mod token;
 pub mod wan;
