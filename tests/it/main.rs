@@ -1,7 +1,8 @@
 //! The integration tests of werf-push, as one test binary (`cargo test --test it`): one
-//! module per area, each the former `tests/<area>.rs` file, so a test's name is
-//! `<area>::<test>` (e.g. `cargo test --test it push::` runs the push tests). One binary
-//! links the crate once instead of once per file.
+//! module per topic of an area (`push`, `stages_gc`, `ux_hints`, ...), so a test's name is
+//! `<module>::<test>` (e.g. `cargo test --test it push::` runs the push tests,
+//! `cargo test --test it stages_` those of every stages module). One binary links the
+//! crate once instead of once per file.
 //!
 //! The tests run against real programs (`docker-registry`, `skopeo`, `umoci`, `nginx`,
 //! `strace`; `scripts/deps.sh` installs them) through [`support`]. Each test starts what it
