@@ -9,8 +9,8 @@ use std::os::unix::fs::symlink;
 use std::time::Duration;
 
 use crate::support::cmd::{run_timeout, werf_push};
-use crate::support::hostile_fs::{assert_refused, example_storage, files_under, mkfifo, s, wp};
-use crate::support::scenario::{assert_no_panic, oci, tmp};
+use crate::support::hostile_fs::{example_storage, files_under, mkfifo, s, wp};
+use crate::support::scenario::{assert_error, assert_no_panic, oci, tmp};
 
 /// A FIFO as `index.json` or `oci-layout` is refused at once, never waited on.
 #[test]
@@ -154,7 +154,7 @@ fn bad_image_names_are_refused_and_never_printed_raw() {
             "--stages-dir",
             s(&stages),
         ]);
-        assert_refused(&out, 2, "--image");
+        assert_error(&format!("--image {name:?}"), &out, 2, "--image");
         assert!(
             !out.stderr.contains('\u{1b}'),
             "{name:?}: raw ESC printed\n{}",
@@ -178,7 +178,7 @@ fn bad_image_names_are_refused_and_never_printed_raw() {
     );
     std::fs::write(stages.join("index.json"), hostile).unwrap();
     let out = wp(&["stages", "list", "--stages-dir", s(&stages)]);
-    assert_refused(&out, 3, "image name");
+    assert_error("a hostile name in index.json", &out, 3, "image name");
     assert!(
         !out.stderr.contains('\u{1b}') && !out.stdout.contains('\u{1b}'),
         "raw ESC printed\n{}",
@@ -205,6 +205,6 @@ fn add_refuses_a_directory_that_holds_the_storage() {
         "--stages-dir",
         s(&stages),
     ]);
-    assert_refused(&out, 2, "holds the stages storage");
+    assert_error("add --from-dir", &out, 2, "holds the stages storage");
     assert_eq!(std::fs::read(stages.join("index.json")).unwrap(), index);
 }

@@ -6,8 +6,8 @@
 
 use std::os::unix::fs::symlink;
 
-use crate::support::hostile_fs::{assert_refused, example_storage, files_under, s, wp};
-use crate::support::scenario::{oci, tmp};
+use crate::support::hostile_fs::{example_storage, files_under, s, wp};
+use crate::support::scenario::{assert_error, oci, tmp};
 
 /// A planted lock link: `LOCK -> victim` is refused by every writer, the victim untouched.
 #[test]
@@ -132,14 +132,14 @@ fn a_blob_directory_leading_out_is_refused_for_reads_and_writes() {
         symlink(&outside, stages.join(linked)).unwrap();
         let before = files_under(&outside);
         let out = wp(&["stages", "list", "--stages-dir", s(&stages)]);
-        assert_refused(&out, 3, "symlink leading out of the layout");
+        assert_error(linked, &out, 3, "symlink leading out of the layout");
         let sel = format!(
             "{}:{}",
             oci(&stages),
             "b8d07aea2ca148524b68e9dd4591862689b11764ec5d0ad887ab8597"
         );
         let out = wp(&["push", &sel, "127.0.0.1:9/x:y", "--insecure-registry"]);
-        assert_refused(&out, 3, "symlink leading out of the layout");
+        assert_error(linked, &out, 3, "symlink leading out of the layout");
         let dest = t.path().join("dest");
         let out = wp(&[
             "stages",
@@ -152,7 +152,7 @@ fn a_blob_directory_leading_out_is_refused_for_reads_and_writes() {
             "--stages-dir",
             s(&dest),
         ]);
-        assert_refused(&out, 3, "symlink leading out of the layout");
+        assert_error(linked, &out, 3, "symlink leading out of the layout");
         let from = t.path().join("from");
         std::fs::create_dir_all(&from).unwrap();
         std::fs::write(from.join("f"), b"new file").unwrap();

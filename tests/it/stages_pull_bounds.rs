@@ -15,7 +15,7 @@ use crate::support::layouts::gzip_layer;
 use crate::support::proxy::{Proxy, ProxyConfig};
 use crate::support::proxy_hostile::{Hostile, HostileKind};
 use crate::support::registry::Registry;
-use crate::support::scenario::{error_line, push};
+use crate::support::scenario::{assert_error, push};
 use crate::support::stages::{json_out, ok, pull_through};
 
 const SIG_DUP: &str = "dddd000000000000000000000000000000000000000000000000000d";
@@ -142,13 +142,13 @@ fn tag_pages_keep_only_stage_tags_and_too_many_is_a_clear_error() {
     let flood = Proxy::start(&reg.host, tag_pages("image-stage-", 11));
     let stages = tmp.path().join("b");
     let out = pull_through(&flood.host, &stages, &[]);
-    assert_eq!(out.code(), Some(1), "{}", out.describe());
-    let line = error_line(&out);
-    assert!(
-        line.contains("more than 100000 image-stage- tags")
-            && line.contains("keeps at most 100000"),
-        "{line}"
+    let line = assert_error(
+        "too many stage tags",
+        &out,
+        1,
+        "more than 100000 image-stage- tags",
     );
+    assert!(line.contains("keeps at most 100000"), "{line}");
     let lists = flood
         .stats()
         .log

@@ -15,7 +15,7 @@ use crate::support::layouts::{
 use crate::support::proxy::{Proxy, ProxyConfig, StatusFault};
 use crate::support::proxy_hostile::{Hostile, HostileKind};
 use crate::support::registry::Registry;
-use crate::support::scenario::{error_line, hint_lines};
+use crate::support::scenario::{assert_error, assert_error_and_hint};
 use crate::support::stages::{
     big_layer, entries, json_out, ok, publish, published, pull_through, wp,
 };
@@ -129,15 +129,7 @@ fn every_pull_failure_has_its_exit_code_message_and_hint() {
                 &stages,
             ),
         };
-        assert_eq!(out.code(), Some(code), "{case}\n{}", out.describe());
-        let line = error_line(&out);
-        assert!(line.contains(error), "{case}: {line}");
-        let hints = hint_lines(&out);
-        assert!(
-            hints.iter().any(|h| h.contains(hint)),
-            "{case}: {hints:?}\n{}",
-            out.describe()
-        );
+        assert_error_and_hint(case, &out, code, error, hint);
         assert!(
             !out.stderr.contains(nowhere) && !out.stdout.contains(nowhere),
             "{case}\n{}",
@@ -175,12 +167,7 @@ fn every_pull_failure_has_its_exit_code_message_and_hint() {
         &["stages", "pull", "--repo", &format!("{}/app", reg.host)],
         &broken,
     );
-    assert_eq!(out.code(), Some(3), "{}", out.describe());
-    assert!(
-        error_line(&out).contains("index.json is not JSON"),
-        "{}",
-        out.describe()
-    );
+    assert_error("a broken index.json", &out, 3, "index.json is not JSON");
     assert_eq!(
         std::fs::read(broken.join("index.json")).unwrap(),
         b"not json"
@@ -210,12 +197,8 @@ fn one_bad_stage_fails_alone_and_the_others_are_pulled() {
             &["--retries", "0"]
         };
         let out = pull_through(&proxy.host, &stages, extra);
-        assert_eq!(out.code(), Some(1), "{}", out.describe());
-        let line = error_line(&out);
-        assert!(
-            line.contains("1 stage(s) of") && line.contains(&tag),
-            "{line}"
-        );
+        let line = assert_error("one bad stage", &out, 1, "1 stage(s) of");
+        assert!(line.contains(&tag), "{line}");
         let want: BTreeSet<_> = entries(&a)
             .into_iter()
             .filter(|e| e.0 != "frontend")

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::support::cmd::{run, werf_push};
-use crate::support::scenario::hint_lines;
+use crate::support::scenario::{assert_error_and_hint, hint_lines};
 use tempfile::TempDir;
 
 /// Hints that fix the error: each usual mistake gets the exit code, the error naming what
@@ -122,23 +122,8 @@ fn usual_mistakes_get_hints_that_fix_them() {
         let mut c = werf_push();
         c.args(&args);
         let out = run(&mut c);
-        assert_eq!(out.code(), Some(code), "{args:?}\n{}", out.describe());
-        let error = out
-            .stderr
-            .lines()
-            .find(|l| l.starts_with("error:"))
-            .unwrap_or("");
-        assert!(
-            error.contains(err),
-            "{args:?}: error lacks {err:?}\n{}",
-            out.describe()
-        );
+        assert_error_and_hint(&format!("{args:?}"), &out, code, err, hint);
         let hints = hint_lines(&out);
-        assert!(
-            hints.iter().any(|h| h.contains(hint)),
-            "{args:?}: no hint with {hint:?}\n{}",
-            out.describe()
-        );
         assert!(
             !hints.iter().any(|h| h.contains(not)),
             "{args:?}: hint with {not:?}\n{}",

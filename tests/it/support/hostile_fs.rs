@@ -1,7 +1,6 @@
 //! Helpers of the hostile-filesystem tests (`hostile_fs_*.rs`): the bundled example's
 //! stages storage copied to be attacked, `werf-push` runs bounded in time and checked for
-//! panics, the refusal they must end with, FIFOs, and the files under a directory to show
-//! that nothing there changed.
+//! panics, FIFOs, and the files under a directory to show that nothing there changed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,22 +34,6 @@ pub fn wp(args: &[&str]) -> Output {
 /// `p` as a command-line argument (panics when it is not UTF-8).
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// Checks that `out` exited with `code` and its `error:` line contains `needle`.
-#[track_caller]
-pub fn assert_refused(out: &Output, code: i32, needle: &str) {
-    assert_eq!(out.code(), Some(code), "exit code\n{}", out.describe());
-    let err = out
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or("");
-    assert!(
-        err.contains(needle),
-        "'{needle}' not in the error\n{}",
-        out.describe()
-    );
 }
 
 /// Makes a FIFO at `p` (`mkfifo`).
