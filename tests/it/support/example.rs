@@ -12,6 +12,7 @@ use super::cmd::{run, werf_push, Output};
 use super::layouts::{copy_dir, index_json, layer_digests};
 use super::registry::Registry;
 use super::skopeo::Skopeo;
+use super::stages::entry_list;
 
 /// The example project in the repository.
 pub const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/example");
@@ -29,23 +30,10 @@ pub fn index(dir: &Path) -> Value {
     index_json(&dir.join(".werf/stages"))
 }
 
-/// (image, stage, signature, manifest digest) of every stage of the example.
+/// (image, stage, signature, manifest digest) of every stage of the project `dir`, in the
+/// order of its stages storage's `index.json`.
 pub fn stages(dir: &Path) -> Vec<(String, String, String, String)> {
-    index(dir)["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let a = &m["annotations"];
-            let s = |k: &str| a[k].as_str().unwrap().to_string();
-            (
-                s("io.werf.image"),
-                s("io.werf.stage"),
-                s("io.werf.signature"),
-                m["digest"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    entry_list(&dir.join(".werf/stages"))
 }
 
 /// (signature, manifest digest) of the last stage of `image` in the project `dir`.

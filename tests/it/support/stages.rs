@@ -32,8 +32,15 @@ pub fn json_out(out: &Output) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("JSON: {e}\n{}", out.describe()))
 }
 
-/// (image, stage, signature, digest) of every entry.
+/// [`entry_list`] as a set.
 pub fn entries(stages: &Path) -> BTreeSet<(String, String, String, String)> {
+    entry_list(stages).into_iter().collect()
+}
+
+/// (image, stage, signature, manifest digest) of every entry of the stages storage
+/// `stages`, in the order of its `index.json`; each entry's ref name is checked to be its
+/// signature.
+pub fn entry_list(stages: &Path) -> Vec<(String, String, String, String)> {
     index_json(stages)["manifests"]
         .as_array()
         .unwrap()
