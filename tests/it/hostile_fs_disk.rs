@@ -1,8 +1,9 @@
 //! The disk under a stages storage: a full disk (a small tmpfs in a private mount
-//! namespace) is said as such, exit 6, naming the file once with the "free space" hint,
-//! and the storage stays valid; an archive bomb's member that nothing references is never
-//! unpacked; after `index.json` is renamed into place the directory is synced. Each case is
-//! a regression test of one way in.
+//! namespace) is said as such, exit 6, naming the storage (`stages add`, `stages import`)
+//! or the file, once, with the "free space" hint (`stages pull`), and the storage stays
+//! valid, without temporary files; an archive bomb's member that nothing references is
+//! never unpacked; after `index.json` is renamed into place the directory is synced. Each
+//! case is a regression test of one way in.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

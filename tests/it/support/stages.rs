@@ -1,7 +1,7 @@
-//! Helpers of the stages tests (`stages_*.rs`, `object_storage.rs`): `werf-push` run on a
-//! stages storage (`--stages-dir`) and its JSON output, the storage's entries and blobs
-//! read back, runner A's storage (two images, one stage with a large layer) and that
-//! storage published `--with-stages`, and `stages pull` runs checked for panics.
+//! Helpers of the stages tests (`stages_*.rs`; the example project's stages too):
+//! `werf-push` run on a stages storage (`--stages-dir`) and its JSON output, the storage's
+//! entries read back, runner A's storage (two images, one stage with a large layer) and
+//! that storage published `--with-stages`, and `stages pull` runs checked for panics.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

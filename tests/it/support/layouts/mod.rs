@@ -4,7 +4,7 @@
 //!
 //! Layers are real tar archives (one regular file of pseudo-random bytes, from a seeded
 //! xorshift generator, so every run writes the same bytes) in gzip streams made of
-//! *stored* deflate blocks (valid gzip, no compression library needed, size predictable:
+//! *stored* deflate blocks (valid gzip, no compression library needed, size predictable;
 //! `bytes.rs`). Gzip rather than plain tar because `skopeo copy` into an
 //! `oci:` layout compresses uncompressed layers, which would change their digests when
 //! reading an image back.
