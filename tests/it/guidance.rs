@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::support::cmd::{assert_success, run, werf_push, Output};
 use crate::support::layouts::{image, Format};
 use crate::support::registry::Registry;
-use crate::support::scenario::error_line;
+use crate::support::scenario::{assert_error_and_hint, error_line};
 
 fn wp(args: &[&str]) -> Output {
     let mut c = werf_push();
@@ -58,21 +58,16 @@ fn a_web_server_is_not_a_registry_with_or_without_insecure_registry() {
         let mut args = vec!["push", &src, &dest];
         args.extend(extra);
         let out = wp(&args);
-        assert_eq!(out.code(), Some(4), "{extra:?}: {}", out.describe());
-        let error = error_line(&out);
-        assert!(
-            error.contains(&format!(
+        let error = assert_error_and_hint(
+            &format!("{extra:?}"),
+            &out,
+            4,
+            &format!(
                 "{host} is not a registry: HTTP answered, but GET /v2/ answered 404 (Server: test-web, text/html)"
-            )),
-            "{extra:?}: {}",
-            out.describe()
+            ),
+            "check the host and port",
         );
         assert!(!error.contains("--insecure-registry"), "{error}");
-        assert!(
-            out.stderr.contains("hint: check the host and port"),
-            "{}",
-            out.describe()
-        );
     }
 }
 

@@ -1,7 +1,8 @@
 //! The integration tests of werf-push, as one test binary (`cargo test --test it`): one
-//! module per area, each the former `tests/<area>.rs` file, so a test's name is
-//! `<area>::<test>` (e.g. `cargo test --test it push::` runs the push tests). One binary
-//! links the crate once instead of once per file.
+//! module per topic of an area (`push`, `stages_gc`, `ux_hints`, ...), so a test's name is
+//! `<module>::<test>` (e.g. `cargo test --test it push::` runs the push tests,
+//! `cargo test --test it stages_` those of every stages module). One binary links the
+//! crate once instead of once per file.
 //!
 //! The tests run against real programs (`docker-registry`, `skopeo`, `umoci`, `nginx`,
 //! `strace`; `scripts/deps.sh` installs them) through [`support`]. Each test starts what it
@@ -28,7 +29,9 @@ mod exit_codes;
 mod faults;
 mod guidance;
 mod hostile_auth;
-mod hostile_fs;
+mod hostile_fs_disk;
+mod hostile_fs_files;
+mod hostile_fs_links;
 mod hostile_net;
 mod hostile_pull;
 mod hostile_read;
@@ -39,18 +42,29 @@ mod interop;
 mod interrupt;
 mod leftovers;
 mod object_storage;
-mod publish;
+mod publish_bad_input;
+mod publish_naming;
+mod publish_stages;
 mod push;
 mod quirks;
 mod quirks_auth;
 mod quirks_manifests;
 mod quirks_uploads;
-mod stages;
-mod stages_pull;
+mod stages_add;
+mod stages_gc;
+mod stages_import;
+mod stages_pull_bounds;
+mod stages_pull_chains;
 mod stages_pull_codes;
+mod stages_pull_failures;
+mod stages_pull_transfer;
 mod stages_roundtrip;
+mod stages_writer;
 mod terminal;
 mod tls;
 mod token_auth;
-mod ux;
+mod ux_help;
+mod ux_hints;
+mod ux_push;
+mod ux_results;
 mod wan;

@@ -28,7 +28,7 @@ fn s3_registry() -> (Registry, S3) {
 #[test]
 fn publish_with_stages_pull_and_publish_again_on_s3() {
     let (reg, s3) = s3_registry();
-    crate::stages::round_trip(&reg);
+    crate::stages_pull_transfer::round_trip(&reg);
     // The blobs are in the bucket, not on the registry's disk.
     let blobs = s3.keys("registry/docker/registry/v2/blobs/");
     assert!(blobs.iter().any(|k| k.ends_with("/data")), "{blobs:?}");

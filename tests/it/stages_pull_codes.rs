@@ -10,12 +10,11 @@ use std::path::Path;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::stages::big_layer;
-use crate::stages_pull::published;
 use crate::support::cmd::{run, werf_push, Output};
 use crate::support::cutproxy::{CutProxy, Fault};
 use crate::support::registry::Registry;
 use crate::support::scenario::assert_no_panic;
+use crate::support::stages::{big_layer, published};
 
 /// `werf-push --log-format json stages pull --repo REPO EXTRA... --stages-dir STAGES`.
 fn pull(repo: &str, stages: &Path, extra: &[&str]) -> Output {

@@ -9,26 +9,19 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::support::cmd::{
-    assert_failure, assert_success, bin, run, sha256_hex, werf_push, Output,
-};
+use crate::support::cmd::{assert_failure, assert_success, bin, run, sha256_hex};
 use crate::support::layouts::{
     child_image, ensure_umoci, image, index_image, index_json, layer_digests, random_bytes,
     read_blob, ref_digest, umoci_image, Format, UMOCI_BIN, UMOCI_TAG,
 };
 use crate::support::registry::Registry;
 use crate::support::skopeo::Skopeo;
+use crate::support::stages::wp;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
-fn wp(args: &[&str], stages: &Path) -> Output {
-    let mut c = werf_push();
-    c.args(args).arg("--stages-dir").arg(stages);
-    run(&mut c)
-}
 
 fn json_ok(args: &[&str], stages: &Path) -> Value {
     let out = wp(args, stages);

@@ -8,11 +8,10 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use super::cmd::{assert_success, run, sha256_digest, werf_push, Output};
+use super::example::EXAMPLE;
 use super::gitrepo::GitRepo;
 use super::layouts::copy_dir;
 use super::registry::{header, http_request, Registry};
-
-pub const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/example");
 
 /// A copy of the example project (images `backend` and `frontend`, their stages built) in
 /// a git repository whose first commit is dated `date`.
@@ -26,14 +25,7 @@ pub fn git_project(date: i64) -> (TempDir, GitRepo) {
 
 /// `werf-push publish --dir DIR --repo REPO EXTRA...`, which must succeed.
 pub fn publish(dir: &Path, repo: &str, extra: &[&str]) -> Output {
-    let mut c = werf_push();
-    c.arg("publish")
-        .arg("--dir")
-        .arg(dir)
-        .arg("--repo")
-        .arg(repo)
-        .args(extra);
-    let out = run(&mut c);
+    let out = super::example::publish(dir, repo, extra);
     assert_success(&out);
     out
 }

@@ -10,6 +10,9 @@
 //! process group when its test ends or panics ([`process`]); an S3 emulator for a registry
 //! on object storage ([`s3`]); a real terminal to read screens off ([`screen`], tmux); git
 //! repositories with dated commits, branches and tags for the cleanup tests ([`gitrepo`]).
+//! Helpers shared by the test files of one area: the stages tests ([`stages`]: runs on a
+//! stages storage, its entries, a published storage), the publish and cleanup tests
+//! ([`example`]: the example project), the hostile-filesystem tests ([`hostile_fs`]).
 //! The proxies, relays, token issuer and WAN link are one small kit: a TCP server on a free
 //! port that stops when dropped ([`server`]) and, for all but the WAN link (which sees only
 //! bytes), the HTTP/1.1 exchange, forwarding and wire ([`http`]).
@@ -23,7 +26,9 @@ pub mod cleanup;
 pub mod cmd;
 pub mod containers;
 pub mod cutproxy;
+pub mod example;
 pub mod gitrepo;
+pub mod hostile_fs;
 pub mod http;
 pub mod isolated;
 pub mod layouts;
@@ -41,5 +46,6 @@ pub mod scenario;
 pub mod screen;
 pub mod server;
 pub mod skopeo;
+pub mod stages;
 pub mod token;
 pub mod wan;

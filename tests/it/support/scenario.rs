@@ -68,6 +68,46 @@ pub fn hint_lines(out: &Output) -> Vec<&str> {
         .collect()
 }
 
+/// Checks what a user reads of a failed run: `out` exited with `code` without a panic and
+/// its `error:` line contains `error`; `what` names the case in a failure. Returns the
+/// error line, for further checks.
+#[track_caller]
+pub fn assert_error(what: &str, out: &Output, code: i32, error: &str) -> String {
+    assert_no_panic(out);
+    assert_eq!(
+        out.code(),
+        Some(code),
+        "{what}: exit code\n{}",
+        out.describe()
+    );
+    let line = error_line(out);
+    assert!(
+        line.contains(error),
+        "{what}: {error:?} not in the error line\n{}",
+        out.describe()
+    );
+    line
+}
+
+/// [`assert_error`], and one of the `hint:` lines of `out` contains `hint`.
+#[track_caller]
+pub fn assert_error_and_hint(
+    what: &str,
+    out: &Output,
+    code: i32,
+    error: &str,
+    hint: &str,
+) -> String {
+    let line = assert_error(what, out, code, error);
+    let hints = hint_lines(out);
+    assert!(
+        hints.iter().any(|h| h.contains(hint)),
+        "{what}: no hint with {hint:?}: {hints:?}\n{}",
+        out.describe()
+    );
+    line
+}
+
 #[track_caller]
 pub fn assert_no_panic(out: &Output) {
     assert!(
