@@ -1,8 +1,8 @@
 //! The integration tests of werf-push, as one test binary (`cargo test --test it`): one
-//! module per topic of an area (`push`, `stages_gc`, `ux_hints`, ...), so a test's name is
-//! `<module>::<test>` (e.g. `cargo test --test it push::` runs the push tests,
-//! `cargo test --test it stages_` those of every stages module). One binary links the
-//! crate once instead of once per file.
+//! module per topic of an area (`push_formats`, `stages_gc`, `ux_hints`, ...), so a test's
+//! name is `<module>::<test>` (e.g. `cargo test --test it push_formats::` runs the tests of
+//! one module, `cargo test --test it push_` those of every push module). One binary links
+//! the crate once instead of once per file.
 //!
 //! The tests run against real programs (`docker-registry`, `skopeo`, `umoci`, `nginx`,
 //! `strace`; `scripts/deps.sh` installs them) through [`support`]. Each test starts what it
@@ -45,7 +45,10 @@ mod object_storage;
 mod publish_bad_input;
 mod publish_naming;
 mod publish_stages;
-mod push;
+mod push_broken_layout;
+mod push_errors;
+mod push_formats;
+mod push_transfer;
 mod quirks;
 mod quirks_auth;
 mod quirks_manifests;

@@ -10,9 +10,11 @@
 //! process group when its test ends or panics ([`process`]); an S3 emulator for a registry
 //! on object storage ([`s3`]); a real terminal to read screens off ([`screen`], tmux); git
 //! repositories with dated commits, branches and tags for the cleanup tests ([`gitrepo`]).
-//! Helpers shared by the test files of one area: the stages tests ([`stages`]: runs on a
-//! stages storage, its entries, a published storage), the publish and cleanup tests
-//! ([`example`]: the example project), the hostile-filesystem tests ([`hostile_fs`]).
+//! Helpers shared by the test files of one area: the push tests ([`push`]: `push --json`
+//! and its summary, a failure's stderr and exit code, the requests since a point of the
+//! access log), the stages tests ([`stages`]: runs on a stages storage, its entries, a
+//! published storage), the publish and cleanup tests ([`example`]: the example project),
+//! the hostile-filesystem tests ([`hostile_fs`]).
 //! The proxies, relays, token issuer and WAN link are one small kit: a TCP server on a free
 //! port that stops when dropped ([`server`]) and, for all but the WAN link (which sees only
 //! bytes), the HTTP/1.1 exchange, forwarding and wire ([`http`]).
@@ -40,6 +42,7 @@ pub mod proxy_hostile;
 pub mod proxy_quirks;
 pub mod proxy_quirks_rewrite;
 pub mod proxy_rules;
+pub mod push;
 pub mod registry;
 pub mod s3;
 pub mod scenario;
