@@ -1,5 +1,5 @@
-//! A broken layout fails before any manifest is written: a blob missing, truncated, grown,
-//! or changed at the same size (a layer, or the config), in an image or in one child of an
+//! A broken layout fails before any manifest is written: a layer missing, truncated, grown
+//! or changed at the same size, or the config missing, in an image or in one child of an
 //! index, fails with exit code 3 and one `error:` line naming the blob's digest and path;
 //! no manifest and no tag reach the registry, and what reading the layout finds (all but
 //! the same-size change) fails before any write at all.

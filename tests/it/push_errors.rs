@@ -1,9 +1,9 @@
 //! Connection and reference errors of a push: one `error:` line (then only hints), the
-//! exit code of its kind, no panic. An unreachable registry (exit 4, reported quickly); an
-//! invalid reference (a usage error, exit 2, naming the bad part); an HTTPS certificate not
-//! trusted (exit 4, with or without `--insecure-registry`, a hint naming `--ca-file`); a
-//! plain-HTTP registry spoken to over HTTPS only (the transport's one-line error names
-//! `--insecure-registry`).
+//! exit code of its kind, no panic. An unreachable registry (exit 4, reported within a
+//! minute); an invalid reference (a usage error, exit 2, naming the bad part); an HTTPS
+//! certificate not trusted (exit 4, with or without `--insecure-registry`, a hint naming
+//! `--ca-file`); a plain-HTTP registry spoken to over HTTPS only (the transport's one-line
+//! error names `--insecure-registry`).
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

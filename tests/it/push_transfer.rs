@@ -1,8 +1,9 @@
 //! What a push sends, counted in the registry's access log: pushing the same tag again
 //! writes nothing (only the tag is checked) and another tag of the same repository writes
-//! only its manifest; the chunked path sends a large layer in `PATCH` requests of the chunk
-//! size; a second repository gets every blob mounted from the first, no data; with
-//! `--jobs 1` and `--jobs 8`, each of many blobs is uploaded exactly once.
+//! only its manifest; the chunked path sends a 5 MiB layer in 1 MiB chunks (at least four
+//! `PATCH` requests) and it reads back byte for byte; a second repository gets every blob
+//! mounted from the first, no data; with `--jobs 1` and `--jobs 8`, each of many blobs is
+//! uploaded exactly once.
 
 use std::collections::BTreeSet;
 
