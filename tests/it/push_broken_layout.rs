@@ -12,7 +12,6 @@ use crate::support::cmd::assert_failure;
 use crate::support::layouts::{self, Format};
 use crate::support::push::{
     assert_code, assert_one_line_error, assert_only_the_error, is_manifest_put, is_write,
-    requests_since,
 };
 use crate::support::registry::{Registry, Request};
 use crate::support::scenario::{oci, push, tmp, KIB};
@@ -60,7 +59,7 @@ fn assert_broken_layout_refused(
     let reference = format!("{}/{repo}:v1", reg.host);
     let before = reg.access_log().len();
     let out = push(&[&oci(src), &reference]);
-    let log = requests_since(reg, before);
+    let log = reg.access_log_since(before);
     assert_failure(&out);
     assert_code(&out, 3);
     let line = match how {

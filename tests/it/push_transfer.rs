@@ -11,8 +11,7 @@ use serde_json::Value;
 
 use crate::support::layouts::{self, Format};
 use crate::support::push::{
-    blobs_of, data_blobs, digests_of, is_blob_upload_put, is_write, push_json, requests_since,
-    u64_of,
+    blobs_of, data_blobs, digests_of, is_blob_upload_put, is_write, push_json, u64_of,
 };
 use crate::support::registry::{Registry, Request};
 use crate::support::scenario::{assert_reads_back_identical, oci, tmp, KIB, MIB};
@@ -37,7 +36,7 @@ fn pushing_again_uploads_zero_blob_bytes() {
     // The same tag again: up to date, nothing written at all.
     let before = reg.access_log().len();
     let (out, again) = push_json(&[&oci(&src), &reference]);
-    let log = requests_since(&reg, before);
+    let log = reg.access_log_since(before);
     assert_eq!(u64_of(&again["bytes_sent"], "bytes_sent"), 0, "{again}");
     let tags = again["tags"].as_array().expect("tags");
     assert_eq!(tags.len(), 1, "{again}");
@@ -58,7 +57,7 @@ fn pushing_again_uploads_zero_blob_bytes() {
     let before = reg.access_log().len();
     let v2 = format!("{}/app:v2", reg.host);
     let (out, other) = push_json(&[&oci(&src), &v2]);
-    let log = requests_since(&reg, before);
+    let log = reg.access_log_since(before);
     assert_eq!(u64_of(&other["bytes_sent"], "bytes_sent"), 0, "{other}");
     let records = blobs_of(&other, "app");
     assert_eq!(digests_of(&records), data_blobs(&src, &digest));
@@ -99,7 +98,7 @@ fn chunked_upload_runs_and_reads_back_identical() {
         &oci(&src),
         &reference,
     ]);
-    let log = requests_since(&reg, before);
+    let log = reg.access_log_since(before);
 
     let patches = log
         .iter()
@@ -150,7 +149,7 @@ fn second_repository_gets_every_blob_mounted() {
 
     let before = reg.access_log().len();
     let (out, summary) = push_json(&[&oci(&src), &one, &two]);
-    let log = requests_since(&reg, before);
+    let log = reg.access_log_since(before);
 
     let first = blobs_of(&summary, "one");
     assert_eq!(digests_of(&first), blobs, "{summary}");
@@ -216,7 +215,7 @@ fn push_many_layers_with_jobs(jobs: &str) {
 
     let before = reg.access_log().len();
     let (out, summary) = push_json(&["--jobs", jobs, &oci(&src), &reference]);
-    let log = requests_since(&reg, before);
+    let log = reg.access_log_since(before);
 
     assert_eq!(summary["blobs_pushed"], 13, "{summary}");
     assert_eq!(

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::cmd::{assert_success, Output};
 use super::layouts;
-use super::registry::{Registry, Request};
+use super::registry::Request;
 use super::scenario::push;
 
 /// `werf-push push --json ARGS...`, which must succeed; returns the summary.
@@ -75,11 +75,6 @@ pub fn assert_code(out: &Output, code: i32) {
         "expected exit code {code}\n{}",
         out.describe()
     );
-}
-
-/// The requests the registry served since `before` (a length of `access_log()`).
-pub fn requests_since(reg: &Registry, before: usize) -> Vec<Request> {
-    reg.access_log().into_iter().skip(before).collect()
 }
 
 pub fn is_write(r: &Request) -> bool {

@@ -1,8 +1,8 @@
-//! Helpers shared by the reliability tests (`tests/it/faults.rs`, `tests/it/quirks.rs`): temp
-//! dirs, running `werf-push push` (checked for panics), layouts with a big layer, and the
-//! final check of every scenario: skopeo, reading straight from the registry (not through
-//! the proxy), gets back exactly the local manifest bytes and blobs.
-
+//! Helpers of most scenario tests (push, faults, quirks, hostile input, stages pull, UX):
+//! temp dirs, running `werf-push push` (checked for panics), the error and hint lines of a
+//! failed run and their assertions, layouts with a big layer, the upload sessions a
+//! registry holds, and the final check of every scenario: skopeo, reading straight from the
+//! registry (not through the proxy), gets back exactly the local manifest bytes and blobs.
 use std::path::Path;
 
 use tempfile::TempDir;

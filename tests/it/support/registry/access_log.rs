@@ -35,6 +35,12 @@ impl Registry {
         self.log().lines().filter_map(parse_access_line).collect()
     }
 
+    /// The requests served after the first `before` (take `access_log().len()` before
+    /// running a client to get what the client asked for).
+    pub fn access_log_since(&self, before: usize) -> Vec<Request> {
+        self.access_log().into_iter().skip(before).collect()
+    }
+
     /// `(method, path)` of every request served so far, in order; the path has no query
     /// string (see [`Registry::access_log`] for the full URI, status and user agent). This
     /// includes the harness's own: the readiness probe `GET /v2/` first, and the helper
