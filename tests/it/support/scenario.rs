@@ -3,6 +3,7 @@
 //! failed run and their assertions, layouts with a big layer, the upload sessions a
 //! registry holds, and the final check of every scenario: skopeo, reading straight from the
 //! registry (not through the proxy), gets back exactly the local manifest bytes and blobs.
+
 use std::path::Path;
 
 use tempfile::TempDir;
