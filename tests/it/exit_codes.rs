@@ -16,7 +16,7 @@ use crate::support::proxy_hostile::{Hostile, HostileKind};
 use crate::support::registry::{Registry, RegistryOptions};
 use crate::support::scenario::{assert_no_panic, tmp};
 
-fn wp(args: &[String], extra: &[&str]) -> Output {
+fn wp<S: AsRef<std::ffi::OsStr>>(args: &[S], extra: &[&str]) -> Output {
     let mut c = werf_push();
     c.args(args).args(extra);
     let out = run(&mut c);
@@ -39,6 +39,11 @@ fn expect(out: &Output, what: &str, code: i32) {
     );
 }
 
+/// `v` as owned strings.
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
 /// What the four commands that talk to a registry work on: an OCI layout (`src`), a
 /// werf project (`project`) and a fresh stages directory (`out`).
 #[derive(Clone, Copy)]
@@ -51,12 +56,14 @@ struct Inputs<'a> {
 impl Inputs<'_> {
     /// The four commands, as arguments for repository `codes` at registry `host`.
     fn commands(&self, host: &str) -> Vec<(&'static str, Vec<String>)> {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         vec![
-            ("push", s(&["push", self.src, &format!("{host}/codes:v1")])),
+            (
+                "push",
+                strings(&["push", self.src, &format!("{host}/codes:v1")]),
+            ),
             (
                 "publish",
-                s(&[
+                strings(&[
                     "publish",
                     "--dir",
                     self.project,
@@ -68,7 +75,7 @@ impl Inputs<'_> {
             ),
             (
                 "stages pull",
-                s(&[
+                strings(&[
                     "stages",
                     "pull",
                     "--repo",
@@ -79,7 +86,7 @@ impl Inputs<'_> {
             ),
             (
                 "bench",
-                s(&[
+                strings(&[
                     "bench",
                     "--repo",
                     &format!("{host}/codes-bench"),
@@ -158,51 +165,33 @@ fn a_broken_stages_storage_exits_3(dir: &Path, plain: &Registry) {
     let b = broken.to_str().unwrap();
     let bs = format!("oci:{b}/.werf/stages");
     let bout = format!("{b}/.werf/stages");
+    let (repo, bench) = (
+        format!("{}/codes", plain.host),
+        format!("{}/codes-bench", plain.host),
+    );
     let cases = [
-        (
-            "push",
-            vec![
-                "push".to_string(),
-                bs.clone(),
-                format!("{}/codes:v2", plain.host),
-            ],
-        ),
+        ("push", strings(&["push", &bs, &format!("{repo}:v2")])),
         (
             "publish",
-            vec![
-                "publish".into(),
-                "--dir".into(),
-                b.into(),
-                "--repo".into(),
-                format!("{}/codes", plain.host),
-                "--tag-custom".into(),
-                "v2".into(),
-            ],
+            strings(&["publish", "--dir", b, "--repo", &repo, "--tag-custom", "v2"]),
         ),
         (
             "stages pull",
-            vec![
-                "stages".into(),
-                "pull".into(),
-                "--repo".into(),
-                format!("{}/codes", plain.host),
-                "--stages-dir".into(),
-                bout.clone(),
-            ],
+            strings(&["stages", "pull", "--repo", &repo, "--stages-dir", &bout]),
         ),
         (
             "bench",
-            vec![
-                "bench".into(),
-                "--repo".into(),
-                format!("{}/codes-bench", plain.host),
-                "--from".into(),
-                bs.clone(),
-                "--rounds".into(),
-                "1".into(),
-                "--warm-rounds".into(),
-                "0".into(),
-            ],
+            strings(&[
+                "bench",
+                "--repo",
+                &bench,
+                "--from",
+                &bs,
+                "--rounds",
+                "1",
+                "--warm-rounds",
+                "0",
+            ]),
         ),
     ];
     for (name, args) in cases {
@@ -306,17 +295,15 @@ fn ctrl_c_while_the_registry_is_silent_exits_130(plain: &Registry, inputs: &Inpu
 fn unauthorized_pull_exits_5_with_a_login_hint() {
     let t = tmp();
     let locked = RegistryOptions::new().htpasswd().start();
-    let args: Vec<String> = [
+    let stages = t.path().join("s");
+    let args = [
         "stages",
         "pull",
         "--repo",
         &format!("{}/x", locked.host),
         "--stages-dir",
-        t.path().join("s").to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+        stages.to_str().unwrap(),
+    ];
     let out = wp(&args, &[]);
     expect(&out, "pull 401", 5);
     assert!(
@@ -365,7 +352,7 @@ fn a_nested_index_stage_exits_3() {
     w.add_entry(&od, json!({"annotations": {REF_NAME: sig, "io.werf.image": "app", "io.werf.stage": "from", "io.werf.signature": sig}}));
     w.commit().unwrap();
     let reg = Registry::start();
-    let args: Vec<String> = [
+    let args = [
         "publish",
         "--dir",
         project.to_str().unwrap(),
@@ -373,10 +360,7 @@ fn a_nested_index_stage_exits_3() {
         &format!("{}/n", reg.host),
         "--tag-custom",
         "v1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ];
     let out = wp(&args, &[]);
     expect(&out, "nested index", 3);
     assert!(
@@ -401,7 +385,7 @@ fn a_connection_lost_mid_push_exits_4() {
             ..Default::default()
         },
     );
-    let args: Vec<String> = [
+    let args = [
         "push",
         "--retries",
         "1",
@@ -409,10 +393,7 @@ fn a_connection_lost_mid_push_exits_4() {
         "monolithic",
         &format!("oci:{}", src.display()),
         &format!("{}/cut:v1", proxy.host),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ];
     let out = wp(&args, &[]);
     expect(&out, "cut", 4);
     assert!(!reg.tag_exists("cut", "v1"));
