@@ -75,7 +75,7 @@ type Completion = (
     &'static [&'static str],
 );
 
-/// What bash completes, a case per subcommand level and per flag with values.
+/// What bash completes: subcommands, flags, and the values of flags that take a fixed set.
 const COMPLETIONS: &[Completion] = &[
     ("werf-push ", "", &["publish", "stages", "push"], &[]),
     (
