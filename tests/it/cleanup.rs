@@ -200,23 +200,23 @@ fn images_in_use_are_kept_from_kubectl_json_and_from_a_plain_list() {
     // The shape of `kubectl get pods,deployments,... -A -o json` (a v1 List of objects, as
     // the Kubernetes API documents them): a Deployment's pod template names backend:a, a
     // Pod's status names frontend:b by digest only.
-    let kubectl = format!(
-        r#"{{"apiVersion": "v1", "kind": "List", "metadata": {{"resourceVersion": ""}},
+    let kubectl =
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
         "items": [
-          {{"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {{"name": "api", "namespace": "prod"}},
-            "spec": {{"replicas": 2, "selector": {{"matchLabels": {{"app": "api"}}}},
-              "template": {{"metadata": {{"labels": {{"app": "api"}}}},
-                "spec": {{"containers": [{{"name": "api", "image": "{repo}/backend:a",
-                  "ports": [{{"containerPort": 8080}}]}}]}}}}}}}},
-          {{"apiVersion": "v1", "kind": "Pod",
-            "metadata": {{"name": "web-7d9f", "namespace": "prod"}},
-            "spec": {{"containers": [{{"name": "web", "image": "nginx:1.25"}}]}},
-            "status": {{"phase": "Running", "containerStatuses": [{{"name": "web",
+          {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "api", "namespace": "prod"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "api"}},
+              "template": {"metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "api", "image": format!("{repo}/backend:a"),
+                  "ports": [{"containerPort": 8080}]}]}}}},
+          {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-7d9f", "namespace": "prod"},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "web",
               "image": "nginx:1.25", "ready": true, "restartCount": 0,
-              "imageID": "docker-pullable://{repo}/frontend@{frontend_b}"}}]}}}}
-        ]}}"#
-    );
+              "imageID": format!("docker-pullable://{repo}/frontend@{frontend_b}")}]}}
+        ]})
+        .to_string();
     let (_k, kubectl_file) = temp_file("kubectl.json", &kubectl);
     let r = report(&clean(
         "cleanup",
