@@ -11,16 +11,9 @@ use serde_json::Value;
 
 use crate::support::authproxy::{Relay, RelayOptions};
 use crate::support::cmd::{assert_failure, assert_success};
-use crate::support::isolated::{basic, error_line, write, Env};
+use crate::support::isolated::{basic, error_line, write, Env, USER_FLAGS};
 use crate::support::registry::{RegistryOptions, TEST_PASSWORD, TEST_USER};
 use crate::support::token::{IssuerOptions, TokenIssuer};
-
-const USER_FLAGS: [&str; 4] = [
-    "--registry-username",
-    TEST_USER,
-    "--registry-password",
-    TEST_PASSWORD,
-];
 
 // ---------------------------------------------------------------------------------------
 // htpasswd Basic auth: every credential source
