@@ -135,7 +135,7 @@ fn the_totals_count_requests_round_trips_and_resources(v: &Value, blobs: u64) {
     let want = (3 * blobs + 2) as f64 / blobs as f64;
     assert!((per_blob - want).abs() < 1e-9, "{per_blob} vs {want}");
     assert!(v["cpu_seconds"].as_f64().is_some_and(|c| c > 0.0), "{v}");
-    let rss = u(&v, "peak_rss_bytes");
+    let rss = u(v, "peak_rss_bytes");
     assert!((1 << 20..1 << 30).contains(&rss), "peak RSS {rss}");
 }
 
