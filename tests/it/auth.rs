@@ -11,16 +11,9 @@ use serde_json::Value;
 
 use crate::support::authproxy::{Relay, RelayOptions};
 use crate::support::cmd::{assert_failure, assert_success};
-use crate::support::isolated::{basic, error_line, write, Env};
+use crate::support::isolated::{basic, error_line, write, Env, USER_FLAGS};
 use crate::support::registry::{RegistryOptions, TEST_PASSWORD, TEST_USER};
 use crate::support::token::{IssuerOptions, TokenIssuer};
-
-const USER_FLAGS: [&str; 4] = [
-    "--registry-username",
-    TEST_USER,
-    "--registry-password",
-    TEST_PASSWORD,
-];
 
 // ---------------------------------------------------------------------------------------
 // htpasswd Basic auth: every credential source
@@ -281,20 +274,18 @@ fn wrong_or_missing_credentials_fail_clearly() {
 
 #[test]
 fn secrets_never_reach_output_at_any_verbosity() {
+    let env = Env::new(&[8 << 10]);
+    tokens_and_the_password_never_reach_output_at_vv(&env);
+    basic_credentials_never_reach_output_at_vv_nor_a_failures_message(&env);
+}
+
+/// Token auth at -vv: requests and headers are shown, the password, the Basic
+/// credentials and the tokens never (in stderr or stdout).
+fn tokens_and_the_password_never_reach_output_at_vv(env: &Env) {
     let issuer = TokenIssuer::start(IssuerOptions::new());
     let reg = issuer.registry_options().start();
-    let env = Env::new(&[8 << 10]);
-    let out = env.push(
-        &format!("{}/quiet:v1", reg.host),
-        &[
-            "-vv",
-            "--registry-username",
-            TEST_USER,
-            "--registry-password",
-            TEST_PASSWORD,
-        ],
-        &[],
-    );
+    let vv = [&["-vv"][..], &USER_FLAGS].concat();
+    let out = env.push(&format!("{}/quiet:v1", reg.host), &vv, &[]);
     assert_success(&out);
     let tokens = issuer.tokens();
     assert!(!tokens.is_empty());
@@ -328,9 +319,13 @@ fn secrets_never_reach_output_at_any_verbosity() {
         "-vv shows headers, credentials redacted: {}",
         out.stderr
     );
+}
 
-    // Basic auth at -vv, and a failure's message.
+/// Basic auth at -vv (credentials from the environment), and a failure's message (a
+/// wrong password): neither password nor its Basic credentials are shown.
+fn basic_credentials_never_reach_output_at_vv_nor_a_failures_message(env: &Env) {
     let reg = RegistryOptions::new().htpasswd().start();
+    let basic_header = basic(TEST_USER, TEST_PASSWORD);
     let out = env.push(
         &format!("{}/quiet:v1", reg.host),
         &["-vv"],

@@ -66,6 +66,29 @@ fn synthetic_cold_rounds_upload_everything_and_warm_rounds_send_nothing() {
     assert!(blob_bytes > 2 * 96 * 1024 + 2 * 1024, "{}", out.stdout);
     let rounds = v["rounds"].as_array().expect("rounds");
     assert_eq!(rounds.len(), 4);
+    let refs = each_round_sends_what_its_kind_says(rounds, blobs, blob_bytes);
+    assert_ne!(refs[0], refs[1], "each cold round has a fresh repository");
+    assert_eq!(
+        refs[1], refs[2],
+        "warm rounds push the last cold repository again"
+    );
+    the_totals_count_requests_round_trips_and_resources(&v, blobs);
+    // The registry saw exactly the requests counted (plus one ping per round), and the
+    // image reads back.
+    let seen = client_requests(&reg);
+    let counted: u64 = rounds.iter().map(|r| u(r, "requests")).sum();
+    let pings = seen.iter().filter(|r| r.path() == "/v2/").count() as u64;
+    assert_eq!(seen.len() as u64, counted + pings, "{seen:#?}");
+    assert!(Skopeo::new().inspect_raw(&refs[0]).starts_with(b"{"));
+}
+
+/// A cold round sends every blob byte in 3 requests per blob and 2 for the tag; a warm
+/// one sends nothing in one HEAD. Returns the rounds' references.
+fn each_round_sends_what_its_kind_says(
+    rounds: &[Value],
+    blobs: u64,
+    blob_bytes: u64,
+) -> Vec<String> {
     let mut refs = Vec::new();
     for r in rounds {
         match r["kind"].as_str() {
@@ -90,12 +113,12 @@ fn synthetic_cold_rounds_upload_everything_and_warm_rounds_send_nothing() {
         assert!(r["seconds"].as_f64().is_some_and(|s| s > 0.0), "{r}");
         refs.push(r["reference"].as_str().expect("reference").to_string());
     }
-    assert_ne!(refs[0], refs[1], "each cold round has a fresh repository");
-    assert_eq!(
-        refs[1], refs[2],
-        "warm rounds push the last cold repository again"
-    );
+    refs
+}
 
+/// The cold and warm request counts and latencies, the round trips per blob, the CPU
+/// time and the peak RSS of the report `v`.
+fn the_totals_count_requests_round_trips_and_resources(v: &Value, blobs: u64) {
     let cold = &v["cold"]["requests"];
     assert_eq!(u(&cold["blob-head"], "count"), 2 * blobs, "{cold}");
     assert_eq!(u(&cold["upload-finish"], "count"), 2 * blobs, "{cold}");
@@ -112,16 +135,8 @@ fn synthetic_cold_rounds_upload_everything_and_warm_rounds_send_nothing() {
     let want = (3 * blobs + 2) as f64 / blobs as f64;
     assert!((per_blob - want).abs() < 1e-9, "{per_blob} vs {want}");
     assert!(v["cpu_seconds"].as_f64().is_some_and(|c| c > 0.0), "{v}");
-    let rss = u(&v, "peak_rss_bytes");
+    let rss = u(v, "peak_rss_bytes");
     assert!((1 << 20..1 << 30).contains(&rss), "peak RSS {rss}");
-
-    // The registry saw exactly the requests counted (plus one ping per round), and the
-    // image reads back.
-    let seen = client_requests(&reg);
-    let counted: u64 = rounds.iter().map(|r| u(r, "requests")).sum();
-    let pings = seen.iter().filter(|r| r.path() == "/v2/").count() as u64;
-    assert_eq!(seen.len() as u64, counted + pings, "{seen:#?}");
-    assert!(Skopeo::new().inspect_raw(&refs[0]).starts_with(b"{"));
 }
 
 #[test]

@@ -3,7 +3,12 @@
 //! branches and tags deleted on `origin`): multirepo, monorepo and the nameless image,
 //! images in use (kubectl's JSON and a plain list), `--dry-run` equal to the run.
 
+use std::path::Path;
+
+use serde_json::Value;
+
 use crate::support::cleanup::{clean, decisions, git_project, publish, report, temp_file};
+use crate::support::cmd::Output;
 use crate::support::gitrepo::now;
 use crate::support::registry::Registry;
 
@@ -29,20 +34,8 @@ fn multirepo_keeps_and_deletes_exactly_what_each_policy_says() {
     git.branch("feature");
     let dir = &git.dir;
     let repo = format!("{}/demo", reg.host);
-    publish(dir, &repo, &["--tag-git-branch", "main", "--with-stages"]);
-    publish(
-        dir,
-        &repo,
-        &["--tag-git-branch", "feature", "--tag-custom", "keep"],
-    );
-    for t in ["v1", "v2", "v3", "v0-never-tagged"] {
-        publish(dir, &repo, &["--tag-git-tag", t]);
-    }
     let missing = "d".repeat(40);
-    for c in [old.as_str(), new.as_str(), missing.as_str()] {
-        publish(dir, &repo, &["--tag-git-commit", c]);
-    }
-    publish(dir, &repo, &["--tag-by-stages-signature"]);
+    publish_by_every_strategy(dir, &repo, [&old, &new, &missing]);
     git.delete_remote_branch("feature");
     git.git(&["branch", "-D", "feature"], None);
 
@@ -59,13 +52,37 @@ fn multirepo_keeps_and_deletes_exactly_what_each_policy_says() {
             "30",
         ],
     );
-    let r = report(&out);
     let stage_tags = reg.tags("demo");
     assert_eq!(
         stage_tags.len(),
         5,
         "every stage is an ancestor of a kept image"
     );
+    each_image_keeps_exactly_what_the_policies_keep(&reg, &new, &out);
+    each_deleted_tag_says_why(&report(&out), &old, &missing);
+}
+
+/// Publishes to `repo` by branch (main, with stages; feature with a custom tag), by git
+/// tag (v1, v2, v3 and one never tagged), by commit (each of `commits`) and by stages
+/// signature.
+fn publish_by_every_strategy(dir: &Path, repo: &str, commits: [&str; 3]) {
+    publish(dir, repo, &["--tag-git-branch", "main", "--with-stages"]);
+    publish(
+        dir,
+        repo,
+        &["--tag-git-branch", "feature", "--tag-custom", "keep"],
+    );
+    for t in ["v1", "v2", "v3", "v0-never-tagged"] {
+        publish(dir, repo, &["--tag-git-tag", t]);
+    }
+    for c in commits {
+        publish(dir, repo, &["--tag-git-commit", c]);
+    }
+    publish(dir, repo, &["--tag-by-stages-signature"]);
+}
+
+/// Each image keeps main, keep, v3, the `new` commit and its signature tag.
+fn each_image_keeps_exactly_what_the_policies_keep(reg: &Registry, new: &str, out: &Output) {
     for image in ["backend", "frontend"] {
         let tags = reg.tags(&format!("demo/{image}"));
         let sig = tags
@@ -75,14 +92,18 @@ fn multirepo_keeps_and_deletes_exactly_what_each_policy_says() {
             .unwrap_or_default();
         assert_eq!(
             tags,
-            sorted(&["main", "keep", "v3", &new, &sig]),
+            sorted(&["main", "keep", "v3", new, &sig]),
             "{image}: kept main (branch), keep (custom), v3 (v2 over the limit of 1, v1 \
              expired, v0 never tagged), the recent commit (old one expired, missing one \
              gone) and the signature tag\n{}",
             out.describe()
         );
     }
-    let reasons: Vec<(String, bool, String)> = decisions(&r);
+}
+
+/// The report `r` gives each deleted tag its reason (and keep's), and counts 12 deleted.
+fn each_deleted_tag_says_why(r: &Value, old: &str, missing: &str) {
+    let reasons: Vec<(String, bool, String)> = decisions(r);
     let reason_of = |tag: &str| {
         reasons
             .iter()
@@ -94,8 +115,8 @@ fn multirepo_keeps_and_deletes_exactly_what_each_policy_says() {
     assert_eq!(reason_of("v1"), (true, "expired".into()));
     assert_eq!(reason_of("v2"), (true, "over-limit".into()));
     assert_eq!(reason_of("v0-never-tagged"), (true, "git-tag-gone".into()));
-    assert_eq!(reason_of(&old), (true, "expired".into()));
-    assert_eq!(reason_of(&missing), (true, "commit-gone".into()));
+    assert_eq!(reason_of(old), (true, "expired".into()));
+    assert_eq!(reason_of(missing), (true, "commit-gone".into()));
     assert_eq!(reason_of("keep"), (false, "custom".into()));
     assert_eq!(r["summary"]["deleted"], 12);
 }
@@ -179,23 +200,23 @@ fn images_in_use_are_kept_from_kubectl_json_and_from_a_plain_list() {
     // The shape of `kubectl get pods,deployments,... -A -o json` (a v1 List of objects, as
     // the Kubernetes API documents them): a Deployment's pod template names backend:a, a
     // Pod's status names frontend:b by digest only.
-    let kubectl = format!(
-        r#"{{"apiVersion": "v1", "kind": "List", "metadata": {{"resourceVersion": ""}},
+    let kubectl =
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
         "items": [
-          {{"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {{"name": "api", "namespace": "prod"}},
-            "spec": {{"replicas": 2, "selector": {{"matchLabels": {{"app": "api"}}}},
-              "template": {{"metadata": {{"labels": {{"app": "api"}}}},
-                "spec": {{"containers": [{{"name": "api", "image": "{repo}/backend:a",
-                  "ports": [{{"containerPort": 8080}}]}}]}}}}}}}},
-          {{"apiVersion": "v1", "kind": "Pod",
-            "metadata": {{"name": "web-7d9f", "namespace": "prod"}},
-            "spec": {{"containers": [{{"name": "web", "image": "nginx:1.25"}}]}},
-            "status": {{"phase": "Running", "containerStatuses": [{{"name": "web",
+          {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "api", "namespace": "prod"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "api"}},
+              "template": {"metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "api", "image": format!("{repo}/backend:a"),
+                  "ports": [{"containerPort": 8080}]}]}}}},
+          {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-7d9f", "namespace": "prod"},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "web",
               "image": "nginx:1.25", "ready": true, "restartCount": 0,
-              "imageID": "docker-pullable://{repo}/frontend@{frontend_b}"}}]}}}}
-        ]}}"#
-    );
+              "imageID": format!("docker-pullable://{repo}/frontend@{frontend_b}")}]}}
+        ]})
+        .to_string();
     let (_k, kubectl_file) = temp_file("kubectl.json", &kubectl);
     let r = report(&clean(
         "cleanup",

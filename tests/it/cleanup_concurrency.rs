@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::support::cleanup::{clean, git_project, publish};
 use crate::support::cmd::{assert_success, run, werf_push};
-use crate::support::gitrepo::now;
+use crate::support::gitrepo::{now, GitRepo};
 use crate::support::registry::{http_request, Registry};
 use crate::support::skopeo::Skopeo;
 
@@ -169,34 +169,17 @@ fn cleanups_during_publishes_with_no_grace_keep_every_kept_image_tag() {
     cleanups_during_publishes("0", false);
 }
 
+/// A tag: (repository, tag).
+type Tag = (String, String);
+
 #[test]
 fn a_cleanup_killed_at_any_moment_leaves_every_kept_tag() {
     let reg = Registry::start();
     let (_t, git) = git_project(now() - 86_400);
     let repo = format!("{}/demo", reg.host);
-    publish(
-        &git.dir,
-        &repo,
-        &["--tag-git-branch", "main", "--with-stages"],
-    );
-    publish(&git.dir, &repo, &["--tag-custom", "v1"]);
-    let skopeo = Skopeo::new();
-    for k in 0..12 {
-        let b = format!("gone-{k}");
-        git.branch(&b);
-        publish(&git.dir, &repo, &["--tag-git-branch", &b]);
-        git.delete_remote_branch(&b);
-        if k % 3 == 0 {
-            // Another tool's tag on the same manifest: deleting gone-k must replace it.
-            skopeo.copy(
-                &format!("docker://{repo}/backend:{b}"),
-                &format!("docker://{repo}/backend:copy-{k}"),
-                &[],
-            );
-        }
-    }
+    publish_kept_tags_and_twelve_gone_branches(&git, &repo);
     let before = all_tags(&reg);
-    let doomed: Vec<(String, String)> = before
+    let doomed: Vec<Tag> = before
         .keys()
         .filter(|(_, t)| t.starts_with("gone-"))
         .cloned()
@@ -219,29 +202,8 @@ fn a_cleanup_killed_at_any_moment_leaves_every_kept_tag() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let delay = Duration::from_millis(seed % span);
-        let mut c = werf_push();
-        c.args(["cleanup", "--repo", &repo, "--dir"])
-            .arg(&git.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = c.spawn().unwrap();
-        std::thread::sleep(delay);
-        let _ = Command::new("kill")
-            .args(["-9", &child.id().to_string()])
-            .status();
-        let _ = child.wait();
-        // Requests the killed process had sent are still being answered: wait until the
-        // registry is quiet before looking (and before putting tags back).
-        let mut seen = reg.access_log().len();
-        loop {
-            std::thread::sleep(Duration::from_millis(150));
-            let now_seen = reg.access_log().len();
-            if now_seen == seen {
-                break;
-            }
-            seen = now_seen;
-        }
+        kill_a_cleanup_after(&git.dir, &repo, delay);
+        wait_until_the_registry_is_quiet(&reg);
         let now_tags = all_tags(&reg);
         let left = doomed.iter().filter(|k| now_tags.contains_key(*k)).count();
         mid_deletion += usize::from(left > 0 && left < doomed.len());
@@ -268,16 +230,84 @@ fn a_cleanup_killed_at_any_moment_leaves_every_kept_tag() {
         mid_deletion > 0,
         "no kill landed while tags were being deleted (kill moments up to {span} ms)"
     );
-    // A last, uninterrupted run cleans up after every killed one: placeholders included.
-    assert_success(&clean("cleanup", &git.dir, &repo, &[]));
-    let after = all_tags(&reg);
+    a_last_run_deletes_exactly_the_doomed_tags(&reg, &git.dir, &repo, &before, doomed.len());
+}
+
+/// Publishes `main` (with stages) and `v1`, which the policies keep, and twelve branches
+/// gone from `origin`, which they delete; every third of these also has another tool's
+/// tag on the same manifest.
+fn publish_kept_tags_and_twelve_gone_branches(git: &GitRepo, repo: &str) {
+    publish(
+        &git.dir,
+        repo,
+        &["--tag-git-branch", "main", "--with-stages"],
+    );
+    publish(&git.dir, repo, &["--tag-custom", "v1"]);
+    let skopeo = Skopeo::new();
+    for k in 0..12 {
+        let b = format!("gone-{k}");
+        git.branch(&b);
+        publish(&git.dir, repo, &["--tag-git-branch", &b]);
+        git.delete_remote_branch(&b);
+        if k % 3 == 0 {
+            // Another tool's tag on the same manifest: deleting gone-k must replace it.
+            skopeo.copy(
+                &format!("docker://{repo}/backend:{b}"),
+                &format!("docker://{repo}/backend:copy-{k}"),
+                &[],
+            );
+        }
+    }
+}
+
+/// Starts a cleanup of `repo` and kills it with `kill -9` after `delay`.
+fn kill_a_cleanup_after(dir: &Path, repo: &str, delay: Duration) {
+    let mut c = werf_push();
+    c.args(["cleanup", "--repo", repo, "--dir"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    std::thread::sleep(delay);
+    let _ = Command::new("kill")
+        .args(["-9", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// Requests a killed process had sent are still being answered: waits until the
+/// registry is quiet before looking (and before putting tags back).
+fn wait_until_the_registry_is_quiet(reg: &Registry) {
+    let mut seen = reg.access_log().len();
+    loop {
+        std::thread::sleep(Duration::from_millis(150));
+        let now_seen = reg.access_log().len();
+        if now_seen == seen {
+            break;
+        }
+        seen = now_seen;
+    }
+}
+
+/// A last, uninterrupted run cleans up after every killed one, placeholders included:
+/// only the `doomed` gone-branch tags of `before` went.
+fn a_last_run_deletes_exactly_the_doomed_tags(
+    reg: &Registry,
+    dir: &Path,
+    repo: &str,
+    before: &BTreeMap<Tag, String>,
+    doomed: usize,
+) {
+    assert_success(&clean("cleanup", dir, repo, &[]));
+    let after = all_tags(reg);
     assert!(
         after.keys().all(|(_, t)| !t.starts_with("gone-")),
         "{after:?}"
     );
     assert_eq!(
         after.len(),
-        before.len() - doomed.len(),
+        before.len() - doomed,
         "only the doomed tags went: {after:?}"
     );
 }

@@ -16,56 +16,7 @@ use crate::support::proxy_hostile::{Hostile, HostileKind};
 use crate::support::registry::{Registry, RegistryOptions};
 use crate::support::scenario::{assert_no_panic, tmp};
 
-/// The four commands that talk to a registry, as arguments for repository `repo` at
-/// registry `host` (`{src}`: an OCI layout, `{dir}`: a werf project, `{out}`: a fresh
-/// stages directory).
-fn commands(host: &str, src: &str, project: &str, out: &str) -> Vec<(&'static str, Vec<String>)> {
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    vec![
-        ("push", s(&["push", src, &format!("{host}/codes:v1")])),
-        (
-            "publish",
-            s(&[
-                "publish",
-                "--dir",
-                project,
-                "--repo",
-                &format!("{host}/codes"),
-                "--tag-custom",
-                "v1",
-            ]),
-        ),
-        (
-            "stages pull",
-            s(&[
-                "stages",
-                "pull",
-                "--repo",
-                &format!("{host}/codes"),
-                "--stages-dir",
-                out,
-            ]),
-        ),
-        (
-            "bench",
-            s(&[
-                "bench",
-                "--repo",
-                &format!("{host}/codes-bench"),
-                "--blobs",
-                "1",
-                "--blob-size",
-                "64KiB",
-                "--rounds",
-                "1",
-                "--warm-rounds",
-                "0",
-            ]),
-        ),
-    ]
-}
-
-fn wp(args: &[String], extra: &[&str]) -> Output {
+fn wp<S: AsRef<std::ffi::OsStr>>(args: &[S], extra: &[&str]) -> Output {
     let mut c = werf_push();
     c.args(args).args(extra);
     let out = run(&mut c);
@@ -88,6 +39,71 @@ fn expect(out: &Output, what: &str, code: i32) {
     );
 }
 
+/// `v` as owned strings.
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// What the four commands that talk to a registry work on: an OCI layout (`src`), a
+/// werf project (`project`) and a fresh stages directory (`out`).
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    src: &'a str,
+    project: &'a str,
+    out: &'a str,
+}
+
+impl Inputs<'_> {
+    /// The four commands, as arguments for repository `codes` at registry `host`.
+    fn commands(&self, host: &str) -> Vec<(&'static str, Vec<String>)> {
+        vec![
+            (
+                "push",
+                strings(&["push", self.src, &format!("{host}/codes:v1")]),
+            ),
+            (
+                "publish",
+                strings(&[
+                    "publish",
+                    "--dir",
+                    self.project,
+                    "--repo",
+                    &format!("{host}/codes"),
+                    "--tag-custom",
+                    "v1",
+                ]),
+            ),
+            (
+                "stages pull",
+                strings(&[
+                    "stages",
+                    "pull",
+                    "--repo",
+                    &format!("{host}/codes"),
+                    "--stages-dir",
+                    self.out,
+                ]),
+            ),
+            (
+                "bench",
+                strings(&[
+                    "bench",
+                    "--repo",
+                    &format!("{host}/codes-bench"),
+                    "--blobs",
+                    "1",
+                    "--blob-size",
+                    "64KiB",
+                    "--rounds",
+                    "1",
+                    "--warm-rounds",
+                    "0",
+                ]),
+            ),
+        ]
+    }
+}
+
 #[test]
 fn every_class_through_every_registry_command() {
     let t = tmp();
@@ -95,16 +111,29 @@ fn every_class_through_every_registry_command() {
     image(&src, &[4096], 3, Format::Oci, None);
     let src = format!("oci:{}", src.display());
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
-    let project = example.to_str().unwrap();
     let out = t.path().join("pulled");
-    let out = out.to_str().unwrap();
+    let inputs = Inputs {
+        src: &src,
+        project: example.to_str().unwrap(),
+        out: out.to_str().unwrap(),
+    };
     let plain = Registry::start();
-    // Something to pull, so that a pull has work to fail at.
+    publish_something_to_pull(&plain, &inputs);
+    usage_errors_exit_2(&plain, &inputs);
+    a_broken_stages_storage_exits_3(t.path(), &plain);
+    nothing_listening_exits_4(&inputs);
+    missing_credentials_exit_5_with_a_login_hint(&inputs);
+    registry_refusals_exit_1(&plain, &inputs);
+    ctrl_c_while_the_registry_is_silent_exits_130(&plain, &inputs);
+}
+
+/// Something to pull, so that a pull has work to fail at.
+fn publish_something_to_pull(plain: &Registry, inputs: &Inputs) {
     let with_stages = wp(
         &[
             "publish".into(),
             "--dir".into(),
-            project.into(),
+            inputs.project.into(),
             "--repo".into(),
             format!("{}/codes", plain.host),
             "--tag-custom".into(),
@@ -114,14 +143,18 @@ fn every_class_through_every_registry_command() {
         &[],
     );
     assert_eq!(with_stages.code(), Some(0), "{}", with_stages.describe());
+}
 
-    // usage (2): a repository name in upper case, for each command.
-    for (name, args) in commands(&format!("{}/UPPER", plain.host), &src, project, out) {
+/// usage (2): a repository name in upper case, for each command.
+fn usage_errors_exit_2(plain: &Registry, inputs: &Inputs) {
+    for (name, args) in inputs.commands(&format!("{}/UPPER", plain.host)) {
         expect(&wp(&args, &[]), &format!("usage: {name}"), 2);
     }
+}
 
-    // layout (3): a broken layout or stages storage.
-    let broken = t.path().join("broken");
+/// layout (3): a broken layout or stages storage.
+fn a_broken_stages_storage_exits_3(dir: &Path, plain: &Registry) {
+    let broken = dir.join("broken");
     std::fs::create_dir_all(broken.join(".werf/stages/blobs/sha256")).unwrap();
     std::fs::write(
         broken.join(".werf/stages/oci-layout"),
@@ -132,73 +165,59 @@ fn every_class_through_every_registry_command() {
     let b = broken.to_str().unwrap();
     let bs = format!("oci:{b}/.werf/stages");
     let bout = format!("{b}/.werf/stages");
+    let (repo, bench) = (
+        format!("{}/codes", plain.host),
+        format!("{}/codes-bench", plain.host),
+    );
     let cases = [
-        (
-            "push",
-            vec![
-                "push".to_string(),
-                bs.clone(),
-                format!("{}/codes:v2", plain.host),
-            ],
-        ),
+        ("push", strings(&["push", &bs, &format!("{repo}:v2")])),
         (
             "publish",
-            vec![
-                "publish".into(),
-                "--dir".into(),
-                b.into(),
-                "--repo".into(),
-                format!("{}/codes", plain.host),
-                "--tag-custom".into(),
-                "v2".into(),
-            ],
+            strings(&["publish", "--dir", b, "--repo", &repo, "--tag-custom", "v2"]),
         ),
         (
             "stages pull",
-            vec![
-                "stages".into(),
-                "pull".into(),
-                "--repo".into(),
-                format!("{}/codes", plain.host),
-                "--stages-dir".into(),
-                bout.clone(),
-            ],
+            strings(&["stages", "pull", "--repo", &repo, "--stages-dir", &bout]),
         ),
         (
             "bench",
-            vec![
-                "bench".into(),
-                "--repo".into(),
-                format!("{}/codes-bench", plain.host),
-                "--from".into(),
-                bs.clone(),
-                "--rounds".into(),
-                "1".into(),
-                "--warm-rounds".into(),
-                "0".into(),
-            ],
+            strings(&[
+                "bench",
+                "--repo",
+                &bench,
+                "--from",
+                &bs,
+                "--rounds",
+                "1",
+                "--warm-rounds",
+                "0",
+            ]),
         ),
     ];
     for (name, args) in cases {
         expect(&wp(&args, &[]), &format!("layout: {name}"), 3);
     }
+}
 
-    // network (4): nothing listens there.
+/// network (4): nothing listens there.
+fn nothing_listening_exits_4(inputs: &Inputs) {
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().to_string()
     };
-    for (name, args) in commands(&dead, &src, project, out) {
+    for (name, args) in inputs.commands(&dead) {
         expect(
             &wp(&args, &["--retries", "1"]),
             &format!("network: {name}"),
             4,
         );
     }
+}
 
-    // auth (5): a registry with htpasswd and no credentials; a login hint.
+/// auth (5): a registry with htpasswd and no credentials; a login hint.
+fn missing_credentials_exit_5_with_a_login_hint(inputs: &Inputs) {
     let locked = RegistryOptions::new().htpasswd().start();
-    for (name, args) in commands(&locked.host, &src, project, out) {
+    for (name, args) in inputs.commands(&locked.host) {
         let o = wp(&args, &[]);
         expect(&o, &format!("auth: {name}"), 5);
         assert!(
@@ -207,12 +226,14 @@ fn every_class_through_every_registry_command() {
             o.describe()
         );
     }
+}
 
-    // registry (1): a read-only registry refuses writes; a tag list that always fails.
+/// registry (1): a read-only registry refuses writes; a tag list that always fails.
+fn registry_refusals_exit_1(plain: &Registry, inputs: &Inputs) {
     let readonly = RegistryOptions::new()
         .storage_extra("maintenance:\n  readonly:\n    enabled: true")
         .start();
-    for (name, args) in commands(&readonly.host, &src, project, out) {
+    for (name, args) in inputs.commands(&readonly.host) {
         if name == "stages pull" {
             continue; // reads work on a read-only registry: below, through a proxy
         }
@@ -225,10 +246,12 @@ fn every_class_through_every_registry_command() {
             ..Default::default()
         },
     );
-    let pull = &commands(&refusing.host, &src, project, out)[2].1;
+    let pull = &inputs.commands(&refusing.host)[2].1;
     expect(&wp(pull, &["--retries", "1"]), "registry: stages pull", 1);
+}
 
-    // interrupted (130): Ctrl-C while the registry is silent.
+/// interrupted (130): Ctrl-C while the registry is silent.
+fn ctrl_c_while_the_registry_is_silent_exits_130(plain: &Registry, inputs: &Inputs) {
     let silent = Proxy::start(
         &plain.host,
         ProxyConfig {
@@ -240,7 +263,12 @@ fn every_class_through_every_registry_command() {
             ..Default::default()
         },
     );
-    for (name, args) in commands(&silent.host, &src, project, &format!("{out}-int")) {
+    let out = format!("{}-int", inputs.out);
+    let inputs = Inputs {
+        out: &out,
+        ..*inputs
+    };
+    for (name, args) in inputs.commands(&silent.host) {
         let mut c = werf_push();
         c.args(&args)
             .args(["--response-timeout", "20"])
@@ -267,17 +295,15 @@ fn every_class_through_every_registry_command() {
 fn unauthorized_pull_exits_5_with_a_login_hint() {
     let t = tmp();
     let locked = RegistryOptions::new().htpasswd().start();
-    let args: Vec<String> = [
+    let stages = t.path().join("s");
+    let args = [
         "stages",
         "pull",
         "--repo",
         &format!("{}/x", locked.host),
         "--stages-dir",
-        t.path().join("s").to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+        stages.to_str().unwrap(),
+    ];
     let out = wp(&args, &[]);
     expect(&out, "pull 401", 5);
     assert!(
@@ -326,7 +352,7 @@ fn a_nested_index_stage_exits_3() {
     w.add_entry(&od, json!({"annotations": {REF_NAME: sig, "io.werf.image": "app", "io.werf.stage": "from", "io.werf.signature": sig}}));
     w.commit().unwrap();
     let reg = Registry::start();
-    let args: Vec<String> = [
+    let args = [
         "publish",
         "--dir",
         project.to_str().unwrap(),
@@ -334,10 +360,7 @@ fn a_nested_index_stage_exits_3() {
         &format!("{}/n", reg.host),
         "--tag-custom",
         "v1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ];
     let out = wp(&args, &[]);
     expect(&out, "nested index", 3);
     assert!(
@@ -362,7 +385,7 @@ fn a_connection_lost_mid_push_exits_4() {
             ..Default::default()
         },
     );
-    let args: Vec<String> = [
+    let args = [
         "push",
         "--retries",
         "1",
@@ -370,10 +393,7 @@ fn a_connection_lost_mid_push_exits_4() {
         "monolithic",
         &format!("oci:{}", src.display()),
         &format!("{}/cut:v1", proxy.host),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ];
     let out = wp(&args, &[]);
     expect(&out, "cut", 4);
     assert!(!reg.tag_exists("cut", "v1"));

@@ -126,14 +126,20 @@ fn werf_flags_and_commands_scripts_carry() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
     let x = example.to_str().unwrap();
     let repo = format!("{}/werf", reg.host);
-    // werf's `--stages-storage :local` is taken; the variable is warned about.
+    stages_storage_local_is_taken_and_its_variable_warned_about(&repo, x);
+    werfs_other_flags_and_commands_say_what_to_do_instead(&repo, x);
+    no_stages_storage_says_how_stages_get_there();
+}
+
+/// werf's `--stages-storage :local` is taken; the variable is warned about.
+fn stages_storage_local_is_taken_and_its_variable_warned_about(repo: &str, x: &str) {
     let mut c = werf_push();
     c.env("WERF_STAGES_STORAGE", ":local").args([
         "publish",
         "--stages-storage",
         ":local",
         "--repo",
-        &repo,
+        repo,
         "--tag-custom",
         "v1",
         "--dir",
@@ -147,6 +153,11 @@ fn werf_flags_and_commands_scripts_carry() {
         "{}",
         out.describe()
     );
+}
+
+/// A remote stages storage, werf's build commands, no repository and a repository in
+/// upper case: usage errors (2) that say what to do instead.
+fn werfs_other_flags_and_commands_say_what_to_do_instead(repo: &str, x: &str) {
     // (args, in the error)
     let cases: [(&[&str], &str); 5] = [
         (
@@ -155,7 +166,7 @@ fn werf_flags_and_commands_scripts_carry() {
                 "--stages-storage",
                 "reg.io/a/stages",
                 "--repo",
-                &repo,
+                repo,
                 "--tag-custom",
                 "v1",
                 "--dir",
@@ -164,11 +175,11 @@ fn werf_flags_and_commands_scripts_carry() {
             "werf-push stages pull --repo REPO",
         ),
         (
-            &["build-and-publish", "--repo", &repo, "--tag-custom", "v1"],
+            &["build-and-publish", "--repo", repo, "--tag-custom", "v1"],
             "werf-push does not build images",
         ),
         (
-            &["build", "--repo", &repo],
+            &["build", "--repo", repo],
             "werf-push does not build images",
         ),
         (
@@ -197,7 +208,10 @@ fn werf_flags_and_commands_scripts_carry() {
             out.describe()
         );
     }
-    // No stages storage: how stages get there.
+}
+
+/// No stages storage: how stages get there.
+fn no_stages_storage_says_how_stages_get_there() {
     let tmp = tempfile::TempDir::new().unwrap();
     let out = wp(&["stages", "list", "--dir", tmp.path().to_str().unwrap()]);
     assert_eq!(out.code(), Some(2), "{}", out.describe());

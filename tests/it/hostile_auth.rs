@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::support::cmd::assert_success;
+use crate::support::cmd::{assert_success, Output};
 use crate::support::isolated::{Env, USER_FLAGS};
 use crate::support::layouts::copy_dir;
 use crate::support::proxy::{Proxy, ProxyConfig};
@@ -33,14 +33,19 @@ fn a_401_from_a_redirect_target_gets_no_credentials_and_is_an_error() {
             ..Default::default()
         },
     );
-    let front = Proxy::start(
-        &reg.host,
-        ProxyConfig {
-            quirks: vec![Quirk::BlobGetElsewhere(storage.host.clone())],
-            ..Default::default()
-        },
-    );
     let env = Env::new(&[1024]);
+    publish_the_example_with_stages(&env, &reg.host);
+    a_blob_redirected_to_a_challenging_storage_fails_naming_it(
+        &env,
+        &reg.host,
+        &storage,
+        &foreign_realm,
+    );
+    a_ping_sent_on_to_the_storage_teaches_no_challenge(&env, &reg.host, &storage);
+}
+
+/// `publish --with-stages` of the example project to `{host}/app`, logged in.
+fn publish_the_example_with_stages(env: &Env, host: &str) {
     let project = env.path("project");
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example"),
@@ -56,17 +61,39 @@ fn a_401_from_a_redirect_target_gets_no_credentials_and_is_an_error() {
         "v1",
         "--repo",
     ];
-    let repo = format!("{}/app", reg.host);
+    let repo = format!("{host}/app");
     publish.push(&repo);
     publish.extend(USER_FLAGS);
     assert_success(&env.run(&publish, &[]));
+}
 
-    let pulled = env.path("pulled");
-    let front_repo = format!("{}/app", front.host);
-    let mut pull = vec!["stages", "pull", "--repo", &front_repo, "--stages-dir"];
+/// `stages pull` of `{host}/app`, logged in, into a fresh directory `dir` of the env.
+fn pull(env: &Env, host: &str, dir: &str) -> Output {
+    let pulled = env.path(dir);
+    let repo = format!("{host}/app");
+    let mut pull = vec!["stages", "pull", "--repo", &repo, "--stages-dir"];
     pull.push(pulled.to_str().unwrap());
     pull.extend(USER_FLAGS);
-    let out = env.run(&pull, &[]);
+    env.run(&pull, &[])
+}
+
+/// The registry (through a proxy) redirects a blob `GET` to the storage, which answers
+/// 401 with a challenge of its own realm: that realm is never asked, no credentials are
+/// said to be wrong or shown, and the error names the host that answered 401 (exit 5).
+fn a_blob_redirected_to_a_challenging_storage_fails_naming_it(
+    env: &Env,
+    registry: &str,
+    storage: &Proxy,
+    foreign_realm: &TokenIssuer,
+) {
+    let front = Proxy::start(
+        registry,
+        ProxyConfig {
+            quirks: vec![Quirk::BlobGetElsewhere(storage.host.clone())],
+            ..Default::default()
+        },
+    );
+    let out = pull(env, &front.host, "pulled");
     assert_eq!(out.code(), Some(5), "exit code\n{}", out.describe());
     let redirected = storage.stats().log;
     assert!(
@@ -89,30 +116,29 @@ fn a_401_from_a_redirect_target_gets_no_credentials_and_is_an_error() {
         "the error does not name the host that answered 401\n{}",
         out.describe()
     );
-    // The registry's own `GET /v2/` sent on to that host: no challenge learned from it.
+    assert!(
+        !out.stderr.contains("wrong credentials") && !out.stderr.contains(TEST_PASSWORD),
+        "{}",
+        out.describe()
+    );
+}
+
+/// The registry's own `GET /v2/` sent on to the storage: no challenge learned from it,
+/// the error names the registry (exit 5).
+fn a_ping_sent_on_to_the_storage_teaches_no_challenge(env: &Env, registry: &str, storage: &Proxy) {
     let ping_front = Proxy::start(
-        &reg.host,
+        registry,
         ProxyConfig {
             quirks: vec![Quirk::PingElsewhere(storage.host.clone())],
             ..Default::default()
         },
     );
-    let ping_repo = format!("{}/app", ping_front.host);
-    let mut pull = vec!["stages", "pull", "--repo", &ping_repo, "--stages-dir"];
-    let pulled2 = env.path("pulled2");
-    pull.push(pulled2.to_str().unwrap());
-    pull.extend(USER_FLAGS);
-    let out2 = env.run(&pull, &[]);
+    let out2 = pull(env, &ping_front.host, "pulled2");
     assert_eq!(out2.code(), Some(5), "exit code\n{}", out2.describe());
     assert!(
         out2.stderr
             .contains(&format!("not the registry {}", ping_front.host)),
         "{}",
         out2.describe()
-    );
-    assert!(
-        !out.stderr.contains("wrong credentials") && !out.stderr.contains(TEST_PASSWORD),
-        "{}",
-        out.describe()
     );
 }

@@ -127,56 +127,12 @@ fn buildah_and_podman_oci_layouts_and_archives_import_and_push_by_ref_name() {
     let c = Containers::new();
     three_images(&c);
     let tmp = TempDir::new().unwrap();
-    // Two images that buildah names as it pushes them into one layout, then moved under a
-    // directory whose name holds ':' and '@' (containers/image itself cuts at the first ':').
-    let built = tmp.path().join("built");
-    for name in ["localhost/app:1", "localhost/other:1"] {
-        c.buildah(&[
-            "push",
-            "-q",
-            name,
-            &format!("oci:{}:{name}", built.display()),
-        ]);
-    }
     let dir = tmp.path().join("build:2@x").join("layout");
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    std::fs::rename(&built, &dir).unwrap();
+    buildah_pushes_two_named_images_into_one_layout(&c, &tmp.path().join("built"), &dir);
     let layout = dir.to_str().unwrap();
-    let refs: Vec<String> = index_json(&dir)["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            m["annotations"]["org.opencontainers.image.ref.name"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(refs, ["localhost/app:1", "localhost/other:1"]);
     let oci_dir = tmp.path().join("podman-oci-dir");
-    c.podman(&[
-        "save",
-        "--format",
-        "oci-dir",
-        "-o",
-        oci_dir.to_str().unwrap(),
-        "localhost:5000/group/app:2",
-    ]);
     let oci_archive = tmp.path().join("podman.oci.tar");
-    c.podman(&[
-        "save",
-        "--format",
-        "oci-archive",
-        "-o",
-        oci_archive.to_str().unwrap(),
-        "localhost/third:1",
-    ]);
-    let podman_ref = index_json(&oci_dir)["manifests"][0]["annotations"]
-        ["org.opencontainers.image.ref.name"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let podman_ref = podman_saves_an_oci_dir_and_an_oci_archive(&c, &oci_dir, &oci_archive);
 
     let stages = tmp.path().join("stages");
     let cases = [
@@ -212,6 +168,63 @@ fn buildah_and_podman_oci_layouts_and_archives_import_and_push_by_ref_name() {
         .to_string();
     let pushed = crate::support::cmd::sha256_digest(Skopeo::new().inspect_raw(&dest));
     assert_eq!(pushed, other, "{}", out.describe());
+}
+
+/// Two images that buildah names as it pushes them into one layout (`built`), then moved
+/// to `dir`, under a directory whose name holds ':' and '@' (containers/image itself cuts
+/// at the first ':'); the layout names them by their ref names.
+fn buildah_pushes_two_named_images_into_one_layout(c: &Containers, built: &Path, dir: &Path) {
+    for name in ["localhost/app:1", "localhost/other:1"] {
+        c.buildah(&[
+            "push",
+            "-q",
+            name,
+            &format!("oci:{}:{name}", built.display()),
+        ]);
+    }
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    std::fs::rename(built, dir).unwrap();
+    let refs: Vec<String> = index_json(dir)["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(refs, ["localhost/app:1", "localhost/other:1"]);
+}
+
+/// podman saves `localhost:5000/group/app:2` as an oci-dir and `localhost/third:1` as an
+/// oci-archive; returns the ref name podman gave in the oci-dir.
+fn podman_saves_an_oci_dir_and_an_oci_archive(
+    c: &Containers,
+    oci_dir: &Path,
+    oci_archive: &Path,
+) -> String {
+    c.podman(&[
+        "save",
+        "--format",
+        "oci-dir",
+        "-o",
+        oci_dir.to_str().unwrap(),
+        "localhost:5000/group/app:2",
+    ]);
+    c.podman(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        oci_archive.to_str().unwrap(),
+        "localhost/third:1",
+    ]);
+    index_json(oci_dir)["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// A stages storage with one stage, made by `stages add`.

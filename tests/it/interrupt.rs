@@ -12,10 +12,12 @@
 
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::cmd::{assert_success, run, werf_push};
+use crate::support::registry::Registry;
+use crate::support::scenario::{oci, push_command, tmp, upload_sessions, MIB};
 
 #[test]
 fn ctrl_c_during_stages_add_leaves_the_storage_as_it_was() {
@@ -88,8 +90,6 @@ fn ctrl_c_during_stages_add_leaves_the_storage_as_it_was() {
 /// Pushes 4 layers of 48 MiB at once straight to the registry, sends `signal` once at least
 /// two upload sessions hold data, and checks what is left.
 fn interrupted_push_leaves_no_upload_session(strategy: &str, signal: &str, want_code: i32) {
-    use crate::support::registry::Registry;
-    use crate::support::scenario::{oci, push_command, tmp, upload_sessions, MIB};
     let reg = Registry::start();
     let t = tmp();
     let src = t.path().join("src");
@@ -115,21 +115,7 @@ fn interrupted_push_leaves_no_upload_session(strategy: &str, signal: &str, want_
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = c.spawn().expect("start werf-push");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let in_flight = loop {
-        let with_data: Vec<_> = upload_sessions(&reg, &repo)
-            .into_iter()
-            .filter(|(_, data)| *data > 0)
-            .collect();
-        if with_data.len() >= 2 {
-            break with_data;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the push ended ({status}) before two uploads were under way");
-        }
-        assert!(Instant::now() < deadline, "no uploads under way");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let in_flight = two_uploads_under_way(&reg, &repo, &mut child);
     let kill = std::process::Command::new("sh")
         .args(["-c", &format!("kill -{signal} {}", child.id())])
         .status()
@@ -143,6 +129,34 @@ fn interrupted_push_leaves_no_upload_session(strategy: &str, signal: &str, want_
     );
     assert_eq!(out.status.code(), Some(want_code), "stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    the_notice_says_what_happens(signal, &stderr);
+    assert!(!reg.tag_exists(&repo, "v1"), "a tag was written");
+    no_upload_session_is_left(&reg, &repo, &stderr);
+}
+
+/// Waits (up to a minute) until at least two upload sessions of `repo` hold data, and
+/// returns them (uuid, bytes); the push ending first is a failure.
+fn two_uploads_under_way(reg: &Registry, repo: &str, child: &mut Child) -> Vec<(String, u64)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let with_data: Vec<_> = upload_sessions(reg, repo)
+            .into_iter()
+            .filter(|(_, data)| *data > 0)
+            .collect();
+        if with_data.len() >= 2 {
+            return with_data;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the push ended ({status}) before two uploads were under way");
+        }
+        assert!(Instant::now() < deadline, "no uploads under way");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The notice for `signal` on a line of its own, and no warning (a session the registry
+/// says is gone is none).
+fn the_notice_says_what_happens(signal: &str, stderr: &str) {
     let notice = match signal {
         "TERM" => "terminated (SIGTERM): cancelling open uploads; exiting within 8 s",
         _ => "interrupted: cancelling open uploads; Ctrl-C again to quit at once",
@@ -155,13 +169,17 @@ fn interrupted_push_leaves_no_upload_session(strategy: &str, signal: &str, want_
         !stderr.contains("WARN"),
         "a session the registry says is gone is no warning\n{stderr}"
     );
-    assert!(!reg.tag_exists(&repo, "v1"), "a tag was written");
-    let left = upload_sessions(&reg, &repo);
+}
+
+/// No upload session of `repo` is left in the registry's storage; when some are, the
+/// failure comes after the storage's `_uploads` tree and the registry's log about them.
+fn no_upload_session_is_left(reg: &Registry, repo: &str, stderr: &str) {
+    let left = upload_sessions(reg, repo);
     if !left.is_empty() {
         let up = reg
             .storage_dir()
             .join("docker/registry/v2/repositories")
-            .join(&repo)
+            .join(repo)
             .join("_uploads");
         let tree = std::process::Command::new("find")
             .arg(&up)

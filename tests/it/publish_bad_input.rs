@@ -12,9 +12,41 @@ use serde_json::Value;
 #[test]
 fn bad_input_fails_clearly_and_creates_no_tag() {
     let reg = Registry::start();
-    // (what, change to the project, extra args, expected message part)
-    type Change = fn(&Path);
-    let cases: Vec<(&str, Change, Vec<&str>, &str)> = vec![
+    for (i, (what, change, args, message)) in bad_inputs().into_iter().enumerate() {
+        let (_t, dir) = project();
+        change(&dir);
+        let repo = format!("{}/bad{i}", reg.host);
+        let out = publish(&dir, &repo, &args);
+        assert_failure(&out);
+        assert!(out.stderr.contains(message), "{what}: {}", out.describe());
+        assert!(
+            !out.stderr.contains("panicked"),
+            "{what}: {}",
+            out.describe()
+        );
+        assert_eq!(
+            out.stderr
+                .lines()
+                .filter(|l| l.starts_with("error:"))
+                .count(),
+            1,
+            "{what}: {}",
+            out.describe()
+        );
+    }
+    assert!(
+        catalog(&reg).is_empty(),
+        "no repository may have been created: {:?}",
+        catalog(&reg)
+    );
+}
+
+/// A change to a copy of the example project (none where the arguments are bad).
+type Change = fn(&Path);
+
+/// Bad input: (what, change to the project, extra args, expected message part).
+fn bad_inputs() -> Vec<(&'static str, Change, Vec<&'static str>, &'static str)> {
+    vec![
         (
             "bad tag",
             |_| {},
@@ -98,32 +130,5 @@ fn bad_input_fails_clearly_and_creates_no_tag() {
             vec!["--tag-custom", "v1"],
             "duplicate signature",
         ),
-    ];
-    for (i, (what, change, args, message)) in cases.into_iter().enumerate() {
-        let (_t, dir) = project();
-        change(&dir);
-        let repo = format!("{}/bad{i}", reg.host);
-        let out = publish(&dir, &repo, &args);
-        assert_failure(&out);
-        assert!(out.stderr.contains(message), "{what}: {}", out.describe());
-        assert!(
-            !out.stderr.contains("panicked"),
-            "{what}: {}",
-            out.describe()
-        );
-        assert_eq!(
-            out.stderr
-                .lines()
-                .filter(|l| l.starts_with("error:"))
-                .count(),
-            1,
-            "{what}: {}",
-            out.describe()
-        );
-    }
-    assert!(
-        catalog(&reg).is_empty(),
-        "no repository may have been created: {:?}",
-        catalog(&reg)
-    );
+    ]
 }

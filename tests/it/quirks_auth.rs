@@ -6,19 +6,12 @@
 //! isolated (`support::isolated`).
 
 use crate::support::cmd::{assert_failure, assert_success};
-use crate::support::isolated::{error_line, token_manifest_digest, Env};
+use crate::support::isolated::{error_line, token_manifest_digest, Env, USER_FLAGS};
 use crate::support::proxy::{Proxy, ProxyConfig};
 use crate::support::proxy_quirks::Quirk;
 use crate::support::registry::{RegistryOptions, TEST_PASSWORD, TEST_USER};
 use crate::support::skopeo::Skopeo;
 use crate::support::token::{IssuerOptions, TokenIssuer};
-
-const USER_FLAGS: [&str; 4] = [
-    "--registry-username",
-    TEST_USER,
-    "--registry-password",
-    TEST_PASSWORD,
-];
 
 /// Row 11, GitLab: a token request carrying a mount's source scope gets 404. The mount is
 /// given up and the blob uploaded with the repository's own token.

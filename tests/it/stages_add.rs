@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::support::cmd::{assert_success, bin, run, werf_push};
 use crate::support::layouts::layer_digests;
 use crate::support::stages::{entries, json_out, manifest, ok};
-use serde_json::json;
+use serde_json::{json, Value};
 use tempfile::TempDir;
 
 /// A tree with modes, a symlink, a hard link, an empty dir and a long path.
@@ -68,28 +68,45 @@ fn add_is_reproducible_and_its_layer_unpacks_with_tar() {
     let src = tmp.path().join("src");
     make_tree(&src);
     let s1 = tmp.path().join("s1");
-    let s2 = tmp.path().join("s2");
-    let add = |stages: &Path| {
-        json_out(&ok(
-            &[
-                "stages",
-                "add",
-                "--image",
-                "app",
-                "--stage",
-                "from",
-                "--from-dir",
-                src.to_str().unwrap(),
-                "--json",
-            ],
-            stages,
-        ))
-    };
-    let a = add(&s1);
+    let a = the_same_tree_gives_the_same_digests(&src, &s1, &tmp.path().join("s2"));
+    source_date_epoch_changes_the_layer(&src, &tmp.path().join("s3"), &a);
+    let layer = s1.join("blobs/sha256").join(
+        a["layer_digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
+    tar_unpacks_the_layer_to_the_same_tree(&layer, &tmp.path().join("unpacked"), &src);
+    headers_are_numeric_nameless_and_ordered(&layer, &a);
+    a_second_stage_sits_on_its_parent(&tmp.path().join("top"), &s1, &a);
+}
+
+/// `stages add --json` of `src` as stage `from` of image `app` into `stages`.
+fn add(src: &Path, stages: &Path) -> Value {
+    json_out(&ok(
+        &[
+            "stages",
+            "add",
+            "--image",
+            "app",
+            "--stage",
+            "from",
+            "--from-dir",
+            src.to_str().unwrap(),
+            "--json",
+        ],
+        stages,
+    ))
+}
+
+/// Into `s1` and, after touching a file, into `s2`: mtimes do not matter. Twice into the
+/// same storage: the same, nothing added. Returns the first add's answer.
+fn the_same_tree_gives_the_same_digests(src: &Path, s1: &Path, s2: &Path) -> Value {
+    let a = add(src, s1);
     // Touch everything: mtimes must not matter.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     std::fs::write(src.join("bin/run"), b"#!/bin/sh\necho hi\n").unwrap();
-    let b = add(&s2);
+    let b = add(src, s2);
     assert_eq!(
         a["digest"], b["digest"],
         "same directory, same manifest digest"
@@ -97,10 +114,14 @@ fn add_is_reproducible_and_its_layer_unpacks_with_tar() {
     assert_eq!(a["layer_digest"], b["layer_digest"]);
     assert_eq!(a["signature"], b["signature"]);
     // Twice into the same storage: the same, nothing added.
-    let c = add(&s1);
+    let c = add(src, s1);
     assert_eq!(a["digest"], c["digest"]);
-    assert_eq!(entries(&s1).len(), 1);
-    // SOURCE_DATE_EPOCH changes the mtimes, so the digest.
+    assert_eq!(entries(s1).len(), 1);
+    a
+}
+
+/// SOURCE_DATE_EPOCH changes the mtimes, so the digest.
+fn source_date_epoch_changes_the_layer(src: &Path, stages: &Path, a: &Value) {
     let mut cmd = werf_push();
     cmd.args([
         "stages",
@@ -112,36 +133,36 @@ fn add_is_reproducible_and_its_layer_unpacks_with_tar() {
         "--json",
         "--from-dir",
     ])
-    .arg(&src)
+    .arg(src)
     .arg("--stages-dir")
-    .arg(tmp.path().join("s3"))
+    .arg(stages)
     .env("SOURCE_DATE_EPOCH", "1700000000");
     let d = json_out(&run(&mut cmd));
     assert_ne!(a["layer_digest"], d["layer_digest"]);
-    // The system tar unpacks the layer to the same tree.
-    let layer = s1.join("blobs/sha256").join(
-        a["layer_digest"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("sha256:"),
-    );
-    let out_dir = tmp.path().join("unpacked");
-    std::fs::create_dir(&out_dir).unwrap();
+}
+
+/// The system tar unpacks the layer to the same tree, the hard link kept.
+fn tar_unpacks_the_layer_to_the_same_tree(layer: &Path, out_dir: &Path, src: &Path) {
+    std::fs::create_dir(out_dir).unwrap();
     assert_success(&run(bin("tar")
         .arg("-xzpf")
-        .arg(&layer)
+        .arg(layer)
         .arg("-C")
-        .arg(&out_dir)));
-    assert_eq!(tree(&out_dir), tree(&src));
+        .arg(out_dir)));
+    assert_eq!(tree(out_dir), tree(src));
     let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
     assert_eq!(
         ino(&out_dir.join("secret")),
         ino(&out_dir.join("secret-hard")),
         "hard link kept"
     );
-    // Headers: numeric 0/0, no names, mtime 0; diff_id is the tar's sha256.
+}
+
+/// Headers: numeric 0/0, no names, mtime 0, a directory before its files; diff_id is
+/// the tar's sha256.
+fn headers_are_numeric_nameless_and_ordered(layer: &Path, a: &Value) {
     let mut tar = Vec::new();
-    flate2::read::GzDecoder::new(&std::fs::read(&layer).unwrap()[..])
+    flate2::read::GzDecoder::new(&std::fs::read(layer).unwrap()[..])
         .read_to_end(&mut tar)
         .unwrap();
     assert_eq!(
@@ -167,9 +188,11 @@ fn add_is_reproducible_and_its_layer_unpacks_with_tar() {
             < names.iter().position(|n| n == "bin/run").unwrap()
     );
     assert_eq!(names.len(), sorted.len());
-    // A second stage on top: parent's layers then the new one; config has both diff_ids.
-    let top = tmp.path().join("top");
-    std::fs::create_dir(&top).unwrap();
+}
+
+/// A second stage on top: parent's layers then the new one; config has both diff_ids.
+fn a_second_stage_sits_on_its_parent(top: &Path, s1: &Path, a: &Value) {
+    std::fs::create_dir(top).unwrap();
     std::fs::write(top.join("app.txt"), b"app").unwrap();
     let e = json_out(&ok(
         &[
@@ -185,9 +208,9 @@ fn add_is_reproducible_and_its_layer_unpacks_with_tar() {
             a["signature"].as_str().unwrap(),
             "--json",
         ],
-        &s1,
+        s1,
     ));
-    let m = manifest(&s1, e["digest"].as_str().unwrap());
+    let m = manifest(s1, e["digest"].as_str().unwrap());
     assert_eq!(
         layer_digests(&m),
         vec![
@@ -195,11 +218,11 @@ fn add_is_reproducible_and_its_layer_unpacks_with_tar() {
             e["layer_digest"].as_str().unwrap()
         ]
     );
-    let cfg = manifest(&s1, m["config"]["digest"].as_str().unwrap());
+    let cfg = manifest(s1, m["config"]["digest"].as_str().unwrap());
     assert_eq!(
         cfg["rootfs"]["diff_ids"],
         json!([a["diff_id"], e["diff_id"]])
     );
     assert_eq!(cfg["config"]["Labels"]["io.werf.stage"], "install");
-    ok(&["stages", "list"], &s1);
+    ok(&["stages", "list"], s1);
 }

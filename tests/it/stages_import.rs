@@ -164,43 +164,8 @@ fn docker_archives_in_both_forms_and_oci_archives_import_and_publish() {
             .unwrap(),
     ))
     .unwrap();
-    for (name, oci_form) in [("legacy", false), ("ocifmt", true)] {
-        let file = tmp.path().join(format!("{name}.tar"));
-        docker_save(&umoci, &digest, oci_form, &extra, &file);
-        ok(
-            &[
-                "stages",
-                "import",
-                &format!("docker-archive:{}", file.display()),
-                "--image",
-                name,
-                "--stage",
-                "dockerfile",
-            ],
-            &stages,
-        );
-    }
-    // An oci-archive: a tar of umoci's layout, selected by its ref name.
-    let oa = tmp.path().join("layout.tar");
-    let out = run(bin("tar")
-        .arg("-cf")
-        .arg(&oa)
-        .arg("-C")
-        .arg(&umoci)
-        .arg("."));
-    assert_success(&out);
-    ok(
-        &[
-            "stages",
-            "import",
-            &format!("oci-archive:{}:latest", oa.display()),
-            "--image",
-            "ociarch",
-            "--stage",
-            "from",
-        ],
-        &stages,
-    );
+    import_docker_archives_in_both_forms(&umoci, &digest, &extra, tmp.path(), &stages);
+    import_an_oci_archive(&umoci, &tmp.path().join("layout.tar"), &stages);
     assert!(!std::fs::read_dir(&stages).unwrap().any(|e| e
         .unwrap()
         .file_name()
@@ -218,6 +183,65 @@ fn docker_archives_in_both_forms_and_oci_archives_import_and_publish() {
         ],
         &stages,
     );
+    the_docker_archives_keep_their_config_and_diff_ids(&sk, &repo, &extra, &src_cfg);
+    let got = published_layers(&sk, &format!("{repo}/ociarch:v1"));
+    assert_eq!(got, layer_digests(&manifest(&umoci, &digest)));
+}
+
+/// `docker save` tarballs of umoci's image, legacy and OCI form (with `extra` config),
+/// imported as images `legacy` and `ocifmt`, stage `dockerfile`.
+fn import_docker_archives_in_both_forms(
+    umoci: &Path,
+    digest: &str,
+    extra: &Value,
+    tmp: &Path,
+    stages: &Path,
+) {
+    for (name, oci_form) in [("legacy", false), ("ocifmt", true)] {
+        let file = tmp.join(format!("{name}.tar"));
+        docker_save(umoci, digest, oci_form, extra, &file);
+        ok(
+            &[
+                "stages",
+                "import",
+                &format!("docker-archive:{}", file.display()),
+                "--image",
+                name,
+                "--stage",
+                "dockerfile",
+            ],
+            stages,
+        );
+    }
+}
+
+/// An oci-archive (`oa`): a tar of umoci's layout, selected by its ref name, imported as
+/// image `ociarch`, stage `from`.
+fn import_an_oci_archive(umoci: &Path, oa: &Path, stages: &Path) {
+    let out = run(bin("tar").arg("-cf").arg(oa).arg("-C").arg(umoci).arg("."));
+    assert_success(&out);
+    ok(
+        &[
+            "stages",
+            "import",
+            &format!("oci-archive:{}:latest", oa.display()),
+            "--image",
+            "ociarch",
+            "--stage",
+            "from",
+        ],
+        stages,
+    );
+}
+
+/// The images from the docker archives keep the source's Env, Cmd, WorkingDir, labels
+/// and diff IDs, as OCI manifests with gzip layers.
+fn the_docker_archives_keep_their_config_and_diff_ids(
+    sk: &Skopeo,
+    repo: &str,
+    extra: &Value,
+    src_cfg: &Value,
+) {
     for name in ["legacy", "ocifmt"] {
         let cfg = sk.inspect_config(&format!("{repo}/{name}:v1"));
         for k in ["Env", "Cmd", "WorkingDir"] {
@@ -238,6 +262,4 @@ fn docker_archives_in_both_forms_and_oci_archives_import_and_publish() {
             );
         }
     }
-    let got = published_layers(&sk, &format!("{repo}/ociarch:v1"));
-    assert_eq!(got, layer_digests(&manifest(&umoci, &digest)));
 }

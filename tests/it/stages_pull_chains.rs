@@ -90,40 +90,73 @@ fn several_builds_of_one_project_pull_as_one_consistent_chain() {
     let reg = Registry::start();
     let tmp = TempDir::new().unwrap();
     let repo = format!("{}/proj", reg.host);
-    // Build A has the newest from, build B the newest install and setup; build C reuses
-    // B's from and install with an older setup of its own.
+    let [sa, sb, sc] = three_builds_published(tmp.path(), &repo);
+    let pulled_dir = tmp.path().join("pulled");
+    a_pull_takes_the_newest_whole_chain_alone(
+        &pulled_dir.join(".werf/stages"),
+        &repo,
+        &sa,
+        &sb,
+        &sc,
+    );
+    // The pulled storage publishes exactly B's image: every tag up to date.
+    let again = publish(&pulled_dir, &repo, "build-b");
+    for t in again["tags"].as_array().unwrap() {
+        assert_eq!(t["status"], "up-to-date", "{again}");
+    }
+    a_storage_with_the_start_of_a_chain_takes_the_rest(
+        &tmp.path().join("partial/.werf/stages"),
+        &repo,
+        &sb,
+    );
+    the_text_report_names_the_chain_and_the_skipped_tags(&tmp.path().join("text"), &repo);
+}
+
+/// Build A has the newest from, build B the newest install and setup; build C reuses
+/// B's from and install with an older setup of its own. All three are published to
+/// `repo`; returns their stage signatures.
+fn three_builds_published(tmp: &Path, repo: &str) -> [Vec<String>; 3] {
     let (a, sa) = build(
-        tmp.path(),
+        tmp,
         "a",
         ["base a", "install a", "setup a"],
         [500, 100, 100],
     );
     let (b, sb) = build(
-        tmp.path(),
+        tmp,
         "b",
         ["base b", "install b", "setup b"],
         [200, 600, 300],
     );
-    let (c, sc) = build(
-        tmp.path(),
-        "c",
-        ["base b", "install b", "setup c"],
-        [200, 600, 50],
-    );
+    let (c, sc) = build(tmp, "c", ["base b", "install b", "setup c"], [200, 600, 50]);
     assert_eq!(sc[..2], sb[..2], "C shares B's from and install");
     for (dir, tag) in [(&a, "build-a"), (&b, "build-b"), (&c, "build-c")] {
-        publish(dir, &repo, tag);
+        publish(dir, repo, tag);
     }
-    let pulled_dir = tmp.path().join("pulled");
-    let stages = pulled_dir.join(".werf/stages");
-    let report = json_out(&ok(&["stages", "pull", "--repo", &repo, "--json"], &stages));
-    let pulled: Vec<&str> = report["pulled"]
+    [sa, sb, sc]
+}
+
+/// The signatures of the stages a `stages pull --json` report says it pulled.
+fn pulled(report: &Value) -> Vec<&str> {
+    report["pulled"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| p["signature"].as_str().unwrap())
-        .collect();
-    assert_eq!(pulled, sb, "B's chain, whole and alone: {report}");
+        .collect()
+}
+
+/// A pull into an empty `stages` takes B's chain, whole and alone; A's stages and C's
+/// setup are left out, each saying why, and nothing failed.
+fn a_pull_takes_the_newest_whole_chain_alone(
+    stages: &Path,
+    repo: &str,
+    sa: &[String],
+    sb: &[String],
+    sc: &[String],
+) {
+    let report = json_out(&ok(&["stages", "pull", "--repo", repo, "--json"], stages));
+    assert_eq!(pulled(&report), sb, "B's chain, whole and alone: {report}");
     let chains = report["chains"].as_array().unwrap();
     assert_eq!(chains.len(), 1, "{report}");
     assert_eq!(chains[0]["image"], "backend");
@@ -140,7 +173,7 @@ fn several_builds_of_one_project_pull_as_one_consistent_chain() {
         .iter()
         .map(|t| t.as_str().unwrap().to_string())
         .collect();
-    let mut want = tags(&sa);
+    let mut want = tags(sa);
     want.insert(format!("image-stage-{}", sc[2]));
     assert_eq!(left, want, "{report}");
     let skipped: BTreeSet<String> = report["skipped"]
@@ -151,43 +184,32 @@ fn several_builds_of_one_project_pull_as_one_consistent_chain() {
         .collect();
     assert_eq!(skipped, want, "each left-out tag says why: {report}");
     assert_eq!(report["failed"], json!([]), "{report}");
-    // The pulled storage publishes exactly B's image: every tag up to date.
-    let again = publish(&pulled_dir, &repo, "build-b");
-    for t in again["tags"].as_array().unwrap() {
-        assert_eq!(t["status"], "up-to-date", "{again}");
-    }
-    // Pulling into a storage that holds B's from and install takes B's setup, whose layers
-    // extend them, and leaves A's and C's out.
-    let partial = tmp.path().join("partial/.werf/stages");
-    add(&partial, "backend", "from", "base b", 200, None);
+}
+
+/// Pulling into a storage that holds B's from and install takes B's setup, whose layers
+/// extend them, and leaves A's and C's out.
+fn a_storage_with_the_start_of_a_chain_takes_the_rest(partial: &Path, repo: &str, sb: &[String]) {
+    add(partial, "backend", "from", "base b", 200, None);
     add(
-        &partial,
+        partial,
         "backend",
         "install",
         "install b",
         600,
         Some(&sb[0]),
     );
-    let report = json_out(&ok(
-        &["stages", "pull", "--repo", &repo, "--json"],
-        &partial,
-    ));
-    let pulled: Vec<&str> = report["pulled"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["signature"].as_str().unwrap())
-        .collect();
-    assert_eq!(pulled, [sb[2].as_str()], "{report}");
+    let report = json_out(&ok(&["stages", "pull", "--repo", repo, "--json"], partial));
+    assert_eq!(pulled(&report), [sb[2].as_str()], "{report}");
     assert_eq!(
         report["chains"][0]["storage"]["signature"],
         sb[1].as_str(),
         "{report}"
     );
-    let text = ok(
-        &["stages", "pull", "--repo", &repo],
-        &tmp.path().join("text"),
-    );
+}
+
+/// The text report names the chain and counts the stage tags left out of it.
+fn the_text_report_names_the_chain_and_the_skipped_tags(stages: &Path, repo: &str) {
+    let text = ok(&["stages", "pull", "--repo", repo], stages);
     assert!(
         text.stdout
             .contains("image 'backend': chain from .. setup (3 stages, last ")

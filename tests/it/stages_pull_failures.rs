@@ -4,6 +4,7 @@
 //! a stage that fails on one layer leaves none of its layers behind.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -43,19 +44,28 @@ fn every_pull_failure_has_its_exit_code_message_and_hint() {
     let blob = big_layer(&a);
     let blob_path = leak(format!("/blobs/{blob}"));
     let size = read_blob(&a, &blob).len() as u64;
-    // (case, proxy, extra args, exit code, in the error line, in the hints, nowhere, the
-    // storage left untouched)
-    type Case = (
-        &'static str,
-        Option<ProxyConfig>,
-        Vec<&'static str>,
-        i32,
-        &'static str,
-        &'static str,
-        &'static str,
-        bool,
-    );
-    let cases: Vec<Case> = vec![
+    for case in failures(blob_path, size) {
+        pull_fails_as_the_case_says(&reg, tmp.path(), &blob, case);
+    }
+    a_broken_index_json_exits_3_and_is_left_as_it_was(&reg, tmp.path());
+}
+
+/// A failure of a pull: (case, proxy, extra args, exit code, in the error line, in the
+/// hints, nowhere, the storage left untouched).
+type Case = (
+    &'static str,
+    Option<ProxyConfig>,
+    Vec<&'static str>,
+    i32,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+);
+
+/// Every failure of a pull of the blob at `blob_path` (`size` bytes).
+fn failures(blob_path: &'static str, size: u64) -> Vec<Case> {
+    vec![
         (
             "a tag in --repo",
             None,
@@ -118,49 +128,56 @@ fn every_pull_failure_has_its_exit_code_message_and_hint() {
             "what was pushed stays",
             true,
         ),
-    ];
-    for (case, cfg, extra, code, error, hint, nowhere, untouched) in cases {
-        let stages = tmp.path().join(case.replace(' ', "-"));
-        let proxy = cfg.map(|c| Proxy::start(&reg.host, c));
-        let out = match &proxy {
-            Some(p) => pull_through(&p.host, &stages, &extra),
-            None => wp(
-                &["stages", "pull", "--repo", &format!("{}/app:v1", reg.host)],
-                &stages,
-            ),
-        };
-        assert_error_and_hint(case, &out, code, error, hint);
+    ]
+}
+
+/// Pulls into a fresh storage under `dir` as `case` says (through a proxy when it has one)
+/// and checks its exit code, error, hint and what it left in the storage.
+fn pull_fails_as_the_case_says(reg: &Registry, dir: &Path, blob: &str, case: Case) {
+    let (case, cfg, extra, code, error, hint, nowhere, untouched) = case;
+    let stages = dir.join(case.replace(' ', "-"));
+    let proxy = cfg.map(|c| Proxy::start(&reg.host, c));
+    let out = match &proxy {
+        Some(p) => pull_through(&p.host, &stages, &extra),
+        None => wp(
+            &["stages", "pull", "--repo", &format!("{}/app:v1", reg.host)],
+            &stages,
+        ),
+    };
+    assert_error_and_hint(case, &out, code, error, hint);
+    assert!(
+        !out.stderr.contains(nowhere) && !out.stdout.contains(nowhere),
+        "{case}\n{}",
+        out.describe()
+    );
+    if untouched {
         assert!(
-            !out.stderr.contains(nowhere) && !out.stdout.contains(nowhere),
-            "{case}\n{}",
-            out.describe()
+            !stages.join("index.json").exists(),
+            "{case}: index.json written"
         );
-        if untouched {
-            assert!(
-                !stages.join("index.json").exists(),
-                "{case}: index.json written"
-            );
-            if stages.join("blobs/sha256").exists() {
-                assert_eq!(blob_files(&stages), BTreeSet::new(), "{case}: blobs left");
-            }
-        } else {
-            // The stage of the bad blob failed alone: backend's from and frontend's from
-            // are stored, and nothing of the bad blob.
-            assert_eq!(entries(&stages).len(), 2, "{case}\n{}", out.describe());
-            assert!(!blob_files(&stages).contains(&blob), "{case}");
-            let referenced: BTreeSet<String> = entries(&stages)
-                .iter()
-                .flat_map(|e| referenced_blobs(&stages, &e.3))
-                .collect();
-            assert_eq!(
-                blob_files(&stages),
-                referenced,
-                "{case}: unreferenced blobs left"
-            );
+        if stages.join("blobs/sha256").exists() {
+            assert_eq!(blob_files(&stages), BTreeSet::new(), "{case}: blobs left");
         }
+    } else {
+        // The stage of the bad blob failed alone: backend's from and frontend's from
+        // are stored, and nothing of the bad blob.
+        assert_eq!(entries(&stages).len(), 2, "{case}\n{}", out.describe());
+        assert!(!blob_files(&stages).contains(blob), "{case}");
+        let referenced: BTreeSet<String> = entries(&stages)
+            .iter()
+            .flat_map(|e| referenced_blobs(&stages, &e.3))
+            .collect();
+        assert_eq!(
+            blob_files(&stages),
+            referenced,
+            "{case}: unreferenced blobs left"
+        );
     }
-    // A storage whose index.json is broken: exit 3, left as it was.
-    let broken = tmp.path().join("broken");
+}
+
+/// A storage whose index.json is broken: exit 3, left as it was.
+fn a_broken_index_json_exits_3_and_is_left_as_it_was(reg: &Registry, dir: &Path) {
+    let broken = dir.join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("index.json"), b"not json").unwrap();
     let out = wp(

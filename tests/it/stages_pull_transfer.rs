@@ -116,9 +116,14 @@ fn pull_resumes_a_cut_download_and_rejects_a_corrupted_blob() {
         &a,
     );
     let blob = big_layer(&a);
-    // Cut the first GET of the big layer after 700 KiB: the pull resumes with Range.
-    let cut = CutProxy::start(&reg.host, &blob, Fault::CutAfter(700 << 10));
-    let b = tmp.path().join("b");
+    a_cut_download_resumes_with_a_range(&reg.host, &a, &tmp.path().join("b"), &blob);
+    a_corrupted_blob_fails_its_stage_alone(&reg.host, &a, &tmp.path().join("c"), &blob);
+}
+
+/// Cut the first GET of the big layer after 700 KiB: the pull into `b` resumes with a
+/// `Range` past what it has, and takes all of `a`.
+fn a_cut_download_resumes_with_a_range(registry: &str, a: &Path, b: &Path, blob: &str) {
+    let cut = CutProxy::start(registry, blob, Fault::CutAfter(700 << 10));
     let out = json_out(&ok(
         &[
             "stages",
@@ -127,7 +132,7 @@ fn pull_resumes_a_cut_download_and_rejects_a_corrupted_blob() {
             &format!("{}/cut", cut.host),
             "--json",
         ],
-        &b,
+        b,
     ));
     assert!(out["resumed"].as_u64().unwrap() >= 1, "{out}");
     let gets = cut.requests(&format!("GET /v2/cut/blobs/{blob}"));
@@ -138,12 +143,14 @@ fn pull_resumes_a_cut_download_and_rejects_a_corrupted_blob() {
         "{gets:?}"
     );
     assert_ne!(gets[1].1.as_deref(), Some("bytes=0-"));
-    assert_eq!(entries(&b), entries(&a));
-    assert!(blob_files(&b).contains(&blob));
-    // A proxy that flips one byte of that blob: rejected and never placed; the stage that
-    // needs it fails alone (exit 1, in `failed`), the other stages are pulled.
-    let bad = CutProxy::start(&reg.host, &blob, Fault::Corrupt(1000));
-    let c = tmp.path().join("c");
+    assert_eq!(entries(b), entries(a));
+    assert!(blob_files(b).contains(blob));
+}
+
+/// A proxy that flips one byte of that blob: rejected and never placed in `c`; the stage
+/// that needs it fails alone (exit 1, in `failed`), the other stages of `a` are pulled.
+fn a_corrupted_blob_fails_its_stage_alone(registry: &str, a: &Path, c: &Path, blob: &str) {
+    let bad = CutProxy::start(registry, blob, Fault::Corrupt(1000));
     let out = wp(
         &[
             "stages",
@@ -152,7 +159,7 @@ fn pull_resumes_a_cut_download_and_rejects_a_corrupted_blob() {
             &format!("{}/cut", bad.host),
             "--json",
         ],
-        &c,
+        c,
     );
     assert_eq!(out.code(), Some(1), "{}", out.describe());
     assert!(
@@ -160,12 +167,9 @@ fn pull_resumes_a_cut_download_and_rejects_a_corrupted_blob() {
         "{}",
         out.describe()
     );
-    assert!(
-        !blob_files(&c).contains(&blob),
-        "the corrupt blob was placed"
-    );
+    assert!(!blob_files(c).contains(blob), "the corrupt blob was placed");
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
-    let install: Vec<_> = entries(&a)
+    let install: Vec<_> = entries(a)
         .into_iter()
         .filter(|e| e.1 == "install")
         .collect();
@@ -176,9 +180,9 @@ fn pull_resumes_a_cut_download_and_rejects_a_corrupted_blob() {
         format!("image-stage-{}", install[0].2),
         "{report}"
     );
-    let others: BTreeSet<_> = entries(&a)
+    let others: BTreeSet<_> = entries(a)
         .into_iter()
         .filter(|e| e.1 != "install")
         .collect();
-    assert_eq!(entries(&c), others, "the other stages are pulled");
+    assert_eq!(entries(c), others, "the other stages are pulled");
 }

@@ -3,10 +3,13 @@
 //! (a corrupted layer) leaves the storage exactly as it was, and bad input to
 //! `stages import` and `stages add` is a clear error that changes nothing.
 
+use std::path::Path;
+
+use tempfile::TempDir;
+
 use crate::support::cmd::assert_failure;
 use crate::support::layouts::{blob_files, layer_digests, umoci_image};
 use crate::support::stages::{manifest, runner_a, wp};
-use tempfile::TempDir;
 
 #[test]
 fn a_second_writer_is_refused_and_a_failed_import_changes_nothing() {
@@ -14,13 +17,39 @@ fn a_second_writer_is_refused_and_a_failed_import_changes_nothing() {
     let stages = runner_a(tmp.path(), 1 << 10);
     let index_before = std::fs::read(stages.join("index.json")).unwrap();
     let blobs_before = blob_files(&stages);
-    // Another process holds the lock (an open file description of this test process).
+    let src = tmp.path().join("from");
+    a_second_writer_is_refused_with_the_one_hint(&stages, &src);
+    let layer = import_a_corrupted_layer(&tmp.path().join("umoci"), &stages);
+    assert_eq!(
+        std::fs::read(stages.join("index.json")).unwrap(),
+        index_before
+    );
+    assert_eq!(blob_files(&stages), blobs_before);
+    assert!(
+        !std::fs::read_dir(stages.join("blobs/sha256"))
+            .unwrap()
+            .any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".tmp-")),
+        "{layer}: a temporary file is left"
+    );
+    bad_input_is_a_clear_error(&stages, &src);
+    assert_eq!(
+        std::fs::read(stages.join("index.json")).unwrap(),
+        index_before
+    );
+}
+
+/// Another process holds the lock (an open file description of this test process): a
+/// second writer (`stages add`, `stages gc`) is refused with the one hint, once.
+fn a_second_writer_is_refused_with_the_one_hint(stages: &Path, src: &Path) {
     let held = std::fs::OpenOptions::new()
         .write(true)
         .open(stages.join("LOCK"))
         .unwrap();
     held.try_lock().unwrap();
-    let src = tmp.path().join("from");
     for args in [
         vec![
             "stages",
@@ -34,7 +63,7 @@ fn a_second_writer_is_refused_and_a_failed_import_changes_nothing() {
         ],
         vec!["stages", "gc"],
     ] {
-        let out = wp(&args, &stages);
+        let out = wp(&args, stages);
         assert_failure(&out);
         assert!(
             out.stderr.contains("is being written by"),
@@ -58,13 +87,15 @@ fn a_second_writer_is_refused_and_a_failed_import_changes_nothing() {
     }
     held.unlock().unwrap();
     drop(held);
-    // A layout whose layer is corrupted (same size, other bytes): the import fails after
-    // copying what it could, and leaves the storage exactly as it was.
-    let layout = tmp.path().join("umoci");
-    let digest = umoci_image(&layout);
-    let m = manifest(&layout, &digest);
+}
+
+/// A layout whose layer is corrupted (same size, other bytes): the import fails after
+/// copying what it could, naming the layer (returned).
+fn import_a_corrupted_layer(layout: &Path, stages: &Path) -> String {
+    let digest = umoci_image(layout);
+    let m = manifest(layout, &digest);
     let layer = layer_digests(&m).pop().unwrap();
-    let p = crate::support::layouts::blob_path(&layout, &layer);
+    let p = crate::support::layouts::blob_path(layout, &layer);
     let mut bytes = std::fs::read(&p).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
@@ -79,23 +110,15 @@ fn a_second_writer_is_refused_and_a_failed_import_changes_nothing() {
             "--stage",
             "from",
         ],
-        &stages,
+        stages,
     );
     assert_failure(&out);
     assert!(out.stderr.contains(&layer), "{}", out.describe());
-    assert_eq!(
-        std::fs::read(stages.join("index.json")).unwrap(),
-        index_before
-    );
-    assert_eq!(blob_files(&stages), blobs_before);
-    assert!(!std::fs::read_dir(stages.join("blobs/sha256"))
-        .unwrap()
-        .any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .starts_with(".tmp-")));
-    // Bad input: clear errors, non-zero exit.
+    layer
+}
+
+/// Bad input to `stages import` and `stages add`: clear errors, non-zero exit.
+fn bad_input_is_a_clear_error(stages: &Path, src: &Path) {
     for (args, want) in [
         (
             vec![
@@ -149,12 +172,8 @@ fn a_second_writer_is_refused_and_a_failed_import_changes_nothing() {
             "is not hex",
         ),
     ] {
-        let out = wp(&args, &stages);
+        let out = wp(&args, stages);
         assert_failure(&out);
         assert!(out.stderr.contains(want), "{want}: {}", out.describe());
     }
-    assert_eq!(
-        std::fs::read(stages.join("index.json")).unwrap(),
-        index_before
-    );
 }

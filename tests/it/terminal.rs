@@ -1,11 +1,11 @@
 //! What a terminal shows, read off the screen of a real terminal (a `tmux` pane of 80 and
 //! 120 columns, `support::screen`) while werf-push pushes through an emulated slow link:
 //! one line per bar, nothing wrapped, a result line as wide as the terminal on one line,
-//! no text twice, the blob's rate and the total's agreeing with one blob moving, nothing left over after the summary, log lines (`-v`)
-//! above the bars, never in them; on Ctrl-C the bars stop and clear, and the notice and
-//! the outcome stand on lines of their own. In CI
-//! (`--progress plain`) a line comes at the stated interval also while nothing moves,
-//! saying what is waited for, and the whole is known from the first line.
+//! no text twice, the blob's rate and the total's agreeing with one blob moving, nothing
+//! left over after the summary, log lines (`-v`) above the bars, never in them; on Ctrl-C
+//! the bars stop and clear, and the notice and the outcome stand on lines of their own.
+//! In CI (`--progress plain`) a line comes at the stated interval also while nothing
+//! moves, saying what is waited for, and the whole is known from the first line.
 
 use std::time::{Duration, Instant};
 
@@ -68,18 +68,7 @@ fn bars_fit_the_terminal_and_nothing_is_left_after_the_summary() {
         let fill = width.saturating_sub(name.len() + "tag  :latest pushed sha256:".len() + 12);
         let dest = format!("{name}{}", "x".repeat(fill));
         let screen = Screen::start(&command(&["push", &src, &dest]), width, 30, &werf_push());
-        let mut frames = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let frame = screen.capture(false);
-            let ended = frame.iter().any(|l| l.starts_with("[exit "));
-            frames.push(frame);
-            if ended {
-                break;
-            }
-            assert!(Instant::now() < deadline, "no end: {:?}", frames.last());
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let frames = frames_until_the_end(&screen);
         let (code, last) = screen.wait(Duration::from_secs(5));
         assert_eq!(code, 0, "{}", last.join("\n"));
         assert!(
@@ -87,60 +76,88 @@ fn bars_fit_the_terminal_and_nothing_is_left_after_the_summary() {
             "{width} columns: lines wrapped: {:?}",
             screen.wrapped()
         );
-        let with_bars: Vec<&Vec<String>> = frames
+        bars_fit_and_the_rates_agree(&frames, width);
+        only_the_results_are_left_after_the_summary(&last, &dest, width);
+    }
+}
+
+/// The screen's frames, read every 100 ms until the command's end shows (a minute at
+/// most).
+fn frames_until_the_end(screen: &Screen) -> Vec<Vec<String>> {
+    let mut frames = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let frame = screen.capture(false);
+        let ended = frame.iter().any(|l| l.starts_with("[exit "));
+        frames.push(frame);
+        if ended {
+            return frames;
+        }
+        assert!(Instant::now() < deadline, "no end: {:?}", frames.last());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Some frames show the total's bar; in each, one total line with no text twice, no bar
+/// wider than the terminal, and where one blob moves its rate agrees with the total's.
+fn bars_fit_and_the_rates_agree(frames: &[Vec<String>], width: usize) {
+    let with_bars: Vec<&Vec<String>> = frames
+        .iter()
+        .filter(|f| f.iter().any(|l| l.starts_with("total [")))
+        .collect();
+    assert!(
+        !with_bars.is_empty(),
+        "{width} columns: no frame showed the total's bar: {frames:?}"
+    );
+    let mut compared = 0;
+    for f in &with_bars {
+        let totals: Vec<&String> = f.iter().filter(|l| l.starts_with("total [")).collect();
+        assert_eq!(totals.len(), 1, "one total line: {f:?}");
+        let total = totals[0];
+        assert_eq!(total.matches(" of ").count(), 1, "text twice: {total:?}");
+        assert!(total.contains('#') || total.contains("[ "), "{total:?}");
+        for l in f.iter().filter(|l| is_bar(l)) {
+            assert!(l.chars().count() <= width, "{l:?}");
+        }
+        // One blob moves (the config is sent before the layer starts): its rate and
+        // the total's are measured alike.
+        let blobs: Vec<&String> = f
             .iter()
-            .filter(|f| f.iter().any(|l| l.starts_with("total [")))
+            .filter(|l| is_bar(l) && !l.starts_with("total"))
             .collect();
-        assert!(
-            !with_bars.is_empty(),
-            "{width} columns: no frame showed the total's bar: {frames:?}"
-        );
-        let mut compared = 0;
-        for f in &with_bars {
-            let totals: Vec<&String> = f.iter().filter(|l| l.starts_with("total [")).collect();
-            assert_eq!(totals.len(), 1, "one total line: {f:?}");
-            let total = totals[0];
-            assert_eq!(total.matches(" of ").count(), 1, "text twice: {total:?}");
-            assert!(total.contains('#') || total.contains("[ "), "{total:?}");
-            for l in f.iter().filter(|l| is_bar(l)) {
-                assert!(l.chars().count() <= width, "{l:?}");
-            }
-            // One blob moves (the config is sent before the layer starts): its rate and
-            // the total's are measured alike.
-            let blobs: Vec<&String> = f
-                .iter()
-                .filter(|l| is_bar(l) && !l.starts_with("total"))
-                .collect();
-            if let ([blob], Some(t)) = (blobs.as_slice(), rate_of(total)) {
-                if let Some(b) = rate_of(blob) {
-                    compared += 1;
-                    assert!(
-                        (b - t).abs() / t < 0.05,
-                        "blob {b} vs total {t} B/s: {blob:?} / {total:?}"
-                    );
-                }
+        if let ([blob], Some(t)) = (blobs.as_slice(), rate_of(total)) {
+            if let Some(b) = rate_of(blob) {
+                compared += 1;
+                assert!(
+                    (b - t).abs() / t < 0.05,
+                    "blob {b} vs total {t} B/s: {blob:?} / {total:?}"
+                );
             }
         }
-        assert!(compared > 0, "no frame showed both rates: {with_bars:?}");
-        // After the summary: the result lines only, no bar, no "progress:" line.
-        let shown: Vec<&String> = last.iter().filter(|l| !l.is_empty()).collect();
-        assert_eq!(shown.len(), 4, "{width} columns: {shown:?}");
-        let tag = format!("tag  {dest}:latest pushed sha256:");
-        assert!(shown[0].starts_with(&tag), "{:?}", shown[0]);
-        assert_eq!(shown[0].chars().count(), width, "{:?}", shown[0]);
-        assert_eq!(
-            shown[0].len(),
-            tag.len() + 12,
-            "a short digest: {:?}",
-            shown[0]
-        );
-        assert_eq!(
-            shown[1],
-            "done: tags: 1 pushed, 0 up-to-date; blobs: 2 pushed, 0 mounted, 0 skipped"
-        );
-        assert!(shown[2].starts_with("sent 12.0 MiB in "), "{:?}", shown[2]);
-        assert_eq!(shown[3], "[exit 0]");
     }
+    assert!(compared > 0, "no frame showed both rates: {with_bars:?}");
+}
+
+/// After the summary: the result lines only, no bar, no "progress:" line; the tag line
+/// as wide as the terminal with a short digest.
+fn only_the_results_are_left_after_the_summary(last: &[String], dest: &str, width: usize) {
+    let shown: Vec<&String> = last.iter().filter(|l| !l.is_empty()).collect();
+    assert_eq!(shown.len(), 4, "{width} columns: {shown:?}");
+    let tag = format!("tag  {dest}:latest pushed sha256:");
+    assert!(shown[0].starts_with(&tag), "{:?}", shown[0]);
+    assert_eq!(shown[0].chars().count(), width, "{:?}", shown[0]);
+    assert_eq!(
+        shown[0].len(),
+        tag.len() + 12,
+        "a short digest: {:?}",
+        shown[0]
+    );
+    assert_eq!(
+        shown[1],
+        "done: tags: 1 pushed, 0 up-to-date; blobs: 2 pushed, 0 mounted, 0 skipped"
+    );
+    assert!(shown[2].starts_with("sent 12.0 MiB in "), "{:?}", shown[2]);
+    assert_eq!(shown[3], "[exit 0]");
 }
 
 #[test]

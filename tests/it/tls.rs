@@ -7,7 +7,7 @@
 //! Every werf-push run has an isolated environment (`support::isolated`: HOME,
 //! XDG_RUNTIME_DIR, no SSL_CERT_FILE, DOCKER_CONFIG or WERF_* of the caller).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::support::cmd::{self, assert_failure, assert_success, Output};
 use crate::support::isolated::Env;
@@ -276,36 +276,7 @@ fn a_self_signed_openssl_certificate_works_when_trusted() {
         .tempdir()
         .unwrap();
     let (crt, key) = (dir.path().join("self.crt"), dir.path().join("self.key"));
-    let out = cmd::run(std::process::Command::new("openssl").args([
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        crt.to_str().unwrap(),
-    ]));
-    assert_success(&out);
-    let text = cmd::run(std::process::Command::new("openssl").args([
-        "x509",
-        "-noout",
-        "-text",
-        "-in",
-        crt.to_str().unwrap(),
-    ]));
-    assert!(
-        text.stdout.contains("CA:TRUE"),
-        "openssl made no CA-flagged certificate: {}",
-        text.stdout
-    );
+    openssl_makes_a_self_signed_ca_certificate(&crt, &key);
     let ca = TestCa::new("unused");
     let opts = NginxOptions::new(&reg.host, &ca).cert(
         &std::fs::read_to_string(&crt).unwrap(),
@@ -350,5 +321,40 @@ fn a_self_signed_openssl_certificate_works_when_trusted() {
     assert_eq!(
         reg.manifest_digest("self", "v2").as_deref(),
         Some(digest.as_str())
+    );
+}
+
+/// `openssl req -x509` writes a self-signed certificate for 127.0.0.1 and localhost
+/// (`crt`) and its key; openssl flags it as a CA.
+fn openssl_makes_a_self_signed_ca_certificate(crt: &Path, key: &Path) {
+    let out = cmd::run(std::process::Command::new("openssl").args([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        crt.to_str().unwrap(),
+    ]));
+    assert_success(&out);
+    let text = cmd::run(std::process::Command::new("openssl").args([
+        "x509",
+        "-noout",
+        "-text",
+        "-in",
+        crt.to_str().unwrap(),
+    ]));
+    assert!(
+        text.stdout.contains("CA:TRUE"),
+        "openssl made no CA-flagged certificate: {}",
+        text.stdout
     );
 }

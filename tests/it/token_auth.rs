@@ -9,20 +9,13 @@ use serde_json::Value;
 
 use crate::support::authproxy::{Relay, RelayOptions};
 use crate::support::cmd::{assert_failure, assert_success, Output};
-use crate::support::isolated::{basic, error_line, token_manifest_digest, write, Env};
-use crate::support::registry::{Registry, TEST_PASSWORD, TEST_USER};
+use crate::support::isolated::{basic, error_line, token_manifest_digest, write, Env, USER_FLAGS};
+use crate::support::registry::{Registry, TEST_USER};
 use crate::support::token::{IssuerOptions, TokenIssuer, REFRESH_TOKEN};
 
 // ---------------------------------------------------------------------------------------
 // Token auth
 // ---------------------------------------------------------------------------------------
-
-const USER_FLAGS: [&str; 4] = [
-    "--registry-username",
-    TEST_USER,
-    "--registry-password",
-    TEST_PASSWORD,
-];
 
 /// A push through a throttled relay (256 KiB/s, 128 KiB chunks, ~4 s for a 1 MiB layer)
 /// while tokens live 2 s. `reported` is the `expires_in` the issuer claims.

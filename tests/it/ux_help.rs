@@ -3,7 +3,9 @@
 //! command (each with EXIT STATUS and ENVIRONMENT) and are found by `man` when written
 //! beside the binary.
 
-use crate::support::cmd::{assert_success, run, werf_push};
+use std::path::Path;
+
+use crate::support::cmd::{assert_success, run, werf_push, Output};
 use tempfile::TempDir;
 
 #[test]
@@ -49,116 +51,133 @@ fn bash_completes_subcommands_flags_and_values() {
     let tmp = TempDir::new().unwrap();
     let script = tmp.path().join("werf-push.bash");
     std::fs::write(&script, &out.stdout).unwrap();
-    // (words typed, the word being completed, what must be offered, what must not be)
-    let cases: [(&str, &str, &[&str], &[&str]); 13] = [
-        ("werf-push ", "", &["publish", "stages", "push"], &[]),
-        (
-            "werf-push stages ",
-            "",
-            &["list", "import", "add", "pull", "gc"],
-            &["Cargo.toml"],
-        ),
-        (
-            "werf-push publish --",
-            "--",
-            &["--repo", "--with-stages", "--tag-git-branch"],
-            &[],
-        ),
-        (
-            "werf-push push --upload-strategy ",
-            "",
-            &["auto", "monolithic", "chunked"],
-            &[],
-        ),
-        (
-            "werf-push stages list --",
-            "--",
-            &["--stages-dir", "--json"],
-            &[],
-        ),
-        ("werf-push --progress ", "", &["auto", "plain", "none"], &[]),
-        // Every flag with a fixed set of values completes them, not file names.
-        (
-            "werf-push publish --images-repo-mode ",
-            "",
-            &["auto", "multirepo", "monorepo"],
-            &["Cargo.toml"],
-        ),
-        (
-            "werf-push push --registry-profile ",
-            "",
-            &["generic", "ghcr", "ecr", "harbor", "gitlab"],
-            &["Cargo.toml"],
-        ),
-        (
-            "werf-push stages add --stage ",
-            "",
-            &["from", "beforeInstall", "install", "dockerfile"],
-            &["Cargo.toml"],
-        ),
-        (
-            "werf-push stages add --compression ",
-            "",
-            &["gzip", "zstd"],
-            &["Cargo.toml"],
-        ),
-        (
-            "werf-push push --log-format ",
-            "",
-            &["text", "json"],
-            &["Cargo.toml"],
-        ),
-        (
-            "werf-push publish --publish-report-format ",
-            "",
-            &["json"],
-            &["Cargo.toml"],
-        ),
-        (
-            "werf-push slugify --format ",
-            "",
-            &["docker-tag"],
-            &["Cargo.toml"],
-        ),
-    ];
-    for (line, cur, want, not) in cases {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let mut all: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        if cur.is_empty() {
-            all.push(String::new());
-        }
-        let cword = all.len() - 1;
-        let prev = if cword >= 1 {
-            all[cword - 1].clone()
-        } else {
-            String::new()
-        };
-        let quoted: Vec<String> = all.iter().map(|w| format!("'{w}'")).collect();
-        let program = format!(
-            r#"source '{}'
-f=$(complete -p werf-push | sed -E 's/.*-F ([^ ]+).*/\1/')
-COMP_WORDS=({}); COMP_CWORD={cword}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}
-"$f" werf-push '{cur}' '{prev}'
-printf '%s\n' "${{COMPREPLY[@]}}""#,
-            script.display(),
-            quoted.join(" ")
-        );
-        let mut c = std::process::Command::new("bash");
-        c.args(["--norc", "--noprofile", "-c", &program])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        let got = run(&mut c);
-        assert_success(&got);
+    for (line, cur, want, not) in COMPLETIONS {
+        let got = complete(&script, line, cur);
         let offered: Vec<&str> = got.stdout.lines().collect();
-        for w in want {
+        for w in *want {
             assert!(
                 offered.contains(w),
                 "{line:?}: {w} not offered: {offered:?}"
             );
         }
-        for w in not {
+        for w in *not {
             assert!(!offered.contains(w), "{line:?}: {w} offered: {offered:?}");
         }
     }
+}
+
+/// A completion case: (words typed, the word being completed, what must be offered, what
+/// must not be).
+type Completion = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// What bash completes: subcommands, flags, and the values of flags that take a fixed set.
+const COMPLETIONS: &[Completion] = &[
+    ("werf-push ", "", &["publish", "stages", "push"], &[]),
+    (
+        "werf-push stages ",
+        "",
+        &["list", "import", "add", "pull", "gc"],
+        &["Cargo.toml"],
+    ),
+    (
+        "werf-push publish --",
+        "--",
+        &["--repo", "--with-stages", "--tag-git-branch"],
+        &[],
+    ),
+    (
+        "werf-push push --upload-strategy ",
+        "",
+        &["auto", "monolithic", "chunked"],
+        &[],
+    ),
+    (
+        "werf-push stages list --",
+        "--",
+        &["--stages-dir", "--json"],
+        &[],
+    ),
+    ("werf-push --progress ", "", &["auto", "plain", "none"], &[]),
+    // Every flag with a fixed set of values completes them, not file names.
+    (
+        "werf-push publish --images-repo-mode ",
+        "",
+        &["auto", "multirepo", "monorepo"],
+        &["Cargo.toml"],
+    ),
+    (
+        "werf-push push --registry-profile ",
+        "",
+        &["generic", "ghcr", "ecr", "harbor", "gitlab"],
+        &["Cargo.toml"],
+    ),
+    (
+        "werf-push stages add --stage ",
+        "",
+        &["from", "beforeInstall", "install", "dockerfile"],
+        &["Cargo.toml"],
+    ),
+    (
+        "werf-push stages add --compression ",
+        "",
+        &["gzip", "zstd"],
+        &["Cargo.toml"],
+    ),
+    (
+        "werf-push push --log-format ",
+        "",
+        &["text", "json"],
+        &["Cargo.toml"],
+    ),
+    (
+        "werf-push publish --publish-report-format ",
+        "",
+        &["json"],
+        &["Cargo.toml"],
+    ),
+    (
+        "werf-push slugify --format ",
+        "",
+        &["docker-tag"],
+        &["Cargo.toml"],
+    ),
+];
+
+/// Runs bash's completion function from `script` for `line`, with `cur` the word being
+/// completed; its output prints what is offered (`COMPREPLY`), a line each.
+fn complete(script: &Path, line: &str, cur: &str) -> Output {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut all: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    if cur.is_empty() {
+        all.push(String::new());
+    }
+    let cword = all.len() - 1;
+    let prev = if cword >= 1 {
+        all[cword - 1].clone()
+    } else {
+        String::new()
+    };
+    let quoted: Vec<String> = all.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        r#"source '{}'
+f=$(complete -p werf-push | sed -E 's/.*-F ([^ ]+).*/\1/')
+COMP_WORDS=({}); COMP_CWORD={cword}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}
+"$f" werf-push '{cur}' '{prev}'
+printf '%s\n' "${{COMPREPLY[@]}}""#,
+        script.display(),
+        quoted.join(" ")
+    );
+    let mut c = std::process::Command::new("bash");
+    c.args(["--norc", "--noprofile", "-c", &program])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    let got = run(&mut c);
+    assert_success(&got);
+    got
 }
 
 /// Man pages: one per command, nested ones included under the name their parent's page

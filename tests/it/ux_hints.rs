@@ -19,9 +19,27 @@ fn usual_mistakes_get_hints_that_fix_them() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
     let (e, x) = (empty.to_str().unwrap(), example.to_str().unwrap());
     let stages = format!("oci:{x}/.werf/stages");
-    // (args, exit code, in the error, in a hint, never in a hint)
-    type Case<'a> = (Vec<&'a str>, i32, &'a str, &'a str, &'a str);
-    let cases: Vec<Case> = vec![
+    for (args, code, err, hint, not) in mistakes(e, x, &stages) {
+        let mut c = werf_push();
+        c.args(&args);
+        let out = run(&mut c);
+        assert_error_and_hint(&format!("{args:?}"), &out, code, err, hint);
+        let hints = hint_lines(&out);
+        assert!(
+            !hints.iter().any(|h| h.contains(not)),
+            "{args:?}: hint with {not:?}\n{}",
+            out.describe()
+        );
+    }
+}
+
+/// A mistake: (args, exit code, in the error, in a hint, never in a hint).
+type Case<'a> = (Vec<&'a str>, i32, &'a str, &'a str, &'a str);
+
+/// The usual mistakes, with `e` an empty directory, `x` the example project and `stages`
+/// its stages storage as a source.
+fn mistakes<'a>(e: &'a str, x: &'a str, stages: &'a str) -> Vec<Case<'a>> {
+    vec![
         (
             vec![
                 "publish",
@@ -90,14 +108,14 @@ fn usual_mistakes_get_hints_that_fix_them() {
             "--stages-dir",
         ),
         (
-            vec!["push", &stages, "http://localhost:9/x:y"],
+            vec!["push", stages, "http://localhost:9/x:y"],
             2,
             "drop it and write localhost:9/x:y",
             "references look like",
             "stages list",
         ),
         (
-            vec!["push", &stages, "docker://localhost:9/x:y"],
+            vec!["push", stages, "docker://localhost:9/x:y"],
             2,
             "drop it and write localhost:9/x:y",
             "references look like",
@@ -117,17 +135,5 @@ fn usual_mistakes_get_hints_that_fix_them() {
             "--help",
             "stages list",
         ),
-    ];
-    for (args, code, err, hint, not) in cases {
-        let mut c = werf_push();
-        c.args(&args);
-        let out = run(&mut c);
-        assert_error_and_hint(&format!("{args:?}"), &out, code, err, hint);
-        let hints = hint_lines(&out);
-        assert!(
-            !hints.iter().any(|h| h.contains(not)),
-            "{args:?}: hint with {not:?}\n{}",
-            out.describe()
-        );
-    }
+    ]
 }

@@ -25,12 +25,17 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
     let dir = tmp.path().join("l");
     layout(&dir);
     let src = format!("oci:{}", dir.display());
-    let chunked = ["--upload-strategy", "chunked", "--chunk-size", "1MiB"];
+    a_pipe_gets_plain_lines_and_blob_lines_with_v(&reg, &src);
+    progress_none_shows_results_and_quiet_nothing(&reg, &src);
+    a_terminal_of_80_columns_gets_bars_that_fit(&reg, &src);
+}
 
-    // A pipe: plain lines with percent, no redraws (no carriage returns or cursor
-    // movement), the tag as a result, blob lines only with -v.
+/// A pipe: plain lines with percent, no redraws (no carriage returns or cursor
+/// movement), the tag as a result, blob lines only with -v.
+fn a_pipe_gets_plain_lines_and_blob_lines_with_v(reg: &Registry, src: &str) {
+    let chunked = ["--upload-strategy", "chunked", "--chunk-size", "1MiB"];
     let dest = format!("{}/pipe:v1", reg.host);
-    let out = push(&[&src, &dest, chunked[0], chunked[1], chunked[2], chunked[3]]);
+    let out = push(&[src, &dest, chunked[0], chunked[1], chunked[2], chunked[3]]);
     assert_success(&out);
     let progress = out.stderr.lines().find(|l| l.starts_with("progress: "));
     assert!(
@@ -59,7 +64,7 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         out.describe()
     );
     let dest = format!("{}/verbose:v1", reg.host);
-    let out = push(&["-v", &src, &dest]);
+    let out = push(&["-v", src, &dest]);
     assert_success(&out);
     assert!(
         out.stderr.contains("blob ") && out.stderr.contains(" pushed ("),
@@ -71,10 +76,12 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         "colour in a pipe\n{}",
         out.describe()
     );
+}
 
-    // --progress none: no progress, but the results; -q: nothing at all.
+/// --progress none: no progress, but the results; -q: nothing at all.
+fn progress_none_shows_results_and_quiet_nothing(reg: &Registry, src: &str) {
     let dest = format!("{}/none:v1", reg.host);
-    let out = push(&["--progress", "none", &src, &dest]);
+    let out = push(&["--progress", "none", src, &dest]);
     assert_success(&out);
     assert!(!out.stderr.contains("progress: "), "{}", out.describe());
     assert!(
@@ -83,12 +90,14 @@ fn progress_in_a_pipe_on_a_terminal_and_none() {
         out.describe()
     );
     assert!(out.stderr.contains("done: "), "{}", out.describe());
-    let out = push(&["-q", &src, &format!("{}/quiet:v1", reg.host)]);
+    let out = push(&["-q", src, &format!("{}/quiet:v1", reg.host)]);
     assert_success(&out);
     assert_eq!(out.stderr, "", "{}", out.describe());
+}
 
-    // A terminal of 80 columns: `script` runs the binary in a pseudo-terminal; bars with
-    // bytes appear, no drawn line is wider than the terminal, no empty "0 B/0 B" total.
+/// A terminal of 80 columns: `script` runs the binary in a pseudo-terminal; bars with
+/// bytes appear, no drawn line is wider than the terminal, no empty "0 B/0 B" total.
+fn a_terminal_of_80_columns_gets_bars_that_fit(reg: &Registry, src: &str) {
     let dest = format!("{}/tty:v1", reg.host);
     let bin = env!("CARGO_BIN_EXE_werf-push");
     let cmdline = format!(
@@ -170,6 +179,24 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
+/// A plan's or a result's blobs as sorted (repository, digest, status) rows.
+fn blob_rows(v: &Value) -> Vec<(String, String, String)> {
+    let mut rows: Vec<_> = v["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["repository"].as_str().unwrap().to_string(),
+                b["digest"].as_str().unwrap().to_string(),
+                b["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
 #[test]
 fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
     let reg = Registry::start();
@@ -182,8 +209,18 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
         format!("{}/dry:v1", reg.host),
         format!("{}/dry2:v1", reg.host),
     );
+    let plan = a_dry_run_makes_only_read_requests(&reg, &[&src, &dest, &dest2]);
+    the_real_run_does_what_the_plan_said(&plan, &[&src, &dest, &dest2]);
+    up_to_date_a_dry_run_would_do_nothing(&[&src, &dest, &dest2]);
+    the_cache_finds_every_blob_to_mount(&reg, &tmp.path().join("cache"), &src, &dest);
+}
+
+/// `push --dry-run --json` of `args` (a source and two repositories): only GET and
+/// HEAD requests, no tag; its plan pushes to the first repository and mounts to the
+/// second. Returns the plan.
+fn a_dry_run_makes_only_read_requests(reg: &Registry, args: &[&str]) -> Value {
     let before = reg.requests().len();
-    let out = push(&["--dry-run", "--json", &src, &dest, &dest2]);
+    let out = push(&[&["--dry-run", "--json"], args].concat());
     assert_success(&out);
     let writes: Vec<_> = reg.requests()[before..]
         .iter()
@@ -196,23 +233,7 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
     let tags = plan["tags"].as_array().unwrap();
     assert_eq!(tags.len(), 2, "dry:v1 and dry2:v1: {plan}");
     assert!(tags.iter().all(|t| t["status"] == "would-push"), "{plan}");
-    let plan_of = |v: &Value| -> Vec<(String, String, String)> {
-        let mut rows: Vec<_> = v["blobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| {
-                (
-                    b["repository"].as_str().unwrap().to_string(),
-                    b["digest"].as_str().unwrap().to_string(),
-                    b["status"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        rows.sort();
-        rows
-    };
-    let planned = plan_of(&plan);
+    let planned = blob_rows(&plan);
     assert_eq!(
         planned.len(),
         8,
@@ -225,11 +246,16 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
                 || (r == "dry2" && s == "would-mount")),
         "{planned:?}"
     );
+    plan
+}
 
-    let out = push(&["--json", &src, &dest, &dest2]);
+/// The real `push --json` of `args` pushes and mounts the blobs the plan said, and the
+/// tag's digest is the planned one.
+fn the_real_run_does_what_the_plan_said(plan: &Value, args: &[&str]) {
+    let out = push(&[&["--json"], args].concat());
     assert_success(&out);
     let real: Value = serde_json::from_str(&out.stdout).unwrap();
-    let done: Vec<_> = plan_of(&real)
+    let done: Vec<_> = blob_rows(&real)
         .into_iter()
         .map(|(r, d, s)| {
             (
@@ -240,10 +266,13 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
             )
         })
         .collect();
-    assert_eq!(done, planned, "the real run did what the plan said");
+    assert_eq!(done, blob_rows(plan), "the real run did what the plan said");
     assert_eq!(real["tags"][0]["digest"], plan["tags"][0]["digest"]);
-    // All up to date: the dry run still ends with what it would do (nothing), as documented.
-    let out = push(&["--dry-run", &src, &dest, &dest2]);
+}
+
+/// All up to date: the dry run still ends with what it would do (nothing), as documented.
+fn up_to_date_a_dry_run_would_do_nothing(args: &[&str]) {
+    let out = push(&[&["--dry-run"], args].concat());
     assert_success(&out);
     assert_eq!(
         out.stderr.lines().last().unwrap_or(""),
@@ -251,24 +280,25 @@ fn dry_run_reads_only_and_its_plan_matches_the_real_run() {
         "{}",
         out.describe()
     );
+}
 
-    // A third repository: the plan finds every blob to mount through the known-blob cache
-    // that the real run filled, and ends with the one line that sums it up.
-    let cache = tmp.path().join("cache");
+/// A third repository: the plan finds every blob to mount through the known-blob cache
+/// that a real run to `dest` filled, and ends with the one line that sums it up.
+fn the_cache_finds_every_blob_to_mount(reg: &Registry, cache: &Path, src: &str, dest: &str) {
     let with_cache = |args: &[&str]| {
         let mut c = werf_push();
         c.env_remove("WERF_PUSH_NO_CACHE")
-            .env("WERF_PUSH_CACHE_DIR", &cache)
+            .env("WERF_PUSH_CACHE_DIR", cache)
             .arg("push")
             .args(args);
         run(&mut c)
     };
-    assert_success(&with_cache(&[&src, &dest]));
+    assert_success(&with_cache(&[src, dest]));
     let dest3 = format!("{}/dry3:v1", reg.host);
-    let out = with_cache(&["--dry-run", "--json", &src, &dest3]);
+    let out = with_cache(&["--dry-run", "--json", src, &dest3]);
     assert_success(&out);
     let plan: Value = serde_json::from_str(&out.stdout).unwrap();
-    let rows = plan_of(&plan);
+    let rows = blob_rows(&plan);
     assert_eq!(rows.len(), 4, "{plan}");
     assert!(rows.iter().all(|(_, _, s)| s == "would-mount"), "{rows:?}");
     let last = out.stderr.lines().last().unwrap_or("");

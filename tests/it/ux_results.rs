@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::cmd::{assert_failure, assert_success, run, werf_push};
+use crate::support::cmd::{assert_failure, assert_success, run, werf_push, Output};
 use crate::support::registry::Registry;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -98,26 +98,36 @@ fn summaries_count_in_words() {
 #[test]
 fn publish_results_per_image_and_as_json_lines() {
     let reg = Registry::start();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
     let repo = format!("{}/sum", reg.host);
-    let publish = |extra: &[&str]| {
-        let mut c = werf_push();
-        c.args([
-            "publish",
-            "--repo",
-            &repo,
-            "--tag-custom",
-            "v1",
-            "--tag-git-branch",
-            "main",
-            "--with-stages",
-            "--dir",
-        ])
-        .arg(&example)
-        .args(extra);
-        run(&mut c)
-    };
-    let out = publish(&[]);
+    the_text_results_are_a_line_per_image(&repo);
+    the_json_results_are_one_event_per_line(&repo);
+    an_error_in_json_is_one_event_with_its_hints();
+}
+
+/// `publish` of the example project with tags `v1` and `main` and its stages to `repo`.
+fn publish(repo: &str, extra: &[&str]) -> Output {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
+    let mut c = werf_push();
+    c.args([
+        "publish",
+        "--repo",
+        repo,
+        "--tag-custom",
+        "v1",
+        "--tag-git-branch",
+        "main",
+        "--with-stages",
+        "--dir",
+    ])
+    .arg(&example)
+    .args(extra);
+    run(&mut c)
+}
+
+/// A line per image with its repository, its tags and the short digest pushed; the
+/// stages cache's line names its repository; no line per tag.
+fn the_text_results_are_a_line_per_image(repo: &str) {
+    let out = publish(repo, &[]);
     assert_success(&out);
     let lines: Vec<&str> = out.stderr.lines().collect();
     let backend = lines
@@ -152,8 +162,11 @@ fn publish_results_per_image_and_as_json_lines() {
         "{}",
         out.describe()
     );
+}
 
-    let out = publish(&["--log-format", "json"]);
+/// With `--log-format json`: an event per image, one for the stages and a summary.
+fn the_json_results_are_one_event_per_line(repo: &str) {
+    let out = publish(repo, &["--log-format", "json"]);
     assert_success(&out);
     let events: Vec<Value> = out
         .stderr
@@ -177,7 +190,10 @@ fn publish_results_per_image_and_as_json_lines() {
         serde_json::json!(["v1", "main"]),
         "{backend}"
     );
+}
 
+/// An error with `--log-format json`: one event with its exit code, message and hints.
+fn an_error_in_json_is_one_event_with_its_hints() {
     let mut c = werf_push();
     c.args([
         "--log-format",
