@@ -6,7 +6,10 @@
 //! and stage of the project. The scan (`scan.rs`), the pure decisions (`policy.rs`,
 //! `stages.rs`, `plan.rs`), the git facts (`git.rs`), the in-use list (`used.rs`), the
 //! run (`engine.rs`) and its deletions (`delete.rs`), through `registry::delete` (one tag,
-//! never another). Callers use `run` with a `CleanupRequest`; the steps stay inside.
+//! never another); why each tag is kept or deleted (`reason.rs`), config times
+//! (`time.rs`), the one error (`error.rs`). Callers use `run` with a `CleanupRequest`
+//! (whose policies and in-use list are the types of `policy` and `used`); the steps stay
+//! inside.
 
 mod delete;
 mod engine;

@@ -1,3 +1,5 @@
+//! Unit tests of `plan.rs`: each tag classified, kept or deleted with its reason, table-driven.
+
 use bytes::Bytes;
 
 use super::*;
