@@ -102,7 +102,7 @@ pub struct PlanEntry {
     pub reference: String,
     /// The repository path, without the registry host.
     pub repository: String,
-    /// The tag.
+    /// The tag's name (what follows the `:` in `reference`).
     pub tag: String,
     /// The digest of the manifest the tag pointed at when scanned.
     pub digest: String,
@@ -118,7 +118,8 @@ pub struct PlanEntry {
     pub delete: bool,
     /// Why the tag is kept or deleted.
     pub reason: Reason,
-    /// How the tag was deleted (not in a dry run).
+    /// How the tag was deleted; `None` when it was kept, in a dry run, or when its
+    /// deletion failed (the report's failures say why).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<werf_push_registry::delete::TagDeletion>,
 }

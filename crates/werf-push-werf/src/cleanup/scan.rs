@@ -35,7 +35,7 @@ const READS: usize = 512;
 pub(crate) struct ScannedTag {
     /// The repository path (without the registry host).
     pub(crate) repository: String,
-    /// The tag.
+    /// The tag's name, as the tag list gave it.
     pub(crate) tag: String,
     /// The manifest the tag pointed at, as read.
     pub(crate) manifest: Manifest,
