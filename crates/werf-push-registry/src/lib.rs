@@ -6,7 +6,7 @@
 //! for refusals no retry cures (`hint.rs`), Location handling.
 //! Requests are retried by the transport (`transport::Retrier`, the run's budget); the one
 //! loop here is the manifest `PUT` of a link race (`manifest.rs`), on the same engine.
-//! Connections: one per registry host for the whole run (`pool.rs`). Knows nothing of
+//! Connections: one client per registry host for the whole run (`pool.rs`). Knows nothing of
 //! layouts or werf.
 
 #![warn(unreachable_pub)]
