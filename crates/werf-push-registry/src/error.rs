@@ -29,7 +29,8 @@ pub enum RegistryError {
         status: u16,
         /// The OCI error code and message, or the start of a text body.
         body: ErrorBody,
-        /// The answer's `Retry-After` (429, 503), as a wait from when it arrived.
+        /// The answer's `Retry-After` (read whatever the status; 429 and 503 answers send
+        /// it), as a wait from when it arrived.
         retry_after: Option<Duration>,
     },
     /// The answer breaks the protocol or a bound of this crate: a header missing or
