@@ -161,10 +161,11 @@ pub struct Report {
     pub manifest_reads: usize,
     /// Distinct configs the scan read.
     pub config_reads: usize,
-    /// Why deletions failed: `reference: error`.
+    /// Why deletions failed: `reference: error`, sorted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
-    /// The first failed deletion: its reference and error.
+    /// The failed deletion whose reference sorts first (so that the same failures give
+    /// the same error whatever order they came in): its reference and error.
     #[serde(skip)]
     pub first_failure: Option<(String, werf_push_registry::RegistryError)>,
 }
