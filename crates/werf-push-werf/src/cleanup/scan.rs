@@ -1,6 +1,6 @@
 //! The scan of cleanup and purge: the tags of each repository (pagination followed,
-//! bounded by `Registry::list_tags`), then what deciding needs, each read once and all at once under the transport's
-//! bound on requests in flight (`--requests`):
+//! bounded by `Registry::list_tags`), then what deciding needs, each read once and all at
+//! once under the transport's bound on requests in flight (`--requests`):
 //! 1. each tag's manifest, `GET` by tag (one request gives the digest and the bytes; a
 //!    `HEAD` first would add a round trip for every tag whose digest is new, which is
 //!    nearly every tag: stage and image digests are unique by construction);
