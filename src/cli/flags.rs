@@ -1,7 +1,8 @@
 //! The flag groups more than one command shares (global flags, how registries are reached,
 //! how blobs are uploaded, the images repository, the stages storage, the stage being
 //! written), with their environment variables (werf's names where werf had them); an
-//! image source (`oci:DIR[:REF|@DIGEST]`) is parsed by the library (`werf_push_layout::Source`).
+//! image source (`oci:DIR[:REF|@DIGEST]`) is parsed by the library
+//! (`werf_push_layout::Source`).
 //! Knows no command.
 
 use std::path::PathBuf;

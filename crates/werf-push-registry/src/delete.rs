@@ -10,10 +10,10 @@
 //!    (regclient's way). Should that delete fail, the tag's original manifest is put back.
 //!
 //! Token scopes: `DELETE` asks for `repository:<name>:delete` (`auth::scope`; `*` when the
-//! token for `delete` is refused, as GitLab may), the replacement's `PUT` for `pull,push`. Refusals (`405 UNSUPPORTED` of a registry with
-//! deletion disabled, `401`/`403`) come back as [`RegistryError`]s whose class and hint say
-//! what to enable (`hint.rs`). Blobs are never deleted: the registry's garbage collector
-//! frees them.
+//! token for `delete` is refused, as GitLab may), the replacement's `PUT` for `pull,push`.
+//! Refusals (`405 UNSUPPORTED` of a registry with deletion disabled, `401`/`403`) come back
+//! as [`RegistryError`]s whose class and hint say what to enable (`hint.rs`). Blobs are
+//! never deleted: the registry's garbage collector frees them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -1,7 +1,8 @@
 //! Registry answers that are failures: status, the OCI error code and message when the body
 //! is JSON, or the start of a plain-text or HTML body otherwise (always quoted with
 //! `auth::redact::quote`: credentials redacted, control characters escaped, length capped),
-//! and the `Retry-After` the answer carried. Knows nothing of what the push layer does with them.
+//! and the `Retry-After` the answer carried. Knows nothing of what the push layer does with
+//! them.
 
 use std::time::{Duration, SystemTime};
 

@@ -1,4 +1,4 @@
-//! Unit tests of `plan.rs`: each tag classified, kept or deleted with its reason, table-driven.
+//! Unit tests of `plan.rs`: each tag classified, then kept or deleted with its reason.
 
 use bytes::Bytes;
 

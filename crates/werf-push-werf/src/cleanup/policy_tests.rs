@@ -1,4 +1,4 @@
-//! Unit tests of `policy.rs`: werf's image policies per strategy, limit and expiry, table-driven.
+//! Unit tests of `policy.rs`: werf's image policies per strategy, limit and expiry.
 
 use super::*;
 
