@@ -102,7 +102,7 @@ impl Registry {
                 Err(e) if !tag_delete_unsupported(&e) => return Err(e),
                 // distribution 2.x answers a tag DELETE with 400 DIGEST_INVALID (405
                 // UNSUPPORTED when deletion is off: the digest delete below says so);
-                // GitLab and others with a plain 404 (tests/it/cleanup_safety.rs against
+                // GitLab and others with a plain 404 (tests/it/cleanup_paths.rs against
                 // docker-registry): the other ways follow.
                 Ok(Deleted::Missing) | Err(_) => tag_delete.store(false, Ordering::Relaxed),
             }
