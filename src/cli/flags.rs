@@ -1,7 +1,9 @@
 //! The flag groups more than one command shares (global flags, how registries are reached,
 //! how blobs are uploaded, the images repository, the stages storage, the stage being
-//! written) and the `oci:DIR[:REF|@DIGEST]` source, with their environment variables
-//! (werf's names where werf had them). Knows no command.
+//! written), with their environment variables (werf's names where werf had them); an
+//! image source (`oci:DIR[:REF|@DIGEST]`) is parsed by the library
+//! (`werf_push_layout::Source`).
+//! Knows no command.
 
 use std::path::PathBuf;
 

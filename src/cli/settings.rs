@@ -1,4 +1,6 @@
-//! Flags -> library settings, shared by every command that pushes.
+//! Flags -> library settings, shared by every command that talks to a registry: transport
+//! options, the run's retry budget and registries (also `cleanup`, `purge`, `stages pull`),
+//! push options and the pusher with its progress (`push`, `publish`, `bench`).
 
 use std::path::PathBuf;
 use std::sync::Arc;

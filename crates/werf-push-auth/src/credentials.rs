@@ -32,7 +32,7 @@ pub enum Credentials {
     Anonymous,
     /// User name and password: HTTP Basic, or Basic to a token realm.
     Basic {
-        /// The user name.
+        /// The account's name, sent with the password.
         username: String,
         /// The password (or a personal access token used as one).
         password: Secret,

@@ -1,8 +1,13 @@
-//! The push algorithm: the plan (`plan.rs`: up-to-date tags, blobs grouped per (registry,
-//! digest), largest first, mount sources), per blob HEAD -> mount -> upload once per
-//! (registry, repository, digest), manifests only after all their blobs are confirmed
-//! (`manifests.rs`: children once each, `flight.rs`), tags by manifest PUT, events to a
-//! `Reporter`. Knows nothing of werf, of the CLI, or of how HTTP is spoken.
+//! The push algorithm, orchestrated by `engine.rs`: the plan (`plan.rs`: up-to-date tags,
+//! blobs grouped per (registry, digest), largest first, mount sources), each blob group
+//! taken into its repositories (`transfer.rs`), per blob HEAD -> mount -> upload once per
+//! (registry, repository, digest) (`blob/`, its plan from the registry's profile,
+//! `profile.rs`, adapted by `upload_rules.rs`; an abandoned session cancelled by
+//! `cancel.rs`), manifests only after all their blobs are confirmed (`board.rs`;
+//! `manifests.rs`: children once each, `flight.rs`), tags by manifest PUT, mount sources
+//! remembered across runs (`cache`), how a registry deletes tags (`profile_delete.rs`),
+//! events to a `Reporter` and the `Summary`. Knows nothing of werf, of the CLI, or of how
+//! HTTP is spoken.
 
 #![warn(unreachable_pub)]
 #![warn(missing_docs)]

@@ -15,7 +15,8 @@ pub enum Event<'a> {
         /// Each blob to check and its size in bytes.
         blobs: &'a [(Digest, u64)],
     },
-    /// A blob transfer begins (after HEAD said it is absent).
+    /// A blob's upload begins: the repository lacks it (its `HEAD` said so, or the mounts
+    /// tried failed) and the upload got its `--jobs` permit if it needs one.
     BlobStarted {
         /// The repository it goes to.
         repository: &'a str,

@@ -25,7 +25,7 @@ pub enum LayoutError {
         /// The directory named.
         path: PathBuf,
     },
-    /// `oci-layout` names an `imageLayoutVersion` other than 1.x.x.
+    /// `oci-layout` names an `imageLayoutVersion` that is not 1.x (or none).
     #[error("{path}: unsupported imageLayoutVersion '{}' (expected 1.x.x)", werf_push_spec::text::shown(.found))]
     Version {
         /// The `oci-layout` file.
@@ -83,9 +83,9 @@ pub enum LayoutError {
     /// A blob read whole (a manifest or config) is larger than [`MAX_MANIFEST`](crate::MAX_MANIFEST).
     #[error("{path}: manifest {digest} is {size} bytes, more than the {limit} bytes allowed")]
     TooLarge {
-        /// The manifest's file.
+        /// The blob's file (a manifest's or a config's).
         path: PathBuf,
-        /// The manifest's digest.
+        /// The blob's digest.
         digest: Digest,
         /// Its size, in bytes.
         size: u64,

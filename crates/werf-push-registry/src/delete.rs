@@ -10,10 +10,10 @@
 //!    (regclient's way). Should that delete fail, the tag's original manifest is put back.
 //!
 //! Token scopes: `DELETE` asks for `repository:<name>:delete` (`auth::scope`; `*` when the
-//! token for `delete` is refused, as GitLab may), the replacement's `PUT` for `pull,push`. Refusals (`405 UNSUPPORTED` of a registry with
-//! deletion disabled, `401`/`403`) come back as [`RegistryError`]s whose class and hint say
-//! what to enable (`hint.rs`). Blobs are never deleted: the registry's garbage collector
-//! frees them.
+//! token for `delete` is refused, as GitLab may), the replacement's `PUT` for `pull,push`.
+//! Refusals (`405 UNSUPPORTED` of a registry with deletion disabled, `401`/`403`) come back
+//! as [`RegistryError`]s whose class and hint say what to enable (`hint.rs`). Blobs are
+//! never deleted: the registry's garbage collector frees them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -102,7 +102,7 @@ impl Registry {
                 Err(e) if !tag_delete_unsupported(&e) => return Err(e),
                 // distribution 2.x answers a tag DELETE with 400 DIGEST_INVALID (405
                 // UNSUPPORTED when deletion is off: the digest delete below says so);
-                // GitLab and others with a plain 404 (tests/it/cleanup_safety.rs against
+                // GitLab and others with a plain 404 (tests/it/cleanup_paths.rs against
                 // docker-registry): the other ways follow.
                 Ok(Deleted::Missing) | Err(_) => tag_delete.store(false, Ordering::Relaxed),
             }

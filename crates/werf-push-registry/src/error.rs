@@ -1,7 +1,8 @@
 //! Registry answers that are failures: status, the OCI error code and message when the body
 //! is JSON, or the start of a plain-text or HTML body otherwise (always quoted with
 //! `auth::redact::quote`: credentials redacted, control characters escaped, length capped),
-//! and the `Retry-After` the answer carried. Knows nothing of what the push layer does with them.
+//! and the `Retry-After` the answer carried. Knows nothing of what the push layer does with
+//! them.
 
 use std::time::{Duration, SystemTime};
 
@@ -29,7 +30,8 @@ pub enum RegistryError {
         status: u16,
         /// The OCI error code and message, or the start of a text body.
         body: ErrorBody,
-        /// The answer's `Retry-After` (429, 503), as a wait from when it arrived.
+        /// The answer's `Retry-After` (read whatever the status; 429 and 503 answers send
+        /// it), as a wait from when it arrived.
         retry_after: Option<Duration>,
     },
     /// The answer breaks the protocol or a bound of this crate: a header missing or

@@ -1,10 +1,12 @@
 //! The OCI distribution API, one file per area: blobs (HEAD), uploads (POST, PATCH, PUT,
-//! mount, status, cancel), manifests (HEAD, PUT), deletes (one tag without another),
-//! downloads (GET manifest, GET blob with
-//! Range), tag lists (Link pagination), error bodies, Location handling.
+//! mount, status, cancel), small blobs whole (`small_blob.rs`), manifests (HEAD, PUT),
+//! deletes (one tag without another), downloads (GET manifest, GET blob with Range), tag
+//! lists (Link pagination), the small label-only images cleanup writes
+//! (`label_image.rs`), error bodies, what a request was for (`action.rs`) and the hints
+//! for refusals no retry cures (`hint.rs`), Location handling.
 //! Requests are retried by the transport (`transport::Retrier`, the run's budget); the one
 //! loop here is the manifest `PUT` of a link race (`manifest.rs`), on the same engine.
-//! Connections: one per registry host for the whole run (`pool.rs`). Knows nothing of
+//! Connections: one client per registry host for the whole run (`pool.rs`). Knows nothing of
 //! layouts or werf.
 
 #![warn(unreachable_pub)]

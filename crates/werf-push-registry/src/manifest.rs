@@ -1,4 +1,6 @@
-//! Manifests: `HEAD` by tag (the one-request up-to-date check) and `PUT` of exact bytes.
+//! Manifests: `HEAD` by tag (the one-request up-to-date check) and `PUT` of exact bytes,
+//! the `PUT` tried again a few times from the run's budget when docker-registry's link race
+//! or GHCR's passing "unknown blob" refuses it (the crate's one retry loop).
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::Method;

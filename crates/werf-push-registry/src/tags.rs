@@ -60,7 +60,7 @@ impl Registry {
                 .map(|l| {
                     // distribution 3.x, GHCR and Harbor page tag lists (distribution 2.8
                     // answers the whole list) with a relative
-                    // `</v2/<name>/tags/list?last=x&n=N>`; tests/it/stages.rs pages through a
+                    // `</v2/<name>/tags/list?last=x&n=N>`; tests/it/stages_pull_transfer.rs pages through a
                     // proxy to reproduce it.
                     resolve(&a.url, &l).map_err(|e| RegistryError::Protocol {
                         op: op.clone(),

@@ -1,5 +1,8 @@
-//! Pure data of the OCI world: digests, media types, references and manifests kept as
-//! their exact bytes. Knows nothing of disks, HTTP or registries' behaviour.
+//! Pure data of the OCI world: digests (and the one verifier, `hasher.rs`), media types,
+//! references and manifests kept as their exact bytes; beside them the class of a failure
+//! (`ErrorKind`), the one rule for printing text from outside (`text`) and the service a
+//! registry host name is (`Vendor`). Knows nothing of disks, HTTP or registries'
+//! behaviour.
 
 #![warn(unreachable_pub)]
 #![warn(missing_docs)]

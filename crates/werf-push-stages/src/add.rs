@@ -1,9 +1,9 @@
 //! `stages add`: one stage from a directory, on top of a parent stage or of nothing. The
 //! layer is a reproducible tar (see `layer.rs`), gzip or zstd on every core, the config is
-//! the parent's config (or a minimal one) plus the new `rootfs.diff_ids` entry, a history entry and the `io.werf.*`
-//! labels; the manifest is OCI with the parent's layers then the new one. Same directory,
-//! same parent, same names and same `SOURCE_DATE_EPOCH` give the same bytes.
-//! Knows nothing of registries or of the CLI.
+//! the parent's config (or a minimal one) plus the new `rootfs.diff_ids` entry, a history
+//! entry and the `io.werf.*` labels; the manifest is OCI with the parent's layers then the
+//! new one. Same directory, same parent, same names and same `SOURCE_DATE_EPOCH` give the
+//! same bytes. Knows nothing of registries or of the CLI.
 
 use std::path::{Path, PathBuf};
 

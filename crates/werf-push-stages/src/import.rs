@@ -5,7 +5,7 @@
 //! `layout::Source`: the path is what exists, the reference the rest). Layers are
 //! copied as they are, streamed and verified; each config gets the `io.werf.image` and
 //! `io.werf.stage` labels, so manifests are rewritten (children of an index too). The
-//! signature is `--signature` or the documented default (`stages/signature.rs`).
+//! signature is `--signature` or the documented default (`signature.rs`).
 //! Knows nothing of registries or of the CLI.
 
 use std::path::{Path, PathBuf};

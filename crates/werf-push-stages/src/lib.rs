@@ -1,9 +1,14 @@
 //! The stages storage: werf's stages kept on disk as an OCI layout whose `index.json`
 //! entries carry `io.werf.*` annotations (docs/stages-format.md). The format and its rules
-//! (`format`), reading (`read`), writing (`write`), and the commands that fill and trim it:
-//! `import` (an OCI layout or a docker/OCI archive), `add` (a directory as one layer),
-//! `pull` (a registry's `image-stage-*` tags back), `gc`. Uses `push` only to reach a
-//! registry for `pull`; knows nothing of werf.yaml, naming modes, tags or the CLI.
+//! (`format`), reading (`read`), writing (`write`, its rules of an entry checked through
+//! `stage_set`), and the commands that fill and trim it: `import` (an OCI layout or a
+//! docker/OCI archive, `archive`), `add` (a directory as one layer), `pull` (a registry's
+//! `image-stage-*` tags back: `pull_read`, `pull_plan`, `pull_local`, `pull_report`,
+//! blobs by `fetch`), `gc`. Beside them: layers written compressed (`layer`, gzip on every
+//! core by `pargz`, a layer's expansion bounded by `expand`), an image relabelled
+//! (`relabel`, also for `publish`'s final images), a written stage's default signature
+//! (`signature`). Reaches a registry (for `pull`) through `werf_push_registry` only, never
+//! through the push engine; knows nothing of werf.yaml, naming modes, tags or the CLI.
 
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]

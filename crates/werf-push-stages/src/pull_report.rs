@@ -49,8 +49,8 @@ pub struct Chain {
     pub storage: Option<ChainStage>,
     /// The remote stages chosen, in stage order; the last one is the image.
     pub stages: Vec<ChainStage>,
-    /// The image's stage tags not in the chain: other builds, stages the storage holds
-    /// already (why: in `skipped`).
+    /// The image's stage tags not in the chain: other builds, stages the storage is past
+    /// already (it holds the image up to a later stage); why: in `skipped`.
     pub left_out: Vec<String>,
 }
 
@@ -61,8 +61,9 @@ pub struct Chain {
 pub struct PullReport {
     /// The stages stored, in the order they were added.
     pub pulled: Vec<PulledStage>,
-    /// Stage tags not pulled by choice: another build, already in the storage, a rule of
-    /// the storage, not a stage tag.
+    /// Stage tags not pulled by choice: another build, a stage the storage is past already
+    /// (it holds the image up to a later stage), a rule of the storage, not a stage tag. (A
+    /// tag whose signature the storage holds is not listed at all.)
     pub skipped: Vec<SkippedStage>,
     /// Stages that could not be pulled: the registry refused or corrupted them.
     pub failed: Vec<SkippedStage>,

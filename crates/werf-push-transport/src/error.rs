@@ -186,8 +186,9 @@ impl TransportError {
         }
     }
 
-    /// The token for a request's scopes was refused (the realm answered 401, 403 or 404),
-    /// or the token granted did not cover them: asking for other scopes may help.
+    /// The token for a request's scopes was refused (the realm answered 401 or 403, or
+    /// failed otherwise: another status, no token in its answer, unreachable), or the
+    /// token granted did not cover them: asking for other scopes may help.
     pub(crate) fn is_scope_refusal(&self) -> bool {
         matches!(
             self,

@@ -1,8 +1,15 @@
-//! The HTTP client, built in ONE place (`client.rs`): TLS (with Docker's certs.d,
-//! `certs.rs`), scheme detection by ping, the auth handshake (`auth.rs`) above request
-//! retry with backoff for replayable bodies, `Authorization` only to the registry's own
-//! host; every request under the connect, response and stall timeouts (`pace.rs`,
-//! `watch.rs`) and every answer read into memory under a size cap (`read.rs`). Knows
+//! The HTTP client of one registry, assembled in one place (`Transport::connect`,
+//! `client.rs`) from its `TransportOptions` (`options.rs`): the reqwest clients
+//! (`clients.rs`: TLS from `tls.rs` with Docker's certs.d, `certs.rs`; HTTP/2 for small
+//! requests, HTTP/1.1 for bodies; connections opened ahead by `warm.rs`), scheme detection
+//! by ping (`ping.rs`), the auth handshake (`auth.rs`, tokens fetched by `token_fetch.rs`)
+//! above request retry with backoff for replayable bodies (`retry.rs`, its notices
+//! `retry_notice.rs`; bodies in `body.rs`, files streamed by `file_stream.rs`),
+//! `Authorization` only to the registry's own host, the bound on requests in flight
+//! (`limit.rs`); every request under the connect, response and stall timeouts (`pace.rs`,
+//! `watch.rs`), every failure classified (`error.rs`, `request_error.rs`) and every answer
+//! read into memory under a size cap (`read.rs`); an optional observer of requests
+//! (`metrics.rs`) and synthetic blob content for benchmarks (`synthetic.rs`). Knows
 //! nothing of images; of the registry API's paths it knows only what `auth::scope`
 //! derives token scopes from (`/v2/<name>/...`, `?mount=&from=`).
 

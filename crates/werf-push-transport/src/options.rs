@@ -13,7 +13,8 @@ use werf_push_auth::CredentialStore;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TransportOptions {
-    /// Allow plain HTTP for this registry (HTTPS is tried first).
+    /// Allow plain HTTP to every registry reached with these options (both schemes are
+    /// probed at once, HTTPS preferred).
     pub insecure: bool,
     /// Accept any certificate.
     pub skip_tls_verify: bool,
@@ -25,7 +26,8 @@ pub struct TransportOptions {
     pub user_agent: String,
     /// Where credentials come from (looked up per registry at its first challenge).
     pub credentials: CredentialStore,
-    /// Docker's per-registry TLS directory (`<dir>/<host[:port]>/ca.crt`, `client.cert`).
+    /// Docker's per-registry TLS directory (`<dir>/<host[:port]>/*.crt` trusted CAs,
+    /// `*.cert` with its `*.key` a client certificate); `None`: none is read.
     pub certs_d: Option<PathBuf>,
     /// Sees every request attempt (method, path, status, latency, body size): benchmarks.
     pub observer: Option<RequestObserver>,

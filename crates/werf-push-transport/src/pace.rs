@@ -18,7 +18,9 @@ pub const MIN_RATE: u64 = 1024;
 pub struct Timeouts {
     /// The longest wait for a TCP connection (and TLS handshake) to open.
     pub connect: Duration,
-    /// The longest wait for the first byte of an answer, from the end of the request.
+    /// The longest wait for the first byte of an answer, from when the whole body was
+    /// handed over (a body in memory: from the start of the request; a request with a big
+    /// body gets more: the registry checks and moves the blob first).
     pub response: Duration,
     /// The window over which a moving body must average at least [`MIN_RATE`] bytes a
     /// second.

@@ -43,7 +43,8 @@ impl Request {
         }
     }
 
-    /// Adds the header `name: value` (a value not allowed in a header is left out).
+    /// Sets the header `name: value`, replacing one set before (a value not allowed in a
+    /// header is left out).
     pub fn header(mut self, name: HeaderName, value: &str) -> Request {
         if let Ok(v) = HeaderValue::from_str(value) {
             self.headers.insert(name, v);

@@ -1,10 +1,13 @@
-//! The retry engine of the whole crate: which answers are worth another attempt (one list,
-//! [`RETRYABLE_STATUSES`]), how long to wait (exponential backoff with jitter, or the
-//! server's `Retry-After`), one budget of retries shared by every request, upload, manifest
-//! write and download of a run, bounded per operation by attempts and by time, the one
-//! retry loop ([`RetryBudget::retry_until`], with [`RetryBudget::retry`] its plain form: attempt,
+//! The retry engine of the whole run (the transport's requests, and through it the
+//! registry's manifest `PUT`, the push engine's uploads and `stages pull`'s downloads):
+//! which answers are worth another attempt (one list, [`RETRYABLE_STATUSES`]), how long to
+//! wait (exponential backoff with jitter, or the server's `Retry-After`), one budget of
+//! retries shared by every request, upload, manifest write and download of a run, bounded
+//! per operation by attempts and by time, the one retry loop
+//! ([`RetryBudget::retry_until`], with [`RetryBudget::retry`] its plain form: attempt,
 //! decide, note, wait) and the [`Retrier`] that counts an operation's attempts. The
-//! defaults of `--retries` and `--retry-max-time` are defined here. Knows nothing of HTTP clients or registries.
+//! defaults of `--retries` and `--retry-max-time` are defined here. Knows nothing of HTTP
+//! clients or registries.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};

@@ -7,7 +7,7 @@
 //! certificate when webpki refuses it only for being marked as a CA, as a plain
 //! `openssl req -x509` makes it (`CaUsedAsEndEntity`; curl and skopeo accept it): the exact
 //! certificate, still checked for the host's name, with the handshake signatures verified
-//! as usual. With `--skip-tls-verify` every certificate is accepted (the handshake
+//! as usual. With `--skip-tls-verify-registry` every certificate is accepted (the handshake
 //! signatures are still checked). Knows nothing of requests.
 
 use std::sync::{Arc, OnceLock};
@@ -33,7 +33,7 @@ pub(crate) struct TlsFiles {
 pub(crate) enum Verify {
     /// Against the system's roots and the certificates trusted explicitly.
     Certificate,
-    /// Not at all (`--skip-tls-verify`): any certificate, any name.
+    /// Not at all (`--skip-tls-verify-registry`): any certificate, any name.
     Skip,
 }
 

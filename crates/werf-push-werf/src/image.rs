@@ -1,9 +1,10 @@
 //! Final images, written not built: the last stage's config plus werf's labels becomes a new
-//! config blob (relabelled by `stages::relabel`, as `stages import` relabels); the stage's layers are reused; a new manifest of the same media-type family
-//! as the stage's tagged form (`stage_tag.rs`: the stage as stored, or as OCI with its
+//! config blob (relabelled by `stages::relabel`, as `stages import` relabels); the stage's
+//! layers are reused; a new manifest of the same media-type family as the stage's tagged
+//! form (`stage_tag.rs`: the stage as stored, or as OCI with its
 //! names annotated when its bytes do not name it) points at them (one per platform and a
 //! new index for a multi-platform stage). Bytes are deterministic (sorted keys, no
-//! timestamps), so publishing twice gives the same digests.
+//! timestamp added), so publishing twice gives the same digests.
 
 use std::collections::BTreeMap;
 

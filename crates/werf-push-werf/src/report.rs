@@ -49,7 +49,7 @@ pub struct ReferenceEntry {
     /// The werf image name (empty: the nameless image).
     #[serde(rename = "WerfImageName")]
     pub werf_image_name: String,
-    /// `repository:tag`, as pushed.
+    /// `registry/repository:tag`, as pushed.
     #[serde(rename = "Reference")]
     pub reference: String,
     /// The value of label `werf-tag-strategy` (`custom`, `git-branch`, ...).

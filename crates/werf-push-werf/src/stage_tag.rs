@@ -1,8 +1,8 @@
 //! A stage as it travels through the registry (its `image-stage-<signature>` tag): the
 //! form `publish --with-stages` writes ([`tagged`]; the names' wire form, written by
 //! `stages::format::stage_annotations` and read back by `stages::format::identify`, is
-//! there, in one place): the stage as
-//! stored when its bytes already name its `index.json` image and stage; otherwise its
+//! there, in one place): the stage as stored when its bytes already name its `index.json`
+//! image and stage; otherwise its
 //! manifests as OCI (Docker schema 2 media types mapped to their OCI equals; same config
 //! and layer blobs, so the same image ID) with the two annotations on the root. The bytes
 //! are deterministic (compact JSON of the parsed manifest), so the form of a tagged stage

@@ -4,7 +4,9 @@
 //! each round) and `--warm-rounds` times warm (the last cold repository again: everything
 //! present). Reports per round seconds, MB/s (10^6 bytes), requests and bytes sent; per
 //! request kind p50/p95 latency; CPU time of the pushes and peak memory of this process.
-//! The known-blob cache is never used here (cold rounds must upload).
+//! The known-blob cache is never used here (cold rounds must upload). This file runs the
+//! rounds; the measurements are `stats.rs`'s, the results (a round's line, the medians, as
+//! JSON or a table) `report.rs`'s.
 
 mod report;
 mod stats;

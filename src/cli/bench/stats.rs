@@ -1,6 +1,6 @@
 //! Measurements of `werf-push bench`: requests seen by the transport's observer, grouped
 //! by kind with p50/p95 latency; CPU time and peak memory of this process (getrusage);
-//! medians; the text table. Knows nothing of how the pushes are made.
+//! medians; the table of request kinds. Knows nothing of how the pushes are made.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

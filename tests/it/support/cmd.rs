@@ -5,8 +5,8 @@
 //!
 //! [`werf_push`] uses `env!("CARGO_BIN_EXE_werf-push")`, which Cargo defines only for the
 //! integration tests of a package that has a binary target named `werf-push`.
-//! [`sha256_hex`] / [`sha256_digest`] use the `sha2` crate (a normal dependency of werf-push,
-//! so integration tests can use it).
+//! [`sha256_hex`] / [`sha256_digest`] use the `sha2` crate (a dev-dependency of the
+//! `werf-push` package, for its tests and benches).
 
 use std::ffi::OsStr;
 use std::io::{self, Read};

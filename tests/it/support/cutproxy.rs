@@ -1,7 +1,8 @@
 //! A tiny HTTP/1.1 proxy in front of the real registry for pull faults: one request per
 //! connection (it asks the registry for `Connection: close`), answers passed through
-//! (bodies byte for byte), except the GETs of one chosen blob: the first is cut after `cut_after`
-//! body bytes (the connection is closed mid-body), or every one has a body byte flipped.
+//! (bodies byte for byte), except the GETs of one chosen blob: the first is cut after
+//! [`Fault::CutAfter`]'s count of body bytes (the connection is closed mid-body), or every
+//! one has a body byte flipped ([`Fault::Corrupt`]).
 //! Or it pages tag lists (`Fault::PageTags`) as distribution 3.x, GHCR and Harbor do
 //! (distribution 2.8 ignores `n` and always answers the whole list): `n` tags after `last`,
 //! with `Link: <...?n=N&last=X>; rel="next"` while more remain.

@@ -1,20 +1,23 @@
 //! Integration-test support for werf-push: a real `docker-registry` per test
 //! ([`registry`]), `skopeo` as an independent second client ([`skopeo`]), and running the
 //! `werf-push` binary ([`cmd`]), OCI layouts to push, generated or written by `umoci`
-//! ([`layouts`]), a fault/quirk proxy in front of the registry ([`proxy`]), and helpers
-//! of the reliability tests ([`scenario`]); for auth and TLS: a token issuer ([`token`]),
+//! ([`layouts`]), a fault/quirk proxy in front of the registry ([`proxy`]; what it does in
+//! [`proxy_config`], [`proxy_rules`], [`proxy_quirks`], [`proxy_quirks_rewrite`] and
+//! [`proxy_hostile`]), and helpers
+//! of the push tests of every area ([`scenario`]); for auth and TLS: a token issuer ([`token`]),
 //! nginx as TLS terminator with a test CA ([`nginx`]), header-logging relays
 //! ([`authproxy`]) and isolated werf-push runs ([`isolated`]); podman and buildah writing
 //! archives, layouts and logins ([`containers`]); a cutting/corrupting pull proxy of the
 //! stages tests ([`cutproxy`]); the long-running programs, each stopped with its whole
 //! process group when its test ends or panics ([`process`]); an S3 emulator for a registry
 //! on object storage ([`s3`]); a real terminal to read screens off ([`screen`], tmux); git
-//! repositories with dated commits, branches and tags for the cleanup tests ([`gitrepo`]).
+//! repositories with dated commits, branches and tags for the cleanup tests ([`gitrepo`]);
+//! an emulated wide-area link that counts round trips ([`wan`]).
 //! Helpers shared by the test files of one area: the push tests ([`push`]: `push --json`
-//! and its summary, a failure's stderr and exit code, the requests since a point of the
-//! access log), the stages tests ([`stages`]: runs on a stages storage, its entries, a
-//! published storage), the publish and cleanup tests ([`example`]: the example project),
-//! the hostile-filesystem tests ([`hostile_fs`]).
+//! and its summary, a failure's stderr and exit code), the stages tests ([`stages`]: runs
+//! on a stages storage, its entries, a published storage), the publish and cleanup tests
+//! ([`example`]: the example project; [`cleanup`]: its git repository, cleanup and purge
+//! runs), the hostile-filesystem tests ([`hostile_fs`]).
 //! The proxies, relays, token issuer and WAN link are one small kit: a TCP server on a free
 //! port that stops when dropped ([`server`]) and, for all but the WAN link (which sees only
 //! bytes), the HTTP/1.1 exchange, forwarding and wire ([`http`]).

@@ -1,7 +1,7 @@
 //! Helpers of the push tests (`push_*.rs`): `werf-push push --json` and the blob records
 //! of its summary, the checks of a failure's stderr (one `error:` line, followed only by
-//! `hint:` lines) and of its exit code, the requests the registry served since a point of
-//! its access log and what kind each is, and an image's data blobs (configs and layers).
+//! `hint:` lines) and of its exit code, what kind of request an access-log line is, and an
+//! image's data blobs (configs and layers).
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,8 +1,9 @@
-//! Helpers of most scenario tests (push, faults, quirks, hostile input, stages pull, UX):
-//! temp dirs, running `werf-push push` (checked for panics), the error and hint lines of a
-//! failed run and their assertions, layouts with a big layer, the upload sessions a
-//! registry holds, and the final check of every scenario: skopeo, reading straight from the
-//! registry (not through the proxy), gets back exactly the local manifest bytes and blobs.
+//! Helpers shared by the push tests of many areas (faults, quirks, hostile input, exit
+//! codes, hints, ...): temp dirs, running `werf-push push` and other commands (checked for
+//! panics), the error and hint lines of a failed run checked, layouts with a big layer,
+//! the upload sessions a registry's storage still holds, and the final check of every
+//! scenario: skopeo, reading straight from the registry (not through the proxy), gets back
+//! exactly the local manifest bytes and blobs.
 
 use std::path::Path;
 

@@ -27,8 +27,8 @@
 //!   `$XDG_DATA_HOME/containers/cache/` (or `$HOME/.local/share/containers/cache/`). There is
 //!   no CLI flag for it, but containers/image takes the euid from `_CONTAINERS_ROOTLESS_UID`
 //!   when set, so this module sets `_CONTAINERS_ROOTLESS_UID=1000` with `HOME` and
-//!   `XDG_DATA_HOME` inside its temporary directory: the cache lands in
-//!   [`Skopeo::cache_file`] and dies with the [`Skopeo`] (checked by the smoke test);
+//!   `XDG_DATA_HOME` inside its temporary directory: the cache lands in its
+//!   `data/containers/cache/` and dies with the [`Skopeo`];
 //! - `TMPDIR` and `--tmpdir` = its temporary directory (skopeo otherwise uses `/var/tmp`);
 //! - `--command-timeout` = [`COMMAND_TIMEOUT`], so a hung skopeo fails the test.
 

@@ -1,6 +1,7 @@
 //! Checks that an upload is really held: Artifactory called chunked uploads done that kept
-//! the last chunk only; a closing `PUT` that got no answer may have been completed. (ECR's stale resume is a rule of `upload_rules.rs`.)
-//! Knows nothing of the upload's retries or of the CLI.
+//! the last chunk only; a closing `PUT` that got no answer may have been completed. (ECR's
+//! stale resume is a rule of `upload_rules.rs`.) Knows nothing of the upload's retries or
+//! of the CLI.
 
 use super::BlobJob;
 use werf_push_registry::RegistryError;

@@ -24,8 +24,9 @@ use werf_push_engine::{DeletePath, RegistryProfile};
 use werf_push_registry::{Registries, Registry, RegistryError};
 use werf_push_spec::Reference;
 
-/// What to clean and how: [`CleanupRequest::new`] gives a cleanup with werf's defaults;
-/// set the other fields after it.
+/// What to clean and how: [`CleanupRequest::new`] gives a cleanup with the command line's
+/// defaults (no limit or expiry, nothing in use, a grace of two hours); set the other
+/// fields after it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CleanupRequest {

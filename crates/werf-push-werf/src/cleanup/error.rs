@@ -91,8 +91,8 @@ pub enum CleanupError {
     /// The repo, naming mode, image names or werf.yaml are not usable.
     #[error("{0}")]
     Werf(#[from] WerfError),
-    /// Some tags could not be deleted (the report lists which); `source` is the first
-    /// failure, whose class is the error's.
+    /// Some tags could not be deleted (the report lists which); `source` is the failure of
+    /// the tag that sorts first, whose class is the error's.
     #[error("{failed} of {planned} tags to delete could not be deleted, {reference} first")]
     Incomplete {
         /// Deletions that failed.

@@ -6,7 +6,10 @@
 //! and stage of the project. The scan (`scan.rs`), the pure decisions (`policy.rs`,
 //! `stages.rs`, `plan.rs`), the git facts (`git.rs`), the in-use list (`used.rs`), the
 //! run (`engine.rs`) and its deletions (`delete.rs`), through `registry::delete` (one tag,
-//! never another). Callers use `run` with a `CleanupRequest`; the steps stay inside.
+//! never another); why each tag is kept or deleted (`reason.rs`), config times
+//! (`time.rs`), the one error (`error.rs`). Callers use `run` with a `CleanupRequest`
+//! (whose policies and in-use list are the types of `policy` and `used`); the steps stay
+//! inside.
 
 mod delete;
 mod engine;
@@ -99,7 +102,7 @@ pub struct PlanEntry {
     pub reference: String,
     /// The repository path, without the registry host.
     pub repository: String,
-    /// The tag.
+    /// The tag's name (what follows the `:` in `reference`).
     pub tag: String,
     /// The digest of the manifest the tag pointed at when scanned.
     pub digest: String,
@@ -115,7 +118,8 @@ pub struct PlanEntry {
     pub delete: bool,
     /// Why the tag is kept or deleted.
     pub reason: Reason,
-    /// How the tag was deleted (not in a dry run).
+    /// How the tag was deleted; `None` when it was kept, in a dry run, or when its
+    /// deletion failed (the report's failures say why).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<werf_push_registry::delete::TagDeletion>,
 }
@@ -157,10 +161,11 @@ pub struct Report {
     pub manifest_reads: usize,
     /// Distinct configs the scan read.
     pub config_reads: usize,
-    /// Why deletions failed: `reference: error`.
+    /// Why deletions failed: `reference: error`, sorted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
-    /// The first failed deletion: its reference and error.
+    /// The failed deletion whose reference sorts first (so that the same failures give
+    /// the same error whatever order they came in): its reference and error.
     #[serde(skip)]
     pub first_failure: Option<(String, werf_push_registry::RegistryError)>,
 }

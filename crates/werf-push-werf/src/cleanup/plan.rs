@@ -26,7 +26,8 @@ pub(crate) struct Names {
     pub(crate) multirepo: BTreeMap<String, String>,
     /// Monorepo mode: named images are `base:IMAGE-TAG`.
     pub(crate) monorepo: bool,
-    /// Images to clean (`None`: the nameless one); all when `None`.
+    /// Images to clean, each a name or `None` for the nameless image; every image when
+    /// the list itself is `None`.
     pub(crate) selected: Option<Vec<Option<String>>>,
 }
 

@@ -1,3 +1,5 @@
+//! Unit tests of `plan.rs`: each tag classified, then kept or deleted with its reason.
+
 use bytes::Bytes;
 
 use super::*;

@@ -5,7 +5,7 @@
 //!
 //! - `git-branch`: kept while a branch slugs to the tag (`slugify -f docker-tag`);
 //! - `git-tag`: deleted when the git tag is gone; of the rest the newest `limit` are kept
-//!   and none older than `expiry` (the git tag's date);
+//!   and none older than `expiry_days` (the git tag's date);
 //! - `git-commit`: the same with commits (the commit's date);
 //! - `stages-signature`: limit and expiry only (the age is the image's `created`);
 //! - `custom` (and any strategy werf-push does not know): never deleted by cleanup.

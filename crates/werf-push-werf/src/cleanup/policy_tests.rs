@@ -1,3 +1,5 @@
+//! Unit tests of `policy.rs`: werf's image policies per strategy, limit and expiry.
+
 use super::*;
 
 const NOW: i64 = 1_800_000_000;

@@ -1,6 +1,6 @@
 //! The scan of cleanup and purge: the tags of each repository (pagination followed,
-//! bounded by `Registry::list_tags`), then what deciding needs, each read once and all at once under the transport's
-//! bound on requests in flight (`--requests`):
+//! bounded by `Registry::list_tags`), then what deciding needs, each read once and all at
+//! once under the transport's bound on requests in flight (`--requests`):
 //! 1. each tag's manifest, `GET` by tag (one request gives the digest and the bytes; a
 //!    `HEAD` first would add a round trip for every tag whose digest is new, which is
 //!    nearly every tag: stage and image digests are unique by construction);
@@ -35,7 +35,7 @@ const READS: usize = 512;
 pub(crate) struct ScannedTag {
     /// The repository path (without the registry host).
     pub(crate) repository: String,
-    /// The tag.
+    /// The tag's name, as the tag list gave it.
     pub(crate) tag: String,
     /// The manifest the tag pointed at, as read.
     pub(crate) manifest: Manifest,
