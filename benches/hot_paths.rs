@@ -275,13 +275,11 @@ fn pulled_stages(n: usize) -> Vec<NewStage> {
     (0..n)
         .map(|i| {
             NewStage::new(
-                werf_push_spec::Descriptor {
-                    media_type: werf_push_spec::media_type::OCI_MANIFEST.into(),
-                    digest: werf_push_spec::Digest::sha256_of(&i.to_le_bytes()),
-                    size: 1,
-                    platform: None,
-                    annotations: Default::default(),
-                },
+                werf_push_spec::Descriptor::new(
+                    werf_push_spec::media_type::OCI_MANIFEST,
+                    werf_push_spec::Digest::sha256_of(&i.to_le_bytes()),
+                    1,
+                ),
                 ImageName::named(&format!("image-{}", i / 10)).expect("name"),
                 STAGE_ORDER[i % 10],
                 format!("{i:056x}"),

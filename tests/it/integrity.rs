@@ -242,13 +242,11 @@ async fn pulled_blob_with_a_sha512_digest_is_verified() {
         .finish_upload(&s, &digest, Body::Bytes(content.clone()))
         .await
         .expect("docker-registry stores a sha512 blob");
-    let d = Descriptor {
-        media_type: "application/octet-stream".into(),
-        digest: digest.clone(),
-        size: content.len() as u64,
-        annotations: Default::default(),
-        platform: None,
-    };
+    let d = Descriptor::new(
+        "application/octet-stream",
+        digest.clone(),
+        content.len() as u64,
+    );
     let got = direct.get_small_blob("sha512", &d, 1 << 20).await.unwrap();
     assert_eq!(got, content);
     let flip = CutProxy::start(&reg.host, &digest.to_string(), Fault::Corrupt(100));

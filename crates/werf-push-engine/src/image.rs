@@ -154,13 +154,7 @@ mod tests {
     }
 
     fn blob(n: u8, size: u64) -> (Descriptor, BlobSource) {
-        let d = Descriptor {
-            media_type: "application/octet-stream".into(),
-            digest: Digest::sha256_of(&[n]),
-            size,
-            platform: None,
-            annotations: Default::default(),
-        };
+        let d = Descriptor::new("application/octet-stream", Digest::sha256_of(&[n]), size);
         (d, BlobSource::Bytes(Bytes::new()))
     }
 

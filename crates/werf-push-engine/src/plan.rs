@@ -131,13 +131,7 @@ mod tests {
             blobs
                 .iter()
                 .map(|&(n, size)| {
-                    let desc = Descriptor {
-                        media_type: "application/octet-stream".into(),
-                        digest: digest(n),
-                        size,
-                        platform: None,
-                        annotations: Default::default(),
-                    };
+                    let desc = Descriptor::new("application/octet-stream", digest(n), size);
                     (desc, BlobSource::Bytes(bytes::Bytes::new()))
                 })
                 .collect(),

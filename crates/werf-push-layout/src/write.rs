@@ -77,13 +77,7 @@ impl LayoutWriter {
         if !path.exists() {
             atomic_write(&path, bytes)?;
         }
-        Ok(Descriptor {
-            media_type: media_type.to_string(),
-            digest,
-            size: bytes.len() as u64,
-            platform: None,
-            annotations: Default::default(),
-        })
+        Ok(Descriptor::new(media_type, digest, bytes.len() as u64))
     }
 
     /// The entries `index.json` will hold.

@@ -25,13 +25,7 @@ impl Registry {
         .unwrap_or_default();
         let size = config.len() as u64;
         let digest = self.put_small_blob(repo, Bytes::from(config)).await?;
-        let config = Descriptor {
-            media_type: OCI_CONFIG.into(),
-            digest,
-            size,
-            platform: None,
-            annotations: Default::default(),
-        };
+        let config = Descriptor::new(OCI_CONFIG, digest, size);
         let m = Manifest::oci_image(&config, &[]).map_err(|e| RegistryError::Protocol {
             op: format!("the image of {repo}:{tag}"),
             detail: e.to_string(),

@@ -11,8 +11,11 @@ use serde::Deserialize;
 use super::media_type as mt;
 use super::{Digest, SpecError};
 
-/// What a manifest points to.
+/// What a manifest points to. `#[non_exhaustive]`: the OCI descriptor has more optional
+/// fields than this reads today (`urls`, `artifactType`, `data`); build one with
+/// [`Descriptor::new`] and set `platform` or `annotations` after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Descriptor {
     /// The media type of the content pointed to (`mediaType`).
     pub media_type: String,
@@ -27,6 +30,18 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
+    /// A descriptor of `size` bytes of `media_type` content with `digest`, no platform and no
+    /// annotations.
+    pub fn new(media_type: impl Into<String>, digest: Digest, size: u64) -> Descriptor {
+        Descriptor {
+            media_type: media_type.into(),
+            digest,
+            size,
+            platform: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
     /// A descriptor from its OCI JSON (an `index.json` entry): `None` when it does not
     /// read as one (a field missing or of the wrong type, a bad digest).
     pub fn from_json(v: &serde_json::Value) -> Option<Descriptor> {
@@ -259,12 +274,8 @@ mod tests {
 
     #[test]
     fn oci_image_table() {
-        let d = |media_type: &str, content: &[u8]| Descriptor {
-            media_type: media_type.into(),
-            digest: Digest::sha256_of(content),
-            size: content.len() as u64,
-            platform: None,
-            annotations: Default::default(),
+        let d = |media_type: &str, content: &[u8]| {
+            Descriptor::new(media_type, Digest::sha256_of(content), content.len() as u64)
         };
         let config = d(mt::OCI_CONFIG, b"{}");
         let layer = d("application/vnd.oci.image.layer.v1.tar+gzip", b"layer");

@@ -159,18 +159,8 @@ impl LayerWriter {
         let (digest, size) = blob.finish(None)?;
         Ok(LayerOut {
             diff_id,
-            descriptor: descriptor(self.compression.media_type(), digest, size),
+            descriptor: Descriptor::new(self.compression.media_type(), digest, size),
         })
-    }
-}
-
-fn descriptor(media_type: &str, digest: Digest, size: u64) -> Descriptor {
-    Descriptor {
-        media_type: media_type.into(),
-        digest,
-        size,
-        platform: None,
-        annotations: Default::default(),
     }
 }
 
@@ -282,7 +272,7 @@ fn keep(
     let (digest, size) = blob.finish(None)?;
     Ok(LayerOut {
         diff_id,
-        descriptor: descriptor(c.media_type(), digest, size),
+        descriptor: Descriptor::new(c.media_type(), digest, size),
     })
 }
 

@@ -17,13 +17,11 @@ pub(super) fn new_stages(chosen: &[Candidate]) -> Vec<NewStage> {
         .map(|c| {
             let root = c.manifests.last().expect("a root manifest");
             NewStage {
-                descriptor: Descriptor {
-                    media_type: root.media_type().to_string(),
-                    digest: root.digest().clone(),
-                    size: root.bytes().len() as u64,
-                    platform: None,
-                    annotations: Default::default(),
-                },
+                descriptor: Descriptor::new(
+                    root.media_type(),
+                    root.digest().clone(),
+                    root.bytes().len() as u64,
+                ),
                 image: c.image.clone(),
                 stage: c.stage.clone(),
                 signature: c.signature.clone(),

@@ -3,13 +3,11 @@ use super::*;
 use werf_push_spec::Digest;
 
 fn layer(n: u8, size: u64) -> Descriptor {
-    Descriptor {
-        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
-        digest: Digest::sha256_of(&[n]),
+    Descriptor::new(
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        Digest::sha256_of(&[n]),
         size,
-        platform: None,
-        annotations: Default::default(),
-    }
+    )
 }
 
 fn chain(layers: &[u8]) -> Vec<Digest> {

@@ -153,16 +153,16 @@ mod tests {
     use werf_push_spec::Digest;
 
     fn entry(pairs: &[(&str, &str)]) -> Descriptor {
-        Descriptor {
-            media_type: werf_push_spec::media_type::OCI_MANIFEST.into(),
-            digest: Digest::sha256_of(b"m"),
-            size: 1,
-            platform: None,
-            annotations: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
+        let mut d = Descriptor::new(
+            werf_push_spec::media_type::OCI_MANIFEST,
+            Digest::sha256_of(b"m"),
+            1,
+        );
+        d.annotations = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        d
     }
 
     #[test]

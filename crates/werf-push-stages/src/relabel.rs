@@ -75,13 +75,11 @@ mod tests {
     use super::*;
 
     fn desc(digest: &Digest, size: u64) -> Descriptor {
-        Descriptor {
-            media_type: "application/vnd.oci.image.config.v1+json".into(),
-            digest: digest.clone(),
+        Descriptor::new(
+            "application/vnd.oci.image.config.v1+json",
+            digest.clone(),
             size,
-            platform: None,
-            annotations: Default::default(),
-        }
+        )
     }
 
     #[test]

@@ -86,13 +86,11 @@ mod tests {
 
     fn new(n: u8, image: &str, stage: &str, sig: &str) -> NewStage {
         NewStage {
-            descriptor: Descriptor {
-                media_type: werf_push_spec::media_type::OCI_MANIFEST.into(),
-                digest: Digest::sha256_of(&[n]),
-                size: 1,
-                platform: None,
-                annotations: Default::default(),
-            },
+            descriptor: Descriptor::new(
+                werf_push_spec::media_type::OCI_MANIFEST,
+                Digest::sha256_of(&[n]),
+                1,
+            ),
             image: ImageName::from_annotation(image).unwrap(),
             stage: stage.into(),
             signature: sig.into(),

@@ -3,13 +3,11 @@ use super::*;
 use werf_push_spec::Digest;
 
 fn desc(n: u8) -> Descriptor {
-    Descriptor {
-        media_type: werf_push_spec::media_type::OCI_MANIFEST.into(),
-        digest: Digest::sha256_of(&[n]),
-        size: 1,
-        platform: None,
-        annotations: Default::default(),
-    }
+    Descriptor::new(
+        werf_push_spec::media_type::OCI_MANIFEST,
+        Digest::sha256_of(&[n]),
+        1,
+    )
 }
 
 /// A storage that breaks a rule readers check (as a hostile checkout may hold it) is

@@ -92,23 +92,15 @@ async fn synthetic_image(seed: u64, n: usize, sizes: &[u64]) -> Result<PushImage
         "rootfs": { "type": "layers", "diff_ids": digests.iter().map(|d| d.to_string()).collect::<Vec<_>>() },
     });
     let config = Bytes::from(serde_json::to_vec(&config)?);
-    let config_desc = Descriptor {
-        media_type: "application/vnd.oci.image.config.v1+json".into(),
-        digest: werf_push_spec::Digest::sha256_of(&config),
-        size: config.len() as u64,
-        platform: None,
-        annotations: Default::default(),
-    };
+    let config_desc = Descriptor::new(
+        "application/vnd.oci.image.config.v1+json",
+        werf_push_spec::Digest::sha256_of(&config),
+        config.len() as u64,
+    );
     let mut blobs = vec![(config_desc.clone(), BlobSource::Bytes(config))];
     let mut layers = Vec::new();
     for ((s, size), digest) in specs.into_iter().zip(digests) {
-        let desc = Descriptor {
-            media_type: layer_type.into(),
-            digest,
-            size,
-            platform: None,
-            annotations: Default::default(),
-        };
+        let desc = Descriptor::new(layer_type, digest, size);
         layers.push(desc.to_json());
         blobs.push((desc, BlobSource::Synthetic { seed: s, size }));
     }
