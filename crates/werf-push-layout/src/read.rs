@@ -23,8 +23,10 @@ pub struct Layout {
 }
 
 /// One image selected from a layout: its manifests (children before parents, the root
-/// last) and the unique blobs they reference (largest first).
+/// last) and the unique blobs they reference (largest first). Built by [`Image::new`], which
+/// puts the root last.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Image {
     /// The manifest the selector chose (an image manifest or an index).
     pub root: Manifest,
@@ -34,8 +36,21 @@ pub struct Image {
     pub blobs: Vec<Descriptor>,
 }
 
+impl Image {
+    /// An image of `root` over its `children` (children before parents, the root not among
+    /// them) and the `blobs` they reference, kept in the order given.
+    pub fn new(mut children: Vec<Manifest>, root: Manifest, blobs: Vec<Descriptor>) -> Image {
+        children.push(root.clone());
+        Image {
+            root,
+            manifests: children,
+            blobs,
+        }
+    }
+}
+
 impl Layout {
-    /// Opens the layout in `dir`: `oci-layout` (version 1.x.x) and `index.json` read and
+    /// Opens the layout in `dir`: `oci-layout` (an `imageLayoutVersion` of 1.x) and `index.json` read and
     /// checked; an image's manifests and blobs are checked by [`Layout::image`].
     pub fn open(dir: &Path) -> Result<Layout, LayoutError> {
         let not = |reason: String| LayoutError::NotALayout {
@@ -237,15 +252,8 @@ impl Layout {
         }
         let mut blobs: Vec<Descriptor> = blobs.into_values().collect();
         blobs.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.digest.cmp(&b.digest)));
-        let root = manifests
-            .last()
-            .cloned()
-            .expect("walk pushes the root last");
-        Ok(Image {
-            root,
-            manifests,
-            blobs,
-        })
+        let root = manifests.pop().expect("walk pushes the root last");
+        Ok(Image::new(manifests, root, blobs))
     }
 
     fn walk(

@@ -96,12 +96,7 @@ fn named(image: Image, names: &[(&str, &str)]) -> Result<Image, WerfError> {
             write(root, doc, names, mt::OCI_INDEX)?
         }
     };
-    manifests.push(new_root.clone());
-    Ok(Image {
-        root: new_root,
-        manifests,
-        blobs: image.blobs,
-    })
+    Ok(Image::new(manifests, new_root, image.blobs))
 }
 
 /// What the stored stage's own bytes name.
@@ -344,11 +339,7 @@ mod tests {
             entry(&arm, "arm64")
         );
         let root = Manifest::parse(Bytes::from(list), None).unwrap();
-        let image = Image {
-            root: root.clone(),
-            manifests: vec![amd.clone(), arm.clone(), root],
-            blobs: Vec::new(),
-        };
+        let image = Image::new(vec![amd.clone(), arm.clone()], root, Vec::new());
         let names = stage_annotations("", "dockerfile");
         let got = named(image, &names).unwrap();
         assert_eq!(got.manifests.len(), 3);
